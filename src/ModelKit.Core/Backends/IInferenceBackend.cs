@@ -1,0 +1,64 @@
+using ModelKit.Tensors;
+
+namespace ModelKit.Backends;
+
+/// <summary>Loads model artifacts into runnable sessions. ModelKit.Onnx provides the ONNX Runtime backend.</summary>
+public interface IInferenceBackend
+{
+    /// <summary>The framework name this backend serves, e.g. <c>onnx</c>.</summary>
+    string Framework { get; }
+
+    /// <summary>Loads an artifact. Throws <see cref="InvalidModelConfigException"/> when the file is not a model this backend can load.</summary>
+    ValueTask<IModelSession> LoadAsync(ModelLoadRequest request, CancellationToken cancellationToken = default);
+}
+
+/// <summary>What to load and where.</summary>
+public sealed record ModelLoadRequest
+{
+    /// <summary>Creates a request for <paramref name="artifactPath"/>.</summary>
+    public ModelLoadRequest(string artifactPath) => ArtifactPath = artifactPath;
+
+    /// <summary>The model file on disk.</summary>
+    public string ArtifactPath { get; init; }
+
+    /// <summary>The framework whose backend loads the file. Default: <c>onnx</c>.</summary>
+    public string Framework { get; init; } = "onnx";
+
+    /// <summary>The device to run on. Default: CPU.</summary>
+    public ExecutionDevice Device { get; init; } = ExecutionDevice.Cpu;
+
+    /// <summary>Threads one run may use inside an operator; null leaves the backend's default.</summary>
+    public int? IntraOpThreads { get; init; }
+}
+
+/// <summary>How the memory of a loaded model was determined.</summary>
+public enum MemoryMeasurement
+{
+    /// <summary>The growth of the process's resident memory while the session was created.</summary>
+    Measured,
+    /// <summary>Estimated from the artifact's size.</summary>
+    Estimated,
+}
+
+/// <summary>A loaded model. Runs batches; owns native resources until disposed.</summary>
+public interface IModelSession : IDisposable
+{
+    /// <summary>Inputs and outputs.</summary>
+    ModelSignature Signature { get; }
+
+    /// <summary>The device the session runs on.</summary>
+    ExecutionDevice Device { get; }
+
+    /// <summary>The memory the session holds, in bytes.</summary>
+    long MemoryBytes { get; }
+
+    /// <summary>How <see cref="MemoryBytes"/> was obtained.</summary>
+    MemoryMeasurement MemoryMeasurement { get; }
+
+    /// <summary>
+    /// Runs the requests as one batch, stacked along dimension 0 in order, and returns each request's
+    /// outputs split back. Inputs have been validated against <see cref="Signature"/> and share all
+    /// dimensions but the first. The method may be called from several threads at once.
+    /// </summary>
+    IReadOnlyList<IReadOnlyDictionary<string, Tensor>> Run(IReadOnlyList<IReadOnlyDictionary<string, Tensor>> requests);
+}

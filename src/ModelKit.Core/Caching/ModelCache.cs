@@ -1,0 +1,526 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using ModelKit.Backends;
+using ModelKit.Diagnostics;
+
+namespace ModelKit.Caching;
+
+/// <summary>Loaded model sessions, bounded by memory and count, handed out as leases.</summary>
+public interface IModelCache
+{
+    /// <summary>
+    /// Leases the session for <paramref name="key"/>, loading it with <paramref name="load"/> on a miss.
+    /// Concurrent first requests share one load. Dispose the lease when the run is done.
+    /// </summary>
+    ValueTask<ModelLease> AcquireAsync(ModelCacheKey key, ModelLoadRequest load, CancellationToken cancellationToken = default);
+
+    /// <summary>Leases the session when it is already loaded; never loads.</summary>
+    bool TryAcquire(ModelCacheKey key, out ModelLease lease);
+
+    /// <summary>Loads the model now (if not loaded) and optionally pins it.</summary>
+    Task PreloadAsync(ModelCacheKey key, ModelLoadRequest load, bool pin = false, CancellationToken cancellationToken = default);
+
+    /// <summary>Pins the entry (counted): a pinned entry is never evicted. Pinning a key that is not loaded pins it once it loads.</summary>
+    void Pin(ModelCacheKey key);
+
+    /// <summary>Undoes one <see cref="Pin"/>.</summary>
+    void Unpin(ModelCacheKey key);
+
+    /// <summary>Removes the entry; in-flight leases finish first. Returns false when it was not loaded.</summary>
+    bool Remove(ModelCacheKey key);
+
+    /// <summary>Removes every unpinned entry and returns how many were removed.</summary>
+    int Clear();
+
+    /// <summary>Changes the limits; entries are evicted at once if the cache is over them.</summary>
+    void Resize(long? memoryLimitBytes = null, int? maxModels = null);
+
+    /// <summary>A snapshot of counters and entries.</summary>
+    ModelCacheStats GetStats();
+}
+
+/// <summary>A leased session. Dispose it exactly once when the run is done; it does not allocate.</summary>
+public readonly struct ModelLease : IDisposable
+{
+    private readonly ModelCacheEntry? _entry;
+
+    internal ModelLease(ModelCacheEntry entry) => _entry = entry;
+
+    /// <summary>The session. Valid until the lease is disposed.</summary>
+    public IModelSession Session => _entry?.Session ?? throw new InvalidOperationException("The lease is empty.");
+
+    /// <summary>The entry's key.</summary>
+    public ModelCacheKey Key => _entry?.Key ?? default;
+
+    /// <summary>Returns the lease; the session is disposed after the last lease of an evicted entry.</summary>
+    public void Dispose() => _entry?.Release();
+}
+
+internal sealed class ModelCacheEntry(ModelCacheKey key)
+{
+    // One reference belongs to the cache itself; each lease adds one. At zero the session is disposed.
+    private int _references = 1;
+    private readonly TaskCompletionSource _loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public ModelCacheKey Key { get; } = key;
+    public IModelSession? Session { get; private set; }
+    public long MemoryBytes { get; set; }
+    public long EstimatedBytes { get; set; }
+    public TimeSpan LoadTime { get; set; }
+    public DateTimeOffset LoadedAt { get; set; }
+    public long LastAccessTimestamp;
+    public long AccessCount;
+    public int PinCount;
+    public bool IsLoaded => Session is not null;
+    public Task Loaded => _loaded.Task;
+    public int ActiveLeases => Math.Max(0, Volatile.Read(ref _references) - 1);
+
+    public void SetLoaded(IModelSession session)
+    {
+        Session = session;
+        _loaded.TrySetResult();
+    }
+
+    public void SetFailed(Exception exception) => _loaded.TrySetException(exception);
+
+    public bool TryAddReference()
+    {
+        var current = Volatile.Read(ref _references);
+        while (current > 0)
+        {
+            var seen = Interlocked.CompareExchange(ref _references, current + 1, current);
+            if (seen == current) return true;
+            current = seen;
+        }
+
+        return false;
+    }
+
+    public void Release()
+    {
+        if (Interlocked.Decrement(ref _references) == 0)
+        {
+            Session?.Dispose();
+        }
+    }
+}
+
+/// <summary>
+/// The least-recently-used model cache. Hits take no lock and allocate nothing; loads, evictions and
+/// resizes serialise on one lock. Works without DI: <c>new ModelCache(options, backends, timeProvider)</c>.
+/// </summary>
+public sealed class ModelCache : IModelCache, IDisposable
+{
+    private readonly ConcurrentDictionary<ModelCacheKey, ModelCacheEntry> _entries = new();
+    private readonly Dictionary<ModelCacheKey, int> _pins = [];
+    private readonly Lock _gate = new();
+    private readonly IReadOnlyList<IInferenceBackend> _backends;
+    private readonly TimeProvider _timeProvider;
+    private readonly ModelKitMetrics _metrics;
+    private readonly ILogger _logger;
+    private long _memoryLimit;
+    private int _maxModels;
+    private long _usedBytes;
+    private long _reservedBytes;
+    private int _reservedCount;
+    private long _hits;
+    private long _misses;
+    private long _loads;
+    private long _loadFailures;
+    private long _evictions;
+    private bool _disposed;
+
+    /// <summary>Creates a cache.</summary>
+    public ModelCache(
+        IOptions<ModelCacheOptions> options,
+        IEnumerable<IInferenceBackend> backends,
+        TimeProvider? timeProvider = null,
+        ModelKitMetrics? metrics = null,
+        ILogger<ModelCache>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(backends);
+        _memoryLimit = options.Value.MemoryLimitBytes;
+        _maxModels = options.Value.MaxModels;
+        _backends = [.. backends];
+        _timeProvider = timeProvider ?? TimeProvider.System;
+        _metrics = metrics ?? new ModelKitMetrics();
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+    }
+
+    /// <inheritdoc />
+    public bool TryAcquire(ModelCacheKey key, out ModelLease lease)
+    {
+        if (_entries.TryGetValue(key, out var entry) && entry.IsLoaded && entry.TryAddReference())
+        {
+            Touch(entry);
+            Interlocked.Increment(ref _hits);
+            _metrics.CacheHits.Add(1, new KeyValuePair<string, object?>(ModelKitTelemetry.ModelTag, key.ModelId));
+            lease = new ModelLease(entry);
+            return true;
+        }
+
+        lease = default;
+        return false;
+    }
+
+    /// <inheritdoc />
+    public ValueTask<ModelLease> AcquireAsync(ModelCacheKey key, ModelLoadRequest load, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return TryAcquire(key, out var lease)
+            ? new ValueTask<ModelLease>(lease)
+            : AcquireSlowAsync(key, load, cancellationToken);
+    }
+
+    private async ValueTask<ModelLease> AcquireSlowAsync(ModelCacheKey key, ModelLoadRequest load, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(load);
+        Interlocked.Increment(ref _misses);
+        _metrics.CacheMisses.Add(1, new KeyValuePair<string, object?>(ModelKitTelemetry.ModelTag, key.ModelId));
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            ModelCacheEntry entry;
+            var startLoad = false;
+            lock (_gate)
+            {
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                if (!_entries.TryGetValue(key, out entry!))
+                {
+                    var estimate = EstimateBytes(load);
+                    ReserveRoom(key, estimate);
+                    entry = new ModelCacheEntry(key) { EstimatedBytes = estimate };
+                    if (_pins.TryGetValue(key, out var pins)) entry.PinCount = pins;
+                    _entries[key] = entry;
+                    _reservedBytes += estimate;
+                    _reservedCount++;
+                    startLoad = true;
+                }
+            }
+
+            if (startLoad)
+            {
+                // The load belongs to the cache, not to the first caller: its cancellation must not fail the others.
+                _ = Task.Run(() => LoadAsync(entry, load), CancellationToken.None);
+            }
+
+            await entry.Loaded.WaitAsync(cancellationToken).ConfigureAwait(false);
+            if (entry.TryAddReference())
+            {
+                Touch(entry);
+                return new ModelLease(entry);
+            }
+
+            // Evicted between load and lease: look again.
+        }
+    }
+
+    private async Task LoadAsync(ModelCacheEntry entry, ModelLoadRequest load)
+    {
+        var started = _timeProvider.GetTimestamp();
+        Interlocked.Increment(ref _loads);
+        IModelSession? session = null;
+        try
+        {
+            var backend = FindBackend(load.Framework);
+            session = await backend.LoadAsync(load with { Device = entry.Key.Device }).ConfigureAwait(false);
+            var elapsed = _timeProvider.GetElapsedTime(started);
+            lock (_gate)
+            {
+                _reservedBytes -= entry.EstimatedBytes;
+                _reservedCount--;
+                var bytes = session.MemoryBytes > 0 ? session.MemoryBytes : entry.EstimatedBytes;
+                if (bytes > _memoryLimit)
+                {
+                    throw new InsufficientResourcesException(
+                        $"Model {entry.Key} needs {FormatBytes(bytes)} but the cache's memory limit is {FormatBytes(_memoryLimit)}.");
+                }
+
+                entry.MemoryBytes = bytes;
+                entry.LoadTime = elapsed;
+                entry.LoadedAt = _timeProvider.GetUtcNow();
+                _usedBytes += bytes;
+                _metrics.CacheMemoryUsage.Add(bytes);
+                entry.LastAccessTimestamp = _timeProvider.GetTimestamp();
+                entry.SetLoaded(session);
+                EvictWhileOver(exclude: entry, reason: "memory pressure");
+            }
+
+            _metrics.ModelLoadDuration.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>(ModelKitTelemetry.ModelTag, entry.Key.ModelId));
+            Log.ModelLoaded(_logger, entry.Key.ToString(), elapsed.TotalMilliseconds, entry.MemoryBytes, session.MemoryMeasurement.ToString());
+        }
+        catch (Exception ex)
+        {
+            Interlocked.Increment(ref _loadFailures);
+            lock (_gate)
+            {
+                if (!entry.IsLoaded)
+                {
+                    if (session is null)
+                    {
+                        _reservedBytes -= entry.EstimatedBytes;
+                        _reservedCount--;
+                    }
+
+                    _entries.TryRemove(new KeyValuePair<ModelCacheKey, ModelCacheEntry>(entry.Key, entry));
+                }
+            }
+
+            session?.Dispose();
+            Log.ModelLoadFailed(_logger, entry.Key.ToString(), ex);
+            entry.SetFailed(ex is ModelKitException ? ex : new InferenceFailedException($"Model {entry.Key} failed to load: {ex.Message}", ex));
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task PreloadAsync(ModelCacheKey key, ModelLoadRequest load, bool pin = false, CancellationToken cancellationToken = default)
+    {
+        if (pin) Pin(key);
+        try
+        {
+            using var lease = await AcquireAsync(key, load, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            if (pin) Unpin(key);
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    public void Pin(ModelCacheKey key)
+    {
+        lock (_gate)
+        {
+            _pins[key] = _pins.GetValueOrDefault(key) + 1;
+            if (_entries.TryGetValue(key, out var entry)) entry.PinCount++;
+        }
+    }
+
+    /// <inheritdoc />
+    public void Unpin(ModelCacheKey key)
+    {
+        lock (_gate)
+        {
+            if (!_pins.TryGetValue(key, out var count)) return;
+            if (count <= 1) _pins.Remove(key);
+            else _pins[key] = count - 1;
+            if (_entries.TryGetValue(key, out var entry) && entry.PinCount > 0) entry.PinCount--;
+            EvictWhileOver(exclude: null, reason: "limit");
+        }
+    }
+
+    /// <inheritdoc />
+    public bool Remove(ModelCacheKey key)
+    {
+        lock (_gate)
+        {
+            if (!_entries.TryGetValue(key, out var entry) || !entry.IsLoaded) return false;
+            Evict(entry, "removed");
+            return true;
+        }
+    }
+
+    /// <inheritdoc />
+    public int Clear()
+    {
+        var removed = 0;
+        lock (_gate)
+        {
+            foreach (var entry in _entries.Values)
+            {
+                if (entry.IsLoaded && entry.PinCount == 0)
+                {
+                    Evict(entry, "cleared");
+                    removed++;
+                }
+            }
+        }
+
+        return removed;
+    }
+
+    /// <inheritdoc />
+    public void Resize(long? memoryLimitBytes = null, int? maxModels = null)
+    {
+        if (memoryLimitBytes is <= 0) throw new ArgumentOutOfRangeException(nameof(memoryLimitBytes), memoryLimitBytes, "The memory limit must be positive.");
+        if (maxModels is <= 0) throw new ArgumentOutOfRangeException(nameof(maxModels), maxModels, "The model count limit must be positive.");
+        lock (_gate)
+        {
+            _memoryLimit = memoryLimitBytes ?? _memoryLimit;
+            _maxModels = maxModels ?? _maxModels;
+            EvictWhileOver(exclude: null, reason: "resize");
+        }
+    }
+
+    /// <inheritdoc />
+    public ModelCacheStats GetStats()
+    {
+        var now = _timeProvider.GetUtcNow();
+        var nowTimestamp = _timeProvider.GetTimestamp();
+        var entries = new List<(long Access, ModelCacheEntryInfo Info)>();
+        long memoryLimit;
+        int maxModels;
+        long used;
+        lock (_gate)
+        {
+            memoryLimit = _memoryLimit;
+            maxModels = _maxModels;
+            used = _usedBytes;
+            foreach (var entry in _entries.Values)
+            {
+                if (!entry.IsLoaded) continue;
+                var access = Volatile.Read(ref entry.LastAccessTimestamp);
+                entries.Add((access, new ModelCacheEntryInfo
+                {
+                    Key = entry.Key,
+                    MemoryBytes = entry.MemoryBytes,
+                    MemoryMeasurement = entry.Session!.MemoryMeasurement,
+                    LoadTime = entry.LoadTime,
+                    LoadedAt = entry.LoadedAt,
+                    LastAccess = now - _timeProvider.GetElapsedTime(access, nowTimestamp),
+                    AccessCount = Interlocked.Read(ref entry.AccessCount),
+                    Pinned = entry.PinCount > 0,
+                    ActiveLeases = entry.ActiveLeases,
+                }));
+            }
+        }
+
+        entries.Sort(static (a, b) => b.Access.CompareTo(a.Access));
+        var infos = new ModelCacheEntryInfo[entries.Count];
+        for (var i = 0; i < infos.Length; i++) infos[i] = entries[i].Info;
+        return new ModelCacheStats
+        {
+            Hits = Interlocked.Read(ref _hits),
+            Misses = Interlocked.Read(ref _misses),
+            Loads = Interlocked.Read(ref _loads),
+            LoadFailures = Interlocked.Read(ref _loadFailures),
+            Evictions = Interlocked.Read(ref _evictions),
+            MemoryBytes = used,
+            MemoryLimitBytes = memoryLimit,
+            Count = infos.Length,
+            MaxModels = maxModels,
+            Entries = infos,
+        };
+    }
+
+    /// <summary>Evicts everything; sessions are disposed after their last lease.</summary>
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            if (_disposed) return;
+            _disposed = true;
+            foreach (var entry in _entries.Values)
+            {
+                if (entry.IsLoaded) Evict(entry, "disposed");
+            }
+        }
+    }
+
+    private void Touch(ModelCacheEntry entry)
+    {
+        Volatile.Write(ref entry.LastAccessTimestamp, _timeProvider.GetTimestamp());
+        Interlocked.Increment(ref entry.AccessCount);
+    }
+
+    private IInferenceBackend FindBackend(string framework)
+    {
+        foreach (var backend in _backends)
+        {
+            if (string.Equals(backend.Framework, framework, StringComparison.OrdinalIgnoreCase)) return backend;
+        }
+
+        throw new InvalidModelConfigException(
+            _backends.Count == 0
+                ? $"No inference backend is registered for framework '{framework}'; call AddOnnxRuntime() on the ModelKit builder."
+                : $"No inference backend serves framework '{framework}'; registered: {string.Join(", ", _backends.Select(b => b.Framework))}.");
+    }
+
+    private static long EstimateBytes(ModelLoadRequest load)
+    {
+        try
+        {
+            return Math.Max(1, new FileInfo(load.ArtifactPath).Length);
+        }
+        catch (IOException)
+        {
+            return 1;
+        }
+    }
+
+    // Under _gate: makes room for a new entry of `bytes`, or throws when that is impossible.
+    private void ReserveRoom(ModelCacheKey key, long bytes)
+    {
+        if (bytes > _memoryLimit)
+        {
+            throw new InsufficientResourcesException(
+                $"Model {key} needs about {FormatBytes(bytes)} but the cache's memory limit is {FormatBytes(_memoryLimit)}.");
+        }
+
+        while (_usedBytes + _reservedBytes + bytes > _memoryLimit || LoadedCount() + _reservedCount + 1 > _maxModels)
+        {
+            var victim = FindVictim(exclude: null);
+            if (victim is null)
+            {
+                throw new InsufficientResourcesException(
+                    $"Cannot make room for model {key} (about {FormatBytes(bytes)}): {FormatBytes(_usedBytes + _reservedBytes)} of {FormatBytes(_memoryLimit)} " +
+                    $"and {LoadedCount() + _reservedCount} of {_maxModels} models are pinned or loading.");
+            }
+
+            Evict(victim, "memory pressure");
+        }
+    }
+
+    // Under _gate.
+    private void EvictWhileOver(ModelCacheEntry? exclude, string reason)
+    {
+        while (_usedBytes + _reservedBytes > _memoryLimit || LoadedCount() + _reservedCount > _maxModels)
+        {
+            var victim = FindVictim(exclude);
+            if (victim is null) return;
+            Evict(victim, reason);
+        }
+    }
+
+    private int LoadedCount()
+    {
+        var count = 0;
+        foreach (var entry in _entries.Values) if (entry.IsLoaded) count++;
+        return count;
+    }
+
+    private ModelCacheEntry? FindVictim(ModelCacheEntry? exclude)
+    {
+        ModelCacheEntry? victim = null;
+        foreach (var entry in _entries.Values)
+        {
+            if (entry == exclude || !entry.IsLoaded || entry.PinCount > 0) continue;
+            if (victim is null || entry.LastAccessTimestamp < victim.LastAccessTimestamp) victim = entry;
+        }
+
+        return victim;
+    }
+
+    private void Evict(ModelCacheEntry entry, string reason)
+    {
+        if (!_entries.TryRemove(new KeyValuePair<ModelCacheKey, ModelCacheEntry>(entry.Key, entry))) return;
+        _usedBytes -= entry.MemoryBytes;
+        _metrics.CacheMemoryUsage.Add(-entry.MemoryBytes);
+        Interlocked.Increment(ref _evictions);
+        _metrics.CacheEvictions.Add(1, new KeyValuePair<string, object?>(ModelKitTelemetry.ModelTag, entry.Key.ModelId));
+        Log.ModelEvicted(_logger, entry.Key.ToString(), entry.MemoryBytes, reason);
+        entry.Release();
+    }
+
+    internal static string FormatBytes(long bytes) => bytes switch
+    {
+        >= 1L << 30 => $"{bytes / (double)(1L << 30):F2} GiB",
+        >= 1L << 20 => $"{bytes / (double)(1L << 20):F1} MiB",
+        >= 1L << 10 => $"{bytes / 1024.0:F1} KiB",
+        _ => $"{bytes} B",
+    };
+}

@@ -1,0 +1,68 @@
+namespace ModelKit.Caching;
+
+/// <summary>Limits of the model cache.</summary>
+public sealed class ModelCacheOptions
+{
+    /// <summary>The memory all cached models may hold together, in bytes. Default: 4 GiB.</summary>
+    public long MemoryLimitBytes { get; set; } = 4L << 30;
+
+    /// <summary>The most models kept loaded at once. Default: 16.</summary>
+    public int MaxModels { get; set; } = 16;
+}
+
+/// <summary>A cached model's identity: model, version and device.</summary>
+public readonly record struct ModelCacheKey(string ModelId, string Version, Backends.ExecutionDevice Device)
+{
+    /// <summary><c>model:version@device</c>.</summary>
+    public override string ToString() => $"{ModelId}:{Version}@{Device}";
+}
+
+/// <summary>Counters and entries of the cache at one moment.</summary>
+public sealed record ModelCacheStats
+{
+    /// <summary>Lookups that found a loaded model.</summary>
+    public long Hits { get; init; }
+    /// <summary>Lookups that had to load or wait for a load.</summary>
+    public long Misses { get; init; }
+    /// <summary>Loads started.</summary>
+    public long Loads { get; init; }
+    /// <summary>Loads that failed.</summary>
+    public long LoadFailures { get; init; }
+    /// <summary>Entries evicted (by pressure, resize or removal).</summary>
+    public long Evictions { get; init; }
+    /// <summary>Bytes held by loaded entries.</summary>
+    public long MemoryBytes { get; init; }
+    /// <summary>The memory limit in bytes.</summary>
+    public long MemoryLimitBytes { get; init; }
+    /// <summary>The number of loaded entries.</summary>
+    public int Count { get; init; }
+    /// <summary>The most entries allowed.</summary>
+    public int MaxModels { get; init; }
+    /// <summary>Hits ÷ (hits + misses), or 0.</summary>
+    public double HitRate => Hits + Misses == 0 ? 0 : (double)Hits / (Hits + Misses);
+    /// <summary>The loaded entries, most recently used first.</summary>
+    public IReadOnlyList<ModelCacheEntryInfo> Entries { get; init; } = [];
+}
+
+/// <summary>One cached model.</summary>
+public sealed record ModelCacheEntryInfo
+{
+    /// <summary>The key.</summary>
+    public required ModelCacheKey Key { get; init; }
+    /// <summary>Bytes held.</summary>
+    public long MemoryBytes { get; init; }
+    /// <summary>How the bytes were obtained.</summary>
+    public Backends.MemoryMeasurement MemoryMeasurement { get; init; }
+    /// <summary>How long the load took.</summary>
+    public TimeSpan LoadTime { get; init; }
+    /// <summary>When it was loaded.</summary>
+    public DateTimeOffset LoadedAt { get; init; }
+    /// <summary>When it was last leased.</summary>
+    public DateTimeOffset LastAccess { get; init; }
+    /// <summary>How many leases it has given out.</summary>
+    public long AccessCount { get; init; }
+    /// <summary>True when pinned (never evicted).</summary>
+    public bool Pinned { get; init; }
+    /// <summary>Leases currently held.</summary>
+    public int ActiveLeases { get; init; }
+}

@@ -1,0 +1,142 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using ModelKit;
+using ModelKit.Caching;
+using ModelKit.Diagnostics;
+using ModelKit.Inference;
+using ModelKit.Registry;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>The builder <see cref="ModelKitServiceCollectionExtensions.AddModelKit"/> returns; features are extension methods on it.</summary>
+public interface IModelKitBuilder
+{
+    /// <summary>The service collection.</summary>
+    IServiceCollection Services { get; }
+}
+
+/// <summary>Registers ModelKit's services.</summary>
+public static class ModelKitServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the registry, the model cache, the inference service, metrics and a health check named <c>modelkit</c>.
+    /// Add a backend with <c>.AddOnnxRuntime()</c>. Calling it twice is harmless. Nothing is loaded here.
+    /// </summary>
+    public static IModelKitBuilder AddModelKit(this IServiceCollection services, Action<ModelKitOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.AddOptions<ModelKitOptions>().ValidateOnStart();
+        services.AddOptions<ModelCacheOptions>().ValidateOnStart();
+        services.AddOptions<InferenceOptions>().ValidateOnStart();
+        if (configure is not null) services.Configure(configure);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ModelKitOptions>, ModelKitOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ModelCacheOptions>, ModelKitOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<InferenceOptions>, ModelKitOptionsValidator>());
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(sp => new ModelKitMetrics(sp.GetService<IMeterFactory>()));
+        services.TryAddSingleton<ModelCache>();
+        services.TryAddSingleton<IModelCache>(sp => sp.GetRequiredService<ModelCache>());
+        services.TryAddSingleton<SqliteModelRegistry>();
+        services.TryAddSingleton<IModelRegistry>(sp => sp.GetRequiredService<SqliteModelRegistry>());
+        services.TryAddSingleton<InferenceService>();
+        services.TryAddSingleton<IInferenceService>(sp => sp.GetRequiredService<InferenceService>());
+        services.TryAddSingleton<ModelKitMarker>();
+
+        if (!services.Any(d => d.ServiceType == typeof(ModelKitHealthCheck)))
+        {
+            services.AddSingleton<ModelKitHealthCheck>();
+            services.AddHealthChecks().AddCheck<ModelKitHealthCheck>("modelkit", tags: ["ready"]);
+        }
+
+        return new ModelKitBuilder(services);
+    }
+
+    /// <summary>Configures the model cache's limits.</summary>
+    public static IModelKitBuilder ConfigureCache(this IModelKitBuilder builder, Action<ModelCacheOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.Configure(configure);
+        return builder;
+    }
+
+    /// <summary>Configures the inference service (timeouts, on-demand batching, device).</summary>
+    public static IModelKitBuilder ConfigureInference(this IModelKitBuilder builder, Action<InferenceOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.Configure(configure);
+        return builder;
+    }
+
+    private sealed class ModelKitBuilder(IServiceCollection services) : IModelKitBuilder
+    {
+        public IServiceCollection Services { get; } = services;
+    }
+}
+
+/// <summary>Marks that <c>AddModelKit()</c> was called; adapters check for it.</summary>
+public sealed class ModelKitMarker;
+
+internal sealed class ModelKitOptionsValidator :
+    IValidateOptions<ModelKitOptions>, IValidateOptions<ModelCacheOptions>, IValidateOptions<InferenceOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ModelKitOptions options)
+    {
+        var errors = new List<string>();
+        if (string.IsNullOrWhiteSpace(options.DataDirectory)) errors.Add("ModelKitOptions.DataDirectory is required.");
+        if (options.MaxArtifactBytes <= 0) errors.Add($"ModelKitOptions.MaxArtifactBytes must be positive (was {options.MaxArtifactBytes}).");
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    public ValidateOptionsResult Validate(string? name, ModelCacheOptions options)
+    {
+        var errors = new List<string>();
+        if (options.MemoryLimitBytes <= 0) errors.Add($"ModelCacheOptions.MemoryLimitBytes must be positive (was {options.MemoryLimitBytes}).");
+        if (options.MaxModels is < 1 or > 10_000) errors.Add($"ModelCacheOptions.MaxModels must be 1..10000 (was {options.MaxModels}).");
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    public ValidateOptionsResult Validate(string? name, InferenceOptions options)
+    {
+        var errors = new List<string>();
+        if (options.DefaultTimeout <= TimeSpan.Zero) errors.Add($"InferenceOptions.DefaultTimeout must be positive (was {options.DefaultTimeout}).");
+        if (!ModelKit.Backends.ExecutionDevice.TryParse(options.DefaultDevice, out _)) errors.Add($"InferenceOptions.DefaultDevice must be 'cpu' or 'cuda:N' (was '{options.DefaultDevice}').");
+        if (options.IntraOpThreads is < 1 or > 1024) errors.Add($"InferenceOptions.IntraOpThreads must be 1..1024 (was {options.IntraOpThreads}).");
+        try
+        {
+            options.DefaultBatching.Validate();
+        }
+        catch (InvalidModelConfigException ex)
+        {
+            errors.Add("InferenceOptions.DefaultBatching: " + ex.Message);
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
+
+/// <summary>Ready when the registry answers; reports the cache's state.</summary>
+internal sealed class ModelKitHealthCheck(IModelRegistry registry, IModelCache cache) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            var page = await registry.ListModelsAsync(new ModelQuery { Limit = 1 }, cancellationToken).ConfigureAwait(false);
+            var stats = cache.GetStats();
+            return HealthCheckResult.Healthy("ModelKit is serving.", new Dictionary<string, object>
+            {
+                ["models"] = page.Total,
+                ["cached_models"] = stats.Count,
+                ["cache_memory_bytes"] = stats.MemoryBytes,
+                ["cache_memory_limit_bytes"] = stats.MemoryLimitBytes,
+            });
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            return HealthCheckResult.Unhealthy("The model registry is not reachable.", ex);
+        }
+    }
+}

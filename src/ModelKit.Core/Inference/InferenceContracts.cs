@@ -1,0 +1,73 @@
+using ModelKit.Scheduling;
+using ModelKit.Tensors;
+
+namespace ModelKit.Inference;
+
+/// <summary>One inference call.</summary>
+public sealed record InferenceRequest
+{
+    /// <summary>The model to run.</summary>
+    public required string ModelId { get; init; }
+
+    /// <summary>The version; the model's default version when null.</summary>
+    public string? Version { get; init; }
+
+    /// <summary>The inputs by name. Dimension 0 is the batch dimension when the model has a dynamic one.</summary>
+    public required IReadOnlyDictionary<string, Tensor> Inputs { get; init; }
+
+    /// <summary>The queue priority. Default: normal.</summary>
+    public RequestPriority Priority { get; init; } = RequestPriority.Normal;
+
+    /// <summary>How long the caller waits before INFERENCE_TIMEOUT; <see cref="InferenceOptions.DefaultTimeout"/> when null.</summary>
+    public TimeSpan? Timeout { get; init; }
+}
+
+/// <summary>The outputs of one call.</summary>
+public sealed record InferenceResult
+{
+    /// <summary>The model that ran.</summary>
+    public required string ModelId { get; init; }
+    /// <summary>The version that ran.</summary>
+    public required string Version { get; init; }
+    /// <summary>The outputs by name.</summary>
+    public required IReadOnlyDictionary<string, Tensor> Outputs { get; init; }
+    /// <summary>Time from submission to result.</summary>
+    public TimeSpan Duration { get; init; }
+}
+
+/// <summary>One item of a client-side batch: a result or an error.</summary>
+public sealed record InferenceItemResult
+{
+    /// <summary>The result when the item succeeded.</summary>
+    public InferenceResult? Result { get; init; }
+    /// <summary>The error when it failed.</summary>
+    public Exception? Error { get; init; }
+    /// <summary>True when <see cref="Result"/> is set.</summary>
+    public bool Succeeded => Result is not null;
+}
+
+/// <summary>Settings of the inference service.</summary>
+public sealed class InferenceOptions
+{
+    /// <summary>The timeout of a request that names none. Default: 30 s.</summary>
+    public TimeSpan DefaultTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Batching used for a model served on demand (without an explicit deployment).</summary>
+    public BatchingOptions DefaultBatching { get; set; } = new();
+
+    /// <summary>The device used for a model served on demand. Default: <c>cpu</c>.</summary>
+    public string DefaultDevice { get; set; } = "cpu";
+
+    /// <summary>Intra-op threads per session for models served on demand; null leaves the backend's default.</summary>
+    public int? IntraOpThreads { get; set; }
+}
+
+/// <summary>The one entry point the adapters call: resolve, validate, queue, run.</summary>
+public interface IInferenceService
+{
+    /// <summary>Runs one request. Errors: MODEL_NOT_FOUND, INVALID_INPUT, QUEUE_FULL, INFERENCE_TIMEOUT, INFERENCE_FAILED, INSUFFICIENT_RESOURCES.</summary>
+    Task<InferenceResult> InferAsync(InferenceRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Runs several requests concurrently; each item succeeds or fails on its own.</summary>
+    Task<IReadOnlyList<InferenceItemResult>> InferManyAsync(IReadOnlyList<InferenceRequest> requests, CancellationToken cancellationToken = default);
+}

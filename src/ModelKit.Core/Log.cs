@@ -1,0 +1,36 @@
+using Microsoft.Extensions.Logging;
+
+namespace ModelKit;
+
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Information, "Loaded model {Key} in {ElapsedMs:F1} ms ({Bytes} bytes, {Method}).")]
+    public static partial void ModelLoaded(ILogger logger, string key, double elapsedMs, long bytes, string method);
+
+    [LoggerMessage(2, LogLevel.Warning, "Loading model {Key} failed.")]
+    public static partial void ModelLoadFailed(ILogger logger, string key, Exception exception);
+
+    [LoggerMessage(3, LogLevel.Information, "Evicted model {Key} ({Bytes} bytes, reason: {Reason}).")]
+    public static partial void ModelEvicted(ILogger logger, string key, long bytes, string reason);
+
+    [LoggerMessage(4, LogLevel.Warning, "A batch of {Count} requests for {Queue} failed; running them one by one to isolate the failure.")]
+    public static partial void BatchFailed(ILogger logger, int count, string queue, Exception exception);
+
+    [LoggerMessage(5, LogLevel.Warning, "Queue {Queue} is full ({Capacity} requests); rejecting.")]
+    public static partial void QueueFull(ILogger logger, string queue, int capacity);
+
+    [LoggerMessage(6, LogLevel.Information, "Registered model {ModelId} version {Version} ({Bytes} bytes, sha256 {Sha256}).")]
+    public static partial void ModelRegistered(ILogger logger, string modelId, string version, long bytes, string sha256);
+
+    [LoggerMessage(7, LogLevel.Warning, "Registration of model {ModelId} version {Version} failed; nothing was kept.")]
+    public static partial void RegistrationFailed(ILogger logger, string modelId, string version, Exception exception);
+
+    [LoggerMessage(8, LogLevel.Information, "Deleted model {ModelId}.")]
+    public static partial void ModelDeleted(ILogger logger, string modelId);
+
+    [LoggerMessage(9, LogLevel.Information, "Deployment {DeploymentId} is {State}.")]
+    public static partial void DeploymentState(ILogger logger, string deploymentId, string state);
+
+    [LoggerMessage(10, LogLevel.Error, "Deployment {DeploymentId} failed: {Reason}")]
+    public static partial void DeploymentFailed(ILogger logger, string deploymentId, string reason, Exception? exception);
+}

@@ -1,0 +1,47 @@
+namespace ModelKit.Registry;
+
+/// <summary>Models, their versions and artifact files, persisted under the data directory.</summary>
+public interface IModelRegistry
+{
+    /// <summary>Creates a model without versions. MODEL_ALREADY_EXISTS when the id is taken.</summary>
+    Task<ModelInfo> CreateModelAsync(ModelDefinition definition, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Adds a version from a stream: the content is streamed to a temporary file and hashed, checked by the
+    /// framework's backend, then stored and marked ready. On any failure nothing is kept.
+    /// </summary>
+    /// <param name="modelId">The model.</param>
+    /// <param name="version">The version label; the next number when null.</param>
+    /// <param name="content">The artifact's bytes.</param>
+    /// <param name="fileName">The artifact's file name (no directories).</param>
+    /// <param name="cancellationToken">Cancels the upload; nothing is kept.</param>
+    Task<ModelVersionInfo> AddVersionAsync(string modelId, string? version, Stream content, string fileName, CancellationToken cancellationToken = default);
+
+    /// <summary>Creates a model and its first version in one step; when the version fails, the model is not kept either.</summary>
+    Task<ModelInfo> RegisterAsync(ModelDefinition definition, Stream content, string fileName, string? version = null, CancellationToken cancellationToken = default);
+
+    /// <summary>The model, or MODEL_NOT_FOUND.</summary>
+    Task<ModelInfo> GetModelAsync(string modelId, CancellationToken cancellationToken = default);
+
+    /// <summary>The model, or null.</summary>
+    Task<ModelInfo?> FindModelAsync(string modelId, CancellationToken cancellationToken = default);
+
+    /// <summary>A filtered page of models, ordered by creation time then id.</summary>
+    Task<ModelPage> ListModelsAsync(ModelQuery query, CancellationToken cancellationToken = default);
+
+    /// <summary>Changes metadata; MODEL_NOT_FOUND when missing.</summary>
+    Task<ModelInfo> UpdateModelAsync(string modelId, ModelUpdate update, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes the model, its versions and unreferenced files. Refused (CONFLICT) while deployed unless <paramref name="force"/>.</summary>
+    Task DeleteModelAsync(string modelId, bool force = false, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes one version. Refused (CONFLICT) while deployed unless <paramref name="force"/>.</summary>
+    Task DeleteVersionAsync(string modelId, string version, bool force = false, CancellationToken cancellationToken = default);
+}
+
+/// <summary>Tells the registry whether a model version is in use (deployed); implemented by the deployment manager.</summary>
+public interface IModelUsageGuard
+{
+    /// <summary>A short reason when the model (any version when <paramref name="version"/> is null) is in use, else null.</summary>
+    string? GetUsage(string modelId, string? version);
+}

@@ -1,0 +1,597 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using ModelKit.Diagnostics;
+using ModelKit.Tensors;
+
+namespace ModelKit.Scheduling;
+
+/// <summary>
+/// The dynamic batching queue of one deployed model. Requests wait in three priority lists; when an
+/// instance is free and a batch is ready (full, or its oldest request has waited <see cref="BatchingOptions.MaxQueueDelay"/>),
+/// compatible requests (same input names, types and dimensions after the first) are merged up to
+/// <see cref="BatchingOptions.MaxBatchSize"/> rows and run as one. A full queue rejects with QUEUE_FULL;
+/// a request cancelled or timed out before dispatch never reaches the backend.
+/// </summary>
+public sealed class BatchQueue : IAsyncDisposable
+{
+    private readonly Lock _lock = new();
+    private readonly PendingList[] _lists = [new(), new(), new()];
+    private readonly IBatchExecutor _executor;
+    private readonly TimeProvider _timeProvider;
+    private readonly ModelKitMetrics _metrics;
+    private readonly ILogger _logger;
+    private readonly ITimer _delayTimer;
+    private readonly KeyValuePair<string, object?> _modelTag;
+    private readonly bool _supportsBatching;
+    private readonly BatchingOptions _options;
+    private TaskCompletionSource? _drained;
+    private int _instances;
+    private int _running;
+    private int _count;
+    private long _queuedRows;
+    private bool _timerArmed;
+    private bool _stopping;
+    private double _averageBatchSeconds;
+    private long _enqueued, _succeeded, _failed, _timedOut, _cancelled, _rejected, _batches, _batchedRequests;
+
+    /// <summary>Creates a queue.</summary>
+    /// <param name="name">The name used in messages and metrics (usually the model id).</param>
+    /// <param name="options">Batching settings; validated.</param>
+    /// <param name="supportsBatching">False when the model cannot take stacked inputs: every request then runs alone.</param>
+    /// <param name="executor">Runs merged batches.</param>
+    /// <param name="timeProvider">Time source for delays and timeouts.</param>
+    /// <param name="metrics">Instruments; a standalone set when null.</param>
+    /// <param name="logger">Logger.</param>
+    public BatchQueue(
+        string name,
+        BatchingOptions options,
+        bool supportsBatching,
+        IBatchExecutor executor,
+        TimeProvider? timeProvider = null,
+        ModelKitMetrics? metrics = null,
+        ILogger? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(executor);
+        options.Validate();
+        Name = name;
+        _options = options;
+        _instances = options.Instances;
+        _supportsBatching = supportsBatching && options.MaxBatchSize > 1;
+        _executor = executor;
+        _timeProvider = timeProvider ?? TimeProvider.System;
+        _metrics = metrics ?? new ModelKitMetrics();
+        _logger = logger ?? NullLogger.Instance;
+        _modelTag = new KeyValuePair<string, object?>(ModelKitTelemetry.ModelTag, name);
+        _delayTimer = _timeProvider.CreateTimer(static state => ((BatchQueue)state!).OnDelayElapsed(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>The queue's name.</summary>
+    public string Name { get; }
+
+    /// <summary>The batching settings.</summary>
+    public BatchingOptions Options => _options;
+
+    /// <summary>Requests waiting.</summary>
+    public int Count => Volatile.Read(ref _count);
+
+    /// <summary>Execution instances (batches that may run at once).</summary>
+    public int Instances => Volatile.Read(ref _instances);
+
+    /// <summary>
+    /// Queues one request and returns its outputs once its batch has run.
+    /// Throws <see cref="QueueFullException"/> when the queue is full; the task fails with
+    /// <see cref="InferenceTimeoutException"/> after <paramref name="timeout"/>, or is cancelled with <paramref name="cancellationToken"/>.
+    /// </summary>
+    public Task<IReadOnlyDictionary<string, Tensor>> EnqueueAsync(
+        IReadOnlyDictionary<string, Tensor> inputs,
+        RequestPriority priority = RequestPriority.Normal,
+        TimeSpan? timeout = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        if ((uint)priority > (uint)RequestPriority.Low) throw new ArgumentOutOfRangeException(nameof(priority), priority, null);
+        if (cancellationToken.IsCancellationRequested) return Task.FromCanceled<IReadOnlyDictionary<string, Tensor>>(cancellationToken);
+
+        var request = new PendingRequest(this, inputs, priority, _timeProvider.GetTimestamp());
+        PendingRequest[]? inline = null;
+        List<PendingRequest[]>? more = null;
+        lock (_lock)
+        {
+            if (_stopping)
+            {
+                throw new ModelKitConflictException($"Model '{Name}' is stopping and accepts no new requests.");
+            }
+
+            if (_count >= _options.MaxQueueSize)
+            {
+                _rejected++;
+                _metrics.QueueRejections.Add(1, _modelTag);
+                Log.QueueFull(_logger, Name, _options.MaxQueueSize);
+                throw new QueueFullException(
+                    $"The queue of model '{Name}' is full ({_options.MaxQueueSize} requests waiting); retry later.", EstimateRetryAfter());
+            }
+
+            _lists[(int)priority].Append(request);
+            _count++;
+            _queuedRows += request.Rows;
+            _enqueued++;
+            _metrics.QueueLength.Add(1, _modelTag);
+            var canInline = _options.InlineExecution && _running == 0 && _count == 1;
+            FormBatches(ref more);
+            if (canInline && more is { Count: 1 })
+            {
+                inline = more[0];
+                more = null;
+            }
+        }
+
+        if (timeout is { } t && t != Timeout.InfiniteTimeSpan)
+        {
+            if (t <= TimeSpan.Zero) t = TimeSpan.FromTicks(1);
+            request.Timer = _timeProvider.CreateTimer(static state => ((PendingRequest)state!).Abort(timedOut: true), request, t, Timeout.InfiniteTimeSpan);
+        }
+
+        if (cancellationToken.CanBeCanceled)
+        {
+            request.Registration = cancellationToken.UnsafeRegister(static state => ((PendingRequest)state!).Abort(timedOut: false), request);
+            request.CancellationToken = cancellationToken;
+        }
+
+        if (request.Task.IsCompleted) request.Cleanup();
+        Dispatch(more);
+        if (inline is not null) _ = RunBatchAsync(inline);
+        return request.Task;
+    }
+
+    /// <summary>Changes the number of execution instances at once, without reloading anything.</summary>
+    public void SetInstances(int instances)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(instances, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(instances, 256);
+        List<PendingRequest[]>? batches = null;
+        lock (_lock)
+        {
+            _instances = instances;
+            FormBatches(ref batches);
+        }
+
+        Dispatch(batches);
+    }
+
+    /// <summary>Counters of this queue.</summary>
+    public BatchQueueStats GetStats()
+    {
+        lock (_lock)
+        {
+            return new BatchQueueStats
+            {
+                QueueLength = _count,
+                Running = _running,
+                Instances = _instances,
+                Enqueued = _enqueued,
+                Succeeded = Interlocked.Read(ref _succeeded),
+                Failed = Interlocked.Read(ref _failed),
+                TimedOut = Interlocked.Read(ref _timedOut),
+                Cancelled = Interlocked.Read(ref _cancelled),
+                Rejected = _rejected,
+                Batches = _batches,
+                AverageBatchSize = _batches == 0 ? 0 : (double)_batchedRequests / _batches,
+            };
+        }
+    }
+
+    /// <summary>
+    /// Stops accepting requests. With <paramref name="drain"/>, waits until every queued and running request
+    /// has completed; without, fails the queued ones at once and waits only for running batches.
+    /// </summary>
+    public async Task StopAsync(bool drain = true, CancellationToken cancellationToken = default)
+    {
+        List<PendingRequest>? dropped = null;
+        List<PendingRequest[]>? batches = null;
+        Task waitFor;
+        lock (_lock)
+        {
+            _stopping = true;
+            if (!drain)
+            {
+                dropped = [];
+                foreach (var list in _lists)
+                {
+                    while (list.TakeFirst() is { } r)
+                    {
+                        r.State = PendingRequest.Removed;
+                        dropped.Add(r);
+                    }
+                }
+
+                _metrics.QueueLength.Add(-_count, _modelTag);
+                _count = 0;
+                _queuedRows = 0;
+            }
+            else
+            {
+                FormBatches(ref batches);
+            }
+
+            if (_count == 0 && _running == 0)
+            {
+                waitFor = Task.CompletedTask;
+            }
+            else
+            {
+                _drained ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                waitFor = _drained.Task;
+            }
+        }
+
+        if (dropped is not null)
+        {
+            foreach (var r in dropped)
+            {
+                r.Fail(new ModelKitConflictException($"Model '{Name}' was stopped before the request ran."));
+            }
+        }
+
+        Dispatch(batches);
+        await waitFor.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Stops without draining and releases the timer.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(drain: false).ConfigureAwait(false);
+        _delayTimer.Dispose();
+    }
+
+    // Under _lock: takes every batch that is ready while instances are free.
+    private void FormBatches(ref List<PendingRequest[]>? batches)
+    {
+        while (_running < _instances && _count > 0)
+        {
+            var oldest = OldestTimestamp();
+            if (!_stopping && _supportsBatching && _options.MaxQueueDelay > TimeSpan.Zero && _queuedRows < _options.MaxBatchSize)
+            {
+                var waited = _timeProvider.GetElapsedTime(oldest);
+                if (waited < _options.MaxQueueDelay)
+                {
+                    if (!_timerArmed)
+                    {
+                        _timerArmed = true;
+                        _delayTimer.Change(_options.MaxQueueDelay - waited, Timeout.InfiniteTimeSpan);
+                    }
+
+                    return;
+                }
+            }
+
+            (batches ??= []).Add(TakeBatch());
+            _running++;
+        }
+    }
+
+    private long OldestTimestamp()
+    {
+        var oldest = long.MaxValue;
+        foreach (var list in _lists)
+        {
+            if (list.Head is { } head && head.EnqueuedAt < oldest) oldest = head.EnqueuedAt;
+        }
+
+        return oldest;
+    }
+
+    // Under _lock: the highest-priority request and every compatible one behind it, up to MaxBatchSize rows.
+    private PendingRequest[] TakeBatch()
+    {
+        PendingRequest head = null!;
+        foreach (var list in _lists)
+        {
+            if (list.Head is not null)
+            {
+                head = list.TakeFirst()!;
+                break;
+            }
+        }
+
+        var rows = head.Rows;
+        List<PendingRequest>? mates = null;
+        if (_supportsBatching)
+        {
+            foreach (var list in _lists)
+            {
+                for (var node = list.Head; node is not null && rows < _options.MaxBatchSize;)
+                {
+                    var next = node.Next;
+                    if (node.ShapeKey == head.ShapeKey && rows + node.Rows <= _options.MaxBatchSize && PendingRequest.AreStackable(head.Inputs, node.Inputs))
+                    {
+                        list.Remove(node);
+                        (mates ??= []).Add(node);
+                        rows += node.Rows;
+                    }
+
+                    node = next;
+                }
+            }
+        }
+
+        var batch = new PendingRequest[1 + (mates?.Count ?? 0)];
+        batch[0] = head;
+        for (var i = 1; i < batch.Length; i++) batch[i] = mates![i - 1];
+        foreach (var r in batch)
+        {
+            r.State = PendingRequest.Dispatched;
+        }
+
+        _count -= batch.Length;
+        _queuedRows -= rows;
+        _metrics.QueueLength.Add(-batch.Length, _modelTag);
+        return batch;
+    }
+
+    private void Dispatch(List<PendingRequest[]>? batches)
+    {
+        if (batches is null) return;
+        foreach (var batch in batches)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static state => _ = state.Queue.RunBatchAsync(state.Batch), new BatchWork(this, batch), preferLocal: false);
+        }
+    }
+
+    private readonly record struct BatchWork(BatchQueue Queue, PendingRequest[] Batch);
+
+    private async Task RunBatchAsync(PendingRequest[] batch)
+    {
+        var started = _timeProvider.GetTimestamp();
+        try
+        {
+            var inputs = new IReadOnlyDictionary<string, Tensor>[batch.Length];
+            for (var i = 0; i < batch.Length; i++) inputs[i] = batch[i].Inputs;
+            _metrics.BatchSize.Record(batch.Length, _modelTag);
+            IReadOnlyList<IReadOnlyDictionary<string, Tensor>> outputs;
+            try
+            {
+                outputs = await _executor.ExecuteAsync(inputs).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (batch.Length > 1 && ex is not ModelKitException and not OperationCanceledException)
+            {
+                Log.BatchFailed(_logger, batch.Length, Name, ex);
+                await RunOneByOneAsync(batch).ConfigureAwait(false);
+                return;
+            }
+
+            if (outputs.Count != batch.Length)
+            {
+                throw new InferenceFailedException($"The backend returned {outputs.Count} results for a batch of {batch.Length} requests.");
+            }
+
+            for (var i = 0; i < batch.Length; i++)
+            {
+                if (batch[i].Complete(outputs[i])) Interlocked.Increment(ref _succeeded);
+            }
+        }
+        catch (Exception ex)
+        {
+            var error = Wrap(ex);
+            foreach (var r in batch)
+            {
+                if (r.Fail(error)) Interlocked.Increment(ref _failed);
+            }
+        }
+        finally
+        {
+            OnBatchFinished(batch.Length, _timeProvider.GetElapsedTime(started));
+        }
+    }
+
+    private async Task RunOneByOneAsync(PendingRequest[] batch)
+    {
+        foreach (var r in batch)
+        {
+            try
+            {
+                var outputs = await _executor.ExecuteAsync([r.Inputs]).ConfigureAwait(false);
+                if (r.Complete(outputs[0])) Interlocked.Increment(ref _succeeded);
+            }
+            catch (Exception ex)
+            {
+                if (r.Fail(Wrap(ex))) Interlocked.Increment(ref _failed);
+            }
+        }
+    }
+
+    private Exception Wrap(Exception ex) => ex is ModelKitException or OperationCanceledException
+        ? ex
+        : new InferenceFailedException($"Model '{Name}' failed to run: {ex.Message}", ex);
+
+    private void OnBatchFinished(int size, TimeSpan elapsed)
+    {
+        List<PendingRequest[]>? batches = null;
+        TaskCompletionSource? drained = null;
+        lock (_lock)
+        {
+            _running--;
+            _batches++;
+            _batchedRequests += size;
+            _averageBatchSeconds = _averageBatchSeconds == 0 ? elapsed.TotalSeconds : (0.8 * _averageBatchSeconds) + (0.2 * elapsed.TotalSeconds);
+            FormBatches(ref batches);
+            if (_stopping && _running == 0 && _count == 0) drained = _drained;
+        }
+
+        Dispatch(batches);
+        drained?.TrySetResult();
+    }
+
+    private void OnDelayElapsed()
+    {
+        List<PendingRequest[]>? batches = null;
+        lock (_lock)
+        {
+            _timerArmed = false;
+            FormBatches(ref batches);
+        }
+
+        Dispatch(batches);
+    }
+
+    // Under _lock.
+    private TimeSpan EstimateRetryAfter()
+    {
+        var perBatch = _averageBatchSeconds > 0 ? _averageBatchSeconds : 0.05;
+        var batchesAhead = Math.Ceiling(_queuedRows / (double)(_options.MaxBatchSize * Math.Max(1, _instances)));
+        return TimeSpan.FromSeconds(Math.Clamp(perBatch * batchesAhead, 0.05, 60));
+    }
+
+    // Called by a request's timer or cancellation registration.
+    private void Abort(PendingRequest request, bool timedOut)
+    {
+        bool removed;
+        TaskCompletionSource? drained = null;
+        lock (_lock)
+        {
+            removed = request.State == PendingRequest.Queued;
+            if (removed)
+            {
+                _lists[(int)request.Priority].Remove(request);
+                request.State = PendingRequest.Removed;
+                _count--;
+                _queuedRows -= request.Rows;
+                _metrics.QueueLength.Add(-1, _modelTag);
+                if (_stopping && _running == 0 && _count == 0) drained = _drained;
+            }
+        }
+
+        // A dispatched request's caller stops waiting too; its batch-mates are unaffected.
+        var completed = timedOut
+            ? request.Fail(new InferenceTimeoutException($"The request to model '{Name}' did not complete within its timeout{(removed ? " (it was still queued)" : string.Empty)}."))
+            : request.Cancel();
+        if (completed)
+        {
+            if (timedOut) Interlocked.Increment(ref _timedOut);
+            else Interlocked.Increment(ref _cancelled);
+        }
+
+        drained?.TrySetResult();
+    }
+
+    private sealed class PendingList
+    {
+        public PendingRequest? Head;
+        public PendingRequest? Tail;
+
+        public void Append(PendingRequest r)
+        {
+            r.Prev = Tail;
+            r.Next = null;
+            if (Tail is null) Head = r;
+            else Tail.Next = r;
+            Tail = r;
+        }
+
+        public PendingRequest? TakeFirst()
+        {
+            var r = Head;
+            if (r is not null) Remove(r);
+            return r;
+        }
+
+        public void Remove(PendingRequest r)
+        {
+            if (r.Prev is null) Head = r.Next;
+            else r.Prev.Next = r.Next;
+            if (r.Next is null) Tail = r.Prev;
+            else r.Next.Prev = r.Prev;
+            r.Prev = r.Next = null;
+        }
+    }
+
+    private sealed class PendingRequest : TaskCompletionSource<IReadOnlyDictionary<string, Tensor>>
+    {
+        public const int Queued = 0;
+        public const int Dispatched = 1;
+        public const int Removed = 2;
+
+        private readonly BatchQueue _queue;
+
+        public PendingRequest(BatchQueue queue, IReadOnlyDictionary<string, Tensor> inputs, RequestPriority priority, long enqueuedAt)
+            : base(TaskCreationOptions.RunContinuationsAsynchronously)
+        {
+            _queue = queue;
+            Inputs = inputs;
+            Priority = priority;
+            EnqueuedAt = enqueuedAt;
+            long key = 0;
+            long rows = 1;
+            foreach (var (name, tensor) in inputs)
+            {
+                var hash = new HashCode();
+                hash.Add(name);
+                hash.Add(tensor.ElementType);
+                var shape = tensor.Shape;
+                hash.Add(shape.Length);
+                for (var d = 1; d < shape.Length; d++) hash.Add(shape[d]);
+                key += hash.ToHashCode();
+                rows = tensor.BatchSize;
+            }
+
+            ShapeKey = key;
+            Rows = rows;
+        }
+
+        public IReadOnlyDictionary<string, Tensor> Inputs { get; }
+        public RequestPriority Priority { get; }
+        public long EnqueuedAt { get; }
+        public long ShapeKey { get; }
+        public long Rows { get; }
+        public int State;
+        public PendingRequest? Prev;
+        public PendingRequest? Next;
+        public ITimer? Timer;
+        public CancellationTokenRegistration Registration;
+        public CancellationToken CancellationToken;
+
+        public static bool AreStackable(IReadOnlyDictionary<string, Tensor> a, IReadOnlyDictionary<string, Tensor> b)
+        {
+            if (a.Count != b.Count) return false;
+            foreach (var (name, x) in a)
+            {
+                if (!b.TryGetValue(name, out var y) || x.ElementType != y.ElementType) return false;
+                var sx = x.Shape;
+                var sy = y.Shape;
+                if (sx.Length != sy.Length || sx.Length == 0 || !sx[1..].SequenceEqual(sy[1..])) return false;
+            }
+
+            return true;
+        }
+
+        public void Abort(bool timedOut) => _queue.Abort(this, timedOut);
+
+        public bool Complete(IReadOnlyDictionary<string, Tensor> outputs)
+        {
+            if (!TrySetResult(outputs)) return false;
+            Cleanup();
+            return true;
+        }
+
+        public bool Fail(Exception error)
+        {
+            if (!TrySetException(error)) return false;
+            Cleanup();
+            return true;
+        }
+
+        public bool Cancel()
+        {
+            if (!TrySetCanceled(CancellationToken)) return false;
+            Cleanup();
+            return true;
+        }
+
+        public void Cleanup()
+        {
+            Timer?.Dispose();
+            Registration.Dispose();
+        }
+    }
+}

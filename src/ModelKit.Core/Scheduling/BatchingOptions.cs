@@ -1,0 +1,85 @@
+using ModelKit.Tensors;
+
+namespace ModelKit.Scheduling;
+
+/// <summary>Request priorities; a higher one is always dispatched first.</summary>
+public enum RequestPriority
+{
+    /// <summary>Dispatched before normal and low.</summary>
+    High = 0,
+    /// <summary>The default.</summary>
+    Normal = 1,
+    /// <summary>Dispatched only when nothing of higher priority waits.</summary>
+    Low = 2,
+}
+
+/// <summary>How a queue merges requests into batches.</summary>
+public sealed record BatchingOptions
+{
+    /// <summary>The most rows (sum of dimension 0) in one backend run. Default: 32. 1 disables merging.</summary>
+    public int MaxBatchSize { get; init; } = 32;
+
+    /// <summary>
+    /// How long the oldest request may wait for batch-mates when fewer than <see cref="MaxBatchSize"/> rows wait.
+    /// Default: zero, i.e. greedy: run what is queued as soon as an instance is free.
+    /// </summary>
+    public TimeSpan MaxQueueDelay { get; init; } = TimeSpan.Zero;
+
+    /// <summary>The most requests waiting; more are rejected with QUEUE_FULL. Default: 1024.</summary>
+    public int MaxQueueSize { get; init; } = 1024;
+
+    /// <summary>How many batches of this model may run at once (execution instances). Default: 1.</summary>
+    public int Instances { get; init; } = 1;
+
+    /// <summary>
+    /// When true (the default), a request that finds the queue empty and an instance idle runs on the caller's
+    /// thread, sparing a thread hop. Batches formed later always run on the thread pool.
+    /// </summary>
+    public bool InlineExecution { get; init; } = true;
+
+    /// <summary>Checks the values and names every invalid one.</summary>
+    public void Validate()
+    {
+        var errors = new List<string>();
+        if (MaxBatchSize is < 1 or > 65536) errors.Add($"MaxBatchSize must be 1..65536 (was {MaxBatchSize}).");
+        if (MaxQueueDelay < TimeSpan.Zero || MaxQueueDelay > TimeSpan.FromSeconds(10)) errors.Add($"MaxQueueDelay must be 0..10 s (was {MaxQueueDelay}).");
+        if (MaxQueueSize is < 1 or > 1_000_000) errors.Add($"MaxQueueSize must be 1..1000000 (was {MaxQueueSize}).");
+        if (Instances is < 1 or > 256) errors.Add($"Instances must be 1..256 (was {Instances}).");
+        if (errors.Count > 0) throw new InvalidModelConfigException("Invalid batching options: " + string.Join(" ", errors));
+    }
+}
+
+/// <summary>Runs one merged batch; implemented over the model cache and a backend session.</summary>
+public interface IBatchExecutor
+{
+    /// <summary>Runs <paramref name="batch"/> (stacked along dimension 0 in order) and returns each request's outputs.</summary>
+    ValueTask<IReadOnlyList<IReadOnlyDictionary<string, Tensor>>> ExecuteAsync(
+        IReadOnlyList<IReadOnlyDictionary<string, Tensor>> batch, CancellationToken cancellationToken = default);
+}
+
+/// <summary>Counters of one queue.</summary>
+public sealed record BatchQueueStats
+{
+    /// <summary>Requests waiting.</summary>
+    public int QueueLength { get; init; }
+    /// <summary>Batches running.</summary>
+    public int Running { get; init; }
+    /// <summary>Execution instances.</summary>
+    public int Instances { get; init; }
+    /// <summary>Requests accepted.</summary>
+    public long Enqueued { get; init; }
+    /// <summary>Requests that returned outputs.</summary>
+    public long Succeeded { get; init; }
+    /// <summary>Requests that failed in the backend.</summary>
+    public long Failed { get; init; }
+    /// <summary>Requests that ran past their timeout.</summary>
+    public long TimedOut { get; init; }
+    /// <summary>Requests cancelled by the caller.</summary>
+    public long Cancelled { get; init; }
+    /// <summary>Requests refused because the queue was full.</summary>
+    public long Rejected { get; init; }
+    /// <summary>Backend runs.</summary>
+    public long Batches { get; init; }
+    /// <summary>Mean requests per backend run.</summary>
+    public double AverageBatchSize { get; init; }
+}

@@ -1,0 +1,263 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
+using Microsoft.ML.OnnxRuntime;
+using ModelKit.Backends;
+using ModelKit.Tensors;
+using OrtElementType = Microsoft.ML.OnnxRuntime.Tensors.TensorElementType;
+
+namespace ModelKit.Onnx;
+
+/// <summary>
+/// One ONNX Runtime session. A batch of one runs on the caller's pinned memory without copying; larger
+/// batches are stacked into one native tensor per input, run once, and the outputs are split back by rows.
+/// </summary>
+internal sealed class OnnxModelSession : IModelSession
+{
+    private readonly InferenceSession _session;
+    private readonly SessionOptions _sessionOptions;
+    private readonly RunOptions _runOptions = new();
+    private readonly string[] _inputNames;
+    private readonly string[] _outputNames;
+    private readonly OrtElementType[] _inputTypes;
+    private bool _disposed;
+
+    public OnnxModelSession(InferenceSession session, SessionOptions sessionOptions, ExecutionDevice device, long memoryBytes, MemoryMeasurement measurement)
+    {
+        _session = session;
+        _sessionOptions = sessionOptions;
+        Device = device;
+        MemoryBytes = memoryBytes;
+        MemoryMeasurement = measurement;
+        _inputNames = [.. session.InputNames];
+        _outputNames = [.. session.OutputNames];
+        var inputs = new TensorSpec[_inputNames.Length];
+        _inputTypes = new OrtElementType[_inputNames.Length];
+        for (var i = 0; i < inputs.Length; i++)
+        {
+            var meta = session.InputMetadata[_inputNames[i]];
+            inputs[i] = Describe(_inputNames[i], meta);
+            _inputTypes[i] = meta.ElementDataType;
+        }
+
+        var outputs = new TensorSpec[_outputNames.Length];
+        for (var i = 0; i < outputs.Length; i++) outputs[i] = Describe(_outputNames[i], session.OutputMetadata[_outputNames[i]]);
+        Signature = new ModelSignature(inputs, outputs);
+    }
+
+    public ModelSignature Signature { get; }
+
+    public ExecutionDevice Device { get; }
+
+    public long MemoryBytes { get; }
+
+    public MemoryMeasurement MemoryMeasurement { get; }
+
+    public IReadOnlyList<IReadOnlyDictionary<string, Tensor>> Run(IReadOnlyList<IReadOnlyDictionary<string, Tensor>> requests)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(requests);
+        if (requests.Count == 0) return [];
+        var values = new OrtValue[_inputNames.Length];
+        var pins = requests.Count == 1 ? new MemoryHandle[_inputNames.Length] : null;
+        var rows = new long[requests.Count];
+        try
+        {
+            for (var i = 0; i < _inputNames.Length; i++)
+            {
+                values[i] = requests.Count == 1
+                    ? Wrap(requests[0][_inputNames[i]], _inputTypes[i], out pins![i])
+                    : Stack(requests, _inputNames[i], _inputTypes[i], rows);
+            }
+
+            if (requests.Count == 1) rows[0] = values.Length > 0 ? requests[0][_inputNames[0]].BatchSize : 1;
+            using var results = _session.Run(_runOptions, _inputNames, values, _outputNames);
+            return Split(results, rows);
+        }
+        finally
+        {
+            foreach (var v in values) v?.Dispose();
+            if (pins is not null) foreach (var p in pins) p.Dispose();
+        }
+    }
+
+    private Dictionary<string, Tensor>[] Split(IReadOnlyList<OrtValue> results, long[] rows)
+    {
+        var perRequest = new Dictionary<string, Tensor>[rows.Length];
+        for (var r = 0; r < rows.Length; r++) perRequest[r] = new Dictionary<string, Tensor>(_outputNames.Length, StringComparer.Ordinal);
+        long totalRows = 0;
+        foreach (var n in rows) totalRows += n;
+        for (var o = 0; o < _outputNames.Length; o++)
+        {
+            var whole = ToTensor(results[o]);
+            if (rows.Length == 1)
+            {
+                perRequest[0][_outputNames[o]] = whole;
+                continue;
+            }
+
+            if (whole.Rank == 0 || whole.Shape[0] != totalRows)
+            {
+                throw new InferenceFailedException(
+                    $"Output '{_outputNames[o]}' has shape {Tensor.FormatShape(whole.Shape)}, which cannot be split into the batch's {totalRows} rows.");
+            }
+
+            long start = 0;
+            for (var r = 0; r < rows.Length; r++)
+            {
+                perRequest[r][_outputNames[o]] = whole.Slice(start, rows[r]);
+                start += rows[r];
+            }
+        }
+
+        return perRequest;
+    }
+
+    // Batch of one: the native tensor points at the caller's pinned memory.
+    private static OrtValue Wrap(Tensor tensor, OrtElementType type, out MemoryHandle pin)
+    {
+        var shape = tensor.Shape.ToArray();
+        if (type == OrtElementType.String)
+        {
+            pin = default;
+            return CreateStrings(tensor, shape);
+        }
+
+        pin = tensor.ElementType switch
+        {
+            TensorElementType.Float32 => tensor.AsMemory<float>().Pin(),
+            TensorElementType.Float16 => tensor.AsMemory<Half>().Pin(),
+            TensorElementType.Float64 => tensor.AsMemory<double>().Pin(),
+            TensorElementType.Int64 => tensor.AsMemory<long>().Pin(),
+            TensorElementType.Int32 => tensor.AsMemory<int>().Pin(),
+            TensorElementType.Int8 => tensor.AsMemory<sbyte>().Pin(),
+            TensorElementType.UInt8 => tensor.AsMemory<byte>().Pin(),
+            TensorElementType.Bool => tensor.AsMemory<bool>().Pin(),
+            _ => throw new InvalidInputException($"Element type {tensor.ElementType.GetName()} is not supported by the ONNX backend."),
+        };
+        unsafe
+        {
+            return OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, type, shape, (nint)pin.Pointer, (long)tensor.Length * tensor.ElementType.GetElementSize());
+        }
+    }
+
+    // Larger batches: one native tensor holding every request's rows in order.
+    private static OrtValue Stack(IReadOnlyList<IReadOnlyDictionary<string, Tensor>> requests, string name, OrtElementType type, long[] rows)
+    {
+        var first = requests[0][name];
+        var shape = first.Shape.ToArray();
+        long total = 0;
+        for (var r = 0; r < requests.Count; r++)
+        {
+            rows[r] = requests[r][name].BatchSize;
+            total += rows[r];
+        }
+
+        shape[0] = total;
+        if (type == OrtElementType.String)
+        {
+            var value = OrtValue.CreateTensorWithEmptyStrings(OrtAllocator.DefaultInstance, shape);
+            var index = 0;
+            for (var r = 0; r < requests.Count; r++)
+            {
+                foreach (var s in requests[r][name].AsSpan<string>()) value.StringTensorSetElementAt(s.AsSpan(), index++);
+            }
+
+            return value;
+        }
+
+        var stacked = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, type, shape);
+        var destination = stacked.GetTensorMutableRawData();
+        var offset = 0;
+        for (var r = 0; r < requests.Count; r++)
+        {
+            var bytes = RawBytes(requests[r][name]);
+            bytes.CopyTo(destination[offset..]);
+            offset += bytes.Length;
+        }
+
+        return stacked;
+    }
+
+    private static OrtValue CreateStrings(Tensor tensor, long[] shape)
+    {
+        var value = OrtValue.CreateTensorWithEmptyStrings(OrtAllocator.DefaultInstance, shape);
+        var strings = tensor.AsSpan<string>();
+        for (var i = 0; i < strings.Length; i++) value.StringTensorSetElementAt(strings[i].AsSpan(), i);
+        return value;
+    }
+
+    private static ReadOnlySpan<byte> RawBytes(Tensor tensor) => tensor.ElementType switch
+    {
+        TensorElementType.Float32 => MemoryMarshal.AsBytes(tensor.AsSpan<float>()),
+        TensorElementType.Float16 => MemoryMarshal.AsBytes(tensor.AsSpan<Half>()),
+        TensorElementType.Float64 => MemoryMarshal.AsBytes(tensor.AsSpan<double>()),
+        TensorElementType.Int64 => MemoryMarshal.AsBytes(tensor.AsSpan<long>()),
+        TensorElementType.Int32 => MemoryMarshal.AsBytes(tensor.AsSpan<int>()),
+        TensorElementType.Int8 => MemoryMarshal.AsBytes(tensor.AsSpan<sbyte>()),
+        TensorElementType.UInt8 => tensor.AsSpan<byte>(),
+        TensorElementType.Bool => MemoryMarshal.AsBytes(tensor.AsSpan<bool>()),
+        _ => throw new InvalidInputException($"Element type {tensor.ElementType.GetName()} is not supported by the ONNX backend."),
+    };
+
+    private static Tensor ToTensor(OrtValue value)
+    {
+        var info = value.GetTensorTypeAndShape();
+        var shape = info.Shape;
+        var type = FromOrt(info.ElementDataType);
+        if (type == TensorElementType.String)
+        {
+            return Tensor.Create(value.GetStringTensorAsArray(), shape);
+        }
+
+        var tensor = Tensor.Allocate(type, shape);
+        var source = value.GetTensorDataAsSpan<byte>();
+        var destination = tensor.ElementType switch
+        {
+            TensorElementType.Float32 => MemoryMarshal.AsBytes(tensor.AsSpan<float>()),
+            TensorElementType.Float16 => MemoryMarshal.AsBytes(tensor.AsSpan<Half>()),
+            TensorElementType.Float64 => MemoryMarshal.AsBytes(tensor.AsSpan<double>()),
+            TensorElementType.Int64 => MemoryMarshal.AsBytes(tensor.AsSpan<long>()),
+            TensorElementType.Int32 => MemoryMarshal.AsBytes(tensor.AsSpan<int>()),
+            TensorElementType.Int8 => MemoryMarshal.AsBytes(tensor.AsSpan<sbyte>()),
+            TensorElementType.UInt8 => tensor.AsSpan<byte>(),
+            _ => MemoryMarshal.AsBytes(tensor.AsSpan<bool>()),
+        };
+        source.CopyTo(destination);
+        return tensor;
+    }
+
+    private static TensorSpec Describe(string name, NodeMetadata meta)
+    {
+        if (!meta.IsTensor)
+        {
+            throw new InvalidModelConfigException($"'{name}' is a {meta.OnnxValueType}; only tensor inputs and outputs are supported.");
+        }
+
+        var dims = new long[meta.Dimensions.Length];
+        for (var d = 0; d < dims.Length; d++) dims[d] = meta.Dimensions[d] < 0 ? -1 : meta.Dimensions[d];
+        return new TensorSpec(name, FromOrt(meta.ElementDataType), dims);
+    }
+
+    internal static TensorElementType FromOrt(OrtElementType type) => type switch
+    {
+        OrtElementType.Float => TensorElementType.Float32,
+        OrtElementType.Float16 => TensorElementType.Float16,
+        OrtElementType.Double => TensorElementType.Float64,
+        OrtElementType.Int64 => TensorElementType.Int64,
+        OrtElementType.Int32 => TensorElementType.Int32,
+        OrtElementType.Int8 => TensorElementType.Int8,
+        OrtElementType.UInt8 => TensorElementType.UInt8,
+        OrtElementType.Bool => TensorElementType.Bool,
+        OrtElementType.String => TensorElementType.String,
+        _ => throw new InvalidModelConfigException($"ONNX element type {type} is not supported; supported: float, float16, double, int64, int32, int8, uint8, bool, string."),
+    };
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _session.Dispose();
+        _sessionOptions.Dispose();
+        _runOptions.Dispose();
+    }
+}

@@ -1,0 +1,247 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using ModelKit.Backends;
+using ModelKit.Caching;
+using ModelKit.Diagnostics;
+using ModelKit.Inference;
+using ModelKit.Scheduling;
+using ModelKit.Tensors;
+
+namespace ModelKit.Tests.Scheduling;
+
+public sealed class BatchQueueTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+    private readonly FakeBackend _backend = new();
+    private readonly ModelCache _cache;
+    private readonly IBatchExecutor _executor;
+
+    public BatchQueueTests()
+    {
+        _cache = new ModelCache(Options.Create(new ModelCacheOptions()), [_backend]);
+        var path = _dir.Combine("m.bin");
+        File.WriteAllText(path, "model");
+        _executor = new InferenceService.CacheExecutor(_cache, new ModelCacheKey("m", "1", ExecutionDevice.Cpu), new ModelLoadRequest(path));
+    }
+
+    private BatchQueue CreateQueue(BatchingOptions options, TimeProvider? time = null, ModelKitMetrics? metrics = null) =>
+        new("m", options, supportsBatching: true, _executor, time, metrics);
+
+    private static Dictionary<string, Tensor> Rows(params float[] firstValues)
+    {
+        var data = new float[firstValues.Length * 2];
+        for (var i = 0; i < firstValues.Length; i++)
+        {
+            data[2 * i] = firstValues[i];
+            data[(2 * i) + 1] = firstValues[i] + 0.5f;
+        }
+
+        return new Dictionary<string, Tensor> { ["x"] = Tensor.Create(data, firstValues.Length, 2) };
+    }
+
+    // Holds the first batch in the backend so that later requests pile up behind it.
+    private async Task<Task<IReadOnlyDictionary<string, Tensor>>> BlockWithFirstRequestAsync(BatchQueue queue)
+    {
+        _backend.RunGate = new SemaphoreSlim(0);
+        var first = queue.EnqueueAsync(Rows(0));
+        Assert.True(await _backend.RunStarted.WaitAsync(TimeSpan.FromSeconds(10)));
+        return first;
+    }
+
+    private void Release() => _backend.RunGate!.Release(1000);
+
+    [Fact]
+    public async Task EnqueueAsync_RequestsWaitingBehindARun_AreMergedIntoOneBatch()
+    {
+        await using var queue = CreateQueue(new BatchingOptions { MaxBatchSize = 32 });
+        var first = await Task.Run(() => BlockWithFirstRequestAsync(queue));
+        var waiting = Enumerable.Range(1, 5).Select(i => queue.EnqueueAsync(Rows(i))).ToArray();
+        Release();
+        var results = await Task.WhenAll(waiting);
+
+        Assert.Equal([[1], [1, 1, 1, 1, 1]], _backend.Batches.ToArray());
+        for (var i = 0; i < results.Length; i++)
+        {
+            Assert.Equal([2f * (i + 1), (2f * (i + 1)) + 1f], results[i]["y"].ToArray<float>());
+        }
+
+        await first;
+    }
+
+    [Fact]
+    public async Task EnqueueAsync_MoreRowsThanMaxBatchSize_SplitsIntoBatchesOfAtMostMax()
+    {
+        await using var queue = CreateQueue(new BatchingOptions { MaxBatchSize = 4 });
+        var first = await Task.Run(() => BlockWithFirstRequestAsync(queue));
+        var waiting = new[] { queue.EnqueueAsync(Rows(1, 2)), queue.EnqueueAsync(Rows(3, 4, 5)), queue.EnqueueAsync(Rows(6)), queue.EnqueueAsync(Rows(7)) };
+        Release();
+        await Task.WhenAll(waiting);
+        await first;
+        var batches = _backend.Batches.ToArray();
+        Assert.All(batches, b => Assert.True(b.Sum() <= 4, $"batch of {b.Sum()} rows"));
+        Assert.Equal(8, batches.Sum(b => b.Sum()));
+        Assert.Equal(5, batches.Sum(b => b.Length));
+    }
+
+    [Fact]
+    public async Task EnqueueAsync_HighPriority_RunsBeforeEarlierNormalAndLow()
+    {
+        await using var queue = CreateQueue(new BatchingOptions { MaxBatchSize = 1 });
+        var first = await Task.Run(() => BlockWithFirstRequestAsync(queue));
+        var low = queue.EnqueueAsync(Rows(30), RequestPriority.Low);
+        var normal = queue.EnqueueAsync(Rows(20));
+        var high = queue.EnqueueAsync(Rows(10), RequestPriority.High);
+        Release();
+        await Task.WhenAll(low, normal, high, first);
+        Assert.Equal([0f, 10f, 20f, 30f], _backend.RunOrder.ToArray());
+    }
+
+    [Fact]
+    public async Task EnqueueAsync_WithQueueDelay_WaitsForBatchMatesUntilTheDelay()
+    {
+        var time = new FakeTimeProvider();
+        await using var queue = CreateQueue(new BatchingOptions { MaxBatchSize = 8, MaxQueueDelay = TimeSpan.FromMilliseconds(10) }, time);
+        var a = queue.EnqueueAsync(Rows(1));
+        var b = queue.EnqueueAsync(Rows(2));
+        await Task.Delay(50);
+        Assert.Empty(_backend.Batches);
+        time.Advance(TimeSpan.FromMilliseconds(10));
+        await Task.WhenAll(a, b).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal([[1, 1]], _backend.Batches.ToArray());
+    }
+
+    [Fact]
+    public async Task EnqueueAsync_WithQueueDelay_FullBatchRunsWithoutWaiting()
+    {
+        var time = new FakeTimeProvider();
+        await using var queue = CreateQueue(new BatchingOptions { MaxBatchSize = 2, MaxQueueDelay = TimeSpan.FromSeconds(5) }, time);
+        var a = queue.EnqueueAsync(Rows(1));
+        var b = queue.EnqueueAsync(Rows(2));
+        await Task.WhenAll(a, b).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal([[1, 1]], _backend.Batches.ToArray());
+    }
+
+    [Fact]
+    public async Task EnqueueAsync_TimeoutWhileQueued_FailsWithInferenceTimeoutAndNeverRuns()
+    {
+        var time = new FakeTimeProvider();
+        await using var queue = CreateQueue(new BatchingOptions { MaxBatchSize = 8, MaxQueueDelay = TimeSpan.FromSeconds(1) }, time);
+        var request = queue.EnqueueAsync(Rows(1), timeout: TimeSpan.FromMilliseconds(100));
+        time.Advance(TimeSpan.FromMilliseconds(100));
+        var error = await Assert.ThrowsAsync<InferenceTimeoutException>(() => request);
+        Assert.Equal(ModelKitErrorCodes.InferenceTimeout, error.ErrorCode);
+        time.Advance(TimeSpan.FromSeconds(2));
+        await Task.Delay(50);
+        Assert.Empty(_backend.Batches);
+        Assert.Equal(0, queue.Count);
+        Assert.Equal(1, queue.GetStats().TimedOut);
+    }
+
+    [Fact]
+    public async Task EnqueueAsync_CancelledBeforeDispatch_NeverReachesTheBackend()
+    {
+        await using var queue = CreateQueue(new BatchingOptions { MaxBatchSize = 8 });
+        var first = await Task.Run(() => BlockWithFirstRequestAsync(queue));
+        using var cts = new CancellationTokenSource();
+        var cancelled = queue.EnqueueAsync(Rows(99), cancellationToken: cts.Token);
+        var kept = queue.EnqueueAsync(Rows(5));
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cancelled);
+        Release();
+        await Task.WhenAll(first, kept);
+        Assert.Equal([[1], [1]], _backend.Batches.ToArray());
+        Assert.Equal(10f, (await kept)["y"].AsSpan<float>()[0]);
+    }
+
+    [Fact]
+    public async Task EnqueueAsync_QueueFull_RejectsWithRetryAfter()
+    {
+        using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var meterFactory = services.GetRequiredService<IMeterFactory>();
+        var metrics = new ModelKitMetrics(meterFactory);
+        using var rejections = new MetricCollector<long>(meterFactory, ModelKitTelemetry.Name, ModelKitTelemetry.QueueRejections);
+        await using var queue = CreateQueue(new BatchingOptions { MaxBatchSize = 1, MaxQueueSize = 2 }, metrics: metrics);
+        var first = await Task.Run(() => BlockWithFirstRequestAsync(queue));
+        var a = queue.EnqueueAsync(Rows(1));
+        var b = queue.EnqueueAsync(Rows(2));
+        var error = await Assert.ThrowsAsync<QueueFullException>(() => queue.EnqueueAsync(Rows(3)));
+        Assert.Equal(ModelKitErrorCodes.QueueFull, error.ErrorCode);
+        Assert.True(error.RetryAfter > TimeSpan.Zero);
+        Assert.Contains("full", error.Message, StringComparison.Ordinal);
+        Release();
+        await Task.WhenAll(first, a, b);
+        Assert.Equal(1, rejections.GetMeasurementSnapshot().EvaluateAsCounter());
+        Assert.Equal(1, queue.GetStats().Rejected);
+    }
+
+    [Fact]
+    public async Task EnqueueAsync_OneRequestBreaksTheBatch_OnlyThatRequestFails()
+    {
+        await using var queue = CreateQueue(new BatchingOptions { MaxBatchSize = 8 });
+        var first = await Task.Run(() => BlockWithFirstRequestAsync(queue));
+        var good1 = queue.EnqueueAsync(Rows(1));
+        var bad = queue.EnqueueAsync(Rows(float.NaN));
+        var good2 = queue.EnqueueAsync(Rows(2));
+        Release();
+        var error = await Assert.ThrowsAsync<InferenceFailedException>(() => bad);
+        Assert.Contains("NaN", error.Message, StringComparison.Ordinal);
+        Assert.Equal(2f, (await good1)["y"].AsSpan<float>()[0]);
+        Assert.Equal(4f, (await good2)["y"].AsSpan<float>()[0]);
+        await first;
+        Assert.Equal(3, _backend.Batches.First(b => b.Length > 1).Length);
+    }
+
+    [Fact]
+    public async Task EnqueueAsync_DifferentTrailingShapes_AreNotMerged()
+    {
+        await using var queue = CreateQueue(new BatchingOptions { MaxBatchSize = 8 });
+        var first = await Task.Run(() => BlockWithFirstRequestAsync(queue));
+        var a = queue.EnqueueAsync(Rows(1));
+        var odd = queue.EnqueueAsync(new Dictionary<string, Tensor> { ["x"] = Tensor.Create(new float[] { 1, 2, 3 }, 1, 3) });
+        var b = queue.EnqueueAsync(Rows(2));
+        Release();
+        await Task.WhenAll(first, a, odd, b);
+        Assert.Equal([[1], [1, 1], [1]], _backend.Batches.ToArray());
+    }
+
+    [Fact]
+    public async Task SetInstances_Two_RunsTwoBatchesAtOnce()
+    {
+        await using var queue = CreateQueue(new BatchingOptions { MaxBatchSize = 1, Instances = 1 });
+        _backend.RunGate = new SemaphoreSlim(0);
+        var a = queue.EnqueueAsync(Rows(1));
+        var b = Task.Run(() => queue.EnqueueAsync(Rows(2)));
+        Assert.True(await _backend.RunStarted.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.False(await _backend.RunStarted.WaitAsync(TimeSpan.FromMilliseconds(100)), "one instance runs one batch at a time");
+        queue.SetInstances(2);
+        Assert.True(await _backend.RunStarted.WaitAsync(TimeSpan.FromSeconds(10)), "a second instance starts the waiting batch");
+        Assert.Equal(2, queue.GetStats().Running);
+        Release();
+        await Task.WhenAll(a, b);
+    }
+
+    [Fact]
+    public async Task StopAsync_Drain_CompletesQueuedRequestsAndRefusesNewOnes()
+    {
+        var queue = CreateQueue(new BatchingOptions { MaxBatchSize = 1 });
+        var first = await Task.Run(() => BlockWithFirstRequestAsync(queue));
+        var queued = queue.EnqueueAsync(Rows(1));
+        var stopping = queue.StopAsync(drain: true);
+        await Assert.ThrowsAsync<ModelKitConflictException>(() => queue.EnqueueAsync(Rows(2)));
+        Release();
+        await stopping.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.True(queued.IsCompletedSuccessfully);
+        await first;
+        await queue.DisposeAsync();
+    }
+
+    public void Dispose()
+    {
+        _backend.RunGate?.Release(1000);
+        _cache.Dispose();
+        _dir.Dispose();
+    }
+}

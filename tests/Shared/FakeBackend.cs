@@ -1,0 +1,83 @@
+using System.Collections.Concurrent;
+using ModelKit.Backends;
+using ModelKit.Tensors;
+
+namespace ModelKit.Tests;
+
+/// <summary>
+/// A backend for scheduler and cache tests. Every file loads into a session with input <c>x</c> float32[?,2]
+/// and output <c>y</c> = 2·x; a file whose text starts with "bad" fails to load; a row whose first value is
+/// NaN makes its batch throw. It records the batches it ran and can hold runs at a gate.
+/// </summary>
+public sealed class FakeBackend : IInferenceBackend
+{
+    public static readonly ModelSignature Signature = new(
+        [new TensorSpec("x", TensorElementType.Float32, [-1, 2])],
+        [new TensorSpec("y", TensorElementType.Float32, [-1, 2])]);
+
+    private int _loads;
+
+    public string Framework => "onnx";
+
+    public int Loads => _loads;
+
+    public ConcurrentQueue<int[]> Batches { get; } = new();
+
+    /// <summary>The first value of every request, in the order the backend ran them.</summary>
+    public ConcurrentQueue<float> RunOrder { get; } = new();
+
+    public List<FakeSession> Sessions { get; } = [];
+
+    public SemaphoreSlim? RunGate { get; set; }
+
+    public TaskCompletionSource? LoadGate { get; set; }
+
+    public SemaphoreSlim RunStarted { get; } = new(0);
+
+    public async ValueTask<IModelSession> LoadAsync(ModelLoadRequest request, CancellationToken cancellationToken = default)
+    {
+        Interlocked.Increment(ref _loads);
+        if (LoadGate is { } gate) await gate.Task.WaitAsync(cancellationToken);
+        var text = await File.ReadAllTextAsync(request.ArtifactPath, cancellationToken);
+        if (text.StartsWith("bad", StringComparison.Ordinal)) throw new InvalidModelConfigException($"'{request.ArtifactPath}' is not a model.");
+        var session = new FakeSession(this, request.Device, new FileInfo(request.ArtifactPath).Length);
+        lock (Sessions) Sessions.Add(session);
+        return session;
+    }
+
+    public sealed class FakeSession(FakeBackend backend, ExecutionDevice device, long bytes) : IModelSession
+    {
+        public ModelSignature Signature => FakeBackend.Signature;
+        public ExecutionDevice Device => device;
+        public long MemoryBytes => bytes;
+        public MemoryMeasurement MemoryMeasurement => MemoryMeasurement.Estimated;
+        public bool Disposed { get; private set; }
+
+        public IReadOnlyList<IReadOnlyDictionary<string, Tensor>> Run(IReadOnlyList<IReadOnlyDictionary<string, Tensor>> requests)
+        {
+            ObjectDisposedException.ThrowIf(Disposed, this);
+            var rows = new int[requests.Count];
+            for (var i = 0; i < rows.Length; i++)
+            {
+                rows[i] = (int)requests[i]["x"].BatchSize;
+                backend.RunOrder.Enqueue(requests[i]["x"].AsSpan<float>()[0]);
+            }
+            backend.Batches.Enqueue(rows);
+            backend.RunStarted.Release();
+            backend.RunGate?.Wait();
+            var results = new IReadOnlyDictionary<string, Tensor>[requests.Count];
+            for (var i = 0; i < requests.Count; i++)
+            {
+                var x = requests[i]["x"];
+                if (float.IsNaN(x.AsSpan<float>()[0])) throw new InvalidOperationException("NaN input");
+                var y = x.ToArray<float>();
+                for (var j = 0; j < y.Length; j++) y[j] *= 2;
+                results[i] = new Dictionary<string, Tensor> { ["y"] = Tensor.Create(y, x.Shape.ToArray()) };
+            }
+
+            return results;
+        }
+
+        public void Dispose() => Disposed = true;
+    }
+}
