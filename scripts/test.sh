@@ -9,7 +9,7 @@ cd "$root"
 
 results="$root/TestResults"
 rm -rf "$results"
-dotnet test ModelKit.sln -c Release --logger "trx" --logger "console;verbosity=normal" --results-directory "$results" "$@"
+dotnet test ModelKit.sln -c Release --blame-hang-timeout 5m --logger "trx" --logger "console;verbosity=normal" --results-directory "$results" "$@"
 status=$?
 
 passed=0; failed=0; skipped=0

@@ -137,14 +137,20 @@ public sealed class OnnxBackend : IInferenceBackend
             }
             else
             {
+                if (!env.GetAvailableProviders().Contains("CUDAExecutionProvider"))
+                {
+                    throw new DeviceUnavailableException(
+                        $"Device {device} is not available: this ONNX Runtime build ({env.GetVersionString()}) has no CUDA execution provider. " +
+                        "Reference a CUDA build of ONNX Runtime, or set OnnxRuntimeOptions.ExecutionProviderLibraryPath to a CUDA provider library.");
+                }
+
                 try
                 {
                     sessionOptions.AppendExecutionProvider_CUDA(device.Index);
                 }
-                catch (OnnxRuntimeException ex)
+                catch (Exception ex) when (ex is OnnxRuntimeException or EntryPointNotFoundException)
                 {
-                    throw new DeviceUnavailableException(
-                        $"Device {device} is not available: {ex.Message}. Reference a CUDA build of ONNX Runtime, or set OnnxRuntimeOptions.ExecutionProviderLibraryPath to a CUDA provider library.", ex);
+                    throw new DeviceUnavailableException($"Device {device} is not available: {ex.Message}", ex);
                 }
             }
 

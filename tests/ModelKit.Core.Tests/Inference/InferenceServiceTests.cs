@@ -1,0 +1,124 @@
+using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using ModelKit.Backends;
+using ModelKit.Inference;
+using ModelKit.Registry;
+using ModelKit.Tensors;
+
+namespace ModelKit.Tests.Inference;
+
+public sealed class InferenceServiceTests : IAsyncLifetime
+{
+    private readonly TempDirectory _dir = new();
+    private readonly FakeBackend _backend = new();
+    private ServiceProvider _provider = null!;
+
+    private IInferenceService Service => _provider.GetRequiredService<IInferenceService>();
+
+    private IModelRegistry Registry => _provider.GetRequiredService<IModelRegistry>();
+
+    public async Task InitializeAsync()
+    {
+        var services = new ServiceCollection().AddLogging();
+        services.AddSingleton<IInferenceBackend>(_backend);
+        services.AddModelKit(o => o.DataDirectory = _dir.Path);
+        services.AddModelKit(); // a second call changes nothing
+        _provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
+        await Registry.RegisterAsync(new ModelDefinition { Id = "double", Name = "Doubler" }, new MemoryStream(Encoding.UTF8.GetBytes("model")), "double.onnx");
+    }
+
+    private static InferenceRequest Request(string model, params (string Name, Tensor Tensor)[] inputs) => new()
+    {
+        ModelId = model,
+        Inputs = inputs.ToDictionary(i => i.Name, i => i.Tensor),
+    };
+
+    [Fact]
+    public async Task InferAsync_ValidInput_ReturnsOutputsOfTheDefaultVersion()
+    {
+        var result = await Service.InferAsync(Request("double", ("x", Tensor.Create(new float[] { 1, 2, 3, 4 }, 2, 2))));
+        Assert.Equal("double", result.ModelId);
+        Assert.Equal("1", result.Version);
+        Assert.Equal([2f, 4f, 6f, 8f], result.Outputs["y"].ToArray<float>());
+        Assert.Equal([2L, 2L], result.Outputs["y"].Shape.ToArray());
+    }
+
+    [Fact]
+    public async Task InferAsync_UnknownModel_ThrowsModelNotFound()
+    {
+        var error = await Assert.ThrowsAsync<ModelNotFoundException>(() => Service.InferAsync(Request("ghost", ("x", Tensor.Create(new float[2], 1, 2)))));
+        Assert.Contains("ghost", error.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<ModelNotFoundException>(() => Service.InferAsync(Request("double", ("x", Tensor.Create(new float[2], 1, 2))) with { Version = "7" }));
+    }
+
+    [Fact]
+    public async Task InferAsync_WrongInputName_NamesTheInputAndWhatTheModelTakes()
+    {
+        var error = await Assert.ThrowsAsync<InvalidInputException>(() => Service.InferAsync(Request("double", ("input", Tensor.Create(new float[2], 1, 2)))));
+        Assert.Equal(ModelKitErrorCodes.InvalidInput, error.ErrorCode);
+        Assert.Contains("input 'x' (float32[?,2]) is missing", error.Message, StringComparison.Ordinal);
+        Assert.Contains("input 'input' is not an input of the model", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task InferAsync_WrongType_SaysExpectedAndActual()
+    {
+        var error = await Assert.ThrowsAsync<InvalidInputException>(() => Service.InferAsync(Request("double", ("x", Tensor.Create(new long[6], 2, 3)))));
+        Assert.Contains("input 'x' expects float32[?,2], got int64[2,3]", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task InferAsync_WrongShape_SaysExpectedAndActual()
+    {
+        var error = await Assert.ThrowsAsync<InvalidInputException>(() => Service.InferAsync(Request("double", ("x", Tensor.Create(new float[3], 3)))));
+        Assert.Contains("input 'x' expects float32[?,2], got float32[3]", error.Message, StringComparison.Ordinal);
+        Assert.Empty(_backend.Batches);
+    }
+
+    [Fact]
+    public async Task InferManyAsync_MixedItems_EachSucceedsOrFailsAlone()
+    {
+        var results = await Service.InferManyAsync(
+        [
+            Request("double", ("x", Tensor.Create(new float[] { 1, 1 }, 1, 2))),
+            Request("ghost", ("x", Tensor.Create(new float[] { 1, 1 }, 1, 2))),
+            Request("double", ("x", Tensor.Create(new int[] { 1, 1 }, 1, 2))),
+            Request("double", ("x", Tensor.Create(new float[] { 3, 3 }, 1, 2))),
+        ]);
+        Assert.True(results[0].Succeeded);
+        Assert.IsType<ModelNotFoundException>(results[1].Error);
+        Assert.IsType<InvalidInputException>(results[2].Error);
+        Assert.Equal([6f, 6f], results[3].Result!.Outputs["y"].ToArray<float>());
+    }
+
+    [Fact]
+    public async Task InferAsync_ModelThatFailsToLoad_FailsOnlyItsOwnRequests()
+    {
+        var broken = await Registry.RegisterAsync(new ModelDefinition { Id = "broken", Name = "Broken later" }, new MemoryStream(Encoding.UTF8.GetBytes("other model")), "b.onnx");
+        await File.WriteAllTextAsync(broken.Versions[0].Files[0].Path, "bad: damaged on disk after registration");
+
+        var error = await Assert.ThrowsAsync<InvalidModelConfigException>(() => Service.InferAsync(Request("broken", ("x", Tensor.Create(new float[2], 1, 2)))));
+        Assert.Contains("not a model", error.Message, StringComparison.Ordinal);
+        var ok = await Service.InferAsync(Request("double", ("x", Tensor.Create(new float[] { 5, 5 }, 1, 2))));
+        Assert.Equal([10f, 10f], ok.Outputs["y"].ToArray<float>());
+    }
+
+    [Fact]
+    public void AddModelKit_InvalidOptions_ReportsEveryFieldAtStart()
+    {
+        var services = new ServiceCollection().AddLogging();
+        services.AddModelKit(o => o.DataDirectory = "")
+            .ConfigureCache(c => { c.MaxModels = 0; c.MemoryLimitBytes = -1; });
+        using var provider = services.BuildServiceProvider();
+        var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<ModelKit.Caching.ModelCacheOptions>>().Value);
+        Assert.Contains(error.Failures, f => f.Contains("MaxModels must be 1..10000", StringComparison.Ordinal));
+        Assert.Contains(error.Failures, f => f.Contains("MemoryLimitBytes must be positive", StringComparison.Ordinal));
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _provider.DisposeAsync();
+        _dir.Dispose();
+    }
+}
