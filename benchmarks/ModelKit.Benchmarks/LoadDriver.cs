@@ -1,0 +1,107 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Microsoft.ML.OnnxRuntime;
+using ModelKit.Inference;
+
+namespace ModelKit.Benchmarks;
+
+/// <summary>
+/// Concurrent callers for a fixed time: N threads each calling <c>session.Run</c> on one shared session (the baseline)
+/// against N async callers through ModelKit's batching queue. Reports throughput and p50/p95/p99 per request.
+/// </summary>
+internal static class LoadDriver
+{
+    public static async Task<string> RunAsync(string[] models, int[] callerCounts, TimeSpan duration)
+    {
+        var report = new StringBuilder();
+        report.AppendLine("| model | callers | direct req/s | direct p50 / p95 (ms) | ModelKit req/s | ModelKit p50 / p95 / p99 (ms) | throughput ratio | p95 ratio |");
+        report.AppendLine("|---|---|---|---|---|---|---|---|");
+        foreach (var model in models)
+        {
+            var maxBatch = model == "mlp" ? 64 : 16;
+            var (provider, inference) = await BenchModels.CreateHostAsync(model, instances: 2, maxBatch, intraOpThreads: 1);
+            using var session = BenchModels.CreateSession(model, intraOpThreads: 1);
+            foreach (var callers in callerCounts)
+            {
+                var direct = RunDirect(session, model, callers, duration);
+                var kit = await RunModelKitAsync(inference, model, callers, duration);
+                var line = string.Create(CultureInfo.InvariantCulture,
+                    $"| {model} | {callers} | {direct.Throughput:N0} | {direct.P50:F2} / {direct.P95:F2} | {kit.Throughput:N0} | {kit.P50:F2} / {kit.P95:F2} / {kit.P99:F2} | {kit.Throughput / direct.Throughput:F2}× | {kit.P95 / direct.P95:F2}× |");
+                report.AppendLine(line);
+                Console.WriteLine(line);
+            }
+
+            await provider.DisposeAsync();
+        }
+
+        return report.ToString();
+    }
+
+    private sealed record Result(double Throughput, double P50, double P95, double P99);
+
+    private static Result RunDirect(InferenceSession session, string model, int callers, TimeSpan duration)
+    {
+        using var runOptions = new RunOptions();
+        string[] inputNames = [.. session.InputNames];
+        string[] outputNames = [.. session.OutputNames];
+        var latencies = new List<double>[callers];
+        var warmupEnd = Stopwatch.GetTimestamp() + (long)(0.5 * Stopwatch.Frequency);
+        var end = warmupEnd + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+        var threads = new Thread[callers];
+        for (var c = 0; c < callers; c++)
+        {
+            var index = c;
+            latencies[c] = new List<double>(1 << 16);
+            threads[c] = new Thread(() =>
+            {
+                var inputs = BenchModels.Inputs(model, index);
+                while (true)
+                {
+                    var start = Stopwatch.GetTimestamp();
+                    if (start >= end) break;
+                    BenchModels.RunRaw(session, runOptions, inputNames, outputNames, inputs);
+                    if (start >= warmupEnd) latencies[index].Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+                }
+            }) { IsBackground = true };
+        }
+
+        foreach (var t in threads) t.Start();
+        foreach (var t in threads) t.Join();
+        return Summarise(latencies, duration);
+    }
+
+    private static async Task<Result> RunModelKitAsync(IInferenceService inference, string model, int callers, TimeSpan duration)
+    {
+        var latencies = new List<double>[callers];
+        var warmupEnd = Stopwatch.GetTimestamp() + (long)(0.5 * Stopwatch.Frequency);
+        var end = warmupEnd + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+        var tasks = new Task[callers];
+        for (var c = 0; c < callers; c++)
+        {
+            var index = c;
+            latencies[c] = new List<double>(1 << 16);
+            tasks[c] = Task.Run(async () =>
+            {
+                var request = new InferenceRequest { ModelId = model, Inputs = BenchModels.Inputs(model, index) };
+                while (true)
+                {
+                    var start = Stopwatch.GetTimestamp();
+                    if (start >= end) break;
+                    await inference.InferAsync(request).ConfigureAwait(false);
+                    if (start >= warmupEnd) latencies[index].Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+                }
+            });
+        }
+
+        await Task.WhenAll(tasks);
+        return Summarise(latencies, duration);
+    }
+
+    private static Result Summarise(List<double>[] latencies, TimeSpan duration)
+    {
+        var all = latencies.SelectMany(l => l).Order().ToArray();
+        double Percentile(double p) => all.Length == 0 ? double.NaN : all[Math.Min(all.Length - 1, (int)(p * all.Length))];
+        return new Result(all.Length / duration.TotalSeconds, Percentile(0.50), Percentile(0.95), Percentile(0.99));
+    }
+}

@@ -1,0 +1,16 @@
+// ModelKit's benchmarks.
+//   dotnet run -c Release --project benchmarks/ModelKit.Benchmarks -- load [seconds]   concurrent load driver (direct vs ModelKit)
+//   dotnet run -c Release --project benchmarks/ModelKit.Benchmarks -- --filter '*' --job short   BenchmarkDotNet suites
+using BenchmarkDotNet.Running;
+using ModelKit.Benchmarks;
+
+if (args.Length > 0 && args[0] == "load")
+{
+    var seconds = args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 3;
+    var models = args.Length > 2 ? args[2].Split(',') : ["mlp", "bert-small"];
+    Console.WriteLine($"{Environment.ProcessorCount} cores, ONNX Runtime {ModelKit.Onnx.OnnxBackend.RuntimeVersion}, {seconds} s per point after 0.5 s warm-up");
+    await LoadDriver.RunAsync(models, [1, 8, 64], TimeSpan.FromSeconds(seconds));
+    return;
+}
+
+BenchmarkSwitcher.FromAssembly(typeof(OverheadBenchmarks).Assembly).Run(args);
