@@ -186,7 +186,8 @@ internal sealed class OnnxModelSession : IModelSession
         return value;
     }
 
-    private static ReadOnlySpan<byte> RawBytes(Tensor tensor) => tensor.ElementType switch
+    // The tensor's elements as bytes (for numeric and bool tensors).
+    private static Span<byte> RawBytes(Tensor tensor) => tensor.ElementType switch
     {
         TensorElementType.Float32 => MemoryMarshal.AsBytes(tensor.AsSpan<float>()),
         TensorElementType.Float16 => MemoryMarshal.AsBytes(tensor.AsSpan<Half>()),
@@ -211,17 +212,7 @@ internal sealed class OnnxModelSession : IModelSession
 
         var tensor = Tensor.Allocate(type, shape);
         var source = value.GetTensorDataAsSpan<byte>();
-        var destination = tensor.ElementType switch
-        {
-            TensorElementType.Float32 => MemoryMarshal.AsBytes(tensor.AsSpan<float>()),
-            TensorElementType.Float16 => MemoryMarshal.AsBytes(tensor.AsSpan<Half>()),
-            TensorElementType.Float64 => MemoryMarshal.AsBytes(tensor.AsSpan<double>()),
-            TensorElementType.Int64 => MemoryMarshal.AsBytes(tensor.AsSpan<long>()),
-            TensorElementType.Int32 => MemoryMarshal.AsBytes(tensor.AsSpan<int>()),
-            TensorElementType.Int8 => MemoryMarshal.AsBytes(tensor.AsSpan<sbyte>()),
-            TensorElementType.UInt8 => tensor.AsSpan<byte>(),
-            _ => MemoryMarshal.AsBytes(tensor.AsSpan<bool>()),
-        };
+        var destination = RawBytes(tensor);
         source.CopyTo(destination);
         return tensor;
     }

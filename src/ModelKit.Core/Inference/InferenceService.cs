@@ -16,7 +16,7 @@ namespace ModelKit.Inference;
 /// on the model's <see cref="BatchQueue"/>, and runs batches on a cache lease. Resolutions are kept for
 /// <see cref="ResolveInterval"/> so the hot path does not touch the database.
 /// </summary>
-public sealed class InferenceService : IInferenceService, IAsyncDisposable
+public sealed class InferenceService : IInferenceService, IAsyncDisposable, IDisposable
 {
     /// <summary>How long a resolved model route is trusted before the registry is asked again.</summary>
     public static readonly TimeSpan ResolveInterval = TimeSpan.FromSeconds(2);
@@ -56,7 +56,10 @@ public sealed class InferenceService : IInferenceService, IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(request);
         var started = _timeProvider.GetTimestamp();
+        using var activity = ModelKitMetrics.ActivitySource.StartActivity("modelkit.inference");
+        activity?.SetTag(ModelKitTelemetry.ModelTag, request.ModelId);
         var runtime = await ResolveAsync(request.ModelId, request.Version, cancellationToken).ConfigureAwait(false);
+        activity?.SetTag(ModelKitTelemetry.VersionTag, runtime.Version);
         if (runtime.Signature is { } signature) InputValidator.Validate(runtime.ModelId, signature, request.Inputs);
         var outputs = await runtime.Queue
             .EnqueueAsync(request.Inputs, request.Priority, request.Timeout ?? _options.DefaultTimeout, cancellationToken)
@@ -114,6 +117,9 @@ public sealed class InferenceService : IInferenceService, IAsyncDisposable
         _runtimes.Clear();
         _routes.Clear();
     }
+
+    /// <summary>Stops every queue, blocking until running batches finish.</summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     private ValueTask<ModelRuntime> ResolveAsync(string modelId, string? version, CancellationToken cancellationToken)
     {
