@@ -12,6 +12,20 @@ public interface IInferenceBackend
     ValueTask<IModelSession> LoadAsync(ModelLoadRequest request, CancellationToken cancellationToken = default);
 }
 
+internal static class InferenceBackends
+{
+    /// <summary>The backend serving <paramref name="framework"/> (case-insensitive), or null.</summary>
+    public static IInferenceBackend? Find(IReadOnlyList<IInferenceBackend> backends, string framework)
+    {
+        foreach (var backend in backends)
+        {
+            if (string.Equals(backend.Framework, framework, StringComparison.OrdinalIgnoreCase)) return backend;
+        }
+
+        return null;
+    }
+}
+
 /// <summary>What to load and where.</summary>
 public sealed record ModelLoadRequest
 {

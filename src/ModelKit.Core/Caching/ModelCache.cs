@@ -427,18 +427,12 @@ public sealed class ModelCache : IModelCache, IDisposable
         Interlocked.Increment(ref entry.AccessCount);
     }
 
-    private IInferenceBackend FindBackend(string framework)
-    {
-        foreach (var backend in _backends)
-        {
-            if (string.Equals(backend.Framework, framework, StringComparison.OrdinalIgnoreCase)) return backend;
-        }
-
+    private IInferenceBackend FindBackend(string framework) =>
+        InferenceBackends.Find(_backends, framework) ??
         throw new InvalidModelConfigException(
             _backends.Count == 0
                 ? $"No inference backend is registered for framework '{framework}'; call AddOnnxRuntime() on the ModelKit builder."
                 : $"No inference backend serves framework '{framework}'; registered: {string.Join(", ", _backends.Select(b => b.Framework))}.");
-    }
 
     private static long EstimateBytes(ModelLoadRequest load)
     {

@@ -43,7 +43,6 @@ public static class ModelKitServiceCollectionExtensions
         services.TryAddSingleton<IModelRegistry>(sp => sp.GetRequiredService<SqliteModelRegistry>());
         services.TryAddSingleton<InferenceService>();
         services.TryAddSingleton<IInferenceService>(sp => sp.GetRequiredService<InferenceService>());
-        services.TryAddSingleton<ModelKitMarker>();
 
         if (!services.Any(d => d.ServiceType == typeof(ModelKitHealthCheck)))
         {
@@ -75,9 +74,6 @@ public static class ModelKitServiceCollectionExtensions
         public IServiceCollection Services { get; } = services;
     }
 }
-
-/// <summary>Marks that <c>AddModelKit()</c> was called; adapters check for it.</summary>
-public sealed class ModelKitMarker;
 
 internal sealed class ModelKitOptionsValidator :
     IValidateOptions<ModelKitOptions>, IValidateOptions<ModelCacheOptions>, IValidateOptions<InferenceOptions>

@@ -11,6 +11,7 @@ internal static class InputValidator
         List<string>? errors = null;
         long batch = -1;
         string? batchInput = null;
+        var present = 0;
         foreach (var spec in signature.Inputs)
         {
             if (!inputs.TryGetValue(spec.Name, out var tensor) || tensor is null)
@@ -18,6 +19,8 @@ internal static class InputValidator
                 (errors ??= []).Add($"input '{spec.Name}' ({spec.Describe()}) is missing");
                 continue;
             }
+
+            present++;
 
             var shape = tensor.Shape;
             var ok = tensor.ElementType == spec.ElementType && shape.Length == spec.Shape.Count;
@@ -46,7 +49,8 @@ internal static class InputValidator
             }
         }
 
-        if (inputs.Count > signature.Inputs.Count - (errors?.Count ?? 0))
+        // Some given names are not inputs of the model: name them.
+        if (inputs.Count > present)
         {
             foreach (var name in inputs.Keys)
             {

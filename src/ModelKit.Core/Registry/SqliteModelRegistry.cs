@@ -293,13 +293,8 @@ public sealed partial class SqliteModelRegistry : IModelRegistry
 
     private async Task<ModelSignature?> ValidateAsync(string framework, string path, CancellationToken cancellationToken)
     {
-        IInferenceBackend? backend = null;
-        foreach (var b in _backends)
-        {
-            if (string.Equals(b.Framework, framework, StringComparison.OrdinalIgnoreCase)) backend = b;
-        }
-
-        if (backend is null) return null;
+        // Frameworks without a backend are stored unchecked (no signature); they cannot be served until one is added.
+        if (InferenceBackends.Find(_backends, framework) is not { } backend) return null;
         using var session = await backend.LoadAsync(new ModelLoadRequest(path) { Framework = framework, IntraOpThreads = 1 }, cancellationToken).ConfigureAwait(false);
         return session.Signature;
     }
