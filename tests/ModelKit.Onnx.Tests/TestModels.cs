@@ -10,11 +10,15 @@ public static class TestModels
         var dir = Path.Combine(Path.GetTempPath(), "modelkit-tests", "generated-" + Environment.ProcessId);
         Directory.CreateDirectory(dir);
         DemoModels.Write(Path.Combine(dir, "mlp.onnx"), DemoModels.CreateMlp());
+        DemoModels.Write(Path.Combine(dir, "mlp-v2.onnx"), DemoModels.CreateMlp(new MlpSpec { Seed = 43 }));
         DemoModels.Write(Path.Combine(dir, "bert-tiny.onnx"), DemoModels.CreateBertEncoder(new BertSpec { Layers = 2, Hidden = 64, Heads = 2, Vocabulary = 500, MaxPositions = 128 }));
         return dir;
     });
 
     public static string Mlp => Path.Combine(GeneratedDirectory.Value, "mlp.onnx");
+
+    /// <summary>The same MLP with other weights: a second version to roll in.</summary>
+    public static string MlpV2 => Path.Combine(GeneratedDirectory.Value, "mlp-v2.onnx");
 
     public static string BertTiny => Path.Combine(GeneratedDirectory.Value, "bert-tiny.onnx");
 

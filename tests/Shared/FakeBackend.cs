@@ -6,8 +6,9 @@ namespace ModelKit.Tests;
 
 /// <summary>
 /// A backend for scheduler and cache tests. Every file loads into a session with input <c>x</c> float32[?,2]
-/// and output <c>y</c> = 2·x; a file whose text starts with "bad" fails to load; a row whose first value is
-/// NaN makes its batch throw. It records the batches it ran and can hold runs at a gate.
+/// and output <c>y</c> = 2·x (3·x when the file's text starts with "triple"); a file whose text starts with "bad"
+/// fails to load; a CUDA device is unavailable; a row whose first value is NaN makes its batch throw. It records
+/// the batches it ran and can hold runs at a gate.
 /// </summary>
 public sealed class FakeBackend : IInferenceBackend
 {
@@ -40,12 +41,14 @@ public sealed class FakeBackend : IInferenceBackend
         if (LoadGate is { } gate) await gate.Task.WaitAsync(cancellationToken);
         var text = await File.ReadAllTextAsync(request.ArtifactPath, cancellationToken);
         if (text.StartsWith("bad", StringComparison.Ordinal)) throw new InvalidModelConfigException($"'{request.ArtifactPath}' is not a model.");
-        var session = new FakeSession(this, request.Device, new FileInfo(request.ArtifactPath).Length);
+        if (request.Device.Kind == DeviceKind.Cuda) throw new DeviceUnavailableException($"{request.Device} is not available to the fake backend.");
+        var factor = text.StartsWith("triple", StringComparison.Ordinal) ? 3f : 2f;
+        var session = new FakeSession(this, request.Device, new FileInfo(request.ArtifactPath).Length, factor);
         lock (Sessions) Sessions.Add(session);
         return session;
     }
 
-    public sealed class FakeSession(FakeBackend backend, ExecutionDevice device, long bytes) : IModelSession
+    public sealed class FakeSession(FakeBackend backend, ExecutionDevice device, long bytes, float factor = 2) : IModelSession
     {
         public ModelSignature Signature => FakeBackend.Signature;
         public ExecutionDevice Device => device;
@@ -71,7 +74,7 @@ public sealed class FakeBackend : IInferenceBackend
                 var x = requests[i]["x"];
                 if (float.IsNaN(x.AsSpan<float>()[0])) throw new InvalidOperationException("NaN input");
                 var y = x.ToArray<float>();
-                for (var j = 0; j < y.Length; j++) y[j] *= 2;
+                for (var j = 0; j < y.Length; j++) y[j] *= factor;
                 results[i] = new Dictionary<string, Tensor> { ["y"] = Tensor.Create(y, x.Shape.ToArray()) };
             }
 

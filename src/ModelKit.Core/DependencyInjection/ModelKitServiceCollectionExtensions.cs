@@ -4,6 +4,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using ModelKit;
 using ModelKit.Caching;
+using ModelKit.Deployments;
 using ModelKit.Diagnostics;
 using ModelKit.Inference;
 using ModelKit.Registry;
@@ -30,10 +31,12 @@ public static class ModelKitServiceCollectionExtensions
         services.AddOptions<ModelKitOptions>().ValidateOnStart();
         services.AddOptions<ModelCacheOptions>().ValidateOnStart();
         services.AddOptions<InferenceOptions>().ValidateOnStart();
+        services.AddOptions<DeploymentOptions>().ValidateOnStart();
         if (configure is not null) services.Configure(configure);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ModelKitOptions>, ModelKitOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ModelCacheOptions>, ModelKitOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<InferenceOptions>, ModelKitOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DeploymentOptions>, ModelKitOptionsValidator>());
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(sp => new ModelKitMetrics(sp.GetService<IMeterFactory>()));
@@ -41,6 +44,18 @@ public static class ModelKitServiceCollectionExtensions
         services.TryAddSingleton<IModelCache>(sp => sp.GetRequiredService<ModelCache>());
         services.TryAddSingleton<SqliteModelRegistry>();
         services.TryAddSingleton<IModelRegistry>(sp => sp.GetRequiredService<SqliteModelRegistry>());
+        services.TryAddSingleton<DeploymentTable>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IModelUsageGuard, DeploymentTable>(sp => sp.GetRequiredService<DeploymentTable>()));
+        services.TryAddSingleton(sp => new DeploymentManager(
+            sp.GetRequiredService<DeploymentTable>(),
+            sp.GetRequiredService<IModelRegistry>(),
+            sp.GetRequiredService<IModelCache>(),
+            sp.GetRequiredService<IOptions<DeploymentOptions>>(),
+            sp.GetRequiredService<IOptions<InferenceOptions>>(),
+            sp.GetService<TimeProvider>(),
+            sp.GetService<ModelKitMetrics>(),
+            sp.GetService<Microsoft.Extensions.Logging.ILogger<DeploymentManager>>()));
+        services.TryAddSingleton<IDeploymentManager>(sp => sp.GetRequiredService<DeploymentManager>());
         services.TryAddSingleton<InferenceService>();
         services.TryAddSingleton<IInferenceService>(sp => sp.GetRequiredService<InferenceService>());
 
@@ -55,6 +70,14 @@ public static class ModelKitServiceCollectionExtensions
 
     /// <summary>Configures the model cache's limits.</summary>
     public static IModelKitBuilder ConfigureCache(this IModelKitBuilder builder, Action<ModelCacheOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.Configure(configure);
+        return builder;
+    }
+
+    /// <summary>Configures the deployment manager (log size, autoscaler, drain timeout, warm-up).</summary>
+    public static IModelKitBuilder ConfigureDeployments(this IModelKitBuilder builder, Action<DeploymentOptions> configure)
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.Configure(configure);
@@ -76,8 +99,18 @@ public static class ModelKitServiceCollectionExtensions
 }
 
 internal sealed class ModelKitOptionsValidator :
-    IValidateOptions<ModelKitOptions>, IValidateOptions<ModelCacheOptions>, IValidateOptions<InferenceOptions>
+    IValidateOptions<ModelKitOptions>, IValidateOptions<ModelCacheOptions>, IValidateOptions<InferenceOptions>, IValidateOptions<DeploymentOptions>
 {
+    public ValidateOptionsResult Validate(string? name, DeploymentOptions options)
+    {
+        var errors = new List<string>();
+        if (options.MaxLogEntries < 1) errors.Add($"DeploymentOptions.MaxLogEntries must be at least 1 (was {options.MaxLogEntries}).");
+        if (options.AutoscaleInterval <= TimeSpan.Zero) errors.Add($"DeploymentOptions.AutoscaleInterval must be positive (was {options.AutoscaleInterval}).");
+        if (options.ScaleDownAfterIdleChecks < 1) errors.Add($"DeploymentOptions.ScaleDownAfterIdleChecks must be at least 1 (was {options.ScaleDownAfterIdleChecks}).");
+        if (options.DrainTimeout <= TimeSpan.Zero) errors.Add($"DeploymentOptions.DrainTimeout must be positive (was {options.DrainTimeout}).");
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
     public ValidateOptionsResult Validate(string? name, ModelKitOptions options)
     {
         var errors = new List<string>();

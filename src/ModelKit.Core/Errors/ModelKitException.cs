@@ -23,6 +23,8 @@ public static class ModelKitErrorCodes
     public const string DeploymentFailed = "DEPLOYMENT_FAILED";
     /// <summary>The deployment does not exist.</summary>
     public const string DeploymentNotFound = "DEPLOYMENT_NOT_FOUND";
+    /// <summary>The deployment exists but is not running (or the model is not deployed where on-demand serving is off).</summary>
+    public const string DeploymentNotRunning = "DEPLOYMENT_NOT_RUNNING";
     /// <summary>The operation conflicts with the current state (for example deleting a deployed model).</summary>
     public const string Conflict = "CONFLICT";
     /// <summary>The asynchronous job does not exist (or has been purged).</summary>
@@ -81,6 +83,9 @@ public sealed class DeploymentFailedException(string message, Exception? innerEx
 
 /// <summary>The deployment does not exist (DEPLOYMENT_NOT_FOUND).</summary>
 public sealed class DeploymentNotFoundException(string message) : ModelKitException(ModelKitErrorCodes.DeploymentNotFound, message);
+
+/// <summary>The deployment is not running (DEPLOYMENT_NOT_RUNNING).</summary>
+public sealed class DeploymentNotRunningException(string message) : ModelKitException(ModelKitErrorCodes.DeploymentNotRunning, message);
 
 /// <summary>The operation conflicts with the current state (CONFLICT).</summary>
 public sealed class ModelKitConflictException(string message) : ModelKitException(ModelKitErrorCodes.Conflict, message);

@@ -15,8 +15,8 @@ public sealed record InferenceRequest
     /// <summary>The inputs by name. Dimension 0 is the batch dimension when the model has a dynamic one.</summary>
     public required IReadOnlyDictionary<string, Tensor> Inputs { get; init; }
 
-    /// <summary>The queue priority. Default: normal.</summary>
-    public RequestPriority Priority { get; init; } = RequestPriority.Normal;
+    /// <summary>The queue priority; the deployment's default priority (normal for a model served on demand) when null.</summary>
+    public RequestPriority? Priority { get; init; }
 
     /// <summary>How long the caller waits before INFERENCE_TIMEOUT; <see cref="InferenceOptions.DefaultTimeout"/> when null.</summary>
     public TimeSpan? Timeout { get; init; }
@@ -60,12 +60,19 @@ public sealed class InferenceOptions
 
     /// <summary>Intra-op threads per session for models served on demand; null leaves the backend's default.</summary>
     public int? IntraOpThreads { get; set; }
+
+    /// <summary>
+    /// Serves a registered model that has no running deployment by loading it on demand with
+    /// <see cref="DefaultBatching"/> on <see cref="DefaultDevice"/>. When false, such requests fail with
+    /// DEPLOYMENT_NOT_RUNNING, so stopping a deployment stops its traffic. Default: true.
+    /// </summary>
+    public bool ServeUndeployedModels { get; set; } = true;
 }
 
 /// <summary>The one entry point the adapters call: resolve, validate, queue, run.</summary>
 public interface IInferenceService
 {
-    /// <summary>Runs one request. Errors: MODEL_NOT_FOUND, INVALID_INPUT, QUEUE_FULL, INFERENCE_TIMEOUT, INFERENCE_FAILED, INSUFFICIENT_RESOURCES.</summary>
+    /// <summary>Runs one request on the model's running deployment, or on demand. Errors: MODEL_NOT_FOUND, DEPLOYMENT_NOT_RUNNING, INVALID_INPUT, QUEUE_FULL, INFERENCE_TIMEOUT, INFERENCE_FAILED, INSUFFICIENT_RESOURCES.</summary>
     Task<InferenceResult> InferAsync(InferenceRequest request, CancellationToken cancellationToken = default);
 
     /// <summary>Runs several requests concurrently; each item succeeds or fails on its own.</summary>

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using ModelKit.Backends;
 using ModelKit.Caching;
+using ModelKit.Deployments;
 using ModelKit.Diagnostics;
 using ModelKit.Registry;
 using ModelKit.Scheduling;
@@ -12,9 +13,10 @@ using ModelKit.Tensors;
 namespace ModelKit.Inference;
 
 /// <summary>
-/// Resolves a model version through the registry, validates inputs against its signature, queues the request
-/// on the model's <see cref="BatchQueue"/>, and runs batches on a cache lease. Resolutions are kept for
-/// <see cref="ResolveInterval"/> so the hot path does not touch the database.
+/// Routes a request to the model's running deployment (or, when allowed, serves the registered model on demand),
+/// validates inputs against its signature, queues the request on that runtime's <see cref="BatchQueue"/>, and runs
+/// batches on a cache lease. On-demand resolutions are kept for <see cref="ResolveInterval"/> so the hot path does
+/// not touch the database. A request that meets a runtime being replaced by a rolling update is re-routed.
 /// </summary>
 public sealed class InferenceService : IInferenceService, IAsyncDisposable, IDisposable
 {
@@ -30,6 +32,7 @@ public sealed class InferenceService : IInferenceService, IAsyncDisposable, IDis
     private readonly ModelKitMetrics _metrics;
     private readonly ILogger _logger;
     private readonly ExecutionDevice _defaultDevice;
+    private readonly DeploymentManager? _deployments;
 
     /// <summary>Creates the service.</summary>
     public InferenceService(
@@ -38,7 +41,8 @@ public sealed class InferenceService : IInferenceService, IAsyncDisposable, IDis
         IOptions<InferenceOptions> options,
         TimeProvider? timeProvider = null,
         ModelKitMetrics? metrics = null,
-        ILogger<InferenceService>? logger = null)
+        ILogger<InferenceService>? logger = null,
+        DeploymentManager? deployments = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _registry = registry ?? throw new ArgumentNullException(nameof(registry));
@@ -49,6 +53,7 @@ public sealed class InferenceService : IInferenceService, IAsyncDisposable, IDis
         _timeProvider = timeProvider ?? TimeProvider.System;
         _metrics = metrics ?? new ModelKitMetrics();
         _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _deployments = deployments;
     }
 
     /// <inheritdoc />
@@ -58,12 +63,27 @@ public sealed class InferenceService : IInferenceService, IAsyncDisposable, IDis
         var started = _timeProvider.GetTimestamp();
         using var activity = ModelKitMetrics.ActivitySource.StartActivity("modelkit.inference");
         activity?.SetTag(ModelKitTelemetry.ModelTag, request.ModelId);
-        var runtime = await ResolveAsync(request.ModelId, request.Version, cancellationToken).ConfigureAwait(false);
+        ModelRuntime runtime;
+        Task<IReadOnlyDictionary<string, Tensor>> pending;
+        for (var attempt = 0; ; attempt++)
+        {
+            runtime = await ResolveAsync(request.ModelId, request.Version, cancellationToken).ConfigureAwait(false);
+            if (runtime.Signature is { } signature) InputValidator.Validate(runtime.ModelId, signature, request.Inputs);
+            try
+            {
+                pending = runtime.Queue.EnqueueAsync(
+                    request.Inputs, request.Priority ?? runtime.DefaultPriority, request.Timeout ?? _options.DefaultTimeout, cancellationToken);
+                break;
+            }
+            catch (ModelKitConflictException) when (runtime.Queue.IsStopping && attempt < 3)
+            {
+                // A rolling update or a stop replaced this runtime between routing and queueing: route again.
+                _routes.TryRemove((request.ModelId, request.Version), out _);
+            }
+        }
+
         activity?.SetTag(ModelKitTelemetry.VersionTag, runtime.Version);
-        if (runtime.Signature is { } signature) InputValidator.Validate(runtime.ModelId, signature, request.Inputs);
-        var outputs = await runtime.Queue
-            .EnqueueAsync(request.Inputs, request.Priority, request.Timeout ?? _options.DefaultTimeout, cancellationToken)
-            .ConfigureAwait(false);
+        var outputs = await pending.ConfigureAwait(false);
         var elapsed = _timeProvider.GetElapsedTime(started);
         _metrics.InferenceDuration.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>(ModelKitTelemetry.ModelTag, runtime.ModelId));
         return new InferenceResult { ModelId = runtime.ModelId, Version = runtime.Version, Outputs = outputs, Duration = elapsed };
@@ -102,10 +122,15 @@ public sealed class InferenceService : IInferenceService, IAsyncDisposable, IDis
         return results;
     }
 
-    /// <summary>Queue counters of every model served so far.</summary>
+    /// <summary>Queue counters of every running deployment (keyed by deployment id) and every model served on demand (keyed <c>model:version</c>).</summary>
     public IReadOnlyDictionary<string, BatchQueueStats> GetQueueStats()
     {
         var result = new Dictionary<string, BatchQueueStats>();
+        if (_deployments is not null)
+        {
+            foreach (var (id, runtime) in _deployments.RunningRuntimes()) result[id] = runtime.Queue.GetStats();
+        }
+
         foreach (var (key, runtime) in _runtimes) result[$"{key.ModelId}:{key.Version}"] = runtime.Queue.GetStats();
         return result;
     }
@@ -124,6 +149,22 @@ public sealed class InferenceService : IInferenceService, IAsyncDisposable, IDis
     private ValueTask<ModelRuntime> ResolveAsync(string modelId, string? version, CancellationToken cancellationToken)
     {
         if (string.IsNullOrEmpty(modelId)) throw new InvalidInputException("'model_id' is required.");
+        if (_deployments is not null)
+        {
+            if (_deployments.TryGetRuntime(modelId, version, out var deployed, out var state)) return new ValueTask<ModelRuntime>(deployed);
+            if (!_options.ServeUndeployedModels)
+            {
+                var id = _deployments.FindActiveId(modelId);
+                throw new DeploymentNotRunningException(id is null
+                    ? $"Model '{modelId}' is not deployed{(version is null ? string.Empty : $" in version {version}")}; deploy it first."
+                    : $"Model '{modelId}' is deployed as '{id}', which is {DeploymentManager.Name(state ?? DeploymentState.Stopped)}{(version is null ? string.Empty : $" and may not serve version {version}")}.");
+            }
+        }
+        else if (!_options.ServeUndeployedModels)
+        {
+            throw new DeploymentNotRunningException($"Model '{modelId}' is not deployed, and serving undeployed models is turned off.");
+        }
+
         return _routes.TryGetValue((modelId, version), out var route) && _timeProvider.GetTimestamp() < route.ValidUntil
             ? new ValueTask<ModelRuntime>(route.Runtime)
             : ResolveSlowAsync(modelId, version, cancellationToken);
@@ -161,37 +202,8 @@ public sealed class InferenceService : IInferenceService, IAsyncDisposable, IDis
     private ModelRuntime CreateRuntime(ModelCacheKey key, ModelInfo model, ModelVersionInfo info)
     {
         var load = new ModelLoadRequest(info.Files[0].Path) { Framework = model.Framework, Device = key.Device, IntraOpThreads = _options.IntraOpThreads };
-        var executor = new CacheExecutor(_cache, key, load);
-        var queue = new BatchQueue(key.ModelId, _options.DefaultBatching, info.Signature?.SupportsBatching ?? false, executor, _timeProvider, _metrics, _logger);
-        return new ModelRuntime(key.ModelId, key.Version, info.Signature, queue);
+        return new ModelRuntime(key, load, info.Signature, _options.DefaultBatching, RequestPriority.Normal, deploymentId: null, _cache, _timeProvider, _metrics, _logger);
     }
 
     private sealed record Route(ModelRuntime Runtime, long ValidUntil);
-
-    private sealed record ModelRuntime(string ModelId, string Version, ModelSignature? Signature, BatchQueue Queue);
-
-    /// <summary>Runs batches on a lease of the cached session.</summary>
-    internal sealed class CacheExecutor(IModelCache cache, ModelCacheKey key, ModelLoadRequest load) : IBatchExecutor
-    {
-        public ValueTask<IReadOnlyList<IReadOnlyDictionary<string, Tensor>>> ExecuteAsync(
-            IReadOnlyList<IReadOnlyDictionary<string, Tensor>> batch, CancellationToken cancellationToken = default)
-        {
-            if (cache.TryAcquire(key, out var lease))
-            {
-                using (lease)
-                {
-                    return new ValueTask<IReadOnlyList<IReadOnlyDictionary<string, Tensor>>>(lease.Session.Run(batch));
-                }
-            }
-
-            return ExecuteSlowAsync(batch, cancellationToken);
-        }
-
-        private async ValueTask<IReadOnlyList<IReadOnlyDictionary<string, Tensor>>> ExecuteSlowAsync(
-            IReadOnlyList<IReadOnlyDictionary<string, Tensor>> batch, CancellationToken cancellationToken)
-        {
-            using var lease = await cache.AcquireAsync(key, load, cancellationToken).ConfigureAwait(false);
-            return lease.Session.Run(batch);
-        }
-    }
 }

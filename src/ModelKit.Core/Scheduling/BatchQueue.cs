@@ -76,6 +76,15 @@ public sealed class BatchQueue : IAsyncDisposable
     /// <summary>Requests waiting.</summary>
     public int Count => Volatile.Read(ref _count);
 
+    /// <summary>True once <see cref="StopAsync"/> was called: new requests are refused.</summary>
+    public bool IsStopping
+    {
+        get
+        {
+            lock (_lock) return _stopping;
+        }
+    }
+
     /// <summary>Execution instances (batches that may run at once).</summary>
     public int Instances => Volatile.Read(ref _instances);
 

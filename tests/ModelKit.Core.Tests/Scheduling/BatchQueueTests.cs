@@ -24,7 +24,7 @@ public sealed class BatchQueueTests : IDisposable
         _cache = new ModelCache(Options.Create(new ModelCacheOptions()), [_backend]);
         var path = _dir.Combine("m.bin");
         File.WriteAllText(path, "model");
-        _executor = new InferenceService.CacheExecutor(_cache, new ModelCacheKey("m", "1", ExecutionDevice.Cpu), new ModelLoadRequest(path));
+        _executor = new CacheExecutor(_cache, new ModelCacheKey("m", "1", ExecutionDevice.Cpu), new ModelLoadRequest(path));
     }
 
     private BatchQueue CreateQueue(BatchingOptions options, TimeProvider? time = null, ModelKitMetrics? metrics = null) =>

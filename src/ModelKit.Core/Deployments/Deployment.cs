@@ -1,0 +1,222 @@
+using Microsoft.Extensions.Logging;
+using ModelKit.Backends;
+using ModelKit.Caching;
+using ModelKit.Inference;
+using ModelKit.Scheduling;
+using ModelKit.Tensors;
+
+namespace ModelKit.Deployments;
+
+/// <summary>The mutable state of one deployment. Fields change under <see cref="Gate"/>; operations are serialised by <see cref="Operation"/>.</summary>
+internal sealed class Deployment(string id, string modelId, int maxLogEntries)
+{
+    private readonly Queue<DeploymentLogEntry> _log = new();
+    private readonly StageState[] _stages = Array.ConvertAll(DeploymentManager.StageNames, static n => new StageState(n));
+    private TaskCompletionSource _settled = NewSettled();
+    private volatile ModelRuntime? _runtime;
+
+    public Lock Gate { get; } = new();
+    public SemaphoreSlim Operation { get; } = new(1, 1);
+    public string Id { get; } = id;
+    public string ModelId { get; } = modelId;
+
+    public required string Framework { get; set; }
+    public required string Version { get; set; }
+    public ModelSignature? Signature { get; set; }
+    public required string ArtifactPath { get; set; }
+    public ExecutionDevice Device { get; set; }
+    public required BatchingOptions Batching { get; set; }
+    public int Desired { get; set; }
+    public int Min { get; set; }
+    public int Max { get; set; }
+    public int TargetQueueDepth { get; set; }
+    public long? MemoryRequest { get; set; }
+    public RequestPriority DefaultPriority { get; set; }
+    public int? IntraOpThreads { get; set; }
+    public DateTimeOffset CreatedAt { get; init; }
+    public DateTimeOffset UpdatedAt { get; set; }
+    public DateTimeOffset? StartedAt { get; set; }
+    public DeploymentState State { get; set; }
+    public string? FailureReason { get; set; }
+    public string? FailureCode { get; set; }
+    public string? UpdatingTo { get; set; }
+    public ModelCacheKey? PinnedKey { get; set; }
+    public int IdleChecks { get; set; }
+    public CancellationTokenSource? BringUp { get; set; }
+    public Task? BringUpTask { get; set; }
+
+    /// <summary>The runtime taking traffic; read without the lock on the hot path.</summary>
+    public ModelRuntime? Runtime
+    {
+        get => _runtime;
+        set => _runtime = value;
+    }
+
+    public void Touch(DateTimeOffset now) => UpdatedAt = now;
+
+    public (string Version, string? UpdatingTo, DeploymentState State) Describe()
+    {
+        lock (Gate) return (Version, UpdatingTo, State);
+    }
+
+    public void AddLog(DateTimeOffset at, LogLevel level, string message)
+    {
+        lock (Gate)
+        {
+            _log.Enqueue(new DeploymentLogEntry(at, level, message));
+            while (_log.Count > maxLogEntries) _log.Dequeue();
+        }
+    }
+
+    public IReadOnlyList<DeploymentLogEntry> GetLogs(int lines)
+    {
+        lock (Gate)
+        {
+            return [.. _log.Skip(Math.Max(0, _log.Count - lines))];
+        }
+    }
+
+    public void ResetStages()
+    {
+        lock (Gate)
+        {
+            foreach (var s in _stages) s.Reset();
+        }
+    }
+
+    public void BeginStage(int index, TimeProvider time)
+    {
+        lock (Gate)
+        {
+            var s = _stages[index];
+            s.Status = DeploymentStageStatus.InProgress;
+            s.StartedAt = time.GetUtcNow();
+            s.StartedTimestamp = time.GetTimestamp();
+        }
+    }
+
+    public void EndStage(int index, DeploymentStageStatus status, string? message, TimeProvider time)
+    {
+        lock (Gate)
+        {
+            var s = _stages[index];
+            s.Status = status;
+            s.Message = message;
+            s.Duration = time.GetElapsedTime(s.StartedTimestamp);
+        }
+    }
+
+    public void CancelBringUp()
+    {
+        CancellationTokenSource? cts;
+        lock (Gate) cts = BringUp;
+        cts?.Cancel();
+    }
+
+    public void ResetSettled()
+    {
+        lock (Gate)
+        {
+            if (_settled.Task.IsCompleted) _settled = NewSettled();
+        }
+    }
+
+    public void SetSettled()
+    {
+        TaskCompletionSource settled;
+        lock (Gate) settled = _settled;
+        settled.TrySetResult();
+    }
+
+    public Task WaitForSettledAsync(CancellationToken cancellationToken)
+    {
+        Task task;
+        lock (Gate) task = _settled.Task;
+        return task.WaitAsync(cancellationToken);
+    }
+
+    public DeploymentInfo Snapshot(IModelCache cache)
+    {
+        ModelCacheKey key;
+        DeploymentInfo info;
+        lock (Gate)
+        {
+            // A stage left in progress by a failure is shown as failed.
+            var stages = new DeploymentStage[_stages.Length];
+            string? current = null;
+            var finished = 0;
+            for (var i = 0; i < stages.Length; i++)
+            {
+                var s = _stages[i];
+                var status = s.Status == DeploymentStageStatus.InProgress && State == DeploymentState.Failed ? DeploymentStageStatus.Failed : s.Status;
+                if (status == DeploymentStageStatus.InProgress) current = s.Name;
+                if (status is DeploymentStageStatus.Completed or DeploymentStageStatus.Skipped) finished++;
+                stages[i] = new DeploymentStage
+                {
+                    Name = s.Name,
+                    Status = status,
+                    StartedAt = s.StartedAt,
+                    Duration = s.Duration,
+                    Message = status == DeploymentStageStatus.Failed && s.Message is null ? FailureReason : s.Message,
+                };
+            }
+
+            var runtime = _runtime;
+            key = new ModelCacheKey(ModelId, Version, Device);
+            info = new DeploymentInfo
+            {
+                DeploymentId = Id,
+                ModelId = ModelId,
+                Version = Version,
+                UpdatingToVersion = UpdatingTo,
+                Device = Device.ToString(),
+                State = State,
+                FailureReason = FailureReason,
+                FailureCode = FailureCode,
+                DesiredReplicas = Desired,
+                ReadyReplicas = State == DeploymentState.Running && runtime is not null ? runtime.Queue.Instances : 0,
+                MinReplicas = Min,
+                MaxReplicas = Max,
+                TargetQueueDepth = TargetQueueDepth,
+                MemoryRequestBytes = MemoryRequest,
+                Batching = Batching with { Instances = Desired },
+                DefaultPriority = DefaultPriority,
+                Pinned = PinnedKey is not null,
+                CreatedAt = CreatedAt,
+                UpdatedAt = UpdatedAt,
+                StartedAt = StartedAt,
+                Stages = stages,
+                CurrentStage = current,
+                Progress = finished * 100 / stages.Length,
+                Queue = runtime?.Queue.GetStats(),
+            };
+        }
+
+        foreach (var e in cache.GetStats().Entries)
+        {
+            if (e.Key == key) return info with { MemoryUsedBytes = e.MemoryBytes };
+        }
+
+        return info;
+    }
+
+    private static TaskCompletionSource NewSettled() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private sealed class StageState(string name)
+    {
+        public string Name { get; } = name;
+        public DeploymentStageStatus Status { get; set; }
+        public DateTimeOffset? StartedAt { get; set; }
+        public long StartedTimestamp { get; set; }
+        public TimeSpan? Duration { get; set; }
+        public string? Message { get; set; }
+
+        public void Reset()
+        {
+            Status = DeploymentStageStatus.Pending;
+            StartedAt = null;
+            Duration = null;
+            Message = null;
+        }
+    }
+}

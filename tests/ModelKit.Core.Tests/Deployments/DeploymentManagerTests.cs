@@ -1,0 +1,357 @@
+using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using ModelKit.Backends;
+using ModelKit.Caching;
+using ModelKit.Deployments;
+using ModelKit.Inference;
+using ModelKit.Registry;
+using ModelKit.Scheduling;
+using ModelKit.Tensors;
+
+namespace ModelKit.Tests.Deployments;
+
+public sealed class DeploymentManagerTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
+    private static readonly BatchingOptions OneAtATime = new() { MaxBatchSize = 1 };
+    private readonly TempDirectory _dir = new();
+    private readonly FakeBackend _backend = new();
+    private ServiceProvider _provider = null!;
+
+    private IDeploymentManager Deployments => _provider.GetRequiredService<IDeploymentManager>();
+
+    private IInferenceService Service => _provider.GetRequiredService<IInferenceService>();
+
+    private IModelRegistry Registry => _provider.GetRequiredService<IModelRegistry>();
+
+    private IModelCache Cache => _provider.GetRequiredService<IModelCache>();
+
+    public Task InitializeAsync() => StartAsync();
+
+    private async Task StartAsync(Action<DeploymentOptions>? deployments = null, Action<InferenceOptions>? inference = null, TimeProvider? time = null)
+    {
+        if (_provider is not null) await _provider.DisposeAsync();
+        var services = new ServiceCollection().AddLogging();
+        services.AddSingleton<IInferenceBackend>(_backend);
+        if (time is not null) services.AddSingleton(time);
+        services.AddModelKit(o => o.DataDirectory = _dir.Path)
+            .ConfigureCache(c => c.MemoryLimitBytes = 1 << 20)
+            .ConfigureDeployments(o => deployments?.Invoke(o))
+            .ConfigureInference(o => inference?.Invoke(o));
+        _provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
+        if (await Registry.FindModelAsync("double") is null)
+        {
+            await Registry.RegisterAsync(new ModelDefinition { Id = "double", Name = "Doubler" }, Content("model v1"), "m.onnx");
+            await Registry.AddVersionAsync("double", "2", Content("triple: model v2"), "m.onnx");
+            await Registry.UpdateModelAsync("double", new ModelUpdate { DefaultVersion = "1" });
+        }
+    }
+
+    private static MemoryStream Content(string text) => new(Encoding.UTF8.GetBytes(text));
+
+    private static InferenceRequest Request(float value, string model = "double") => new()
+    {
+        ModelId = model,
+        Inputs = new Dictionary<string, Tensor> { ["x"] = Tensor.Create([value, value], 1, 2) },
+    };
+
+    // A lone request on an idle queue runs inline on the caller's thread; a gated run must not block the test's.
+    private Task<InferenceResult> InferInBackground(InferenceRequest request) => Task.Run(() => Service.InferAsync(request));
+
+    private int QueueLength(string deploymentId) => Deployments.GetDeployment(deploymentId).Queue?.QueueLength ?? -1;
+
+    private async Task<DeploymentInfo> DeployRunningAsync(DeploymentSpec spec)
+    {
+        var pending = await Deployments.DeployAsync(spec);
+        var info = await Deployments.WaitUntilRunningAsync(pending.DeploymentId).WaitAsync(Wait);
+        while (_backend.RunStarted.Wait(0))
+        {
+            // Forget the warm-up run so tests count only their own.
+        }
+
+        return info;
+    }
+
+    private static async Task EventuallyAsync(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + Wait;
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "timed out waiting until " + what);
+            await Task.Delay(10);
+        }
+    }
+
+    private async Task WaitForRunsAsync(int count)
+    {
+        for (var i = 0; i < count; i++) Assert.True(await _backend.RunStarted.WaitAsync(Wait), $"run {i + 1} of {count} did not start");
+    }
+
+    [Fact]
+    public async Task DeployAsync_GoesThroughItsStages_AndServesTheModelsRequests()
+    {
+        var pending = await Deployments.DeployAsync(new DeploymentSpec { DeploymentId = "dep-double", ModelId = "double", Replicas = 2 });
+        Assert.Contains(pending.State, new[] { DeploymentState.Pending, DeploymentState.Loading, DeploymentState.Running });
+
+        var info = await Deployments.WaitUntilRunningAsync("dep-double").WaitAsync(Wait);
+        Assert.Equal(DeploymentState.Running, info.State);
+        Assert.Equal("1", info.Version);
+        Assert.Equal("cpu", info.Device);
+        Assert.Equal((2, 2), (info.DesiredReplicas, info.ReadyReplicas));
+        Assert.Equal(100, info.Progress);
+        Assert.Null(info.CurrentStage);
+        Assert.Equal(DeploymentManager.StageNames, info.Stages.Select(s => s.Name));
+        Assert.All(info.Stages, s => Assert.Equal(DeploymentStageStatus.Completed, s.Status));
+        Assert.True(info.Pinned);
+        Assert.Contains(Cache.GetStats().Entries, e => e.Key.ModelId == "double" && e.Pinned);
+        Assert.Equal(3, _backend.Loads); // two checks at registration, one load for the deployment
+        Assert.Equal([0f], _backend.RunOrder); // the warm-up ran zeros
+
+        var result = await Service.InferAsync(Request(4));
+        Assert.Equal([8f, 8f], result.Outputs["y"].ToArray<float>());
+        Assert.Equal(1, ((InferenceService)Service).GetQueueStats()["dep-double"].Succeeded);
+        Assert.Contains(Deployments.GetLogs("dep-double"), l => l.Message.Contains("Running with 2 replica(s)", StringComparison.Ordinal));
+        Assert.Equal("dep-double", Deployments.FindByModel("double")?.DeploymentId);
+        Assert.Single(Deployments.ListDeployments(DeploymentState.Running));
+        Assert.Empty(Deployments.ListDeployments(DeploymentState.Stopped));
+    }
+
+    [Fact]
+    public async Task DeployAsync_BadSpecs_AreRefusedWithTheirCodeAndLeaveNothing()
+    {
+        await Assert.ThrowsAsync<ModelNotFoundException>(() => Deployments.DeployAsync(new DeploymentSpec { ModelId = "ghost" }));
+        await Assert.ThrowsAsync<ModelNotFoundException>(() => Deployments.DeployAsync(new DeploymentSpec { ModelId = "double", Version = "9" }));
+        var bounds = await Assert.ThrowsAsync<InvalidModelConfigException>(() => Deployments.DeployAsync(new DeploymentSpec { ModelId = "double", Replicas = 5, MaxReplicas = 3 }));
+        Assert.Contains("'replicas' (5) must lie between the bounds 1..3", bounds.Message, StringComparison.Ordinal);
+        var device = await Assert.ThrowsAsync<InvalidModelConfigException>(() => Deployments.DeployAsync(new DeploymentSpec { ModelId = "double", Device = "tpu" }));
+        Assert.Contains("Device 'tpu' is not valid", device.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<InvalidModelConfigException>(() => Deployments.DeployAsync(new DeploymentSpec { ModelId = "double", DeploymentId = "a/b" }));
+        var memory = await Assert.ThrowsAsync<InsufficientResourcesException>(() => Deployments.DeployAsync(new DeploymentSpec { ModelId = "double", MemoryRequestBytes = 2 << 20 }));
+        Assert.Contains("does not fit", memory.Message, StringComparison.Ordinal);
+        Assert.Empty(Deployments.ListDeployments());
+
+        await DeployRunningAsync(new DeploymentSpec { DeploymentId = "first", ModelId = "double" });
+        var twice = await Assert.ThrowsAsync<ModelKitConflictException>(() => Deployments.DeployAsync(new DeploymentSpec { ModelId = "double" }));
+        Assert.Contains("already deployed as 'first'", twice.Message, StringComparison.Ordinal);
+        Assert.Single(Deployments.ListDeployments());
+        Assert.Throws<DeploymentNotFoundException>(() => Deployments.GetDeployment("nope"));
+    }
+
+    [Fact]
+    public async Task DeployAsync_ModelThatFailsToLoad_FailsWithReasonAndTheFailedStage()
+    {
+        var broken = await Registry.RegisterAsync(new ModelDefinition { Id = "broken", Name = "Broken" }, Content("model"), "b.onnx");
+        await File.WriteAllTextAsync(broken.Versions[0].Files[0].Path, "bad: damaged on disk");
+
+        var pending = await Deployments.DeployAsync(new DeploymentSpec { DeploymentId = "dep-broken", ModelId = "broken" });
+        var error = await Assert.ThrowsAsync<DeploymentFailedException>(() => Deployments.WaitUntilRunningAsync(pending.DeploymentId).WaitAsync(Wait));
+        Assert.Contains("not a model", error.Message, StringComparison.Ordinal);
+
+        var info = Deployments.GetDeployment("dep-broken");
+        Assert.Equal(DeploymentState.Failed, info.State);
+        Assert.Equal(ModelKitErrorCodes.InvalidModelConfig, info.FailureCode);
+        Assert.Equal(DeploymentStageStatus.Completed, info.Stages[0].Status);
+        Assert.Equal(DeploymentStageStatus.Failed, info.Stages[1].Status);
+        Assert.Equal(DeploymentStageStatus.Pending, info.Stages[2].Status);
+        Assert.False(info.Pinned);
+        Assert.Contains(Deployments.GetLogs("dep-broken"), l => l.Level == Microsoft.Extensions.Logging.LogLevel.Error);
+        Assert.Null(Deployments.FindByModel("broken"));
+
+        var gpu = await Deployments.DeployAsync(new DeploymentSpec { ModelId = "double", Device = "cuda:0" });
+        await Assert.ThrowsAsync<DeploymentFailedException>(() => Deployments.WaitUntilRunningAsync(gpu.DeploymentId).WaitAsync(Wait));
+        Assert.Equal(ModelKitErrorCodes.DeviceUnavailable, Deployments.GetDeployment(gpu.DeploymentId).FailureCode);
+
+        // Other models are unaffected, and a failed deployment can be deleted.
+        Assert.Equal(new[] { 2f, 2f }, (await Service.InferAsync(Request(1))).Outputs["y"].ToArray<float>());
+        await Deployments.DeleteAsync("dep-broken");
+        Assert.Null(Deployments.FindDeployment("dep-broken"));
+    }
+
+    [Fact]
+    public async Task Scale_ChangesParallelRunsWithoutReloading()
+    {
+        await DeployRunningAsync(new DeploymentSpec { DeploymentId = "d", ModelId = "double", Replicas = 1, MaxReplicas = 4, Batching = OneAtATime });
+        var loads = _backend.Loads;
+        _backend.RunGate = new SemaphoreSlim(0);
+
+        var info = Deployments.Scale("d", 3);
+        Assert.Equal((3, 3), (info.DesiredReplicas, info.ReadyReplicas));
+        var calls = Enumerable.Range(1, 4).Select(i => InferInBackground(Request(i))).ToArray();
+        await WaitForRunsAsync(3);
+        Assert.False(await _backend.RunStarted.WaitAsync(TimeSpan.FromMilliseconds(200)), "a fourth run started with three replicas");
+        await EventuallyAsync(() => QueueLength("d") == 1, "one request waits");
+
+        _backend.RunGate.Release(4);
+        await Task.WhenAll(calls).WaitAsync(Wait);
+        Assert.Equal(loads, _backend.Loads);
+        Assert.Throws<InvalidModelConfigException>(() => Deployments.Scale("d", 0));
+        Assert.Contains(Deployments.GetLogs("d"), l => l.Message.StartsWith("Scaled from 1 to 3", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Autoscaler_AddsReplicasUnderQueueDepth_AndRemovesThemWhenIdle()
+    {
+        var time = new FakeTimeProvider();
+        await StartAsync(deployments: o => o.ScaleDownAfterIdleChecks = 2, time: time);
+        await DeployRunningAsync(new DeploymentSpec
+        {
+            DeploymentId = "auto", ModelId = "double", Replicas = 1, MinReplicas = 1, MaxReplicas = 3, TargetQueueDepth = 2, Batching = OneAtATime,
+        });
+        _backend.RunGate = new SemaphoreSlim(0);
+        var calls = Enumerable.Range(1, 8).Select(i => InferInBackground(Request(i) with { Timeout = TimeSpan.FromHours(1) })).ToArray();
+        await WaitForRunsAsync(1);
+        await EventuallyAsync(() => QueueLength("auto") == 7, "seven requests wait");
+
+        time.Advance(TimeSpan.FromSeconds(2)); // 7 queued > 2 × 1
+        Assert.Equal(2, Deployments.GetDeployment("auto").DesiredReplicas);
+        await WaitForRunsAsync(1);
+        time.Advance(TimeSpan.FromSeconds(2)); // 6 queued > 2 × 2
+        Assert.Equal(3, Deployments.GetDeployment("auto").DesiredReplicas);
+        await WaitForRunsAsync(1);
+        time.Advance(TimeSpan.FromSeconds(2)); // at the upper bound
+        Assert.Equal(3, Deployments.GetDeployment("auto").DesiredReplicas);
+
+        _backend.RunGate.Release(100);
+        await Task.WhenAll(calls).WaitAsync(Wait);
+        for (var i = 0; i < 4; i++) time.Advance(TimeSpan.FromSeconds(2));
+        Assert.Equal(1, Deployments.GetDeployment("auto").DesiredReplicas);
+        time.Advance(TimeSpan.FromSeconds(10));
+        Assert.Equal(1, Deployments.GetDeployment("auto").DesiredReplicas); // never below the lower bound
+        var logs = Deployments.GetLogs("auto");
+        Assert.Contains(logs, l => l.Message.Contains("scaling up to 3", StringComparison.Ordinal));
+        Assert.Contains(logs, l => l.Message.Contains("scaling down to 1", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task UpdateAsync_NewVersion_TakesNewTrafficWhileInFlightRequestsFinishOnTheOld()
+    {
+        await StartAsync(deployments: o => o.WarmUp = false);
+        await DeployRunningAsync(new DeploymentSpec { DeploymentId = "d", ModelId = "double", Batching = OneAtATime });
+        _backend.RunGate = new SemaphoreSlim(0);
+        var oldCalls = new[] { InferInBackground(Request(1)), InferInBackground(Request(2)), InferInBackground(Request(3)) };
+        await WaitForRunsAsync(1);
+        await EventuallyAsync(() => QueueLength("d") == 2, "two requests wait");
+
+        var update = Deployments.UpdateAsync("d", new DeploymentUpdate { Version = "2" });
+        await EventuallyAsync(() => Deployments.GetDeployment("d").Version == "2", "version 2 takes the traffic");
+        Assert.False(update.IsCompleted); // still draining version 1
+        var newCall = InferInBackground(Request(4));
+
+        _backend.RunGate.Release(100);
+        var old = await Task.WhenAll(oldCalls).WaitAsync(Wait);
+        Assert.All(old, r => Assert.Equal("1", r.Version));
+        Assert.Equal([2f, 2f], old[0].Outputs["y"].ToArray<float>());
+        var fresh = await newCall.WaitAsync(Wait);
+        Assert.Equal("2", fresh.Version);
+        Assert.Equal([12f, 12f], fresh.Outputs["y"].ToArray<float>());
+
+        var info = await update.WaitAsync(Wait);
+        Assert.Equal(("2", DeploymentState.Running, (string?)null), (info.Version, info.State, info.UpdatingToVersion));
+        var entries = Cache.GetStats().Entries;
+        Assert.DoesNotContain(entries, e => e.Key.Version == "1");
+        Assert.Contains(entries, e => e.Key.Version == "2" && e.Pinned);
+    }
+
+    [Fact]
+    public async Task UpdateAsync_VersionThatFailsToLoad_KeepsTheOldVersionServing()
+    {
+        var bad = await Registry.AddVersionAsync("double", "3", Content("model v3"), "m.onnx");
+        await File.WriteAllTextAsync(bad.Files[0].Path, "bad: damaged on disk");
+        await DeployRunningAsync(new DeploymentSpec { DeploymentId = "d", ModelId = "double", Version = "1" });
+
+        var error = await Assert.ThrowsAsync<DeploymentFailedException>(() => Deployments.UpdateAsync("d", new DeploymentUpdate { Version = "3" }));
+        Assert.Contains("version 1 keeps serving", error.Message, StringComparison.Ordinal);
+        var info = Deployments.GetDeployment("d");
+        Assert.Equal(("1", DeploymentState.Running, (string?)null), (info.Version, info.State, info.UpdatingToVersion));
+        Assert.Equal("1", (await Service.InferAsync(Request(1))).Version);
+        await Assert.ThrowsAsync<ModelNotFoundException>(() => Deployments.UpdateAsync("d", new DeploymentUpdate { Version = "42" }));
+    }
+
+    [Fact]
+    public async Task StopAsync_DrainsQueuedRequests_ThenStartAndDeleteWork()
+    {
+        await StartAsync(inference: o => o.ServeUndeployedModels = false);
+        await DeployRunningAsync(new DeploymentSpec { DeploymentId = "d", ModelId = "double", Batching = OneAtATime });
+        _backend.RunGate = new SemaphoreSlim(0);
+        var first = InferInBackground(Request(1));
+        await WaitForRunsAsync(1);
+        var queued = InferInBackground(Request(2));
+        await EventuallyAsync(() => QueueLength("d") == 1, "the second request waits");
+
+        var stop = Deployments.StopAsync("d");
+        await EventuallyAsync(() => Deployments.GetDeployment("d").State == DeploymentState.Stopping, "the deployment is stopping");
+        await Assert.ThrowsAsync<DeploymentNotRunningException>(() => Service.InferAsync(Request(3)));
+        _backend.RunGate.Release(100);
+        Assert.Equal(new[] { 4f, 4f }, (await queued.WaitAsync(Wait)).Outputs["y"].ToArray<float>());
+        await first.WaitAsync(Wait);
+        var stopped = await stop.WaitAsync(Wait);
+        Assert.Equal((DeploymentState.Stopped, 0, false), (stopped.State, stopped.ReadyReplicas, stopped.Pinned));
+        Assert.DoesNotContain(Cache.GetStats().Entries, e => e.Pinned);
+        var notRunning = await Assert.ThrowsAsync<DeploymentNotRunningException>(() => Service.InferAsync(Request(3)));
+        Assert.Contains("not deployed", notRunning.Message, StringComparison.Ordinal);
+        await Registry.DeleteVersionAsync("double", "2"); // nothing deployed any more: deleting is allowed
+
+        await Deployments.StartAsync("d");
+        Assert.Equal(DeploymentState.Running, (await Deployments.WaitUntilRunningAsync("d").WaitAsync(Wait)).State);
+        Assert.Equal(new[] { 10f, 10f }, (await Service.InferAsync(Request(5))).Outputs["y"].ToArray<float>());
+
+        var refused = await Assert.ThrowsAsync<ModelKitConflictException>(() => Registry.DeleteModelAsync("double"));
+        Assert.Contains("deployment 'd' (running)", refused.Message, StringComparison.Ordinal);
+        await Deployments.DeleteAsync("d");
+        Assert.Null(Deployments.FindDeployment("d"));
+        Assert.DoesNotContain(Cache.GetStats().Entries, e => e.Key.ModelId == "double");
+        await Registry.DeleteModelAsync("double");
+    }
+
+    [Fact]
+    public async Task StopAsync_WhileLoading_CancelsTheBringUpAndPinsNothing()
+    {
+        _backend.LoadGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var pending = await Deployments.DeployAsync(new DeploymentSpec { DeploymentId = "slow", ModelId = "double" });
+        await EventuallyAsync(() => Deployments.GetDeployment("slow").CurrentStage == "model_loading", "loading has started");
+
+        var stopped = await Deployments.StopAsync(pending.DeploymentId).WaitAsync(Wait);
+        Assert.Equal(DeploymentState.Stopped, stopped.State);
+        _backend.LoadGate.SetResult();
+        await Task.Delay(100);
+        Assert.Equal(DeploymentState.Stopped, Deployments.GetDeployment("slow").State);
+        Assert.DoesNotContain(Cache.GetStats().Entries, e => e.Pinned);
+        await Assert.ThrowsAsync<ModelKitConflictException>(() => Deployments.WaitUntilRunningAsync("slow"));
+    }
+
+    [Fact]
+    public async Task MinReplicasZero_DoesNotPin_AndTheModelReloadsAfterEviction()
+    {
+        await DeployRunningAsync(new DeploymentSpec { DeploymentId = "d", ModelId = "double", MinReplicas = 0, MaxReplicas = 2 });
+        var loads = _backend.Loads;
+        Assert.False(Deployments.GetDeployment("d").Pinned);
+        Assert.Equal(1, Cache.Clear());
+        Assert.Equal(new[] { 6f, 6f }, (await Service.InferAsync(Request(3))).Outputs["y"].ToArray<float>());
+        Assert.Equal(loads + 1, _backend.Loads);
+
+        var pinned = Deployments.Scale("d", 1, minReplicas: 1);
+        Assert.True(pinned.Pinned);
+        Assert.Equal(0, Cache.Clear());
+    }
+
+    [Fact]
+    public async Task Logs_AreBoundedToTheNewestEntries()
+    {
+        await StartAsync(deployments: o => o.MaxLogEntries = 5);
+        await DeployRunningAsync(new DeploymentSpec { DeploymentId = "d", ModelId = "double", Replicas = 1, MaxReplicas = 20 });
+        for (var r = 2; r <= 20; r++) Deployments.Scale("d", r);
+
+        var logs = Deployments.GetLogs("d");
+        Assert.Equal(5, logs.Count);
+        Assert.Equal("Scaled from 19 to 20 replica(s) (bounds 1..20).", logs[^1].Message);
+        Assert.Equal(2, Deployments.GetLogs("d", lines: 2).Count);
+    }
+
+    public async Task DisposeAsync()
+    {
+        _backend.RunGate?.Release(1000);
+        await _provider.DisposeAsync();
+        _dir.Dispose();
+    }
+}
