@@ -1,6 +1,7 @@
 // ModelKit's benchmarks.
 //   dotnet run -c Release --project benchmarks/ModelKit.Benchmarks -- load [seconds]   concurrent load driver (direct vs ModelKit)
 //   dotnet run -c Release --project benchmarks/ModelKit.Benchmarks -- --filter '*' --job short   BenchmarkDotNet suites
+//   ModelKit.Benchmarks gpu <libonnxruntime_providers_cuda.so> <out-dir>   CUDA probe and GPU hot path (see docs/gpu.md)
 using BenchmarkDotNet.Running;
 using ModelKit.Benchmarks;
 
@@ -10,7 +11,18 @@ if (args.Length > 0 && args[0] == "load")
     var models = args.Length > 2 ? args[2].Split(',') : ["mlp", "bert-small"];
     Console.WriteLine($"{Environment.ProcessorCount} cores, ONNX Runtime {ModelKit.Onnx.OnnxBackend.RuntimeVersion}, {seconds} s per point after 0.5 s warm-up");
     await LoadDriver.RunAsync(models, [1, 8, 64], TimeSpan.FromSeconds(seconds));
-    return;
+    return 0;
+}
+
+if (args.Length == 3 && args[0] == "gpu")
+{
+    return await GpuProbe.RunParentAsync(args[1], args[2]);
+}
+
+if (args.Length == 4 && args[0] == "gpu-child")
+{
+    return await GpuProbe.RunChildAsync(args[1], args[2], args[3]);
 }
 
 BenchmarkSwitcher.FromAssembly(typeof(OverheadBenchmarks).Assembly).Run(args);
+return 0;

@@ -33,4 +33,7 @@ internal static partial class Log
 
     [LoggerMessage(10, LogLevel.Error, "Deployment {DeploymentId} failed: {Reason}")]
     public static partial void DeploymentFailed(ILogger logger, string deploymentId, string reason, Exception? exception);
+
+    [LoggerMessage(11, LogLevel.Warning, "Job {JobId} for model {ModelId} failed with {ErrorCode}.")]
+    public static partial void JobFailed(ILogger logger, string jobId, string modelId, string errorCode, Exception exception);
 }

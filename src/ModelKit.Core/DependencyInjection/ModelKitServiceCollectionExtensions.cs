@@ -32,11 +32,13 @@ public static class ModelKitServiceCollectionExtensions
         services.AddOptions<ModelCacheOptions>().ValidateOnStart();
         services.AddOptions<InferenceOptions>().ValidateOnStart();
         services.AddOptions<DeploymentOptions>().ValidateOnStart();
+        services.AddOptions<InferenceJobOptions>().ValidateOnStart();
         if (configure is not null) services.Configure(configure);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ModelKitOptions>, ModelKitOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ModelCacheOptions>, ModelKitOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<InferenceOptions>, ModelKitOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DeploymentOptions>, ModelKitOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<InferenceJobOptions>, ModelKitOptionsValidator>());
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(sp => new ModelKitMetrics(sp.GetService<IMeterFactory>()));
@@ -58,6 +60,8 @@ public static class ModelKitServiceCollectionExtensions
         services.TryAddSingleton<IDeploymentManager>(sp => sp.GetRequiredService<DeploymentManager>());
         services.TryAddSingleton<InferenceService>();
         services.TryAddSingleton<IInferenceService>(sp => sp.GetRequiredService<InferenceService>());
+        services.TryAddSingleton<InferenceJobService>();
+        services.TryAddSingleton<IInferenceJobService>(sp => sp.GetRequiredService<InferenceJobService>());
 
         if (!services.Any(d => d.ServiceType == typeof(ModelKitHealthCheck)))
         {
@@ -84,6 +88,14 @@ public static class ModelKitServiceCollectionExtensions
         return builder;
     }
 
+    /// <summary>Configures asynchronous jobs (retention, limits, default timeout).</summary>
+    public static IModelKitBuilder ConfigureJobs(this IModelKitBuilder builder, Action<InferenceJobOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.Configure(configure);
+        return builder;
+    }
+
     /// <summary>Configures the inference service (timeouts, on-demand batching, device).</summary>
     public static IModelKitBuilder ConfigureInference(this IModelKitBuilder builder, Action<InferenceOptions> configure)
     {
@@ -99,8 +111,19 @@ public static class ModelKitServiceCollectionExtensions
 }
 
 internal sealed class ModelKitOptionsValidator :
-    IValidateOptions<ModelKitOptions>, IValidateOptions<ModelCacheOptions>, IValidateOptions<InferenceOptions>, IValidateOptions<DeploymentOptions>
+    IValidateOptions<ModelKitOptions>, IValidateOptions<ModelCacheOptions>, IValidateOptions<InferenceOptions>, IValidateOptions<DeploymentOptions>,
+    IValidateOptions<InferenceJobOptions>
 {
+    public ValidateOptionsResult Validate(string? name, InferenceJobOptions options)
+    {
+        var errors = new List<string>();
+        if (options.MaxJobs < 1) errors.Add($"InferenceJobOptions.MaxJobs must be at least 1 (was {options.MaxJobs}).");
+        if (options.Retention <= TimeSpan.Zero) errors.Add($"InferenceJobOptions.Retention must be positive (was {options.Retention}).");
+        if (options.MaxConcurrentJobs < 1) errors.Add($"InferenceJobOptions.MaxConcurrentJobs must be at least 1 (was {options.MaxConcurrentJobs}).");
+        if (options.DefaultTimeout <= TimeSpan.Zero) errors.Add($"InferenceJobOptions.DefaultTimeout must be positive (was {options.DefaultTimeout}).");
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
     public ValidateOptionsResult Validate(string? name, DeploymentOptions options)
     {
         var errors = new List<string>();

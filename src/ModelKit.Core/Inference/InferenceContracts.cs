@@ -75,6 +75,12 @@ public interface IInferenceService
     /// <summary>Runs one request on the model's running deployment, or on demand. Errors: MODEL_NOT_FOUND, DEPLOYMENT_NOT_RUNNING, INVALID_INPUT, QUEUE_FULL, INFERENCE_TIMEOUT, INFERENCE_FAILED, INSUFFICIENT_RESOURCES.</summary>
     Task<InferenceResult> InferAsync(InferenceRequest request, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Checks a request without running it: the model (and version) resolve to something servable and the inputs
+    /// match its signature. Throws what <see cref="InferAsync"/> would throw for those reasons.
+    /// </summary>
+    Task ValidateAsync(InferenceRequest request, CancellationToken cancellationToken = default);
+
     /// <summary>Runs several requests concurrently; each item succeeds or fails on its own.</summary>
     Task<IReadOnlyList<InferenceItemResult>> InferManyAsync(IReadOnlyList<InferenceRequest> requests, CancellationToken cancellationToken = default);
 }

@@ -90,6 +90,14 @@ public sealed class InferenceService : IInferenceService, IAsyncDisposable, IDis
     }
 
     /// <inheritdoc />
+    public async Task ValidateAsync(InferenceRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var runtime = await ResolveAsync(request.ModelId, request.Version, cancellationToken).ConfigureAwait(false);
+        if (runtime.Signature is { } signature) InputValidator.Validate(runtime.ModelId, signature, request.Inputs);
+    }
+
+    /// <inheritdoc />
     public async Task<IReadOnlyList<InferenceItemResult>> InferManyAsync(IReadOnlyList<InferenceRequest> requests, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(requests);
