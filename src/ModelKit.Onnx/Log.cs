@@ -12,4 +12,7 @@ internal static partial class Log
 
     [LoggerMessage(1003, LogLevel.Information, "Registered execution-provider library {Path} as {Name}; devices: {Devices}.")]
     public static partial void ProviderLibraryRegistered(ILogger logger, string path, string name, string devices);
+
+    [LoggerMessage(1004, LogLevel.Warning, "UseSharedThreadPool is on, but ONNX Runtime's environment was created before with per-session threads; sessions keep their own threads.")]
+    public static partial void SharedPoolUnavailable(ILogger logger);
 }

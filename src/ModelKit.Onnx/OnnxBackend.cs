@@ -13,6 +13,7 @@ public sealed class OnnxBackend : IInferenceBackend
     private static readonly SemaphoreSlim MeasureGate = new(1, 1);
     private static readonly Lock EnvGate = new();
     private static readonly Dictionary<string, IReadOnlyList<OrtEpDevice>> RegisteredLibraries = [];
+    private static bool s_sharedPoolCreated;
     private readonly OnnxRuntimeOptions _options;
     private readonly ILogger _logger;
 
@@ -70,7 +71,7 @@ public sealed class OnnxBackend : IInferenceBackend
         InferenceSession? session = null;
         try
         {
-            if (_options.UseSharedThreadPool)
+            if (UsesSharedThreadPool)
             {
                 sessionOptions.DisablePerSessionThreads();
             }
@@ -190,18 +191,46 @@ public sealed class OnnxBackend : IInferenceBackend
         }
     }
 
+    /// <summary>
+    /// True when sessions of this backend run on the process-wide thread pool. It is false when
+    /// <see cref="OnnxRuntimeOptions.UseSharedThreadPool"/> is off, or when ONNX Runtime's environment was created
+    /// by someone else before this backend could create it with the pool (the sessions then get their own threads).
+    /// </summary>
+    public bool UsesSharedThreadPool
+    {
+        get
+        {
+            if (!_options.UseSharedThreadPool) return false;
+            EnsureEnvironment();
+            lock (EnvGate) return s_sharedPoolCreated;
+        }
+    }
+
     private OrtEnv EnsureEnvironment()
     {
         if (!_options.UseSharedThreadPool) return OrtEnv.Instance();
         lock (EnvGate)
         {
-            if (OrtEnv.IsCreated) return OrtEnv.Instance();
+            if (OrtEnv.IsCreated)
+            {
+                if (!s_sharedPoolCreated && !_warnedNoSharedPool)
+                {
+                    _warnedNoSharedPool = true;
+                    Log.SharedPoolUnavailable(_logger);
+                }
+
+                return OrtEnv.Instance();
+            }
+
+            s_sharedPoolCreated = true;
             using var threading = new OrtThreadingOptions { GlobalSpinControl = _options.AllowSpinning, GlobalInterOpNumThreads = 1 };
             if (_options.SharedThreadPoolSize is { } size) threading.GlobalIntraOpNumThreads = size;
             var creation = new EnvironmentCreationOptions { threadOptions = threading };
             return OrtEnv.CreateInstanceWithOptions(ref creation);
         }
     }
+
+    private bool _warnedNoSharedPool;
 
     private static long CurrentResidentBytes()
     {

@@ -21,6 +21,9 @@ public sealed class BatchQueue : IAsyncDisposable
     private readonly ModelKitMetrics _metrics;
     private readonly ILogger _logger;
     private readonly ITimer _delayTimer;
+    private readonly ITimer _deadlineTimer;
+    private readonly PendingList _dispatched = new();
+    private long _armedDeadline = long.MaxValue;
     private readonly KeyValuePair<string, object?> _modelTag;
     private readonly bool _supportsBatching;
     private readonly BatchingOptions _options;
@@ -65,6 +68,7 @@ public sealed class BatchQueue : IAsyncDisposable
         _logger = logger ?? NullLogger.Instance;
         _modelTag = new KeyValuePair<string, object?>(ModelKitTelemetry.ModelTag, name);
         _delayTimer = _timeProvider.CreateTimer(static state => ((BatchQueue)state!).OnDelayElapsed(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _deadlineTimer = _timeProvider.CreateTimer(static state => ((BatchQueue)state!).OnDeadline(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>The queue's name.</summary>
@@ -103,7 +107,14 @@ public sealed class BatchQueue : IAsyncDisposable
         if ((uint)priority > (uint)RequestPriority.Low) throw new ArgumentOutOfRangeException(nameof(priority), priority, null);
         if (cancellationToken.IsCancellationRequested) return Task.FromCanceled<IReadOnlyDictionary<string, Tensor>>(cancellationToken);
 
-        var request = new PendingRequest(this, inputs, priority, _timeProvider.GetTimestamp());
+        var now = _timeProvider.GetTimestamp();
+        var request = new PendingRequest(this, inputs, priority, now);
+        if (timeout is { } t && t != Timeout.InfiniteTimeSpan)
+        {
+            var ticks = Math.Max(1, (long)(Math.Max(0, t.TotalSeconds) * _timeProvider.TimestampFrequency));
+            request.Deadline = now + ticks;
+        }
+
         PendingRequest[]? inline = null;
         List<PendingRequest[]>? more = null;
         lock (_lock)
@@ -123,6 +134,7 @@ public sealed class BatchQueue : IAsyncDisposable
             }
 
             _lists[(int)priority].Append(request);
+            if (request.Deadline < _armedDeadline) ArmDeadline(request.Deadline, now);
             _count++;
             _queuedRows += request.Rows;
             _enqueued++;
@@ -134,12 +146,6 @@ public sealed class BatchQueue : IAsyncDisposable
                 inline = more[0];
                 more = null;
             }
-        }
-
-        if (timeout is { } t && t != Timeout.InfiniteTimeSpan)
-        {
-            if (t <= TimeSpan.Zero) t = TimeSpan.FromTicks(1);
-            request.Timer = _timeProvider.CreateTimer(static state => ((PendingRequest)state!).Abort(timedOut: true), request, t, Timeout.InfiniteTimeSpan);
         }
 
         if (cancellationToken.CanBeCanceled)
@@ -252,6 +258,7 @@ public sealed class BatchQueue : IAsyncDisposable
     {
         await StopAsync(drain: false).ConfigureAwait(false);
         _delayTimer.Dispose();
+        _deadlineTimer.Dispose();
     }
 
     // Under _lock: takes every batch that is ready while instances are free.
@@ -331,6 +338,11 @@ public sealed class BatchQueue : IAsyncDisposable
         foreach (var r in batch)
         {
             r.State = PendingRequest.Dispatched;
+            if (r.Deadline != long.MaxValue)
+            {
+                _dispatched.Append(r);
+                r.Tracked = true;
+            }
         }
 
         _count -= batch.Length;
@@ -390,7 +402,7 @@ public sealed class BatchQueue : IAsyncDisposable
         }
         finally
         {
-            OnBatchFinished(batch.Length, _timeProvider.GetElapsedTime(started));
+            OnBatchFinished(batch, _timeProvider.GetElapsedTime(started));
         }
     }
 
@@ -414,21 +426,121 @@ public sealed class BatchQueue : IAsyncDisposable
         ? ex
         : new InferenceFailedException($"Model '{Name}' failed to run: {ex.Message}", ex);
 
-    private void OnBatchFinished(int size, TimeSpan elapsed)
+    private void OnBatchFinished(PendingRequest[] batch, TimeSpan elapsed)
     {
         List<PendingRequest[]>? batches = null;
         TaskCompletionSource? drained = null;
         lock (_lock)
         {
+            foreach (var r in batch)
+            {
+                if (r.Tracked)
+                {
+                    _dispatched.Remove(r);
+                    r.Tracked = false;
+                }
+            }
+
             _running--;
             _batches++;
-            _batchedRequests += size;
+            _batchedRequests += batch.Length;
             _averageBatchSeconds = _averageBatchSeconds == 0 ? elapsed.TotalSeconds : (0.8 * _averageBatchSeconds) + (0.2 * elapsed.TotalSeconds);
             FormBatches(ref batches);
             if (_stopping && _running == 0 && _count == 0) drained = _drained;
         }
 
         Dispatch(batches);
+        drained?.TrySetResult();
+    }
+
+    // Under _lock: one timer per queue fires at the earliest deadline of the requests it is tracking.
+    private void ArmDeadline(long deadline, long now)
+    {
+        _armedDeadline = deadline;
+        var due = deadline == long.MaxValue
+            ? Timeout.InfiniteTimeSpan
+            : TimeSpan.FromSeconds(Math.Max(0, deadline - now) / (double)_timeProvider.TimestampFrequency);
+        if (due != Timeout.InfiniteTimeSpan && due < TimeSpan.FromTicks(1)) due = TimeSpan.FromTicks(1);
+        _deadlineTimer.Change(due, Timeout.InfiniteTimeSpan);
+    }
+
+    // Times out every queued or running request whose deadline has passed, then re-arms for the next one.
+    private void OnDeadline()
+    {
+        List<PendingRequest>? queued = null;
+        List<PendingRequest>? running = null;
+        TaskCompletionSource? drained = null;
+        lock (_lock)
+        {
+            var now = _timeProvider.GetTimestamp();
+            var next = long.MaxValue;
+            foreach (var list in _lists)
+            {
+                for (var node = list.Head; node is not null;)
+                {
+                    var following = node.Next;
+                    if (node.Deadline <= now)
+                    {
+                        list.Remove(node);
+                        node.State = PendingRequest.Removed;
+                        _count--;
+                        _queuedRows -= node.Rows;
+                        _metrics.QueueLength.Add(-1, _modelTag);
+                        (queued ??= []).Add(node);
+                    }
+                    else if (node.Deadline < next)
+                    {
+                        next = node.Deadline;
+                    }
+
+                    node = following;
+                }
+            }
+
+            for (var node = _dispatched.Head; node is not null;)
+            {
+                var following = node.Next;
+                if (node.Deadline <= now)
+                {
+                    // The caller stops waiting now; the batch it is part of still finishes.
+                    _dispatched.Remove(node);
+                    node.Tracked = false;
+                    (running ??= []).Add(node);
+                }
+                else if (node.Deadline < next)
+                {
+                    next = node.Deadline;
+                }
+
+                node = following;
+            }
+
+            ArmDeadline(next, now);
+            if (queued is not null && _stopping && _running == 0 && _count == 0) drained = _drained;
+        }
+
+        if (queued is not null)
+        {
+            foreach (var r in queued)
+            {
+                if (r.Fail(new InferenceTimeoutException($"The request to model '{Name}' did not complete within its timeout (it was still queued).")))
+                {
+                    Interlocked.Increment(ref _timedOut);
+                }
+            }
+        }
+
+        if (running is not null)
+        {
+            foreach (var r in running)
+            {
+                if (r.Fail(new InferenceTimeoutException($"The request to model '{Name}' did not complete within its timeout.")))
+                {
+                    Interlocked.Increment(ref _timedOut);
+                }
+            }
+        }
+
         drained?.TrySetResult();
     }
 
@@ -556,7 +668,8 @@ public sealed class BatchQueue : IAsyncDisposable
         public int State;
         public PendingRequest? Prev;
         public PendingRequest? Next;
-        public ITimer? Timer;
+        public long Deadline = long.MaxValue;
+        public bool Tracked;
         public CancellationTokenRegistration Registration;
         public CancellationToken CancellationToken;
 
@@ -599,7 +712,6 @@ public sealed class BatchQueue : IAsyncDisposable
 
         public void Cleanup()
         {
-            Timer?.Dispose();
             Registration.Dispose();
         }
     }

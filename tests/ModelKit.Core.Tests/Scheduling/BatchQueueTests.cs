@@ -141,6 +141,38 @@ public sealed class BatchQueueTests : IDisposable
     }
 
     [Fact]
+    public async Task EnqueueAsync_TimeoutWhileRunning_FailsOnlyThatCaller_AndLaterDeadlinesStillFire()
+    {
+        var time = new FakeTimeProvider();
+        _backend.RunGate = new SemaphoreSlim(0);
+        await using var queue = CreateQueue(new BatchingOptions { MaxBatchSize = 8, MaxQueueDelay = TimeSpan.FromSeconds(10) }, time);
+        var patient = queue.EnqueueAsync(Rows(1), timeout: TimeSpan.FromSeconds(30));
+        var hasty = queue.EnqueueAsync(Rows(2), timeout: TimeSpan.FromSeconds(3)); // an earlier deadline re-arms the timer
+        var queued = queue.EnqueueAsync(Rows(3), timeout: TimeSpan.FromSeconds(20));
+        time.Advance(TimeSpan.FromSeconds(1));
+        Assert.False(hasty.IsCompleted);
+
+        // The first batch starts once the queue delay is over; it holds all three requests.
+        time.Advance(TimeSpan.FromSeconds(1.5));
+        Assert.False(await _backend.RunStarted.WaitAsync(TimeSpan.FromMilliseconds(100)));
+        time.Advance(TimeSpan.FromSeconds(0.5)); // t = 3 s: the hasty caller gives up while still queued
+        await Assert.ThrowsAsync<InferenceTimeoutException>(() => hasty).WaitAsync(TimeSpan.FromSeconds(10));
+        time.Advance(TimeSpan.FromSeconds(7)); // t = 10 s: the batch of the two others starts and blocks
+        Assert.True(await _backend.RunStarted.WaitAsync(TimeSpan.FromSeconds(10)));
+        time.Advance(TimeSpan.FromSeconds(10)); // t = 20 s: the 20 s caller gives up while its batch runs
+        var error = await Assert.ThrowsAsync<InferenceTimeoutException>(() => queued).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.DoesNotContain("still queued", error.Message, StringComparison.Ordinal);
+        Assert.False(patient.IsCompleted);
+
+        _backend.RunGate.Release(10);
+        Assert.Equal(2f, (await patient.WaitAsync(TimeSpan.FromSeconds(10)))["y"].AsSpan<float>()[0]);
+        Assert.Equal([[1, 1]], _backend.Batches.ToArray());
+        Assert.Equal(2, queue.GetStats().TimedOut);
+        time.Advance(TimeSpan.FromSeconds(30)); // nothing left to time out
+        Assert.Equal(2, queue.GetStats().TimedOut);
+    }
+
+    [Fact]
     public async Task EnqueueAsync_CancelledBeforeDispatch_NeverReachesTheBackend()
     {
         await using var queue = CreateQueue(new BatchingOptions { MaxBatchSize = 8 });
