@@ -36,4 +36,7 @@ internal static partial class Log
 
     [LoggerMessage(11, LogLevel.Warning, "Job {JobId} for model {ModelId} failed with {ErrorCode}.")]
     public static partial void JobFailed(ILogger logger, string jobId, string modelId, string errorCode, Exception exception);
+
+    [LoggerMessage(12, LogLevel.Information, "Deleted the stale upload {Path} left by an interrupted registration.")]
+    public static partial void StaleUploadDeleted(ILogger logger, string path);
 }

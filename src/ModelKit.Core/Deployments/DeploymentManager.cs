@@ -66,6 +66,7 @@ public sealed class DeploymentManager : IDeploymentManager, IAsyncDisposable
         _timeProvider = timeProvider ?? TimeProvider.System;
         _metrics = metrics ?? new ModelKitMetrics();
         _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _table.ForcedDelete += OnForcedDelete;
         _autoscaler = _timeProvider.CreateTimer(static s => ((DeploymentManager)s!).Autoscale(), this, _options.AutoscaleInterval, _options.AutoscaleInterval);
     }
 
@@ -375,6 +376,25 @@ public sealed class DeploymentManager : IDeploymentManager, IAsyncDisposable
                 }
             }
         }
+    }
+
+    // The registry deleted what a deployment serves (force): stop it; its record stays with the reason in its log.
+    private void OnForcedDelete(Deployment d, string? version)
+    {
+        d.AddLog(_timeProvider.GetUtcNow(), LogLevel.Warning, version is null
+            ? $"Model '{d.ModelId}' was deleted from the registry (forced); stopping."
+            : $"Version {version} of model '{d.ModelId}' was deleted from the registry (forced); stopping.");
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await StopAsync(d.Id).ConfigureAwait(false);
+            }
+            catch (DeploymentNotFoundException)
+            {
+                // Deleted meanwhile.
+            }
+        });
     }
 
     private void StartBringUp(Deployment d)
@@ -793,6 +813,17 @@ internal sealed class DeploymentTable : IModelUsageGuard
                     $"A memory request of {FormatBytes(request)} does not fit: {FormatBytes(reserved)} of the {FormatBytes(memoryLimit)} model memory budget is reserved by other deployments.");
             }
         }
+    }
+
+    /// <summary>Raised when the registry deleted (forced) what an active deployment serves.</summary>
+    public event Action<Deployment, string?>? ForcedDelete;
+
+    public void OnForcedDelete(string modelId, string? version)
+    {
+        var d = FindActive(modelId);
+        if (d is null) return;
+        var (served, updating, _) = d.Describe();
+        if (version is null || version == served || version == updating) ForcedDelete?.Invoke(d, version);
     }
 
     public string? GetUsage(string modelId, string? version)

@@ -58,6 +58,29 @@ public sealed partial class SqliteModelRegistry : IModelRegistry
             DefaultTimeout = 30,
         }.ToString();
         InitializeSchema();
+        SweepStaleUploads();
+    }
+
+    /// <summary>Upload temp files older than this are leftovers of a process that died mid-upload and are deleted at start.</summary>
+    public static readonly TimeSpan StaleUploadAge = TimeSpan.FromHours(1);
+
+    // Another process may be uploading into the same directory right now: only old files are removed.
+    private void SweepStaleUploads()
+    {
+        var cutoff = _timeProvider.GetUtcNow().UtcDateTime - StaleUploadAge;
+        foreach (var file in Directory.EnumerateFiles(_tempRoot, "*.part"))
+        {
+            try
+            {
+                if (File.GetLastWriteTimeUtc(file) >= cutoff) continue;
+                File.Delete(file);
+                Log.StaleUploadDeleted(_logger, file);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // In use or gone meanwhile; the next start tries again.
+            }
+        }
     }
 
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")]
@@ -417,9 +440,10 @@ public sealed partial class SqliteModelRegistry : IModelRegistry
     public async Task DeleteModelAsync(string modelId, bool force = false, CancellationToken cancellationToken = default)
     {
         var model = await GetModelAsync(modelId, cancellationToken).ConfigureAwait(false);
-        EnsureNotInUse(model.Id, null, force);
+        var inUse = EnsureNotInUse(model.Id, null, force);
         await DeleteRowsAsync(model.Id, null).ConfigureAwait(false);
         Log.ModelDeleted(_logger, model.Id);
+        if (inUse) NotifyForcedDelete(model.Id, null);
     }
 
     /// <inheritdoc />
@@ -427,20 +451,30 @@ public sealed partial class SqliteModelRegistry : IModelRegistry
     {
         var model = await GetModelAsync(modelId, cancellationToken).ConfigureAwait(false);
         if (model.FindVersion(version) is null) throw new ModelNotFoundException($"Model '{modelId}' has no version '{version}'.");
-        EnsureNotInUse(model.Id, version, force);
+        var inUse = EnsureNotInUse(model.Id, version, force);
         await DeleteRowsAsync(model.Id, version).ConfigureAwait(false);
+        if (inUse) NotifyForcedDelete(model.Id, version);
     }
 
-    private void EnsureNotInUse(string modelId, string? version, bool force)
+    // Throws CONFLICT when a guard reports the model in use, unless forced; returns whether it was in use.
+    private bool EnsureNotInUse(string modelId, string? version, bool force)
     {
-        if (force) return;
+        var inUse = false;
         foreach (var guard in _guards)
         {
             if (guard.GetUsage(modelId, version) is { } usage)
             {
-                throw new ModelKitConflictException($"Model '{modelId}' is in use ({usage}); undeploy it first or pass force=true.");
+                if (!force) throw new ModelKitConflictException($"Model '{modelId}' is in use ({usage}); undeploy it first or pass force=true.");
+                inUse = true;
             }
         }
+
+        return inUse;
+    }
+
+    private void NotifyForcedDelete(string modelId, string? version)
+    {
+        foreach (var guard in _guards) guard.OnForcedDelete(modelId, version);
     }
 
     // Deletes a version (or the whole model when version is null) and any blobs no longer referenced.

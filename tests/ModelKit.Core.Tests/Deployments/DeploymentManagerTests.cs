@@ -336,6 +336,20 @@ public sealed class DeploymentManagerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ForcedRegistryDelete_StopsTheDeploymentThatServedIt()
+    {
+        await DeployRunningAsync(new DeploymentSpec { DeploymentId = "d", ModelId = "double", Version = "1" });
+        await Registry.DeleteVersionAsync("double", "2"); // not deployed: no effect on the deployment
+        Assert.Equal(DeploymentState.Running, Deployments.GetDeployment("d").State);
+
+        await Registry.DeleteModelAsync("double", force: true);
+        await EventuallyAsync(() => Deployments.GetDeployment("d").State == DeploymentState.Stopped, "the deployment stops");
+        Assert.Contains(Deployments.GetLogs("d"), l => l.Message.Contains("deleted from the registry (forced)", StringComparison.Ordinal));
+        await Assert.ThrowsAsync<ModelNotFoundException>(() => Service.InferAsync(Request(1)));
+        await Assert.ThrowsAsync<ModelNotFoundException>(() => Deployments.StartAsync("d"));
+    }
+
+    [Fact]
     public async Task Logs_AreBoundedToTheNewestEntries()
     {
         await StartAsync(deployments: o => o.MaxLogEntries = 5);

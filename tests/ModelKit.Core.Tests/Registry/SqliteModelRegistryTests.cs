@@ -185,6 +185,22 @@ public sealed class SqliteModelRegistryTests : IDisposable
     }
 
     [Fact]
+    public void Start_DeletesStaleUploadsButKeepsRecentOnes()
+    {
+        CreateRegistry();
+        var tmp = Path.Combine(_dir.Path, "tmp");
+        var stale = Path.Combine(tmp, "stale.part");
+        var recent = Path.Combine(tmp, "recent.part");
+        File.WriteAllText(stale, "half an upload from a process that died");
+        File.WriteAllText(recent, "another process is uploading this right now");
+        File.SetLastWriteTimeUtc(stale, DateTime.UtcNow - SqliteModelRegistry.StaleUploadAge - TimeSpan.FromMinutes(1));
+
+        CreateRegistry();
+        Assert.False(File.Exists(stale));
+        Assert.True(File.Exists(recent));
+    }
+
+    [Fact]
     public async Task GetModelAsync_Unknown_ThrowsModelNotFound()
     {
         var registry = CreateRegistry();
