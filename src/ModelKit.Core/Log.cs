@@ -39,4 +39,7 @@ internal static partial class Log
 
     [LoggerMessage(12, LogLevel.Information, "Deleted the stale upload {Path} left by an interrupted registration.")]
     public static partial void StaleUploadDeleted(ILogger logger, string path);
+
+    [LoggerMessage(13, LogLevel.Warning, "Could not save the deployments to {Path}; they will not be restored after a restart.")]
+    public static partial void DeploymentsNotSaved(ILogger logger, string path, Exception exception);
 }

@@ -56,7 +56,9 @@ public static class ModelKitServiceCollectionExtensions
             sp.GetRequiredService<IOptions<InferenceOptions>>(),
             sp.GetService<TimeProvider>(),
             sp.GetService<ModelKitMetrics>(),
-            sp.GetService<Microsoft.Extensions.Logging.ILogger<DeploymentManager>>()));
+            sp.GetService<Microsoft.Extensions.Logging.ILogger<DeploymentManager>>(),
+            sp.GetRequiredService<IOptions<ModelKitOptions>>()));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, DeploymentRestorer>());
         services.TryAddSingleton<IDeploymentManager>(sp => sp.GetRequiredService<DeploymentManager>());
         services.TryAddSingleton<InferenceService>();
         services.TryAddSingleton<IInferenceService>(sp => sp.GetRequiredService<InferenceService>());
@@ -191,4 +193,12 @@ internal sealed class ModelKitHealthCheck(IModelRegistry registry, IModelCache c
             return HealthCheckResult.Unhealthy("The model registry is not reachable.", ex);
         }
     }
+}
+
+/// <summary>Brings back saved deployments when the host starts; the models come up in the background.</summary>
+internal sealed class DeploymentRestorer(DeploymentManager deployments) : Microsoft.Extensions.Hosting.IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken) => deployments.RestoreAsync(cancellationToken);
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -42,6 +42,7 @@ internal sealed class Deployment(string id, string modelId, int maxLogEntries)
     public string? UpdatingTo { get; set; }
     public ModelCacheKey? PinnedKey { get; set; }
     public int IdleChecks { get; set; }
+    public bool DesiredRunning { get; set; }
     public CancellationTokenSource? BringUp { get; set; }
     public Task? BringUpTask { get; set; }
 
@@ -198,6 +199,33 @@ internal sealed class Deployment(string id, string modelId, int maxLogEntries)
         }
 
         return info;
+    }
+
+    public PersistedDeployment ToRecord()
+    {
+        lock (Gate)
+        {
+            return new PersistedDeployment
+            {
+                DeploymentId = Id,
+                ModelId = ModelId,
+                Version = Version,
+                Device = Device.ToString(),
+                Replicas = Desired,
+                MinReplicas = Min,
+                MaxReplicas = Max,
+                TargetQueueDepth = TargetQueueDepth,
+                MemoryRequestBytes = MemoryRequest,
+                MaxBatchSize = Batching.MaxBatchSize,
+                MaxQueueDelayMs = Batching.MaxQueueDelay.TotalMilliseconds,
+                MaxQueueSize = Batching.MaxQueueSize,
+                InlineExecution = Batching.InlineExecution,
+                DefaultPriority = DefaultPriority,
+                IntraOpThreads = IntraOpThreads,
+                Running = DesiredRunning,
+                CreatedAt = CreatedAt,
+            };
+        }
     }
 
     private static TaskCompletionSource NewSettled() => new(TaskCreationOptions.RunContinuationsAsynchronously);

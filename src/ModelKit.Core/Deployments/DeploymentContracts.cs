@@ -198,6 +198,12 @@ public sealed class DeploymentOptions
 
     /// <summary>Runs one request of zeros through a freshly loaded model before it takes traffic. Default: true.</summary>
     public bool WarmUp { get; set; } = true;
+
+    /// <summary>
+    /// Saves deployments to <c>deployments.json</c> under <see cref="ModelKitOptions.DataDirectory"/> after every change,
+    /// and brings them back when the host starts (<see cref="DeploymentManager.RestoreAsync"/>). Default: true.
+    /// </summary>
+    public bool Persist { get; set; } = true;
 }
 
 /// <summary>Makes model versions servable: replicas, autoscaling, devices, batching, rolling updates.</summary>

@@ -31,6 +31,7 @@ public sealed class DeploymentManager : IDeploymentManager, IAsyncDisposable
     private readonly ModelKitMetrics _metrics;
     private readonly ILogger _logger;
     private readonly ITimer _autoscaler;
+    private readonly DeploymentStore? _store;
     private int _disposed;
 
     /// <summary>Creates the manager; the autoscaler starts at once.</summary>
@@ -41,8 +42,9 @@ public sealed class DeploymentManager : IDeploymentManager, IAsyncDisposable
         IOptions<InferenceOptions> inferenceOptions,
         TimeProvider? timeProvider = null,
         ModelKitMetrics? metrics = null,
-        ILogger<DeploymentManager>? logger = null)
-        : this(new DeploymentTable(), registry, cache, options, inferenceOptions, timeProvider, metrics, logger)
+        ILogger<DeploymentManager>? logger = null,
+        IOptions<ModelKitOptions>? storage = null)
+        : this(new DeploymentTable(), registry, cache, options, inferenceOptions, timeProvider, metrics, logger, storage)
     {
     }
 
@@ -54,7 +56,8 @@ public sealed class DeploymentManager : IDeploymentManager, IAsyncDisposable
         IOptions<InferenceOptions> inferenceOptions,
         TimeProvider? timeProvider,
         ModelKitMetrics? metrics,
-        ILogger<DeploymentManager>? logger)
+        ILogger<DeploymentManager>? logger,
+        IOptions<ModelKitOptions>? storage)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(inferenceOptions);
@@ -66,6 +69,12 @@ public sealed class DeploymentManager : IDeploymentManager, IAsyncDisposable
         _timeProvider = timeProvider ?? TimeProvider.System;
         _metrics = metrics ?? new ModelKitMetrics();
         _logger = (ILogger?)logger ?? NullLogger.Instance;
+        if (_options.Persist && storage?.Value.DataDirectory is { Length: > 0 } data)
+        {
+            Directory.CreateDirectory(data);
+            _store = new DeploymentStore(Path.Combine(Path.GetFullPath(data), "deployments.json"));
+        }
+
         _table.ForcedDelete += OnForcedDelete;
         _autoscaler = _timeProvider.CreateTimer(static s => ((DeploymentManager)s!).Autoscale(), this, _options.AutoscaleInterval, _options.AutoscaleInterval);
     }
@@ -114,7 +123,9 @@ public sealed class DeploymentManager : IDeploymentManager, IAsyncDisposable
 
         _table.Add(deployment, _cache.GetStats().MemoryLimitBytes);
         deployment.AddLog(now, LogLevel.Information, $"Deploying model '{model.Id}' version {version.Version} on {device} with {deployment.Desired} replica(s).");
+        deployment.DesiredRunning = true;
         StartBringUp(deployment);
+        Persist();
         return deployment.Snapshot(_cache);
     }
 
@@ -176,6 +187,7 @@ public sealed class DeploymentManager : IDeploymentManager, IAsyncDisposable
             SetReplicasLocked(d, replicas, $"Scaled from {from} to {replicas} replica(s) (bounds {min}..{max}).");
         }
 
+        Persist();
         return d.Snapshot(_cache);
     }
 
@@ -233,6 +245,7 @@ public sealed class DeploymentManager : IDeploymentManager, IAsyncDisposable
                 await RollAsync(d, current, model?.Framework ?? d.Framework, version, device, batching, cancellationToken).ConfigureAwait(false);
             }
 
+            Persist();
             return d.Snapshot(_cache);
         }
         finally
@@ -248,7 +261,9 @@ public sealed class DeploymentManager : IDeploymentManager, IAsyncDisposable
         await d.Operation.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            d.DesiredRunning = false;
             await StopCoreAsync(d).ConfigureAwait(false);
+            Persist();
             return d.Snapshot(_cache);
         }
         finally
@@ -279,7 +294,9 @@ public sealed class DeploymentManager : IDeploymentManager, IAsyncDisposable
 
             _table.Activate(d, _cache.GetStats().MemoryLimitBytes);
             d.AddLog(_timeProvider.GetUtcNow(), LogLevel.Information, "Starting again.");
+            d.DesiredRunning = true;
             StartBringUp(d);
+            Persist();
             return d.Snapshot(_cache);
         }
         finally
@@ -298,6 +315,7 @@ public sealed class DeploymentManager : IDeploymentManager, IAsyncDisposable
             await StopCoreAsync(d).ConfigureAwait(false);
             _table.Remove(d);
             _cache.Remove(new ModelCacheKey(d.ModelId, d.Version, d.Device));
+            Persist();
             Log.DeploymentState(_logger, d.Id, "deleted");
         }
         finally
@@ -316,6 +334,100 @@ public sealed class DeploymentManager : IDeploymentManager, IAsyncDisposable
             d.CancelBringUp();
             var runtime = d.Runtime;
             if (runtime is not null) await runtime.Queue.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Brings back the deployments saved under the data directory (<see cref="DeploymentOptions.Persist"/>): those that
+    /// were meant to run start coming up in the background, the stopped ones are listed as stopped. One whose model or
+    /// version is gone is listed as failed with the reason. Deployments already known are left alone. The host calls
+    /// this at start; call it yourself when you use the services without a host. Returns how many were restored.
+    /// </summary>
+    public async Task<int> RestoreAsync(CancellationToken cancellationToken = default)
+    {
+        if (_store is null) return 0;
+        var restored = 0;
+        foreach (var record in _store.Load())
+        {
+            if (_table.Find(record.DeploymentId) is not null) continue;
+            var now = _timeProvider.GetUtcNow();
+            ModelInfo? model = null;
+            ModelVersionInfo? version = null;
+            string? failure = null;
+            try
+            {
+                (model, version) = await ResolveVersionAsync(record.ModelId, record.Version, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ModelKitException ex)
+            {
+                failure = ex.Message;
+            }
+
+            var d = new Deployment(record.DeploymentId, record.ModelId, _options.MaxLogEntries)
+            {
+                Framework = model?.Framework ?? "onnx",
+                Version = record.Version,
+                Signature = version?.Signature,
+                ArtifactPath = version?.Files[0].Path ?? string.Empty,
+                Device = ExecutionDevice.TryParse(record.Device, out var device) ? device : ExecutionDevice.Cpu,
+                Batching = new BatchingOptions
+                {
+                    MaxBatchSize = record.MaxBatchSize,
+                    MaxQueueDelay = TimeSpan.FromMilliseconds(record.MaxQueueDelayMs),
+                    MaxQueueSize = record.MaxQueueSize,
+                    InlineExecution = record.InlineExecution,
+                },
+                Desired = record.Replicas,
+                Min = record.MinReplicas,
+                Max = record.MaxReplicas,
+                TargetQueueDepth = record.TargetQueueDepth,
+                MemoryRequest = record.MemoryRequestBytes,
+                DefaultPriority = record.DefaultPriority,
+                IntraOpThreads = record.IntraOpThreads,
+                CreatedAt = record.CreatedAt,
+                UpdatedAt = now,
+                DesiredRunning = record.Running,
+                State = failure is null ? DeploymentState.Stopped : DeploymentState.Failed,
+                FailureReason = failure is null ? null : "Could not be restored: " + failure,
+                FailureCode = failure is null ? null : ModelKitErrorCodes.DeploymentFailed,
+            };
+            _table.AddInactive(d);
+            d.SetSettled();
+            d.AddLog(now, failure is null ? LogLevel.Information : LogLevel.Error,
+                failure is null ? $"Restored from {_store.Path}." : $"Could not be restored from {_store.Path}: {failure}");
+            restored++;
+            if (failure is not null || !record.Running) continue;
+            try
+            {
+                _table.Activate(d, _cache.GetStats().MemoryLimitBytes);
+                StartBringUp(d);
+            }
+            catch (ModelKitException ex)
+            {
+                lock (d.Gate)
+                {
+                    d.State = DeploymentState.Failed;
+                    d.FailureReason = "Could not be restored: " + ex.Message;
+                    d.FailureCode = ex.ErrorCode;
+                }
+
+                d.AddLog(now, LogLevel.Error, "Could not start: " + ex.Message);
+            }
+        }
+
+        return restored;
+    }
+
+    private void Persist()
+    {
+        if (_store is null) return;
+        try
+        {
+            _store.Save(_table.All().Select(static d => d.ToRecord()));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            Log.DeploymentsNotSaved(_logger, _store.Path, ex);
         }
     }
 
@@ -773,6 +885,14 @@ internal sealed class DeploymentTable : IModelUsageGuard
             CheckActivation(d, memoryLimit);
             _byId[d.Id] = d;
             _activeByModel[d.ModelId] = d;
+        }
+    }
+
+    public void AddInactive(Deployment d)
+    {
+        lock (_gate)
+        {
+            if (!_byId.TryAdd(d.Id, d)) throw new ModelKitConflictException($"A deployment named '{d.Id}' already exists.");
         }
     }
 

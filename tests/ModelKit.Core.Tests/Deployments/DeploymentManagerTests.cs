@@ -350,6 +350,43 @@ public sealed class DeploymentManagerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Restart_HostBringsBackSavedDeployments()
+    {
+        await DeployRunningAsync(new DeploymentSpec
+        {
+            DeploymentId = "kept", ModelId = "double", Version = "2", Replicas = 2, MaxReplicas = 3, Batching = OneAtATime, DefaultPriority = RequestPriority.High,
+        });
+        await Registry.RegisterAsync(new ModelDefinition { Id = "other", Name = "Other" }, Content("model"), "o.onnx");
+        await DeployRunningAsync(new DeploymentSpec { DeploymentId = "paused", ModelId = "other" });
+        await Deployments.StopAsync("paused");
+        await Registry.RegisterAsync(new ModelDefinition { Id = "gone", Name = "Gone" }, Content("model"), "g.onnx");
+        await DeployRunningAsync(new DeploymentSpec { DeploymentId = "orphan", ModelId = "gone" });
+        await _provider.DisposeAsync();
+        Assert.True(File.Exists(Path.Combine(_dir.Path, "deployments.json")));
+
+        // The model of "orphan" disappears while no host runs.
+        var registry = new SqliteModelRegistry(Microsoft.Extensions.Options.Options.Create(new ModelKitOptions { DataDirectory = _dir.Path }), [_backend]);
+        await registry.DeleteModelAsync("gone");
+
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
+        builder.Services.AddSingleton<IInferenceBackend>(_backend);
+        builder.Services.AddModelKit(o => o.DataDirectory = _dir.Path);
+        using var host = builder.Build();
+        await host.StartAsync();
+        var deployments = host.Services.GetRequiredService<IDeploymentManager>();
+
+        var kept = await deployments.WaitUntilRunningAsync("kept").WaitAsync(Wait);
+        Assert.Equal(("2", 2, 1, 3, RequestPriority.High, 1), (kept.Version, kept.DesiredReplicas, kept.MinReplicas, kept.MaxReplicas, kept.DefaultPriority, kept.Batching.MaxBatchSize));
+        Assert.Equal(DeploymentState.Stopped, deployments.GetDeployment("paused").State);
+        var orphan = deployments.GetDeployment("orphan");
+        Assert.Equal(DeploymentState.Failed, orphan.State);
+        Assert.Contains("Could not be restored", orphan.FailureReason, StringComparison.Ordinal);
+        var result = await host.Services.GetRequiredService<IInferenceService>().InferAsync(Request(2));
+        Assert.Equal(("2", 6f), (result.Version, result.Outputs["y"].AsSpan<float>()[0]));
+        await host.StopAsync();
+    }
+
+    [Fact]
     public async Task Logs_AreBoundedToTheNewestEntries()
     {
         await StartAsync(deployments: o => o.MaxLogEntries = 5);
