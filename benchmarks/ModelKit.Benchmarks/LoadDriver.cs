@@ -24,7 +24,10 @@ internal static class LoadDriver
             using var session = BenchModels.CreateSession(model, intraOpThreads: 1);
             foreach (var callers in callerCounts)
             {
-                var direct = RunDirect(session, model, callers, duration);
+                // MODELKIT_LOAD_SKIP_DIRECT=1 leaves out the baseline, for profiling ModelKit's side alone.
+                var direct = Environment.GetEnvironmentVariable("MODELKIT_LOAD_SKIP_DIRECT") == "1"
+                    ? new Result(double.NaN, double.NaN, double.NaN, double.NaN)
+                    : RunDirect(session, model, callers, duration);
                 var kit = await RunModelKitAsync(inference, model, callers, duration);
                 var line = string.Create(CultureInfo.InvariantCulture,
                     $"| {model} | {callers} | {direct.Throughput:N0} | {direct.P50:F2} / {direct.P95:F2} | {kit.Throughput:N0} | {kit.P50:F2} / {kit.P95:F2} / {kit.P99:F2} | {kit.Throughput / direct.Throughput:F2}× | {kit.P95 / direct.P95:F2}× |");

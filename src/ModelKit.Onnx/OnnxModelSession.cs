@@ -80,10 +80,10 @@ internal sealed class OnnxModelSession : IModelSession
         }
     }
 
-    private Dictionary<string, Tensor>[] Split(IReadOnlyList<OrtValue> results, long[] rows)
+    private NamedTensors[] Split(IReadOnlyList<OrtValue> results, long[] rows)
     {
-        var perRequest = new Dictionary<string, Tensor>[rows.Length];
-        for (var r = 0; r < rows.Length; r++) perRequest[r] = new Dictionary<string, Tensor>(_outputNames.Length, StringComparer.Ordinal);
+        var values = new Tensor[rows.Length][];
+        for (var r = 0; r < rows.Length; r++) values[r] = new Tensor[_outputNames.Length];
         long totalRows = 0;
         foreach (var n in rows) totalRows += n;
         for (var o = 0; o < _outputNames.Length; o++)
@@ -91,7 +91,7 @@ internal sealed class OnnxModelSession : IModelSession
             var whole = ToTensor(results[o]);
             if (rows.Length == 1)
             {
-                perRequest[0][_outputNames[o]] = whole;
+                values[0][o] = whole;
                 continue;
             }
 
@@ -101,14 +101,24 @@ internal sealed class OnnxModelSession : IModelSession
                     $"Output '{_outputNames[o]}' has shape {Tensor.FormatShape(whole.Shape)}, which cannot be split into the batch's {totalRows} rows.");
             }
 
+            // Requests of the same row count share one shape array.
+            long[]? lastShape = null;
             long start = 0;
             for (var r = 0; r < rows.Length; r++)
             {
-                perRequest[r][_outputNames[o]] = whole.Slice(start, rows[r]);
+                if (lastShape is null || lastShape[0] != rows[r])
+                {
+                    lastShape = whole.Shape.ToArray();
+                    lastShape[0] = rows[r];
+                }
+
+                values[r][o] = whole.SliceRows(start, rows[r], lastShape);
                 start += rows[r];
             }
         }
 
+        var perRequest = new NamedTensors[rows.Length];
+        for (var r = 0; r < rows.Length; r++) perRequest[r] = new NamedTensors(_outputNames, values[r]);
         return perRequest;
     }
 

@@ -123,6 +123,14 @@ public sealed class Tensor
         return new Tensor(ElementType, _data, _offset + (int)(start * rowLength), (int)(count * rowLength), shape);
     }
 
+    // Like Slice, for a caller that splits a batch: the shape array (dimension 0 already set to count) is shared by
+    // every slice of the same size, which is safe because a tensor's shape is never written after creation.
+    internal Tensor SliceRows(long start, long count, long[] shape)
+    {
+        var rowLength = _shape[0] == 0 ? 0 : _length / (int)_shape[0];
+        return new Tensor(ElementType, _data, _offset + (int)(start * rowLength), (int)(count * rowLength), shape);
+    }
+
     /// <summary>The number of elements in <paramref name="shape"/>; throws for negative dimensions.</summary>
     public static long CountElements(ReadOnlySpan<long> shape)
     {
