@@ -185,6 +185,28 @@ public sealed class SqliteModelRegistryTests : IDisposable
     }
 
     [Fact]
+    public async Task RegisterFileAsync_CopiesTheFileIntoTheStore_AndAMissingFileIsAClearError()
+    {
+        var registry = CreateRegistry();
+        var source = Path.Combine(_dir.Path, "outside", "classifier.onnx");
+        Directory.CreateDirectory(Path.GetDirectoryName(source)!);
+        await File.WriteAllTextAsync(source, "model from disk");
+
+        var model = await registry.RegisterFileAsync(new ModelDefinition { Id = "disk", Name = "From disk" }, source);
+        var file = model.Versions[0].Files[0];
+        Assert.Equal("classifier.onnx", file.Name);
+        Assert.NotEqual(source, file.Path);
+        Assert.Equal("model from disk", await File.ReadAllTextAsync(file.Path));
+        Assert.True(File.Exists(source));
+        var v2 = await registry.AddVersionFileAsync("disk", source, "2024-06");
+        Assert.Equal("2024-06", v2.Version);
+
+        var missing = await Assert.ThrowsAsync<InvalidModelConfigException>(() => registry.RegisterFileAsync(new ModelDefinition { Id = "nope", Name = "Nope" }, source + ".missing"));
+        Assert.Contains("cannot be read", missing.Message, StringComparison.Ordinal);
+        Assert.Null(await registry.FindModelAsync("nope"));
+    }
+
+    [Fact]
     public void Start_DeletesStaleUploadsButKeepsRecentOnes()
     {
         CreateRegistry();
