@@ -1,10 +1,12 @@
 // The console sample: generates the demo models on first start, registers them in a registry under
-// ./modelkit-data, then sends 64 concurrent requests to each and shows how the scheduler batched them.
+// ./modelkit-data, deploys each (2 replicas), then sends 64 concurrent requests to each and shows how the
+// scheduler batched them. Deployments are saved in the data directory and restored on the next start.
 using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using ModelKit;
 using ModelKit.Caching;
+using ModelKit.Deployments;
 using ModelKit.Inference;
 using ModelKit.ModelGenerator;
 using ModelKit.Registry;
@@ -18,6 +20,8 @@ services.AddModelKit(o => o.DataDirectory = dataDirectory)
 await using var provider = services.BuildServiceProvider();
 var registry = provider.GetRequiredService<IModelRegistry>();
 var inference = provider.GetRequiredService<InferenceService>();
+var deployments = provider.GetRequiredService<DeploymentManager>();
+await deployments.RestoreAsync(); // no IHost here, so bring back saved deployments ourselves
 
 await EnsureModelAsync(registry, "demo-mlp", "Demo MLP 64→256→10", "classification", DemoModels.CreateMlp());
 await EnsureModelAsync(registry, "demo-bert", "Demo BERT-style encoder (2 layers, hidden 128)", "feature-extraction", DemoModels.CreateBertEncoder());
@@ -28,6 +32,15 @@ foreach (var model in (await registry.ListModelsAsync(new ModelQuery())).Items)
     Console.WriteLine($"{model.Id} v{version.Version} [{SqliteModelRegistryStatus(version.Status)}] {version.SizeBytes:N0} bytes, sha256 {version.Sha256![..12]}…");
     foreach (var input in version.Signature!.Inputs) Console.WriteLine($"    in  {input.Name} {input.Describe()}");
     foreach (var output in version.Signature!.Outputs) Console.WriteLine($"    out {output.Name} {output.Describe()}");
+}
+
+foreach (var modelId in new[] { "demo-mlp", "demo-bert" })
+{
+    var deployment = deployments.FindByModel(modelId)
+        ?? await deployments.DeployAsync(new DeploymentSpec { DeploymentId = modelId, ModelId = modelId, Replicas = 2, MaxReplicas = 4 });
+    var running = await deployments.WaitUntilRunningAsync(deployment.DeploymentId);
+    Console.WriteLine($"deployment {running.DeploymentId}: {running.State} v{running.Version} on {running.Device}, {running.ReadyReplicas} replicas " +
+        $"(autoscale {running.MinReplicas}..{running.MaxReplicas}), stages: {string.Join(", ", running.Stages.Select(st => $"{st.Name} {st.Duration?.TotalMilliseconds:F0} ms"))}");
 }
 
 await RunAsync("demo-mlp", i => new Dictionary<string, Tensor> { ["x"] = Tensor.Create(Enumerable.Range(0, 64).Select(j => (float)Math.Sin(i + j)).ToArray(), 1, 64) });
@@ -51,7 +64,8 @@ async Task RunAsync(string modelId, Func<int, IReadOnlyDictionary<string, Tensor
     var watch = Stopwatch.StartNew();
     var results = await Task.WhenAll(Enumerable.Range(0, 64).Select(i =>
         inference.InferAsync(new InferenceRequest { ModelId = modelId, Inputs = makeInputs(i) })));
-    var stats = inference.GetQueueStats().First(s => s.Key.StartsWith(modelId + ":", StringComparison.Ordinal)).Value;
+    var stats = inference.GetQueueStats()[modelId]; // keyed by deployment id
+
     var first = results[0].Outputs.First();
     Console.WriteLine($"{modelId}: 64 concurrent requests in {watch.Elapsed.TotalMilliseconds:F1} ms; {stats.Batches} backend runs, " +
         $"{stats.AverageBatchSize:F1} requests per run; output '{first.Key}' {first.Value}");

@@ -32,10 +32,13 @@ public sealed record BatchingOptions
     public int Instances { get; init; } = 1;
 
     /// <summary>
-    /// When true (the default), a request that finds the queue empty and an instance idle runs on the caller's
-    /// thread, sparing a thread hop. Batches formed later always run on the thread pool.
+    /// When true, a request that finds the queue empty and an instance idle runs on the caller's thread, sparing a
+    /// thread hop (≈ 1.7 µs per call on the MLP). The caller's thread is then busy until the run ends, so requests
+    /// fanned out from one thread (<c>Task.WhenAll</c> over many calls) run one after another instead of being
+    /// batched: turn it on only for callers that send one request at a time. Default: false. Batches formed later
+    /// always run on the thread pool.
     /// </summary>
-    public bool InlineExecution { get; init; } = true;
+    public bool InlineExecution { get; init; }
 
     /// <summary>Checks the values and names every invalid one.</summary>
     public void Validate()

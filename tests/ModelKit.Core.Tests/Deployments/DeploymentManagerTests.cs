@@ -56,7 +56,7 @@ public sealed class DeploymentManagerTests : IAsyncLifetime
         Inputs = new Dictionary<string, Tensor> { ["x"] = Tensor.Create([value, value], 1, 2) },
     };
 
-    // A lone request on an idle queue runs inline on the caller's thread; a gated run must not block the test's.
+    // Callers run off the test's thread, so a run held at the backend's gate never blocks the test (even with inline execution).
     private Task<InferenceResult> InferInBackground(InferenceRequest request) => Task.Run(() => Service.InferAsync(request));
 
     private int QueueLength(string deploymentId) => Deployments.GetDeployment(deploymentId).Queue?.QueueLength ?? -1;

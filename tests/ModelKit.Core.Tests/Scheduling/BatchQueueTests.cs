@@ -100,6 +100,31 @@ public sealed class BatchQueueTests : IDisposable
     }
 
     [Fact]
+    public async Task EnqueueAsync_FannedOutFromOneThread_IsBatchedByDefault()
+    {
+        _backend.RunGate = new SemaphoreSlim(0);
+        await using var queue = CreateQueue(new BatchingOptions { MaxBatchSize = 8 });
+        var calls = Enumerable.Range(1, 8).Select(i => queue.EnqueueAsync(Rows(i))).ToArray(); // one thread, no awaits between
+        Assert.All(calls, c => Assert.False(c.IsCompleted));
+        Release();
+        await Task.WhenAll(calls).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.True(_backend.Batches.Count < 8, "requests were merged: " + string.Join(" | ", _backend.Batches.Select(b => b.Length)));
+        Assert.Equal(8, _backend.Batches.Sum(b => b.Length));
+    }
+
+    [Fact]
+    public async Task EnqueueAsync_InlineExecution_RunsALoneRequestOnTheCallersThread()
+    {
+        await using var queue = CreateQueue(new BatchingOptions { MaxBatchSize = 8, InlineExecution = true });
+        await queue.EnqueueAsync(Rows(1)); // loads the model; after that a run needs no await
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (queue.GetStats().Running > 0 && DateTime.UtcNow < deadline) await Task.Delay(1); // the first batch's bookkeeping
+        var call = queue.EnqueueAsync(Rows(3));
+        Assert.True(call.IsCompletedSuccessfully); // ran before EnqueueAsync returned
+        Assert.Equal(6f, (await call)["y"].AsSpan<float>()[0]);
+    }
+
+    [Fact]
     public async Task EnqueueAsync_WithQueueDelay_WaitsForBatchMatesUntilTheDelay()
     {
         var time = new FakeTimeProvider();
