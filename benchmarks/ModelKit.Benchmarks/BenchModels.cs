@@ -54,13 +54,13 @@ internal static class BenchModels
     }
 
     /// <summary>A ModelKit host with the model registered under a temporary data directory.</summary>
-    public static async Task<(ServiceProvider Provider, IInferenceService Inference)> CreateHostAsync(string model, int instances, int maxBatch, int intraOpThreads)
+    public static async Task<(ServiceProvider Provider, IInferenceService Inference)> CreateHostAsync(string model, int instances, int maxBatch, int intraOpThreads, bool inline = false)
     {
         var data = Path.Combine(Path.GetTempPath(), "modelkit-bench-data", Guid.NewGuid().ToString("N"));
         var services = new ServiceCollection();
         services.AddModelKit(o => o.DataDirectory = data)
             .AddOnnxRuntime(o => o.IntraOpThreads = intraOpThreads)
-            .ConfigureInference(o => o.DefaultBatching = new BatchingOptions { MaxBatchSize = maxBatch, Instances = instances, MaxQueueSize = 100_000 });
+            .ConfigureInference(o => o.DefaultBatching = new BatchingOptions { MaxBatchSize = maxBatch, Instances = instances, MaxQueueSize = 100_000, InlineExecution = inline });
         var provider = services.BuildServiceProvider();
         var registry = provider.GetRequiredService<IModelRegistry>();
         await using (var file = File.OpenRead(PathOf(model)))

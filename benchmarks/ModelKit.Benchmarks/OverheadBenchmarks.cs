@@ -26,10 +26,14 @@ public class OverheadBenchmarks
     [Params("mlp", "bert-small")]
     public string Model { get; set; } = "mlp";
 
+    /// <summary><see cref="Scheduling.BatchingOptions.InlineExecution"/>: off is the default; on spares the thread hop.</summary>
+    [Params(false, true)]
+    public bool Inline { get; set; }
+
     [GlobalSetup]
     public async Task SetupAsync()
     {
-        (_provider, _inference) = await BenchModels.CreateHostAsync(Model, instances: 1, maxBatch: 64, intraOpThreads: 2);
+        (_provider, _inference) = await BenchModels.CreateHostAsync(Model, instances: 1, maxBatch: 64, intraOpThreads: 2, inline: Inline);
         _session = BenchModels.CreateSession(Model, intraOpThreads: 2);
         _runOptions = new RunOptions();
         _inputNames = [.. _session.InputNames];
