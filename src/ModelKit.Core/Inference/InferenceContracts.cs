@@ -81,6 +81,13 @@ public interface IInferenceService
     /// </summary>
     Task ValidateAsync(InferenceRequest request, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The inputs and outputs of the model version a request would run on (its running deployment's, or the
+    /// registered version's); null when the backend did not describe it. Cheap: uses the same cached routing as
+    /// <see cref="InferAsync"/>. Errors: MODEL_NOT_FOUND, DEPLOYMENT_NOT_RUNNING.
+    /// </summary>
+    ValueTask<Tensors.ModelSignature?> GetSignatureAsync(string modelId, string? version = null, CancellationToken cancellationToken = default);
+
     /// <summary>Runs several requests concurrently; each item succeeds or fails on its own.</summary>
     Task<IReadOnlyList<InferenceItemResult>> InferManyAsync(IReadOnlyList<InferenceRequest> requests, CancellationToken cancellationToken = default);
 }

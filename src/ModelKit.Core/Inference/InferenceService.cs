@@ -90,6 +90,13 @@ public sealed class InferenceService : IInferenceService, IAsyncDisposable, IDis
     }
 
     /// <inheritdoc />
+    public async ValueTask<ModelSignature?> GetSignatureAsync(string modelId, string? version = null, CancellationToken cancellationToken = default)
+    {
+        var runtime = await ResolveAsync(modelId, version, cancellationToken).ConfigureAwait(false);
+        return runtime.Signature;
+    }
+
+    /// <inheritdoc />
     public async Task ValidateAsync(InferenceRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);

@@ -1,0 +1,30 @@
+// The ModelKit sample server: REST on http://localhost:8080 (HTTP/1.1 and HTTP/2), an h2c port on 8081 for
+// gRPC. On first start it generates the demo models, registers them and deploys them; later starts restore
+// the saved deployments. Data lives in ./modelkit-data (ModelKit:DataDirectory).
+using ModelKit.SampleServer;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.Services.AddModelKit(o => o.DataDirectory = builder.Configuration["ModelKit:DataDirectory"] ?? "modelkit-data")
+    .AddOnnxRuntime();
+builder.Services.AddHostedService<DemoModelSeeder>();
+
+var app = builder.Build();
+app.MapModelKit();
+app.MapGet("/", () => Results.Text(
+    """
+    ModelKit sample server
+      GET  /api/v1/models                          registered models
+      GET  /api/v1/models/demo-mlp/status          deployment status, stages, replicas
+      POST /api/v1/models/demo-mlp/inference       {"input_data": [[0.1, 0.2, ... 64 values]]}
+      POST /api/v1/inference/infer                 {"model_id": "demo-mlp", "input_data": {...}}
+      GET  /api/v1/health                          health checks
+    See docs/rest-api.md for every endpoint.
+    """));
+app.Lifetime.ApplicationStarted.Register(() =>
+{
+    foreach (var url in app.Urls) Console.WriteLine($"ModelKit sample server listening on {url}; try: curl {url}/api/v1/models");
+});
+app.Run();
+
+/// <summary>The sample server's entry point (public for the integration tests' WebApplicationFactory).</summary>
+public partial class Program;

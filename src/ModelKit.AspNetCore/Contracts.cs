@@ -1,0 +1,138 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using ModelKit.Scheduling;
+
+namespace ModelKit.AspNetCore;
+
+// Request and response bodies in the seeds' shapes (snake_case on the wire).
+
+internal sealed record InferenceBody
+{
+    public string? ModelId { get; init; }
+    public string? ModelName { get; init; }
+    public string? Version { get; init; }
+    public JsonNode? InputData { get; init; }
+    public JsonObject? Parameters { get; init; }
+    public double? Timeout { get; init; }
+    public string? Priority { get; init; }
+}
+
+internal sealed record BatchInferenceBody
+{
+    public List<InferenceBody>? Requests { get; init; }
+    public double? Timeout { get; init; }
+    public string? Priority { get; init; }
+}
+
+internal sealed record InferenceResponse
+{
+    public required string RequestId { get; init; }
+    public required string ModelId { get; init; }
+    public required string Version { get; init; }
+    public required JsonObject OutputData { get; init; }
+    public double ProcessingTime { get; init; }
+    public DateTimeOffset Timestamp { get; init; }
+}
+
+internal sealed record ErrorBody(string Code, string Message);
+
+internal sealed record BatchItemResponse
+{
+    public int Index { get; init; }
+    public bool Success { get; init; }
+    public InferenceResponse? Result { get; init; }
+    public ErrorBody? Error { get; init; }
+}
+
+internal sealed record BatchSummary(int Total, int Succeeded, int Failed, double ProcessingTime);
+
+internal sealed record DeployBody
+{
+    public DeployConfig? Config { get; init; }
+}
+
+internal sealed record DeployConfig
+{
+    public string? DeploymentId { get; init; }
+    public string? ModelId { get; init; }
+    public string? Name { get; init; }
+    public string? Version { get; init; }
+    public string? ModelType { get; init; }
+    public string? Framework { get; init; }
+    public string? DockerImage { get; init; }
+    public string? Device { get; init; }
+    public string? Priority { get; init; }
+    public ResourceRequirements? ResourceRequirements { get; init; }
+    public ScalingConfig? ScalingConfig { get; init; }
+    public BatchingConfig? Batching { get; init; }
+    public Dictionary<string, string>? EnvironmentVariables { get; init; }
+}
+
+internal sealed record ResourceRequirements
+{
+    public string? Cpu { get; init; }
+    public string? Memory { get; init; }
+
+    [JsonPropertyName("nvidia.com/gpu")]
+    public string? Gpu { get; init; }
+}
+
+internal sealed record ScalingConfig
+{
+    public int? Replicas { get; init; }
+    public int? MinReplicas { get; init; }
+    public int? MaxReplicas { get; init; }
+    public int? TargetCpuUtilization { get; init; }
+    public int? TargetQueueDepth { get; init; }
+}
+
+internal sealed record BatchingConfig
+{
+    public int? MaxBatchSize { get; init; }
+    public double? MaxQueueDelayMs { get; init; }
+    public int? MaxQueueSize { get; init; }
+}
+
+internal sealed record ScaleBody
+{
+    public int? Replicas { get; init; }
+}
+
+internal static class Parse
+{
+    public static RequestPriority? Priority(string? text) => text?.ToUpperInvariant() switch
+    {
+        null => null,
+        "HIGH" => RequestPriority.High,
+        "NORMAL" => RequestPriority.Normal,
+        "LOW" => RequestPriority.Low,
+        _ => throw new InvalidInputException($"'priority' must be low, normal or high (was '{text}')."),
+    };
+
+    public static TimeSpan? Timeout(double? seconds) => seconds switch
+    {
+        null => null,
+        <= 0 or > 3600 => throw new InvalidInputException($"'timeout' must be between 0 and 3600 seconds (was {seconds.Value.ToString(CultureInfo.InvariantCulture)})."),
+        _ => TimeSpan.FromSeconds(seconds.Value),
+    };
+
+    /// <summary>Kubernetes-style quantities: <c>8Gi</c>, <c>512Mi</c>, <c>1G</c>, <c>1500000</c>.</summary>
+    public static long? Bytes(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return null;
+        var s = text.Trim();
+        (string Suffix, long Factor)[] units = [("Ki", 1L << 10), ("Mi", 1L << 20), ("Gi", 1L << 30), ("Ti", 1L << 40), ("K", 1000), ("M", 1_000_000), ("G", 1_000_000_000), ("T", 1_000_000_000_000)];
+        foreach (var (suffix, factor) in units)
+        {
+            if (s.EndsWith(suffix, StringComparison.Ordinal) && double.TryParse(s[..^suffix.Length], NumberStyles.Float, CultureInfo.InvariantCulture, out var n) && n > 0)
+            {
+                return (long)(n * factor);
+            }
+        }
+
+        return long.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var bytes) && bytes > 0
+            ? bytes
+            : throw new InvalidModelConfigException($"'resource_requirements.memory' must be a quantity such as 512Mi or 8Gi (was '{text}').");
+    }
+}

@@ -1,0 +1,313 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using ModelKit;
+using ModelKit.AspNetCore;
+using ModelKit.Deployments;
+using ModelKit.Inference;
+using ModelKit.Registry;
+using ModelKit.Scheduling;
+
+namespace Microsoft.AspNetCore.Builder;
+
+/// <summary>Maps ModelKit's REST surfaces (seeds 000, 002, 003) onto the core services.</summary>
+public static class ModelKitEndpointRouteBuilderExtensions
+{
+    /// <summary>
+    /// Maps the endpoints under <paramref name="prefix"/> (default <c>/api/v1</c>) and returns the group, so that
+    /// authorization, rate limiting or OpenAPI metadata can be added to all of them at once. Requires
+    /// <c>services.AddModelKit()</c>. Errors are RFC 9457 problem details with the seed's code in <c>code</c>.
+    /// </summary>
+    public static RouteGroupBuilder MapModelKit(this IEndpointRouteBuilder endpoints, string prefix = "/api/v1")
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        if (endpoints.ServiceProvider.GetService<IInferenceService>() is null)
+        {
+            throw new InvalidOperationException("MapModelKit() needs ModelKit's services: call services.AddModelKit() (and a backend such as .AddOnnxRuntime()) first.");
+        }
+
+        var group = endpoints.MapGroup(prefix).WithTags("ModelKit");
+        group.AddEndpointFilter(static async (context, next) =>
+        {
+            try
+            {
+                return await next(context).ConfigureAwait(false);
+            }
+            catch (ModelKitException ex)
+            {
+                return ModelKitProblems.ToResult(ex, context.HttpContext);
+            }
+        });
+
+        // Seed 000 + 002: models (registry) and their deployment.
+        group.MapGet("/models", ListModelsAsync);
+        group.MapGet("/models/{model_id}", GetModelAsync);
+        group.MapPost("/models/deploy", DeployAsync);
+        group.MapGet("/models/{model_id}/status", GetStatus);
+        group.MapPost("/models/{model_id}/scale", ScaleAsync);
+        group.MapPost("/models/{model_id}/inference", ModelInferenceAsync);
+        group.MapPost("/models/{model_id}/batch_inference", ModelBatchInferenceAsync);
+
+        // Seed 003: the unified inference service.
+        group.MapPost("/inference/infer", InferAsync);
+        group.MapPost("/inference/batch", BatchAsync);
+        group.MapGet("/inference/health", HealthAsync);
+        group.MapGet("/health", HealthAsync);
+        return group;
+    }
+
+    private static async Task<IResult> ListModelsAsync(
+        IModelRegistry registry, IDeploymentManager deployments, int? page, int? page_size, int? limit, int? offset, string? framework, string? model_type, string? status, string? q,
+        CancellationToken cancellationToken)
+    {
+        var size = Math.Clamp(page_size ?? limit ?? 20, 1, 500);
+        var skip = offset ?? ((Math.Max(1, page ?? 1) - 1) * size);
+        ModelVersionStatus? registryStatus = status?.ToUpperInvariant() switch
+        {
+            null => null,
+            "UPLOADING" => ModelVersionStatus.Uploading,
+            "READY" => ModelVersionStatus.Ready,
+            "FAILED" => ModelVersionStatus.Failed,
+            _ => throw new InvalidInputException($"'status' must be uploading, ready or failed (was '{status}')."),
+        };
+        var result = await registry.ListModelsAsync(new ModelQuery { Framework = framework, Task = model_type, Status = registryStatus, Text = q, Offset = skip, Limit = size }, cancellationToken);
+        return ModelKitJson.Json(new
+        {
+            items = result.Items.Select(m => ModelSummary(m, deployments.FindByModel(m.Id))),
+            pagination = new { page = (skip / size) + 1, page_size = size, offset = skip, total = result.Total, total_pages = (result.Total + size - 1) / size },
+        });
+    }
+
+    private static async Task<IResult> GetModelAsync(string model_id, IModelRegistry registry, IDeploymentManager deployments, CancellationToken cancellationToken)
+    {
+        var model = await registry.GetModelAsync(model_id, cancellationToken);
+        var summary = ModelSummary(model, deployments.FindByModel(model.Id));
+        summary["description"] = model.Description;
+        summary["tags"] = new JsonArray([.. model.Tags.Select(t => JsonValue.Create(t))]);
+        summary["versions"] = new JsonArray([.. model.Versions.Select(v => (JsonNode)new JsonObject
+        {
+            ["version"] = v.Version,
+            ["status"] = v.Status.ToString().ToLowerInvariant(),
+            ["size_bytes"] = v.SizeBytes,
+            ["sha256"] = v.Sha256,
+            ["created_at"] = v.CreatedAt,
+            ["error"] = v.Error,
+            ["inputs"] = Specs(v.Signature?.Inputs),
+            ["outputs"] = Specs(v.Signature?.Outputs),
+        })]);
+        return ModelKitJson.Json(summary);
+    }
+
+    private static async Task<IResult> DeployAsync(HttpRequest request, IDeploymentManager deployments, CancellationToken cancellationToken)
+    {
+        var body = await ModelKitJson.ReadAsync<DeployBody>(request, cancellationToken);
+        var config = body.Config ?? throw new InvalidInputException("'config' is required.");
+        if (string.IsNullOrWhiteSpace(config.ModelId)) throw new InvalidInputException("'config.model_id' is required.");
+        var scaling = config.ScalingConfig;
+        var gpus = config.ResourceRequirements?.Gpu is { } g && int.TryParse(g, out var n) ? n : 0;
+        var info = await deployments.DeployAsync(new DeploymentSpec
+        {
+            DeploymentId = config.DeploymentId,
+            ModelId = config.ModelId,
+            Version = config.Version,
+            Replicas = scaling?.Replicas ?? Math.Max(1, scaling?.MinReplicas ?? 1),
+            MinReplicas = scaling?.MinReplicas,
+            MaxReplicas = scaling?.MaxReplicas,
+            TargetQueueDepth = scaling?.TargetQueueDepth ?? 8,
+            MemoryRequestBytes = Parse.Bytes(config.ResourceRequirements?.Memory),
+            Device = config.Device ?? (gpus > 0 ? "cuda:0" : null),
+            DefaultPriority = Parse.Priority(config.Priority) ?? RequestPriority.Normal,
+            Batching = config.Batching is { } b
+                ? new BatchingOptions
+                {
+                    MaxBatchSize = b.MaxBatchSize ?? 32,
+                    MaxQueueDelay = TimeSpan.FromMilliseconds(b.MaxQueueDelayMs ?? 0),
+                    MaxQueueSize = b.MaxQueueSize ?? 1024,
+                }
+                : null,
+        }, cancellationToken);
+        return ModelKitJson.Json(new
+        {
+            deployment_id = info.DeploymentId,
+            model_id = info.ModelId,
+            version = info.Version,
+            status = info.State,
+            message = $"Deployment of model '{info.ModelId}' version {info.Version} accepted; follow it at GET {request.PathBase}{Prefix(request)}/models/{info.ModelId}/status.",
+        }, StatusCodes.Status202Accepted);
+    }
+
+    private static IResult GetStatus(string model_id, HttpRequest request, IDeploymentManager deployments)
+    {
+        var info = deployments.FindByModel(model_id)
+            ?? deployments.ListDeployments().LastOrDefault(d => d.ModelId == model_id)
+            ?? throw new DeploymentNotFoundException($"Model '{model_id}' has no deployment.");
+        return ModelKitJson.Json(new
+        {
+            model_id = info.ModelId,
+            deployment_id = info.DeploymentId,
+            version = info.Version,
+            status = info.State,
+            failure_reason = info.FailureReason,
+            replicas = new { desired = info.DesiredReplicas, current = info.Queue?.Instances ?? 0, ready = info.ReadyReplicas, min = info.MinReplicas, max = info.MaxReplicas },
+            device = info.Device,
+            endpoints = new[] { new { type = "inference", url = $"{request.PathBase}{Prefix(request)}/models/{info.ModelId}/inference" } },
+            created_at = info.CreatedAt,
+            updated_at = info.UpdatedAt,
+            resource_usage = new { memory = info.MemoryUsedBytes, memory_request = info.MemoryRequestBytes, device = info.Device },
+            progress = info.Progress,
+            current_stage = info.CurrentStage,
+            stages = info.Stages.Select(s => new { name = s.Name, status = s.Status, duration_ms = s.Duration?.TotalMilliseconds, message = s.Message }),
+            queue = info.Queue,
+        });
+    }
+
+    private static async Task<IResult> ScaleAsync(string model_id, HttpRequest request, IDeploymentManager deployments, CancellationToken cancellationToken)
+    {
+        var body = await ModelKitJson.ReadAsync<ScaleBody>(request, cancellationToken);
+        var replicas = body.Replicas ?? throw new InvalidInputException("'replicas' is required.");
+        var current = deployments.FindByModel(model_id) ?? throw new DeploymentNotFoundException($"Model '{model_id}' has no active deployment to scale.");
+        var before = current.ReadyReplicas;
+        var info = deployments.Scale(current.DeploymentId, replicas);
+        return ModelKitJson.Json(new
+        {
+            message = $"Scaled deployment '{info.DeploymentId}' from {before} to {info.DesiredReplicas} replica(s).",
+            current_replicas = info.ReadyReplicas,
+            target_replicas = info.DesiredReplicas,
+        });
+    }
+
+    private static async Task<IResult> ModelInferenceAsync(string model_id, HttpContext context, IInferenceService inference)
+    {
+        var body = await ModelKitJson.ReadAsync<InferenceBody>(context.Request, context.RequestAborted);
+        return ModelKitJson.Json(await RunAsync(model_id, body, context, inference));
+    }
+
+    private static async Task<IResult> InferAsync(HttpContext context, IInferenceService inference)
+    {
+        var body = await ModelKitJson.ReadAsync<InferenceBody>(context.Request, context.RequestAborted);
+        var modelId = body.ModelId ?? body.ModelName ?? throw new InvalidInputException("'model_id' is required.");
+        return ModelKitJson.Json(await RunAsync(modelId, body, context, inference));
+    }
+
+    private static async Task<IResult> ModelBatchInferenceAsync(string model_id, HttpContext context, IInferenceService inference)
+    {
+        var body = await ModelKitJson.ReadAsync<BatchInferenceBody>(context.Request, context.RequestAborted);
+        var items = await RunBatchAsync(body, context, inference, _ => model_id);
+        return ModelKitJson.Json(items.Items.Select(i => i.Success ? (object)i.Result! : new { request_id = $"{context.TraceIdentifier}-{i.Index}", model_id, error = i.Error }));
+    }
+
+    private static async Task<IResult> BatchAsync(HttpContext context, IInferenceService inference)
+    {
+        var body = await ModelKitJson.ReadAsync<BatchInferenceBody>(context.Request, context.RequestAborted);
+        (List<BatchItemResponse> items, BatchSummary summary) = await RunBatchAsync(body, context, inference,
+            r => r.ModelId ?? r.ModelName ?? throw new InvalidInputException("'model_id' is required in every request."));
+        return ModelKitJson.Json(new { results = items, summary });
+    }
+
+    private static async Task<IResult> HealthAsync(HealthCheckService health, CancellationToken cancellationToken)
+    {
+        var report = await health.CheckHealthAsync(cancellationToken);
+        return ModelKitJson.Json(new
+        {
+            status = report.Status.ToString().ToLowerInvariant(),
+            duration_ms = report.TotalDuration.TotalMilliseconds,
+            checks = report.Entries.ToDictionary(e => e.Key, e => new { status = e.Value.Status.ToString().ToLowerInvariant(), description = e.Value.Description, data = e.Value.Data }),
+        }, report.Status == HealthStatus.Unhealthy ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK);
+    }
+
+    private static async Task<(List<BatchItemResponse> Items, BatchSummary Summary)> RunBatchAsync(
+        BatchInferenceBody body, HttpContext context, IInferenceService inference, Func<InferenceBody, string> modelOf)
+    {
+        var requests = body.Requests ?? throw new InvalidInputException("'requests' is required.");
+        if (requests.Count is < 1 or > 100) throw new InvalidInputException($"'requests' must hold 1 to 100 items (had {requests.Count}).");
+        var started = Stopwatch.GetTimestamp();
+        var tasks = requests.Select((r, i) => RunItemAsync(i, r with { Timeout = r.Timeout ?? body.Timeout, Priority = r.Priority ?? body.Priority })).ToArray();
+        var items = (await Task.WhenAll(tasks)).ToList();
+        var ok = items.Count(i => i.Success);
+        return (items, new BatchSummary(items.Count, ok, items.Count - ok, Stopwatch.GetElapsedTime(started).TotalSeconds));
+
+        async Task<BatchItemResponse> RunItemAsync(int index, InferenceBody item)
+        {
+            try
+            {
+                var result = await RunAsync(modelOf(item), item, context, inference, $"{context.TraceIdentifier}-{index}");
+                return new BatchItemResponse { Index = index, Success = true, Result = result };
+            }
+            catch (ModelKitException ex)
+            {
+                return new BatchItemResponse { Index = index, Success = false, Error = new ErrorBody(ex.ErrorCode, ex.Message) };
+            }
+        }
+    }
+
+    // Parse → run → shape the response: the whole of what an inference endpoint does.
+    private static async Task<InferenceResponse> RunAsync(string modelId, InferenceBody body, HttpContext context, IInferenceService inference, string? requestId = null)
+    {
+        var cancellationToken = context.RequestAborted;
+        var signature = await inference.GetSignatureAsync(modelId, body.Version, cancellationToken);
+        var result = await inference.InferAsync(new InferenceRequest
+        {
+            ModelId = modelId,
+            Version = body.Version,
+            Inputs = TensorJson.ReadInputs(body.InputData, signature),
+            Priority = Parse.Priority(body.Priority),
+            Timeout = Parse.Timeout(body.Timeout),
+        }, cancellationToken);
+        return new InferenceResponse
+        {
+            RequestId = requestId ?? context.TraceIdentifier,
+            ModelId = result.ModelId,
+            Version = result.Version,
+            OutputData = TensorJson.WriteOutputs(result.Outputs),
+            ProcessingTime = result.Duration.TotalSeconds,
+            Timestamp = DateTimeOffset.UtcNow,
+        };
+    }
+
+    private static JsonObject ModelSummary(ModelInfo model, DeploymentInfo? deployment)
+    {
+        var version = model.FindVersion(null);
+        return new JsonObject
+        {
+            ["model_id"] = model.Id,
+            ["name"] = model.Name,
+            ["framework"] = model.Framework,
+            ["model_type"] = model.Task,
+            ["status"] = model.Status.ToString().ToLowerInvariant(),
+            ["default_version"] = model.DefaultVersion,
+            ["total_size"] = model.Versions.Sum(v => v.SizeBytes),
+            ["version_count"] = model.Versions.Count,
+            ["favorite"] = model.Favorite,
+            ["created_at"] = model.CreatedAt,
+            ["updated_at"] = model.UpdatedAt,
+            ["deployment"] = deployment is null ? null : new JsonObject
+            {
+                ["deployment_id"] = deployment.DeploymentId,
+                ["status"] = deployment.State.ToString().ToLowerInvariant(),
+                ["version"] = deployment.Version,
+                ["replicas"] = deployment.ReadyReplicas,
+            },
+            ["inputs"] = Specs(version?.Signature?.Inputs),
+        };
+    }
+
+    private static JsonArray? Specs(IReadOnlyList<ModelKit.Tensors.TensorSpec>? specs) => specs is null ? null : new JsonArray([.. specs.Select(s => (JsonNode)new JsonObject
+    {
+        ["name"] = s.Name,
+        ["datatype"] = TensorJson.DataType(s.ElementType),
+        ["shape"] = new JsonArray([.. s.Shape.Select(d => JsonValue.Create(d))]),
+    })]);
+
+    // The group's prefix as the request saw it (everything before "/models" or "/inference").
+    private static string Prefix(HttpRequest request)
+    {
+        var path = request.Path.Value ?? string.Empty;
+        var cut = path.IndexOf("/models", StringComparison.Ordinal);
+        if (cut < 0) cut = path.IndexOf("/inference", StringComparison.Ordinal);
+        return cut > 0 ? path[..cut] : string.Empty;
+    }
+}

@@ -1,0 +1,47 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Http;
+
+namespace ModelKit.AspNetCore;
+
+/// <summary>The seeds' JSON conventions (snake_case names, enums as snake_case strings) and body reading with clear errors.</summary>
+internal static class ModelKitJson
+{
+    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+    };
+
+    /// <summary>Reads the body as <typeparamref name="T"/>; malformed JSON, wrong types and an empty body are INVALID_INPUT.</summary>
+    public static async Task<T> ReadAsync<T>(HttpRequest request, CancellationToken cancellationToken)
+        where T : class
+    {
+        if (request.ContentLength == 0) throw new InvalidInputException("The request body is empty; a JSON object is expected.");
+        if (request.ContentType is { } type && !type.Contains("json", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new InvalidInputException($"The body must be JSON (Content-Type: application/json), not '{type}'.");
+        }
+
+        try
+        {
+            return await JsonSerializer.DeserializeAsync<T>(request.Body, Options, cancellationToken).ConfigureAwait(false)
+                ?? throw new InvalidInputException("The request body is null; a JSON object is expected.");
+        }
+        catch (JsonException ex)
+        {
+            var where = ex.Path is { Length: > 0 } path ? $" at {path}" : string.Empty;
+            throw new InvalidInputException($"The request body is not valid JSON for this endpoint{where}: {FirstSentence(ex.Message)}");
+        }
+    }
+
+    public static IResult Json(object? value, int statusCode = StatusCodes.Status200OK) =>
+        Results.Json(value, Options, statusCode: statusCode);
+
+    private static string FirstSentence(string message)
+    {
+        var end = message.IndexOf(". Path:", StringComparison.Ordinal);
+        return end > 0 ? message[..end] + "." : message;
+    }
+}

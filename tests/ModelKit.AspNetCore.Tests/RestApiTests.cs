@@ -1,0 +1,232 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using ModelKit.Inference;
+using ModelKit.ModelGenerator;
+using ModelKit.Registry;
+using ModelKit.Tensors;
+
+namespace ModelKit.Tests;
+
+/// <summary>The REST surface through a real HTTP client against the sample server (ASP.NET test server, real ONNX Runtime).</summary>
+public sealed class RestApiTests : IClassFixture<SampleServerFactory>
+{
+    private static readonly float[] Row = Enumerable.Range(0, 64).Select(i => MathF.Sin(i * 0.1f)).ToArray();
+    private readonly SampleServerFactory _factory;
+    private readonly HttpClient _client;
+
+    public RestApiTests(SampleServerFactory factory)
+    {
+        _factory = factory;
+        _client = factory.CreateClient();
+    }
+
+    private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
+
+    private static async Task<JsonElement> ProblemAsync(HttpResponseMessage response, HttpStatusCode status, string code)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == status, $"expected {status}, got {response.StatusCode}: {text}");
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = JsonDocument.Parse(text).RootElement;
+        Assert.Equal(code, problem.GetProperty("code").GetString());
+        Assert.Equal((int)status, problem.GetProperty("status").GetInt32());
+        return problem;
+    }
+
+    private async Task<float[]> InProcessAsync(float[] row)
+    {
+        var inference = _factory.Services.GetRequiredService<IInferenceService>();
+        var result = await inference.InferAsync(new InferenceRequest { ModelId = "demo-mlp", Inputs = new Dictionary<string, Tensor> { ["x"] = Tensor.Create(row, 1, 64) } });
+        return result.Outputs["logits"].ToArray<float>();
+    }
+
+    private static float[] Logits(JsonElement response) =>
+        response.GetProperty("output_data").GetProperty("logits").GetProperty("data").EnumerateArray().Select(v => v.GetSingle()).ToArray();
+
+    [Fact]
+    public async Task DemoModels_AreRegisteredAndDeployed_WithStagesAndReplicas()
+    {
+        var status = await _factory.WaitUntilRunningAsync(_client, "demo-mlp");
+        Assert.Equal("demo-mlp", status.GetProperty("deployment_id").GetString());
+        Assert.Equal(100, status.GetProperty("progress").GetInt32());
+        Assert.Equal(["preparation", "model_loading", "warmup", "service_registration"], status.GetProperty("stages").EnumerateArray().Select(s => s.GetProperty("name").GetString()));
+        Assert.True(status.GetProperty("replicas").GetProperty("ready").GetInt32() >= 1);
+        Assert.EndsWith("/api/v1/models/demo-mlp/inference", status.GetProperty("endpoints")[0].GetProperty("url").GetString(), StringComparison.Ordinal);
+
+        var list = await _client.GetFromJsonAsync<JsonElement>("/api/v1/models?page=1&page_size=10&framework=onnx");
+        var ids = list.GetProperty("items").EnumerateArray().Select(m => m.GetProperty("model_id").GetString()).ToArray();
+        Assert.Contains("demo-mlp", ids);
+        Assert.Contains("demo-bert", ids);
+        Assert.Equal(1, list.GetProperty("pagination").GetProperty("page").GetInt32());
+        var one = await _client.GetFromJsonAsync<JsonElement>("/api/v1/models?limit=1&offset=1");
+        Assert.Single(one.GetProperty("items").EnumerateArray());
+        Assert.True(one.GetProperty("pagination").GetProperty("total").GetInt32() >= 2); // other tests may add models
+
+        var details = await _client.GetFromJsonAsync<JsonElement>("/api/v1/models/demo-mlp");
+        var input = details.GetProperty("versions")[0].GetProperty("inputs")[0];
+        Assert.Equal(("x", "FP32"), (input.GetProperty("name").GetString(), input.GetProperty("datatype").GetString()));
+    }
+
+    [Fact]
+    public async Task Inference_AllThreeInputForms_MatchTheInProcessResult()
+    {
+        await _factory.WaitUntilRunningAsync(_client, "demo-mlp");
+        var expected = await InProcessAsync(Row);
+        var nested = JsonSerializer.Serialize(new[] { Row });
+        var flat = JsonSerializer.Serialize(Row);
+        string[] bodies =
+        [
+            $$"""{"input_data": {{nested}}, "timeout": 30, "priority": "high"}""",
+            $$$"""{"input_data": {"x": {{{nested}}}}}""",
+            $$$$"""{"input_data": {"x": {"shape": [1, 64], "datatype": "FP32", "data": {{{{flat}}}}}}}""",
+        ];
+        foreach (var body in bodies)
+        {
+            var response = await _client.PostAsync("/api/v1/models/demo-mlp/inference", Json(body));
+            Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+            var result = await response.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal("demo-mlp", result.GetProperty("model_id").GetString());
+            Assert.False(string.IsNullOrEmpty(result.GetProperty("request_id").GetString()));
+            Assert.True(result.GetProperty("processing_time").GetDouble() > 0);
+            Assert.Equal([1, 10], result.GetProperty("output_data").GetProperty("logits").GetProperty("shape").EnumerateArray().Select(d => d.GetInt32()));
+            var logits = Logits(result);
+            for (var i = 0; i < expected.Length; i++) Assert.Equal(expected[i], logits[i], 5);
+        }
+
+        var unified = await _client.PostAsync("/api/v1/inference/infer", Json($$"""{"model_id": "demo-mlp", "version": "1", "input_data": {{nested}}}"""));
+        Assert.True(unified.IsSuccessStatusCode, await unified.Content.ReadAsStringAsync());
+        Assert.Equal(expected[0], Logits(await unified.Content.ReadFromJsonAsync<JsonElement>())[0], 5);
+    }
+
+    [Fact]
+    public async Task Batches_ReportEachItemOnItsOwn()
+    {
+        await _factory.WaitUntilRunningAsync(_client, "demo-mlp");
+        var nested = JsonSerializer.Serialize(new[] { Row });
+        var body = $$"""
+            {"requests": [
+              {"model_id": "demo-mlp", "input_data": {{nested}}},
+              {"model_id": "ghost", "input_data": {{nested}}},
+              {"model_id": "demo-mlp", "input_data": [[1, 2, 3]]},
+              {"model_name": "demo-mlp", "input_data": {{nested}}}
+            ], "timeout": 30}
+            """;
+        var response = await _client.PostAsync("/api/v1/inference/batch", Json(body));
+        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+        var result = await response.Content.ReadFromJsonAsync<JsonElement>();
+        var items = result.GetProperty("results").EnumerateArray().ToArray();
+        Assert.Equal([true, false, false, true], items.Select(i => i.GetProperty("success").GetBoolean()));
+        Assert.Equal("MODEL_NOT_FOUND", items[1].GetProperty("error").GetProperty("code").GetString());
+        Assert.Equal("INVALID_INPUT", items[2].GetProperty("error").GetProperty("code").GetString());
+        Assert.Contains("input 'x' expects float32[?,64], got float32[1,3]", items[2].GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+        var summary = result.GetProperty("summary");
+        Assert.Equal((4, 2, 2), (summary.GetProperty("total").GetInt32(), summary.GetProperty("succeeded").GetInt32(), summary.GetProperty("failed").GetInt32()));
+
+        var seed000 = await _client.PostAsync("/api/v1/models/demo-mlp/batch_inference", Json($$"""{"requests": [{"input_data": {{nested}}}, {"input_data": {{nested}}}], "priority": "low"}"""));
+        Assert.True(seed000.IsSuccessStatusCode, await seed000.Content.ReadAsStringAsync());
+        var array = (await seed000.Content.ReadFromJsonAsync<JsonElement>()).EnumerateArray().ToArray();
+        Assert.Equal(2, array.Length);
+        Assert.Equal(Logits(array[0]), Logits(array[1]));
+
+        var tooMany = "{\"requests\": [" + string.Join(",", Enumerable.Repeat($$"""{"model_id": "demo-mlp", "input_data": {{nested}}}""", 101)) + "]}";
+        await ProblemAsync(await _client.PostAsync("/api/v1/inference/batch", Json(tooMany)), HttpStatusCode.BadRequest, "INVALID_INPUT");
+    }
+
+    [Theory]
+    [InlineData("{bad json", "not valid JSON")]
+    [InlineData("""{"input_data": [[1]], "timeout": "soon"}""", "$.timeout")]
+    [InlineData("""{"parameters": {}}""", "'input_data' is required")]
+    [InlineData("""{"input_data": {"x": {"shape": [1, 64], "datatype": "INT64", "data": [1]}}}""", "shape [1,64] holds 64 values but 1 were given")]
+    [InlineData("""{"input_data": {"y": [[1, 2]]}}""", "input 'y' is not an input of the model")]
+    [InlineData("""{"input_data": [[1, 2], [3]]}""", "ragged")]
+    [InlineData("""{"input_data": [["a", "b"]]}""", "every value must be a float32")]
+    [InlineData("""{"input_data": [[1]], "priority": "urgent"}""", "'priority' must be low, normal or high")]
+    public async Task BadInferenceRequests_Get400WithTheSeedCode_AndTheServerStaysUp(string body, string expected)
+    {
+        await _factory.WaitUntilRunningAsync(_client, "demo-mlp");
+        var problem = await ProblemAsync(await _client.PostAsync("/api/v1/models/demo-mlp/inference", Json(body)), HttpStatusCode.BadRequest, "INVALID_INPUT");
+        Assert.Contains(expected, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+
+        var ok = await _client.PostAsync("/api/v1/models/demo-mlp/inference", Json($$"""{"input_data": {{JsonSerializer.Serialize(new[] { Row })}}}"""));
+        Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+    }
+
+    [Fact]
+    public async Task WrongDatatypeAndUnknownModel_AreNamedInTheProblem()
+    {
+        await _factory.WaitUntilRunningAsync(_client, "demo-mlp");
+        var ints = JsonSerializer.Serialize(Enumerable.Range(0, 64).ToArray());
+        var wrongType = await ProblemAsync(
+            await _client.PostAsync("/api/v1/models/demo-mlp/inference", Json($$$$"""{"input_data": {"x": {"shape": [1, 64], "datatype": "INT64", "data": {{{{ints}}}}}}}""")),
+            HttpStatusCode.BadRequest, "INVALID_INPUT");
+        Assert.Contains("input 'x' expects float32[?,64], got int64[1,64]", wrongType.GetProperty("detail").GetString(), StringComparison.Ordinal);
+
+        var missing = await ProblemAsync(await _client.PostAsync("/api/v1/models/ghost/inference", Json("""{"input_data": [[1]]}""")), HttpStatusCode.NotFound, "MODEL_NOT_FOUND");
+        Assert.Equal("/api/v1/models/ghost/inference", missing.GetProperty("instance").GetString());
+        await ProblemAsync(await _client.GetAsync("/api/v1/models/ghost"), HttpStatusCode.NotFound, "MODEL_NOT_FOUND");
+        await ProblemAsync(await _client.GetAsync("/api/v1/models/ghost/status"), HttpStatusCode.NotFound, "DEPLOYMENT_NOT_FOUND");
+        await ProblemAsync(await _client.GetAsync("/api/v1/models?status=sleeping"), HttpStatusCode.BadRequest, "INVALID_INPUT");
+    }
+
+    [Fact]
+    public async Task DeployScaleAndStatus_ThroughTheSeedBodies()
+    {
+        var registry = _factory.Services.GetRequiredService<IModelRegistry>();
+        using (var stream = new MemoryStream(DemoModels.CreateMlp(new MlpSpec { Seed = 5 })))
+        {
+            await registry.RegisterAsync(new ModelDefinition { Id = "tcm_diagnosis_v2", Name = "MLP for the seed example" }, stream, "m.onnx", version: "2.0.0");
+        }
+
+        // Seed 000's example (docker image, CPU and environment are accepted; the GPU would ask for cuda:0, so it is left out here).
+        var deploy = await _client.PostAsync("/api/v1/models/deploy", Json("""
+            {"config": {"model_id": "tcm_diagnosis_v2", "name": "中医诊断模型 v2.0", "version": "2.0.0", "model_type": "tcm_diagnosis",
+              "framework": "onnx", "docker_image": "suoke/tcm-diagnosis:2.0.0",
+              "resource_requirements": {"cpu": "2", "memory": "64Mi"},
+              "scaling_config": {"min_replicas": 1, "max_replicas": 5, "target_cpu_utilization": 70},
+              "environment_variables": {"MODE": "fast"}}}
+            """));
+        Assert.True(deploy.StatusCode == HttpStatusCode.Accepted, await deploy.Content.ReadAsStringAsync());
+        var accepted = await deploy.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("2.0.0", accepted.GetProperty("version").GetString());
+        var status = await _factory.WaitUntilRunningAsync(_client, "tcm_diagnosis_v2");
+        Assert.Equal(67108864, status.GetProperty("resource_usage").GetProperty("memory_request").GetInt64());
+        Assert.Equal(5, status.GetProperty("replicas").GetProperty("max").GetInt32());
+
+        var scale = await _client.PostAsync("/api/v1/models/tcm_diagnosis_v2/scale", Json("""{"replicas": 3}"""));
+        Assert.True(scale.IsSuccessStatusCode, await scale.Content.ReadAsStringAsync());
+        var scaled = await scale.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal((3, 3), (scaled.GetProperty("target_replicas").GetInt32(), scaled.GetProperty("current_replicas").GetInt32()));
+        await ProblemAsync(await _client.PostAsync("/api/v1/models/tcm_diagnosis_v2/scale", Json("""{"replicas": 0}""")), HttpStatusCode.BadRequest, "INVALID_MODEL_CONFIG");
+        var beyond = await (await _client.PostAsync("/api/v1/models/tcm_diagnosis_v2/scale", Json("""{"replicas": 7}"""))).Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(7, beyond.GetProperty("target_replicas").GetInt32()); // scaling past max_replicas raises it
+        Assert.Equal(7, (await _factory.WaitUntilRunningAsync(_client, "tcm_diagnosis_v2")).GetProperty("replicas").GetProperty("max").GetInt32());
+        await ProblemAsync(await _client.PostAsync("/api/v1/models/tcm_diagnosis_v2/scale", Json("""{}""")), HttpStatusCode.BadRequest, "INVALID_INPUT");
+
+        // Deploying it again, asking for more memory than the cache holds, or an unknown model.
+        await ProblemAsync(await _client.PostAsync("/api/v1/models/deploy", Json("""{"config": {"model_id": "tcm_diagnosis_v2"}}""")), HttpStatusCode.Conflict, "CONFLICT");
+        using (var stream = new MemoryStream(DemoModels.CreateMlp(new MlpSpec { Seed = 6 })))
+        {
+            await registry.RegisterAsync(new ModelDefinition { Id = "big", Name = "Big" }, stream, "m.onnx");
+        }
+
+        await ProblemAsync(await _client.PostAsync("/api/v1/models/deploy", Json("""{"config": {"model_id": "big", "resource_requirements": {"memory": "64Gi"}}}""")),
+            HttpStatusCode.ServiceUnavailable, "INSUFFICIENT_RESOURCES");
+        await ProblemAsync(await _client.PostAsync("/api/v1/models/deploy", Json("""{"config": {"model_id": "big", "resource_requirements": {"memory": "lots"}}}""")),
+            HttpStatusCode.BadRequest, "INVALID_MODEL_CONFIG");
+        await ProblemAsync(await _client.PostAsync("/api/v1/models/deploy", Json("""{"config": {"model_id": "nope"}}""")), HttpStatusCode.NotFound, "MODEL_NOT_FOUND");
+        await ProblemAsync(await _client.PostAsync("/api/v1/models/deploy", Json("""{"config": {}}""")), HttpStatusCode.BadRequest, "INVALID_INPUT");
+    }
+
+    [Fact]
+    public async Task Health_ReportsTheRegistryAndCache()
+    {
+        var health = await _client.GetFromJsonAsync<JsonElement>("/api/v1/health");
+        Assert.Equal("healthy", health.GetProperty("status").GetString());
+        Assert.Equal("healthy", health.GetProperty("checks").GetProperty("modelkit").GetProperty("status").GetString());
+        var seed003 = await _client.GetAsync("/api/v1/inference/health");
+        Assert.Equal(HttpStatusCode.OK, seed003.StatusCode);
+    }
+}

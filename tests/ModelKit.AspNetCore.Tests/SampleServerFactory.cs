@@ -1,0 +1,45 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+
+namespace ModelKit.Tests;
+
+/// <summary>The sample server on ASP.NET's test server, over its own data directory; its demo models are deployed at start.</summary>
+public sealed class SampleServerFactory : WebApplicationFactory<Program>
+{
+    private readonly TempDirectory _dir = new();
+
+    public string DataDirectory => _dir.Path;
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseSetting("ModelKit:DataDirectory", _dir.Path);
+        builder.UseEnvironment("Development");
+    }
+
+    /// <summary>Waits until the demo deployment of <paramref name="modelId"/> reports running (through HTTP).</summary>
+    public async Task<JsonElement> WaitUntilRunningAsync(HttpClient client, string modelId)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            var response = await client.GetAsync($"/api/v1/models/{modelId}/status");
+            if (response.IsSuccessStatusCode)
+            {
+                var status = await response.Content.ReadFromJsonAsync<JsonElement>();
+                if (status.GetProperty("status").GetString() == "running") return status;
+                if (status.GetProperty("status").GetString() == "failed") throw new InvalidOperationException("The deployment failed: " + status);
+            }
+
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"{modelId} did not come up: {await response.Content.ReadAsStringAsync()}");
+            await Task.Delay(50);
+        }
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing) _dir.Dispose();
+    }
+}
