@@ -4,7 +4,7 @@
 using ModelKit.SampleServer;
 
 var builder = WebApplication.CreateBuilder(args);
-builder.Services.AddModelKit(o => o.DataDirectory = builder.Configuration["ModelKit:DataDirectory"] ?? "modelkit-data")
+builder.Services.AddModelKit(o => builder.Configuration.GetSection("ModelKit").Bind(o)) // DataDirectory, MaxArtifactBytes
     .AddOnnxRuntime();
 builder.Services.AddHostedService<DemoModelSeeder>();
 

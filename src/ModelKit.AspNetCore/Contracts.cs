@@ -136,3 +136,39 @@ internal static class Parse
             : throw new InvalidModelConfigException($"'resource_requirements.memory' must be a quantity such as 512Mi or 8Gi (was '{text}').");
     }
 }
+
+internal sealed record CreateModelBody
+{
+    public string? ModelId { get; init; }
+    public string? Name { get; init; }
+    public string? Description { get; init; }
+    public string? Framework { get; init; }
+    public string? ModelType { get; init; }
+    public List<string>? Tags { get; init; }
+    public Dictionary<string, string>? Metadata { get; init; }
+    public JsonNode? WorkspaceId { get; init; }
+}
+
+internal sealed record UpdateModelBody
+{
+    public string? Name { get; init; }
+    public string? Description { get; init; }
+    public string? ModelType { get; init; }
+    public List<string>? Tags { get; init; }
+    public Dictionary<string, string>? Metadata { get; init; }
+    public bool? Favorite { get; init; }
+    public string? DefaultVersion { get; init; }
+    public UpdateConfig? Config { get; init; }
+}
+
+internal sealed record UpdateConfig
+{
+    public string? Version { get; init; }
+    public string? Device { get; init; }
+    public string? DockerImage { get; init; }
+    public string? Priority { get; init; }
+    public ResourceRequirements? ResourceRequirements { get; init; }
+    public ScalingConfig? ScalingConfig { get; init; }
+    public BatchingConfig? Batching { get; init; }
+    public Dictionary<string, string>? EnvironmentVariables { get; init; }
+}

@@ -15,7 +15,7 @@ using ModelKit.Scheduling;
 namespace Microsoft.AspNetCore.Builder;
 
 /// <summary>Maps ModelKit's REST surfaces (seeds 000, 002, 003) onto the core services.</summary>
-public static class ModelKitEndpointRouteBuilderExtensions
+public static partial class ModelKitEndpointRouteBuilderExtensions
 {
     /// <summary>
     /// Maps the endpoints under <paramref name="prefix"/> (default <c>/api/v1</c>) and returns the group, so that
@@ -41,11 +41,24 @@ public static class ModelKitEndpointRouteBuilderExtensions
             {
                 return ModelKitProblems.ToResult(ex, context.HttpContext);
             }
+            catch (BadHttpRequestException ex)
+            {
+                // Kestrel's own refusals while reading the body (too large, client gone, bad framing).
+                ModelKitException mapped = ex.StatusCode == StatusCodes.Status413PayloadTooLarge
+                    ? new PayloadTooLargeException("The request body is larger than the server accepts: " + ex.Message)
+                    : new InvalidInputException("The request body could not be read: " + ex.Message);
+                return ModelKitProblems.ToResult(mapped, context.HttpContext);
+            }
         });
 
         // Seed 000 + 002: models (registry) and their deployment.
         group.MapGet("/models", ListModelsAsync);
         group.MapGet("/models/{model_id}", GetModelAsync);
+        group.MapPost("/models", CreateModelAsync);
+        group.MapPut("/models/{model_id}", UpdateModelAsync);
+        group.MapDelete("/models/{model_id}", DeleteModelAsync);
+        group.MapPost("/models/{model_id}/upload", UploadAsync);
+        group.MapGet("/models/{model_id}/versions", ListVersionsAsync);
         group.MapPost("/models/deploy", DeployAsync);
         group.MapGet("/models/{model_id}/status", GetStatus);
         group.MapPost("/models/{model_id}/scale", ScaleAsync);
@@ -88,17 +101,7 @@ public static class ModelKitEndpointRouteBuilderExtensions
         var summary = ModelSummary(model, deployments.FindByModel(model.Id));
         summary["description"] = model.Description;
         summary["tags"] = new JsonArray([.. model.Tags.Select(t => JsonValue.Create(t))]);
-        summary["versions"] = new JsonArray([.. model.Versions.Select(v => (JsonNode)new JsonObject
-        {
-            ["version"] = v.Version,
-            ["status"] = v.Status.ToString().ToLowerInvariant(),
-            ["size_bytes"] = v.SizeBytes,
-            ["sha256"] = v.Sha256,
-            ["created_at"] = v.CreatedAt,
-            ["error"] = v.Error,
-            ["inputs"] = Specs(v.Signature?.Inputs),
-            ["outputs"] = Specs(v.Signature?.Outputs),
-        })]);
+        summary["versions"] = new JsonArray([.. model.Versions.Select(v => (JsonNode)VersionJson(v))]);
         return ModelKitJson.Json(summary);
     }
 

@@ -18,6 +18,7 @@ public static class ModelKitProblems
         ModelKitErrorCodes.InferenceTimeout => StatusCodes.Status408RequestTimeout,
         ModelKitErrorCodes.QueueFull => StatusCodes.Status429TooManyRequests,
         ModelKitErrorCodes.InsufficientResources or ModelKitErrorCodes.DeviceUnavailable => StatusCodes.Status503ServiceUnavailable,
+        ModelKitErrorCodes.PayloadTooLarge => StatusCodes.Status413PayloadTooLarge,
         _ => StatusCodes.Status500InternalServerError,
     };
 
@@ -64,6 +65,7 @@ public static class ModelKitProblems
         ModelKitErrorCodes.DeploymentNotRunning => "Deployment not running",
         ModelKitErrorCodes.JobNotFound => "Job not found",
         ModelKitErrorCodes.DeviceUnavailable => "Device unavailable",
+        ModelKitErrorCodes.PayloadTooLarge => "Payload too large",
         _ => "Conflict",
     };
 }

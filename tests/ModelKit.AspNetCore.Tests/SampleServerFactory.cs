@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Mvc.Testing;
 namespace ModelKit.Tests;
 
 /// <summary>The sample server on ASP.NET's test server, over its own data directory; its demo models are deployed at start.</summary>
-public sealed class SampleServerFactory : WebApplicationFactory<Program>
+public class SampleServerFactory : WebApplicationFactory<Program>
 {
     private readonly TempDirectory _dir = new();
 

@@ -29,6 +29,8 @@ public static class ModelKitErrorCodes
     public const string Conflict = "CONFLICT";
     /// <summary>The asynchronous job does not exist (or has been purged).</summary>
     public const string JobNotFound = "JOB_NOT_FOUND";
+    /// <summary>The uploaded artifact (or request body) is larger than the configured limit.</summary>
+    public const string PayloadTooLarge = "PAYLOAD_TOO_LARGE";
     /// <summary>The requested execution device is not available.</summary>
     public const string DeviceUnavailable = "DEVICE_UNAVAILABLE";
 }
@@ -96,3 +98,6 @@ public sealed class JobNotFoundException(string message) : ModelKitException(Mod
 /// <summary>The requested device is not available (DEVICE_UNAVAILABLE).</summary>
 public sealed class DeviceUnavailableException(string message, Exception? innerException = null)
     : ModelKitException(ModelKitErrorCodes.DeviceUnavailable, message, innerException);
+
+/// <summary>The artifact or body is larger than the limit (PAYLOAD_TOO_LARGE).</summary>
+public sealed class PayloadTooLargeException(string message) : ModelKitException(ModelKitErrorCodes.PayloadTooLarge, message);

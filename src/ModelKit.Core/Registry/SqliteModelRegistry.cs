@@ -296,7 +296,7 @@ public sealed partial class SqliteModelRegistry : IModelRegistry
                 size += read;
                 if (size > _maxArtifactBytes)
                 {
-                    throw new InvalidModelConfigException($"The artifact is larger than the limit of {_maxArtifactBytes} bytes.");
+                    throw new PayloadTooLargeException($"The artifact is larger than the limit of {_maxArtifactBytes} bytes (ModelKitOptions.MaxArtifactBytes).");
                 }
 
                 hash.AppendData(buffer, 0, read);

@@ -1,0 +1,117 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Hosting;
+using ModelKit.ModelGenerator;
+
+namespace ModelKit.Tests;
+
+/// <summary>Models through HTTP: create, upload (multipart, streamed), versions, update, rolling update, delete.</summary>
+public sealed class RegistryApiTests : IClassFixture<RegistryApiTests.SmallUploadsFactory>
+{
+    private readonly SmallUploadsFactory _factory;
+    private readonly HttpClient _client;
+
+    public RegistryApiTests(SmallUploadsFactory factory)
+    {
+        _factory = factory;
+        _client = factory.CreateClient();
+    }
+
+    /// <summary>The sample server with a 4 MiB artifact limit (the demo encoder is 2.3 MB), so that "too large" is cheap to provoke.</summary>
+    public sealed class SmallUploadsFactory : SampleServerFactory
+    {
+        protected override void ConfigureWebHost(IWebHostBuilder builder)
+        {
+            base.ConfigureWebHost(builder);
+            builder.UseSetting("ModelKit:MaxArtifactBytes", (4 << 20).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+    }
+
+    private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
+
+    private static MultipartFormDataContent Upload(byte[] bytes, string fileName, string? version = null)
+    {
+        var form = new MultipartFormDataContent();
+        if (version is not null) form.Add(new StringContent(version), "version");
+        var file = new ByteArrayContent(bytes);
+        file.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        form.Add(file, "file", fileName);
+        return form;
+    }
+
+    private static async Task<JsonElement> ExpectAsync(HttpResponseMessage response, HttpStatusCode status, string? code = null)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == status, $"expected {status}, got {response.StatusCode}: {text}");
+        var json = JsonDocument.Parse(text).RootElement;
+        if (code is not null) Assert.Equal(code, json.GetProperty("code").GetString());
+        return json;
+    }
+
+    private async Task<string[]> VersionsAsync(string modelId)
+    {
+        var versions = await _client.GetFromJsonAsync<JsonElement>($"/api/v1/models/{modelId}/versions");
+        return [.. versions.GetProperty("versions").EnumerateArray().Select(v => v.GetProperty("version").GetString()!)];
+    }
+
+    [Fact]
+    public async Task CreateUploadDeployRollAndDelete_ThroughHttp()
+    {
+        var created = await ExpectAsync(await _client.PostAsync("/api/v1/models",
+            Json("""{"model_id": "resnet-ish", "name": "ResNet-50", "description": "图像分类模型", "framework": "onnx", "model_type": "classification", "workspace_id": 456}""")),
+            HttpStatusCode.Created);
+        Assert.Equal("uploading", created.GetProperty("status").GetString());
+        Assert.EndsWith("/api/v1/models/resnet-ish/upload", created.GetProperty("upload_url").GetString(), StringComparison.Ordinal);
+        await ExpectAsync(await _client.PostAsync("/api/v1/models", Json("""{"model_id": "resnet-ish", "name": "again"}""")), HttpStatusCode.Conflict, "MODEL_ALREADY_EXISTS");
+
+        var v1 = await ExpectAsync(await _client.PostAsync("/api/v1/models/resnet-ish/upload", Upload(DemoModels.CreateMlp(), "model.onnx", "1.0")), HttpStatusCode.Created);
+        Assert.Equal(("1.0", "ready"), (v1.GetProperty("version").GetString(), v1.GetProperty("status").GetString()));
+        Assert.Equal(64, v1.GetProperty("sha256").GetString()!.Length);
+        Assert.Equal("x", v1.GetProperty("inputs")[0].GetProperty("name").GetString());
+        var v2 = await ExpectAsync(await _client.PostAsync("/api/v1/models/resnet-ish/upload?version=2.0", Upload(DemoModels.CreateMlp(new MlpSpec { Seed = 99 }), "model.onnx")), HttpStatusCode.Created);
+        Assert.Equal("2.0", v2.GetProperty("version").GetString());
+        Assert.Equal(["1.0", "2.0"], await VersionsAsync("resnet-ish"));
+
+        await ExpectAsync(await _client.PutAsync("/api/v1/models/resnet-ish", Json("""{"default_version": "1.0", "tags": ["vision"], "favorite": true}""")), HttpStatusCode.OK);
+        await ExpectAsync(await _client.PostAsync("/api/v1/models/deploy", Json("""{"config": {"model_id": "resnet-ish", "scaling_config": {"min_replicas": 1, "max_replicas": 2}}}""")), HttpStatusCode.Accepted);
+        var running = await _factory.WaitUntilRunningAsync(_client, "resnet-ish");
+        Assert.Equal("1.0", running.GetProperty("version").GetString());
+
+        // Seed 000's update: a new version is rolled in.
+        var updated = await ExpectAsync(await _client.PutAsync("/api/v1/models/resnet-ish", Json("""{"config": {"version": "2.0", "scaling_config": {"max_replicas": 3}}}""")), HttpStatusCode.OK);
+        Assert.Contains("now serves version 2.0", updated.GetProperty("message").GetString(), StringComparison.Ordinal);
+        var after = await _factory.WaitUntilRunningAsync(_client, "resnet-ish");
+        Assert.Equal(("2.0", 3), (after.GetProperty("version").GetString(), after.GetProperty("replicas").GetProperty("max").GetInt32()));
+        await ExpectAsync(await _client.PutAsync("/api/v1/models/resnet-ish", Json("""{"config": {"version": "9.9"}}""")), HttpStatusCode.NotFound, "MODEL_NOT_FOUND");
+
+        var refused = await ExpectAsync(await _client.DeleteAsync("/api/v1/models/resnet-ish"), HttpStatusCode.Conflict, "CONFLICT");
+        Assert.Contains("undeploy it first or pass force=true", refused.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        await ExpectAsync(await _client.DeleteAsync("/api/v1/models/resnet-ish?force=true"), HttpStatusCode.OK);
+        await ExpectAsync(await _client.GetAsync("/api/v1/models/resnet-ish"), HttpStatusCode.NotFound, "MODEL_NOT_FOUND");
+    }
+
+    [Fact]
+    public async Task BadUploads_AreRefusedAndLeaveNothingBehind()
+    {
+        await ExpectAsync(await _client.PostAsync("/api/v1/models", Json("""{"model_id": "target", "name": "Target"}""")), HttpStatusCode.Created);
+        var good = await ExpectAsync(await _client.PostAsync("/api/v1/models/target/upload", Upload(DemoModels.CreateMlp(), "m.onnx")), HttpStatusCode.Created);
+        Assert.Equal("1", good.GetProperty("version").GetString());
+
+        var corrupt = await ExpectAsync(await _client.PostAsync("/api/v1/models/target/upload", Upload(Encoding.UTF8.GetBytes("this is not an ONNX model"), "m.onnx")),
+            HttpStatusCode.BadRequest, "INVALID_MODEL_CONFIG");
+        Assert.False(string.IsNullOrEmpty(corrupt.GetProperty("detail").GetString()));
+        await ExpectAsync(await _client.PostAsync("/api/v1/models/target/upload", Upload(DemoModels.CreateMlp(), "../../evil.onnx")), HttpStatusCode.BadRequest, "INVALID_MODEL_CONFIG");
+        var big = new byte[(4 << 20) + 4096];
+        await ExpectAsync(await _client.PostAsync("/api/v1/models/target/upload", Upload(big, "big.onnx")), HttpStatusCode.RequestEntityTooLarge, "PAYLOAD_TOO_LARGE");
+        await ExpectAsync(await _client.PostAsync("/api/v1/models/target/upload", Json("{}")), HttpStatusCode.BadRequest, "INVALID_INPUT");
+        await ExpectAsync(await _client.PostAsync("/api/v1/models/ghost/upload", Upload(DemoModels.CreateMlp(), "m.onnx")), HttpStatusCode.NotFound, "MODEL_NOT_FOUND");
+
+        Assert.Equal(["1"], await VersionsAsync("target"));
+        var leftovers = Directory.GetFiles(Path.Combine(_factory.DataDirectory, "tmp"));
+        Assert.Empty(leftovers);
+        await ExpectAsync(await _client.PostAsync("/api/v1/models", Json("""{"description": "no name"}""")), HttpStatusCode.BadRequest, "INVALID_INPUT");
+    }
+}
