@@ -172,3 +172,18 @@ internal sealed record UpdateConfig
     public BatchingConfig? Batching { get; init; }
     public Dictionary<string, string>? EnvironmentVariables { get; init; }
 }
+
+internal sealed record CacheConfigBody
+{
+    public int? MaxCacheSize { get; init; }
+    public double? MaxMemoryGb { get; init; }
+    public long? MemoryLimitBytes { get; init; }
+}
+
+internal sealed record PreloadBody
+{
+    public string? ModelId { get; init; }
+    public string? ModelName { get; init; }
+    public string? Version { get; init; }
+    public List<string>? Models { get; init; }
+}

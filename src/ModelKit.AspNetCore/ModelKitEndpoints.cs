@@ -69,6 +69,17 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         group.MapPost("/inference/infer", InferAsync);
         group.MapPost("/inference/batch", BatchAsync);
         group.MapGet("/inference/health", HealthAsync);
+        group.MapPost("/inference/async", SubmitJobAsync);
+        group.MapGet("/inference/async/{job_id}", GetJob);
+        group.MapDelete("/inference/async/{job_id}", CancelJob);
+        group.MapGet("/inference/supported-tasks", SupportedTasksAsync);
+        group.MapGet("/inference/stats", Stats);
+        group.MapPost("/inference/clear-cache", ClearCache);
+        group.MapGet("/inference/cache/stats", CacheStats);
+        group.MapGet("/inference/cache/models", CacheModels);
+        group.MapDelete("/inference/cache/models/{key}", RemoveCachedModel);
+        group.MapPut("/inference/cache/config", ConfigureCacheAsync);
+        group.MapPost("/inference/models/preload", PreloadAsync);
         group.MapGet("/health", HealthAsync);
         return group;
     }
@@ -77,7 +88,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         IModelRegistry registry, IDeploymentManager deployments, int? page, int? page_size, int? limit, int? offset, string? framework, string? model_type, string? status, string? q,
         CancellationToken cancellationToken)
     {
-        var size = Math.Clamp(page_size ?? limit ?? 20, 1, 500);
+        var size = Math.Clamp(page_size ?? limit ?? 20, 1, 1000);
         var skip = offset ?? ((Math.Max(1, page ?? 1) - 1) * size);
         ModelVersionStatus? registryStatus = status?.ToUpperInvariant() switch
         {

@@ -88,6 +88,9 @@ public interface IInferenceService
     /// </summary>
     ValueTask<Tensors.ModelSignature?> GetSignatureAsync(string modelId, string? version = null, CancellationToken cancellationToken = default);
 
+    /// <summary>Loads the model version a request would run on into the cache now, so that its first request does not wait. Returns the cache key.</summary>
+    Task<Caching.ModelCacheKey> PreloadAsync(string modelId, string? version = null, CancellationToken cancellationToken = default);
+
     /// <summary>Runs several requests concurrently; each item succeeds or fails on its own.</summary>
     Task<IReadOnlyList<InferenceItemResult>> InferManyAsync(IReadOnlyList<InferenceRequest> requests, CancellationToken cancellationToken = default);
 }

@@ -97,6 +97,14 @@ public sealed class InferenceService : IInferenceService, IAsyncDisposable, IDis
     }
 
     /// <inheritdoc />
+    public async Task<ModelCacheKey> PreloadAsync(string modelId, string? version = null, CancellationToken cancellationToken = default)
+    {
+        var runtime = await ResolveAsync(modelId, version, cancellationToken).ConfigureAwait(false);
+        await _cache.PreloadAsync(runtime.Key, runtime.Load, pin: false, cancellationToken).ConfigureAwait(false);
+        return runtime.Key;
+    }
+
+    /// <inheritdoc />
     public async Task ValidateAsync(InferenceRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);

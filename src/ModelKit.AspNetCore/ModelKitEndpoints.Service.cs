@@ -1,0 +1,192 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Http;
+using ModelKit;
+using ModelKit.AspNetCore;
+using ModelKit.Backends;
+using ModelKit.Caching;
+using ModelKit.Inference;
+using ModelKit.Registry;
+
+namespace Microsoft.AspNetCore.Builder;
+
+// Seed 003's service endpoints: async jobs, supported tasks, statistics, cache management, preload.
+public static partial class ModelKitEndpointRouteBuilderExtensions
+{
+    private static async Task<IResult> SubmitJobAsync(HttpContext context, IInferenceService inference, IInferenceJobService jobs)
+    {
+        var body = await ModelKitJson.ReadAsync<InferenceBody>(context.Request, context.RequestAborted);
+        var modelId = body.ModelId ?? body.ModelName ?? throw new InvalidInputException("'model_id' is required.");
+        var signature = await inference.GetSignatureAsync(modelId, body.Version, context.RequestAborted);
+        var job = await jobs.SubmitAsync(new InferenceRequest
+        {
+            ModelId = modelId,
+            Version = body.Version,
+            Inputs = TensorJson.ReadInputs(body.InputData, signature),
+            Priority = Parse.Priority(body.Priority),
+            Timeout = Parse.Timeout(body.Timeout),
+        }, context.RequestAborted);
+        var json = JobJson(job, context.TraceIdentifier);
+        json["status_url"] = $"{context.Request.PathBase}{Prefix(context.Request)}/inference/async/{job.JobId}";
+        return ModelKitJson.Json(json, StatusCodes.Status202Accepted);
+    }
+
+    private static IResult GetJob(string job_id, HttpContext context, IInferenceJobService jobs) =>
+        ModelKitJson.Json(JobJson(jobs.GetJob(job_id), context.TraceIdentifier));
+
+    private static IResult CancelJob(string job_id, HttpContext context, IInferenceJobService jobs) =>
+        ModelKitJson.Json(JobJson(jobs.Cancel(job_id), context.TraceIdentifier));
+
+    private static async Task<IResult> SupportedTasksAsync(IModelRegistry registry, CancellationToken cancellationToken)
+    {
+        var all = new List<ModelInfo>();
+        for (var offset = 0; ; offset += 1000)
+        {
+            var page = await registry.ListModelsAsync(new ModelQuery { Offset = offset, Limit = 1000 }, cancellationToken);
+            all.AddRange(page.Items);
+            if (all.Count >= page.Total || page.Items.Count == 0) break;
+        }
+
+        var tasks = all
+            .GroupBy(m => m.Task ?? "unspecified", StringComparer.Ordinal)
+            .OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => new { task = g.Key, models = g.Select(m => m.Id).Order(StringComparer.Ordinal) });
+        return ModelKitJson.Json(new { tasks, frameworks = all.Select(m => m.Framework).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal) });
+    }
+
+    private static IResult Stats(InferenceService inference, IModelCache cache, IInferenceJobService jobs)
+    {
+        var queues = inference.GetQueueStats();
+        var cacheStats = cache.GetStats();
+        var recent = jobs.ListJobs(limit: 10_000);
+        return ModelKitJson.Json(new
+        {
+            queues,
+            totals = new
+            {
+                requests = queues.Values.Sum(q => q.Enqueued),
+                succeeded = queues.Values.Sum(q => q.Succeeded),
+                failed = queues.Values.Sum(q => q.Failed),
+                timed_out = queues.Values.Sum(q => q.TimedOut),
+                rejected = queues.Values.Sum(q => q.Rejected),
+                batches = queues.Values.Sum(q => q.Batches),
+            },
+            cache = new { models = cacheStats.Count, memory_bytes = cacheStats.MemoryBytes, memory_limit_bytes = cacheStats.MemoryLimitBytes, hit_rate = cacheStats.HitRate },
+            jobs = recent.GroupBy(j => j.Status).ToDictionary(g => g.Key.ToString().ToLowerInvariant(), g => g.Count()),
+        });
+    }
+
+    private static IResult ClearCache(IModelCache cache)
+    {
+        var removed = cache.Clear();
+        return ModelKitJson.Json(new { message = $"Removed {removed} unpinned model(s) from the cache; pinned (deployed) models stay.", removed });
+    }
+
+    private static IResult CacheStats(IModelCache cache) => ModelKitJson.Json(CacheJson(cache.GetStats()));
+
+    private static IResult CacheModels(IModelCache cache) => ModelKitJson.Json(new { models = cache.GetStats().Entries.Select(EntryJson) });
+
+    private static IResult RemoveCachedModel(string key, IModelCache cache)
+    {
+        var parsed = ParseKey(key);
+        return cache.Remove(parsed)
+            ? ModelKitJson.Json(new { message = $"Model '{parsed}' was removed from the cache; running requests finish first.", key = parsed.ToString() })
+            : throw new ModelNotFoundException($"'{parsed}' is not in the cache; GET the cache's models for the loaded keys.");
+    }
+
+    private static async Task<IResult> ConfigureCacheAsync(HttpRequest request, IModelCache cache, CancellationToken cancellationToken)
+    {
+        var body = await ModelKitJson.ReadAsync<CacheConfigBody>(request, cancellationToken);
+        if (body.MaxCacheSize is < 1 or > 10_000) throw new InvalidInputException($"'max_cache_size' must be 1..10000 (was {body.MaxCacheSize}).");
+        if (body.MaxMemoryGb is <= 0 or > 4096) throw new InvalidInputException($"'max_memory_gb' must be above 0 and at most 4096 (was {body.MaxMemoryGb?.ToString(CultureInfo.InvariantCulture)}).");
+        if (body.MemoryLimitBytes is <= 0) throw new InvalidInputException($"'memory_limit_bytes' must be positive (was {body.MemoryLimitBytes}).");
+        var bytes = body.MemoryLimitBytes ?? (body.MaxMemoryGb is { } gb ? (long)(gb * (1L << 30)) : null);
+        if (bytes is null && body.MaxCacheSize is null) throw new InvalidInputException("Give 'max_cache_size', 'max_memory_gb' or 'memory_limit_bytes'.");
+        var before = cache.GetStats();
+        cache.Resize(bytes, body.MaxCacheSize);
+        var after = cache.GetStats();
+        var json = CacheJson(after);
+        json["evicted"] = Math.Max(0, before.Count - after.Count);
+        return ModelKitJson.Json(json);
+    }
+
+    private static async Task<IResult> PreloadAsync(HttpRequest request, IInferenceService inference, CancellationToken cancellationToken)
+    {
+        var body = await ModelKitJson.ReadAsync<PreloadBody>(request, cancellationToken);
+        var models = body.Models ?? [body.ModelId ?? body.ModelName ?? throw new InvalidInputException("'model_id' (or 'models') is required.")];
+        var keys = new List<string>();
+        foreach (var model in models) keys.Add((await inference.PreloadAsync(model, body.Models is null ? body.Version : null, cancellationToken)).ToString());
+        return ModelKitJson.Json(new { message = $"Loaded {keys.Count} model(s).", keys });
+    }
+
+    private static System.Text.Json.Nodes.JsonObject JobJson(InferenceJobInfo job, string requestId)
+    {
+        var json = new System.Text.Json.Nodes.JsonObject
+        {
+            ["job_id"] = job.JobId,
+            ["status"] = job.Status.ToString().ToLowerInvariant(),
+            ["model_id"] = job.ModelId,
+            ["version"] = job.Version,
+            ["created_at"] = job.CreatedAt,
+            ["started_at"] = job.StartedAt,
+            ["completed_at"] = job.CompletedAt,
+            ["expires_at"] = job.ExpiresAt,
+        };
+        if (job.Result is { } result)
+        {
+            json["result"] = new System.Text.Json.Nodes.JsonObject
+            {
+                ["request_id"] = job.JobId,
+                ["model_id"] = result.ModelId,
+                ["version"] = result.Version,
+                ["output_data"] = TensorJson.WriteOutputs(result.Outputs),
+                ["processing_time"] = result.Duration.TotalSeconds,
+            };
+        }
+
+        if (job.ErrorCode is not null) json["error"] = new System.Text.Json.Nodes.JsonObject { ["code"] = job.ErrorCode, ["message"] = job.ErrorMessage };
+        json["request_id"] = requestId;
+        return json;
+    }
+
+    private static System.Text.Json.Nodes.JsonObject CacheJson(ModelCacheStats stats) => new()
+    {
+        ["hits"] = stats.Hits,
+        ["misses"] = stats.Misses,
+        ["hit_rate"] = stats.HitRate,
+        ["loads"] = stats.Loads,
+        ["load_failures"] = stats.LoadFailures,
+        ["evictions"] = stats.Evictions,
+        ["models"] = stats.Count,
+        ["max_models"] = stats.MaxModels,
+        ["memory_bytes"] = stats.MemoryBytes,
+        ["memory_limit_bytes"] = stats.MemoryLimitBytes,
+        ["entries"] = new System.Text.Json.Nodes.JsonArray([.. stats.Entries.Select(e => (System.Text.Json.Nodes.JsonNode)EntryJson(e))]),
+    };
+
+    private static System.Text.Json.Nodes.JsonObject EntryJson(ModelCacheEntryInfo e) => new()
+    {
+        ["key"] = e.Key.ToString(),
+        ["model_id"] = e.Key.ModelId,
+        ["version"] = e.Key.Version,
+        ["device"] = e.Key.Device.ToString(),
+        ["memory_bytes"] = e.MemoryBytes,
+        ["memory_measurement"] = e.MemoryMeasurement.ToString().ToLowerInvariant(),
+        ["load_time_ms"] = e.LoadTime.TotalMilliseconds,
+        ["loaded_at"] = e.LoadedAt,
+        ["last_access"] = e.LastAccess,
+        ["access_count"] = e.AccessCount,
+        ["pinned"] = e.Pinned,
+        ["active_leases"] = e.ActiveLeases,
+    };
+
+    // "model:version@device", as the cache's entries list them (device "cpu" when left out).
+    private static ModelCacheKey ParseKey(string key)
+    {
+        var at = key.LastIndexOf('@');
+        var device = at < 0 ? ExecutionDevice.Cpu : ExecutionDevice.Parse(key[(at + 1)..]);
+        var head = at < 0 ? key : key[..at];
+        var colon = head.LastIndexOf(':');
+        if (colon <= 0 || colon == head.Length - 1) throw new InvalidInputException($"Cache key '{key}' must look like 'model:version@device' (for example demo-mlp:1@cpu).");
+        return new ModelCacheKey(head[..colon], head[(colon + 1)..], device);
+    }
+}
