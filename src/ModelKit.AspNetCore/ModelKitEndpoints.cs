@@ -31,8 +31,10 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         }
 
         var group = endpoints.MapGroup(prefix).WithTags("ModelKit");
-        group.AddEndpointFilter(static async (context, next) =>
+        var normalizedPrefix = "/" + prefix.Trim('/');
+        group.AddEndpointFilter(async (context, next) =>
         {
+            context.HttpContext.Items[PrefixItem] = normalizedPrefix == "/" ? string.Empty : normalizedPrefix;
             try
             {
                 return await next(context).ConfigureAwait(false);
@@ -64,6 +66,18 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         group.MapPost("/models/{model_id}/scale", ScaleAsync);
         group.MapPost("/models/{model_id}/inference", ModelInferenceAsync);
         group.MapPost("/models/{model_id}/batch_inference", ModelBatchInferenceAsync);
+
+        // Seed 004: the deployments resource; seed 001: a local deployment's progress.
+        group.MapPost("/deployments/start", StartDeploymentAsync);
+        group.MapGet("/deployments/list", ListDeployments);
+        group.MapGet("/deployments/{deployment_id}", GetDeployment);
+        group.MapPut("/deployments/{deployment_id}/stop", StopDeploymentAsync);
+        group.MapPut("/deployments/{deployment_id}/restart", RestartDeploymentAsync);
+        group.MapDelete("/deployments/{deployment_id}", DeleteDeploymentAsync);
+        group.MapGet("/deployments/{deployment_id}/logs", DeploymentLogs);
+        group.MapGet("/deployments/{deployment_id}/health", DeploymentHealth);
+        group.MapGet("/deployments/{deployment_id}/model-info", DeploymentModelInfoAsync);
+        group.MapGet("/models/local/deployments/{deployment_id}", DeploymentProgress);
 
         // Seed 003: the unified inference service.
         group.MapPost("/inference/infer", InferAsync);
@@ -316,12 +330,8 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         ["shape"] = new JsonArray([.. s.Shape.Select(d => JsonValue.Create(d))]),
     })]);
 
-    // The group's prefix as the request saw it (everything before "/models" or "/inference").
-    private static string Prefix(HttpRequest request)
-    {
-        var path = request.Path.Value ?? string.Empty;
-        var cut = path.IndexOf("/models", StringComparison.Ordinal);
-        if (cut < 0) cut = path.IndexOf("/inference", StringComparison.Ordinal);
-        return cut > 0 ? path[..cut] : string.Empty;
-    }
+    private const string PrefixItem = "ModelKit.RoutePrefix";
+
+    // The prefix MapModelKit was called with (links in responses are built from it).
+    private static string Prefix(HttpRequest request) => request.HttpContext.Items[PrefixItem] as string ?? string.Empty;
 }
