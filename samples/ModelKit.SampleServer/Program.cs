@@ -5,14 +5,15 @@ using ModelKit.SampleServer;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.Services.AddModelKit(o => builder.Configuration.GetSection("ModelKit").Bind(o)) // DataDirectory, MaxArtifactBytes
-    .AddOnnxRuntime();
+    .AddOnnxRuntime()
+    .AddHttpApi(o => builder.Configuration.GetSection("ModelKit:Auth").Bind(o)); // API keys, scopes, rate limit
 builder.Services.AddHostedService<DemoModelSeeder>();
 
 var app = builder.Build();
 app.MapModelKit();
 app.MapGet("/", () => Results.Text(
     """
-    ModelKit sample server
+    ModelKit sample server (send X-API-Key: modelkit-sample-key-change-me)
       GET  /api/v1/models                          registered models
       GET  /api/v1/models/demo-mlp/status          deployment status, stages, replicas
       POST /api/v1/models/demo-mlp/inference       {"input_data": [[0.1, 0.2, ... 64 values]]}
@@ -22,7 +23,14 @@ app.MapGet("/", () => Results.Text(
     """));
 app.Lifetime.ApplicationStarted.Register(() =>
 {
-    foreach (var url in app.Urls) Console.WriteLine($"ModelKit sample server listening on {url}; try: curl {url}/api/v1/models");
+    if (builder.Configuration.GetSection("ModelKit:Auth:Keys").GetChildren().Any(k => k["Key"] == "modelkit-sample-key-change-me"))
+    {
+        Console.WriteLine("Using the sample API keys from appsettings.json (X-API-Key: modelkit-sample-key-change-me); replace them before exposing this server.");
+    }
+
+    var rest = builder.Configuration["Kestrel:Endpoints:Rest:Url"] ?? app.Urls.FirstOrDefault() ?? "http://localhost:8080";
+    Console.WriteLine($"ModelKit sample server: REST on {rest}; try: curl -H 'X-API-Key: <key>' {rest}/api/v1/models");
+    if (builder.Configuration["Kestrel:Endpoints:Grpc:Url"] is { } grpc) Console.WriteLine($"HTTP/2 without TLS (h2c, for gRPC clients) on {grpc}");
 });
 app.Run();
 

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
 using ModelKit;
 using ModelKit.AspNetCore;
 using ModelKit.Deployments;
@@ -30,11 +31,20 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
             throw new InvalidOperationException("MapModelKit() needs ModelKit's services: call services.AddModelKit() (and a backend such as .AddOnnxRuntime()) first.");
         }
 
+        if (endpoints.ServiceProvider.GetService<ModelKitHttpApiMarker>() is null)
+        {
+            throw new InvalidOperationException("MapModelKit() needs the HTTP API's services: call services.AddModelKit().AddHttpApi(...) with API keys (or Enabled = false to run without).");
+        }
+
+        var authEnabled = endpoints.ServiceProvider.GetRequiredService<IOptions<ModelKitAuthOptions>>().Value.Enabled;
+        var limiter = endpoints.ServiceProvider.GetRequiredService<ModelKitRateLimiter>();
+
         var group = endpoints.MapGroup(prefix).WithTags("ModelKit");
         var normalizedPrefix = "/" + prefix.Trim('/');
         group.AddEndpointFilter(async (context, next) =>
         {
             context.HttpContext.Items[PrefixItem] = normalizedPrefix == "/" ? string.Empty : normalizedPrefix;
+            if (limiter.TryAcquire(context.HttpContext) is { } limited) return limited;
             try
             {
                 return await next(context).ConfigureAwait(false);
@@ -54,48 +64,54 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         });
 
         // Seed 000 + 002: models (registry) and their deployment.
-        group.MapGet("/models", ListModelsAsync);
-        group.MapGet("/models/{model_id}", GetModelAsync);
-        group.MapPost("/models", CreateModelAsync);
-        group.MapPut("/models/{model_id}", UpdateModelAsync);
-        group.MapDelete("/models/{model_id}", DeleteModelAsync);
-        group.MapPost("/models/{model_id}/upload", UploadAsync);
-        group.MapGet("/models/{model_id}/versions", ListVersionsAsync);
-        group.MapPost("/models/deploy", DeployAsync);
-        group.MapGet("/models/{model_id}/status", GetStatus);
-        group.MapPost("/models/{model_id}/scale", ScaleAsync);
-        group.MapPost("/models/{model_id}/inference", ModelInferenceAsync);
-        group.MapPost("/models/{model_id}/batch_inference", ModelBatchInferenceAsync);
+        Secure(group.MapGet("/models", ListModelsAsync), ModelKitScopes.Read);
+        Secure(group.MapGet("/models/{model_id}", GetModelAsync), ModelKitScopes.Read);
+        Secure(group.MapPost("/models", CreateModelAsync), ModelKitScopes.Manage);
+        Secure(group.MapPut("/models/{model_id}", UpdateModelAsync), ModelKitScopes.Manage);
+        Secure(group.MapDelete("/models/{model_id}", DeleteModelAsync), ModelKitScopes.Manage);
+        Secure(group.MapPost("/models/{model_id}/upload", UploadAsync), ModelKitScopes.Manage);
+        Secure(group.MapGet("/models/{model_id}/versions", ListVersionsAsync), ModelKitScopes.Read);
+        Secure(group.MapPost("/models/deploy", DeployAsync), ModelKitScopes.Manage);
+        Secure(group.MapGet("/models/{model_id}/status", GetStatus), ModelKitScopes.Read);
+        Secure(group.MapPost("/models/{model_id}/scale", ScaleAsync), ModelKitScopes.Manage);
+        Secure(group.MapPost("/models/{model_id}/inference", ModelInferenceAsync), ModelKitScopes.Infer);
+        Secure(group.MapPost("/models/{model_id}/batch_inference", ModelBatchInferenceAsync), ModelKitScopes.Infer);
 
         // Seed 004: the deployments resource; seed 001: a local deployment's progress.
-        group.MapPost("/deployments/start", StartDeploymentAsync);
-        group.MapGet("/deployments/list", ListDeployments);
-        group.MapGet("/deployments/{deployment_id}", GetDeployment);
-        group.MapPut("/deployments/{deployment_id}/stop", StopDeploymentAsync);
-        group.MapPut("/deployments/{deployment_id}/restart", RestartDeploymentAsync);
-        group.MapDelete("/deployments/{deployment_id}", DeleteDeploymentAsync);
-        group.MapGet("/deployments/{deployment_id}/logs", DeploymentLogs);
-        group.MapGet("/deployments/{deployment_id}/health", DeploymentHealth);
-        group.MapGet("/deployments/{deployment_id}/model-info", DeploymentModelInfoAsync);
-        group.MapGet("/models/local/deployments/{deployment_id}", DeploymentProgress);
+        Secure(group.MapPost("/deployments/start", StartDeploymentAsync), ModelKitScopes.Manage);
+        Secure(group.MapGet("/deployments/list", ListDeployments), ModelKitScopes.Read);
+        Secure(group.MapGet("/deployments/{deployment_id}", GetDeployment), ModelKitScopes.Read);
+        Secure(group.MapPut("/deployments/{deployment_id}/stop", StopDeploymentAsync), ModelKitScopes.Manage);
+        Secure(group.MapPut("/deployments/{deployment_id}/restart", RestartDeploymentAsync), ModelKitScopes.Manage);
+        Secure(group.MapDelete("/deployments/{deployment_id}", DeleteDeploymentAsync), ModelKitScopes.Manage);
+        Secure(group.MapGet("/deployments/{deployment_id}/logs", DeploymentLogs), ModelKitScopes.Read);
+        Secure(group.MapGet("/deployments/{deployment_id}/health", DeploymentHealth), ModelKitScopes.Read);
+        Secure(group.MapGet("/deployments/{deployment_id}/model-info", DeploymentModelInfoAsync), ModelKitScopes.Read);
+        Secure(group.MapGet("/models/local/deployments/{deployment_id}", DeploymentProgress), ModelKitScopes.Read);
 
         // Seed 003: the unified inference service.
-        group.MapPost("/inference/infer", InferAsync);
-        group.MapPost("/inference/batch", BatchAsync);
-        group.MapGet("/inference/health", HealthAsync);
-        group.MapPost("/inference/async", SubmitJobAsync);
-        group.MapGet("/inference/async/{job_id}", GetJob);
-        group.MapDelete("/inference/async/{job_id}", CancelJob);
-        group.MapGet("/inference/supported-tasks", SupportedTasksAsync);
-        group.MapGet("/inference/stats", Stats);
-        group.MapPost("/inference/clear-cache", ClearCache);
-        group.MapGet("/inference/cache/stats", CacheStats);
-        group.MapGet("/inference/cache/models", CacheModels);
-        group.MapDelete("/inference/cache/models/{key}", RemoveCachedModel);
-        group.MapPut("/inference/cache/config", ConfigureCacheAsync);
-        group.MapPost("/inference/models/preload", PreloadAsync);
-        group.MapGet("/health", HealthAsync);
+        Secure(group.MapPost("/inference/infer", InferAsync), ModelKitScopes.Infer);
+        Secure(group.MapPost("/inference/batch", BatchAsync), ModelKitScopes.Infer);
+        group.MapGet("/inference/health", HealthAsync).AllowAnonymous();
+        Secure(group.MapPost("/inference/async", SubmitJobAsync), ModelKitScopes.Infer);
+        Secure(group.MapGet("/inference/async/{job_id}", GetJob), ModelKitScopes.Read);
+        Secure(group.MapDelete("/inference/async/{job_id}", CancelJob), ModelKitScopes.Infer);
+        Secure(group.MapGet("/inference/supported-tasks", SupportedTasksAsync), ModelKitScopes.Read);
+        Secure(group.MapGet("/inference/stats", Stats), ModelKitScopes.Read);
+        Secure(group.MapPost("/inference/clear-cache", ClearCache), ModelKitScopes.Manage);
+        Secure(group.MapGet("/inference/cache/stats", CacheStats), ModelKitScopes.Read);
+        Secure(group.MapGet("/inference/cache/models", CacheModels), ModelKitScopes.Read);
+        Secure(group.MapDelete("/inference/cache/models/{key}", RemoveCachedModel), ModelKitScopes.Manage);
+        Secure(group.MapPut("/inference/cache/config", ConfigureCacheAsync), ModelKitScopes.Manage);
+        Secure(group.MapPost("/inference/models/preload", PreloadAsync), ModelKitScopes.Manage);
+        group.MapGet("/health", HealthAsync).AllowAnonymous();
         return group;
+
+        void Secure(RouteHandlerBuilder endpoint, string scope)
+        {
+            if (authEnabled) endpoint.RequireAuthorization(ModelKitScopes.Policy(scope));
+            else endpoint.AllowAnonymous();
+        }
     }
 
     private static async Task<IResult> ListModelsAsync(

@@ -10,7 +10,19 @@ public class SampleServerFactory : WebApplicationFactory<Program>
 {
     private readonly TempDirectory _dir = new();
 
+    /// <summary>The sample server's admin key (appsettings.json); every client this factory creates sends it.</summary>
+    public const string AdminKey = "modelkit-sample-key-change-me";
+
+    /// <summary>The sample server's read-only key.</summary>
+    public const string ReadOnlyKey = "modelkit-sample-read-only-key";
+
     public string DataDirectory => _dir.Path;
+
+    protected override void ConfigureClient(HttpClient client)
+    {
+        base.ConfigureClient(client);
+        client.DefaultRequestHeaders.Add("X-API-Key", AdminKey);
+    }
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {

@@ -1,0 +1,140 @@
+using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace ModelKit.AspNetCore;
+
+/// <summary>The scopes an API key can hold. <c>manage</c> includes the other two.</summary>
+public static class ModelKitScopes
+{
+    /// <summary>Read models, deployments, statistics and cache state.</summary>
+    public const string Read = "read";
+    /// <summary>Run inference (sync, batch, async jobs).</summary>
+    public const string Infer = "infer";
+    /// <summary>Change things: register, upload, deploy, scale, update, delete, cache configuration.</summary>
+    public const string Manage = "manage";
+
+    internal static string Policy(string scope) => "modelkit:" + scope;
+}
+
+/// <summary>One API key from configuration.</summary>
+public sealed class ModelKitApiKey
+{
+    /// <summary>A name for logs and rate limiting (the key itself is never logged).</summary>
+    public string Name { get; set; } = string.Empty;
+    /// <summary>The secret, sent as <c>X-API-Key: …</c> or <c>Authorization: Bearer …</c>.</summary>
+    public string Key { get; set; } = string.Empty;
+    /// <summary>Scopes: <c>read</c>, <c>infer</c>, <c>manage</c> (which includes the others). At least one is required.</summary>
+    public List<string> Scopes { get; set; } = [];
+    /// <summary>Requests per minute for this key; <see cref="ModelKitAuthOptions.RequestsPerMinute"/> when null.</summary>
+    public int? RequestsPerMinute { get; set; }
+}
+
+/// <summary>Authentication, scopes and rate limits of ModelKit's endpoints (section <c>ModelKit:Auth</c> in the sample).</summary>
+public sealed class ModelKitAuthOptions
+{
+    /// <summary>Require an API key. Turning it off must be explicit: <c>Enabled = false</c>. Default: true.</summary>
+    public bool Enabled { get; set; } = true;
+    /// <summary>The accepted keys.</summary>
+    public List<ModelKitApiKey> Keys { get; set; } = [];
+    /// <summary>Requests per minute per key (per client address when auth is off); 0 turns rate limiting off. Default: 6000.</summary>
+    public int RequestsPerMinute { get; set; } = 6000;
+}
+
+/// <summary>Accepts <c>X-API-Key</c> or <c>Authorization: Bearer</c>; compares in constant time; never logs a key.</summary>
+internal sealed partial class ModelKitApiKeyHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, IOptions<ModelKitAuthOptions> auth)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "ModelKitApiKey";
+
+    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        string? presented = null;
+        if (Request.Headers.TryGetValue("X-API-Key", out var header) && header.Count > 0) presented = header[0];
+        else if (Request.Headers.Authorization is { Count: > 0 } authorization && authorization[0] is { } value && value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            presented = value["Bearer ".Length..].Trim();
+        }
+
+        if (string.IsNullOrEmpty(presented)) return Task.FromResult(AuthenticateResult.NoResult());
+        var presentedHash = SHA256.HashData(Encoding.UTF8.GetBytes(presented));
+        ModelKitApiKey? match = null;
+        foreach (var key in auth.Value.Keys)
+        {
+            // Every key is compared (no early exit), each in constant time over equal-length hashes.
+            if (CryptographicOperations.FixedTimeEquals(presentedHash, SHA256.HashData(Encoding.UTF8.GetBytes(key.Key)))) match ??= key;
+        }
+
+        if (match is null)
+        {
+            LogRejected(Logger, Request.Path);
+            return Task.FromResult(AuthenticateResult.Fail("The API key is not valid."));
+        }
+
+        var claims = new List<Claim> { new(ClaimTypes.Name, match.Name) };
+        foreach (var scope in match.Scopes) claims.Add(new Claim("scope", scope));
+        var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));
+        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName)));
+    }
+
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        Response.Headers.WWWAuthenticate = "Bearer";
+        return WriteProblemAsync(StatusCodes.Status401Unauthorized, "UNAUTHORIZED", "Unauthorized",
+            "An API key is required: send it as 'X-API-Key: <key>' or 'Authorization: Bearer <key>'.");
+    }
+
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
+        WriteProblemAsync(StatusCodes.Status403Forbidden, "FORBIDDEN", "Forbidden", "The API key does not have the scope this endpoint needs.");
+
+    private Task WriteProblemAsync(int status, string code, string title, string detail) =>
+        Results.Problem(detail, Request.Path, status, title, "urn:modelkit:error:" + code.ToLowerInvariant(),
+            new Dictionary<string, object?> { ["code"] = code, ["request_id"] = Context.TraceIdentifier, ["timestamp"] = DateTimeOffset.UtcNow })
+        .ExecuteAsync(Context);
+
+    [LoggerMessage(1, LogLevel.Warning, "Rejected an invalid API key on {Path}.")]
+    private static partial void LogRejected(ILogger logger, PathString path);
+}
+
+/// <summary>A fixed one-minute window per key (or per client address when auth is off).</summary>
+internal sealed class ModelKitRateLimiter : IDisposable
+{
+    private readonly PartitionedRateLimiter<HttpContext>? _limiter;
+
+    public ModelKitRateLimiter(IOptions<ModelKitAuthOptions> options)
+    {
+        var auth = options.Value;
+        if (auth.RequestsPerMinute <= 0 && auth.Keys.All(k => k.RequestsPerMinute is null or <= 0)) return;
+        var perKey = auth.Keys.ToDictionary(k => k.Name, k => k.RequestsPerMinute ?? auth.RequestsPerMinute, StringComparer.Ordinal);
+        _limiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
+        {
+            var name = context.User.Identity?.IsAuthenticated == true ? "key:" + context.User.Identity.Name : "ip:" + context.Connection.RemoteIpAddress;
+            var limit = context.User.Identity?.Name is { } n && perKey.TryGetValue(n, out var l) ? l : auth.RequestsPerMinute;
+            return limit <= 0
+                ? RateLimitPartition.GetNoLimiter(name)
+                : RateLimitPartition.GetFixedWindowLimiter(name, _ => new FixedWindowRateLimiterOptions { PermitLimit = limit, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 });
+        });
+    }
+
+    /// <summary>Null when the request may go on, else the 429 result.</summary>
+    public IResult? TryAcquire(HttpContext context)
+    {
+        if (_limiter is null) return null;
+        using var lease = _limiter.AttemptAcquire(context);
+        if (lease.IsAcquired) return null;
+        var retry = lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : TimeSpan.FromSeconds(60);
+        var seconds = Math.Max(1, (int)Math.Ceiling(retry.TotalSeconds));
+        context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return Results.Problem("Too many requests for this API key; retry after the Retry-After interval.", context.Request.Path, StatusCodes.Status429TooManyRequests,
+            "Rate limited", "urn:modelkit:error:rate-limited",
+            new Dictionary<string, object?> { ["code"] = "RATE_LIMITED", ["retry_after"] = seconds, ["request_id"] = context.TraceIdentifier });
+    }
+
+    public void Dispose() => _limiter?.Dispose();
+}

@@ -1,0 +1,116 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace ModelKit.Tests;
+
+/// <summary>API keys, scopes and rate limits through HTTP.</summary>
+public sealed class AuthTests : IClassFixture<SampleServerFactory>
+{
+    private static readonly string Row = JsonSerializer.Serialize(new[] { new float[64] });
+    private readonly SampleServerFactory _factory;
+
+    public AuthTests(SampleServerFactory factory) => _factory = factory;
+
+    private HttpClient Client(string? key = null, bool bearer = false)
+    {
+        var client = _factory.CreateClient();
+        client.DefaultRequestHeaders.Remove("X-API-Key");
+        if (key is null) return client;
+        if (bearer) client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        else client.DefaultRequestHeaders.Add("X-API-Key", key);
+        return client;
+    }
+
+    private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
+
+    private static async Task ExpectProblemAsync(HttpResponseMessage response, HttpStatusCode status, string code)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == status, $"expected {status}, got {response.StatusCode}: {text}");
+        Assert.Equal(code, JsonDocument.Parse(text).RootElement.GetProperty("code").GetString());
+    }
+
+    [Fact]
+    public async Task MissingOrWrongKey_Is401_AndHealthStaysOpen()
+    {
+        var anonymous = Client();
+        var missing = await anonymous.GetAsync("/api/v1/models");
+        await ExpectProblemAsync(missing, HttpStatusCode.Unauthorized, "UNAUTHORIZED");
+        Assert.Equal("Bearer", missing.Headers.WwwAuthenticate.Single().Scheme);
+        await ExpectProblemAsync(await Client("not-the-key-at-all").GetAsync("/api/v1/models"), HttpStatusCode.Unauthorized, "UNAUTHORIZED");
+        await ExpectProblemAsync(await Client(SampleServerFactory.AdminKey + "x").GetAsync("/api/v1/models"), HttpStatusCode.Unauthorized, "UNAUTHORIZED");
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/api/v1/health")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await Client(SampleServerFactory.AdminKey, bearer: true).GetAsync("/api/v1/models")).StatusCode);
+    }
+
+    [Fact]
+    public async Task ReadOnlyKey_CanReadButNotInferOrManage()
+    {
+        var reader = Client(SampleServerFactory.ReadOnlyKey);
+        await _factory.WaitUntilRunningAsync(_factory.CreateClient(), "demo-mlp");
+        Assert.Equal(HttpStatusCode.OK, (await reader.GetAsync("/api/v1/models/demo-mlp/status")).StatusCode);
+        await ExpectProblemAsync(await reader.PostAsync("/api/v1/models/demo-mlp/inference", Json($$"""{"input_data": {{Row}}}""")), HttpStatusCode.Forbidden, "FORBIDDEN");
+        await ExpectProblemAsync(await reader.PostAsync("/api/v1/models/demo-mlp/scale", Json("""{"replicas": 2}""")), HttpStatusCode.Forbidden, "FORBIDDEN");
+        await ExpectProblemAsync(await reader.DeleteAsync("/api/v1/models/demo-mlp?force=true"), HttpStatusCode.Forbidden, "FORBIDDEN");
+        Assert.Equal(HttpStatusCode.OK, (await Client(SampleServerFactory.AdminKey).PostAsync("/api/v1/models/demo-mlp/inference", Json($$"""{"input_data": {{Row}}}"""))).StatusCode);
+    }
+
+    [Fact]
+    public async Task RateLimit_PerKey_Answers429WithRetryAfter()
+    {
+        await using var factory = new LimitedFactory();
+        var client = factory.CreateClient();
+        for (var i = 0; i < 3; i++) Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/v1/models")).StatusCode);
+        var limited = await client.GetAsync("/api/v1/models");
+        await ExpectProblemAsync(limited, HttpStatusCode.TooManyRequests, "RATE_LIMITED");
+        Assert.NotNull(limited.Headers.RetryAfter);
+
+        // Another key has its own budget.
+        var other = factory.CreateClient();
+        other.DefaultRequestHeaders.Remove("X-API-Key");
+        other.DefaultRequestHeaders.Add("X-API-Key", SampleServerFactory.ReadOnlyKey);
+        Assert.Equal(HttpStatusCode.OK, (await other.GetAsync("/api/v1/models")).StatusCode);
+    }
+
+    [Fact]
+    public async Task AuthOff_MustBeExplicit()
+    {
+        await using (var open = new ConfiguredFactory(("ModelKit:Auth:Enabled", "false")))
+        {
+            var client = open.CreateClient();
+            client.DefaultRequestHeaders.Remove("X-API-Key");
+            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/v1/models")).StatusCode);
+        }
+
+        await using var noKeys = new ConfiguredFactory(("ModelKit:Auth:Keys:0:Key", ""), ("ModelKit:Auth:Keys:1:Key", ""));
+        var error = Assert.ThrowsAny<Exception>(() => noKeys.CreateClient());
+        var validation = error as OptionsValidationException ?? error.InnerException as OptionsValidationException;
+        Assert.NotNull(validation);
+        Assert.Contains(validation.Failures, f => f.Contains("shorter than 16 characters", StringComparison.Ordinal));
+    }
+
+    private sealed class LimitedFactory : SampleServerFactory
+    {
+        protected override void ConfigureWebHost(IWebHostBuilder builder)
+        {
+            base.ConfigureWebHost(builder);
+            builder.UseSetting("ModelKit:Auth:RequestsPerMinute", "3");
+            builder.UseSetting("ModelKit:DeployDemoModels", "false");
+        }
+    }
+
+    private sealed class ConfiguredFactory(params (string Key, string Value)[] settings) : SampleServerFactory
+    {
+        protected override void ConfigureWebHost(IWebHostBuilder builder)
+        {
+            base.ConfigureWebHost(builder);
+            builder.UseSetting("ModelKit:DeployDemoModels", "false");
+            foreach (var (key, value) in settings) builder.UseSetting(key, value);
+        }
+    }
+}
