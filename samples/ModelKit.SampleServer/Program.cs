@@ -2,14 +2,23 @@
 // gRPC. On first start it generates the demo models, registers them and deploys them; later starts restore
 // the saved deployments. Data lives in ./modelkit-data (ModelKit:DataDirectory).
 using ModelKit.SampleServer;
+using Scalar.AspNetCore;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.Services.AddModelKit(o => builder.Configuration.GetSection("ModelKit").Bind(o)) // DataDirectory, MaxArtifactBytes
     .AddOnnxRuntime()
     .AddHttpApi(o => builder.Configuration.GetSection("ModelKit:Auth").Bind(o)); // API keys, scopes, rate limit
 builder.Services.AddHostedService<DemoModelSeeder>();
+builder.Services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
+{
+    document.Info.Title = "ModelKit sample server";
+    document.Info.Description = "Models, deployments and inference. Send X-API-Key (or Authorization: Bearer); see docs/rest-api.md.";
+    return Task.CompletedTask;
+}));
 
 var app = builder.Build();
+app.MapOpenApi();                                   // /openapi/v1.json
+app.MapScalarApiReference("/docs");                 // browsable reference at /docs
 app.MapModelKit();
 app.MapGet("/", () => Results.Text(
     """
@@ -19,6 +28,7 @@ app.MapGet("/", () => Results.Text(
       POST /api/v1/models/demo-mlp/inference       {"input_data": [[0.1, 0.2, ... 64 values]]}
       POST /api/v1/inference/infer                 {"model_id": "demo-mlp", "input_data": {...}}
       GET  /api/v1/health                          health checks
+      GET  /docs                                   API reference (OpenAPI at /openapi/v1.json)
     See docs/rest-api.md for every endpoint.
     """));
 app.Lifetime.ApplicationStarted.Register(() =>
@@ -29,7 +39,8 @@ app.Lifetime.ApplicationStarted.Register(() =>
     }
 
     var rest = builder.Configuration["Kestrel:Endpoints:Rest:Url"] ?? app.Urls.FirstOrDefault() ?? "http://localhost:8080";
-    Console.WriteLine($"ModelKit sample server: REST on {rest}; try: curl -H 'X-API-Key: <key>' {rest}/api/v1/models");
+    Console.WriteLine($"ModelKit sample server: REST on {rest}; API reference at {rest}/docs (OpenAPI: {rest}/openapi/v1.json)");
+    Console.WriteLine($"try: curl -H 'X-API-Key: <key>' {rest}/api/v1/models");
     if (builder.Configuration["Kestrel:Endpoints:Grpc:Url"] is { } grpc) Console.WriteLine($"HTTP/2 without TLS (h2c, for gRPC clients) on {grpc}");
 });
 app.Run();

@@ -40,6 +40,10 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         var limiter = endpoints.ServiceProvider.GetRequiredService<ModelKitRateLimiter>();
 
         var group = endpoints.MapGroup(prefix).WithTags("ModelKit");
+        group.ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .ProducesProblem(StatusCodes.Status500InternalServerError).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         var normalizedPrefix = "/" + prefix.Trim('/');
         group.AddEndpointFilter(async (context, next) =>
         {
@@ -64,53 +68,54 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         });
 
         // Seed 000 + 002: models (registry) and their deployment.
-        Secure(group.MapGet("/models", ListModelsAsync), ModelKitScopes.Read);
-        Secure(group.MapGet("/models/{model_id}", GetModelAsync), ModelKitScopes.Read);
-        Secure(group.MapPost("/models", CreateModelAsync), ModelKitScopes.Manage);
-        Secure(group.MapPut("/models/{model_id}", UpdateModelAsync), ModelKitScopes.Manage);
-        Secure(group.MapDelete("/models/{model_id}", DeleteModelAsync), ModelKitScopes.Manage);
-        Secure(group.MapPost("/models/{model_id}/upload", UploadAsync), ModelKitScopes.Manage);
-        Secure(group.MapGet("/models/{model_id}/versions", ListVersionsAsync), ModelKitScopes.Read);
-        Secure(group.MapPost("/models/deploy", DeployAsync), ModelKitScopes.Manage);
-        Secure(group.MapGet("/models/{model_id}/status", GetStatus), ModelKitScopes.Read);
-        Secure(group.MapPost("/models/{model_id}/scale", ScaleAsync), ModelKitScopes.Manage);
-        Secure(group.MapPost("/models/{model_id}/inference", ModelInferenceAsync), ModelKitScopes.Infer);
-        Secure(group.MapPost("/models/{model_id}/batch_inference", ModelBatchInferenceAsync), ModelKitScopes.Infer);
+        Secure(group.MapGet("/models", ListModelsAsync), ModelKitScopes.Read).WithSummary("List registered models (paged, filtered)");
+        Secure(group.MapGet("/models/{model_id}", GetModelAsync), ModelKitScopes.Read).WithSummary("A model with its versions and deployment");
+        Secure(group.MapPost("/models", CreateModelAsync), ModelKitScopes.Manage).WithSummary("Create a model (then upload a version)").Accepts<CreateModelBody>("application/json");
+        Secure(group.MapPut("/models/{model_id}", UpdateModelAsync), ModelKitScopes.Manage).WithSummary("Update a model's metadata; 'config' updates its deployment (rolling)").Accepts<UpdateModelBody>("application/json");
+        Secure(group.MapDelete("/models/{model_id}", DeleteModelAsync), ModelKitScopes.Manage).WithSummary("Delete a model (force stops its deployment)");
+        Secure(group.MapPost("/models/{model_id}/upload", UploadAsync), ModelKitScopes.Manage).WithSummary("Upload a version (multipart, streamed)");
+        Secure(group.MapGet("/models/{model_id}/versions", ListVersionsAsync), ModelKitScopes.Read).WithSummary("A model's versions");
+        Secure(group.MapPost("/models/deploy", DeployAsync), ModelKitScopes.Manage).WithSummary("Deploy a model (seed 000's config)").Accepts<DeployBody>("application/json");
+        Secure(group.MapGet("/models/{model_id}/status", GetStatus), ModelKitScopes.Read).WithSummary("A model's deployment status, stages and replicas");
+        Secure(group.MapPost("/models/{model_id}/scale", ScaleAsync), ModelKitScopes.Manage).WithSummary("Scale a model's deployment without reloading").Accepts<ScaleBody>("application/json");
+        Secure(group.MapPost("/models/{model_id}/inference", ModelInferenceAsync), ModelKitScopes.Infer).WithSummary("Run one inference request").Accepts<InferenceBody>("application/json");
+        Secure(group.MapPost("/models/{model_id}/batch_inference", ModelBatchInferenceAsync), ModelKitScopes.Infer).WithSummary("Run several inference requests").Accepts<BatchInferenceBody>("application/json");
 
         // Seed 004: the deployments resource; seed 001: a local deployment's progress.
-        Secure(group.MapPost("/deployments/start", StartDeploymentAsync), ModelKitScopes.Manage);
-        Secure(group.MapGet("/deployments/list", ListDeployments), ModelKitScopes.Read);
-        Secure(group.MapGet("/deployments/{deployment_id}", GetDeployment), ModelKitScopes.Read);
-        Secure(group.MapPut("/deployments/{deployment_id}/stop", StopDeploymentAsync), ModelKitScopes.Manage);
-        Secure(group.MapPut("/deployments/{deployment_id}/restart", RestartDeploymentAsync), ModelKitScopes.Manage);
-        Secure(group.MapDelete("/deployments/{deployment_id}", DeleteDeploymentAsync), ModelKitScopes.Manage);
-        Secure(group.MapGet("/deployments/{deployment_id}/logs", DeploymentLogs), ModelKitScopes.Read);
-        Secure(group.MapGet("/deployments/{deployment_id}/health", DeploymentHealth), ModelKitScopes.Read);
-        Secure(group.MapGet("/deployments/{deployment_id}/model-info", DeploymentModelInfoAsync), ModelKitScopes.Read);
-        Secure(group.MapGet("/models/local/deployments/{deployment_id}", DeploymentProgress), ModelKitScopes.Read);
+        Secure(group.MapPost("/deployments/start", StartDeploymentAsync), ModelKitScopes.Manage).WithSummary("Start a deployment (seed 004)").Accepts<StartDeploymentBody>("application/json");
+        Secure(group.MapGet("/deployments/list", ListDeployments), ModelKitScopes.Read).WithSummary("List deployments, optionally by state");
+        Secure(group.MapGet("/deployments/{deployment_id}", GetDeployment), ModelKitScopes.Read).WithSummary("A deployment");
+        Secure(group.MapPut("/deployments/{deployment_id}/stop", StopDeploymentAsync), ModelKitScopes.Manage).WithSummary("Stop a deployment (drains)");
+        Secure(group.MapPut("/deployments/{deployment_id}/restart", RestartDeploymentAsync), ModelKitScopes.Manage).WithSummary("Restart a deployment");
+        Secure(group.MapDelete("/deployments/{deployment_id}", DeleteDeploymentAsync), ModelKitScopes.Manage).WithSummary("Stop and delete a deployment");
+        Secure(group.MapGet("/deployments/{deployment_id}/logs", DeploymentLogs), ModelKitScopes.Read).WithSummary("A deployment's newest log lines");
+        Secure(group.MapGet("/deployments/{deployment_id}/health", DeploymentHealth), ModelKitScopes.Read).WithSummary("A deployment's health");
+        Secure(group.MapGet("/deployments/{deployment_id}/model-info", DeploymentModelInfoAsync), ModelKitScopes.Read).WithSummary("The model version a deployment serves");
+        Secure(group.MapGet("/models/local/deployments/{deployment_id}", DeploymentProgress), ModelKitScopes.Read).WithSummary("A deployment's progress, stages and log (seed 001)");
 
         // Seed 003: the unified inference service.
-        Secure(group.MapPost("/inference/infer", InferAsync), ModelKitScopes.Infer);
-        Secure(group.MapPost("/inference/batch", BatchAsync), ModelKitScopes.Infer);
-        group.MapGet("/inference/health", HealthAsync).AllowAnonymous();
-        Secure(group.MapPost("/inference/async", SubmitJobAsync), ModelKitScopes.Infer);
-        Secure(group.MapGet("/inference/async/{job_id}", GetJob), ModelKitScopes.Read);
-        Secure(group.MapDelete("/inference/async/{job_id}", CancelJob), ModelKitScopes.Infer);
-        Secure(group.MapGet("/inference/supported-tasks", SupportedTasksAsync), ModelKitScopes.Read);
-        Secure(group.MapGet("/inference/stats", Stats), ModelKitScopes.Read);
-        Secure(group.MapPost("/inference/clear-cache", ClearCache), ModelKitScopes.Manage);
-        Secure(group.MapGet("/inference/cache/stats", CacheStats), ModelKitScopes.Read);
-        Secure(group.MapGet("/inference/cache/models", CacheModels), ModelKitScopes.Read);
-        Secure(group.MapDelete("/inference/cache/models/{key}", RemoveCachedModel), ModelKitScopes.Manage);
-        Secure(group.MapPut("/inference/cache/config", ConfigureCacheAsync), ModelKitScopes.Manage);
-        Secure(group.MapPost("/inference/models/preload", PreloadAsync), ModelKitScopes.Manage);
-        group.MapGet("/health", HealthAsync).AllowAnonymous();
+        Secure(group.MapPost("/inference/infer", InferAsync), ModelKitScopes.Infer).WithSummary("Run one inference request naming its model").Accepts<InferenceBody>("application/json");
+        Secure(group.MapPost("/inference/batch", BatchAsync), ModelKitScopes.Infer).WithSummary("Run 1..100 requests, each succeeding or failing alone").Accepts<BatchInferenceBody>("application/json");
+        group.MapGet("/inference/health", HealthAsync).AllowAnonymous().WithSummary("Health checks");
+        Secure(group.MapPost("/inference/async", SubmitJobAsync), ModelKitScopes.Infer).WithSummary("Submit an asynchronous inference job").Accepts<InferenceBody>("application/json");
+        Secure(group.MapGet("/inference/async/{job_id}", GetJob), ModelKitScopes.Read).WithSummary("A job's status and result");
+        Secure(group.MapDelete("/inference/async/{job_id}", CancelJob), ModelKitScopes.Infer).WithSummary("Cancel a job");
+        Secure(group.MapGet("/inference/supported-tasks", SupportedTasksAsync), ModelKitScopes.Read).WithSummary("Tasks and the models that serve them");
+        Secure(group.MapGet("/inference/stats", Stats), ModelKitScopes.Read).WithSummary("Queue, cache and job statistics");
+        Secure(group.MapPost("/inference/clear-cache", ClearCache), ModelKitScopes.Manage).WithSummary("Remove unpinned models from the cache");
+        Secure(group.MapGet("/inference/cache/stats", CacheStats), ModelKitScopes.Read).WithSummary("Cache statistics");
+        Secure(group.MapGet("/inference/cache/models", CacheModels), ModelKitScopes.Read).WithSummary("Cached models");
+        Secure(group.MapDelete("/inference/cache/models/{key}", RemoveCachedModel), ModelKitScopes.Manage).WithSummary("Remove one model from the cache");
+        Secure(group.MapPut("/inference/cache/config", ConfigureCacheAsync), ModelKitScopes.Manage).WithSummary("Change the cache's limits").Accepts<CacheConfigBody>("application/json");
+        Secure(group.MapPost("/inference/models/preload", PreloadAsync), ModelKitScopes.Manage).WithSummary("Load models into the cache now").Accepts<PreloadBody>("application/json");
+        group.MapGet("/health", HealthAsync).AllowAnonymous().WithSummary("Health checks");
         return group;
 
-        void Secure(RouteHandlerBuilder endpoint, string scope)
+        RouteHandlerBuilder Secure(RouteHandlerBuilder endpoint, string scope)
         {
             if (authEnabled) endpoint.RequireAuthorization(ModelKitScopes.Policy(scope));
             else endpoint.AllowAnonymous();
+            return endpoint;
         }
     }
 

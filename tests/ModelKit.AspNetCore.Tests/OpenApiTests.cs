@@ -1,0 +1,36 @@
+using System.Net;
+using System.Text.Json;
+
+namespace ModelKit.Tests;
+
+/// <summary>The sample server's OpenAPI document and browsable reference.</summary>
+public sealed class OpenApiTests(SampleServerFactory factory) : IClassFixture<SampleServerFactory>
+{
+    [Fact]
+    public async Task Document_DescribesEveryModelKitEndpoint_AndTheReferenceUiIsServed()
+    {
+        var client = factory.CreateClient();
+        var response = await client.GetAsync("/openapi/v1.json");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        var paths = document.GetProperty("paths");
+        string[] expected =
+        [
+            "/api/v1/models", "/api/v1/models/{model_id}", "/api/v1/models/{model_id}/upload", "/api/v1/models/{model_id}/versions",
+            "/api/v1/models/deploy", "/api/v1/models/{model_id}/status", "/api/v1/models/{model_id}/scale",
+            "/api/v1/models/{model_id}/inference", "/api/v1/models/{model_id}/batch_inference",
+            "/api/v1/deployments/start", "/api/v1/deployments/list", "/api/v1/deployments/{deployment_id}", "/api/v1/deployments/{deployment_id}/logs",
+            "/api/v1/inference/infer", "/api/v1/inference/batch", "/api/v1/inference/async", "/api/v1/inference/async/{job_id}",
+            "/api/v1/inference/cache/stats", "/api/v1/inference/cache/config", "/api/v1/inference/models/preload", "/api/v1/health",
+        ];
+        foreach (var path in expected) Assert.True(paths.TryGetProperty(path, out _), $"{path} is missing from the OpenAPI document");
+        var inference = paths.GetProperty("/api/v1/models/{model_id}/inference").GetProperty("post");
+        Assert.Equal("Run one inference request", inference.GetProperty("summary").GetString());
+        Assert.True(inference.GetProperty("requestBody").GetProperty("content").TryGetProperty("application/json", out _));
+        Assert.True(inference.GetProperty("responses").TryGetProperty("404", out _));
+
+        var ui = await client.GetAsync("/docs");
+        Assert.Equal(HttpStatusCode.OK, ui.StatusCode);
+        Assert.Equal("text/html", ui.Content.Headers.ContentType?.MediaType);
+    }
+}
