@@ -20,6 +20,7 @@ var app = builder.Build();
 app.MapOpenApi();                                   // /openapi/v1.json
 app.MapScalarApiReference("/docs");                 // browsable reference at /docs
 app.MapModelKit();
+app.MapOpenInferenceProtocol();                     // /v2: Triton and KServe clients
 app.MapGet("/", () => Results.Text(
     """
     ModelKit sample server (send X-API-Key: modelkit-sample-key-change-me)
