@@ -41,7 +41,7 @@ internal static class LoadDriver
         return report.ToString();
     }
 
-    private sealed record Result(double Throughput, double P50, double P95, double P99);
+    internal sealed record Result(double Throughput, double P50, double P95, double P99);
 
     private static Result RunDirect(InferenceSession session, string model, int callers, TimeSpan duration)
     {
@@ -74,7 +74,7 @@ internal static class LoadDriver
         return Summarise(latencies, duration);
     }
 
-    private static async Task<Result> RunModelKitAsync(IInferenceService inference, string model, int callers, TimeSpan duration)
+    internal static async Task<Result> RunModelKitAsync(IInferenceService inference, string model, int callers, TimeSpan duration)
     {
         var latencies = new List<double>[callers];
         var warmupEnd = Stopwatch.GetTimestamp() + (long)(0.5 * Stopwatch.Frequency);
@@ -101,7 +101,7 @@ internal static class LoadDriver
         return Summarise(latencies, duration);
     }
 
-    private static Result Summarise(List<double>[] latencies, TimeSpan duration)
+    internal static Result Summarise(List<double>[] latencies, TimeSpan duration)
     {
         var all = latencies.SelectMany(l => l).Order().ToArray();
         double Percentile(double p) => all.Length == 0 ? double.NaN : all[Math.Min(all.Length - 1, (int)(p * all.Length))];

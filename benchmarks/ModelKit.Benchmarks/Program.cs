@@ -1,6 +1,7 @@
 // ModelKit's benchmarks.
 //   dotnet run -c Release --project benchmarks/ModelKit.Benchmarks -- load [seconds] [models] [callers]   concurrent load driver (direct vs ModelKit)
 //   dotnet run -c Release --project benchmarks/ModelKit.Benchmarks -- --filter '*' --job short   BenchmarkDotNet suites
+//   dotnet run -c Release --project benchmarks/ModelKit.Benchmarks -- http [seconds] [models] [clients]   REST (loopback Kestrel) vs in-process
 //   ModelKit.Benchmarks gpu <libonnxruntime_providers_cuda.so> <out-dir>   CUDA probe and GPU hot path (see docs/gpu.md)
 using BenchmarkDotNet.Running;
 using ModelKit.Benchmarks;
@@ -12,6 +13,16 @@ if (args.Length > 0 && args[0] == "load")
     int[] callers = args.Length > 3 ? [.. args[3].Split(',').Select(c => int.Parse(c, System.Globalization.CultureInfo.InvariantCulture))] : [1, 8, 64];
     Console.WriteLine($"{Environment.ProcessorCount} cores, ONNX Runtime {ModelKit.Onnx.OnnxBackend.RuntimeVersion}, {seconds} s per point after 0.5 s warm-up");
     await LoadDriver.RunAsync(models, callers, TimeSpan.FromSeconds(seconds));
+    return 0;
+}
+
+if (args.Length > 0 && args[0] == "http")
+{
+    var seconds = args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 3;
+    var models = args.Length > 2 ? args[2].Split(',') : ["mlp", "bert-small"];
+    int[] callers = args.Length > 3 ? [.. args[3].Split(',').Select(c => int.Parse(c, System.Globalization.CultureInfo.InvariantCulture))] : [1, 64];
+    Console.WriteLine($"{Environment.ProcessorCount} cores, ONNX Runtime {ModelKit.Onnx.OnnxBackend.RuntimeVersion}, {seconds} s per point after 0.5 s warm-up; REST over loopback Kestrel");
+    await HttpLoadDriver.RunAsync(models, callers, TimeSpan.FromSeconds(seconds));
     return 0;
 }
 

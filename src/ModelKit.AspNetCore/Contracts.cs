@@ -30,7 +30,7 @@ internal sealed record InferenceResponse
     public required string RequestId { get; init; }
     public required string ModelId { get; init; }
     public required string Version { get; init; }
-    public required JsonObject OutputData { get; init; }
+    public required Dictionary<string, TensorPayload> OutputData { get; init; }
     public double ProcessingTime { get; init; }
     public DateTimeOffset Timestamp { get; init; }
 }
@@ -113,7 +113,7 @@ internal static class Parse
     public static TimeSpan? Timeout(double? seconds) => seconds switch
     {
         null => null,
-        <= 0 or > 3600 => throw new InvalidInputException($"'timeout' must be between 0 and 3600 seconds (was {seconds.Value.ToString(CultureInfo.InvariantCulture)})."),
+        <= 0 or > 3600 or double.NaN => throw new InvalidInputException($"'timeout' must be between 0 and 3600 seconds (was {seconds.Value.ToString(CultureInfo.InvariantCulture)})."),
         _ => TimeSpan.FromSeconds(seconds.Value),
     };
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using ModelKit;
 using ModelKit.AspNetCore;
@@ -138,7 +139,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
                 ["request_id"] = job.JobId,
                 ["model_id"] = result.ModelId,
                 ["version"] = result.Version,
-                ["output_data"] = TensorJson.WriteOutputs(result.Outputs),
+                ["output_data"] = JsonSerializer.SerializeToNode(TensorJson.WriteOutputs(result.Outputs), ModelKitJson.Options),
                 ["processing_time"] = result.Duration.TotalSeconds,
             };
         }

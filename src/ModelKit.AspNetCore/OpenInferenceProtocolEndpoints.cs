@@ -137,24 +137,20 @@ public static class OpenInferenceProtocolEndpointRouteBuilderExtensions
             }
         }
 
-        var outputs = new JsonArray();
+        var outputs = new List<TensorPayload>();
         foreach (var (name, tensor) in result.Outputs)
         {
-            if (wanted is not null && !wanted.Contains(name)) continue;
-            var json = TensorJson.WriteTensor(tensor);
-            json.Insert(0, "name", name);
-            outputs.Add(json);
+            if (wanted is null || wanted.Contains(name)) outputs.Add(TensorJson.WriteTensor(tensor, name));
         }
 
-        var response = new JsonObject
-        {
-            ["model_name"] = result.ModelId,
-            ["model_version"] = result.Version,
-            ["outputs"] = outputs,
-        };
-        if (body["id"] is { } id) response.Insert(0, "id", id.DeepClone());
-        return Results.Json(response);
+        return ModelKitJson.Json(new OipInferResponse(body["id"]?.ToString(), result.ModelId, result.Version, outputs));
     }
 
     private static object Spec(TensorSpec spec) => new { name = spec.Name, datatype = TensorJson.DataType(spec.ElementType), shape = spec.Shape };
 }
+
+internal sealed record OipInferResponse(
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? Id,
+    string ModelName,
+    string ModelVersion,
+    List<TensorPayload> Outputs);

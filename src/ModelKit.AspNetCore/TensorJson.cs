@@ -13,7 +13,8 @@ namespace ModelKit.AspNetCore;
 /// <item>named nested arrays: <c>{"x": [[0.1, 0.2, …]]}</c> (shape from the nesting, element type from the model);</item>
 /// <item>for a model with one input, the nested array alone: <c>[[0.1, 0.2, …]]</c>.</item>
 /// </list>
-/// Outputs are always named tensors with <c>shape</c>, <c>datatype</c> (Open Inference Protocol names) and flat <c>data</c>.
+/// Outputs are always named tensors with <c>shape</c>, <c>datatype</c> (Open Inference Protocol names) and flat <c>data</c>
+/// (<see cref="TensorPayload"/>).
 /// </summary>
 public static class TensorJson
 {
@@ -71,26 +72,39 @@ public static class TensorJson
             throw new InvalidInputException($"input '{name}' is not an input of the model, so its datatype cannot be inferred.");
     }
 
-    /// <summary>Writes outputs as named tensors: <c>{"name": {"shape": […], "datatype": "FP32", "data": […]}}</c>.</summary>
-    public static JsonObject WriteOutputs(IReadOnlyDictionary<string, Tensor> outputs)
+    /// <summary>
+    /// Outputs as named tensors: <c>{"name": {"shape": […], "datatype": "FP32", "data": […]}}</c>. The data arrays are the
+    /// tensors' own elements, serialised directly (no per-element JSON nodes).
+    /// </summary>
+    public static Dictionary<string, TensorPayload> WriteOutputs(IReadOnlyDictionary<string, Tensor> outputs)
     {
         ArgumentNullException.ThrowIfNull(outputs);
-        var result = new JsonObject();
+        var result = new Dictionary<string, TensorPayload>(outputs.Count, StringComparer.Ordinal);
         foreach (var (name, tensor) in outputs) result[name] = WriteTensor(tensor);
         return result;
     }
 
     /// <summary>One tensor as <c>{"shape", "datatype", "data"}</c>.</summary>
-    public static JsonObject WriteTensor(Tensor tensor)
+    public static TensorPayload WriteTensor(Tensor tensor, string? name = null)
     {
         ArgumentNullException.ThrowIfNull(tensor);
-        var shape = new JsonArray();
-        foreach (var d in tensor.Shape) shape.Add(d);
-        return new JsonObject
+        return new TensorPayload
         {
-            ["shape"] = shape,
-            ["datatype"] = DataType(tensor.ElementType),
-            ["data"] = WriteData(tensor),
+            Name = name,
+            Shape = tensor.Shape.ToArray(),
+            Datatype = DataType(tensor.ElementType),
+            Data = tensor.ElementType switch
+            {
+                TensorElementType.Float32 => tensor.ToArray<float>(),
+                TensorElementType.Float16 => tensor.ToArray<Half>().Select(h => (float)h).ToArray(),
+                TensorElementType.Float64 => tensor.ToArray<double>(),
+                TensorElementType.Int64 => tensor.ToArray<long>(),
+                TensorElementType.Int32 => tensor.ToArray<int>(),
+                TensorElementType.Int8 => tensor.ToArray<sbyte>().Select(v => (int)v).ToArray(),
+                TensorElementType.UInt8 => tensor.ToArray<byte>().Select(v => (int)v).ToArray(),
+                TensorElementType.Bool => tensor.ToArray<bool>(),
+                _ => tensor.ToArray<string>(),
+            },
         };
     }
 
@@ -191,23 +205,21 @@ public static class TensorJson
             }
         }
     }
+}
 
-    private static JsonArray WriteData(Tensor tensor)
-    {
-        var data = new JsonArray();
-        switch (tensor.ElementType)
-        {
-            case TensorElementType.Float32: foreach (var v in tensor.AsSpan<float>()) data.Add(float.IsFinite(v) ? v : null); break;
-            case TensorElementType.Float16: foreach (var v in tensor.AsSpan<Half>()) data.Add(Half.IsFinite(v) ? (float)v : null); break;
-            case TensorElementType.Float64: foreach (var v in tensor.AsSpan<double>()) data.Add(double.IsFinite(v) ? v : null); break;
-            case TensorElementType.Int64: foreach (var v in tensor.AsSpan<long>()) data.Add(v); break;
-            case TensorElementType.Int32: foreach (var v in tensor.AsSpan<int>()) data.Add(v); break;
-            case TensorElementType.Int8: foreach (var v in tensor.AsSpan<sbyte>()) data.Add(v); break;
-            case TensorElementType.UInt8: foreach (var v in tensor.AsSpan<byte>()) data.Add(v); break;
-            case TensorElementType.Bool: foreach (var v in tensor.AsSpan<bool>()) data.Add(v); break;
-            default: foreach (var v in tensor.AsSpan<string>()) data.Add(v); break;
-        }
+/// <summary>A tensor on the wire: name (Open Inference Protocol outputs only), shape, datatype and flat row-major data.</summary>
+public sealed record TensorPayload
+{
+    /// <summary>The tensor's name where the protocol lists tensors in an array.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? Name { get; init; }
 
-        return data;
-    }
+    /// <summary>The dimensions.</summary>
+    public required long[] Shape { get; init; }
+
+    /// <summary>FP32, FP16, FP64, INT64, INT32, INT8, UINT8, BOOL or BYTES.</summary>
+    public required string Datatype { get; init; }
+
+    /// <summary>The elements, row-major (a typed array, serialised as a JSON array).</summary>
+    public required Array Data { get; init; }
 }

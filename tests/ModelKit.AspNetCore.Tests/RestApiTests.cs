@@ -144,6 +144,7 @@ public sealed class RestApiTests : IClassFixture<SampleServerFactory>
     [InlineData("""{"input_data": [[1, 2], [3]]}""", "ragged")]
     [InlineData("""{"input_data": [["a", "b"]]}""", "every value must be a float32")]
     [InlineData("""{"input_data": [[1]], "priority": "urgent"}""", "'priority' must be low, normal or high")]
+    [InlineData("""{"input_data": [[1]], "timeout": "NaN"}""", "'timeout' must be between 0 and 3600 seconds")]
     public async Task BadInferenceRequests_Get400WithTheSeedCode_AndTheServerStaysUp(string body, string expected)
     {
         await _factory.WaitUntilRunningAsync(_client, "demo-mlp");
