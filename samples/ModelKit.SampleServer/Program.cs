@@ -21,6 +21,7 @@ app.MapOpenApi();                                   // /openapi/v1.json
 app.MapScalarApiReference("/docs");                 // browsable reference at /docs
 app.MapModelKit();
 app.MapOpenInferenceProtocol();                     // /v2: Triton and KServe clients
+app.MapGet("/health", () => Results.Json(new { status = "healthy", service = "modelkit-sample-server", version = typeof(Program).Assembly.GetName().Version?.ToString(3) }));
 app.MapGet("/", () => Results.Text(
     """
     ModelKit sample server (send X-API-Key: modelkit-sample-key-change-me)

@@ -109,6 +109,13 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         Secure(group.MapPut("/inference/cache/config", ConfigureCacheAsync), ModelKitScopes.Manage).WithSummary("Change the cache's limits").Accepts<CacheConfigBody>("application/json");
         Secure(group.MapPost("/inference/models/preload", PreloadAsync), ModelKitScopes.Manage).WithSummary("Load models into the cache now").Accepts<PreloadBody>("application/json");
         group.MapGet("/health", HealthAsync).AllowAnonymous().WithSummary("Health checks");
+        group.MapGet("/health/live", Live).AllowAnonymous().WithSummary("Liveness: the process answers");
+        group.MapGet("/health/ready", ReadyAsync).AllowAnonymous().WithSummary("Readiness: the registry answers");
+
+        // Seed 004: the machine.
+        Secure(group.MapGet("/system/resources", SystemResources), ModelKitScopes.Read).WithSummary("CPU, memory and disk");
+        Secure(group.MapGet("/system/load", SystemLoad), ModelKitScopes.Read).WithSummary("Load averages, thread pool and inference queues");
+        Secure(group.MapGet("/system/health", SystemHealthAsync), ModelKitScopes.Read).WithSummary("Health checks, deployments and resources together");
         return group;
 
         RouteHandlerBuilder Secure(RouteHandlerBuilder endpoint, string scope)

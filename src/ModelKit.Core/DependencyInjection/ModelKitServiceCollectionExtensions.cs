@@ -42,6 +42,7 @@ public static class ModelKitServiceCollectionExtensions
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(sp => new ModelKitMetrics(sp.GetService<IMeterFactory>()));
+        services.TryAddSingleton<SystemMonitor>();
         services.TryAddSingleton<ModelCache>();
         services.TryAddSingleton<IModelCache>(sp => sp.GetRequiredService<ModelCache>());
         services.TryAddSingleton<SqliteModelRegistry>();

@@ -1,0 +1,84 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using ModelKit.AspNetCore;
+using ModelKit.Deployments;
+using ModelKit.Diagnostics;
+using ModelKit.Inference;
+
+namespace Microsoft.AspNetCore.Builder;
+
+// Seed 004's system endpoints and liveness/readiness probes.
+public static partial class ModelKitEndpointRouteBuilderExtensions
+{
+    private const double GiB = 1L << 30;
+
+    private static IResult Live() => ModelKitJson.Json(new { status = "alive", service = "modelkit", version = ServiceVersion });
+
+    private static async Task<IResult> ReadyAsync(HealthCheckService health, CancellationToken cancellationToken)
+    {
+        var report = await health.CheckHealthAsync(r => r.Tags.Contains("ready"), cancellationToken);
+        var ready = report.Status != HealthStatus.Unhealthy;
+        return ModelKitJson.Json(new { status = ready ? "ready" : "not_ready", checks = report.Entries.ToDictionary(e => e.Key, e => e.Value.Status.ToString().ToLowerInvariant()) },
+            ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+    }
+
+    private static IResult SystemResources(SystemMonitor monitor) => ModelKitJson.Json(ResourcesJson(monitor.Read()));
+
+    private static IResult SystemLoad(SystemMonitor monitor, InferenceService inference, IDeploymentManager deployments)
+    {
+        var resources = monitor.Read();
+        var queues = inference.GetQueueStats().Values.ToList();
+        return ModelKitJson.Json(new
+        {
+            load_average = resources.LoadAverage,
+            cpu = new { usage_percent = resources.CpuUsagePercent, process_usage_percent = resources.ProcessCpuUsagePercent, cores = resources.CpuCores },
+            thread_pool = new { threads = resources.ThreadPoolThreads, queued_work_items = resources.ThreadPoolQueueLength },
+            inference = new
+            {
+                queued_requests = queues.Sum(q => q.QueueLength),
+                running_batches = queues.Sum(q => q.Running),
+                replicas = queues.Sum(q => q.Instances),
+                running_deployments = deployments.ListDeployments(DeploymentState.Running).Count,
+            },
+        });
+    }
+
+    private static async Task<IResult> SystemHealthAsync(HealthCheckService health, SystemMonitor monitor, IDeploymentManager deployments, CancellationToken cancellationToken)
+    {
+        var report = await health.CheckHealthAsync(cancellationToken);
+        var list = deployments.ListDeployments();
+        var failed = list.Count(d => d.State == DeploymentState.Failed);
+        var status = report.Status == HealthStatus.Unhealthy ? "unhealthy" : failed > 0 || report.Status == HealthStatus.Degraded ? "degraded" : "healthy";
+        return ModelKitJson.Json(new
+        {
+            status,
+            checks = report.Entries.ToDictionary(e => e.Key, e => new { status = e.Value.Status.ToString().ToLowerInvariant(), description = e.Value.Description }),
+            deployments = list.GroupBy(d => d.State).ToDictionary(g => g.Key.ToString().ToLowerInvariant(), g => g.Count()),
+            failed_deployments = list.Where(d => d.State == DeploymentState.Failed).Select(d => new { deployment_id = d.DeploymentId, reason = d.FailureReason }),
+            resources = ResourcesJson(monitor.Read()),
+        }, report.Status == HealthStatus.Unhealthy ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK);
+    }
+
+    private static object ResourcesJson(SystemResources r) => new
+    {
+        cpu = new { usage_percent = r.CpuUsagePercent, process_usage_percent = r.ProcessCpuUsagePercent, cores = r.CpuCores },
+        memory = new
+        {
+            total_gb = Math.Round(r.MemoryTotalBytes / GiB, 2),
+            used_gb = Math.Round((r.MemoryTotalBytes - r.MemoryAvailableBytes) / GiB, 2),
+            available_gb = Math.Round(r.MemoryAvailableBytes / GiB, 2),
+            usage_percent = r.MemoryTotalBytes == 0 ? 0 : Math.Round(100.0 * (r.MemoryTotalBytes - r.MemoryAvailableBytes) / r.MemoryTotalBytes, 1),
+            process_bytes = r.ProcessMemoryBytes,
+        },
+        disk = new
+        {
+            total_gb = Math.Round(r.DiskTotalBytes / GiB, 2),
+            used_gb = Math.Round((r.DiskTotalBytes - r.DiskFreeBytes) / GiB, 2),
+            free_gb = Math.Round(r.DiskFreeBytes / GiB, 2),
+            usage_percent = r.DiskTotalBytes == 0 ? 0 : Math.Round(100.0 * (r.DiskTotalBytes - r.DiskFreeBytes) / r.DiskTotalBytes, 1),
+        },
+        load_average = r.LoadAverage,
+    };
+
+    private static string ServiceVersion => typeof(ModelKitEndpointRouteBuilderExtensions).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+}

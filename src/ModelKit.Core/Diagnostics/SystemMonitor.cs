@@ -1,0 +1,157 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.Extensions.Options;
+
+namespace ModelKit.Diagnostics;
+
+/// <summary>CPU, memory, disk and load of the machine ModelKit runs on.</summary>
+public sealed record SystemResources
+{
+    /// <summary>Logical cores.</summary>
+    public int CpuCores { get; init; }
+    /// <summary>Machine CPU use since the previous reading (or over a short sample for the first), 0–100.</summary>
+    public double CpuUsagePercent { get; init; }
+    /// <summary>This process's CPU use over the same interval, 0–100 of the whole machine.</summary>
+    public double ProcessCpuUsagePercent { get; init; }
+    /// <summary>Physical memory.</summary>
+    public long MemoryTotalBytes { get; init; }
+    /// <summary>Memory available to new work (MemAvailable on Linux).</summary>
+    public long MemoryAvailableBytes { get; init; }
+    /// <summary>This process's resident memory.</summary>
+    public long ProcessMemoryBytes { get; init; }
+    /// <summary>Size of the disk that holds the data directory.</summary>
+    public long DiskTotalBytes { get; init; }
+    /// <summary>Free space on that disk.</summary>
+    public long DiskFreeBytes { get; init; }
+    /// <summary>1, 5 and 15 minute load averages (Linux), else empty.</summary>
+    public IReadOnlyList<double> LoadAverage { get; init; } = [];
+    /// <summary>Thread-pool threads and queued work items.</summary>
+    public int ThreadPoolThreads { get; init; }
+    /// <summary>Work items waiting for a thread-pool thread.</summary>
+    public long ThreadPoolQueueLength { get; init; }
+}
+
+/// <summary>Reads <see cref="SystemResources"/> from /proc on Linux, with portable fallbacks elsewhere.</summary>
+public sealed class SystemMonitor(IOptions<ModelKitOptions> options)
+{
+    private readonly Lock _gate = new();
+    private (long Busy, long Total, TimeSpan Process, long Timestamp)? _last;
+
+    /// <summary>A reading now.</summary>
+    public SystemResources Read()
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var (cpu, processCpu) = CpuUsage();
+        var (memTotal, memAvailable) = Memory();
+        long diskTotal = 0, diskFree = 0;
+        try
+        {
+            var drive = new DriveInfo(Path.GetPathRoot(Path.GetFullPath(options.Value.DataDirectory)) ?? "/");
+            diskTotal = drive.TotalSize;
+            diskFree = drive.AvailableFreeSpace;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            // Unknown on this platform; reported as 0.
+        }
+
+        using var process = Process.GetCurrentProcess();
+        return new SystemResources
+        {
+            CpuCores = Environment.ProcessorCount,
+            CpuUsagePercent = Math.Round(cpu, 1),
+            ProcessCpuUsagePercent = Math.Round(processCpu, 1),
+            MemoryTotalBytes = memTotal,
+            MemoryAvailableBytes = memAvailable,
+            ProcessMemoryBytes = process.WorkingSet64,
+            DiskTotalBytes = diskTotal,
+            DiskFreeBytes = diskFree,
+            LoadAverage = LoadAverage(),
+            ThreadPoolThreads = ThreadPool.ThreadCount,
+            ThreadPoolQueueLength = ThreadPool.PendingWorkItemCount,
+        };
+    }
+
+    private (double Machine, double Process) CpuUsage()
+    {
+        var now = Sample();
+        (long Busy, long Total, TimeSpan Process, long Timestamp) before;
+        lock (_gate)
+        {
+            before = _last ?? default;
+            _last = now;
+        }
+
+        if (before.Timestamp == 0 || Stopwatch.GetElapsedTime(before.Timestamp).TotalMilliseconds < 50)
+        {
+            Thread.Sleep(100); // first reading, or too soon after the last: sample a short interval
+            before = now;
+            now = Sample();
+            lock (_gate) _last = now;
+        }
+
+        var machine = now.Total > before.Total ? 100.0 * (now.Busy - before.Busy) / (now.Total - before.Total) : 0;
+        var wall = Stopwatch.GetElapsedTime(before.Timestamp, now.Timestamp).TotalSeconds * Environment.ProcessorCount;
+        var process = wall > 0 ? 100.0 * (now.Process - before.Process).TotalSeconds / wall : 0;
+        return (Math.Clamp(machine, 0, 100), Math.Clamp(process, 0, 100));
+    }
+
+    private static (long Busy, long Total, TimeSpan Process, long Timestamp) Sample()
+    {
+        long busy = 0, total = 0;
+        try
+        {
+            // cpu  user nice system idle iowait irq softirq steal …
+            var fields = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            for (var i = 1; i < fields.Length && i <= 8; i++)
+            {
+                var v = long.Parse(fields[i], CultureInfo.InvariantCulture);
+                total += v;
+                if (i is not (4 or 5)) busy += v; // idle and iowait are not busy
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or InvalidOperationException)
+        {
+            // Not Linux: the machine figure stays 0; the process figure still works.
+        }
+
+        using var process = Process.GetCurrentProcess();
+        return (busy, total, process.TotalProcessorTime, Stopwatch.GetTimestamp());
+    }
+
+    private static (long Total, long Available) Memory()
+    {
+        try
+        {
+            long total = 0, available = 0;
+            foreach (var line in File.ReadLines("/proc/meminfo"))
+            {
+                if (line.StartsWith("MemTotal:", StringComparison.Ordinal)) total = KiB(line);
+                else if (line.StartsWith("MemAvailable:", StringComparison.Ordinal)) available = KiB(line);
+            }
+
+            if (total > 0) return (total, available);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
+        {
+            // Fall back below.
+        }
+
+        var info = GC.GetGCMemoryInfo();
+        return (info.TotalAvailableMemoryBytes, Math.Max(0, info.TotalAvailableMemoryBytes - info.MemoryLoadBytes));
+
+        static long KiB(string line) => long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
+    }
+
+    private static double[] LoadAverage()
+    {
+        try
+        {
+            return [.. File.ReadAllText("/proc/loadavg").Split(' ').Take(3).Select(s => double.Parse(s, CultureInfo.InvariantCulture))];
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
+        {
+            return [];
+        }
+    }
+}
