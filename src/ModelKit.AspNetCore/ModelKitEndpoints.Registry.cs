@@ -74,6 +74,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
                 TargetQueueDepth = config.ScalingConfig?.TargetQueueDepth,
                 MemoryRequestBytes = Parse.Bytes(config.ResourceRequirements?.Memory),
                 DefaultPriority = Parse.Priority(config.Priority),
+                Environment = config.EnvironmentVariables,
             }, cancellationToken);
         }
 

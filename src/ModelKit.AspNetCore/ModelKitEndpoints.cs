@@ -177,6 +177,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
             MemoryRequestBytes = Parse.Bytes(config.ResourceRequirements?.Memory),
             Device = config.Device ?? (gpus > 0 ? "cuda:0" : null),
             DefaultPriority = Parse.Priority(config.Priority) ?? RequestPriority.Normal,
+            Environment = config.EnvironmentVariables,
             Batching = config.Batching is { } b
                 ? new BatchingOptions
                 {
@@ -218,6 +219,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
             current_stage = info.CurrentStage,
             stages = info.Stages.Select(s => new { name = s.Name, status = s.Status, duration_ms = s.Duration?.TotalMilliseconds, message = s.Message }),
             queue = info.Queue,
+            environment_variables = info.Environment,
         });
     }
 

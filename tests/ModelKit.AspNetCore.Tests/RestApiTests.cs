@@ -195,6 +195,7 @@ public sealed class RestApiTests : IClassFixture<SampleServerFactory>
         var status = await _factory.WaitUntilRunningAsync(_client, "tcm_diagnosis_v2");
         Assert.Equal(67108864, status.GetProperty("resource_usage").GetProperty("memory_request").GetInt64());
         Assert.Equal(5, status.GetProperty("replicas").GetProperty("max").GetInt32());
+        Assert.Equal("fast", status.GetProperty("environment_variables").GetProperty("MODE").GetString());
 
         var scale = await _client.PostAsync("/api/v1/models/tcm_diagnosis_v2/scale", Json("""{"replicas": 3}"""));
         Assert.True(scale.IsSuccessStatusCode, await scale.Content.ReadAsStringAsync());

@@ -43,6 +43,7 @@ internal sealed class Deployment(string id, string modelId, int maxLogEntries)
     public ModelCacheKey? PinnedKey { get; set; }
     public int IdleChecks { get; set; }
     public bool DesiredRunning { get; set; }
+    public IReadOnlyDictionary<string, string> Environment { get; set; } = new Dictionary<string, string>();
     public CancellationTokenSource? BringUp { get; set; }
     public Task? BringUpTask { get; set; }
 
@@ -190,6 +191,7 @@ internal sealed class Deployment(string id, string modelId, int maxLogEntries)
                 CurrentStage = current,
                 Progress = finished * 100 / stages.Length,
                 Queue = runtime?.Queue.GetStats(),
+                Environment = Environment,
             };
         }
 
@@ -224,6 +226,7 @@ internal sealed class Deployment(string id, string modelId, int maxLogEntries)
                 IntraOpThreads = IntraOpThreads,
                 Running = DesiredRunning,
                 CreatedAt = CreatedAt,
+                Environment = Environment.Count == 0 ? null : new Dictionary<string, string>(Environment, StringComparer.Ordinal),
             };
         }
     }

@@ -77,6 +77,12 @@ public sealed record DeploymentSpec
 
     /// <summary>Intra-op threads of the session; the inference service's setting when null.</summary>
     public int? IntraOpThreads { get; init; }
+
+    /// <summary>
+    /// Free key/value settings kept with the deployment and shown in its status (seed 000's
+    /// <c>environment_variables</c>). ModelKit runs models in-process, so they are not applied to a process environment.
+    /// </summary>
+    public IReadOnlyDictionary<string, string>? Environment { get; init; }
 }
 
 /// <summary>
@@ -104,6 +110,8 @@ public sealed record DeploymentUpdate
     public long? MemoryRequestBytes { get; init; }
     /// <summary>New default priority.</summary>
     public RequestPriority? DefaultPriority { get; init; }
+    /// <summary>Replaces the kept key/value settings.</summary>
+    public IReadOnlyDictionary<string, string>? Environment { get; init; }
 }
 
 /// <summary>One step of bringing a deployment up.</summary>
@@ -179,6 +187,8 @@ public sealed record DeploymentInfo
     public int Progress { get; init; }
     /// <summary>Queue counters while running.</summary>
     public BatchQueueStats? Queue { get; init; }
+    /// <summary>The kept key/value settings.</summary>
+    public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
 }
 
 /// <summary>Settings of the deployment manager.</summary>

@@ -117,6 +117,7 @@ public sealed class DeploymentManager : IDeploymentManager, IAsyncDisposable
             MemoryRequest = spec.MemoryRequestBytes,
             DefaultPriority = spec.DefaultPriority,
             IntraOpThreads = spec.IntraOpThreads ?? _inferenceOptions.IntraOpThreads,
+            Environment = spec.Environment is null ? new Dictionary<string, string>() : new Dictionary<string, string>(spec.Environment, StringComparer.Ordinal),
             CreatedAt = now,
             UpdatedAt = now,
         };
@@ -234,6 +235,7 @@ public sealed class DeploymentManager : IDeploymentManager, IAsyncDisposable
                 d.TargetQueueDepth = target;
                 if (update.MemoryRequestBytes is { } bytes) d.MemoryRequest = bytes;
                 if (update.DefaultPriority is { } priority) d.DefaultPriority = priority;
+                if (update.Environment is { } environment) d.Environment = new Dictionary<string, string>(environment, StringComparer.Ordinal);
                 if (!roll) current.DefaultPriority = d.DefaultPriority;
                 ApplyBoundsLocked(d, min, max);
                 if (replicas != d.Desired) SetReplicasLocked(d, replicas, $"Scaled from {d.Desired} to {replicas} replica(s).");
@@ -387,6 +389,7 @@ public sealed class DeploymentManager : IDeploymentManager, IAsyncDisposable
                 CreatedAt = record.CreatedAt,
                 UpdatedAt = now,
                 DesiredRunning = record.Running,
+                Environment = record.Environment ?? new Dictionary<string, string>(),
                 State = failure is null ? DeploymentState.Stopped : DeploymentState.Failed,
                 FailureReason = failure is null ? null : "Could not be restored: " + failure,
                 FailureCode = failure is null ? null : ModelKitErrorCodes.DeploymentFailed,

@@ -23,6 +23,7 @@ internal sealed record PersistedDeployment
     public RequestPriority DefaultPriority { get; init; }
     public int? IntraOpThreads { get; init; }
     public bool Running { get; init; }
+    public Dictionary<string, string>? Environment { get; init; }
     public DateTimeOffset CreatedAt { get; init; }
 }
 
