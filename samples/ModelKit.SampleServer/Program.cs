@@ -7,7 +7,9 @@ using Scalar.AspNetCore;
 var builder = WebApplication.CreateBuilder(args);
 builder.Services.AddModelKit(o => builder.Configuration.GetSection("ModelKit").Bind(o)) // DataDirectory, MaxArtifactBytes
     .AddOnnxRuntime()
-    .AddHttpApi(o => builder.Configuration.GetSection("ModelKit:Auth").Bind(o)); // API keys, scopes, rate limit
+    .AddHttpApi(
+        o => builder.Configuration.GetSection("ModelKit:Auth").Bind(o),   // API keys, scopes, rate limit
+        o => builder.Configuration.GetSection("ModelKit:Http").Bind(o));  // body limits
 builder.Services.AddHostedService<DemoModelSeeder>();
 builder.Services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
 {

@@ -47,6 +47,13 @@ public sealed class ModelKitAuthOptions
     public int RequestsPerMinute { get; set; } = 6000;
 }
 
+/// <summary>Limits of the HTTP surface (section <c>ModelKit:Http</c> in the sample).</summary>
+public sealed class ModelKitHttpOptions
+{
+    /// <summary>The largest JSON request body; larger ones get 413 PAYLOAD_TOO_LARGE. Uploads are bounded by ModelKitOptions.MaxArtifactBytes instead. Default: 64 MiB.</summary>
+    public long MaxJsonBodyBytes { get; set; } = 64L << 20;
+}
+
 /// <summary>Accepts <c>X-API-Key</c> or <c>Authorization: Bearer</c>; compares in constant time; never logs a key.</summary>
 internal sealed partial class ModelKitApiKeyHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, IOptions<ModelKitAuthOptions> auth)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)

@@ -13,12 +13,14 @@ public static class ModelKitHttpApiExtensions
     /// <c>ModelKit:Auth</c> configuration section). Authentication is on unless <see cref="ModelKitAuthOptions.Enabled"/>
     /// is set to false explicitly; on with no keys is a configuration error reported at start.
     /// </summary>
-    public static IModelKitBuilder AddHttpApi(this IModelKitBuilder builder, Action<ModelKitAuthOptions>? configure = null)
+    public static IModelKitBuilder AddHttpApi(this IModelKitBuilder builder, Action<ModelKitAuthOptions>? configure = null, Action<ModelKitHttpOptions>? http = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
         var services = builder.Services;
         services.AddOptions<ModelKitAuthOptions>().ValidateOnStart();
         if (configure is not null) services.Configure(configure);
+        services.AddOptions<ModelKitHttpOptions>().Validate(o => o.MaxJsonBodyBytes > 0, "ModelKitHttpOptions.MaxJsonBodyBytes must be positive.").ValidateOnStart();
+        if (http is not null) services.Configure(http);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ModelKitAuthOptions>, ModelKitAuthOptionsValidator>());
         services.TryAddSingleton<ModelKitRateLimiter>();
         services.TryAddSingleton<ModelKitHttpApiMarker>();

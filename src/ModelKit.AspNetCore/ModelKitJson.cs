@@ -1,6 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace ModelKit.AspNetCore;
 
@@ -20,6 +22,13 @@ internal static class ModelKitJson
         where T : class
     {
         if (request.ContentLength == 0) throw new InvalidInputException("The request body is empty; a JSON object is expected.");
+        var limit = request.HttpContext.RequestServices.GetService<IOptions<ModelKitHttpOptions>>()?.Value.MaxJsonBodyBytes ?? (64L << 20);
+        if (request.ContentLength > limit)
+        {
+            throw new PayloadTooLargeException($"The JSON body is {request.ContentLength} bytes; the limit is {limit} bytes (ModelKit:Http:MaxJsonBodyBytes).");
+        }
+
+        if (request.HttpContext.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size) size.MaxRequestBodySize = limit;
         if (request.ContentType is { } type && !type.Contains("json", StringComparison.OrdinalIgnoreCase))
         {
             throw new InvalidInputException($"The body must be JSON (Content-Type: application/json), not '{type}'.");

@@ -27,6 +27,7 @@ public sealed class RegistryApiTests : IClassFixture<RegistryApiTests.SmallUploa
         {
             base.ConfigureWebHost(builder);
             builder.UseSetting("ModelKit:MaxArtifactBytes", (4 << 20).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            builder.UseSetting("ModelKit:Http:MaxJsonBodyBytes", "100000");
         }
     }
 
@@ -113,5 +114,10 @@ public sealed class RegistryApiTests : IClassFixture<RegistryApiTests.SmallUploa
         var leftovers = Directory.GetFiles(Path.Combine(_factory.DataDirectory, "tmp"));
         Assert.Empty(leftovers);
         await ExpectAsync(await _client.PostAsync("/api/v1/models", Json("""{"description": "no name"}""")), HttpStatusCode.BadRequest, "INVALID_INPUT");
+
+        // A JSON body over ModelKit:Http:MaxJsonBodyBytes (100 kB here) is refused before it is read.
+        var huge = "{\"input_data\": [[" + string.Join(",", Enumerable.Repeat("0.125", 40_000)) + "]]}";
+        var tooBig = await ExpectAsync(await _client.PostAsync("/api/v1/models/target/inference", Json(huge)), HttpStatusCode.RequestEntityTooLarge, "PAYLOAD_TOO_LARGE");
+        Assert.Contains("MaxJsonBodyBytes", tooBig.GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 }
