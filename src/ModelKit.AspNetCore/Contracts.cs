@@ -205,3 +205,22 @@ internal sealed record StartDeploymentBody
     public JsonNode? GpuMemoryUtilization { get; init; }
     public JsonNode? MaxModelLen { get; init; }
 }
+
+internal sealed record LocalDeployBody
+{
+    public string? ModelId { get; init; }
+    public string? ModelType { get; init; }
+    public string? ModelSize { get; init; }
+    public string? Quantization { get; init; }
+    public List<string>? TargetNodes { get; init; }
+    public LocalDeploymentConfig? DeploymentConfig { get; init; }
+}
+
+internal sealed record LocalDeploymentConfig
+{
+    public int? MaxBatchSize { get; init; }
+    public bool? UseFlashAttention { get; init; }
+    public bool? UseKvCache { get; init; }
+    public int? TensorParallelSize { get; init; }
+    public bool? CpuOffload { get; init; }
+}

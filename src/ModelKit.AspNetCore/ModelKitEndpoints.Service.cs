@@ -39,14 +39,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
 
     private static async Task<IResult> SupportedTasksAsync(IModelRegistry registry, CancellationToken cancellationToken)
     {
-        var all = new List<ModelInfo>();
-        for (var offset = 0; ; offset += 1000)
-        {
-            var page = await registry.ListModelsAsync(new ModelQuery { Offset = offset, Limit = 1000 }, cancellationToken);
-            all.AddRange(page.Items);
-            if (all.Count >= page.Total || page.Items.Count == 0) break;
-        }
-
+        var all = await AllModelsAsync(registry, cancellationToken);
         var tasks = all
             .GroupBy(m => m.Task ?? "unspecified", StringComparer.Ordinal)
             .OrderBy(g => g.Key, StringComparer.Ordinal)

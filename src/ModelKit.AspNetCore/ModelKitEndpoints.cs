@@ -81,6 +81,18 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         Secure(group.MapPost("/models/{model_id}/inference", ModelInferenceAsync), ModelKitScopes.Infer).WithSummary("Run one inference request").Accepts<InferenceBody>("application/json");
         Secure(group.MapPost("/models/{model_id}/batch_inference", ModelBatchInferenceAsync), ModelKitScopes.Infer).WithSummary("Run several inference requests").Accepts<BatchInferenceBody>("application/json");
 
+        // Seed 004: model catalogue views over the registry; seed 001: local models.
+        Secure(group.MapGet("/models/search", SearchModelsAsync), ModelKitScopes.Read).WithSummary("Search registered models");
+        Secure(group.MapGet("/models/categories", CategoriesAsync), ModelKitScopes.Read).WithSummary("Model types with counts");
+        Secure(group.MapGet("/models/trending", Trending), ModelKitScopes.Read).WithSummary("Most used models since start");
+        Secure(group.MapGet("/models/stats", RegistryStatsAsync), ModelKitScopes.Read).WithSummary("Registry counts and sizes");
+        Secure(group.MapGet("/models/{model_id}/info", GetModelAsync), ModelKitScopes.Read).WithSummary("A model with its versions and deployment");
+        Secure(group.MapPost("/models/{model_id}/favorite", (string model_id, IModelRegistry registry, IDeploymentManager deployments, CancellationToken ct) => SetFavoriteAsync(model_id, true, registry, deployments, ct)), ModelKitScopes.Manage).WithSummary("Mark a model as favourite");
+        Secure(group.MapDelete("/models/{model_id}/favorite", (string model_id, IModelRegistry registry, IDeploymentManager deployments, CancellationToken ct) => SetFavoriteAsync(model_id, false, registry, deployments, ct)), ModelKitScopes.Manage).WithSummary("Unmark a favourite");
+        Secure(group.MapGet("/models/local", LocalModels), ModelKitScopes.Read).WithSummary("Deployed (local) models");
+        Secure(group.MapPost("/models/local/deploy", LocalDeployAsync), ModelKitScopes.Manage).WithSummary("Deploy a local model (seed 001)").Accepts<LocalDeployBody>("application/json");
+        Secure(group.MapDelete("/models/local/{model_id}", LocalUnloadAsync), ModelKitScopes.Manage).WithSummary("Unload a local model: delete its deployment");
+
         // Seed 004: the deployments resource; seed 001: a local deployment's progress.
         Secure(group.MapPost("/deployments/start", StartDeploymentAsync), ModelKitScopes.Manage).WithSummary("Start a deployment (seed 004)").Accepts<StartDeploymentBody>("application/json");
         Secure(group.MapGet("/deployments/list", ListDeployments), ModelKitScopes.Read).WithSummary("List deployments, optionally by state");

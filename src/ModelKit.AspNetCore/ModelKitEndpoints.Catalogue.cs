@@ -1,0 +1,112 @@
+using Microsoft.AspNetCore.Http;
+using ModelKit;
+using ModelKit.AspNetCore;
+using ModelKit.Caching;
+using ModelKit.Deployments;
+using ModelKit.Registry;
+using ModelKit.Scheduling;
+
+namespace Microsoft.AspNetCore.Builder;
+
+// Seed 004's catalogue views over the registry, and seed 001's local models.
+public static partial class ModelKitEndpointRouteBuilderExtensions
+{
+    private static async Task<IResult> SearchModelsAsync(
+        IModelRegistry registry, IDeploymentManager deployments, string? query, string? source, string? model_type, int? page, int? page_size, CancellationToken cancellationToken)
+    {
+        if (source is not null && !source.Equals("registry", StringComparison.OrdinalIgnoreCase) && !source.Equals("local", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new InvalidInputException($"'source' '{source}' is not available: search covers the registry (remote hubs belong to downloads).");
+        }
+
+        return await ListModelsAsync(registry, deployments, page, page_size, null, null, null, model_type, null, query, cancellationToken);
+    }
+
+    private static async Task<IResult> CategoriesAsync(IModelRegistry registry, CancellationToken cancellationToken)
+    {
+        var all = await AllModelsAsync(registry, cancellationToken);
+        return ModelKitJson.Json(new
+        {
+            categories = all.GroupBy(m => m.Task ?? "unspecified", StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal)
+                .Select(g => new { name = g.Key, count = g.Count() }),
+            frameworks = all.GroupBy(m => m.Framework, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal)
+                .Select(g => new { name = g.Key, count = g.Count() }),
+        });
+    }
+
+    // "Trending" here means most used since this process started: the cache counts every batch a model ran.
+    private static IResult Trending(IModelCache cache, int? limit)
+    {
+        if (limit is < 1 or > 1000) throw new InvalidInputException($"'limit' must be 1..1000 (was {limit}).");
+        var top = cache.GetStats().Entries
+            .GroupBy(e => e.Key.ModelId, StringComparer.Ordinal)
+            .Select(g => new { model_id = g.Key, runs = g.Sum(e => e.AccessCount), last_used = g.Max(e => e.LastAccess) })
+            .OrderByDescending(m => m.runs).ThenBy(m => m.model_id, StringComparer.Ordinal)
+            .Take(limit ?? 10);
+        return ModelKitJson.Json(new { models = top, basis = "backend runs since the server started" });
+    }
+
+    private static async Task<IResult> RegistryStatsAsync(IModelRegistry registry, IDeploymentManager deployments, CancellationToken cancellationToken)
+    {
+        var all = await AllModelsAsync(registry, cancellationToken);
+        return ModelKitJson.Json(new
+        {
+            total_models = all.Count,
+            total_versions = all.Sum(m => m.Versions.Count),
+            total_size_bytes = all.Sum(m => m.Versions.Sum(v => v.SizeBytes)),
+            favorites = all.Count(m => m.Favorite),
+            by_status = all.GroupBy(m => m.Status.ToString().ToLowerInvariant()).ToDictionary(g => g.Key, g => g.Count()),
+            by_framework = all.GroupBy(m => m.Framework).ToDictionary(g => g.Key, g => g.Count()),
+            by_model_type = all.GroupBy(m => m.Task ?? "unspecified").ToDictionary(g => g.Key, g => g.Count()),
+            deployed = deployments.ListDeployments(DeploymentState.Running).Count,
+        });
+    }
+
+    private static async Task<IResult> SetFavoriteAsync(string modelId, bool favorite, IModelRegistry registry, IDeploymentManager deployments, CancellationToken cancellationToken)
+    {
+        var model = await registry.UpdateModelAsync(modelId, new ModelUpdate { Favorite = favorite }, cancellationToken);
+        return ModelKitJson.Json(ModelSummary(model, deployments.FindByModel(model.Id)));
+    }
+
+    private static IResult LocalModels(IDeploymentManager deployments)
+    {
+        var list = deployments.ListDeployments();
+        return ModelKitJson.Json(new { models = list.Select(DeploymentJson), total = list.Count });
+    }
+
+    // Seed 001: the model is named by model_type and model_size ("deepseek-v3" + "7b" → "deepseek-v3-7b"), or model_id.
+    private static async Task<IResult> LocalDeployAsync(HttpRequest request, IDeploymentManager deployments, CancellationToken cancellationToken)
+    {
+        var body = await ModelKitJson.ReadAsync<LocalDeployBody>(request, cancellationToken);
+        var modelId = body.ModelId ?? (body.ModelType is { } type ? (body.ModelSize is { } size ? $"{type}-{size}" : type) : null)
+            ?? throw new InvalidInputException("'model_type' (with 'model_size') or 'model_id' is required.");
+        var info = await deployments.DeployAsync(new DeploymentSpec
+        {
+            ModelId = modelId,
+            Batching = body.DeploymentConfig?.MaxBatchSize is { } max ? new BatchingOptions { MaxBatchSize = max } : null,
+        }, cancellationToken);
+        var json = DeploymentJson(info);
+        json["progress_url"] = $"{request.PathBase}{Prefix(request)}/models/local/deployments/{info.DeploymentId}";
+        return ModelKitJson.Json(json, StatusCodes.Status202Accepted);
+    }
+
+    private static async Task<IResult> LocalUnloadAsync(string model_id, IDeploymentManager deployments, CancellationToken cancellationToken)
+    {
+        var info = deployments.FindByModel(model_id)
+            ?? deployments.ListDeployments().LastOrDefault(d => d.ModelId == model_id)
+            ?? throw new DeploymentNotFoundException($"Model '{model_id}' has no deployment to unload.");
+        await deployments.DeleteAsync(info.DeploymentId, cancellationToken);
+        return ModelKitJson.Json(new { message = $"Model '{model_id}' was unloaded (deployment '{info.DeploymentId}' deleted).", deployment_id = info.DeploymentId });
+    }
+
+    private static async Task<List<ModelInfo>> AllModelsAsync(IModelRegistry registry, CancellationToken cancellationToken)
+    {
+        var all = new List<ModelInfo>();
+        for (var offset = 0; ; offset += 1000)
+        {
+            var page = await registry.ListModelsAsync(new ModelQuery { Offset = offset, Limit = 1000 }, cancellationToken);
+            all.AddRange(page.Items);
+            if (all.Count >= page.Total || page.Items.Count == 0) return all;
+        }
+    }
+}
