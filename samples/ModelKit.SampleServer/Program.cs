@@ -15,6 +15,17 @@ builder.Services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
 {
     document.Info.Title = "ModelKit sample server";
     document.Info.Description = "Models, deployments and inference. Send X-API-Key (or Authorization: Bearer); see docs/rest-api.md.";
+    document.Components ??= new();
+    document.Components.SecuritySchemes ??= new Dictionary<string, Microsoft.OpenApi.IOpenApiSecurityScheme>();
+    document.Components.SecuritySchemes["ApiKey"] = new Microsoft.OpenApi.OpenApiSecurityScheme
+    {
+        Type = Microsoft.OpenApi.SecuritySchemeType.ApiKey,
+        In = Microsoft.OpenApi.ParameterLocation.Header,
+        Name = "X-API-Key",
+        Description = "An API key from ModelKit:Auth:Keys (the sample's is modelkit-sample-key-change-me).",
+    };
+    document.Security ??= [];
+    document.Security.Add(new Microsoft.OpenApi.OpenApiSecurityRequirement { [new Microsoft.OpenApi.OpenApiSecuritySchemeReference("ApiKey", document)] = [] });
     return Task.CompletedTask;
 }));
 

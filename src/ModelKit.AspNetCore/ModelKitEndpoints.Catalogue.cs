@@ -19,7 +19,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
             throw new InvalidInputException($"'source' '{source}' is not available: search covers the registry (remote hubs belong to downloads).");
         }
 
-        return await ListModelsAsync(registry, deployments, page, page_size, null, null, null, model_type, null, query, cancellationToken);
+        return await ListModelsAsync(registry, deployments, page, page_size, null, null, null, model_type, null, query, null, cancellationToken);
     }
 
     private static async Task<IResult> CategoriesAsync(IModelRegistry registry, CancellationToken cancellationToken)

@@ -140,7 +140,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
 
     private static async Task<IResult> ListModelsAsync(
         IModelRegistry registry, IDeploymentManager deployments, int? page, int? page_size, int? limit, int? offset, string? framework, string? model_type, string? status, string? q,
-        CancellationToken cancellationToken)
+        bool? favorite, CancellationToken cancellationToken)
     {
         var size = Math.Clamp(page_size ?? limit ?? 20, 1, 1000);
         var skip = offset ?? ((Math.Max(1, page ?? 1) - 1) * size);
@@ -152,7 +152,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
             "FAILED" => ModelVersionStatus.Failed,
             _ => throw new InvalidInputException($"'status' must be uploading, ready or failed (was '{status}')."),
         };
-        var result = await registry.ListModelsAsync(new ModelQuery { Framework = framework, Task = model_type, Status = registryStatus, Text = q, Offset = skip, Limit = size }, cancellationToken);
+        var result = await registry.ListModelsAsync(new ModelQuery { Framework = framework, Task = model_type, Status = registryStatus, Text = q, Favorite = favorite, Offset = skip, Limit = size }, cancellationToken);
         return ModelKitJson.Json(new
         {
             items = result.Items.Select(m => ModelSummary(m, deployments.FindByModel(m.Id))),

@@ -40,6 +40,8 @@ public sealed class CatalogueApiTests(SampleServerFactory factory) : IClassFixtu
         var favorite = await ExpectAsync(await client.PostAsync("/api/v1/models/demo-bert/favorite", null), HttpStatusCode.OK);
         Assert.True(favorite.GetProperty("favorite").GetBoolean());
         Assert.True((await client.GetFromJsonAsync<JsonElement>("/api/v1/models/demo-bert/info")).GetProperty("favorite").GetBoolean());
+        var favorites = await client.GetFromJsonAsync<JsonElement>("/api/v1/models?favorite=true");
+        Assert.Equal(["demo-bert"], favorites.GetProperty("items").EnumerateArray().Select(m => m.GetProperty("model_id").GetString()));
         Assert.False((await ExpectAsync(await client.DeleteAsync("/api/v1/models/demo-bert/favorite"), HttpStatusCode.OK)).GetProperty("favorite").GetBoolean());
         await ExpectAsync(await client.PostAsync("/api/v1/models/ghost/favorite", null), HttpStatusCode.NotFound, "MODEL_NOT_FOUND");
 

@@ -29,6 +29,10 @@ public sealed class OpenApiTests(SampleServerFactory factory) : IClassFixture<Sa
         Assert.True(inference.GetProperty("requestBody").GetProperty("content").TryGetProperty("application/json", out _));
         Assert.True(inference.GetProperty("responses").TryGetProperty("404", out _));
 
+        var scheme = document.GetProperty("components").GetProperty("securitySchemes").GetProperty("ApiKey");
+        Assert.Equal(("apiKey", "header", "X-API-Key"), (scheme.GetProperty("type").GetString(), scheme.GetProperty("in").GetString(), scheme.GetProperty("name").GetString()));
+        Assert.True(document.GetProperty("security")[0].TryGetProperty("ApiKey", out _));
+
         var ui = await client.GetAsync("/docs");
         Assert.Equal(HttpStatusCode.OK, ui.StatusCode);
         Assert.Equal("text/html", ui.Content.Headers.ContentType?.MediaType);
