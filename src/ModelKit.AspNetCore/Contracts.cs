@@ -92,6 +92,18 @@ internal sealed record BatchingConfig
     public int? MaxBatchSize { get; init; }
     public double? MaxQueueDelayMs { get; init; }
     public int? MaxQueueSize { get; init; }
+
+    /// <summary>These settings over <paramref name="basis"/> (the library defaults when null); fields left out keep the basis's value.</summary>
+    public BatchingOptions ToOptions(BatchingOptions? basis = null)
+    {
+        basis ??= new BatchingOptions();
+        return basis with
+        {
+            MaxBatchSize = MaxBatchSize ?? basis.MaxBatchSize,
+            MaxQueueDelay = MaxQueueDelayMs is { } ms ? TimeSpan.FromMilliseconds(ms) : basis.MaxQueueDelay,
+            MaxQueueSize = MaxQueueSize ?? basis.MaxQueueSize,
+        };
+    }
 }
 
 internal sealed record ScaleBody
@@ -109,6 +121,10 @@ internal static class Parse
         "LOW" => RequestPriority.Low,
         _ => throw new InvalidInputException($"'priority' must be low, normal or high (was '{text}')."),
     };
+
+    /// <summary>An explicit device wins; else one or more <c>nvidia.com/gpu</c> asks for <c>cuda:0</c>; else the default.</summary>
+    public static string? Device(string? device, ResourceRequirements? resources) =>
+        device ?? (int.TryParse(resources?.Gpu, NumberStyles.None, CultureInfo.InvariantCulture, out var gpus) && gpus > 0 ? "cuda:0" : null);
 
     public static TimeSpan? Timeout(double? seconds) => seconds switch
     {

@@ -55,7 +55,14 @@ public sealed class ModelKitHttpOptions
 }
 
 /// <summary>Accepts <c>X-API-Key</c> or <c>Authorization: Bearer</c>; compares in constant time; never logs a key.</summary>
-internal sealed partial class ModelKitApiKeyHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, IOptions<ModelKitAuthOptions> auth)
+/// <summary>The configured keys' SHA-256 digests, computed once (the handler is created per request).</summary>
+internal sealed class ModelKitApiKeyDigests(IOptions<ModelKitAuthOptions> auth)
+{
+    public IReadOnlyList<(byte[] Digest, ModelKitApiKey Key)> Keys { get; } =
+        [.. auth.Value.Keys.Select(k => (SHA256.HashData(Encoding.UTF8.GetBytes(k.Key)), k))];
+}
+
+internal sealed partial class ModelKitApiKeyHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, ModelKitApiKeyDigests keys)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "ModelKitApiKey";
@@ -72,10 +79,10 @@ internal sealed partial class ModelKitApiKeyHandler(IOptionsMonitor<Authenticati
         if (string.IsNullOrEmpty(presented)) return Task.FromResult(AuthenticateResult.NoResult());
         var presentedHash = SHA256.HashData(Encoding.UTF8.GetBytes(presented));
         ModelKitApiKey? match = null;
-        foreach (var key in auth.Value.Keys)
+        foreach (var (digest, key) in keys.Keys)
         {
             // Every key is compared (no early exit), each in constant time over equal-length hashes.
-            if (CryptographicOperations.FixedTimeEquals(presentedHash, SHA256.HashData(Encoding.UTF8.GetBytes(key.Key)))) match ??= key;
+            if (CryptographicOperations.FixedTimeEquals(presentedHash, digest)) match ??= key;
         }
 
         if (match is null)
@@ -121,7 +128,8 @@ internal sealed class ModelKitRateLimiter : IDisposable
         var perKey = auth.Keys.ToDictionary(k => k.Name, k => k.RequestsPerMinute ?? auth.RequestsPerMinute, StringComparer.Ordinal);
         _limiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
         {
-            var name = context.User.Identity?.IsAuthenticated == true ? "key:" + context.User.Identity.Name : "ip:" + context.Connection.RemoteIpAddress;
+            // A key's budget is keyed by its name (no allocation); only anonymous callers (auth off) are keyed by address.
+            var name = context.User.Identity is { IsAuthenticated: true, Name: { } keyName } ? keyName : "ip:" + context.Connection.RemoteIpAddress;
             var limit = context.User.Identity?.Name is { } n && perKey.TryGetValue(n, out var l) ? l : auth.RequestsPerMinute;
             return limit <= 0
                 ? RateLimitPartition.GetNoLimiter(name)

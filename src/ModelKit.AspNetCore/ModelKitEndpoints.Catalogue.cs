@@ -83,7 +83,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         var info = await deployments.DeployAsync(new DeploymentSpec
         {
             ModelId = modelId,
-            Batching = body.DeploymentConfig?.MaxBatchSize is { } max ? new BatchingOptions { MaxBatchSize = max } : null,
+            Batching = body.DeploymentConfig?.MaxBatchSize is { } max ? new BatchingConfig { MaxBatchSize = max }.ToOptions() : null,
         }, cancellationToken);
         var json = DeploymentJson(info);
         json["progress_url"] = $"{request.PathBase}{Prefix(request)}/models/local/deployments/{info.DeploymentId}";
@@ -92,9 +92,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
 
     private static async Task<IResult> LocalUnloadAsync(string model_id, IDeploymentManager deployments, CancellationToken cancellationToken)
     {
-        var info = deployments.FindByModel(model_id)
-            ?? deployments.ListDeployments().LastOrDefault(d => d.ModelId == model_id)
-            ?? throw new DeploymentNotFoundException($"Model '{model_id}' has no deployment to unload.");
+        var info = DeploymentOfModel(deployments, model_id);
         await deployments.DeleteAsync(info.DeploymentId, cancellationToken);
         return ModelKitJson.Json(new { message = $"Model '{model_id}' was unloaded (deployment '{info.DeploymentId}' deleted).", deployment_id = info.DeploymentId });
     }

@@ -31,9 +31,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
             MaxReplicas = body.MaxReplicas,
             MemoryRequestBytes = Parse.Bytes(body.Memory),
             DefaultPriority = Parse.Priority(body.Priority) ?? RequestPriority.Normal,
-            Batching = body.Batching is { } b
-                ? new BatchingOptions { MaxBatchSize = b.MaxBatchSize ?? 32, MaxQueueDelay = TimeSpan.FromMilliseconds(b.MaxQueueDelayMs ?? 0), MaxQueueSize = b.MaxQueueSize ?? 1024 }
-                : null,
+            Batching = body.Batching?.ToOptions(),
         }, cancellationToken);
         var json = DeploymentJson(info);
         json["progress_url"] = $"{request.PathBase}{Prefix(request)}/models/local/deployments/{info.DeploymentId}";

@@ -54,20 +54,11 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         if (body.Config is { } config)
         {
             var current = deployments.FindByModel(model.Id) ?? throw new DeploymentNotFoundException($"Model '{model.Id}' has no active deployment to update; deploy it first.");
-            var gpus = config.ResourceRequirements?.Gpu is { } g && int.TryParse(g, out var n) ? n : 0;
-            var batching = config.Batching is { } b
-                ? current.Batching with
-                {
-                    MaxBatchSize = b.MaxBatchSize ?? current.Batching.MaxBatchSize,
-                    MaxQueueDelay = b.MaxQueueDelayMs is { } ms ? TimeSpan.FromMilliseconds(ms) : current.Batching.MaxQueueDelay,
-                    MaxQueueSize = b.MaxQueueSize ?? current.Batching.MaxQueueSize,
-                }
-                : null;
             deployment = await deployments.UpdateAsync(current.DeploymentId, new DeploymentUpdate
             {
                 Version = config.Version,
-                Device = config.Device ?? (gpus > 0 ? "cuda:0" : null),
-                Batching = batching,
+                Device = Parse.Device(config.Device, config.ResourceRequirements),
+                Batching = config.Batching?.ToOptions(current.Batching),
                 Replicas = config.ScalingConfig?.Replicas,
                 MinReplicas = config.ScalingConfig?.MinReplicas,
                 MaxReplicas = config.ScalingConfig?.MaxReplicas,

@@ -17,15 +17,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
     {
         var body = await ModelKitJson.ReadAsync<InferenceBody>(context.Request, context.RequestAborted);
         var modelId = body.ModelId ?? body.ModelName ?? throw new InvalidInputException("'model_id' is required.");
-        var signature = await inference.GetSignatureAsync(modelId, body.Version, context.RequestAborted);
-        var job = await jobs.SubmitAsync(new InferenceRequest
-        {
-            ModelId = modelId,
-            Version = body.Version,
-            Inputs = TensorJson.ReadInputs(body.InputData, signature),
-            Priority = Parse.Priority(body.Priority),
-            Timeout = Parse.Timeout(body.Timeout),
-        }, context.RequestAborted);
+        var job = await jobs.SubmitAsync(await ToRequestAsync(modelId, body, inference, context.RequestAborted), context.RequestAborted);
         var json = JobJson(job, context.TraceIdentifier);
         json["status_url"] = $"{context.Request.PathBase}{Prefix(context.Request)}/inference/async/{job.JobId}";
         return ModelKitJson.Json(json, StatusCodes.Status202Accepted);

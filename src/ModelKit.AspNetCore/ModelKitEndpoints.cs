@@ -8,6 +8,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using ModelKit;
 using ModelKit.AspNetCore;
+using static ModelKit.AspNetCore.ModelKitEndpointConventions;
 using ModelKit.Deployments;
 using ModelKit.Inference;
 using ModelKit.Registry;
@@ -31,111 +32,76 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
             throw new InvalidOperationException("MapModelKit() needs ModelKit's services: call services.AddModelKit() (and a backend such as .AddOnnxRuntime()) first.");
         }
 
-        if (endpoints.ServiceProvider.GetService<ModelKitHttpApiMarker>() is null)
-        {
-            throw new InvalidOperationException("MapModelKit() needs the HTTP API's services: call services.AddModelKit().AddHttpApi(...) with API keys (or Enabled = false to run without).");
-        }
-
-        var authEnabled = endpoints.ServiceProvider.GetRequiredService<IOptions<ModelKitAuthOptions>>().Value.Enabled;
-        var limiter = endpoints.ServiceProvider.GetRequiredService<ModelKitRateLimiter>();
-
-        var group = endpoints.MapGroup(prefix).WithTags("ModelKit");
+        var authEnabled = ModelKitEndpointConventions.AuthEnabled(endpoints.ServiceProvider, "MapModelKit()");
+        var group = endpoints.MapGroup(prefix).WithTags("ModelKit").WithMetadata(new ModelKitRoutePrefix(prefix.Trim('/') is { Length: > 0 } p ? "/" + p : string.Empty));
         group.ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status429TooManyRequests)
             .ProducesProblem(StatusCodes.Status500InternalServerError).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
-        var normalizedPrefix = "/" + prefix.Trim('/');
-        group.AddEndpointFilter(async (context, next) =>
-        {
-            context.HttpContext.Items[PrefixItem] = normalizedPrefix == "/" ? string.Empty : normalizedPrefix;
-            if (limiter.TryAcquire(context.HttpContext) is { } limited) return limited;
-            try
-            {
-                return await next(context).ConfigureAwait(false);
-            }
-            catch (ModelKitException ex)
-            {
-                return ModelKitProblems.ToResult(ex, context.HttpContext);
-            }
-            catch (BadHttpRequestException ex)
-            {
-                // Kestrel's own refusals while reading the body (too large, client gone, bad framing).
-                ModelKitException mapped = ex.StatusCode == StatusCodes.Status413PayloadTooLarge
-                    ? new PayloadTooLargeException("The request body is larger than the server accepts: " + ex.Message)
-                    : new InvalidInputException("The request body could not be read: " + ex.Message);
-                return ModelKitProblems.ToResult(mapped, context.HttpContext);
-            }
-        });
+        group.AddModelKitFilter(endpoints.ServiceProvider, ModelKitProblems.ToResult);
 
         // Seed 000 + 002: models (registry) and their deployment.
-        Secure(group.MapGet("/models", ListModelsAsync), ModelKitScopes.Read).WithSummary("List registered models (paged, filtered)");
-        Secure(group.MapGet("/models/{model_id}", GetModelAsync), ModelKitScopes.Read).WithSummary("A model with its versions and deployment");
-        Secure(group.MapPost("/models", CreateModelAsync), ModelKitScopes.Manage).WithSummary("Create a model (then upload a version)").Accepts<CreateModelBody>("application/json");
-        Secure(group.MapPut("/models/{model_id}", UpdateModelAsync), ModelKitScopes.Manage).WithSummary("Update a model's metadata; 'config' updates its deployment (rolling)").Accepts<UpdateModelBody>("application/json");
-        Secure(group.MapDelete("/models/{model_id}", DeleteModelAsync), ModelKitScopes.Manage).WithSummary("Delete a model (force stops its deployment)");
-        Secure(group.MapPost("/models/{model_id}/upload", UploadAsync), ModelKitScopes.Manage).WithSummary("Upload a version (multipart, streamed)");
-        Secure(group.MapGet("/models/{model_id}/versions", ListVersionsAsync), ModelKitScopes.Read).WithSummary("A model's versions");
-        Secure(group.MapPost("/models/deploy", DeployAsync), ModelKitScopes.Manage).WithSummary("Deploy a model (seed 000's config)").Accepts<DeployBody>("application/json");
-        Secure(group.MapGet("/models/{model_id}/status", GetStatus), ModelKitScopes.Read).WithSummary("A model's deployment status, stages and replicas");
-        Secure(group.MapPost("/models/{model_id}/scale", ScaleAsync), ModelKitScopes.Manage).WithSummary("Scale a model's deployment without reloading").Accepts<ScaleBody>("application/json");
-        Secure(group.MapPost("/models/{model_id}/inference", ModelInferenceAsync), ModelKitScopes.Infer).WithSummary("Run one inference request").Accepts<InferenceBody>("application/json");
-        Secure(group.MapPost("/models/{model_id}/batch_inference", ModelBatchInferenceAsync), ModelKitScopes.Infer).WithSummary("Run several inference requests").Accepts<BatchInferenceBody>("application/json");
+        Secure(group.MapGet("/models", ListModelsAsync), ModelKitScopes.Read, authEnabled).WithSummary("List registered models (paged, filtered)");
+        Secure(group.MapGet("/models/{model_id}", GetModelAsync), ModelKitScopes.Read, authEnabled).WithSummary("A model with its versions and deployment");
+        Secure(group.MapPost("/models", CreateModelAsync), ModelKitScopes.Manage, authEnabled).WithSummary("Create a model (then upload a version)").Accepts<CreateModelBody>("application/json");
+        Secure(group.MapPut("/models/{model_id}", UpdateModelAsync), ModelKitScopes.Manage, authEnabled).WithSummary("Update a model's metadata; 'config' updates its deployment (rolling)").Accepts<UpdateModelBody>("application/json");
+        Secure(group.MapDelete("/models/{model_id}", DeleteModelAsync), ModelKitScopes.Manage, authEnabled).WithSummary("Delete a model (force stops its deployment)");
+        Secure(group.MapPost("/models/{model_id}/upload", UploadAsync), ModelKitScopes.Manage, authEnabled).WithSummary("Upload a version (multipart, streamed)");
+        Secure(group.MapGet("/models/{model_id}/versions", ListVersionsAsync), ModelKitScopes.Read, authEnabled).WithSummary("A model's versions");
+        Secure(group.MapPost("/models/deploy", DeployAsync), ModelKitScopes.Manage, authEnabled).WithSummary("Deploy a model (seed 000's config)").Accepts<DeployBody>("application/json");
+        Secure(group.MapGet("/models/{model_id}/status", GetStatus), ModelKitScopes.Read, authEnabled).WithSummary("A model's deployment status, stages and replicas");
+        Secure(group.MapPost("/models/{model_id}/scale", ScaleAsync), ModelKitScopes.Manage, authEnabled).WithSummary("Scale a model's deployment without reloading").Accepts<ScaleBody>("application/json");
+        Secure(group.MapPost("/models/{model_id}/inference", ModelInferenceAsync), ModelKitScopes.Infer, authEnabled).WithSummary("Run one inference request").Accepts<InferenceBody>("application/json");
+        Secure(group.MapPost("/models/{model_id}/batch_inference", ModelBatchInferenceAsync), ModelKitScopes.Infer, authEnabled).WithSummary("Run several inference requests").Accepts<BatchInferenceBody>("application/json");
 
         // Seed 004: model catalogue views over the registry; seed 001: local models.
-        Secure(group.MapGet("/models/search", SearchModelsAsync), ModelKitScopes.Read).WithSummary("Search registered models");
-        Secure(group.MapGet("/models/categories", CategoriesAsync), ModelKitScopes.Read).WithSummary("Model types with counts");
-        Secure(group.MapGet("/models/trending", Trending), ModelKitScopes.Read).WithSummary("Most used models since start");
-        Secure(group.MapGet("/models/stats", RegistryStatsAsync), ModelKitScopes.Read).WithSummary("Registry counts and sizes");
-        Secure(group.MapGet("/models/{model_id}/info", GetModelAsync), ModelKitScopes.Read).WithSummary("A model with its versions and deployment");
-        Secure(group.MapPost("/models/{model_id}/favorite", (string model_id, IModelRegistry registry, IDeploymentManager deployments, CancellationToken ct) => SetFavoriteAsync(model_id, true, registry, deployments, ct)), ModelKitScopes.Manage).WithSummary("Mark a model as favourite");
-        Secure(group.MapDelete("/models/{model_id}/favorite", (string model_id, IModelRegistry registry, IDeploymentManager deployments, CancellationToken ct) => SetFavoriteAsync(model_id, false, registry, deployments, ct)), ModelKitScopes.Manage).WithSummary("Unmark a favourite");
-        Secure(group.MapGet("/models/local", LocalModels), ModelKitScopes.Read).WithSummary("Deployed (local) models");
-        Secure(group.MapPost("/models/local/deploy", LocalDeployAsync), ModelKitScopes.Manage).WithSummary("Deploy a local model (seed 001)").Accepts<LocalDeployBody>("application/json");
-        Secure(group.MapDelete("/models/local/{model_id}", LocalUnloadAsync), ModelKitScopes.Manage).WithSummary("Unload a local model: delete its deployment");
+        Secure(group.MapGet("/models/search", SearchModelsAsync), ModelKitScopes.Read, authEnabled).WithSummary("Search registered models");
+        Secure(group.MapGet("/models/categories", CategoriesAsync), ModelKitScopes.Read, authEnabled).WithSummary("Model types with counts");
+        Secure(group.MapGet("/models/trending", Trending), ModelKitScopes.Read, authEnabled).WithSummary("Most used models since start");
+        Secure(group.MapGet("/models/stats", RegistryStatsAsync), ModelKitScopes.Read, authEnabled).WithSummary("Registry counts and sizes");
+        Secure(group.MapGet("/models/{model_id}/info", GetModelAsync), ModelKitScopes.Read, authEnabled).WithSummary("A model with its versions and deployment");
+        Secure(group.MapPost("/models/{model_id}/favorite", (string model_id, IModelRegistry registry, IDeploymentManager deployments, CancellationToken ct) => SetFavoriteAsync(model_id, true, registry, deployments, ct)), ModelKitScopes.Manage, authEnabled).WithSummary("Mark a model as favourite");
+        Secure(group.MapDelete("/models/{model_id}/favorite", (string model_id, IModelRegistry registry, IDeploymentManager deployments, CancellationToken ct) => SetFavoriteAsync(model_id, false, registry, deployments, ct)), ModelKitScopes.Manage, authEnabled).WithSummary("Unmark a favourite");
+        Secure(group.MapGet("/models/local", LocalModels), ModelKitScopes.Read, authEnabled).WithSummary("Deployed (local) models");
+        Secure(group.MapPost("/models/local/deploy", LocalDeployAsync), ModelKitScopes.Manage, authEnabled).WithSummary("Deploy a local model (seed 001)").Accepts<LocalDeployBody>("application/json");
+        Secure(group.MapDelete("/models/local/{model_id}", LocalUnloadAsync), ModelKitScopes.Manage, authEnabled).WithSummary("Unload a local model: delete its deployment");
 
         // Seed 004: the deployments resource; seed 001: a local deployment's progress.
-        Secure(group.MapPost("/deployments/start", StartDeploymentAsync), ModelKitScopes.Manage).WithSummary("Start a deployment (seed 004)").Accepts<StartDeploymentBody>("application/json");
-        Secure(group.MapGet("/deployments/list", ListDeployments), ModelKitScopes.Read).WithSummary("List deployments, optionally by state");
-        Secure(group.MapGet("/deployments/{deployment_id}", GetDeployment), ModelKitScopes.Read).WithSummary("A deployment");
-        Secure(group.MapPut("/deployments/{deployment_id}/stop", StopDeploymentAsync), ModelKitScopes.Manage).WithSummary("Stop a deployment (drains)");
-        Secure(group.MapPut("/deployments/{deployment_id}/restart", RestartDeploymentAsync), ModelKitScopes.Manage).WithSummary("Restart a deployment");
-        Secure(group.MapDelete("/deployments/{deployment_id}", DeleteDeploymentAsync), ModelKitScopes.Manage).WithSummary("Stop and delete a deployment");
-        Secure(group.MapGet("/deployments/{deployment_id}/logs", DeploymentLogs), ModelKitScopes.Read).WithSummary("A deployment's newest log lines");
-        Secure(group.MapGet("/deployments/{deployment_id}/health", DeploymentHealth), ModelKitScopes.Read).WithSummary("A deployment's health");
-        Secure(group.MapGet("/deployments/{deployment_id}/model-info", DeploymentModelInfoAsync), ModelKitScopes.Read).WithSummary("The model version a deployment serves");
-        Secure(group.MapGet("/models/local/deployments/{deployment_id}", DeploymentProgress), ModelKitScopes.Read).WithSummary("A deployment's progress, stages and log (seed 001)");
+        Secure(group.MapPost("/deployments/start", StartDeploymentAsync), ModelKitScopes.Manage, authEnabled).WithSummary("Start a deployment (seed 004)").Accepts<StartDeploymentBody>("application/json");
+        Secure(group.MapGet("/deployments/list", ListDeployments), ModelKitScopes.Read, authEnabled).WithSummary("List deployments, optionally by state");
+        Secure(group.MapGet("/deployments/{deployment_id}", GetDeployment), ModelKitScopes.Read, authEnabled).WithSummary("A deployment");
+        Secure(group.MapPut("/deployments/{deployment_id}/stop", StopDeploymentAsync), ModelKitScopes.Manage, authEnabled).WithSummary("Stop a deployment (drains)");
+        Secure(group.MapPut("/deployments/{deployment_id}/restart", RestartDeploymentAsync), ModelKitScopes.Manage, authEnabled).WithSummary("Restart a deployment");
+        Secure(group.MapDelete("/deployments/{deployment_id}", DeleteDeploymentAsync), ModelKitScopes.Manage, authEnabled).WithSummary("Stop and delete a deployment");
+        Secure(group.MapGet("/deployments/{deployment_id}/logs", DeploymentLogs), ModelKitScopes.Read, authEnabled).WithSummary("A deployment's newest log lines");
+        Secure(group.MapGet("/deployments/{deployment_id}/health", DeploymentHealth), ModelKitScopes.Read, authEnabled).WithSummary("A deployment's health");
+        Secure(group.MapGet("/deployments/{deployment_id}/model-info", DeploymentModelInfoAsync), ModelKitScopes.Read, authEnabled).WithSummary("The model version a deployment serves");
+        Secure(group.MapGet("/models/local/deployments/{deployment_id}", DeploymentProgress), ModelKitScopes.Read, authEnabled).WithSummary("A deployment's progress, stages and log (seed 001)");
 
         // Seed 003: the unified inference service.
-        Secure(group.MapPost("/inference/infer", InferAsync), ModelKitScopes.Infer).WithSummary("Run one inference request naming its model").Accepts<InferenceBody>("application/json");
-        Secure(group.MapPost("/inference/batch", BatchAsync), ModelKitScopes.Infer).WithSummary("Run 1..100 requests, each succeeding or failing alone").Accepts<BatchInferenceBody>("application/json");
+        Secure(group.MapPost("/inference/infer", InferAsync), ModelKitScopes.Infer, authEnabled).WithSummary("Run one inference request naming its model").Accepts<InferenceBody>("application/json");
+        Secure(group.MapPost("/inference/batch", BatchAsync), ModelKitScopes.Infer, authEnabled).WithSummary("Run 1..100 requests, each succeeding or failing alone").Accepts<BatchInferenceBody>("application/json");
         group.MapGet("/inference/health", HealthAsync).AllowAnonymous().WithSummary("Health checks");
-        Secure(group.MapPost("/inference/async", SubmitJobAsync), ModelKitScopes.Infer).WithSummary("Submit an asynchronous inference job").Accepts<InferenceBody>("application/json");
-        Secure(group.MapGet("/inference/async/{job_id}", GetJob), ModelKitScopes.Read).WithSummary("A job's status and result");
-        Secure(group.MapDelete("/inference/async/{job_id}", CancelJob), ModelKitScopes.Infer).WithSummary("Cancel a job");
-        Secure(group.MapGet("/inference/supported-tasks", SupportedTasksAsync), ModelKitScopes.Read).WithSummary("Tasks and the models that serve them");
-        Secure(group.MapGet("/inference/stats", Stats), ModelKitScopes.Read).WithSummary("Queue, cache and job statistics");
-        Secure(group.MapPost("/inference/clear-cache", ClearCache), ModelKitScopes.Manage).WithSummary("Remove unpinned models from the cache");
-        Secure(group.MapGet("/inference/cache/stats", CacheStats), ModelKitScopes.Read).WithSummary("Cache statistics");
-        Secure(group.MapGet("/inference/cache/models", CacheModels), ModelKitScopes.Read).WithSummary("Cached models");
-        Secure(group.MapDelete("/inference/cache/models/{key}", RemoveCachedModel), ModelKitScopes.Manage).WithSummary("Remove one model from the cache");
-        Secure(group.MapPut("/inference/cache/config", ConfigureCacheAsync), ModelKitScopes.Manage).WithSummary("Change the cache's limits").Accepts<CacheConfigBody>("application/json");
-        Secure(group.MapPost("/inference/models/preload", PreloadAsync), ModelKitScopes.Manage).WithSummary("Load models into the cache now").Accepts<PreloadBody>("application/json");
+        Secure(group.MapPost("/inference/async", SubmitJobAsync), ModelKitScopes.Infer, authEnabled).WithSummary("Submit an asynchronous inference job").Accepts<InferenceBody>("application/json");
+        Secure(group.MapGet("/inference/async/{job_id}", GetJob), ModelKitScopes.Read, authEnabled).WithSummary("A job's status and result");
+        Secure(group.MapDelete("/inference/async/{job_id}", CancelJob), ModelKitScopes.Infer, authEnabled).WithSummary("Cancel a job");
+        Secure(group.MapGet("/inference/supported-tasks", SupportedTasksAsync), ModelKitScopes.Read, authEnabled).WithSummary("Tasks and the models that serve them");
+        Secure(group.MapGet("/inference/stats", Stats), ModelKitScopes.Read, authEnabled).WithSummary("Queue, cache and job statistics");
+        Secure(group.MapPost("/inference/clear-cache", ClearCache), ModelKitScopes.Manage, authEnabled).WithSummary("Remove unpinned models from the cache");
+        Secure(group.MapGet("/inference/cache/stats", CacheStats), ModelKitScopes.Read, authEnabled).WithSummary("Cache statistics");
+        Secure(group.MapGet("/inference/cache/models", CacheModels), ModelKitScopes.Read, authEnabled).WithSummary("Cached models");
+        Secure(group.MapDelete("/inference/cache/models/{key}", RemoveCachedModel), ModelKitScopes.Manage, authEnabled).WithSummary("Remove one model from the cache");
+        Secure(group.MapPut("/inference/cache/config", ConfigureCacheAsync), ModelKitScopes.Manage, authEnabled).WithSummary("Change the cache's limits").Accepts<CacheConfigBody>("application/json");
+        Secure(group.MapPost("/inference/models/preload", PreloadAsync), ModelKitScopes.Manage, authEnabled).WithSummary("Load models into the cache now").Accepts<PreloadBody>("application/json");
         group.MapGet("/health", HealthAsync).AllowAnonymous().WithSummary("Health checks");
         group.MapGet("/health/live", Live).AllowAnonymous().WithSummary("Liveness: the process answers");
         group.MapGet("/health/ready", ReadyAsync).AllowAnonymous().WithSummary("Readiness: the registry answers");
 
         // Seed 004: the machine.
-        Secure(group.MapGet("/system/resources", SystemResources), ModelKitScopes.Read).WithSummary("CPU, memory and disk");
-        Secure(group.MapGet("/system/load", SystemLoad), ModelKitScopes.Read).WithSummary("Load averages, thread pool and inference queues");
-        Secure(group.MapGet("/system/health", SystemHealthAsync), ModelKitScopes.Read).WithSummary("Health checks, deployments and resources together");
+        Secure(group.MapGet("/system/resources", SystemResources), ModelKitScopes.Read, authEnabled).WithSummary("CPU, memory and disk");
+        Secure(group.MapGet("/system/load", SystemLoad), ModelKitScopes.Read, authEnabled).WithSummary("Load averages, thread pool and inference queues");
+        Secure(group.MapGet("/system/health", SystemHealthAsync), ModelKitScopes.Read, authEnabled).WithSummary("Health checks, deployments and resources together");
         return group;
-
-        RouteHandlerBuilder Secure(RouteHandlerBuilder endpoint, string scope)
-        {
-            if (authEnabled) endpoint.RequireAuthorization(ModelKitScopes.Policy(scope));
-            else endpoint.AllowAnonymous();
-            return endpoint;
-        }
     }
 
     private static async Task<IResult> ListModelsAsync(
@@ -176,7 +142,6 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         var config = body.Config ?? throw new InvalidInputException("'config' is required.");
         if (string.IsNullOrWhiteSpace(config.ModelId)) throw new InvalidInputException("'config.model_id' is required.");
         var scaling = config.ScalingConfig;
-        var gpus = config.ResourceRequirements?.Gpu is { } g && int.TryParse(g, out var n) ? n : 0;
         var info = await deployments.DeployAsync(new DeploymentSpec
         {
             DeploymentId = config.DeploymentId,
@@ -187,17 +152,10 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
             MaxReplicas = scaling?.MaxReplicas,
             TargetQueueDepth = scaling?.TargetQueueDepth ?? 8,
             MemoryRequestBytes = Parse.Bytes(config.ResourceRequirements?.Memory),
-            Device = config.Device ?? (gpus > 0 ? "cuda:0" : null),
+            Device = Parse.Device(config.Device, config.ResourceRequirements),
             DefaultPriority = Parse.Priority(config.Priority) ?? RequestPriority.Normal,
             Environment = config.EnvironmentVariables,
-            Batching = config.Batching is { } b
-                ? new BatchingOptions
-                {
-                    MaxBatchSize = b.MaxBatchSize ?? 32,
-                    MaxQueueDelay = TimeSpan.FromMilliseconds(b.MaxQueueDelayMs ?? 0),
-                    MaxQueueSize = b.MaxQueueSize ?? 1024,
-                }
-                : null,
+            Batching = config.Batching?.ToOptions(),
         }, cancellationToken);
         return ModelKitJson.Json(new
         {
@@ -211,9 +169,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
 
     private static IResult GetStatus(string model_id, HttpRequest request, IDeploymentManager deployments)
     {
-        var info = deployments.FindByModel(model_id)
-            ?? deployments.ListDeployments().LastOrDefault(d => d.ModelId == model_id)
-            ?? throw new DeploymentNotFoundException($"Model '{model_id}' has no deployment.");
+        var info = DeploymentOfModel(deployments, model_id);
         return ModelKitJson.Json(new
         {
             model_id = info.ModelId,
@@ -317,16 +273,8 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
     // Parse → run → shape the response: the whole of what an inference endpoint does.
     private static async Task<InferenceResponse> RunAsync(string modelId, InferenceBody body, HttpContext context, IInferenceService inference, string? requestId = null)
     {
-        var cancellationToken = context.RequestAborted;
-        var signature = await inference.GetSignatureAsync(modelId, body.Version, cancellationToken);
-        var result = await inference.InferAsync(new InferenceRequest
-        {
-            ModelId = modelId,
-            Version = body.Version,
-            Inputs = TensorJson.ReadInputs(body.InputData, signature),
-            Priority = Parse.Priority(body.Priority),
-            Timeout = Parse.Timeout(body.Timeout),
-        }, cancellationToken);
+        var request = await ToRequestAsync(modelId, body, inference, context.RequestAborted);
+        var result = await inference.InferAsync(request, context.RequestAborted);
         return new InferenceResponse
         {
             RequestId = requestId ?? context.TraceIdentifier,
@@ -337,6 +285,26 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
             Timestamp = DateTimeOffset.UtcNow,
         };
     }
+
+    // The body of every inference endpoint as a request: the model's signature types the JSON inputs.
+    private static async Task<InferenceRequest> ToRequestAsync(string modelId, InferenceBody body, IInferenceService inference, CancellationToken cancellationToken)
+    {
+        var signature = await inference.GetSignatureAsync(modelId, body.Version, cancellationToken);
+        return new InferenceRequest
+        {
+            ModelId = modelId,
+            Version = body.Version,
+            Inputs = TensorJson.ReadInputs(body.InputData, signature),
+            Priority = Parse.Priority(body.Priority),
+            Timeout = Parse.Timeout(body.Timeout),
+        };
+    }
+
+    // The model's active deployment, else its most recent one (stopped or failed).
+    private static DeploymentInfo DeploymentOfModel(IDeploymentManager deployments, string modelId) =>
+        deployments.FindByModel(modelId)
+        ?? deployments.ListDeployments().LastOrDefault(d => d.ModelId == modelId)
+        ?? throw new DeploymentNotFoundException($"Model '{modelId}' has no deployment.");
 
     private static JsonObject ModelSummary(ModelInfo model, DeploymentInfo? deployment)
     {
@@ -372,8 +340,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         ["shape"] = new JsonArray([.. s.Shape.Select(d => JsonValue.Create(d))]),
     })]);
 
-    private const string PrefixItem = "ModelKit.RoutePrefix";
-
     // The prefix MapModelKit was called with (links in responses are built from it).
-    private static string Prefix(HttpRequest request) => request.HttpContext.Items[PrefixItem] as string ?? string.Empty;
+    private static string Prefix(HttpRequest request) =>
+        request.HttpContext.GetEndpoint()?.Metadata.GetMetadata<ModelKitRoutePrefix>()?.Value ?? string.Empty;
 }

@@ -23,6 +23,7 @@ public static class ModelKitHttpApiExtensions
         if (http is not null) services.Configure(http);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ModelKitAuthOptions>, ModelKitAuthOptionsValidator>());
         services.TryAddSingleton<ModelKitRateLimiter>();
+        services.TryAddSingleton<ModelKitApiKeyDigests>();
         services.TryAddSingleton<ModelKitHttpApiMarker>();
         services.AddAuthentication().AddScheme<AuthenticationSchemeOptions, ModelKitApiKeyHandler>(ModelKitApiKeyHandler.SchemeName, null);
         services.AddAuthorization(options =>

@@ -34,12 +34,7 @@ public static class ModelKitProblems
             ["request_id"] = context.TraceIdentifier,
             ["timestamp"] = DateTimeOffset.UtcNow,
         };
-        if (error is QueueFullException full)
-        {
-            var seconds = Math.Max(1, (int)Math.Ceiling(full.RetryAfter.TotalSeconds));
-            context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-            extensions["retry_after"] = seconds;
-        }
+        if (RetryAfterSeconds(error) is { } seconds) extensions["retry_after"] = seconds;
 
         return Results.Problem(
             detail: error.Message,
@@ -49,6 +44,16 @@ public static class ModelKitProblems
             instance: context.Request.Path,
             extensions: extensions);
     }
+
+    /// <summary>Sets <c>Retry-After</c> for QUEUE_FULL (the one error that carries a hint).</summary>
+    public static void SetRetryAfter(ModelKitException error, HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (RetryAfterSeconds(error) is { } seconds) context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+    }
+
+    private static int? RetryAfterSeconds(ModelKitException error) =>
+        error is QueueFullException full ? Math.Max(1, (int)Math.Ceiling(full.RetryAfter.TotalSeconds)) : null;
 
     private static string Title(string code) => code switch
     {

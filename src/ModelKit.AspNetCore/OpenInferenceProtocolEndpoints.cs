@@ -6,6 +6,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using ModelKit;
 using ModelKit.AspNetCore;
+using static ModelKit.AspNetCore.ModelKitEndpointConventions;
 using ModelKit.Inference;
 using ModelKit.Registry;
 using ModelKit.Tensors;
@@ -22,46 +23,22 @@ public static class OpenInferenceProtocolEndpointRouteBuilderExtensions
     public static RouteGroupBuilder MapOpenInferenceProtocol(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        var authEnabled = endpoints.ServiceProvider.GetService<IOptions<ModelKitAuthOptions>>()?.Value.Enabled
-            ?? throw new InvalidOperationException("MapOpenInferenceProtocol() needs services.AddModelKit().AddHttpApi(...).");
-        var limiter = endpoints.ServiceProvider.GetRequiredService<ModelKitRateLimiter>();
+        var authEnabled = ModelKitEndpointConventions.AuthEnabled(endpoints.ServiceProvider, "MapOpenInferenceProtocol()");
         var group = endpoints.MapGroup("/v2").WithTags("Open Inference Protocol");
-        group.AddEndpointFilter(async (context, next) =>
-        {
-            if (limiter.TryAcquire(context.HttpContext) is { } limited) return limited;
-            try
-            {
-                return await next(context).ConfigureAwait(false);
-            }
-            catch (ModelKitException ex)
-            {
-                if (ex is QueueFullException full) context.HttpContext.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(full.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
-                return Results.Json(new { error = ex.Message, code = ex.ErrorCode }, statusCode: ModelKitProblems.StatusFor(ex.ErrorCode));
-            }
-            catch (BadHttpRequestException ex)
-            {
-                return Results.Json(new { error = "The request body could not be read: " + ex.Message, code = ModelKitErrorCodes.InvalidInput }, statusCode: ex.StatusCode);
-            }
-        });
+        group.AddModelKitFilter(endpoints.ServiceProvider, static (ex, _) =>
+            Results.Json(new { error = ex.Message, code = ex.ErrorCode }, statusCode: ModelKitProblems.StatusFor(ex.ErrorCode)));
 
         group.MapGet("/health/live", () => Results.Json(new { live = true })).AllowAnonymous().WithSummary("Server liveness");
         group.MapGet("/health/ready", ReadyAsync).AllowAnonymous().WithSummary("Server readiness");
-        Secure(group.MapGet("/", ServerMetadata), ModelKitScopes.Read).WithSummary("Server metadata");
+        Secure(group.MapGet("/", ServerMetadata), ModelKitScopes.Read, authEnabled).WithSummary("Server metadata");
         foreach (var prefix in new[] { "/models/{model_name}", "/models/{model_name}/versions/{model_version}" })
         {
-            Secure(group.MapGet(prefix, ModelMetadataAsync), ModelKitScopes.Read).WithSummary("Model metadata");
-            Secure(group.MapGet(prefix + "/ready", ModelReadyAsync), ModelKitScopes.Read).WithSummary("Model readiness");
-            Secure(group.MapPost(prefix + "/infer", InferAsync), ModelKitScopes.Infer).WithSummary("Inference (Open Inference Protocol)");
+            Secure(group.MapGet(prefix, ModelMetadataAsync), ModelKitScopes.Read, authEnabled).WithSummary("Model metadata");
+            Secure(group.MapGet(prefix + "/ready", ModelReadyAsync), ModelKitScopes.Read, authEnabled).WithSummary("Model readiness");
+            Secure(group.MapPost(prefix + "/infer", InferAsync), ModelKitScopes.Infer, authEnabled).WithSummary("Inference (Open Inference Protocol)");
         }
 
         return group;
-
-        RouteHandlerBuilder Secure(RouteHandlerBuilder endpoint, string scope)
-        {
-            if (authEnabled) endpoint.RequireAuthorization(ModelKitScopes.Policy(scope));
-            else endpoint.AllowAnonymous();
-            return endpoint;
-        }
     }
 
     private static async Task<IResult> ReadyAsync(HealthCheckService health, CancellationToken cancellationToken)

@@ -1,0 +1,64 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace ModelKit.AspNetCore;
+
+/// <summary>The prefix a group was mapped under, kept as endpoint metadata (read back without allocating).</summary>
+internal sealed record ModelKitRoutePrefix(string Value);
+
+/// <summary>What both ModelKit route groups share: the scope requirement, and one filter for rate limits and errors.</summary>
+internal static class ModelKitEndpointConventions
+{
+    /// <summary>Requires <paramref name="scope"/> when authentication is on; anonymous when it is explicitly off.</summary>
+    public static RouteHandlerBuilder Secure(RouteHandlerBuilder endpoint, string scope, bool authEnabled)
+    {
+        if (authEnabled) endpoint.RequireAuthorization(ModelKitScopes.Policy(scope));
+        else endpoint.AllowAnonymous();
+        return endpoint;
+    }
+
+    /// <summary>
+    /// Adds the group filter: the per-key rate limit first, then every <see cref="ModelKitException"/> (and Kestrel's
+    /// body errors, mapped to one) written by <paramref name="toResult"/> — problem details, or the protocol's own shape.
+    /// </summary>
+    public static void AddModelKitFilter(this RouteGroupBuilder group, IServiceProvider services, Func<ModelKitException, HttpContext, IResult> toResult)
+    {
+        var limiter = services.GetRequiredService<ModelKitRateLimiter>();
+        group.AddEndpointFilter(async (context, next) =>
+        {
+            if (limiter.TryAcquire(context.HttpContext) is { } limited) return limited;
+            try
+            {
+                return await next(context).ConfigureAwait(false);
+            }
+            catch (ModelKitException ex)
+            {
+                ModelKitProblems.SetRetryAfter(ex, context.HttpContext);
+                return toResult(ex, context.HttpContext);
+            }
+            catch (BadHttpRequestException ex)
+            {
+                // Kestrel's own refusals while reading the body (too large, client gone, bad framing).
+                ModelKitException mapped = ex.StatusCode == StatusCodes.Status413PayloadTooLarge
+                    ? new PayloadTooLargeException("The request body is larger than the server accepts: " + ex.Message)
+                    : new InvalidInputException("The request body could not be read: " + ex.Message);
+                return toResult(mapped, context.HttpContext);
+            }
+        });
+    }
+
+    /// <summary>Whether authentication is on; throws when <c>AddHttpApi</c> was not called.</summary>
+    public static bool AuthEnabled(IServiceProvider services, string caller)
+    {
+        // IOptions<T> resolves for any T once options exist at all, so AddHttpApi's own marker is what tells.
+        if (services.GetService<ModelKitHttpApiMarker>() is null)
+        {
+            throw new InvalidOperationException($"{caller} needs the HTTP API's services: call services.AddModelKit().AddHttpApi(...) with API keys (or Enabled = false to run without).");
+        }
+
+        return services.GetRequiredService<IOptions<ModelKitAuthOptions>>().Value.Enabled;
+    }
+}
