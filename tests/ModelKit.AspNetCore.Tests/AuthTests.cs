@@ -6,6 +6,8 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Options;
 
+using static ModelKit.Tests.Http;
+
 namespace ModelKit.Tests;
 
 /// <summary>API keys, scopes and rate limits through HTTP.</summary>
@@ -26,24 +28,15 @@ public sealed class AuthTests : IClassFixture<SampleServerFactory>
         return client;
     }
 
-    private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
-
-    private static async Task ExpectProblemAsync(HttpResponseMessage response, HttpStatusCode status, string code)
-    {
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == status, $"expected {status}, got {response.StatusCode}: {text}");
-        Assert.Equal(code, JsonDocument.Parse(text).RootElement.GetProperty("code").GetString());
-    }
-
     [Fact]
     public async Task MissingOrWrongKey_Is401_AndHealthStaysOpen()
     {
         var anonymous = Client();
         var missing = await anonymous.GetAsync("/api/v1/models");
-        await ExpectProblemAsync(missing, HttpStatusCode.Unauthorized, "UNAUTHORIZED");
+        await ExpectAsync(missing, HttpStatusCode.Unauthorized, "UNAUTHORIZED");
         Assert.Equal("Bearer", missing.Headers.WwwAuthenticate.Single().Scheme);
-        await ExpectProblemAsync(await Client("not-the-key-at-all").GetAsync("/api/v1/models"), HttpStatusCode.Unauthorized, "UNAUTHORIZED");
-        await ExpectProblemAsync(await Client(SampleServerFactory.AdminKey + "x").GetAsync("/api/v1/models"), HttpStatusCode.Unauthorized, "UNAUTHORIZED");
+        await ExpectAsync(await Client("not-the-key-at-all").GetAsync("/api/v1/models"), HttpStatusCode.Unauthorized, "UNAUTHORIZED");
+        await ExpectAsync(await Client(SampleServerFactory.AdminKey + "x").GetAsync("/api/v1/models"), HttpStatusCode.Unauthorized, "UNAUTHORIZED");
         Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/api/v1/health")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await Client(SampleServerFactory.AdminKey, bearer: true).GetAsync("/api/v1/models")).StatusCode);
     }
@@ -54,9 +47,9 @@ public sealed class AuthTests : IClassFixture<SampleServerFactory>
         var reader = Client(SampleServerFactory.ReadOnlyKey);
         await _factory.WaitUntilRunningAsync(_factory.CreateClient(), "demo-mlp");
         Assert.Equal(HttpStatusCode.OK, (await reader.GetAsync("/api/v1/models/demo-mlp/status")).StatusCode);
-        await ExpectProblemAsync(await reader.PostAsync("/api/v1/models/demo-mlp/inference", Json($$"""{"input_data": {{Row}}}""")), HttpStatusCode.Forbidden, "FORBIDDEN");
-        await ExpectProblemAsync(await reader.PostAsync("/api/v1/models/demo-mlp/scale", Json("""{"replicas": 2}""")), HttpStatusCode.Forbidden, "FORBIDDEN");
-        await ExpectProblemAsync(await reader.DeleteAsync("/api/v1/models/demo-mlp?force=true"), HttpStatusCode.Forbidden, "FORBIDDEN");
+        await ExpectAsync(await reader.PostAsync("/api/v1/models/demo-mlp/inference", Json($$"""{"input_data": {{Row}}}""")), HttpStatusCode.Forbidden, "FORBIDDEN");
+        await ExpectAsync(await reader.PostAsync("/api/v1/models/demo-mlp/scale", Json("""{"replicas": 2}""")), HttpStatusCode.Forbidden, "FORBIDDEN");
+        await ExpectAsync(await reader.DeleteAsync("/api/v1/models/demo-mlp?force=true"), HttpStatusCode.Forbidden, "FORBIDDEN");
         Assert.Equal(HttpStatusCode.OK, (await Client(SampleServerFactory.AdminKey).PostAsync("/api/v1/models/demo-mlp/inference", Json($$"""{"input_data": {{Row}}}"""))).StatusCode);
     }
 
@@ -67,7 +60,7 @@ public sealed class AuthTests : IClassFixture<SampleServerFactory>
         var client = factory.CreateClient();
         for (var i = 0; i < 3; i++) Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/v1/models")).StatusCode);
         var limited = await client.GetAsync("/api/v1/models");
-        await ExpectProblemAsync(limited, HttpStatusCode.TooManyRequests, "RATE_LIMITED");
+        await ExpectAsync(limited, HttpStatusCode.TooManyRequests, "RATE_LIMITED");
         Assert.NotNull(limited.Headers.RetryAfter);
 
         // Another key has its own budget.

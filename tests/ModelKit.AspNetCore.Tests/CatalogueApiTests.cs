@@ -6,22 +6,13 @@ using Microsoft.Extensions.DependencyInjection;
 using ModelKit.ModelGenerator;
 using ModelKit.Registry;
 
+using static ModelKit.Tests.Http;
+
 namespace ModelKit.Tests;
 
 /// <summary>Seed 004's catalogue views and seed 001's local models through HTTP.</summary>
 public sealed class CatalogueApiTests(SampleServerFactory factory) : IClassFixture<SampleServerFactory>
 {
-    private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
-
-    private static async Task<JsonElement> ExpectAsync(HttpResponseMessage response, HttpStatusCode status, string? code = null)
-    {
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == status, $"expected {status}, got {response.StatusCode}: {text}");
-        var json = JsonDocument.Parse(text).RootElement;
-        if (code is not null) Assert.Equal(code, json.GetProperty("code").GetString());
-        return json;
-    }
-
     [Fact]
     public async Task SearchCategoriesStatsFavouritesAndTrending()
     {

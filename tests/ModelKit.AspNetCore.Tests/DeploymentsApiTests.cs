@@ -6,6 +6,8 @@ using Microsoft.Extensions.DependencyInjection;
 using ModelKit.ModelGenerator;
 using ModelKit.Registry;
 
+using static ModelKit.Tests.Http;
+
 namespace ModelKit.Tests;
 
 /// <summary>Seed 004's deployments resource and seed 001's progress view through HTTP.</summary>
@@ -18,17 +20,6 @@ public sealed class DeploymentsApiTests : IClassFixture<SampleServerFactory>
     {
         _factory = factory;
         _client = factory.CreateClient();
-    }
-
-    private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
-
-    private static async Task<JsonElement> ExpectAsync(HttpResponseMessage response, HttpStatusCode status, string? code = null)
-    {
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == status, $"expected {status}, got {response.StatusCode}: {text}");
-        var json = JsonDocument.Parse(text).RootElement;
-        if (code is not null) Assert.Equal(code, json.GetProperty("code").GetString());
-        return json;
     }
 
     private async Task<JsonElement> WaitForAsync(string deploymentId, string status)

@@ -6,14 +6,14 @@ using Microsoft.Extensions.DependencyInjection;
 using ModelKit.Inference;
 using ModelKit.Tensors;
 
+using static ModelKit.Tests.Http;
+
 namespace ModelKit.Tests;
 
 /// <summary>The Open Inference Protocol (KServe v2) surface through HTTP, in the shapes Triton and KServe clients send.</summary>
 public sealed class OpenInferenceProtocolTests(SampleServerFactory factory) : IClassFixture<SampleServerFactory>
 {
     private static readonly float[] Row = Enumerable.Range(0, 64).Select(i => MathF.Cos(i * 0.2f)).ToArray();
-
-    private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
 
     [Fact]
     public async Task HealthMetadataReadyAndInfer_FollowTheProtocol()

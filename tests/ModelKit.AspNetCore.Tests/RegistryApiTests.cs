@@ -6,6 +6,8 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Hosting;
 using ModelKit.ModelGenerator;
 
+using static ModelKit.Tests.Http;
+
 namespace ModelKit.Tests;
 
 /// <summary>Models through HTTP: create, upload (multipart, streamed), versions, update, rolling update, delete.</summary>
@@ -31,8 +33,6 @@ public sealed class RegistryApiTests : IClassFixture<RegistryApiTests.SmallUploa
         }
     }
 
-    private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
-
     private static MultipartFormDataContent Upload(byte[] bytes, string fileName, string? version = null)
     {
         var form = new MultipartFormDataContent();
@@ -41,15 +41,6 @@ public sealed class RegistryApiTests : IClassFixture<RegistryApiTests.SmallUploa
         file.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
         form.Add(file, "file", fileName);
         return form;
-    }
-
-    private static async Task<JsonElement> ExpectAsync(HttpResponseMessage response, HttpStatusCode status, string? code = null)
-    {
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == status, $"expected {status}, got {response.StatusCode}: {text}");
-        var json = JsonDocument.Parse(text).RootElement;
-        if (code is not null) Assert.Equal(code, json.GetProperty("code").GetString());
-        return json;
     }
 
     private async Task<string[]> VersionsAsync(string modelId)

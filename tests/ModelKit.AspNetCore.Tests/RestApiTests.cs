@@ -8,6 +8,8 @@ using ModelKit.ModelGenerator;
 using ModelKit.Registry;
 using ModelKit.Tensors;
 
+using static ModelKit.Tests.Http;
+
 namespace ModelKit.Tests;
 
 /// <summary>The REST surface through a real HTTP client against the sample server (ASP.NET test server, real ONNX Runtime).</summary>
@@ -21,19 +23,6 @@ public sealed class RestApiTests : IClassFixture<SampleServerFactory>
     {
         _factory = factory;
         _client = factory.CreateClient();
-    }
-
-    private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
-
-    private static async Task<JsonElement> ProblemAsync(HttpResponseMessage response, HttpStatusCode status, string code)
-    {
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == status, $"expected {status}, got {response.StatusCode}: {text}");
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        var problem = JsonDocument.Parse(text).RootElement;
-        Assert.Equal(code, problem.GetProperty("code").GetString());
-        Assert.Equal((int)status, problem.GetProperty("status").GetInt32());
-        return problem;
     }
 
     private async Task<float[]> InProcessAsync(float[] row)
@@ -132,7 +121,7 @@ public sealed class RestApiTests : IClassFixture<SampleServerFactory>
         Assert.Equal(Logits(array[0]), Logits(array[1]));
 
         var tooMany = "{\"requests\": [" + string.Join(",", Enumerable.Repeat($$"""{"model_id": "demo-mlp", "input_data": {{nested}}}""", 101)) + "]}";
-        await ProblemAsync(await _client.PostAsync("/api/v1/inference/batch", Json(tooMany)), HttpStatusCode.BadRequest, "INVALID_INPUT");
+        await ExpectAsync(await _client.PostAsync("/api/v1/inference/batch", Json(tooMany)), HttpStatusCode.BadRequest, "INVALID_INPUT");
     }
 
     [Theory]
@@ -148,7 +137,7 @@ public sealed class RestApiTests : IClassFixture<SampleServerFactory>
     public async Task BadInferenceRequests_Get400WithTheSeedCode_AndTheServerStaysUp(string body, string expected)
     {
         await _factory.WaitUntilRunningAsync(_client, "demo-mlp");
-        var problem = await ProblemAsync(await _client.PostAsync("/api/v1/models/demo-mlp/inference", Json(body)), HttpStatusCode.BadRequest, "INVALID_INPUT");
+        var problem = await ExpectAsync(await _client.PostAsync("/api/v1/models/demo-mlp/inference", Json(body)), HttpStatusCode.BadRequest, "INVALID_INPUT");
         Assert.Contains(expected, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
 
         var ok = await _client.PostAsync("/api/v1/models/demo-mlp/inference", Json($$"""{"input_data": {{JsonSerializer.Serialize(new[] { Row })}}}"""));
@@ -160,16 +149,16 @@ public sealed class RestApiTests : IClassFixture<SampleServerFactory>
     {
         await _factory.WaitUntilRunningAsync(_client, "demo-mlp");
         var ints = JsonSerializer.Serialize(Enumerable.Range(0, 64).ToArray());
-        var wrongType = await ProblemAsync(
+        var wrongType = await ExpectAsync(
             await _client.PostAsync("/api/v1/models/demo-mlp/inference", Json($$$$"""{"input_data": {"x": {"shape": [1, 64], "datatype": "INT64", "data": {{{{ints}}}}}}}""")),
             HttpStatusCode.BadRequest, "INVALID_INPUT");
         Assert.Contains("input 'x' expects float32[?,64], got int64[1,64]", wrongType.GetProperty("detail").GetString(), StringComparison.Ordinal);
 
-        var missing = await ProblemAsync(await _client.PostAsync("/api/v1/models/ghost/inference", Json("""{"input_data": [[1]]}""")), HttpStatusCode.NotFound, "MODEL_NOT_FOUND");
+        var missing = await ExpectAsync(await _client.PostAsync("/api/v1/models/ghost/inference", Json("""{"input_data": [[1]]}""")), HttpStatusCode.NotFound, "MODEL_NOT_FOUND");
         Assert.Equal("/api/v1/models/ghost/inference", missing.GetProperty("instance").GetString());
-        await ProblemAsync(await _client.GetAsync("/api/v1/models/ghost"), HttpStatusCode.NotFound, "MODEL_NOT_FOUND");
-        await ProblemAsync(await _client.GetAsync("/api/v1/models/ghost/status"), HttpStatusCode.NotFound, "DEPLOYMENT_NOT_FOUND");
-        await ProblemAsync(await _client.GetAsync("/api/v1/models?status=sleeping"), HttpStatusCode.BadRequest, "INVALID_INPUT");
+        await ExpectAsync(await _client.GetAsync("/api/v1/models/ghost"), HttpStatusCode.NotFound, "MODEL_NOT_FOUND");
+        await ExpectAsync(await _client.GetAsync("/api/v1/models/ghost/status"), HttpStatusCode.NotFound, "DEPLOYMENT_NOT_FOUND");
+        await ExpectAsync(await _client.GetAsync("/api/v1/models?status=sleeping"), HttpStatusCode.BadRequest, "INVALID_INPUT");
     }
 
     [Fact]
@@ -201,25 +190,25 @@ public sealed class RestApiTests : IClassFixture<SampleServerFactory>
         Assert.True(scale.IsSuccessStatusCode, await scale.Content.ReadAsStringAsync());
         var scaled = await scale.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal((3, 3), (scaled.GetProperty("target_replicas").GetInt32(), scaled.GetProperty("current_replicas").GetInt32()));
-        await ProblemAsync(await _client.PostAsync("/api/v1/models/tcm_diagnosis_v2/scale", Json("""{"replicas": 0}""")), HttpStatusCode.BadRequest, "INVALID_MODEL_CONFIG");
+        await ExpectAsync(await _client.PostAsync("/api/v1/models/tcm_diagnosis_v2/scale", Json("""{"replicas": 0}""")), HttpStatusCode.BadRequest, "INVALID_MODEL_CONFIG");
         var beyond = await (await _client.PostAsync("/api/v1/models/tcm_diagnosis_v2/scale", Json("""{"replicas": 7}"""))).Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal(7, beyond.GetProperty("target_replicas").GetInt32()); // scaling past max_replicas raises it
         Assert.Equal(7, (await _factory.WaitUntilRunningAsync(_client, "tcm_diagnosis_v2")).GetProperty("replicas").GetProperty("max").GetInt32());
-        await ProblemAsync(await _client.PostAsync("/api/v1/models/tcm_diagnosis_v2/scale", Json("""{}""")), HttpStatusCode.BadRequest, "INVALID_INPUT");
+        await ExpectAsync(await _client.PostAsync("/api/v1/models/tcm_diagnosis_v2/scale", Json("""{}""")), HttpStatusCode.BadRequest, "INVALID_INPUT");
 
         // Deploying it again, asking for more memory than the cache holds, or an unknown model.
-        await ProblemAsync(await _client.PostAsync("/api/v1/models/deploy", Json("""{"config": {"model_id": "tcm_diagnosis_v2"}}""")), HttpStatusCode.Conflict, "CONFLICT");
+        await ExpectAsync(await _client.PostAsync("/api/v1/models/deploy", Json("""{"config": {"model_id": "tcm_diagnosis_v2"}}""")), HttpStatusCode.Conflict, "CONFLICT");
         using (var stream = new MemoryStream(DemoModels.CreateMlp(new MlpSpec { Seed = 6 })))
         {
             await registry.RegisterAsync(new ModelDefinition { Id = "big", Name = "Big" }, stream, "m.onnx");
         }
 
-        await ProblemAsync(await _client.PostAsync("/api/v1/models/deploy", Json("""{"config": {"model_id": "big", "resource_requirements": {"memory": "64Gi"}}}""")),
+        await ExpectAsync(await _client.PostAsync("/api/v1/models/deploy", Json("""{"config": {"model_id": "big", "resource_requirements": {"memory": "64Gi"}}}""")),
             HttpStatusCode.ServiceUnavailable, "INSUFFICIENT_RESOURCES");
-        await ProblemAsync(await _client.PostAsync("/api/v1/models/deploy", Json("""{"config": {"model_id": "big", "resource_requirements": {"memory": "lots"}}}""")),
+        await ExpectAsync(await _client.PostAsync("/api/v1/models/deploy", Json("""{"config": {"model_id": "big", "resource_requirements": {"memory": "lots"}}}""")),
             HttpStatusCode.BadRequest, "INVALID_MODEL_CONFIG");
-        await ProblemAsync(await _client.PostAsync("/api/v1/models/deploy", Json("""{"config": {"model_id": "nope"}}""")), HttpStatusCode.NotFound, "MODEL_NOT_FOUND");
-        await ProblemAsync(await _client.PostAsync("/api/v1/models/deploy", Json("""{"config": {}}""")), HttpStatusCode.BadRequest, "INVALID_INPUT");
+        await ExpectAsync(await _client.PostAsync("/api/v1/models/deploy", Json("""{"config": {"model_id": "nope"}}""")), HttpStatusCode.NotFound, "MODEL_NOT_FOUND");
+        await ExpectAsync(await _client.PostAsync("/api/v1/models/deploy", Json("""{"config": {}}""")), HttpStatusCode.BadRequest, "INVALID_INPUT");
     }
 
     [Fact]

@@ -3,6 +3,8 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 
+using static ModelKit.Tests.Http;
+
 namespace ModelKit.Tests;
 
 /// <summary>Seed 003's service endpoints through HTTP: async jobs, tasks, statistics, cache management, preload.</summary>
@@ -16,17 +18,6 @@ public sealed class ServiceApiTests : IClassFixture<SampleServerFactory>
     {
         _factory = factory;
         _client = factory.CreateClient();
-    }
-
-    private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
-
-    private static async Task<JsonElement> ExpectAsync(HttpResponseMessage response, HttpStatusCode status, string? code = null)
-    {
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == status, $"expected {status}, got {response.StatusCode}: {text}");
-        var json = JsonDocument.Parse(text).RootElement;
-        if (code is not null) Assert.Equal(code, json.GetProperty("code").GetString());
-        return json;
     }
 
     [Fact]

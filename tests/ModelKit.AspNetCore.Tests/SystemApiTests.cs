@@ -6,13 +6,13 @@ using Microsoft.Extensions.DependencyInjection;
 using ModelKit.ModelGenerator;
 using ModelKit.Registry;
 
+using static ModelKit.Tests.Http;
+
 namespace ModelKit.Tests;
 
 /// <summary>Seed 004's system endpoints, the probes, and back-pressure (QUEUE_FULL) through HTTP.</summary>
 public sealed class SystemApiTests(SampleServerFactory factory) : IClassFixture<SampleServerFactory>
 {
-    private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
-
     [Fact]
     public async Task Probes_AndSystemResources_DescribeTheMachine()
     {
