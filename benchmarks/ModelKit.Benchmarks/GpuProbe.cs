@@ -231,8 +231,17 @@ internal static class GpuProbe
             for (var i = 0; i < 50; i++) await inference.InferAsync(request);
             var kitLatency = Measure(2000, () => inference.InferAsync(request).GetAwaiter().GetResult());
 
-            var direct = RunConcurrent(64, TimeSpan.FromSeconds(3), c => BenchModels.RunRaw(session, runOptions, inputs, outputs, BenchModels.Inputs(model, c)));
-            var kit = RunConcurrent(64, TimeSpan.FromSeconds(3), c => inference.InferAsync(new InferenceRequest { ModelId = model, Inputs = BenchModels.Inputs(model, c) }).GetAwaiter().GetResult());
+            // Threads (not tasks) on both sides, so the direct baseline and ModelKit face the same callers.
+            var direct = LoadDriver.RunThreads(64, TimeSpan.FromSeconds(3), c =>
+            {
+                var feedOf = BenchModels.Inputs(model, c);
+                return () => BenchModels.RunRaw(session, runOptions, inputs, outputs, feedOf);
+            });
+            var kit = LoadDriver.RunThreads(64, TimeSpan.FromSeconds(3), c =>
+            {
+                var call = new InferenceRequest { ModelId = model, Inputs = BenchModels.Inputs(model, c) };
+                return () => inference.InferAsync(call).GetAwaiter().GetResult();
+            });
             Emit(new JsonObject
             {
                 ["model"] = model,
@@ -266,32 +275,5 @@ internal static class GpuProbe
 
         Array.Sort(samples);
         return (samples.Average(), samples[iterations / 2]);
-    }
-
-    // Threads (not tasks) so the direct baseline and ModelKit face the same callers.
-    private static (double Throughput, double P95) RunConcurrent(int callers, TimeSpan duration, Action<int> run)
-    {
-        var latencies = new List<double>[callers];
-        var end = Stopwatch.GetTimestamp() + (long)(duration.TotalSeconds * Stopwatch.Frequency);
-        var threads = new Thread[callers];
-        for (var c = 0; c < callers; c++)
-        {
-            var index = c;
-            latencies[c] = new List<double>(1 << 14);
-            threads[c] = new Thread(() =>
-            {
-                while (Stopwatch.GetTimestamp() < end)
-                {
-                    var t = Stopwatch.GetTimestamp();
-                    run(index);
-                    latencies[index].Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
-                }
-            });
-            threads[c].Start();
-        }
-
-        foreach (var t in threads) t.Join();
-        var all = latencies.SelectMany(l => l).Order().ToArray();
-        return (all.Length / duration.TotalSeconds, all.Length == 0 ? 0 : all[(int)(all.Length * 0.95)]);
     }
 }

@@ -48,6 +48,19 @@ internal static class LoadDriver
         using var runOptions = new RunOptions();
         string[] inputNames = [.. session.InputNames];
         string[] outputNames = [.. session.OutputNames];
+        return RunThreads(callers, duration, index =>
+        {
+            var inputs = BenchModels.Inputs(model, index);
+            return () => BenchModels.RunRaw(session, runOptions, inputNames, outputNames, inputs);
+        });
+    }
+
+    /// <summary>
+    /// <paramref name="callers"/> threads, each calling the action <paramref name="callerFor"/> built for it (its own
+    /// inputs, made before the clock starts) until the time is up; the first 0.5 s are not measured.
+    /// </summary>
+    internal static Result RunThreads(int callers, TimeSpan duration, Func<int, Action> callerFor)
+    {
         var latencies = new List<double>[callers];
         var warmupEnd = Stopwatch.GetTimestamp() + (long)(0.5 * Stopwatch.Frequency);
         var end = warmupEnd + (long)(duration.TotalSeconds * Stopwatch.Frequency);
@@ -55,15 +68,15 @@ internal static class LoadDriver
         for (var c = 0; c < callers; c++)
         {
             var index = c;
+            var call = callerFor(index);
             latencies[c] = new List<double>(1 << 16);
             threads[c] = new Thread(() =>
             {
-                var inputs = BenchModels.Inputs(model, index);
                 while (true)
                 {
                     var start = Stopwatch.GetTimestamp();
                     if (start >= end) break;
-                    BenchModels.RunRaw(session, runOptions, inputNames, outputNames, inputs);
+                    call();
                     if (start >= warmupEnd) latencies[index].Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
                 }
             }) { IsBackground = true };
