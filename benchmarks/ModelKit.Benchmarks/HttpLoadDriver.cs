@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -25,8 +26,10 @@ internal static class HttpLoadDriver
 {
     public static async Task RunAsync(string[] models, int[] callerCounts, TimeSpan duration)
     {
-        Console.WriteLine("| model | clients | in-process req/s | in-process p50 / p95 / p99 (ms) | REST req/s | REST p50 / p95 / p99 (ms) | REST / in-process throughput | p50 added by REST |");
-        Console.WriteLine("|---|---|---|---|---|---|---|---|");
+        // MODELKIT_HTTP_PHASES picks phases (default all): inproc, floor, json, binary.
+        var phases = (Environment.GetEnvironmentVariable("MODELKIT_HTTP_PHASES") ?? "inproc,floor,json,binary").Split(',');
+        Console.WriteLine("| model | clients | surface | req/s | p50 / p95 / p99 (ms) | throughput vs in-process | p50 added |");
+        Console.WriteLine("|---|---|---|---|---|---|---|");
         foreach (var model in models)
         {
             var maxBatch = model == "mlp" ? 64 : 16;
@@ -40,6 +43,13 @@ internal static class HttpLoadDriver
                 .ConfigureInference(o => o.DefaultBatching = new BatchingOptions { MaxBatchSize = maxBatch, Instances = 2, MaxQueueSize = 100_000 });
             await using var app = builder.Build();
             app.MapModelKit();
+            app.MapOpenInferenceProtocol();
+            // The floor: the same body posted to an endpoint that only reads it and answers a small JSON object.
+            app.MapPost("/bench/echo", async (HttpContext context) =>
+            {
+                await context.Request.Body.CopyToAsync(Stream.Null);
+                return Results.Json(new { ok = true });
+            });
             await app.StartAsync();
             var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
             await using (var file = File.OpenRead(BenchModels.PathOf(model)))
@@ -52,18 +62,28 @@ internal static class HttpLoadDriver
             using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 1024, PooledConnectionLifetime = Timeout.InfiniteTimeSpan }) { BaseAddress = new Uri(address) };
             foreach (var callers in callerCounts)
             {
-                var local = await LoadDriver.RunModelKitAsync(inference, model, callers, duration);
-                var rest = await RunHttpAsync(http, model, callers, duration);
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| {model} | {callers} | {local.Throughput:N0} | {local.P50:F3} / {local.P95:F3} / {local.P99:F3} | {rest.Throughput:N0} | {rest.P50:F3} / {rest.P95:F3} / {rest.P99:F3} | {rest.Throughput / local.Throughput:F2}× | {(rest.P50 - local.P50) * 1000:F0} µs |"));
+                LoadDriver.Result? local = null;
+                if (phases.Contains("inproc"))
+                {
+                    local = await LoadDriver.RunModelKitAsync(inference, model, callers, duration);
+                    Report(model, callers, "in-process (IInferenceService)", local, null);
+                }
+
+                if (phases.Contains("floor")) Report(model, callers, "HTTP floor (echo endpoint, same body)", await RunHttpAsync(http, callers, duration, "/bench/echo", seed => JsonBody(model, seed)), local);
+                if (phases.Contains("json")) Report(model, callers, "REST JSON (POST /api/v1/models/{id}/inference)", await RunHttpAsync(http, callers, duration, $"/api/v1/models/{model}/inference", seed => JsonBody(model, seed)), local);
+                if (phases.Contains("binary")) Report(model, callers, "OIP binary tensors (POST /v2/models/{id}/infer)", await RunHttpAsync(http, callers, duration, $"/v2/models/{model}/infer", seed => BinaryBody(model, seed)), local);
             }
 
             await app.StopAsync();
         }
     }
 
+    private static void Report(string model, int callers, string surface, LoadDriver.Result result, LoadDriver.Result? local) =>
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"| {model} | {callers} | {surface} | {result.Throughput:N0} | {result.P50:F3} / {result.P95:F3} / {result.P99:F3} | {(local is null ? "—" : $"{result.Throughput / local.Throughput:F2}×")} | {(local is null ? "—" : $"{(result.P50 - local.P50) * 1000:F0} µs")} |"));
+
     // Body of POST /api/v1/models/{model}/inference: the same inputs the in-process callers send, as named tensors.
-    private static string Body(string model, int seed)
+    private static ByteArrayContent JsonBody(string model, int seed)
     {
         var inputData = new Dictionary<string, object>();
         foreach (var (name, tensor) in BenchModels.Inputs(model, seed))
@@ -72,29 +92,59 @@ internal static class HttpLoadDriver
             inputData[name] = new { shape = tensor.Shape.ToArray(), datatype = tensor.ElementType == TensorElementType.Float32 ? "FP32" : "INT64", data };
         }
 
-        return JsonSerializer.Serialize(new { input_data = inputData });
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(new { input_data = inputData });
+        return Content(bytes, "application/json", headerLength: null);
     }
 
-    private static async Task<LoadDriver.Result> RunHttpAsync(HttpClient http, string model, int callers, TimeSpan duration)
+    // Body of POST /v2/models/{model}/infer with the binary tensor data extension: inputs and outputs as raw bytes.
+    private static ByteArrayContent BinaryBody(string model, int seed)
+    {
+        var inputs = BenchModels.Inputs(model, seed);
+        var raw = inputs.Values.Select(t => t.ElementType == TensorElementType.Float32
+            ? System.Runtime.InteropServices.MemoryMarshal.AsBytes(t.AsSpan<float>()).ToArray()
+            : System.Runtime.InteropServices.MemoryMarshal.AsBytes(t.AsSpan<long>()).ToArray()).ToList();
+        var header = JsonSerializer.SerializeToUtf8Bytes(new
+        {
+            inputs = inputs.Select((p, i) => new
+            {
+                name = p.Key,
+                shape = p.Value.Shape.ToArray(),
+                datatype = p.Value.ElementType == TensorElementType.Float32 ? "FP32" : "INT64",
+                parameters = new { binary_data_size = raw[i].Length },
+            }),
+            parameters = new { binary_data_output = true },
+        });
+        return Content([.. header, .. raw.SelectMany(r => r)], "application/octet-stream", header.Length);
+    }
+
+    private static ByteArrayContent Content(byte[] bytes, string type, int? headerLength)
+    {
+        var content = new ByteArrayContent(bytes);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(type);
+        if (headerLength is { } length) content.Headers.Add("Inference-Header-Content-Length", length.ToString(CultureInfo.InvariantCulture));
+        return content;
+    }
+
+    private static async Task<LoadDriver.Result> RunHttpAsync(HttpClient http, int callers, TimeSpan duration, string path, Func<int, ByteArrayContent> body)
     {
         var latencies = new List<double>[callers];
         var warmupEnd = Stopwatch.GetTimestamp() + (long)(0.5 * Stopwatch.Frequency);
         var end = warmupEnd + (long)(duration.TotalSeconds * Stopwatch.Frequency);
-        var path = $"/api/v1/models/{model}/inference";
         var tasks = new Task[callers];
         for (var c = 0; c < callers; c++)
         {
             var index = c;
             latencies[c] = new List<double>(1 << 14);
-            var body = Encoding.UTF8.GetBytes(Body(model, index));
+            var template = body(index);
+            var bytes = await template.ReadAsByteArrayAsync();
             tasks[c] = Task.Run(async () =>
             {
                 while (true)
                 {
                     var start = Stopwatch.GetTimestamp();
                     if (start >= end) break;
-                    using var content = new ByteArrayContent(body);
-                    content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+                    using var content = new ByteArrayContent(bytes);
+                    foreach (var header in template.Headers) content.Headers.TryAddWithoutValidation(header.Key, header.Value);
                     using var response = await http.PostAsync(path, content).ConfigureAwait(false);
                     await response.Content.ReadAsByteArrayAsync().ConfigureAwait(false);
                     if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"{response.StatusCode}: {await response.Content.ReadAsStringAsync()}");

@@ -12,7 +12,7 @@ internal sealed record InferenceBody
     public string? ModelId { get; init; }
     public string? ModelName { get; init; }
     public string? Version { get; init; }
-    public JsonNode? InputData { get; init; }
+    public System.Text.Json.JsonElement? InputData { get; init; }
     public JsonObject? Parameters { get; init; }
     public double? Timeout { get; init; }
     public string? Priority { get; init; }

@@ -22,13 +22,7 @@ internal static class ModelKitJson
         where T : class
     {
         if (request.ContentLength == 0) throw new InvalidInputException("The request body is empty; a JSON object is expected.");
-        var limit = request.HttpContext.RequestServices.GetService<IOptions<ModelKitHttpOptions>>()?.Value.MaxJsonBodyBytes ?? (64L << 20);
-        if (request.ContentLength > limit)
-        {
-            throw new PayloadTooLargeException($"The JSON body is {request.ContentLength} bytes; the limit is {limit} bytes (ModelKit:Http:MaxJsonBodyBytes).");
-        }
-
-        if (request.HttpContext.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size) size.MaxRequestBodySize = limit;
+        ApplyBodyLimit(request);
         if (request.ContentType is { } type && !type.Contains("json", StringComparison.OrdinalIgnoreCase))
         {
             throw new InvalidInputException($"The body must be JSON (Content-Type: application/json), not '{type}'.");
@@ -44,6 +38,22 @@ internal static class ModelKitJson
             var where = ex.Path is { Length: > 0 } path ? $" at {path}" : string.Empty;
             throw new InvalidInputException($"The request body is not valid JSON for this endpoint{where}: {FirstSentence(ex.Message)}");
         }
+    }
+
+    /// <summary>
+    /// Refuses a declared Content-Length over <c>ModelKit:Http:MaxJsonBodyBytes</c> with PAYLOAD_TOO_LARGE and lowers
+    /// Kestrel's limit to it for chunked bodies; returns the limit.
+    /// </summary>
+    public static long ApplyBodyLimit(HttpRequest request)
+    {
+        var limit = request.HttpContext.RequestServices.GetService<IOptions<ModelKitHttpOptions>>()?.Value.MaxJsonBodyBytes ?? (64L << 20);
+        if (request.ContentLength > limit)
+        {
+            throw new PayloadTooLargeException($"The body is {request.ContentLength} bytes; the limit is {limit} bytes (ModelKit:Http:MaxJsonBodyBytes).");
+        }
+
+        if (request.HttpContext.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size) size.MaxRequestBodySize = limit;
+        return limit;
     }
 
     public static IResult Json(object? value, int statusCode = StatusCodes.Status200OK) =>

@@ -1,4 +1,4 @@
-using System.Text.Json.Nodes;
+using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
@@ -19,6 +19,8 @@ namespace Microsoft.AspNetCore.Builder;
 /// </summary>
 public static class OpenInferenceProtocolEndpointRouteBuilderExtensions
 {
+    private static readonly string[] Extensions = ["binary_tensor_data"];
+
     /// <summary>Maps <c>/v2/health/live|ready</c>, <c>/v2</c>, <c>/v2/models/{m}[/versions/{v}]</c>, <c>…/ready</c> and <c>…/infer</c>.</summary>
     public static RouteGroupBuilder MapOpenInferenceProtocol(this IEndpointRouteBuilder endpoints)
     {
@@ -49,7 +51,7 @@ public static class OpenInferenceProtocolEndpointRouteBuilderExtensions
     }
 
     private static IResult ServerMetadata() =>
-        Results.Json(new { name = "modelkit", version = typeof(OpenInferenceProtocolEndpointRouteBuilderExtensions).Assembly.GetName().Version?.ToString(3), extensions = Array.Empty<string>() });
+        Results.Json(new { name = "modelkit", version = typeof(OpenInferenceProtocolEndpointRouteBuilderExtensions).Assembly.GetName().Version?.ToString(3), extensions = Extensions });
 
     private static async Task<IResult> ModelMetadataAsync(string model_name, string? model_version, IModelRegistry registry, CancellationToken cancellationToken)
     {
@@ -81,53 +83,100 @@ public static class OpenInferenceProtocolEndpointRouteBuilderExtensions
 
     private static async Task<IResult> InferAsync(string model_name, string? model_version, HttpContext context, IInferenceService inference)
     {
-        var body = await ModelKitJson.ReadAsync<JsonObject>(context.Request, context.RequestAborted);
-        if (body["inputs"] is not JsonArray inputs || inputs.Count == 0) throw new InvalidInputException("'inputs' (a non-empty array) is required.");
+        using var body = await OpenInferenceProtocolBody.ReadAsync(context.Request, context.RequestAborted);
+        var root = body.Header.RootElement;
         var signature = await inference.GetSignatureAsync(model_name, model_version, context.RequestAborted);
-        var named = new JsonObject();
-        foreach (var input in inputs)
+        var inputs = body.ReadInputs(signature);
+        var result = await inference.InferAsync(new InferenceRequest { ModelId = model_name, Version = model_version, Inputs = inputs }, context.RequestAborted);
+
+        // The outputs asked for (all when 'outputs' is left out), each as JSON data or, by the binary extension, raw bytes.
+        var outputs = new List<(string Name, Tensor Tensor, bool Binary)>();
+        if (root.TryGetProperty("outputs", out var requested) && requested.ValueKind == JsonValueKind.Array && requested.GetArrayLength() > 0)
         {
-            if (input is not JsonObject tensor || tensor["name"]?.GetValue<string>() is not { Length: > 0 } name)
+            foreach (var output in requested.EnumerateArray())
             {
-                throw new InvalidInputException("Every input needs 'name', 'shape', 'datatype' and 'data'.");
-            }
+                var name = output.ValueKind == JsonValueKind.Object && output.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString()! : string.Empty;
+                if (!result.Outputs.TryGetValue(name, out var tensor))
+                {
+                    throw new InvalidInputException($"output '{name}' is not an output of model '{model_name}'; it has: {string.Join(", ", result.Outputs.Keys)}.");
+                }
 
-            if (tensor["shape"] is null) throw new InvalidInputException($"input '{name}': 'shape' is required.");
-            if (tensor["datatype"] is null) throw new InvalidInputException($"input '{name}': 'datatype' is required.");
-            named[name] = tensor.DeepClone();
-        }
-
-        var result = await inference.InferAsync(new InferenceRequest
-        {
-            ModelId = model_name,
-            Version = model_version,
-            Inputs = TensorJson.ReadInputs(named, signature),
-        }, context.RequestAborted);
-
-        HashSet<string>? wanted = null;
-        if (body["outputs"] is JsonArray requested && requested.Count > 0)
-        {
-            wanted = [.. requested.Select(o => o?["name"]?.GetValue<string>() ?? string.Empty)];
-            foreach (var name in wanted.Where(n => !result.Outputs.ContainsKey(n)))
-            {
-                throw new InvalidInputException($"output '{name}' is not an output of model '{model_name}'; it has: {string.Join(", ", result.Outputs.Keys)}.");
+                outputs.Add((name, tensor, OpenInferenceProtocolBody.WantsBinary(root, output)));
             }
         }
-
-        var outputs = new List<TensorPayload>();
-        foreach (var (name, tensor) in result.Outputs)
+        else
         {
-            if (wanted is null || wanted.Contains(name)) outputs.Add(TensorJson.WriteTensor(tensor, name));
+            var binary = OpenInferenceProtocolBody.WantsBinary(root, null);
+            foreach (var (name, tensor) in result.Outputs) outputs.Add((name, tensor, binary));
         }
 
-        return ModelKitJson.Json(new OipInferResponse(body["id"]?.ToString(), result.ModelId, result.Version, outputs));
+        var id = root.TryGetProperty("id", out var idElement) && idElement.ValueKind != JsonValueKind.Null ? idElement.ToString() : null;
+        return new OpenInferenceProtocolResponse(id, result.ModelId, result.Version, outputs);
     }
 
     private static object Spec(TensorSpec spec) => new { name = spec.Name, datatype = TensorJson.DataType(spec.ElementType), shape = spec.Shape };
 }
 
-internal sealed record OipInferResponse(
-    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? Id,
-    string ModelName,
-    string ModelVersion,
-    List<TensorPayload> Outputs);
+/// <summary>
+/// The inference response: a JSON object, or (when any output is asked for as binary) the JSON object followed by
+/// those outputs' bytes, with <c>Inference-Header-Content-Length</c> and <c>application/octet-stream</c>.
+/// </summary>
+internal sealed class OpenInferenceProtocolResponse(string? id, string modelName, string modelVersion, List<(string Name, Tensor Tensor, bool Binary)> outputs) : IResult
+{
+    public async Task ExecuteAsync(HttpContext httpContext)
+    {
+        var binaries = new List<byte[]>();
+        var header = new System.Buffers.ArrayBufferWriter<byte>(4096);
+        using (var writer = new Utf8JsonWriter(header))
+        {
+            writer.WriteStartObject();
+            if (id is not null) writer.WriteString("id", id);
+            writer.WriteString("model_name", modelName);
+            writer.WriteString("model_version", modelVersion);
+            writer.WriteStartArray("outputs");
+            foreach (var (name, tensor, binary) in outputs)
+            {
+                writer.WriteStartObject();
+                writer.WriteString("name", name);
+                writer.WriteString("datatype", TensorJson.DataType(tensor.ElementType));
+                writer.WriteStartArray("shape");
+                foreach (var dim in tensor.Shape) writer.WriteNumberValue(dim);
+                writer.WriteEndArray();
+                if (binary)
+                {
+                    var bytes = OpenInferenceProtocolBody.EncodeBinary(tensor);
+                    binaries.Add(bytes);
+                    writer.WriteStartObject("parameters");
+                    writer.WriteNumber("binary_data_size", bytes.Length);
+                    writer.WriteEndObject();
+                }
+                else
+                {
+                    writer.WritePropertyName("data");
+                    JsonSerializer.Serialize(writer, TensorJson.WriteTensor(tensor).Data, ModelKitJson.Options);
+                }
+
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+
+        var response = httpContext.Response;
+        response.StatusCode = StatusCodes.Status200OK;
+        if (binaries.Count == 0)
+        {
+            response.ContentType = "application/json";
+            response.ContentLength = header.WrittenCount;
+            await response.Body.WriteAsync(header.WrittenMemory, httpContext.RequestAborted);
+            return;
+        }
+
+        response.ContentType = "application/octet-stream";
+        response.Headers[OpenInferenceProtocolBody.HeaderLengthHeader] = header.WrittenCount.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        response.ContentLength = header.WrittenCount + binaries.Sum(b => (long)b.Length);
+        await response.Body.WriteAsync(header.WrittenMemory, httpContext.RequestAborted);
+        foreach (var bytes in binaries) await response.Body.WriteAsync(bytes, httpContext.RequestAborted);
+    }
+}

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using ModelKit.Tensors;
 
 namespace ModelKit.AspNetCore;
@@ -19,11 +18,15 @@ namespace ModelKit.AspNetCore;
 public static class TensorJson
 {
     /// <summary>Reads <paramref name="inputData"/> against the model's inputs; INVALID_INPUT says what does not fit.</summary>
-    public static Dictionary<string, Tensor> ReadInputs(JsonNode? inputData, ModelSignature? signature)
+    public static Dictionary<string, Tensor> ReadInputs(JsonElement? inputData, ModelSignature? signature)
     {
-        if (inputData is null) throw new InvalidInputException("'input_data' is required.");
+        if (inputData is not { } input || input.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null)
+        {
+            throw new InvalidInputException("'input_data' is required.");
+        }
+
         var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        if (inputData is JsonArray single)
+        if (input.ValueKind == JsonValueKind.Array)
         {
             if (signature is null || signature.Inputs.Count != 1)
             {
@@ -32,34 +35,23 @@ public static class TensorJson
             }
 
             var spec = signature.Inputs[0];
-            result[spec.Name] = ReadTensor(spec.Name, single, spec.ElementType, declaredShape: null);
+            result[spec.Name] = ReadTensor(spec.Name, input, spec.ElementType, declaredShape: null);
             return result;
         }
 
-        if (inputData is not JsonObject named) throw new InvalidInputException("'input_data' must be an object of named inputs or, for a one-input model, an array.");
-        foreach (var (name, node) in named)
+        if (input.ValueKind != JsonValueKind.Object) throw new InvalidInputException("'input_data' must be an object of named inputs or, for a one-input model, an array.");
+        foreach (var property in input.EnumerateObject())
         {
+            var name = property.Name;
+            var node = property.Value;
             var spec = signature?.FindInput(name);
-            switch (node)
+            switch (node.ValueKind)
             {
-                case JsonArray array:
-                    result[name] = ReadTensor(name, array, spec?.ElementType ?? Default(name), declaredShape: null);
+                case JsonValueKind.Array:
+                    result[name] = ReadTensor(name, node, spec?.ElementType ?? Unknown(name), declaredShape: null);
                     break;
-                case JsonObject tensor:
-                    var type = spec?.ElementType;
-                    if (tensor["datatype"] is { } datatype)
-                    {
-                        if (!TensorElementTypes.TryParse(datatype.GetValue<string>(), out var declared))
-                        {
-                            throw new InvalidInputException($"input '{name}': datatype '{datatype}' is not known; use FP32, FP16, FP64, INT64, INT32, INT8, UINT8, BOOL or BYTES.");
-                        }
-
-                        type = declared;
-                    }
-
-                    var shape = tensor["shape"] is JsonArray dims ? ReadShape(name, dims) : null;
-                    if (tensor["data"] is not JsonArray data) throw new InvalidInputException($"input '{name}': 'data' (an array) is required.");
-                    result[name] = ReadTensor(name, data, type ?? Default(name), shape);
+                case JsonValueKind.Object:
+                    result[name] = ReadTensor(name, node, spec?.ElementType);
                     break;
                 default:
                     throw new InvalidInputException($"input '{name}' must be an array or an object with 'data' (and optionally 'shape' and 'datatype').");
@@ -67,10 +59,56 @@ public static class TensorJson
         }
 
         return result;
-
-        static TensorElementType Default(string name) =>
-            throw new InvalidInputException($"input '{name}' is not an input of the model, so its datatype cannot be inferred.");
     }
+
+    /// <summary>A named tensor object, <c>{"shape", "datatype", "data"}</c>; <paramref name="modelType"/> when it has no datatype.</summary>
+    internal static Tensor ReadTensor(string name, JsonElement tensor, TensorElementType? modelType)
+    {
+        var (type, shape) = ReadHeader(name, tensor, modelType);
+        if (!tensor.TryGetProperty("data", out var data) || data.ValueKind != JsonValueKind.Array)
+        {
+            throw new InvalidInputException($"input '{name}': 'data' (an array) is required.");
+        }
+
+        return ReadTensor(name, data, type ?? Unknown(name), shape);
+    }
+
+    /// <summary>An input's declared <c>datatype</c> (else <paramref name="modelType"/>) and <c>shape</c> (else null).</summary>
+    internal static (TensorElementType? Type, long[]? Shape) ReadHeader(string name, JsonElement tensor, TensorElementType? modelType)
+    {
+        var type = modelType;
+        if (tensor.TryGetProperty("datatype", out var datatype) && datatype.ValueKind != JsonValueKind.Null)
+        {
+            if (datatype.ValueKind != JsonValueKind.String || !TensorElementTypes.TryParse(datatype.GetString()!, out var declared))
+            {
+                throw new InvalidInputException($"input '{name}': datatype {datatype.GetRawText()} is not known; use FP32, FP16, FP64, INT64, INT32, INT8, UINT8, BOOL or BYTES.");
+            }
+
+            type = declared;
+        }
+
+        long[]? shape = null;
+        if (tensor.TryGetProperty("shape", out var dims) && dims.ValueKind != JsonValueKind.Null)
+        {
+            if (dims.ValueKind != JsonValueKind.Array) throw new InvalidInputException($"input '{name}': 'shape' must be an array of non-negative integers.");
+            shape = new long[dims.GetArrayLength()];
+            var i = 0;
+            foreach (var dim in dims.EnumerateArray())
+            {
+                if (dim.ValueKind != JsonValueKind.Number || !dim.TryGetInt64(out var d) || d < 0)
+                {
+                    throw new InvalidInputException($"input '{name}': 'shape' must be an array of non-negative integers.");
+                }
+
+                shape[i++] = d;
+            }
+        }
+
+        return (type, shape);
+    }
+
+    private static TensorElementType Unknown(string name) =>
+        throw new InvalidInputException($"input '{name}' is not an input of the model, so its datatype cannot be inferred.");
 
     /// <summary>
     /// Outputs as named tensors: <c>{"name": {"shape": […], "datatype": "FP32", "data": […]}}</c>. The data arrays are the
@@ -122,88 +160,102 @@ public static class TensorJson
         _ => "BYTES",
     };
 
-    private static long[] ReadShape(string name, JsonArray dims)
+    // Flattens (possibly nested) data straight into a typed array; the nesting gives the shape unless one is declared.
+    private static Tensor ReadTensor(string name, JsonElement data, TensorElementType type, long[]? declaredShape)
     {
-        var shape = new long[dims.Count];
-        for (var i = 0; i < shape.Length; i++)
+        var nested = NestedShape(data);
+        var count = Tensor.CountElements(nested);
+        var shape = declaredShape ?? nested;
+        var expected = Tensor.CountElements(shape);
+        if (expected != count)
         {
-            if (dims[i] is not JsonValue v || !v.TryGetValue<long>(out var d) || d < 0)
+            throw new InvalidInputException($"input '{name}': shape {Tensor.FormatShape(shape)} holds {expected} values but {count} were given.");
+        }
+
+        return type switch
+        {
+            TensorElementType.Float32 => Tensor.Create(Fill(name, data, nested, count, type, static e => Floating(e) is { } d ? (float)d : e.GetSingle()), shape),
+            TensorElementType.Float16 => Tensor.Create(Fill(name, data, nested, count, type, static e => (Half)(Floating(e) ?? e.GetSingle())), shape),
+            TensorElementType.Float64 => Tensor.Create(Fill(name, data, nested, count, type, static e => Floating(e) ?? e.GetDouble()), shape),
+            TensorElementType.Int64 => Tensor.Create(Fill(name, data, nested, count, type, static e => e.GetInt64()), shape),
+            TensorElementType.Int32 => Tensor.Create(Fill(name, data, nested, count, type, static e => e.GetInt32()), shape),
+            TensorElementType.Int8 => Tensor.Create(Fill(name, data, nested, count, type, static e => e.GetSByte()), shape),
+            TensorElementType.UInt8 => Tensor.Create(Fill(name, data, nested, count, type, static e => e.GetByte()), shape),
+            TensorElementType.Bool => Tensor.Create(Fill(name, data, nested, count, type, static e => e.GetBoolean()), shape),
+            _ => Tensor.Create(Fill(name, data, nested, count, type, static e => e.ValueKind == JsonValueKind.String ? e.GetString()! : throw new InvalidOperationException()), shape),
+        };
+    }
+
+    // "NaN", "Infinity" and "-Infinity" as strings (JSON has no literal for them); null for a number.
+    private static double? Floating(JsonElement element) =>
+        element.ValueKind != JsonValueKind.String ? null : element.GetString() switch
+        {
+            "NaN" => double.NaN,
+            "Infinity" => double.PositiveInfinity,
+            "-Infinity" => double.NegativeInfinity,
+            var other => throw new FormatException($"\"{other}\" is not a number"),
+        };
+
+    // The shape the nesting describes, read down the first elements; Fill checks every other array against it.
+    private static long[] NestedShape(JsonElement array)
+    {
+        Span<long> dims = stackalloc long[16];
+        var rank = 0;
+        var probe = array;
+        while (probe.ValueKind == JsonValueKind.Array)
+        {
+            if (rank == dims.Length) throw new InvalidInputException("The data is nested more than 16 levels deep.");
+            var length = probe.GetArrayLength();
+            dims[rank++] = length;
+            if (length == 0) break;
+            probe = probe[0];
+        }
+
+        return dims[..rank].ToArray();
+    }
+
+    private static T[] Fill<T>(string name, JsonElement data, long[] shape, long count, TensorElementType type, Func<JsonElement, T> read)
+    {
+        var values = new T[count];
+        var index = 0;
+        Walk(data, 0);
+        return values;
+
+        void Walk(JsonElement current, int depth)
+        {
+            var length = current.GetArrayLength();
+            if (length != shape[depth])
             {
-                throw new InvalidInputException($"input '{name}': 'shape' must be an array of non-negative integers.");
+                throw new InvalidInputException($"input '{name}': the nested arrays are ragged (dimension {depth} has lengths {shape[depth]} and {length}).");
             }
 
-            shape[i] = d;
-        }
-
-        return shape;
-    }
-
-    // Flattens (possibly nested) data; the nesting gives the shape unless one is declared.
-    private static Tensor ReadTensor(string name, JsonArray data, TensorElementType type, long[]? declaredShape)
-    {
-        var values = new List<JsonNode?>();
-        var nested = NestedShape(name, data, values);
-        var shape = declaredShape ?? nested;
-        var count = Tensor.CountElements(shape);
-        if (count != values.Count)
-        {
-            throw new InvalidInputException($"input '{name}': shape {Tensor.FormatShape(shape)} holds {count} values but {values.Count} were given.");
-        }
-
-        try
-        {
-            return type switch
-            {
-                TensorElementType.Float32 => Tensor.Create(values.Select(v => Number(v).GetValue<float>()).ToArray(), shape),
-                TensorElementType.Float16 => Tensor.Create(values.Select(v => (Half)Number(v).GetValue<float>()).ToArray(), shape),
-                TensorElementType.Float64 => Tensor.Create(values.Select(v => Number(v).GetValue<double>()).ToArray(), shape),
-                TensorElementType.Int64 => Tensor.Create(values.Select(v => Number(v).GetValue<long>()).ToArray(), shape),
-                TensorElementType.Int32 => Tensor.Create(values.Select(v => Number(v).GetValue<int>()).ToArray(), shape),
-                TensorElementType.Int8 => Tensor.Create(values.Select(v => Number(v).GetValue<sbyte>()).ToArray(), shape),
-                TensorElementType.UInt8 => Tensor.Create(values.Select(v => Number(v).GetValue<byte>()).ToArray(), shape),
-                TensorElementType.Bool => Tensor.Create(values.Select(v => Number(v).GetValue<bool>()).ToArray(), shape),
-                _ => Tensor.Create(values.Select(v => Number(v).GetValue<string>()).ToArray(), shape),
-            };
-        }
-        catch (Exception ex) when (ex is FormatException or InvalidOperationException or OverflowException)
-        {
-            throw new InvalidInputException($"input '{name}': every value must be a {type.GetName()} ({ex.Message})");
-        }
-    }
-
-    private static JsonNode Number(JsonNode? node) => node ?? throw new FormatException("null is not a value");
-
-    private static long[] NestedShape(string name, JsonArray array, List<JsonNode?> values)
-    {
-        var dims = new List<long>();
-        JsonNode? probe = array;
-        while (probe is JsonArray a)
-        {
-            dims.Add(a.Count);
-            probe = a.Count > 0 ? a[0] : null;
-        }
-
-        var shape = dims.ToArray();
-        Flatten(array, 0);
-        return shape;
-
-        void Flatten(JsonArray current, int depth)
-        {
-            if (current.Count != shape[depth]) throw new InvalidInputException($"input '{name}': the nested arrays are ragged (dimension {depth} has lengths {shape[depth]} and {current.Count}).");
-            foreach (var item in current)
+            foreach (var item in current.EnumerateArray())
             {
                 if (depth + 1 < shape.Length)
                 {
-                    if (item is not JsonArray inner) throw new InvalidInputException($"input '{name}': the nested arrays are ragged at dimension {depth + 1}.");
-                    Flatten(inner, depth + 1);
+                    if (item.ValueKind != JsonValueKind.Array) throw new InvalidInputException($"input '{name}': the nested arrays are ragged at dimension {depth + 1}.");
+                    Walk(item, depth + 1);
                 }
                 else
                 {
-                    if (item is JsonArray) throw new InvalidInputException($"input '{name}': the nested arrays are ragged at dimension {depth + 1}.");
-                    values.Add(item);
+                    if (item.ValueKind == JsonValueKind.Array) throw new InvalidInputException($"input '{name}': the nested arrays are ragged at dimension {depth + 1}.");
+                    try
+                    {
+                        values[index++] = read(item);
+                    }
+                    catch (Exception ex) when (ex is FormatException or InvalidOperationException or OverflowException)
+                    {
+                        throw new InvalidInputException($"input '{name}': every value must be a {type.GetName()}; value {index - 1} is {Describe(item)}.");
+                    }
                 }
             }
         }
+    }
+
+    private static string Describe(JsonElement element)
+    {
+        var raw = element.GetRawText();
+        return raw.Length <= 40 ? raw : raw[..40] + "…";
     }
 }
 

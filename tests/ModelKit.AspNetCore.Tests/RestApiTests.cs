@@ -132,6 +132,12 @@ public sealed class RestApiTests : IClassFixture<SampleServerFactory>
     [InlineData("""{"input_data": {"y": [[1, 2]]}}""", "input 'y' is not an input of the model")]
     [InlineData("""{"input_data": [[1, 2], [3]]}""", "ragged")]
     [InlineData("""{"input_data": [["a", "b"]]}""", "every value must be a float32")]
+    [InlineData("""{"input_data": [[1, null]]}""", "every value must be a float32; value 1 is null")]
+    [InlineData("""{"input_data": [[1, "nope"]]}""", "value 1 is \"nope\"")]
+    [InlineData("""{"input_data": {"x": {"shape": [1, -2], "data": [1]}}}""", "'shape' must be an array of non-negative integers")]
+    [InlineData("""{"input_data": {"x": {"datatype": "FP8", "data": [1]}}}""", "datatype \"FP8\" is not known")]
+    [InlineData("""{"input_data": {"x": {"shape": [1, 1]}}}""", "input 'x': 'data' (an array) is required")]
+    [InlineData("""{"input_data": 5}""", "'input_data' must be an object of named inputs")]
     [InlineData("""{"input_data": [[1]], "priority": "urgent"}""", "'priority' must be low, normal or high")]
     [InlineData("""{"input_data": [[1]], "timeout": "NaN"}""", "'timeout' must be between 0 and 3600 seconds")]
     public async Task BadInferenceRequests_Get400WithTheSeedCode_AndTheServerStaysUp(string body, string expected)

@@ -13,26 +13,7 @@ public sealed class TensorTypeTests : IDisposable
     private readonly TempDirectory _dir = new();
     private readonly OnnxBackend _backend = new(Options.Create(new OnnxRuntimeOptions { IntraOpThreads = 1 }));
 
-    // h float16[N,3] → h_float = float(h), h_twice = float16(2·float(h)); s string[N,2] → s_out = s;
-    // b bool[N,2] → b_not = ¬b; u uint8[N,2] → u_out = u; i int32[N,2] → i_out = i; l int64[N,2] → l_out = l.
-    private string TypedModel()
-    {
-        var g = new OnnxGraphBuilder("typed-io");
-        g.Input("h", OnnxDataType.Float16, "N", 3).Input("s", OnnxDataType.String, "N", 2).Input("b", OnnxDataType.Bool, "N", 2)
-            .Input("u", OnnxDataType.UInt8, "N", 2).Input("i", OnnxDataType.Int32, "N", 2).Input("l", OnnxDataType.Int64, "N", 2);
-        var asFloat = g.Node("Cast", ["h"], "h_float", ("to", (long)OnnxDataType.Float));
-        var doubled = g.Node("Mul", [asFloat, g.Scalar(2f)]);
-        g.Node("Cast", [doubled], "h_twice", ("to", (long)OnnxDataType.Float16));
-        g.Node("Identity", ["s"], "s_out");
-        g.Node("Not", ["b"], "b_not");
-        g.Node("Identity", ["u"], "u_out");
-        g.Node("Identity", ["i"], "i_out");
-        g.Node("Identity", ["l"], "l_out");
-        g.Output("h_float", OnnxDataType.Float, "N", 3).Output("h_twice", OnnxDataType.Float16, "N", 3).Output("s_out", OnnxDataType.String, "N", 2)
-            .Output("b_not", OnnxDataType.Bool, "N", 2).Output("u_out", OnnxDataType.UInt8, "N", 2).Output("i_out", OnnxDataType.Int32, "N", 2)
-            .Output("l_out", OnnxDataType.Int64, "N", 2);
-        return DemoModels.Write(Path.Combine(_dir.Path, "typed.onnx"), g.Build());
-    }
+    private string TypedModel() => DemoModels.Write(Path.Combine(_dir.Path, "typed.onnx"), DemoModels.CreateTypedIo());
 
     private static Dictionary<string, Tensor> Request(int seed, int rows)
     {

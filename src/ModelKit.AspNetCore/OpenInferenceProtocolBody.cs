@@ -1,0 +1,286 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using ModelKit.Tensors;
+
+namespace ModelKit.AspNetCore;
+
+/// <summary>
+/// An Open Inference Protocol inference body: the JSON object alone, or (binary tensor data extension) the JSON object
+/// followed by the inputs' raw bytes, with <c>Inference-Header-Content-Length</c> giving the JSON object's length.
+/// Binary data is little-endian and row-major; BOOL is one byte per element; BYTES is a 4-byte little-endian length
+/// before each element.
+/// </summary>
+internal sealed class OpenInferenceProtocolBody : IDisposable
+{
+    /// <summary>The request and response header that says how many leading bytes of the body are JSON.</summary>
+    public const string HeaderLengthHeader = "Inference-Header-Content-Length";
+
+    private readonly byte[] _buffer;
+    private readonly int _headerLength;
+    private readonly int _length;
+
+    private OpenInferenceProtocolBody(byte[] buffer, int length, int headerLength, JsonDocument header)
+    {
+        _buffer = buffer;
+        _length = length;
+        _headerLength = headerLength;
+        Header = header;
+    }
+
+    /// <summary>The JSON object (<c>id</c>, <c>inputs</c>, <c>outputs</c>, <c>parameters</c>).</summary>
+    public JsonDocument Header { get; }
+
+    /// <summary>The bytes after the JSON object (empty without the binary extension).</summary>
+    public ReadOnlySpan<byte> Binary => _buffer.AsSpan(_headerLength, _length - _headerLength);
+
+    public static async Task<OpenInferenceProtocolBody> ReadAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        var limit = ModelKitJson.ApplyBodyLimit(request);
+        int? headerLength = null;
+        if (request.Headers.TryGetValue(HeaderLengthHeader, out var declared))
+        {
+            if (!int.TryParse(declared.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) || parsed <= 0)
+            {
+                throw new InvalidInputException($"{HeaderLengthHeader} must be a positive integer (was '{declared}').");
+            }
+
+            headerLength = parsed;
+        }
+        else if (request.ContentType is { } type && !type.Contains("json", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new InvalidInputException($"The body must be JSON (Content-Type: application/json), or JSON followed by binary tensor data with an {HeaderLengthHeader} header; Content-Type was '{type}'.");
+        }
+
+        var (buffer, length) = await ReadAllAsync(request, limit, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (length == 0) throw new InvalidInputException("The request body is empty; a JSON object is expected.");
+            if (headerLength > length)
+            {
+                throw new InvalidInputException($"{HeaderLengthHeader} is {headerLength} but the body has only {length} bytes.");
+            }
+
+            var jsonLength = headerLength ?? length;
+            JsonDocument header;
+            try
+            {
+                header = JsonDocument.Parse(buffer.AsMemory(0, jsonLength));
+            }
+            catch (JsonException ex)
+            {
+                throw new InvalidInputException($"The inference request is not valid JSON: {ex.Message}");
+            }
+
+            if (header.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                header.Dispose();
+                throw new InvalidInputException("The inference request must be a JSON object.");
+            }
+
+            return new OpenInferenceProtocolBody(buffer, length, jsonLength, header);
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+    }
+
+    /// <summary>The inputs as tensors: each from its JSON <c>data</c> or from its slice of the binary data.</summary>
+    public Dictionary<string, Tensor> ReadInputs(ModelSignature? signature)
+    {
+        var root = Header.RootElement;
+        if (!root.TryGetProperty("inputs", out var inputs) || inputs.ValueKind != JsonValueKind.Array || inputs.GetArrayLength() == 0)
+        {
+            throw new InvalidInputException("'inputs' (a non-empty array) is required.");
+        }
+
+        var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        var binary = Binary;
+        var offset = 0L;
+        foreach (var input in inputs.EnumerateArray())
+        {
+            if (input.ValueKind != JsonValueKind.Object || !input.TryGetProperty("name", out var nameElement)
+                || nameElement.ValueKind != JsonValueKind.String || nameElement.GetString() is not { Length: > 0 } name)
+            {
+                throw new InvalidInputException("Every input needs 'name', 'shape', 'datatype' and 'data' (or the binary extension's 'binary_data_size').");
+            }
+
+            if (!input.TryGetProperty("shape", out _)) throw new InvalidInputException($"input '{name}': 'shape' is required.");
+            if (!input.TryGetProperty("datatype", out _)) throw new InvalidInputException($"input '{name}': 'datatype' is required.");
+            if (result.ContainsKey(name)) throw new InvalidInputException($"input '{name}' is given twice.");
+            if (BinarySize(input, name) is not { } size)
+            {
+                result[name] = TensorJson.ReadTensor(name, input, signature?.FindInput(name)?.ElementType);
+                continue;
+            }
+
+            if (input.TryGetProperty("data", out _)) throw new InvalidInputException($"input '{name}' has both 'data' and 'binary_data_size'; give one.");
+            if (offset + size > binary.Length)
+            {
+                throw new InvalidInputException($"input '{name}': 'binary_data_size' is {size} but only {binary.Length - offset} bytes of binary data are left after the JSON header.");
+            }
+
+            var (type, shape) = TensorJson.ReadHeader(name, input, null);
+            result[name] = ReadBinary(name, binary.Slice((int)offset, (int)size), type!.Value, shape!);
+            offset += size;
+        }
+
+        if (offset != binary.Length)
+        {
+            throw new InvalidInputException($"The body has {binary.Length} bytes of binary data after the JSON header but the inputs' 'binary_data_size' add up to {offset}.");
+        }
+
+        return result;
+    }
+
+    /// <summary>Whether the request asks for <paramref name="output"/> as binary (its own <c>binary_data</c>, else the request's <c>binary_data_output</c>).</summary>
+    public static bool WantsBinary(JsonElement root, JsonElement? output)
+    {
+        if (output is { } o && o.TryGetProperty("parameters", out var own) && own.ValueKind == JsonValueKind.Object
+            && own.TryGetProperty("binary_data", out var flag) && flag.ValueKind is JsonValueKind.True or JsonValueKind.False)
+        {
+            return flag.ValueKind == JsonValueKind.True;
+        }
+
+        return root.TryGetProperty("parameters", out var parameters) && parameters.ValueKind == JsonValueKind.Object
+            && parameters.TryGetProperty("binary_data_output", out var all) && all.ValueKind == JsonValueKind.True;
+    }
+
+    /// <summary>A tensor's elements in the binary extension's encoding.</summary>
+    public static byte[] EncodeBinary(Tensor tensor)
+    {
+        switch (tensor.ElementType)
+        {
+            case TensorElementType.String:
+                var strings = tensor.AsSpan<string>();
+                var total = 0;
+                foreach (var s in strings) total += 4 + Encoding.UTF8.GetByteCount(s);
+                var bytes = new byte[total];
+                var at = 0;
+                foreach (var s in strings)
+                {
+                    var written = Encoding.UTF8.GetBytes(s, bytes.AsSpan(at + 4));
+                    BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(at), (uint)written);
+                    at += 4 + written;
+                }
+
+                return bytes;
+            case TensorElementType.Bool:
+                var flags = tensor.AsSpan<bool>();
+                var encoded = new byte[flags.Length];
+                for (var i = 0; i < flags.Length; i++) encoded[i] = flags[i] ? (byte)1 : (byte)0;
+                return encoded;
+            default:
+                return Raw(tensor).ToArray();
+        }
+    }
+
+    public void Dispose()
+    {
+        Header.Dispose();
+        ArrayPool<byte>.Shared.Return(_buffer);
+    }
+
+    private static long? BinarySize(JsonElement input, string name)
+    {
+        if (!input.TryGetProperty("parameters", out var parameters) || parameters.ValueKind != JsonValueKind.Object
+            || !parameters.TryGetProperty("binary_data_size", out var size))
+        {
+            return null;
+        }
+
+        return size.ValueKind == JsonValueKind.Number && size.TryGetInt64(out var bytes) && bytes >= 0
+            ? bytes
+            : throw new InvalidInputException($"input '{name}': 'binary_data_size' must be a non-negative integer.");
+    }
+
+    private static Tensor ReadBinary(string name, ReadOnlySpan<byte> bytes, TensorElementType type, long[] shape)
+    {
+        var count = Tensor.CountElements(shape);
+        if (type == TensorElementType.String)
+        {
+            var strings = new string[count];
+            for (var i = 0; i < count; i++)
+            {
+                if (bytes.Length < 4) throw new InvalidInputException($"input '{name}': the BYTES data ends before element {i} of {count}.");
+                var length = BinaryPrimitives.ReadUInt32LittleEndian(bytes);
+                if (length > bytes.Length - 4) throw new InvalidInputException($"input '{name}': BYTES element {i} says {length} bytes but {bytes.Length - 4} are left.");
+                strings[i] = Encoding.UTF8.GetString(bytes.Slice(4, (int)length));
+                bytes = bytes[(4 + (int)length)..];
+            }
+
+            if (!bytes.IsEmpty) throw new InvalidInputException($"input '{name}': {bytes.Length} bytes are left after its {count} BYTES elements.");
+            return Tensor.Create(strings, shape);
+        }
+
+        var elementSize = type.GetElementSize();
+        if (bytes.Length != count * elementSize)
+        {
+            throw new InvalidInputException(
+                $"input '{name}': shape {Tensor.FormatShape(shape)} of {type.GetName()} needs {count * elementSize} bytes but 'binary_data_size' is {bytes.Length}.");
+        }
+
+        var tensor = Tensor.Allocate(type, shape);
+        if (type == TensorElementType.Bool)
+        {
+            var flags = tensor.AsSpan<bool>();
+            for (var i = 0; i < bytes.Length; i++) flags[i] = bytes[i] != 0;
+        }
+        else
+        {
+            bytes.CopyTo(Raw(tensor));
+        }
+
+        return tensor;
+    }
+
+    // A numeric tensor's elements as bytes (little-endian: the machines .NET runs ModelKit on).
+    private static Span<byte> Raw(Tensor tensor) => tensor.ElementType switch
+    {
+        TensorElementType.Float32 => MemoryMarshal.AsBytes(tensor.AsSpan<float>()),
+        TensorElementType.Float16 => MemoryMarshal.AsBytes(tensor.AsSpan<Half>()),
+        TensorElementType.Float64 => MemoryMarshal.AsBytes(tensor.AsSpan<double>()),
+        TensorElementType.Int64 => MemoryMarshal.AsBytes(tensor.AsSpan<long>()),
+        TensorElementType.Int32 => MemoryMarshal.AsBytes(tensor.AsSpan<int>()),
+        TensorElementType.Int8 => MemoryMarshal.AsBytes(tensor.AsSpan<sbyte>()),
+        TensorElementType.UInt8 => tensor.AsSpan<byte>(),
+        _ => throw new InvalidInputException($"{tensor.ElementType.GetName()} has no binary encoding."),
+    };
+
+    private static async Task<(byte[] Buffer, int Length)> ReadAllAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
+    {
+        var capacity = request.ContentLength is { } known ? (int)known : 16 * 1024;
+        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(capacity, 1));
+        var length = 0;
+        try
+        {
+            while (true)
+            {
+                if (length == buffer.Length)
+                {
+                    if (request.ContentLength == length) return (buffer, length);
+                    if (length >= limit) throw new PayloadTooLargeException($"The body is over {limit} bytes (ModelKit:Http:MaxJsonBodyBytes).");
+                    var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(limit + 1, (long)buffer.Length * 2));
+                    buffer.AsSpan(0, length).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+
+                var read = await request.Body.ReadAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false);
+                if (read == 0) return (buffer, length);
+                length += read;
+            }
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+    }
+}
