@@ -49,6 +49,32 @@ public sealed class ServiceApiTests : IClassFixture<SampleServerFactory>
     }
 
     [Fact]
+    public async Task Timeout_RunPastItGets408InferenceTimeout_AndTheServerStaysUp()
+    {
+        await _factory.WaitUntilRunningAsync(_client, "demo-bert");
+        var metadata = await _client.GetFromJsonAsync<JsonElement>("/v2/models/demo-bert");
+        string Inputs(int rows, int length) => "{" + string.Join(", ", metadata.GetProperty("inputs").EnumerateArray().Select(i =>
+            $$"""
+            "{{i.GetProperty("name").GetString()}}": {"shape": [{{rows}}, {{length}}], "datatype": "INT64", "data": [{{string.Join(",", Enumerable.Repeat("1", rows * length))}}]}
+            """)) + "}";
+
+        // 16 sequences of 512 tokens take far longer than 5 ms on these cores; the caller is answered at its deadline.
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var problem = await ExpectAsync(
+            await _client.PostAsync("/api/v1/models/demo-bert/inference", Json($$"""{"input_data": {{Inputs(16, 512)}}, "timeout": 0.005}""")),
+            HttpStatusCode.RequestTimeout, "INFERENCE_TIMEOUT");
+        Assert.Contains("did not complete within its timeout", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        var timedOutAfter = started.Elapsed;
+
+        // The same request without the short timeout completes, and took longer than the caller above waited.
+        started.Restart();
+        await ExpectAsync(await _client.PostAsync("/api/v1/models/demo-bert/inference", Json($$"""{"input_data": {{Inputs(16, 512)}}}""")), HttpStatusCode.OK);
+        Assert.True(timedOutAfter < started.Elapsed, $"timed out after {timedOutAfter.TotalMilliseconds:F0} ms; the full run took {started.Elapsed.TotalMilliseconds:F0} ms");
+        var stats = await _client.GetFromJsonAsync<JsonElement>("/api/v1/inference/stats");
+        Assert.True(stats.GetProperty("totals").GetProperty("timed_out").GetInt64() >= 1);
+    }
+
+    [Fact]
     public async Task CacheEndpoints_ListResizeRemoveAndPreload()
     {
         await _factory.WaitUntilRunningAsync(_client, "demo-mlp");

@@ -29,6 +29,7 @@ public sealed class BatchQueue : IAsyncDisposable
     private readonly BatchingOptions _options;
     private TaskCompletionSource? _drained;
     private int _instances;
+    private int _reservedThreads; // thread-pool threads this queue's instances may hold (ThreadPoolReservation)
     private int _running;
     private int _count;
     private long _queuedRows;
@@ -69,6 +70,8 @@ public sealed class BatchQueue : IAsyncDisposable
         _modelTag = new KeyValuePair<string, object?>(ModelKitTelemetry.ModelTag, name);
         _delayTimer = _timeProvider.CreateTimer(static state => ((BatchQueue)state!).OnDelayElapsed(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _deadlineTimer = _timeProvider.CreateTimer(static state => ((BatchQueue)state!).OnDeadline(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _reservedThreads = _instances;
+        ThreadPoolReservation.Change(_reservedThreads);
     }
 
     /// <summary>The queue's name.</summary>
@@ -168,6 +171,12 @@ public sealed class BatchQueue : IAsyncDisposable
         List<PendingRequest[]>? batches = null;
         lock (_lock)
         {
+            if (_reservedThreads > 0)
+            {
+                ThreadPoolReservation.Change(instances - _reservedThreads);
+                _reservedThreads = instances;
+            }
+
             _instances = instances;
             FormBatches(ref batches);
         }
@@ -259,6 +268,11 @@ public sealed class BatchQueue : IAsyncDisposable
         await StopAsync(drain: false).ConfigureAwait(false);
         _delayTimer.Dispose();
         _deadlineTimer.Dispose();
+        lock (_lock)
+        {
+            ThreadPoolReservation.Change(-_reservedThreads);
+            _reservedThreads = 0;
+        }
     }
 
     // Under _lock: takes every batch that is ready while instances are free.

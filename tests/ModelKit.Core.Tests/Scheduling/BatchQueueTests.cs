@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
@@ -195,6 +196,38 @@ public sealed class BatchQueueTests : IDisposable
         Assert.Equal(2, queue.GetStats().TimedOut);
         time.Advance(TimeSpan.FromSeconds(30)); // nothing left to time out
         Assert.Equal(2, queue.GetStats().TimedOut);
+    }
+
+    [Fact]
+    public async Task BlockingRuns_OnEveryInstance_DoNotStarveTheThreadPool_SoTimeoutsStillFire()
+    {
+        // A backend blocks its thread for the whole run (ONNX Runtime does, in native code). With more instances than
+        // the thread pool has threads, the deadline timer and every continuation would wait for the pool to grow.
+        // The pool's own growth (about a thread per half second) would take over 4 s here; the bounds below are far
+        // above what a 50 ms timeout needs and far below that. The checks wait on handles, not on the pool, so that a
+        // starved pool fails them instead of hanging.
+        _backend.RunGate = new SemaphoreSlim(0);
+        ThreadPool.GetMinThreads(out var poolThreads, out _);
+        var instances = poolThreads + 8;
+        await using var queue = CreateQueue(new BatchingOptions { MaxBatchSize = 1, Instances = instances });
+        var blocked = Enumerable.Range(0, instances).Select(i => queue.EnqueueAsync(Rows(i))).ToArray();
+        try
+        {
+            var started = Stopwatch.StartNew();
+            for (var i = 0; i < instances; i++) Assert.True(_backend.RunStarted.Wait(TimeSpan.FromSeconds(10)), $"only {i} of {instances} runs started");
+            Assert.True(started.Elapsed < TimeSpan.FromSeconds(2), $"{instances} runs took {started.Elapsed.TotalSeconds:F1} s to start");
+            var late = queue.EnqueueAsync(Rows(99), timeout: TimeSpan.FromMilliseconds(50));
+            Assert.True(((IAsyncResult)late).AsyncWaitHandle.WaitOne(TimeSpan.FromSeconds(2)), "the 50 ms timeout did not fire within 2 s");
+            await Assert.ThrowsAsync<InferenceTimeoutException>(() => late);
+            Assert.True(((IAsyncResult)Task.Run(() => { })).AsyncWaitHandle.WaitOne(TimeSpan.FromSeconds(2)), "a thread-pool work item did not run within 2 s");
+        }
+        finally
+        {
+            Release();
+        }
+
+        await Task.WhenAll(blocked).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(instances, _backend.Batches.Count);
     }
 
     [Fact]
