@@ -7,14 +7,24 @@ cd "$root"
 
 ./scripts/fetch-models.sh || { echo "Tests: 0 passed, 1 failed (model fetch failed)"; exit 1; }
 
-# The ONNX checker test needs Python's onnx package (Debian: python3-onnx); install it when apt can.
+# Installs Debian packages the tests use when apt-get is there and usable (as root or with password-less sudo).
+apt_install() {
+  command -v apt-get >/dev/null 2>&1 || return 1
+  if [ "$(id -u)" = 0 ]; then as_root=""; elif sudo -n true 2>/dev/null; then as_root="sudo"; else return 1; fi
+  ($as_root apt-get update -qq && $as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@") >/dev/null 2>&1
+}
+
+# The ONNX checker test needs Python's onnx package (Debian: python3-onnx).
 has_onnx() { /usr/bin/python3 -c "import onnx" >/dev/null 2>&1 || python3 -c "import onnx" >/dev/null 2>&1; }
-if ! has_onnx && command -v apt-get >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ]; then as_root=""; elif sudo -n true 2>/dev/null; then as_root="sudo"; else as_root="none"; fi
-  if [ "$as_root" != none ]; then
-    ($as_root apt-get update -qq && $as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-onnx) >/dev/null 2>&1 || true
-  fi
+if ! has_onnx; then
+  apt_install python3-onnx || true
   has_onnx || echo "note: python3-onnx is not installed and could not be installed; OnnxCheckerTests will fail" >&2
+fi
+
+# The documentation tests run the documents' curl examples with the real curl.
+if ! command -v curl >/dev/null 2>&1; then
+  apt_install curl || true
+  command -v curl >/dev/null 2>&1 || echo "note: curl is not installed and could not be installed; DocExamplesTests will fail" >&2
 fi
 
 results="$root/TestResults"

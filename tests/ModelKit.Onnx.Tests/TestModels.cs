@@ -27,7 +27,7 @@ public static class TestModels
 
     private static string RealModel(params string[] parts)
     {
-        var root = Environment.GetEnvironmentVariable("MODELKIT_MODELS_DIR") ?? Path.Combine(FindRepositoryRoot(), ".models");
+        var root = Environment.GetEnvironmentVariable("MODELKIT_MODELS_DIR") ?? Path.Combine(RepositoryRoot.Path, ".models");
         var path = Path.Combine([root, .. parts]);
         if (!File.Exists(path))
         {
@@ -35,15 +35,5 @@ public static class TestModels
         }
 
         return path;
-    }
-
-    private static string FindRepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "ModelKit.sln"))) return dir.FullName;
-        }
-
-        throw new InvalidOperationException("ModelKit.sln was not found above " + AppContext.BaseDirectory);
     }
 }
