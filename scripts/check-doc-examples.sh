@@ -11,11 +11,11 @@ cd "$root"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-# The calls of the blocks, in order, as one script: curl lines and shell variables (KEY=, ROW=, JOB=$(curl …)) with
-# their continuation lines; other commands (dotnet run, scripts) are left out. A "# → NNN" line after a call
-# becomes that call's expected status.
+# The calls of the blocks, in order, as one script: curl lines (piped into or not) and shell variables (KEY=,
+# ROW=, JOB=$(curl …)) with their continuation lines; other commands (dotnet run, scripts) are left out. A
+# "# → NNN" line after a call becomes that call's expected status.
 awk '/^```bash$/ {inside=1; next} /^```$/ {inside=0; next}
-     inside && (cont || /^curl / || /^[A-Z_]+=/ || /^# → [0-9]/) {print; quotes += gsub(/\047/, "&"); cont = /\\$/ || quotes % 2; next}
+     inside && (cont || /^curl / || /\| curl / || /^[A-Z_]+=/ || /^# → [0-9]/) {print; quotes += gsub(/\047/, "&"); cont = /\\$/ || quotes % 2; next}
      {cont=0; quotes=0}' "$doc" \
   | sed -E 's/^# → ([0-9]{3}).*/expect_status \1/' > "$work/examples.sh"
 # The documents address the sample server as localhost:8080.
@@ -25,10 +25,12 @@ cat > "$work/prelude.sh" <<PRELUDE
 KEY='X-API-Key: ${MODELKIT_API_KEY:-modelkit-sample-key-change-me}'
 log="$work/calls.log"
 curl() {
-  local body status
-  body="\$(mktemp)"
-  status="\$(command curl -sS -o "\$body" -w '%{http_code}' "\$@")"
-  cat "\$body"; echo
+  local body out status
+  body="\$(mktemp)"; out="\$(mktemp)"
+  command curl -sS -o "\$body" -w '\n%{http_code}' "\$@" > "\$out"   # -D - (headers) also lands in \$out
+  status="\$(tail -n 1 "\$out")"
+  head -n -1 "\$out"; cat "\$body"; echo
+  rm -f "\$out"
   printf '%s\t%s\n' "\$status" "\$(printf '%s ' "\$@" | tr '\n' ' ' | tr -s ' ')" >> "\$log"
   rm -f "\$body"
 }
