@@ -16,6 +16,12 @@ internal sealed record InferenceBody
     public JsonObject? Parameters { get; init; }
     public double? Timeout { get; init; }
     public string? Priority { get; init; }
+
+    // Seed 003's names: data (= input_data), options (= parameters), task (checked against the model's), engine.
+    public System.Text.Json.JsonElement? Data { get; init; }
+    public JsonObject? Options { get; init; }
+    public string? Task { get; init; }
+    public string? Engine { get; init; }
 }
 
 internal sealed record BatchInferenceBody
@@ -23,6 +29,9 @@ internal sealed record BatchInferenceBody
     public List<InferenceBody>? Requests { get; init; }
     public double? Timeout { get; init; }
     public string? Priority { get; init; }
+
+    /// <summary>Seed 003: false runs the items one after another, in order; true or left out lets them batch together.</summary>
+    public bool? Parallel { get; init; }
 }
 
 internal sealed record InferenceResponse
@@ -125,6 +134,13 @@ internal static class Parse
     /// <summary>An explicit device wins; else one or more <c>nvidia.com/gpu</c> asks for <c>cuda:0</c>; else the default.</summary>
     public static string? Device(string? device, ResourceRequirements? resources) =>
         device ?? (int.TryParse(resources?.Gpu, NumberStyles.None, CultureInfo.InvariantCulture, out var gpus) && gpus > 0 ? "cuda:0" : null);
+
+    /// <summary>Seed 003's <c>engine</c>: ModelKit runs ONNX Runtime, so only that engine (or none) is accepted.</summary>
+    public static void Engine(string? engine)
+    {
+        if (engine is null || engine.Equals("onnx", StringComparison.OrdinalIgnoreCase) || engine.Equals("onnxruntime", StringComparison.OrdinalIgnoreCase)) return;
+        throw new InvalidInputException($"'engine' '{engine}' is not served here; ModelKit runs models with 'onnxruntime' (or leave 'engine' out).");
+    }
 
     public static TimeSpan? Timeout(double? seconds) => seconds switch
     {

@@ -251,10 +251,21 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         var requests = body.Requests ?? throw new InvalidInputException("'requests' is required.");
         if (requests.Count is < 1 or > 100) throw new InvalidInputException($"'requests' must hold 1 to 100 items (had {requests.Count}).");
         var started = Stopwatch.GetTimestamp();
-        var tasks = requests.Select((r, i) => RunItemAsync(i, r with { Timeout = r.Timeout ?? body.Timeout, Priority = r.Priority ?? body.Priority })).ToArray();
-        var items = (await Task.WhenAll(tasks)).ToList();
+        List<BatchItemResponse> items;
+        if (body.Parallel == false)
+        {
+            items = new List<BatchItemResponse>(requests.Count);
+            for (var i = 0; i < requests.Count; i++) items.Add(await RunItemAsync(i, Shared(requests[i])));
+        }
+        else
+        {
+            items = [.. await Task.WhenAll(requests.Select((r, i) => RunItemAsync(i, Shared(r))))];
+        }
+
         var ok = items.Count(i => i.Success);
         return (items, new BatchSummary(items.Count, ok, items.Count - ok, Stopwatch.GetElapsedTime(started).TotalSeconds));
+
+        InferenceBody Shared(InferenceBody item) => item with { Timeout = item.Timeout ?? body.Timeout, Priority = item.Priority ?? body.Priority };
 
         async Task<BatchItemResponse> RunItemAsync(int index, InferenceBody item)
         {
@@ -289,14 +300,16 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
     // The body of every inference endpoint as a request: the model's signature types the JSON inputs.
     private static async Task<InferenceRequest> ToRequestAsync(string modelId, InferenceBody body, IInferenceService inference, CancellationToken cancellationToken)
     {
+        Parse.Engine(body.Engine);
         var signature = await inference.GetSignatureAsync(modelId, body.Version, cancellationToken);
         return new InferenceRequest
         {
             ModelId = modelId,
             Version = body.Version,
-            Inputs = TensorJson.ReadInputs(body.InputData, signature),
+            Inputs = TensorJson.ReadInputs(body.InputData ?? body.Data, signature),
             Priority = Parse.Priority(body.Priority),
             Timeout = Parse.Timeout(body.Timeout),
+            Task = body.Task,
         };
     }
 

@@ -14,7 +14,7 @@ public static class ModelKitProblems
     {
         ModelKitErrorCodes.ModelNotFound or ModelKitErrorCodes.DeploymentNotFound or ModelKitErrorCodes.JobNotFound => StatusCodes.Status404NotFound,
         ModelKitErrorCodes.ModelAlreadyExists or ModelKitErrorCodes.Conflict or ModelKitErrorCodes.DeploymentNotRunning => StatusCodes.Status409Conflict,
-        ModelKitErrorCodes.InvalidInput or ModelKitErrorCodes.InvalidModelConfig => StatusCodes.Status400BadRequest,
+        ModelKitErrorCodes.InvalidInput or ModelKitErrorCodes.InvalidModelConfig or ModelKitErrorCodes.UnsupportedTask => StatusCodes.Status400BadRequest,
         ModelKitErrorCodes.InferenceTimeout => StatusCodes.Status408RequestTimeout,
         ModelKitErrorCodes.QueueFull => StatusCodes.Status429TooManyRequests,
         ModelKitErrorCodes.InsufficientResources or ModelKitErrorCodes.DeviceUnavailable => StatusCodes.Status503ServiceUnavailable,
@@ -71,6 +71,7 @@ public static class ModelKitProblems
         ModelKitErrorCodes.JobNotFound => "Job not found",
         ModelKitErrorCodes.DeviceUnavailable => "Device unavailable",
         ModelKitErrorCodes.PayloadTooLarge => "Payload too large",
+        ModelKitErrorCodes.UnsupportedTask => "Unsupported task",
         _ => "Conflict",
     };
 }

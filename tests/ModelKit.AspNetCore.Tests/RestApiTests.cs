@@ -91,6 +91,36 @@ public sealed class RestApiTests : IClassFixture<SampleServerFactory>
     }
 
     [Fact]
+    public async Task Seed003Bodies_TaskEngineDataAndOptions_AreUnderstood()
+    {
+        await _factory.WaitUntilRunningAsync(_client, "demo-mlp");
+        var nested = JsonSerializer.Serialize(new[] { Row });
+        var ok = await ExpectAsync(await _client.PostAsync("/api/v1/inference/infer",
+            Json($$$"""{"task": "classification", "engine": "onnxruntime", "model_name": "demo-mlp", "data": {"x": {{{nested}}}}, "options": {}}""")), HttpStatusCode.OK);
+        Assert.Equal([1, 10], ok.GetProperty("output_data").GetProperty("logits").GetProperty("shape").EnumerateArray().Select(d => d.GetInt32()));
+
+        var wrongTask = await ExpectAsync(await _client.PostAsync("/api/v1/inference/infer",
+            Json($$"""{"task": "text-generation", "model_name": "demo-mlp", "data": {{nested}}}""")), HttpStatusCode.BadRequest, "UNSUPPORTED_TASK");
+        Assert.Contains("performs 'classification', not 'text-generation'", wrongTask.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        var wrongEngine = await ExpectAsync(await _client.PostAsync("/api/v1/inference/infer",
+            Json($$"""{"engine": "ollama", "model_name": "demo-mlp", "data": {{nested}}}""")), HttpStatusCode.BadRequest, "INVALID_INPUT");
+        Assert.Contains("'engine' 'ollama' is not served here", wrongEngine.GetProperty("detail").GetString(), StringComparison.Ordinal);
+
+        // parallel: false runs the items one after another, in order; a failing item fails alone either way.
+        var batch = await ExpectAsync(await _client.PostAsync("/api/v1/inference/batch", Json($$"""
+            {"requests": [
+              {"task": "classification", "model_name": "demo-mlp", "data": {{nested}}},
+              {"task": "text-generation", "model_name": "demo-mlp", "data": {{nested}}},
+              {"model_name": "demo-mlp", "data": {{nested}}}
+            ], "parallel": false}
+            """)), HttpStatusCode.OK);
+        var items = batch.GetProperty("results").EnumerateArray().ToArray();
+        Assert.Equal([0, 1, 2], items.Select(i => i.GetProperty("index").GetInt32()));
+        Assert.Equal([true, false, true], items.Select(i => i.GetProperty("success").GetBoolean()));
+        Assert.Equal("UNSUPPORTED_TASK", items[1].GetProperty("error").GetProperty("code").GetString());
+    }
+
+    [Fact]
     public async Task Batches_ReportEachItemOnItsOwn()
     {
         await _factory.WaitUntilRunningAsync(_client, "demo-mlp");

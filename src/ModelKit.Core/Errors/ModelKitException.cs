@@ -33,6 +33,8 @@ public static class ModelKitErrorCodes
     public const string PayloadTooLarge = "PAYLOAD_TOO_LARGE";
     /// <summary>The requested execution device is not available.</summary>
     public const string DeviceUnavailable = "DEVICE_UNAVAILABLE";
+    /// <summary>The request names a task the model does not perform.</summary>
+    public const string UnsupportedTask = "UNSUPPORTED_TASK";
 }
 
 /// <summary>The base of every error ModelKit raises on purpose; carries a stable <see cref="ErrorCode"/>.</summary>
@@ -61,6 +63,9 @@ public sealed class InvalidModelConfigException(string message, Exception? inner
 
 /// <summary>The request's inputs do not match the model (INVALID_INPUT).</summary>
 public sealed class InvalidInputException(string message) : ModelKitException(ModelKitErrorCodes.InvalidInput, message);
+
+/// <summary>The request names a task the model does not perform (UNSUPPORTED_TASK).</summary>
+public sealed class UnsupportedTaskException(string message) : ModelKitException(ModelKitErrorCodes.UnsupportedTask, message);
 
 /// <summary>The request ran past its timeout (INFERENCE_TIMEOUT).</summary>
 public sealed class InferenceTimeoutException(string message) : ModelKitException(ModelKitErrorCodes.InferenceTimeout, message);

@@ -20,6 +20,12 @@ public sealed record InferenceRequest
 
     /// <summary>How long the caller waits before INFERENCE_TIMEOUT; <see cref="InferenceOptions.DefaultTimeout"/> when null.</summary>
     public TimeSpan? Timeout { get; init; }
+
+    /// <summary>
+    /// The task the caller expects the model to perform (for example <c>classification</c>); UNSUPPORTED_TASK when the
+    /// model is registered with another task. Not checked when null or when the model has no task.
+    /// </summary>
+    public string? Task { get; init; }
 }
 
 /// <summary>The outputs of one call.</summary>

@@ -63,6 +63,7 @@ public sealed class InferenceService : IInferenceService, IAsyncDisposable, IDis
         var started = _timeProvider.GetTimestamp();
         using var activity = ModelKitMetrics.ActivitySource.StartActivity("modelkit.inference");
         activity?.SetTag(ModelKitTelemetry.ModelTag, request.ModelId);
+        if (request.Task is not null) await CheckTaskAsync(request, cancellationToken).ConfigureAwait(false);
         ModelRuntime runtime;
         Task<IReadOnlyDictionary<string, Tensor>> pending;
         for (var attempt = 0; ; attempt++)
@@ -108,8 +109,20 @@ public sealed class InferenceService : IInferenceService, IAsyncDisposable, IDis
     public async Task ValidateAsync(InferenceRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+        if (request.Task is not null) await CheckTaskAsync(request, cancellationToken).ConfigureAwait(false);
         var runtime = await ResolveAsync(request.ModelId, request.Version, cancellationToken).ConfigureAwait(false);
         if (runtime.Signature is { } signature) InputValidator.Validate(runtime.ModelId, signature, request.Inputs);
+    }
+
+    // Only requests that name a task pay for this registry read.
+    private async Task CheckTaskAsync(InferenceRequest request, CancellationToken cancellationToken)
+    {
+        var model = await _registry.FindModelAsync(request.ModelId, cancellationToken).ConfigureAwait(false)
+            ?? throw new ModelNotFoundException($"Model '{request.ModelId}' is not registered.");
+        if (model.Task is { } task && !string.Equals(task, request.Task, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new UnsupportedTaskException($"Model '{model.Id}' performs '{task}', not '{request.Task}'; GET the supported tasks for the models of each task.");
+        }
     }
 
     /// <inheritdoc />

@@ -53,6 +53,19 @@ public sealed class InferenceServiceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task InferAsync_WithTask_ChecksItAgainstTheModelsTask()
+    {
+        await Registry.RegisterAsync(new ModelDefinition { Id = "classifier", Name = "Classifier", Task = "classification" }, new MemoryStream(Encoding.UTF8.GetBytes("model")), "c.onnx");
+        var input = ("x", Tensor.Create(new float[] { 1, 2 }, 1, 2));
+        var result = await Service.InferAsync(Request("classifier", input) with { Task = "Classification" });
+        Assert.Equal([2f, 4f], result.Outputs["y"].ToArray<float>());
+        var error = await Assert.ThrowsAsync<UnsupportedTaskException>(() => Service.InferAsync(Request("classifier", input) with { Task = "text-generation" }));
+        Assert.Equal("Model 'classifier' performs 'classification', not 'text-generation'; GET the supported tasks for the models of each task.", error.Message);
+        await Assert.ThrowsAsync<UnsupportedTaskException>(() => Service.ValidateAsync(Request("classifier", input) with { Task = "detection" }));
+        await Service.InferAsync(Request("double", input) with { Task = "anything" }); // a model without a task takes any
+    }
+
+    [Fact]
     public async Task InferAsync_WrongInputName_NamesTheInputAndWhatTheModelTakes()
     {
         var error = await Assert.ThrowsAsync<InvalidInputException>(() => Service.InferAsync(Request("double", ("input", Tensor.Create(new float[2], 1, 2)))));
