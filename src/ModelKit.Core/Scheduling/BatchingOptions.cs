@@ -28,7 +28,10 @@ public sealed record BatchingOptions
     /// <summary>The most requests waiting; more are rejected with QUEUE_FULL. Default: 1024.</summary>
     public int MaxQueueSize { get; init; } = 1024;
 
-    /// <summary>How many batches of this model may run at once (execution instances). Default: 1.</summary>
+    /// <summary>
+    /// How many batches of this model may run at once (execution instances). Default: 1. A running batch holds a
+    /// thread-pool thread, so each instance raises the pool's minimum thread count by one while the queue lives.
+    /// </summary>
     public int Instances { get; init; } = 1;
 
     /// <summary>
