@@ -46,6 +46,36 @@ internal sealed record InferenceResponse
 
 internal sealed record ErrorBody(string Code, string Message);
 
+// The times and version are always present (null until known); result, error and status_url only when they apply.
+internal sealed record JobResponse
+{
+    public required string JobId { get; init; }
+    public required string Status { get; init; }
+    public required string ModelId { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
+    public string? Version { get; init; }
+    public DateTimeOffset CreatedAt { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
+    public DateTimeOffset? StartedAt { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
+    public DateTimeOffset? CompletedAt { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
+    public DateTimeOffset? ExpiresAt { get; init; }
+    public JobResult? Result { get; init; }
+    public ErrorBody? Error { get; init; }
+    public required string RequestId { get; init; }
+    public string? StatusUrl { get; init; }
+}
+
+internal sealed record JobResult
+{
+    public required string RequestId { get; init; }
+    public required string ModelId { get; init; }
+    public required string Version { get; init; }
+    public required Dictionary<string, TensorPayload> OutputData { get; init; }
+    public double ProcessingTime { get; init; }
+}
+
 internal sealed record BatchItemResponse
 {
     public int Index { get; init; }

@@ -18,8 +18,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         var body = await ModelKitJson.ReadAsync<InferenceBody>(context.Request, context.RequestAborted);
         var modelId = body.ModelId ?? body.ModelName ?? throw new InvalidInputException("'model_id' is required.");
         var job = await jobs.SubmitAsync(await ToRequestAsync(modelId, body, inference, context.RequestAborted), context.RequestAborted);
-        var json = JobJson(job, context.TraceIdentifier);
-        json["status_url"] = $"{context.Request.PathBase}{Prefix(context.Request)}/inference/async/{job.JobId}";
+        var json = JobJson(job, context.TraceIdentifier) with { StatusUrl = $"{context.Request.PathBase}{Prefix(context.Request)}/inference/async/{job.JobId}" };
         return ModelKitJson.Json(json, StatusCodes.Status202Accepted);
     }
 
@@ -104,35 +103,28 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         return ModelKitJson.Json(new { message = $"Loaded {keys.Count} model(s).", keys });
     }
 
-    private static System.Text.Json.Nodes.JsonObject JobJson(InferenceJobInfo job, string requestId)
+    // A typed response: a job's outputs are serialised straight from their arrays, not through one JSON node per element.
+    private static JobResponse JobJson(InferenceJobInfo job, string requestId) => new()
     {
-        var json = new System.Text.Json.Nodes.JsonObject
+        JobId = job.JobId,
+        Status = job.Status.ToString().ToLowerInvariant(),
+        ModelId = job.ModelId,
+        Version = job.Version,
+        CreatedAt = job.CreatedAt,
+        StartedAt = job.StartedAt,
+        CompletedAt = job.CompletedAt,
+        ExpiresAt = job.ExpiresAt,
+        Result = job.Result is not { } result ? null : new JobResult
         {
-            ["job_id"] = job.JobId,
-            ["status"] = job.Status.ToString().ToLowerInvariant(),
-            ["model_id"] = job.ModelId,
-            ["version"] = job.Version,
-            ["created_at"] = job.CreatedAt,
-            ["started_at"] = job.StartedAt,
-            ["completed_at"] = job.CompletedAt,
-            ["expires_at"] = job.ExpiresAt,
-        };
-        if (job.Result is { } result)
-        {
-            json["result"] = new System.Text.Json.Nodes.JsonObject
-            {
-                ["request_id"] = job.JobId,
-                ["model_id"] = result.ModelId,
-                ["version"] = result.Version,
-                ["output_data"] = JsonSerializer.SerializeToNode(TensorJson.WriteOutputs(result.Outputs), ModelKitJson.Options),
-                ["processing_time"] = result.Duration.TotalSeconds,
-            };
-        }
-
-        if (job.ErrorCode is not null) json["error"] = new System.Text.Json.Nodes.JsonObject { ["code"] = job.ErrorCode, ["message"] = job.ErrorMessage };
-        json["request_id"] = requestId;
-        return json;
-    }
+            RequestId = job.JobId,
+            ModelId = result.ModelId,
+            Version = result.Version,
+            OutputData = TensorJson.WriteOutputs(result.Outputs),
+            ProcessingTime = result.Duration.TotalSeconds,
+        },
+        Error = job.ErrorCode is null ? null : new ErrorBody(job.ErrorCode, job.ErrorMessage ?? string.Empty),
+        RequestId = requestId,
+    };
 
     private static System.Text.Json.Nodes.JsonObject CacheJson(ModelCacheStats stats) => new()
     {
