@@ -102,6 +102,18 @@ public static class TensorJson
 
                 shape[i++] = d;
             }
+
+            // A tensor lives in one array: its element count must fit one (and must not overflow on the way).
+            long count = 1;
+            foreach (var d in shape)
+            {
+                if (d != 0 && count > Array.MaxLength / d)
+                {
+                    throw new InvalidInputException($"input '{name}': shape {Tensor.FormatShape(shape)} holds more than {Array.MaxLength} elements.");
+                }
+
+                count *= d;
+            }
         }
 
         return (type, shape);

@@ -148,6 +148,8 @@ public sealed class OpenInferenceProtocolTests(SampleServerFactory factory) : IC
         Assert.Contains("needs 256 bytes but 'binary_data_size' is 200", await ErrorAsync(Binary(Header(200), row[..200])), StringComparison.Ordinal);
         Assert.Contains("only 100 bytes of binary data are left", await ErrorAsync(Binary(Header(256), row[..100])), StringComparison.Ordinal);
         Assert.Contains("'binary_data_size' add up to 256", await ErrorAsync(Binary(Header(256), [.. row, 1, 2, 3])), StringComparison.Ordinal);
+        var huge = JsonSerializer.SerializeToUtf8Bytes(new { inputs = new[] { new { name = "x", shape = new[] { 1L << 40, 1L << 40 }, datatype = "FP32", parameters = new { binary_data_size = 256 } } } });
+        Assert.Contains("holds more than", await ErrorAsync(Binary(huge, row)), StringComparison.Ordinal);
         var tooLong = Binary(Header(256), row);
         tooLong.Headers.Remove("Inference-Header-Content-Length");
         tooLong.Headers.Add("Inference-Header-Content-Length", "999999");

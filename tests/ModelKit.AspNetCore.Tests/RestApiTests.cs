@@ -168,6 +168,7 @@ public sealed class RestApiTests : IClassFixture<SampleServerFactory>
     [InlineData("""{"input_data": {"x": {"datatype": "FP8", "data": [1]}}}""", "datatype \"FP8\" is not known")]
     [InlineData("""{"input_data": {"x": {"shape": [1, 1]}}}""", "input 'x': 'data' (an array) is required")]
     [InlineData("""{"input_data": 5}""", "'input_data' must be an object of named inputs")]
+    [InlineData("""{"input_data": {"x": {"shape": [4294967296, 4294967296, 4294967296], "data": [1]}}}""", "holds more than 2147483591 elements")]
     [InlineData("""{"input_data": [[1]], "priority": "urgent"}""", "'priority' must be low, normal or high")]
     [InlineData("""{"input_data": [[1]], "timeout": "NaN"}""", "'timeout' must be between 0 and 3600 seconds")]
     public async Task BadInferenceRequests_Get400WithTheSeedCode_AndTheServerStaysUp(string body, string expected)
