@@ -11,7 +11,7 @@ builder.Services.AddModelKit(o => builder.Configuration.GetSection("ModelKit").B
         o => builder.Configuration.GetSection("ModelKit:Auth").Bind(o),   // API keys, scopes, rate limit
         o => builder.Configuration.GetSection("ModelKit:Http").Bind(o));  // body limits
 builder.Services.AddHostedService<DemoModelSeeder>();
-builder.Services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
+builder.Services.AddOpenApi(o => o.AddModelKitSchemas().AddDocumentTransformer((document, _, _) =>
 {
     document.Info.Title = "ModelKit sample server";
     document.Info.Description = "Models, deployments and inference. Send X-API-Key (or Authorization: Bearer); see docs/rest-api.md.";

@@ -51,7 +51,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         Secure(group.MapPost("/models/deploy", DeployAsync), ModelKitScopes.Manage, authEnabled).WithSummary("Deploy a model (seed 000's config)").Accepts<DeployBody>("application/json");
         Secure(group.MapGet("/models/{model_id}/status", GetStatus), ModelKitScopes.Read, authEnabled).WithSummary("A model's deployment status, stages and replicas");
         Secure(group.MapPost("/models/{model_id}/scale", ScaleAsync), ModelKitScopes.Manage, authEnabled).WithSummary("Scale a model's deployment without reloading").Accepts<ScaleBody>("application/json");
-        Secure(group.MapPost("/models/{model_id}/inference", ModelInferenceAsync), ModelKitScopes.Infer, authEnabled).WithSummary("Run one inference request").Accepts<InferenceBody>("application/json");
+        Secure(group.MapPost("/models/{model_id}/inference", ModelInferenceAsync), ModelKitScopes.Infer, authEnabled).WithSummary("Run one inference request").Accepts<InferenceBody>("application/json").Produces<InferenceResponse>();
         Secure(group.MapPost("/models/{model_id}/batch_inference", ModelBatchInferenceAsync), ModelKitScopes.Infer, authEnabled).WithSummary("Run several inference requests").Accepts<BatchInferenceBody>("application/json");
 
         // Seed 004: model catalogue views over the registry; seed 001: local models.
@@ -79,12 +79,12 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         Secure(group.MapGet("/models/local/deployments/{deployment_id}", DeploymentProgress), ModelKitScopes.Read, authEnabled).WithSummary("A deployment's progress, stages and log (seed 001)");
 
         // Seed 003: the unified inference service.
-        Secure(group.MapPost("/inference/infer", InferAsync), ModelKitScopes.Infer, authEnabled).WithSummary("Run one inference request naming its model").Accepts<InferenceBody>("application/json");
+        Secure(group.MapPost("/inference/infer", InferAsync), ModelKitScopes.Infer, authEnabled).WithSummary("Run one inference request naming its model").Accepts<InferenceBody>("application/json").Produces<InferenceResponse>();
         Secure(group.MapPost("/inference/batch", BatchAsync), ModelKitScopes.Infer, authEnabled).WithSummary("Run 1..100 requests, each succeeding or failing alone").Accepts<BatchInferenceBody>("application/json");
         group.MapGet("/inference/health", HealthAsync).AllowAnonymous().WithSummary("Health checks");
-        Secure(group.MapPost("/inference/async", SubmitJobAsync), ModelKitScopes.Infer, authEnabled).WithSummary("Submit an asynchronous inference job").Accepts<InferenceBody>("application/json");
-        Secure(group.MapGet("/inference/async/{job_id}", GetJob), ModelKitScopes.Read, authEnabled).WithSummary("A job's status and result");
-        Secure(group.MapDelete("/inference/async/{job_id}", CancelJob), ModelKitScopes.Infer, authEnabled).WithSummary("Cancel a job");
+        Secure(group.MapPost("/inference/async", SubmitJobAsync), ModelKitScopes.Infer, authEnabled).WithSummary("Submit an asynchronous inference job").Accepts<InferenceBody>("application/json").Produces<JobResponse>(StatusCodes.Status202Accepted);
+        Secure(group.MapGet("/inference/async/{job_id}", GetJob), ModelKitScopes.Read, authEnabled).WithSummary("A job's status and result").Produces<JobResponse>();
+        Secure(group.MapDelete("/inference/async/{job_id}", CancelJob), ModelKitScopes.Infer, authEnabled).WithSummary("Cancel a job").Produces<JobResponse>();
         Secure(group.MapGet("/inference/supported-tasks", SupportedTasksAsync), ModelKitScopes.Read, authEnabled).WithSummary("Tasks and the models that serve them");
         Secure(group.MapGet("/inference/stats", Stats), ModelKitScopes.Read, authEnabled).WithSummary("Queue, cache and job statistics");
         Secure(group.MapPost("/inference/clear-cache", ClearCache), ModelKitScopes.Manage, authEnabled).WithSummary("Remove unpinned models from the cache");

@@ -28,6 +28,24 @@ public sealed class OpenApiTests(SampleServerFactory factory) : IClassFixture<Sa
         Assert.Equal("Run one inference request", inference.GetProperty("summary").GetString());
         Assert.True(inference.GetProperty("requestBody").GetProperty("content").TryGetProperty("application/json", out _));
         Assert.True(inference.GetProperty("responses").TryGetProperty("404", out _));
+        var ok = inference.GetProperty("responses").GetProperty("200").GetProperty("content").GetProperty("application/json").GetProperty("schema");
+        var schemaJson = ok.GetRawText();
+        Assert.True(ok.TryGetProperty("$ref", out var reference), schemaJson);
+        var name = reference.GetString()!.Split('/')[^1];
+        var properties = document.GetProperty("components").GetProperty("schemas").GetProperty(name).GetProperty("properties");
+        foreach (var field in new[] { "request_id", "model_id", "output_data", "processing_time", "timestamp" })
+        {
+            Assert.True(properties.TryGetProperty(field, out _), $"{field} is missing from the inference response schema");
+        }
+
+        Assert.False(properties.TryGetProperty("requestId", out _), "the schema names properties in the web default, not as on the wire");
+        Assert.True(paths.GetProperty("/api/v1/inference/async").GetProperty("post").GetProperty("responses").TryGetProperty("202", out _));
+        var body = inference.GetProperty("requestBody").GetProperty("content").GetProperty("application/json").GetProperty("schema").GetProperty("$ref").GetString()!.Split('/')[^1];
+        var bodyProperties = document.GetProperty("components").GetProperty("schemas").GetProperty(body).GetProperty("properties");
+        foreach (var field in new[] { "input_data", "model_id", "timeout", "priority" })
+        {
+            Assert.True(bodyProperties.TryGetProperty(field, out _), $"{field} is missing from the inference request schema");
+        }
 
         var scheme = document.GetProperty("components").GetProperty("securitySchemes").GetProperty("ApiKey");
         Assert.Equal(("apiKey", "header", "X-API-Key"), (scheme.GetProperty("type").GetString(), scheme.GetProperty("in").GetString(), scheme.GetProperty("name").GetString()));

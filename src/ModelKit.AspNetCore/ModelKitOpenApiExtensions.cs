@@ -1,0 +1,42 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.OpenApi;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>OpenAPI support for ModelKit's endpoints.</summary>
+public static class ModelKitOpenApiExtensions
+{
+    /// <summary>
+    /// Names the properties of ModelKit's request and response bodies in the OpenAPI document as they are on the wire
+    /// (snake_case: <c>input_data</c>, <c>request_id</c>). The document's generator uses the application's JSON
+    /// options, which ModelKit leaves alone so that the application's own endpoints keep theirs.
+    /// <code>builder.Services.AddOpenApi(o => o.AddModelKitSchemas());</code>
+    /// </summary>
+    public static OpenApiOptions AddModelKitSchemas(this OpenApiOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var assembly = typeof(ModelKitOpenApiExtensions).Assembly;
+        options.AddSchemaTransformer((schema, context, _) =>
+        {
+            if (context.JsonTypeInfo.Type.Assembly != assembly) return Task.CompletedTask;
+            if (schema.Properties is { Count: > 0 } properties)
+            {
+                var renamed = properties.ToList();
+                properties.Clear();
+                foreach (var (name, property) in renamed) properties[WireName(name)] = property;
+            }
+
+            if (schema.Required is { Count: > 0 } required)
+            {
+                var renamed = required.ToList();
+                required.Clear();
+                foreach (var name in renamed) required.Add(WireName(name));
+            }
+
+            return Task.CompletedTask;
+        });
+        return options;
+    }
+
+    private static string WireName(string name) => JsonNamingPolicy.SnakeCaseLower.ConvertName(name);
+}
