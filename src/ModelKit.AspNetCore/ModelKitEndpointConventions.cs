@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace ModelKit.AspNetCore;
@@ -10,7 +11,7 @@ namespace ModelKit.AspNetCore;
 internal sealed record ModelKitRoutePrefix(string Value);
 
 /// <summary>What both ModelKit route groups share: the scope requirement, and one filter for rate limits and errors.</summary>
-internal static class ModelKitEndpointConventions
+internal static partial class ModelKitEndpointConventions
 {
     /// <summary>Requires <paramref name="scope"/> when authentication is on; anonymous when it is explicitly off.</summary>
     public static RouteHandlerBuilder Secure(RouteHandlerBuilder endpoint, string scope, bool authEnabled)
@@ -27,6 +28,7 @@ internal static class ModelKitEndpointConventions
     public static void AddModelKitFilter(this RouteGroupBuilder group, IServiceProvider services, Func<ModelKitException, HttpContext, IResult> toResult)
     {
         var limiter = services.GetRequiredService<ModelKitRateLimiter>();
+        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("ModelKit.AspNetCore");
         group.AddEndpointFilter(async (context, next) =>
         {
             if (limiter.TryAcquire(context.HttpContext) is { } limited) return limited;
@@ -47,6 +49,13 @@ internal static class ModelKitEndpointConventions
                     : new InvalidInputException("The request body could not be read: " + ex.Message);
                 return toResult(mapped, context.HttpContext);
             }
+            catch (Exception ex) when (ex is not OperationCanceledException || !context.HttpContext.RequestAborted.IsCancellationRequested)
+            {
+                // A bug: the client gets the seed-style error with the request id to quote, the log gets the exception.
+                LogUnhandled(logger, context.HttpContext.Request.Method, context.HttpContext.Request.Path, context.HttpContext.TraceIdentifier, ex);
+                return toResult(new InternalErrorException(
+                    $"An unexpected error occurred; the server's log has the details under request id '{context.HttpContext.TraceIdentifier}'."), context.HttpContext);
+            }
         });
     }
 
@@ -61,4 +70,7 @@ internal static class ModelKitEndpointConventions
 
         return services.GetRequiredService<IOptions<ModelKitAuthOptions>>().Value.Enabled;
     }
+
+    [LoggerMessage(2, LogLevel.Error, "Unexpected error on {Method} {Path} (request {RequestId}).")]
+    private static partial void LogUnhandled(ILogger logger, string method, PathString path, string requestId, Exception exception);
 }

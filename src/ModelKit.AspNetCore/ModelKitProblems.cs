@@ -72,6 +72,7 @@ public static class ModelKitProblems
         ModelKitErrorCodes.DeviceUnavailable => "Device unavailable",
         ModelKitErrorCodes.PayloadTooLarge => "Payload too large",
         ModelKitErrorCodes.UnsupportedTask => "Unsupported task",
+        ModelKitErrorCodes.InternalError => "Internal error",
         _ => "Conflict",
     };
 }

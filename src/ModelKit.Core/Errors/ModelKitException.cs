@@ -35,6 +35,8 @@ public static class ModelKitErrorCodes
     public const string DeviceUnavailable = "DEVICE_UNAVAILABLE";
     /// <summary>The request names a task the model does not perform.</summary>
     public const string UnsupportedTask = "UNSUPPORTED_TASK";
+    /// <summary>An unexpected failure (a bug); the server's log has the details.</summary>
+    public const string InternalError = "INTERNAL_ERROR";
 }
 
 /// <summary>The base of every error ModelKit raises on purpose; carries a stable <see cref="ErrorCode"/>.</summary>
@@ -66,6 +68,10 @@ public sealed class InvalidInputException(string message) : ModelKitException(Mo
 
 /// <summary>The request names a task the model does not perform (UNSUPPORTED_TASK).</summary>
 public sealed class UnsupportedTaskException(string message) : ModelKitException(ModelKitErrorCodes.UnsupportedTask, message);
+
+/// <summary>An unexpected failure, reported without its internals (INTERNAL_ERROR); the server's log has the details.</summary>
+public sealed class InternalErrorException(string message, Exception? innerException = null)
+    : ModelKitException(ModelKitErrorCodes.InternalError, message, innerException);
 
 /// <summary>The request ran past its timeout (INFERENCE_TIMEOUT).</summary>
 public sealed class InferenceTimeoutException(string message) : ModelKitException(ModelKitErrorCodes.InferenceTimeout, message);
