@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
@@ -152,33 +151,25 @@ internal sealed class OpenInferenceProtocolBody : IDisposable
             && parameters.TryGetProperty("binary_data_output", out var all) && all.ValueKind == JsonValueKind.True;
     }
 
-    /// <summary>A tensor's elements in the binary extension's encoding.</summary>
-    public static byte[] EncodeBinary(Tensor tensor)
+    /// <summary>
+    /// A BYTES tensor in the binary extension's encoding (a 4-byte little-endian length before each string). Every
+    /// other type is sent as its own memory, <see cref="Tensor.AsBytes"/>.
+    /// </summary>
+    public static byte[] EncodeStrings(Tensor tensor)
     {
-        switch (tensor.ElementType)
+        var strings = tensor.AsSpan<string>();
+        var total = 0;
+        foreach (var s in strings) total += 4 + Encoding.UTF8.GetByteCount(s);
+        var bytes = new byte[total];
+        var at = 0;
+        foreach (var s in strings)
         {
-            case TensorElementType.String:
-                var strings = tensor.AsSpan<string>();
-                var total = 0;
-                foreach (var s in strings) total += 4 + Encoding.UTF8.GetByteCount(s);
-                var bytes = new byte[total];
-                var at = 0;
-                foreach (var s in strings)
-                {
-                    var written = Encoding.UTF8.GetBytes(s, bytes.AsSpan(at + 4));
-                    BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(at), (uint)written);
-                    at += 4 + written;
-                }
-
-                return bytes;
-            case TensorElementType.Bool:
-                var flags = tensor.AsSpan<bool>();
-                var encoded = new byte[flags.Length];
-                for (var i = 0; i < flags.Length; i++) encoded[i] = flags[i] ? (byte)1 : (byte)0;
-                return encoded;
-            default:
-                return Raw(tensor).ToArray();
+            var written = Encoding.UTF8.GetBytes(s, bytes.AsSpan(at + 4));
+            BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(at), (uint)written);
+            at += 4 + written;
         }
+
+        return bytes;
     }
 
     public void Dispose()
@@ -234,24 +225,11 @@ internal sealed class OpenInferenceProtocolBody : IDisposable
         }
         else
         {
-            bytes.CopyTo(Raw(tensor));
+            bytes.CopyTo(tensor.AsBytes());
         }
 
         return tensor;
     }
-
-    // A numeric tensor's elements as bytes (little-endian: the machines .NET runs ModelKit on).
-    private static Span<byte> Raw(Tensor tensor) => tensor.ElementType switch
-    {
-        TensorElementType.Float32 => MemoryMarshal.AsBytes(tensor.AsSpan<float>()),
-        TensorElementType.Float16 => MemoryMarshal.AsBytes(tensor.AsSpan<Half>()),
-        TensorElementType.Float64 => MemoryMarshal.AsBytes(tensor.AsSpan<double>()),
-        TensorElementType.Int64 => MemoryMarshal.AsBytes(tensor.AsSpan<long>()),
-        TensorElementType.Int32 => MemoryMarshal.AsBytes(tensor.AsSpan<int>()),
-        TensorElementType.Int8 => MemoryMarshal.AsBytes(tensor.AsSpan<sbyte>()),
-        TensorElementType.UInt8 => tensor.AsSpan<byte>(),
-        _ => throw new InvalidInputException($"{tensor.ElementType.GetName()} has no binary encoding."),
-    };
 
     private static async Task<(byte[] Buffer, int Length)> ReadAllAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
     {

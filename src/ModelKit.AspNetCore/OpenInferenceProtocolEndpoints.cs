@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -125,8 +126,10 @@ internal sealed class OpenInferenceProtocolResponse(string? id, string modelName
 {
     public async Task ExecuteAsync(HttpContext httpContext)
     {
-        var binaries = new List<byte[]>();
-        var header = new System.Buffers.ArrayBufferWriter<byte>(4096);
+        // The binary outputs in order; a BYTES tensor is encoded first, any other is written from its own memory.
+        var binaries = new List<(Tensor Tensor, byte[]? Strings)>();
+        long binaryLength = 0;
+        var header = new ArrayBufferWriter<byte>(4096);
         using (var writer = new Utf8JsonWriter(header))
         {
             writer.WriteStartObject();
@@ -144,10 +147,12 @@ internal sealed class OpenInferenceProtocolResponse(string? id, string modelName
                 writer.WriteEndArray();
                 if (binary)
                 {
-                    var bytes = OpenInferenceProtocolBody.EncodeBinary(tensor);
-                    binaries.Add(bytes);
+                    var strings = tensor.ElementType == TensorElementType.String ? OpenInferenceProtocolBody.EncodeStrings(tensor) : null;
+                    var size = strings?.Length ?? tensor.AsBytes().Length;
+                    binaries.Add((tensor, strings));
+                    binaryLength += size;
                     writer.WriteStartObject("parameters");
-                    writer.WriteNumber("binary_data_size", bytes.Length);
+                    writer.WriteNumber("binary_data_size", size);
                     writer.WriteEndObject();
                 }
                 else
@@ -175,8 +180,10 @@ internal sealed class OpenInferenceProtocolResponse(string? id, string modelName
 
         response.ContentType = "application/octet-stream";
         response.Headers[OpenInferenceProtocolBody.HeaderLengthHeader] = header.WrittenCount.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        response.ContentLength = header.WrittenCount + binaries.Sum(b => (long)b.Length);
-        await response.Body.WriteAsync(header.WrittenMemory, httpContext.RequestAborted);
-        foreach (var bytes in binaries) await response.Body.WriteAsync(bytes, httpContext.RequestAborted);
+        response.ContentLength = header.WrittenCount + binaryLength;
+        var body = response.BodyWriter;
+        body.Write(header.WrittenSpan);
+        foreach (var (tensor, strings) in binaries) body.Write(strings is null ? tensor.AsBytes() : strings);
+        await body.FlushAsync(httpContext.RequestAborted);
     }
 }

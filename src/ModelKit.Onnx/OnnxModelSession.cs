@@ -180,7 +180,7 @@ internal sealed class OnnxModelSession : IModelSession
         var offset = 0;
         for (var r = 0; r < requests.Count; r++)
         {
-            var bytes = RawBytes(requests[r][name]);
+            var bytes = requests[r][name].AsBytes();
             bytes.CopyTo(destination[offset..]);
             offset += bytes.Length;
         }
@@ -196,20 +196,6 @@ internal sealed class OnnxModelSession : IModelSession
         return value;
     }
 
-    // The tensor's elements as bytes (for numeric and bool tensors).
-    private static Span<byte> RawBytes(Tensor tensor) => tensor.ElementType switch
-    {
-        TensorElementType.Float32 => MemoryMarshal.AsBytes(tensor.AsSpan<float>()),
-        TensorElementType.Float16 => MemoryMarshal.AsBytes(tensor.AsSpan<Half>()),
-        TensorElementType.Float64 => MemoryMarshal.AsBytes(tensor.AsSpan<double>()),
-        TensorElementType.Int64 => MemoryMarshal.AsBytes(tensor.AsSpan<long>()),
-        TensorElementType.Int32 => MemoryMarshal.AsBytes(tensor.AsSpan<int>()),
-        TensorElementType.Int8 => MemoryMarshal.AsBytes(tensor.AsSpan<sbyte>()),
-        TensorElementType.UInt8 => tensor.AsSpan<byte>(),
-        TensorElementType.Bool => MemoryMarshal.AsBytes(tensor.AsSpan<bool>()),
-        _ => throw new InvalidInputException($"Element type {tensor.ElementType.GetName()} is not supported by the ONNX backend."),
-    };
-
     private static Tensor ToTensor(OrtValue value)
     {
         var info = value.GetTensorTypeAndShape();
@@ -222,7 +208,7 @@ internal sealed class OnnxModelSession : IModelSession
 
         var tensor = Tensor.Allocate(type, shape);
         var source = value.GetTensorDataAsSpan<byte>();
-        var destination = RawBytes(tensor);
+        var destination = tensor.AsBytes();
         source.CopyTo(destination);
         return tensor;
     }

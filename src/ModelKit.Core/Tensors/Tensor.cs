@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace ModelKit.Tensors;
@@ -101,6 +102,23 @@ public sealed class Tensor
 
     /// <summary>A copy of the elements.</summary>
     public T[] ToArray<T>() => AsSpan<T>().ToArray();
+
+    /// <summary>
+    /// The elements' bytes in memory order (the machine's, little-endian on the platforms .NET runs on); a bool is one
+    /// byte. Writing to the span writes the tensor. Strings have no fixed-size bytes: <see cref="InvalidOperationException"/>.
+    /// </summary>
+    public Span<byte> AsBytes() => ElementType switch
+    {
+        TensorElementType.Float32 => MemoryMarshal.AsBytes(AsSpan<float>()),
+        TensorElementType.Float16 => MemoryMarshal.AsBytes(AsSpan<Half>()),
+        TensorElementType.Float64 => MemoryMarshal.AsBytes(AsSpan<double>()),
+        TensorElementType.Int64 => MemoryMarshal.AsBytes(AsSpan<long>()),
+        TensorElementType.Int32 => MemoryMarshal.AsBytes(AsSpan<int>()),
+        TensorElementType.Int8 => MemoryMarshal.AsBytes(AsSpan<sbyte>()),
+        TensorElementType.UInt8 => AsSpan<byte>(),
+        TensorElementType.Bool => MemoryMarshal.AsBytes(AsSpan<bool>()),
+        _ => throw new InvalidOperationException($"A {ElementType.GetName()} tensor has no fixed-size bytes."),
+    };
 
     /// <summary>Rows <paramref name="start"/> .. <paramref name="start"/>+<paramref name="count"/> of dimension 0, sharing this tensor's storage.</summary>
     public Tensor Slice(long start, long count)
