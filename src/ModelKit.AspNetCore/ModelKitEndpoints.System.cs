@@ -59,25 +59,26 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         }, report.Status == HealthStatus.Unhealthy ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK);
     }
 
-    private static object ResourcesJson(SystemResources r) => new
+    private static object ResourcesJson(SystemResources r)
     {
-        cpu = new { usage_percent = r.CpuUsagePercent, process_usage_percent = r.ProcessCpuUsagePercent, cores = r.CpuCores },
-        memory = new
+        var memory = Usage(r.MemoryTotalBytes, r.MemoryAvailableBytes, "available_gb");
+        memory["process_bytes"] = r.ProcessMemoryBytes;
+        return new
         {
-            total_gb = Math.Round(r.MemoryTotalBytes / GiB, 2),
-            used_gb = Math.Round((r.MemoryTotalBytes - r.MemoryAvailableBytes) / GiB, 2),
-            available_gb = Math.Round(r.MemoryAvailableBytes / GiB, 2),
-            usage_percent = r.MemoryTotalBytes == 0 ? 0 : Math.Round(100.0 * (r.MemoryTotalBytes - r.MemoryAvailableBytes) / r.MemoryTotalBytes, 1),
-            process_bytes = r.ProcessMemoryBytes,
-        },
-        disk = new
-        {
-            total_gb = Math.Round(r.DiskTotalBytes / GiB, 2),
-            used_gb = Math.Round((r.DiskTotalBytes - r.DiskFreeBytes) / GiB, 2),
-            free_gb = Math.Round(r.DiskFreeBytes / GiB, 2),
-            usage_percent = r.DiskTotalBytes == 0 ? 0 : Math.Round(100.0 * (r.DiskTotalBytes - r.DiskFreeBytes) / r.DiskTotalBytes, 1),
-        },
-        load_average = r.LoadAverage,
+            cpu = new { usage_percent = r.CpuUsagePercent, process_usage_percent = r.ProcessCpuUsagePercent, cores = r.CpuCores },
+            memory,
+            disk = Usage(r.DiskTotalBytes, r.DiskFreeBytes, "free_gb"),
+            load_average = r.LoadAverage,
+        };
+    }
+
+    // Memory and disk alike (seed 004's names): total, used and free in GB, and the percentage used.
+    private static Dictionary<string, object> Usage(long total, long free, string freeName) => new()
+    {
+        ["total_gb"] = Math.Round(total / GiB, 2),
+        ["used_gb"] = Math.Round((total - free) / GiB, 2),
+        [freeName] = Math.Round(free / GiB, 2),
+        ["usage_percent"] = total == 0 ? 0 : Math.Round(100.0 * (total - free) / total, 1),
     };
 
     private static string ServiceVersion => typeof(ModelKitEndpointRouteBuilderExtensions).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";

@@ -31,6 +31,14 @@ public sealed class SystemApiTests(SampleServerFactory factory) : IClassFixture<
         Assert.True(resources.GetProperty("memory").GetProperty("total_gb").GetDouble() > 0.1);
         Assert.True(resources.GetProperty("memory").GetProperty("process_bytes").GetInt64() > 1 << 20);
         Assert.True(resources.GetProperty("disk").GetProperty("total_gb").GetDouble() > 0);
+        foreach (var (part, free) in new[] { ("memory", "available_gb"), ("disk", "free_gb") })
+        {
+            // Seed 004's names; used + free = total (to the rounding of each).
+            var json = resources.GetProperty(part);
+            var (total, used, left) = (json.GetProperty("total_gb").GetDouble(), json.GetProperty("used_gb").GetDouble(), json.GetProperty(free).GetDouble());
+            Assert.InRange(used + left, total - 0.02, total + 0.02);
+            Assert.InRange(json.GetProperty("usage_percent").GetDouble(), 0, 100);
+        }
         Assert.Equal(3, resources.GetProperty("load_average").GetArrayLength()); // Linux
 
         await factory.WaitUntilRunningAsync(client, "demo-mlp");

@@ -42,6 +42,17 @@ public sealed record ModelCacheStats
     public double HitRate => Hits + Misses == 0 ? 0 : (double)Hits / (Hits + Misses);
     /// <summary>The loaded entries, most recently used first.</summary>
     public IReadOnlyList<ModelCacheEntryInfo> Entries { get; init; } = [];
+
+    /// <summary>The entry of <paramref name="key"/>, or null when it is not loaded.</summary>
+    public ModelCacheEntryInfo? Find(ModelCacheKey key)
+    {
+        foreach (var entry in Entries)
+        {
+            if (entry.Key == key) return entry;
+        }
+
+        return null;
+    }
 }
 
 /// <summary>One cached model.</summary>

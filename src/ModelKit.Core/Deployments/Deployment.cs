@@ -195,12 +195,7 @@ internal sealed class Deployment(string id, string modelId, int maxLogEntries)
             };
         }
 
-        foreach (var e in cache.GetStats().Entries)
-        {
-            if (e.Key == key) return info with { MemoryUsedBytes = e.MemoryBytes };
-        }
-
-        return info;
+        return cache.GetStats().Find(key) is { } entry ? info with { MemoryUsedBytes = entry.MemoryBytes } : info;
     }
 
     public PersistedDeployment ToRecord()

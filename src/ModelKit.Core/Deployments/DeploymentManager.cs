@@ -607,7 +607,7 @@ public sealed class DeploymentManager : IDeploymentManager, IAsyncDisposable
         await _cache.PreloadAsync(key, load, pin, cancellationToken).ConfigureAwait(false);
         try
         {
-            var used = FindEntry(key)?.MemoryBytes;
+            var used = _cache.GetStats().Find(key)?.MemoryBytes;
             d.EndStage(1, DeploymentStageStatus.Completed, used is null ? null : $"{ModelCache.FormatBytes(used.Value)} in memory", _timeProvider);
             if (used is { } bytes && d.MemoryRequest is { } requested && bytes > requested)
             {
@@ -819,15 +819,6 @@ public sealed class DeploymentManager : IDeploymentManager, IAsyncDisposable
         return (model, info);
     }
 
-    private ModelCacheEntryInfo? FindEntry(ModelCacheKey key)
-    {
-        foreach (var e in _cache.GetStats().Entries)
-        {
-            if (e.Key == key) return e;
-        }
-
-        return null;
-    }
 
     private static void ValidateScaling(int replicas, int min, int max, int target)
     {
