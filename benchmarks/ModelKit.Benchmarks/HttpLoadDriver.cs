@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -10,6 +9,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using ModelKit.AspNetCore;
 using ModelKit.Inference;
 using ModelKit.Registry;
 using ModelKit.Scheduling;
@@ -82,78 +82,52 @@ internal static class HttpLoadDriver
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"| {model} | {callers} | {surface} | {result.Throughput:N0} | {result.P50:F3} / {result.P95:F3} / {result.P99:F3} | {(local is null ? "—" : $"{result.Throughput / local.Throughput:F2}×")} | {(local is null ? "—" : $"{(result.P50 - local.P50) * 1000:F0} µs")} |"));
 
-    // Body of POST /api/v1/models/{model}/inference: the same inputs the in-process callers send, as named tensors.
-    private static ByteArrayContent JsonBody(string model, int seed)
+    // What each client posts, built before the clock starts; a fresh HttpContent per request wraps the same bytes.
+    private sealed record Body(byte[] Bytes, string ContentType, int? HeaderLength = null)
     {
-        var inputData = new Dictionary<string, object>();
-        foreach (var (name, tensor) in BenchModels.Inputs(model, seed))
+        public ByteArrayContent ToContent()
         {
-            object data = tensor.ElementType == TensorElementType.Float32 ? tensor.ToArray<float>() : tensor.ToArray<long>();
-            inputData[name] = new { shape = tensor.Shape.ToArray(), datatype = tensor.ElementType == TensorElementType.Float32 ? "FP32" : "INT64", data };
+            var content = new ByteArrayContent(Bytes);
+            content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(ContentType);
+            if (HeaderLength is { } length) content.Headers.Add("Inference-Header-Content-Length", length.ToString(CultureInfo.InvariantCulture));
+            return content;
         }
-
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(new { input_data = inputData });
-        return Content(bytes, "application/json", headerLength: null);
     }
 
-    // Body of POST /v2/models/{model}/infer with the binary tensor data extension: inputs and outputs as raw bytes.
-    private static ByteArrayContent BinaryBody(string model, int seed)
+    private static readonly JsonSerializerOptions Web = new(JsonSerializerDefaults.Web);
+
+    // POST /api/v1/models/{model}/inference: the inputs the in-process callers send, as named tensors.
+    private static Body JsonBody(string model, int seed) =>
+        new(JsonSerializer.SerializeToUtf8Bytes(new { input_data = BenchModels.Inputs(model, seed).ToDictionary(p => p.Key, p => TensorJson.WriteTensor(p.Value)) }, Web), "application/json");
+
+    // POST /v2/models/{model}/infer with the binary tensor data extension: inputs and outputs as raw bytes.
+    private static Body BinaryBody(string model, int seed)
     {
-        var inputs = BenchModels.Inputs(model, seed);
-        var raw = inputs.Values.Select(t => t.ElementType == TensorElementType.Float32
-            ? System.Runtime.InteropServices.MemoryMarshal.AsBytes(t.AsSpan<float>()).ToArray()
-            : System.Runtime.InteropServices.MemoryMarshal.AsBytes(t.AsSpan<long>()).ToArray()).ToList();
+        var inputs = BenchModels.Inputs(model, seed).ToList();
         var header = JsonSerializer.SerializeToUtf8Bytes(new
         {
-            inputs = inputs.Select((p, i) => new
+            inputs = inputs.Select(p => new
             {
                 name = p.Key,
                 shape = p.Value.Shape.ToArray(),
-                datatype = p.Value.ElementType == TensorElementType.Float32 ? "FP32" : "INT64",
-                parameters = new { binary_data_size = raw[i].Length },
+                datatype = TensorJson.DataType(p.Value.ElementType),
+                parameters = new { binary_data_size = p.Value.AsBytes().Length },
             }),
             parameters = new { binary_data_output = true },
         });
-        return Content([.. header, .. raw.SelectMany(r => r)], "application/octet-stream", header.Length);
+        return new([.. header, .. inputs.SelectMany(p => p.Value.AsBytes().ToArray())], "application/octet-stream", header.Length);
     }
 
-    private static ByteArrayContent Content(byte[] bytes, string type, int? headerLength)
-    {
-        var content = new ByteArrayContent(bytes);
-        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(type);
-        if (headerLength is { } length) content.Headers.Add("Inference-Header-Content-Length", length.ToString(CultureInfo.InvariantCulture));
-        return content;
-    }
-
-    private static async Task<LoadDriver.Result> RunHttpAsync(HttpClient http, int callers, TimeSpan duration, string path, Func<int, ByteArrayContent> body)
-    {
-        var latencies = new List<double>[callers];
-        var warmupEnd = Stopwatch.GetTimestamp() + (long)(0.5 * Stopwatch.Frequency);
-        var end = warmupEnd + (long)(duration.TotalSeconds * Stopwatch.Frequency);
-        var tasks = new Task[callers];
-        for (var c = 0; c < callers; c++)
+    private static Task<LoadDriver.Result> RunHttpAsync(HttpClient http, int callers, TimeSpan duration, string path, Func<int, Body> bodyFor) =>
+        LoadDriver.RunCallersAsync(callers, duration, index =>
         {
-            var index = c;
-            latencies[c] = new List<double>(1 << 14);
-            var template = body(index);
-            var bytes = await template.ReadAsByteArrayAsync();
-            tasks[c] = Task.Run(async () =>
+            var body = bodyFor(index);
+            return async () =>
             {
-                while (true)
-                {
-                    var start = Stopwatch.GetTimestamp();
-                    if (start >= end) break;
-                    using var content = new ByteArrayContent(bytes);
-                    foreach (var header in template.Headers) content.Headers.TryAddWithoutValidation(header.Key, header.Value);
-                    using var response = await http.PostAsync(path, content).ConfigureAwait(false);
-                    await response.Content.ReadAsByteArrayAsync().ConfigureAwait(false);
-                    if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"{response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
-                    if (start >= warmupEnd) latencies[index].Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
-                }
-            });
-        }
-
-        await Task.WhenAll(tasks);
-        return LoadDriver.Summarise(latencies, duration);
-    }
+                using var content = body.ToContent();
+                using var response = await http.PostAsync(path, content).ConfigureAwait(false);
+                var answer = await response.Content.ReadAsByteArrayAsync().ConfigureAwait(false);
+                if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"{response.StatusCode}: {Encoding.UTF8.GetString(answer)}");
+            };
+        });
 }
