@@ -245,57 +245,62 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         }, report.Status == HealthStatus.Unhealthy ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK);
     }
 
+    // Each item is parsed on its own (a bad one fails alone); the parsed ones run through the core's InferManyAsync,
+    // together or, with "parallel": false, one after another.
     private static async Task<(List<BatchItemResponse> Items, BatchSummary Summary)> RunBatchAsync(
         BatchInferenceBody body, HttpContext context, IInferenceService inference, Func<InferenceBody, string> modelOf)
     {
-        var requests = body.Requests ?? throw new InvalidInputException("'requests' is required.");
-        if (requests.Count is < 1 or > 100) throw new InvalidInputException($"'requests' must hold 1 to 100 items (had {requests.Count}).");
+        var items = body.Requests ?? throw new InvalidInputException("'requests' is required.");
+        if (items.Count is < 1 or > 100) throw new InvalidInputException($"'requests' must hold 1 to 100 items (had {items.Count}).");
         var started = Stopwatch.GetTimestamp();
-        List<BatchItemResponse> items;
-        if (body.Parallel == false)
+        var responses = new BatchItemResponse[items.Count];
+        var requests = new List<InferenceRequest>(items.Count);
+        var indexes = new List<int>(items.Count);
+        for (var i = 0; i < items.Count; i++)
         {
-            items = new List<BatchItemResponse>(requests.Count);
-            for (var i = 0; i < requests.Count; i++) items.Add(await RunItemAsync(i, Shared(requests[i])));
-        }
-        else
-        {
-            items = [.. await Task.WhenAll(requests.Select((r, i) => RunItemAsync(i, Shared(r))))];
-        }
-
-        var ok = items.Count(i => i.Success);
-        return (items, new BatchSummary(items.Count, ok, items.Count - ok, Stopwatch.GetElapsedTime(started).TotalSeconds));
-
-        InferenceBody Shared(InferenceBody item) => item with { Timeout = item.Timeout ?? body.Timeout, Priority = item.Priority ?? body.Priority };
-
-        async Task<BatchItemResponse> RunItemAsync(int index, InferenceBody item)
-        {
+            var item = items[i] with { Timeout = items[i].Timeout ?? body.Timeout, Priority = items[i].Priority ?? body.Priority };
             try
             {
-                var result = await RunAsync(modelOf(item), item, context, inference, $"{context.TraceIdentifier}-{index}");
-                return new BatchItemResponse { Index = index, Success = true, Result = result };
+                requests.Add(await ToRequestAsync(modelOf(item), item, inference, context.RequestAborted));
+                indexes.Add(i);
             }
             catch (ModelKitException ex)
             {
-                return new BatchItemResponse { Index = index, Success = false, Error = new ErrorBody(ex.ErrorCode, ex.Message) };
+                responses[i] = Failed(i, ex);
             }
         }
+
+        var results = await inference.InferManyAsync(requests, sequential: body.Parallel == false, context.RequestAborted);
+        for (var k = 0; k < results.Count; k++)
+        {
+            var index = indexes[k];
+            responses[index] = results[k].Result is { } result
+                ? new BatchItemResponse { Index = index, Success = true, Result = ToResponse(result, $"{context.TraceIdentifier}-{index}") }
+                : Failed(index, results[k].Error as ModelKitException ?? new InternalErrorException($"Item {index} failed unexpectedly.", results[k].Error));
+        }
+
+        var ok = responses.Count(r => r.Success);
+        return ([.. responses], new BatchSummary(responses.Length, ok, responses.Length - ok, Stopwatch.GetElapsedTime(started).TotalSeconds));
+
+        static BatchItemResponse Failed(int index, ModelKitException error) => new() { Index = index, Success = false, Error = new ErrorBody(error.ErrorCode, error.Message) };
     }
 
     // Parse → run → shape the response: the whole of what an inference endpoint does.
-    private static async Task<InferenceResponse> RunAsync(string modelId, InferenceBody body, HttpContext context, IInferenceService inference, string? requestId = null)
+    private static async Task<InferenceResponse> RunAsync(string modelId, InferenceBody body, HttpContext context, IInferenceService inference)
     {
         var request = await ToRequestAsync(modelId, body, inference, context.RequestAborted);
-        var result = await inference.InferAsync(request, context.RequestAborted);
-        return new InferenceResponse
-        {
-            RequestId = requestId ?? context.TraceIdentifier,
-            ModelId = result.ModelId,
-            Version = result.Version,
-            OutputData = TensorJson.WriteOutputs(result.Outputs),
-            ProcessingTime = result.Duration.TotalSeconds,
-            Timestamp = DateTimeOffset.UtcNow,
-        };
+        return ToResponse(await inference.InferAsync(request, context.RequestAborted), context.TraceIdentifier);
     }
+
+    private static InferenceResponse ToResponse(InferenceResult result, string requestId) => new()
+    {
+        RequestId = requestId,
+        ModelId = result.ModelId,
+        Version = result.Version,
+        OutputData = TensorJson.WriteOutputs(result.Outputs),
+        ProcessingTime = result.Duration.TotalSeconds,
+        Timestamp = DateTimeOffset.UtcNow,
+    };
 
     // The body of every inference endpoint as a request: the model's signature types the JSON inputs.
     private static async Task<InferenceRequest> ToRequestAsync(string modelId, InferenceBody body, IInferenceService inference, CancellationToken cancellationToken)

@@ -97,6 +97,9 @@ public interface IInferenceService
     /// <summary>Loads the model version a request would run on into the cache now, so that its first request does not wait. Returns the cache key.</summary>
     Task<Caching.ModelCacheKey> PreloadAsync(string modelId, string? version = null, CancellationToken cancellationToken = default);
 
-    /// <summary>Runs several requests concurrently; each item succeeds or fails on its own.</summary>
-    Task<IReadOnlyList<InferenceItemResult>> InferManyAsync(IReadOnlyList<InferenceRequest> requests, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Runs several requests, concurrently (so that they batch together) or, with <paramref name="sequential"/>, one
+    /// after another in order; each item succeeds or fails on its own.
+    /// </summary>
+    Task<IReadOnlyList<InferenceItemResult>> InferManyAsync(IReadOnlyList<InferenceRequest> requests, bool sequential = false, CancellationToken cancellationToken = default);
 }

@@ -126,36 +126,33 @@ public sealed class InferenceService : IInferenceService, IAsyncDisposable, IDis
     }
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<InferenceItemResult>> InferManyAsync(IReadOnlyList<InferenceRequest> requests, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<InferenceItemResult>> InferManyAsync(IReadOnlyList<InferenceRequest> requests, bool sequential = false, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(requests);
-        var tasks = new Task<InferenceResult>[requests.Count];
-        for (var i = 0; i < tasks.Length; i++)
+        var results = new InferenceItemResult[requests.Count];
+        if (sequential)
         {
-            try
-            {
-                tasks[i] = InferAsync(requests[i], cancellationToken);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                tasks[i] = Task.FromException<InferenceResult>(ex);
-            }
+            for (var i = 0; i < results.Length; i++) results[i] = await ItemAsync(InferAsync(requests[i], cancellationToken)).ConfigureAwait(false);
+            return results;
         }
 
-        var results = new InferenceItemResult[tasks.Length];
-        for (var i = 0; i < tasks.Length; i++)
+        // All queued first, so that they can share batches; then collected in order.
+        var tasks = new Task<InferenceResult>[requests.Count];
+        for (var i = 0; i < tasks.Length; i++) tasks[i] = InferAsync(requests[i], cancellationToken);
+        for (var i = 0; i < tasks.Length; i++) results[i] = await ItemAsync(tasks[i]).ConfigureAwait(false);
+        return results;
+
+        async Task<InferenceItemResult> ItemAsync(Task<InferenceResult> task)
         {
             try
             {
-                results[i] = new InferenceItemResult { Result = await tasks[i].ConfigureAwait(false) };
+                return new InferenceItemResult { Result = await task.ConfigureAwait(false) };
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
-                results[i] = new InferenceItemResult { Error = ex };
+                return new InferenceItemResult { Error = ex };
             }
         }
-
-        return results;
     }
 
     /// <summary>Queue counters of every running deployment (keyed by deployment id) and every model served on demand (keyed <c>model:version</c>).</summary>

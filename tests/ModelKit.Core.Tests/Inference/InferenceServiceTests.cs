@@ -106,6 +106,55 @@ public sealed class InferenceServiceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task InferManyAsync_Concurrent_SharesBatches_Sequential_RunsOneAfterAnotherInOrder()
+    {
+        var rows = Enumerable.Range(1, 4).Select(v => Request("double", ("x", Tensor.Create(new float[] { v, v }, 1, 2)))).ToArray();
+        await Service.InferAsync(rows[0]); // loaded
+        long Enqueued() => ((InferenceService)Service).GetQueueStats()["double:1"].Enqueued;
+        var before = Enqueued();
+        _backend.Batches.Clear();
+        _backend.RunOrder.Clear();
+
+        // Concurrent: the first request runs alone (held), the other three queue behind it and run as one batch.
+        _backend.RunGate = new SemaphoreSlim(0);
+        var together = Service.InferManyAsync(rows);
+        try
+        {
+            Assert.True(await _backend.RunStarted.WaitAsync(TimeSpan.FromSeconds(10)));
+            for (var wait = 0; Enqueued() < before + 4 && wait < 2000; wait++) await Task.Delay(5);
+        }
+        finally
+        {
+            _backend.RunGate.Release(100);
+        }
+
+        Assert.All(await together.WaitAsync(TimeSpan.FromSeconds(10)), r => Assert.True(r.Succeeded));
+        Assert.Equal([[1], [1, 1, 1]], _backend.Batches.ToArray());
+
+        // Sequential: while the first run is held, nothing else has been queued; then each runs alone, in order.
+        _backend.Batches.Clear();
+        _backend.RunOrder.Clear();
+        _backend.RunGate = new SemaphoreSlim(0);
+        before = Enqueued();
+        var inOrder = Service.InferManyAsync(rows, sequential: true);
+        try
+        {
+            Assert.True(await _backend.RunStarted.WaitAsync(TimeSpan.FromSeconds(10)));
+            await Task.Delay(100);
+            Assert.Equal(before + 1, Enqueued());
+        }
+        finally
+        {
+            _backend.RunGate.Release(100); // a failed check must not leave runs blocked
+        }
+
+        var results = await inOrder.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal([2f, 4f, 6f, 8f], results.Select(r => r.Result!.Outputs["y"].AsSpan<float>()[0]));
+        Assert.Equal([1f, 2f, 3f, 4f], _backend.RunOrder.ToArray());
+        Assert.Equal([[1], [1], [1], [1]], _backend.Batches.ToArray());
+    }
+
+    [Fact]
     public async Task InferAsync_ModelThatFailsToLoad_FailsOnlyItsOwnRequests()
     {
         var broken = await Registry.RegisterAsync(new ModelDefinition { Id = "broken", Name = "Broken later" }, new MemoryStream(Encoding.UTF8.GetBytes("other model")), "b.onnx");
