@@ -24,40 +24,34 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
 
     private static async Task<IResult> CategoriesAsync(IModelRegistry registry, CancellationToken cancellationToken)
     {
-        var all = await AllModelsAsync(registry, cancellationToken);
+        var stats = await registry.GetStatisticsAsync(cancellationToken);
         return ModelKitJson.Json(new
         {
-            categories = all.GroupBy(m => m.Task ?? "unspecified", StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal)
-                .Select(g => new { name = g.Key, count = g.Count() }),
-            frameworks = all.GroupBy(m => m.Framework, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal)
-                .Select(g => new { name = g.Key, count = g.Count() }),
+            categories = stats.ByTask.Select(p => new { name = p.Key, count = p.Value }),
+            frameworks = stats.ByFramework.Select(p => new { name = p.Key, count = p.Value }),
         });
     }
 
-    // "Trending" here means most used since this process started: the cache counts every batch a model ran.
+    // "Trending" here means most used since the models were loaded: the cache counts every batch a model ran.
     private static IResult Trending(IModelCache cache, int? limit)
     {
         if (limit is < 1 or > 1000) throw new InvalidInputException($"'limit' must be 1..1000 (was {limit}).");
-        var top = cache.GetStats().Entries
-            .GroupBy(e => e.Key.ModelId, StringComparer.Ordinal)
-            .Select(g => new { model_id = g.Key, runs = g.Sum(e => e.AccessCount), last_used = g.Max(e => e.LastAccess) })
-            .OrderByDescending(m => m.runs).ThenBy(m => m.model_id, StringComparer.Ordinal)
-            .Take(limit ?? 10);
+        var top = cache.GetStats().UsageByModel().Take(limit ?? 10).Select(u => new { model_id = u.ModelId, runs = u.Runs, last_used = u.LastUsed });
         return ModelKitJson.Json(new { models = top, basis = "backend runs since the server started" });
     }
 
     private static async Task<IResult> RegistryStatsAsync(IModelRegistry registry, IDeploymentManager deployments, CancellationToken cancellationToken)
     {
-        var all = await AllModelsAsync(registry, cancellationToken);
+        var stats = await registry.GetStatisticsAsync(cancellationToken);
         return ModelKitJson.Json(new
         {
-            total_models = all.Count,
-            total_versions = all.Sum(m => m.Versions.Count),
-            total_size_bytes = all.Sum(m => m.Versions.Sum(v => v.SizeBytes)),
-            favorites = all.Count(m => m.Favorite),
-            by_status = all.GroupBy(m => m.Status.ToString().ToLowerInvariant()).ToDictionary(g => g.Key, g => g.Count()),
-            by_framework = all.GroupBy(m => m.Framework).ToDictionary(g => g.Key, g => g.Count()),
-            by_model_type = all.GroupBy(m => m.Task ?? "unspecified").ToDictionary(g => g.Key, g => g.Count()),
+            total_models = stats.Models,
+            total_versions = stats.Versions,
+            total_size_bytes = stats.TotalBytes,
+            favorites = stats.Favorites,
+            by_status = stats.ByStatus.ToDictionary(p => p.Key.ToString().ToLowerInvariant(), p => p.Value),
+            by_framework = stats.ByFramework,
+            by_model_type = stats.ByTask,
             deployed = deployments.ListDeployments(DeploymentState.Running).Count,
         });
     }
@@ -95,16 +89,5 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         var info = DeploymentOfModel(deployments, model_id);
         await deployments.DeleteAsync(info.DeploymentId, cancellationToken);
         return ModelKitJson.Json(new { message = $"Model '{model_id}' was unloaded (deployment '{info.DeploymentId}' deleted).", deployment_id = info.DeploymentId });
-    }
-
-    private static async Task<List<ModelInfo>> AllModelsAsync(IModelRegistry registry, CancellationToken cancellationToken)
-    {
-        var all = new List<ModelInfo>();
-        for (var offset = 0; ; offset += 1000)
-        {
-            var page = await registry.ListModelsAsync(new ModelQuery { Offset = offset, Limit = 1000 }, cancellationToken);
-            all.AddRange(page.Items);
-            if (all.Count >= page.Total || page.Items.Count == 0) return all;
-        }
     }
 }

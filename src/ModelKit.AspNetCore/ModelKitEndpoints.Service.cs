@@ -30,9 +30,9 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
 
     private static async Task<IResult> SupportedTasksAsync(IModelRegistry registry, CancellationToken cancellationToken)
     {
-        var all = await AllModelsAsync(registry, cancellationToken);
+        var all = await registry.ListAllModelsAsync(cancellationToken);
         var tasks = all
-            .GroupBy(m => m.Task ?? "unspecified", StringComparer.Ordinal)
+            .GroupBy(m => m.Task ?? ModelRegistryStatistics.NoTask, StringComparer.Ordinal)
             .OrderBy(g => g.Key, StringComparer.Ordinal)
             .Select(g => new { task = g.Key, models = g.Select(m => m.Id).Order(StringComparer.Ordinal) });
         return ModelKitJson.Json(new { tasks, frameworks = all.Select(m => m.Framework).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal) });

@@ -43,6 +43,15 @@ public sealed record ModelCacheStats
     /// <summary>The loaded entries, most recently used first.</summary>
     public IReadOnlyList<ModelCacheEntryInfo> Entries { get; init; } = [];
 
+    /// <summary>
+    /// Use per model over the loaded entries (all versions and devices): backend runs and the last use, most used
+    /// first. Counts start when an entry loads, so they cover what is in the cache now.
+    /// </summary>
+    public IReadOnlyList<ModelUsage> UsageByModel() =>
+        [.. Entries.GroupBy(e => e.Key.ModelId, StringComparer.Ordinal)
+            .Select(g => new ModelUsage(g.Key, g.Sum(e => e.AccessCount), g.Max(e => e.LastAccess)))
+            .OrderByDescending(u => u.Runs).ThenBy(u => u.ModelId, StringComparer.Ordinal)];
+
     /// <summary>The entry of <paramref name="key"/>, or null when it is not loaded.</summary>
     public ModelCacheEntryInfo? Find(ModelCacheKey key)
     {
@@ -77,3 +86,6 @@ public sealed record ModelCacheEntryInfo
     /// <summary>Leases currently held.</summary>
     public int ActiveLeases { get; init; }
 }
+
+/// <summary>How much one model was used (<see cref="ModelCacheStats.UsageByModel"/>).</summary>
+public sealed record ModelUsage(string ModelId, long Runs, DateTimeOffset LastUsed);

@@ -41,6 +41,25 @@ public sealed class ModelCacheTests : IDisposable
     }
 
     [Fact]
+    public async Task UsageByModel_SumsRunsOverVersions_MostUsedFirst()
+    {
+        using var cache = CreateCache();
+        var (a1, loadA) = Model("a", 10);
+        var a2 = a1 with { Version = "2" };
+        var (b, loadB) = Model("b", 10);
+        using (await cache.AcquireAsync(a1, loadA)) { }
+        using (await cache.AcquireAsync(a2, loadA)) { }
+        _time.Advance(TimeSpan.FromSeconds(5));
+        for (var i = 0; i < 3; i++) using (await cache.AcquireAsync(b, loadB)) { }
+        var usage = cache.GetStats().UsageByModel();
+        Assert.Equal([("b", 3L), ("a", 2L)], usage.Select(u => (u.ModelId, u.Runs)));
+        Assert.Equal(_time.GetUtcNow(), usage[0].LastUsed);
+        Assert.True(usage[1].LastUsed < usage[0].LastUsed);
+        Assert.Equal(a2, cache.GetStats().Find(a2)?.Key);
+        Assert.Null(cache.GetStats().Find(b with { Version = "9" }));
+    }
+
+    [Fact]
     public async Task AcquireAsync_ConcurrentFirstRequests_LoadOnce()
     {
         using var cache = CreateCache();

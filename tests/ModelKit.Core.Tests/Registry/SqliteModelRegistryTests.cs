@@ -53,6 +53,26 @@ public sealed class SqliteModelRegistryTests : IDisposable
     }
 
     [Fact]
+    public async Task GetStatisticsAsync_CountsModelsVersionsBytesAndGroups()
+    {
+        var registry = CreateRegistry();
+        await registry.RegisterAsync(new ModelDefinition { Id = "a", Name = "A", Task = "classification" }, Content("12345"), "a.onnx");
+        await registry.AddVersionAsync("a", null, Content("123"), "a.onnx");
+        await registry.UpdateModelAsync("a", new ModelUpdate { Favorite = true });
+        await registry.RegisterAsync(new ModelDefinition { Id = "b", Name = "B", Task = "classification" }, Content("1234567"), "b.onnx");
+        await registry.RegisterAsync(new ModelDefinition { Id = "c", Name = "C" }, Content("12"), "c.onnx");
+        await registry.CreateModelAsync(new ModelDefinition { Id = "d", Name = "D (no version yet)", Task = "detection", Framework = "pytorch" });
+
+        Assert.Equal(["a", "b", "c", "d"], (await registry.ListAllModelsAsync()).Select(m => m.Id).Order(StringComparer.Ordinal));
+        var stats = await registry.GetStatisticsAsync();
+        Assert.Equal((4, 4, 5 + 3 + 7 + 2L, 1), (stats.Models, stats.Versions, stats.TotalBytes, stats.Favorites));
+        Assert.Equal(2, stats.ByStatus.Count);
+        Assert.Equal((3, 1), (stats.ByStatus[ModelVersionStatus.Ready], stats.ByStatus[ModelVersionStatus.Uploading]));
+        Assert.Equal([KeyValuePair.Create("onnx", 3), KeyValuePair.Create("pytorch", 1)], stats.ByFramework);
+        Assert.Equal([KeyValuePair.Create("classification", 2), KeyValuePair.Create("detection", 1), KeyValuePair.Create(ModelRegistryStatistics.NoTask, 1)], stats.ByTask);
+    }
+
+    [Fact]
     public async Task CreateModelAsync_Duplicate_ThrowsModelAlreadyExists()
     {
         var registry = CreateRegistry();
