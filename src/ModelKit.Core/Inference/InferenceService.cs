@@ -24,6 +24,7 @@ public sealed class InferenceService : IInferenceService, IAsyncDisposable, IDis
     public static readonly TimeSpan ResolveInterval = TimeSpan.FromSeconds(2);
 
     private readonly ConcurrentDictionary<(string ModelId, string? Version), Route> _routes = new();
+    private readonly ConcurrentDictionary<string, (string? Task, long ValidUntil)> _modelTasks = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<ModelCacheKey, ModelRuntime> _runtimes = new();
     private readonly IModelRegistry _registry;
     private readonly IModelCache _cache;
@@ -114,14 +115,32 @@ public sealed class InferenceService : IInferenceService, IAsyncDisposable, IDis
         if (runtime.Signature is { } signature) InputValidator.Validate(runtime.ModelId, signature, request.Inputs);
     }
 
-    // Only requests that name a task pay for this registry read.
-    private async Task CheckTaskAsync(InferenceRequest request, CancellationToken cancellationToken)
+    // Only requests that name a task need the model's; it is read from the registry at most once per ResolveInterval.
+    private ValueTask CheckTaskAsync(InferenceRequest request, CancellationToken cancellationToken)
+    {
+        if (_modelTasks.TryGetValue(request.ModelId, out var known) && _timeProvider.GetTimestamp() < known.ValidUntil)
+        {
+            CheckTask(request, known.Task);
+            return ValueTask.CompletedTask;
+        }
+
+        return CheckTaskSlowAsync(request, cancellationToken);
+    }
+
+    private async ValueTask CheckTaskSlowAsync(InferenceRequest request, CancellationToken cancellationToken)
     {
         var model = await _registry.FindModelAsync(request.ModelId, cancellationToken).ConfigureAwait(false)
             ?? throw new ModelNotFoundException($"Model '{request.ModelId}' is not registered.");
-        if (model.Task is { } task && !string.Equals(task, request.Task, StringComparison.OrdinalIgnoreCase))
+        var interval = (long)(ResolveInterval.TotalSeconds * _timeProvider.TimestampFrequency);
+        _modelTasks[request.ModelId] = (model.Task, _timeProvider.GetTimestamp() + interval);
+        CheckTask(request, model.Task);
+    }
+
+    private static void CheckTask(InferenceRequest request, string? modelTask)
+    {
+        if (modelTask is not null && !string.Equals(modelTask, request.Task, StringComparison.OrdinalIgnoreCase))
         {
-            throw new UnsupportedTaskException($"Model '{model.Id}' performs '{task}', not '{request.Task}'; GET the supported tasks for the models of each task.");
+            throw new UnsupportedTaskException($"Model '{request.ModelId}' performs '{modelTask}', not '{request.Task}'; GET the supported tasks for the models of each task.");
         }
     }
 
