@@ -100,17 +100,12 @@ internal sealed partial class ModelKitApiKeyHandler(IOptionsMonitor<Authenticati
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)
     {
         Response.Headers.WWWAuthenticate = "Bearer";
-        return WriteProblemAsync(StatusCodes.Status401Unauthorized, "UNAUTHORIZED", "Unauthorized",
-            "An API key is required: send it as 'X-API-Key: <key>' or 'Authorization: Bearer <key>'.");
+        return ModelKitProblems.Problem(Context, ModelKitProblems.Unauthorized,
+            "An API key is required: send it as 'X-API-Key: <key>' or 'Authorization: Bearer <key>'.").ExecuteAsync(Context);
     }
 
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
-        WriteProblemAsync(StatusCodes.Status403Forbidden, "FORBIDDEN", "Forbidden", "The API key does not have the scope this endpoint needs.");
-
-    private Task WriteProblemAsync(int status, string code, string title, string detail) =>
-        Results.Problem(detail, Request.Path, status, title, "urn:modelkit:error:" + code.ToLowerInvariant(),
-            new Dictionary<string, object?> { ["code"] = code, ["request_id"] = Context.TraceIdentifier, ["timestamp"] = DateTimeOffset.UtcNow })
-        .ExecuteAsync(Context);
+        ModelKitProblems.Problem(Context, ModelKitProblems.Forbidden, "The API key does not have the scope this endpoint needs.").ExecuteAsync(Context);
 
     [LoggerMessage(1, LogLevel.Warning, "Rejected an invalid API key on {Path}.")]
     private static partial void LogRejected(ILogger logger, PathString path);
@@ -137,18 +132,14 @@ internal sealed class ModelKitRateLimiter : IDisposable
         });
     }
 
-    /// <summary>Null when the request may go on, else the 429 result.</summary>
-    public IResult? TryAcquire(HttpContext context)
+    /// <summary>Takes one request from the caller's budget; RATE_LIMITED when it is spent.</summary>
+    public void Acquire(HttpContext context)
     {
-        if (_limiter is null) return null;
+        if (_limiter is null) return;
         using var lease = _limiter.AttemptAcquire(context);
-        if (lease.IsAcquired) return null;
-        var retry = lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : TimeSpan.FromSeconds(60);
-        var seconds = Math.Max(1, (int)Math.Ceiling(retry.TotalSeconds));
-        context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        return Results.Problem("Too many requests for this API key; retry after the Retry-After interval.", context.Request.Path, StatusCodes.Status429TooManyRequests,
-            "Rate limited", "urn:modelkit:error:rate-limited",
-            new Dictionary<string, object?> { ["code"] = "RATE_LIMITED", ["retry_after"] = seconds, ["request_id"] = context.TraceIdentifier });
+        if (lease.IsAcquired) return;
+        throw new RateLimitedException("Too many requests for this API key; retry after the Retry-After interval.",
+            lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : TimeSpan.FromSeconds(60));
     }
 
     public void Dispose() => _limiter?.Dispose();

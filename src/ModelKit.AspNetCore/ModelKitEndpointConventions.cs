@@ -22,7 +22,7 @@ internal static partial class ModelKitEndpointConventions
     }
 
     /// <summary>
-    /// Adds the group filter: the per-key rate limit first, then every <see cref="ModelKitException"/> (and Kestrel's
+    /// Adds the group filter: the per-key rate limit (RATE_LIMITED) first, then every <see cref="ModelKitException"/> (and Kestrel's
     /// body errors, mapped to one) written by <paramref name="toResult"/> — problem details, or the protocol's own shape.
     /// </summary>
     public static void AddModelKitFilter(this RouteGroupBuilder group, IServiceProvider services, Func<ModelKitException, HttpContext, IResult> toResult)
@@ -31,9 +31,9 @@ internal static partial class ModelKitEndpointConventions
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("ModelKit.AspNetCore");
         group.AddEndpointFilter(async (context, next) =>
         {
-            if (limiter.TryAcquire(context.HttpContext) is { } limited) return limited;
             try
             {
+                limiter.Acquire(context.HttpContext);
                 return await next(context).ConfigureAwait(false);
             }
             catch (ModelKitException ex)

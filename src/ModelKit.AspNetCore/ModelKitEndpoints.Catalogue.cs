@@ -49,7 +49,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
             total_versions = stats.Versions,
             total_size_bytes = stats.TotalBytes,
             favorites = stats.Favorites,
-            by_status = stats.ByStatus.ToDictionary(p => p.Key.ToString().ToLowerInvariant(), p => p.Value),
+            by_status = stats.ByStatus.ToDictionary(p => ModelKitJson.Name(p.Key), p => p.Value),
             by_framework = stats.ByFramework,
             by_model_type = stats.ByTask,
             deployed = deployments.ListDeployments(DeploymentState.Running).Count,

@@ -77,7 +77,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         return ModelKitJson.Json(new
         {
             deployment_id,
-            logs = logs.Select(l => new { timestamp = l.Timestamp, level = l.Level.ToString().ToLowerInvariant(), message = l.Message }),
+            logs = logs.Select(l => new { timestamp = l.Timestamp, level = ModelKitJson.Name(l.Level), message = l.Message }),
         });
     }
 
@@ -120,7 +120,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         json["logs"] = new JsonArray([.. deployments.GetLogs(deployment_id, 50).Select(l => (JsonNode)new JsonObject
         {
             ["timestamp"] = l.Timestamp,
-            ["level"] = l.Level.ToString().ToLowerInvariant(),
+            ["level"] = ModelKitJson.Name(l.Level),
             ["message"] = l.Message,
         })]);
         return ModelKitJson.Json(json);
@@ -132,7 +132,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         ["model_id"] = info.ModelId,
         ["version"] = info.Version,
         ["updating_to_version"] = info.UpdatingToVersion,
-        ["status"] = info.State.ToString().ToLowerInvariant(),
+        ["status"] = ModelKitJson.Name(info.State),
         ["failure_reason"] = info.FailureReason,
         ["failure_code"] = info.FailureCode,
         ["device"] = info.Device,
@@ -152,11 +152,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         ["stages"] = new JsonArray([.. info.Stages.Select(s => (JsonNode)new JsonObject
         {
             ["name"] = s.Name,
-            ["status"] = s.Status switch
-            {
-                DeploymentStageStatus.InProgress => "in_progress",
-                _ => s.Status.ToString().ToLowerInvariant(),
-            },
+            ["status"] = ModelKitJson.Name(s.Status),
             ["started_at"] = s.StartedAt,
             ["duration_ms"] = s.Duration?.TotalMilliseconds,
             ["message"] = s.Message,

@@ -134,7 +134,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
     private static JsonObject VersionJson(ModelVersionInfo v) => new()
     {
         ["version"] = v.Version,
-        ["status"] = v.Status.ToString().ToLowerInvariant(),
+        ["status"] = ModelKitJson.Name(v.Status),
         ["size_bytes"] = v.SizeBytes,
         ["sha256"] = v.Sha256,
         ["created_at"] = v.CreatedAt,

@@ -56,7 +56,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
                 batches = queues.Values.Sum(q => q.Batches),
             },
             cache = new { models = cacheStats.Count, memory_bytes = cacheStats.MemoryBytes, memory_limit_bytes = cacheStats.MemoryLimitBytes, hit_rate = cacheStats.HitRate },
-            jobs = recent.GroupBy(j => j.Status).ToDictionary(g => g.Key.ToString().ToLowerInvariant(), g => g.Count()),
+            jobs = recent.GroupBy(j => j.Status).ToDictionary(g => ModelKitJson.Name(g.Key), g => g.Count()),
         });
     }
 
@@ -107,7 +107,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
     private static JobResponse JobJson(InferenceJobInfo job, string requestId) => new()
     {
         JobId = job.JobId,
-        Status = job.Status.ToString().ToLowerInvariant(),
+        Status = ModelKitJson.Name(job.Status),
         ModelId = job.ModelId,
         Version = job.Version,
         CreatedAt = job.CreatedAt,
@@ -148,7 +148,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         ["version"] = e.Key.Version,
         ["device"] = e.Key.Device.ToString(),
         ["memory_bytes"] = e.MemoryBytes,
-        ["memory_measurement"] = e.MemoryMeasurement.ToString().ToLowerInvariant(),
+        ["memory_measurement"] = ModelKitJson.Name(e.MemoryMeasurement),
         ["load_time_ms"] = e.LoadTime.TotalMilliseconds,
         ["loaded_at"] = e.LoadedAt,
         ["last_access"] = e.LastAccess,

@@ -18,7 +18,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
     {
         var report = await health.CheckHealthAsync(r => r.Tags.Contains("ready"), cancellationToken);
         var ready = report.Status != HealthStatus.Unhealthy;
-        return ModelKitJson.Json(new { status = ready ? "ready" : "not_ready", checks = report.Entries.ToDictionary(e => e.Key, e => e.Value.Status.ToString().ToLowerInvariant()) },
+        return ModelKitJson.Json(new { status = ready ? "ready" : "not_ready", checks = report.Entries.ToDictionary(e => e.Key, e => ModelKitJson.Name(e.Value.Status)) },
             ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
     }
 
@@ -52,8 +52,8 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         return ModelKitJson.Json(new
         {
             status,
-            checks = report.Entries.ToDictionary(e => e.Key, e => new { status = e.Value.Status.ToString().ToLowerInvariant(), description = e.Value.Description }),
-            deployments = list.GroupBy(d => d.State).ToDictionary(g => g.Key.ToString().ToLowerInvariant(), g => g.Count()),
+            checks = report.Entries.ToDictionary(e => e.Key, e => new { status = ModelKitJson.Name(e.Value.Status), description = e.Value.Description }),
+            deployments = list.GroupBy(d => d.State).ToDictionary(g => ModelKitJson.Name(g.Key), g => g.Count()),
             failed_deployments = list.Where(d => d.State == DeploymentState.Failed).Select(d => new { deployment_id = d.DeploymentId, reason = d.FailureReason }),
             resources = ResourcesJson(monitor.Read()),
         }, report.Status == HealthStatus.Unhealthy ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK);

@@ -239,9 +239,9 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         var report = await health.CheckHealthAsync(cancellationToken);
         return ModelKitJson.Json(new
         {
-            status = report.Status.ToString().ToLowerInvariant(),
+            status = ModelKitJson.Name(report.Status),
             duration_ms = report.TotalDuration.TotalMilliseconds,
-            checks = report.Entries.ToDictionary(e => e.Key, e => new { status = e.Value.Status.ToString().ToLowerInvariant(), description = e.Value.Description, data = e.Value.Data }),
+            checks = report.Entries.ToDictionary(e => e.Key, e => new { status = ModelKitJson.Name(e.Value.Status), description = e.Value.Description, data = e.Value.Data }),
         }, report.Status == HealthStatus.Unhealthy ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK);
     }
 
@@ -333,7 +333,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
             ["name"] = model.Name,
             ["framework"] = model.Framework,
             ["model_type"] = model.Task,
-            ["status"] = model.Status.ToString().ToLowerInvariant(),
+            ["status"] = ModelKitJson.Name(model.Status),
             ["default_version"] = model.DefaultVersion,
             ["total_size"] = model.Versions.Sum(v => v.SizeBytes),
             ["version_count"] = model.Versions.Count,
@@ -343,7 +343,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
             ["deployment"] = deployment is null ? null : new JsonObject
             {
                 ["deployment_id"] = deployment.DeploymentId,
-                ["status"] = deployment.State.ToString().ToLowerInvariant(),
+                ["status"] = ModelKitJson.Name(deployment.State),
                 ["version"] = deployment.Version,
                 ["replicas"] = deployment.ReadyReplicas,
             },

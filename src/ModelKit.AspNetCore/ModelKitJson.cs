@@ -56,6 +56,10 @@ internal static class ModelKitJson
         return limit;
     }
 
+    /// <summary>An enum value as the wire writes it (snake_case, as <see cref="Options"/>' converter does): <c>InProgress</c> → <c>in_progress</c>.</summary>
+    public static string Name<TEnum>(TEnum value)
+        where TEnum : struct, Enum => JsonNamingPolicy.SnakeCaseLower.ConvertName(value.ToString());
+
     public static IResult Json(object? value, int statusCode = StatusCodes.Status200OK) =>
         Results.Json(value, Options, statusCode: statusCode);
 

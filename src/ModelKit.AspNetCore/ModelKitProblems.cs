@@ -9,9 +9,21 @@ namespace ModelKit.AspNetCore;
 /// </summary>
 public static class ModelKitProblems
 {
+    /// <summary>No or an unknown API key (401).</summary>
+    public const string Unauthorized = "UNAUTHORIZED";
+
+    /// <summary>The API key lacks the endpoint's scope (403).</summary>
+    public const string Forbidden = "FORBIDDEN";
+
+    /// <summary>The API key's request budget is spent (429, with Retry-After).</summary>
+    public const string RateLimited = "RATE_LIMITED";
+
     /// <summary>The HTTP status for an error code.</summary>
     public static int StatusFor(string errorCode) => errorCode switch
     {
+        Unauthorized => StatusCodes.Status401Unauthorized,
+        Forbidden => StatusCodes.Status403Forbidden,
+        RateLimited => StatusCodes.Status429TooManyRequests,
         ModelKitErrorCodes.ModelNotFound or ModelKitErrorCodes.DeploymentNotFound or ModelKitErrorCodes.JobNotFound => StatusCodes.Status404NotFound,
         ModelKitErrorCodes.ModelAlreadyExists or ModelKitErrorCodes.Conflict or ModelKitErrorCodes.DeploymentNotRunning => StatusCodes.Status409Conflict,
         ModelKitErrorCodes.InvalidInput or ModelKitErrorCodes.InvalidModelConfig or ModelKitErrorCodes.UnsupportedTask => StatusCodes.Status400BadRequest,
@@ -26,34 +38,43 @@ public static class ModelKitProblems
     public static IResult ToResult(ModelKitException error, HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(error);
+        return Problem(context, error.ErrorCode, error.Message, RetryAfterSeconds(error));
+    }
+
+    /// <summary>A problem details result for <paramref name="code"/>, with the status, title and type that code has.</summary>
+    internal static IResult Problem(HttpContext context, string code, string detail, int? retryAfterSeconds = null)
+    {
         ArgumentNullException.ThrowIfNull(context);
-        var status = StatusFor(error.ErrorCode);
         var extensions = new Dictionary<string, object?>
         {
-            ["code"] = error.ErrorCode,
+            ["code"] = code,
             ["request_id"] = context.TraceIdentifier,
             ["timestamp"] = DateTimeOffset.UtcNow,
         };
-        if (RetryAfterSeconds(error) is { } seconds) extensions["retry_after"] = seconds;
+        if (retryAfterSeconds is { } seconds) extensions["retry_after"] = seconds;
 
         return Results.Problem(
-            detail: error.Message,
-            statusCode: status,
-            title: Title(error.ErrorCode),
-            type: "urn:modelkit:error:" + error.ErrorCode.ToLowerInvariant().Replace('_', '-'),
+            detail: detail,
+            statusCode: StatusFor(code),
+            title: Title(code),
+            type: "urn:modelkit:error:" + code.ToLowerInvariant().Replace('_', '-'),
             instance: context.Request.Path,
             extensions: extensions);
     }
 
-    /// <summary>Sets <c>Retry-After</c> for QUEUE_FULL (the one error that carries a hint).</summary>
+    /// <summary>Sets <c>Retry-After</c> for QUEUE_FULL and RATE_LIMITED (the errors that carry a hint).</summary>
     public static void SetRetryAfter(ModelKitException error, HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         if (RetryAfterSeconds(error) is { } seconds) context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
     }
 
-    private static int? RetryAfterSeconds(ModelKitException error) =>
-        error is QueueFullException full ? Math.Max(1, (int)Math.Ceiling(full.RetryAfter.TotalSeconds)) : null;
+    private static int? RetryAfterSeconds(ModelKitException error) => error switch
+    {
+        QueueFullException full => Math.Max(1, (int)Math.Ceiling(full.RetryAfter.TotalSeconds)),
+        RateLimitedException limited => Math.Max(1, (int)Math.Ceiling(limited.RetryAfter.TotalSeconds)),
+        _ => null,
+    };
 
     private static string Title(string code) => code switch
     {
@@ -73,6 +94,16 @@ public static class ModelKitProblems
         ModelKitErrorCodes.PayloadTooLarge => "Payload too large",
         ModelKitErrorCodes.UnsupportedTask => "Unsupported task",
         ModelKitErrorCodes.InternalError => "Internal error",
+        Unauthorized => "Unauthorized",
+        Forbidden => "Forbidden",
+        RateLimited => "Rate limited",
         _ => "Conflict",
     };
+}
+
+/// <summary>The API key's request budget is spent (RATE_LIMITED, 429 with <see cref="RetryAfter"/>).</summary>
+public sealed class RateLimitedException(string message, TimeSpan retryAfter) : ModelKitException(ModelKitProblems.RateLimited, message)
+{
+    /// <summary>When the budget refills.</summary>
+    public TimeSpan RetryAfter { get; } = retryAfter;
 }

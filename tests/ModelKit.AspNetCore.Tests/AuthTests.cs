@@ -60,8 +60,18 @@ public sealed class AuthTests : IClassFixture<SampleServerFactory>
         var client = factory.CreateClient();
         for (var i = 0; i < 3; i++) Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/v1/models")).StatusCode);
         var limited = await client.GetAsync("/api/v1/models");
-        await ExpectAsync(limited, HttpStatusCode.TooManyRequests, "RATE_LIMITED");
+        var problem = await ExpectAsync(limited, HttpStatusCode.TooManyRequests, "RATE_LIMITED");
         Assert.NotNull(limited.Headers.RetryAfter);
+        Assert.Equal((int)limited.Headers.RetryAfter!.Delta!.Value.TotalSeconds, problem.GetProperty("retry_after").GetInt32());
+        Assert.True(problem.TryGetProperty("timestamp", out _));
+
+        // The same budget covers /v2, answered in that protocol's error shape.
+        var oip = await client.GetAsync("/v2/models/demo-mlp");
+        Assert.Equal(HttpStatusCode.TooManyRequests, oip.StatusCode);
+        Assert.NotNull(oip.Headers.RetryAfter);
+        var error = JsonDocument.Parse(await oip.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal("RATE_LIMITED", error.GetProperty("code").GetString());
+        Assert.Contains("Too many requests", error.GetProperty("error").GetString(), StringComparison.Ordinal);
 
         // Another key has its own budget.
         var other = factory.CreateClient();
