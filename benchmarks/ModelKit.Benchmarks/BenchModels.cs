@@ -63,10 +63,7 @@ internal static class BenchModels
             .ConfigureInference(o => o.DefaultBatching = new BatchingOptions { MaxBatchSize = maxBatch, Instances = instances, MaxQueueSize = 100_000, InlineExecution = inline });
         var provider = services.BuildServiceProvider();
         var registry = provider.GetRequiredService<IModelRegistry>();
-        await using (var file = File.OpenRead(PathOf(model)))
-        {
-            await registry.RegisterAsync(new ModelDefinition { Id = model, Name = model }, file, model + ".onnx");
-        }
+        await registry.RegisterFileAsync(new ModelDefinition { Id = model, Name = model }, PathOf(model));
 
         var inference = provider.GetRequiredService<IInferenceService>();
         await inference.InferAsync(new InferenceRequest { ModelId = model, Inputs = Inputs(model, 0) });

@@ -210,10 +210,7 @@ internal static class GpuProbe
                 .AddOnnxRuntime(o => o.ExecutionProviderLibraryPath = library)
                 .ConfigureInference(o => o.ServeUndeployedModels = false);
             await using var provider = services.BuildServiceProvider();
-            await using (var file = File.OpenRead(BenchModels.PathOf(model)))
-            {
-                await provider.GetRequiredService<IModelRegistry>().RegisterAsync(new ModelDefinition { Id = model, Name = model }, file, model + ".onnx");
-            }
+            await provider.GetRequiredService<IModelRegistry>().RegisterFileAsync(new ModelDefinition { Id = model, Name = model }, BenchModels.PathOf(model));
 
             var deployments = provider.GetRequiredService<IDeploymentManager>();
             await deployments.DeployAsync(new DeploymentSpec

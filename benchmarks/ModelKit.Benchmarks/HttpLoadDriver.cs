@@ -52,10 +52,7 @@ internal static class HttpLoadDriver
             });
             await app.StartAsync();
             var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
-            await using (var file = File.OpenRead(BenchModels.PathOf(model)))
-            {
-                await app.Services.GetRequiredService<IModelRegistry>().RegisterAsync(new ModelDefinition { Id = model, Name = model }, file, model + ".onnx");
-            }
+            await app.Services.GetRequiredService<IModelRegistry>().RegisterFileAsync(new ModelDefinition { Id = model, Name = model }, BenchModels.PathOf(model));
 
             var inference = app.Services.GetRequiredService<IInferenceService>();
             await inference.InferAsync(new InferenceRequest { ModelId = model, Inputs = BenchModels.Inputs(model, 0) });

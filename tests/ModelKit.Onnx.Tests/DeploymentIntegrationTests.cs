@@ -25,10 +25,8 @@ public sealed class DeploymentIntegrationTests : IAsyncLifetime
             .ConfigureInference(o => o.ServeUndeployedModels = false);
         _provider = services.BuildServiceProvider();
         var registry = _provider.GetRequiredService<IModelRegistry>();
-        await using (var v1 = File.OpenRead(TestModels.Mlp))
-            await registry.RegisterAsync(new ModelDefinition { Id = "mlp", Name = "MLP" }, v1, "mlp.onnx", version: "1");
-        await using (var v2 = File.OpenRead(TestModels.MlpV2))
-            await registry.AddVersionAsync("mlp", "2", v2, "mlp.onnx");
+        await registry.RegisterFileAsync(new ModelDefinition { Id = "mlp", Name = "MLP" }, TestModels.Mlp, version: "1");
+        await registry.AddVersionFileAsync("mlp", TestModels.MlpV2, "2");
     }
 
     private static InferenceRequest Request(int seed) => new()

@@ -22,10 +22,8 @@ public sealed class InferenceIntegrationTests : IAsyncLifetime
     {
         _provider = CreateProvider(_dir.Path, new BatchingOptions { MaxBatchSize = 64 });
         var registry = _provider.GetRequiredService<IModelRegistry>();
-        await using (var mlp = File.OpenRead(TestModels.Mlp))
-            await registry.RegisterAsync(new ModelDefinition { Id = "mlp", Name = "MLP" }, mlp, "mlp.onnx");
-        await using (var bert = File.OpenRead(TestModels.BertTiny))
-            await registry.RegisterAsync(new ModelDefinition { Id = "bert", Name = "BERT tiny", Task = "feature-extraction" }, bert, "bert.onnx");
+        await registry.RegisterFileAsync(new ModelDefinition { Id = "mlp", Name = "MLP" }, TestModels.Mlp);
+        await registry.RegisterFileAsync(new ModelDefinition { Id = "bert", Name = "BERT tiny", Task = "feature-extraction" }, TestModels.BertTiny);
     }
 
     private static ServiceProvider CreateProvider(string dataDirectory, BatchingOptions batching, bool measureMemory = true)

@@ -19,10 +19,7 @@ public sealed class OcrClassifierTests(ITestOutputHelper output) : IDisposable
     {
         var backend = new OnnxBackend(Options.Create(new OnnxRuntimeOptions()));
         var registry = new SqliteModelRegistry(Options.Create(new ModelKitOptions { DataDirectory = _dir.Path }), [backend]);
-        await using (var file = File.OpenRead(TestModels.OcrClassifier))
-        {
-            await registry.RegisterAsync(new ModelDefinition { Id = "ocr-cls", Name = "PaddleOCR text orientation", Task = "classification" }, file, "cls.onnx");
-        }
+        await registry.RegisterFileAsync(new ModelDefinition { Id = "ocr-cls", Name = "PaddleOCR text orientation", Task = "classification" }, TestModels.OcrClassifier);
 
         using var cache = new ModelCache(Options.Create(new ModelCacheOptions()), [backend]);
         await using var service = new InferenceService(registry, cache, Options.Create(new InferenceOptions()));
