@@ -61,19 +61,10 @@ internal sealed record JobResponse
     public DateTimeOffset? CompletedAt { get; init; }
     [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
     public DateTimeOffset? ExpiresAt { get; init; }
-    public JobResult? Result { get; init; }
+    public InferenceResponse? Result { get; init; }
     public ErrorBody? Error { get; init; }
     public required string RequestId { get; init; }
     public string? StatusUrl { get; init; }
-}
-
-internal sealed record JobResult
-{
-    public required string RequestId { get; init; }
-    public required string ModelId { get; init; }
-    public required string Version { get; init; }
-    public required Dictionary<string, TensorPayload> OutputData { get; init; }
-    public double ProcessingTime { get; init; }
 }
 
 internal sealed record BatchItemResponse

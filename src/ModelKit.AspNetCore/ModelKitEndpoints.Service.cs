@@ -114,14 +114,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         StartedAt = job.StartedAt,
         CompletedAt = job.CompletedAt,
         ExpiresAt = job.ExpiresAt,
-        Result = job.Result is not { } result ? null : new JobResult
-        {
-            RequestId = job.JobId,
-            ModelId = result.ModelId,
-            Version = result.Version,
-            OutputData = TensorJson.WriteOutputs(result.Outputs),
-            ProcessingTime = result.Duration.TotalSeconds,
-        },
+        Result = job.Result is { } result ? ToResponse(result, job.JobId) : null,
         Error = job.ErrorCode is null ? null : new ErrorBody(job.ErrorCode, job.ErrorMessage ?? string.Empty),
         RequestId = requestId,
     };
