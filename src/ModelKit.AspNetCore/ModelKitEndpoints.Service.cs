@@ -7,6 +7,7 @@ using ModelKit.Backends;
 using ModelKit.Caching;
 using ModelKit.Inference;
 using ModelKit.Registry;
+using ModelKit.Scheduling;
 
 namespace Microsoft.AspNetCore.Builder;
 
@@ -41,6 +42,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
     private static IResult Stats(InferenceService inference, IModelCache cache, IInferenceJobService jobs)
     {
         var queues = inference.GetQueueStats();
+        var total = BatchQueueStats.Sum(queues.Values);
         var cacheStats = cache.GetStats();
         var recent = jobs.ListJobs(limit: 10_000);
         return ModelKitJson.Json(new
@@ -48,12 +50,14 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
             queues,
             totals = new
             {
-                requests = queues.Values.Sum(q => q.Enqueued),
-                succeeded = queues.Values.Sum(q => q.Succeeded),
-                failed = queues.Values.Sum(q => q.Failed),
-                timed_out = queues.Values.Sum(q => q.TimedOut),
-                rejected = queues.Values.Sum(q => q.Rejected),
-                batches = queues.Values.Sum(q => q.Batches),
+                requests = total.Enqueued,
+                succeeded = total.Succeeded,
+                failed = total.Failed,
+                timed_out = total.TimedOut,
+                cancelled = total.Cancelled,
+                rejected = total.Rejected,
+                batches = total.Batches,
+                average_batch_size = total.AverageBatchSize,
             },
             cache = new { models = cacheStats.Count, memory_bytes = cacheStats.MemoryBytes, memory_limit_bytes = cacheStats.MemoryLimitBytes, hit_rate = cacheStats.HitRate },
             jobs = recent.GroupBy(j => j.Status).ToDictionary(g => ModelKitJson.Name(g.Key), g => g.Count()),

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using ModelKit.AspNetCore;
 using ModelKit.Deployments;
+using ModelKit.Scheduling;
 using ModelKit.Diagnostics;
 using ModelKit.Inference;
 
@@ -27,7 +28,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
     private static IResult SystemLoad(SystemMonitor monitor, InferenceService inference, IDeploymentManager deployments)
     {
         var resources = monitor.Read();
-        var queues = inference.GetQueueStats().Values.ToList();
+        var total = BatchQueueStats.Sum(inference.GetQueueStats().Values);
         return ModelKitJson.Json(new
         {
             load_average = resources.LoadAverage,
@@ -35,9 +36,9 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
             thread_pool = new { threads = resources.ThreadPoolThreads, queued_work_items = resources.ThreadPoolQueueLength },
             inference = new
             {
-                queued_requests = queues.Sum(q => q.QueueLength),
-                running_batches = queues.Sum(q => q.Running),
-                replicas = queues.Sum(q => q.Instances),
+                queued_requests = total.QueueLength,
+                running_batches = total.Running,
+                replicas = total.Instances,
                 running_deployments = deployments.ListDeployments(DeploymentState.Running).Count,
             },
         });

@@ -88,4 +88,31 @@ public sealed record BatchQueueStats
     public long Batches { get; init; }
     /// <summary>Mean requests per backend run.</summary>
     public double AverageBatchSize { get; init; }
+
+    /// <summary>The counters of several queues added up (the average batch size weighted by each queue's runs).</summary>
+    public static BatchQueueStats Sum(IEnumerable<BatchQueueStats> queues)
+    {
+        ArgumentNullException.ThrowIfNull(queues);
+        var total = new BatchQueueStats();
+        double batched = 0;
+        foreach (var q in queues)
+        {
+            batched += q.AverageBatchSize * q.Batches;
+            total = new BatchQueueStats
+            {
+                QueueLength = total.QueueLength + q.QueueLength,
+                Running = total.Running + q.Running,
+                Instances = total.Instances + q.Instances,
+                Enqueued = total.Enqueued + q.Enqueued,
+                Succeeded = total.Succeeded + q.Succeeded,
+                Failed = total.Failed + q.Failed,
+                TimedOut = total.TimedOut + q.TimedOut,
+                Cancelled = total.Cancelled + q.Cancelled,
+                Rejected = total.Rejected + q.Rejected,
+                Batches = total.Batches + q.Batches,
+            };
+        }
+
+        return total with { AverageBatchSize = total.Batches == 0 ? 0 : batched / total.Batches };
+    }
 }

@@ -231,6 +231,19 @@ public sealed class BatchQueueTests : IDisposable
     }
 
     [Fact]
+    public void Stats_Sum_AddsCountersAndWeighsTheAverageBatchSizeByRuns()
+    {
+        var total = BatchQueueStats.Sum(
+        [
+            new BatchQueueStats { QueueLength = 1, Running = 1, Instances = 2, Enqueued = 10, Succeeded = 8, Failed = 1, TimedOut = 1, Rejected = 3, Batches = 2, AverageBatchSize = 4 },
+            new BatchQueueStats { QueueLength = 2, Instances = 1, Enqueued = 5, Succeeded = 5, Cancelled = 2, Batches = 6, AverageBatchSize = 1 },
+        ]);
+        Assert.Equal((3, 1, 3, 15L, 13L, 1L, 1L, 2L, 3L, 8L), (total.QueueLength, total.Running, total.Instances, total.Enqueued, total.Succeeded, total.Failed, total.TimedOut, total.Cancelled, total.Rejected, total.Batches));
+        Assert.Equal((4.0 * 2 + 1.0 * 6) / 8, total.AverageBatchSize, 10);
+        Assert.Equal(0, BatchQueueStats.Sum([]).AverageBatchSize);
+    }
+
+    [Fact]
     public async Task EnqueueAsync_CancelledBeforeDispatch_NeverReachesTheBackend()
     {
         await using var queue = CreateQueue(new BatchingOptions { MaxBatchSize = 8 });
