@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Globalization;
+using System.IO.Pipelines;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
@@ -19,14 +20,14 @@ internal sealed class OpenInferenceProtocolBody : IDisposable
     /// <summary>The request and response header that says how many leading bytes of the body are JSON.</summary>
     public const string HeaderLengthHeader = "Inference-Header-Content-Length";
 
-    private readonly byte[] _buffer;
-    private readonly int _headerLength;
-    private readonly int _length;
+    private readonly PipeReader _reader;
+    private readonly ReadOnlySequence<byte> _body;
+    private readonly long _headerLength;
 
-    private OpenInferenceProtocolBody(byte[] buffer, int length, int headerLength, JsonDocument header)
+    private OpenInferenceProtocolBody(PipeReader reader, ReadOnlySequence<byte> body, long headerLength, JsonDocument header)
     {
-        _buffer = buffer;
-        _length = length;
+        _reader = reader;
+        _body = body;
         _headerLength = headerLength;
         Header = header;
     }
@@ -34,16 +35,17 @@ internal sealed class OpenInferenceProtocolBody : IDisposable
     /// <summary>The JSON object (<c>id</c>, <c>inputs</c>, <c>outputs</c>, <c>parameters</c>).</summary>
     public JsonDocument Header { get; }
 
-    /// <summary>The bytes after the JSON object (empty without the binary extension).</summary>
-    public ReadOnlySpan<byte> Binary => _buffer.AsSpan(_headerLength, _length - _headerLength);
+    /// <summary>The bytes after the JSON object (empty without the binary extension), still in the request's pipe.</summary>
+    public ReadOnlySequence<byte> Binary => _body.Slice(_headerLength);
 
+    /// <summary>Reads the whole body into the request's pipe (no copy) and parses the JSON object at its start.</summary>
     public static async Task<OpenInferenceProtocolBody> ReadAsync(HttpRequest request, CancellationToken cancellationToken)
     {
         var limit = ModelKitJson.ApplyBodyLimit(request);
-        int? headerLength = null;
+        long? headerLength = null;
         if (request.Headers.TryGetValue(HeaderLengthHeader, out var declared))
         {
-            if (!int.TryParse(declared.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) || parsed <= 0)
+            if (!long.TryParse(declared.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) || parsed <= 0)
             {
                 throw new InvalidInputException($"{HeaderLengthHeader} must be a positive integer (was '{declared}').");
             }
@@ -55,20 +57,30 @@ internal sealed class OpenInferenceProtocolBody : IDisposable
             throw new InvalidInputException($"The body must be JSON (Content-Type: application/json), or JSON followed by binary tensor data with an {HeaderLengthHeader} header; Content-Type was '{type}'.");
         }
 
-        var (buffer, length) = await ReadAllAsync(request, limit, cancellationToken).ConfigureAwait(false);
+        var reader = request.BodyReader;
+        var result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        // Done when the pipe says so, or (sooner, without one more read) once Content-Length bytes are in.
+        while (!result.IsCompleted && result.Buffer.Length <= limit && !(result.Buffer.Length >= request.ContentLength))
+        {
+            reader.AdvanceTo(result.Buffer.Start, result.Buffer.End); // keep it all, ask for more
+            result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        var body = result.Buffer;
         try
         {
-            if (length == 0) throw new InvalidInputException("The request body is empty; a JSON object is expected.");
-            if (headerLength > length)
+            if (body.Length > limit) throw new PayloadTooLargeException($"The body is over {limit} bytes (ModelKit:Http:MaxJsonBodyBytes).");
+            if (body.IsEmpty) throw new InvalidInputException("The request body is empty; a JSON object is expected.");
+            if (headerLength > body.Length)
             {
-                throw new InvalidInputException($"{HeaderLengthHeader} is {headerLength} but the body has only {length} bytes.");
+                throw new InvalidInputException($"{HeaderLengthHeader} is {headerLength} but the body has only {body.Length} bytes.");
             }
 
-            var jsonLength = headerLength ?? length;
+            var jsonLength = headerLength ?? body.Length;
             JsonDocument header;
             try
             {
-                header = JsonDocument.Parse(buffer.AsMemory(0, jsonLength));
+                header = JsonDocument.Parse(body.Slice(0, jsonLength));
             }
             catch (JsonException ex)
             {
@@ -81,11 +93,11 @@ internal sealed class OpenInferenceProtocolBody : IDisposable
                 throw new InvalidInputException("The inference request must be a JSON object.");
             }
 
-            return new OpenInferenceProtocolBody(buffer, length, jsonLength, header);
+            return new OpenInferenceProtocolBody(reader, body, jsonLength, header);
         }
         catch
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            reader.AdvanceTo(body.End);
             throw;
         }
     }
@@ -126,7 +138,7 @@ internal sealed class OpenInferenceProtocolBody : IDisposable
             }
 
             var (type, shape) = TensorJson.ReadHeader(name, input, null);
-            result[name] = ReadBinary(name, binary.Slice((int)offset, (int)size), type!.Value, shape!);
+            result[name] = ReadBinary(name, binary.Slice(offset, size), type!.Value, shape!);
             offset += size;
         }
 
@@ -175,7 +187,7 @@ internal sealed class OpenInferenceProtocolBody : IDisposable
     public void Dispose()
     {
         Header.Dispose();
-        ArrayPool<byte>.Shared.Return(_buffer);
+        _reader.AdvanceTo(_body.End);
     }
 
     private static long? BinarySize(JsonElement input, string name)
@@ -191,22 +203,22 @@ internal sealed class OpenInferenceProtocolBody : IDisposable
             : throw new InvalidInputException($"input '{name}': 'binary_data_size' must be a non-negative integer.");
     }
 
-    private static Tensor ReadBinary(string name, ReadOnlySpan<byte> bytes, TensorElementType type, long[] shape)
+    private static Tensor ReadBinary(string name, ReadOnlySequence<byte> bytes, TensorElementType type, long[] shape)
     {
         var count = Tensor.CountElements(shape);
         if (type == TensorElementType.String)
         {
             var strings = new string[count];
+            var reader = new SequenceReader<byte>(bytes);
             for (var i = 0; i < count; i++)
             {
-                if (bytes.Length < 4) throw new InvalidInputException($"input '{name}': the BYTES data ends before element {i} of {count}.");
-                var length = BinaryPrimitives.ReadUInt32LittleEndian(bytes);
-                if (length > bytes.Length - 4) throw new InvalidInputException($"input '{name}': BYTES element {i} says {length} bytes but {bytes.Length - 4} are left.");
-                strings[i] = Encoding.UTF8.GetString(bytes.Slice(4, (int)length));
-                bytes = bytes[(4 + (int)length)..];
+                if (!reader.TryReadLittleEndian(out int length)) throw new InvalidInputException($"input '{name}': the BYTES data ends before element {i} of {count}.");
+                if (length < 0 || length > reader.Remaining) throw new InvalidInputException($"input '{name}': BYTES element {i} says {(uint)length} bytes but {reader.Remaining} are left.");
+                strings[i] = Encoding.UTF8.GetString(reader.UnreadSequence.Slice(0, length));
+                reader.Advance(length);
             }
 
-            if (!bytes.IsEmpty) throw new InvalidInputException($"input '{name}': {bytes.Length} bytes are left after its {count} BYTES elements.");
+            if (!reader.End) throw new InvalidInputException($"input '{name}': {reader.Remaining} bytes are left after its {count} BYTES elements.");
             return Tensor.Create(strings, shape);
         }
 
@@ -218,47 +230,13 @@ internal sealed class OpenInferenceProtocolBody : IDisposable
         }
 
         var tensor = Tensor.Allocate(type, shape);
+        var raw = tensor.AsBytes();
+        bytes.CopyTo(raw);
         if (type == TensorElementType.Bool)
         {
-            var flags = tensor.AsSpan<bool>();
-            for (var i = 0; i < bytes.Length; i++) flags[i] = bytes[i] != 0;
-        }
-        else
-        {
-            bytes.CopyTo(tensor.AsBytes());
+            for (var i = 0; i < raw.Length; i++) raw[i] = raw[i] == 0 ? (byte)0 : (byte)1; // any non-zero byte is true
         }
 
         return tensor;
-    }
-
-    private static async Task<(byte[] Buffer, int Length)> ReadAllAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
-    {
-        var capacity = request.ContentLength is { } known ? (int)known : 16 * 1024;
-        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(capacity, 1));
-        var length = 0;
-        try
-        {
-            while (true)
-            {
-                if (length == buffer.Length)
-                {
-                    if (request.ContentLength == length) return (buffer, length);
-                    if (length >= limit) throw new PayloadTooLargeException($"The body is over {limit} bytes (ModelKit:Http:MaxJsonBodyBytes).");
-                    var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(limit + 1, (long)buffer.Length * 2));
-                    buffer.AsSpan(0, length).CopyTo(larger);
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = larger;
-                }
-
-                var read = await request.Body.ReadAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false);
-                if (read == 0) return (buffer, length);
-                length += read;
-            }
-        }
-        catch
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-            throw;
-        }
     }
 }

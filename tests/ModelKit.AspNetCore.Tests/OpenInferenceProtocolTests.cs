@@ -90,7 +90,7 @@ public sealed class OpenInferenceProtocolTests(SampleServerFactory factory) : IC
         long[] l = [long.MinValue, -5, 1L << 40, long.MaxValue];
         (string Name, string Type, byte[] Bytes)[] inputs =
         [
-            ("h", "FP16", MemoryMarshal.AsBytes(h.AsSpan()).ToArray()), ("s", "BYTES", EncodeStrings(s)), ("b", "BOOL", b.Select(x => x ? (byte)1 : (byte)0).ToArray()),
+            ("h", "FP16", MemoryMarshal.AsBytes(h.AsSpan()).ToArray()), ("s", "BYTES", EncodeStrings(s)), ("b", "BOOL", b.Select(x => x ? (byte)7 : (byte)0).ToArray()) /* any non-zero byte is true */,
             ("u", "UINT8", u), ("i", "INT32", MemoryMarshal.AsBytes(i.AsSpan()).ToArray()), ("l", "INT64", MemoryMarshal.AsBytes(l.AsSpan()).ToArray()),
         ];
         var header = new
