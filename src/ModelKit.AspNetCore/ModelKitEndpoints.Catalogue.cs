@@ -37,7 +37,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
     {
         if (limit is < 1 or > 1000) throw new InvalidInputException($"'limit' must be 1..1000 (was {limit}).");
         var top = cache.GetStats().UsageByModel().Take(limit ?? 10).Select(u => new { model_id = u.ModelId, runs = u.Runs, last_used = u.LastUsed });
-        return ModelKitJson.Json(new { models = top, basis = "backend runs since the server started" });
+        return ModelKitJson.Json(new { models = top, basis = "backend runs of the models in the cache, counted since each was loaded" });
     }
 
     private static async Task<IResult> RegistryStatsAsync(IModelRegistry registry, IDeploymentManager deployments, CancellationToken cancellationToken)
