@@ -29,7 +29,7 @@ public static class ModelKitProblems
         ModelKitErrorCodes.InvalidInput or ModelKitErrorCodes.InvalidModelConfig or ModelKitErrorCodes.UnsupportedTask => StatusCodes.Status400BadRequest,
         ModelKitErrorCodes.InferenceTimeout => StatusCodes.Status408RequestTimeout,
         ModelKitErrorCodes.QueueFull => StatusCodes.Status429TooManyRequests,
-        ModelKitErrorCodes.InsufficientResources or ModelKitErrorCodes.DeviceUnavailable => StatusCodes.Status503ServiceUnavailable,
+        ModelKitErrorCodes.InsufficientResources or ModelKitErrorCodes.DeviceUnavailable or ModelKitErrorCodes.ModelUnavailable => StatusCodes.Status503ServiceUnavailable,
         ModelKitErrorCodes.PayloadTooLarge => StatusCodes.Status413PayloadTooLarge,
         _ => StatusCodes.Status500InternalServerError,
     };
@@ -94,6 +94,7 @@ public static class ModelKitProblems
         ModelKitErrorCodes.PayloadTooLarge => "Payload too large",
         ModelKitErrorCodes.UnsupportedTask => "Unsupported task",
         ModelKitErrorCodes.InternalError => "Internal error",
+        ModelKitErrorCodes.ModelUnavailable => "Model unavailable",
         Unauthorized => "Unauthorized",
         Forbidden => "Forbidden",
         RateLimited => "Rate limited",

@@ -42,4 +42,7 @@ internal static partial class Log
 
     [LoggerMessage(13, LogLevel.Warning, "Could not save the deployments to {Path}; they will not be restored after a restart.")]
     public static partial void DeploymentsNotSaved(ILogger logger, string path, Exception exception);
+
+    [LoggerMessage(14, LogLevel.Error, "Version {Version} of model {ModelId} cannot be served: its artifact {Path} is missing, unreadable or corrupt.")]
+    public static partial void ArtifactUnavailable(ILogger logger, string modelId, string version, string path, Exception? exception);
 }

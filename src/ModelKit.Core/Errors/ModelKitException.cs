@@ -37,6 +37,11 @@ public static class ModelKitErrorCodes
     public const string UnsupportedTask = "UNSUPPORTED_TASK";
     /// <summary>An unexpected failure (a bug); the server's log has the details.</summary>
     public const string InternalError = "INTERNAL_ERROR";
+    /// <summary>
+    /// The model is registered but cannot be served because of a server-side fault: an artifact file is missing,
+    /// unreadable or does not match its recorded hash. Not the client's mistake; an operator must re-upload.
+    /// </summary>
+    public const string ModelUnavailable = "MODEL_UNAVAILABLE";
 }
 
 /// <summary>The base of every error ModelKit raises on purpose; carries a stable <see cref="ErrorCode"/>.</summary>
@@ -112,3 +117,10 @@ public sealed class DeviceUnavailableException(string message, Exception? innerE
 
 /// <summary>The artifact or body is larger than the limit (PAYLOAD_TOO_LARGE).</summary>
 public sealed class PayloadTooLargeException(string message) : ModelKitException(ModelKitErrorCodes.PayloadTooLarge, message);
+
+/// <summary>
+/// The model is registered but its artifacts are missing, unreadable or corrupt (MODEL_UNAVAILABLE); a server-side fault.
+/// The message names the model and version, never a file path.
+/// </summary>
+public sealed class ModelUnavailableException(string message, Exception? innerException = null)
+    : ModelKitException(ModelKitErrorCodes.ModelUnavailable, message, innerException);

@@ -37,6 +37,21 @@ public interface IModelRegistry
 
     /// <summary>Deletes one version. Refused (CONFLICT) while deployed unless <paramref name="force"/>.</summary>
     Task DeleteVersionAsync(string modelId, string version, bool force = false, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Checks that every artifact file of <paramref name="version"/> is present and readable and, the first time
+    /// each content is checked since the process started, that it matches its recorded sha256. Throws
+    /// <see cref="ModelUnavailableException"/> naming the model and version (never a file path) when not.
+    /// Served models call it before they load.
+    /// </summary>
+    Task VerifyArtifactsAsync(ModelVersionInfo version, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Raised after every committed change (create, update, delete, a version ready, deleted or failed), on the
+    /// thread that made it. Whatever serves models listens, so that a deleted or replaced model is never served stale.
+    /// Handlers must be quick and must not throw.
+    /// </summary>
+    event EventHandler<ModelRegistryChange>? Changed;
 }
 
 /// <summary>Tells the registry whether a model version is in use (deployed); implemented by the deployment manager.</summary>

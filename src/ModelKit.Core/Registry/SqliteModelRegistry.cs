@@ -27,6 +27,7 @@ public sealed partial class SqliteModelRegistry : IModelRegistry
     private readonly IReadOnlyList<IModelUsageGuard> _guards;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _verified = new(StringComparer.Ordinal); // blobs hashed since start
 
     /// <summary>Opens (and creates when missing) the registry under <see cref="ModelKitOptions.DataDirectory"/>.</summary>
     public SqliteModelRegistry(
@@ -175,6 +176,7 @@ public sealed partial class SqliteModelRegistry : IModelRegistry
             throw new ModelAlreadyExistsException($"A model with id '{id}' already exists.");
         }
 
+        RaiseChanged(new ModelRegistryChange(ModelRegistryChangeKind.ModelCreated, id));
         return await GetModelAsync(id, cancellationToken).ConfigureAwait(false);
     }
 
@@ -242,6 +244,7 @@ public sealed partial class SqliteModelRegistry : IModelRegistry
             }
 
             Log.ModelRegistered(_logger, model.Id, version, size, sha256);
+            RaiseChanged(new ModelRegistryChange(ModelRegistryChangeKind.VersionReady, model.Id, version));
             var updated = await GetModelAsync(model.Id, CancellationToken.None).ConfigureAwait(false);
             return updated.FindVersion(version)!;
         }
@@ -433,6 +436,7 @@ public sealed partial class SqliteModelRegistry : IModelRegistry
         command.Parameters.AddWithValue("$default_version", (object?)update.DefaultVersion ?? DBNull.Value);
         command.Parameters.AddWithValue("$now", Format(_timeProvider.GetUtcNow()));
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        RaiseChanged(new ModelRegistryChange(ModelRegistryChangeKind.ModelUpdated, model.Id));
         return await GetModelAsync(model.Id, cancellationToken).ConfigureAwait(false);
     }
 
@@ -443,6 +447,7 @@ public sealed partial class SqliteModelRegistry : IModelRegistry
         var inUse = EnsureNotInUse(model.Id, null, force);
         await DeleteRowsAsync(model.Id, null).ConfigureAwait(false);
         Log.ModelDeleted(_logger, model.Id);
+        RaiseChanged(new ModelRegistryChange(ModelRegistryChangeKind.ModelDeleted, model.Id));
         if (inUse) NotifyForcedDelete(model.Id, null);
     }
 
@@ -453,6 +458,7 @@ public sealed partial class SqliteModelRegistry : IModelRegistry
         if (model.FindVersion(version) is null) throw new ModelNotFoundException($"Model '{modelId}' has no version '{version}'.");
         var inUse = EnsureNotInUse(model.Id, version, force);
         await DeleteRowsAsync(model.Id, version).ConfigureAwait(false);
+        RaiseChanged(new ModelRegistryChange(ModelRegistryChangeKind.VersionDeleted, model.Id, version));
         if (inUse) NotifyForcedDelete(model.Id, version);
     }
 
@@ -470,6 +476,42 @@ public sealed partial class SqliteModelRegistry : IModelRegistry
         }
 
         return inUse;
+    }
+
+    /// <inheritdoc />
+    public event EventHandler<ModelRegistryChange>? Changed;
+
+    private void RaiseChanged(ModelRegistryChange change) => Changed?.Invoke(this, change);
+
+    /// <inheritdoc />
+    public async Task VerifyArtifactsAsync(ModelVersionInfo version, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(version);
+        foreach (var file in version.Files)
+        {
+            if (_verified.ContainsKey(file.Sha256) && File.Exists(file.Path)) continue;
+            string actual;
+            try
+            {
+                using var stream = new FileStream(file.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, useAsync: true);
+                actual = Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken).ConfigureAwait(false));
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                Log.ArtifactUnavailable(_logger, version.ModelId, version.Version, file.Path, ex);
+                throw new ModelUnavailableException(
+                    $"Version '{version.Version}' of model '{version.ModelId}' cannot be served: its artifact '{file.Name}' is missing or unreadable on the server. Upload the version again.", ex);
+            }
+
+            if (!string.Equals(actual, file.Sha256, StringComparison.Ordinal))
+            {
+                Log.ArtifactUnavailable(_logger, version.ModelId, version.Version, file.Path, null);
+                throw new ModelUnavailableException(
+                    $"Version '{version.Version}' of model '{version.ModelId}' cannot be served: its artifact '{file.Name}' does not match its recorded sha256 (the stored file is corrupt). Upload the version again.");
+            }
+
+            _verified[file.Sha256] = true;
+        }
     }
 
     private void NotifyForcedDelete(string modelId, string? version)
@@ -520,7 +562,11 @@ public sealed partial class SqliteModelRegistry : IModelRegistry
         }
 
         await transaction.CommitAsync().ConfigureAwait(false);
-        foreach (var sha in orphans) TryDelete(BlobPath(sha));
+        foreach (var sha in orphans)
+        {
+            _verified.TryRemove(sha, out _);
+            TryDelete(BlobPath(sha));
+        }
     }
 
     private async Task<List<ModelInfo>> QueryModelsAsync(SqliteConnection connection, string where, List<SqliteParameter> parameters, CancellationToken cancellationToken)
