@@ -19,7 +19,8 @@ services.AddModelKit(o => o.DataDirectory = dataDirectory)
     .ConfigureInference(o => o.DefaultBatching = new() { MaxBatchSize = 64 });
 await using var provider = services.BuildServiceProvider();
 var registry = provider.GetRequiredService<IModelRegistry>();
-var inference = provider.GetRequiredService<InferenceService>();
+var inference = provider.GetRequiredService<IInferenceService>();
+var router = provider.GetRequiredService<ModelKit.Serving.IModelRouter>();
 var deployments = provider.GetRequiredService<DeploymentManager>();
 await deployments.RestoreAsync(); // no IHost here, so bring back saved deployments ourselves
 
@@ -64,7 +65,7 @@ async Task RunAsync(string modelId, Func<int, IReadOnlyDictionary<string, Tensor
     var watch = Stopwatch.StartNew();
     var results = await Task.WhenAll(Enumerable.Range(0, 64).Select(i =>
         inference.InferAsync(new InferenceRequest { ModelId = modelId, Inputs = makeInputs(i) })));
-    var stats = inference.GetQueueStats()[modelId]; // keyed by deployment id
+    var stats = router.GetQueueStats()[modelId]; // keyed by deployment id
 
     var first = results[0].Outputs.First();
     Console.WriteLine($"{modelId}: 64 concurrent requests in {watch.Elapsed.TotalMilliseconds:F1} ms; {stats.Batches} backend runs, " +

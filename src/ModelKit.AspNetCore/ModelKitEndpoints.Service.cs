@@ -8,6 +8,7 @@ using ModelKit.Caching;
 using ModelKit.Inference;
 using ModelKit.Registry;
 using ModelKit.Scheduling;
+using ModelKit.Serving;
 
 namespace Microsoft.AspNetCore.Builder;
 
@@ -18,7 +19,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
     {
         var body = await ModelKitJson.ReadAsync<InferenceBody>(context.Request, context.RequestAborted);
         var modelId = body.ModelId ?? body.ModelName ?? throw new InvalidInputException("'model_id' is required.");
-        var job = await jobs.SubmitAsync(await ToRequestAsync(modelId, body, inference, context.RequestAborted), context.RequestAborted);
+        var job = await jobs.SubmitAsync((await ToRequestAsync(modelId, body, inference, context.RequestAborted)).Request, context.RequestAborted);
         var json = JobJson(job, context.TraceIdentifier) with { StatusUrl = $"{context.Request.PathBase}{Prefix(context.Request)}/inference/async/{job.JobId}" };
         return ModelKitJson.Json(json, StatusCodes.Status202Accepted);
     }
@@ -39,9 +40,9 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         return ModelKitJson.Json(new { tasks, frameworks = all.Select(m => m.Framework).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal) });
     }
 
-    private static IResult Stats(InferenceService inference, IModelCache cache, IInferenceJobService jobs)
+    private static IResult Stats(IModelRouter router, IModelCache cache, IInferenceJobService jobs)
     {
-        var queues = inference.GetQueueStats();
+        var queues = router.GetQueueStats();
         var total = BatchQueueStats.Sum(queues.Values);
         var cacheStats = cache.GetStats();
         var recent = jobs.ListJobs(limit: 10_000);

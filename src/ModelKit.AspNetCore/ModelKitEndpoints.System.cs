@@ -3,6 +3,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using ModelKit.AspNetCore;
 using ModelKit.Deployments;
 using ModelKit.Scheduling;
+using ModelKit.Serving;
 using ModelKit.Diagnostics;
 using ModelKit.Inference;
 
@@ -25,10 +26,10 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
 
     private static IResult SystemResources(SystemMonitor monitor) => ModelKitJson.Json(ResourcesJson(monitor.Read()));
 
-    private static IResult SystemLoad(SystemMonitor monitor, InferenceService inference, IDeploymentManager deployments)
+    private static IResult SystemLoad(SystemMonitor monitor, IModelRouter router, IDeploymentManager deployments)
     {
         var resources = monitor.Read();
-        var total = BatchQueueStats.Sum(inference.GetQueueStats().Values);
+        var total = BatchQueueStats.Sum(router.GetQueueStats().Values);
         return ModelKitJson.Json(new
         {
             load_average = resources.LoadAverage,

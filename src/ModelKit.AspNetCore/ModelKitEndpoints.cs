@@ -13,6 +13,7 @@ using ModelKit.Deployments;
 using ModelKit.Inference;
 using ModelKit.Registry;
 using ModelKit.Scheduling;
+using ModelKit.Serving;
 
 namespace Microsoft.AspNetCore.Builder;
 
@@ -261,7 +262,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
             var item = items[i] with { Timeout = items[i].Timeout ?? body.Timeout, Priority = items[i].Priority ?? body.Priority };
             try
             {
-                requests.Add(await ToRequestAsync(modelOf(item), item, inference, context.RequestAborted));
+                requests.Add((await ToRequestAsync(modelOf(item), item, inference, context.RequestAborted)).Request);
                 indexes.Add(i);
             }
             catch (ModelKitException ex)
@@ -288,8 +289,8 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
     // Parse → run → shape the response: the whole of what an inference endpoint does.
     private static async Task<InferenceResponse> RunAsync(string modelId, InferenceBody body, HttpContext context, IInferenceService inference)
     {
-        var request = await ToRequestAsync(modelId, body, inference, context.RequestAborted);
-        return ToResponse(await inference.InferAsync(request, context.RequestAborted), context.TraceIdentifier);
+        var (model, request) = await ToRequestAsync(modelId, body, inference, context.RequestAborted);
+        return ToResponse(await inference.InferAsync(model, request, context.RequestAborted), context.TraceIdentifier);
     }
 
     private static InferenceResponse ToResponse(InferenceResult result, string requestId) => new()
@@ -302,12 +303,13 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         Timestamp = DateTimeOffset.UtcNow,
     };
 
-    // The body of every inference endpoint as a request: the model's signature types the JSON inputs.
-    private static async Task<InferenceRequest> ToRequestAsync(string modelId, InferenceBody body, IInferenceService inference, CancellationToken cancellationToken)
+    // The body of every inference endpoint as a request for the model it resolves to (once): its signature types the JSON inputs.
+    private static async Task<(IServedModel Model, InferenceRequest Request)> ToRequestAsync(string modelId, InferenceBody body, IInferenceService inference, CancellationToken cancellationToken)
     {
         Parse.Engine(body.Engine);
-        var signature = await inference.GetSignatureAsync(modelId, body.Version, cancellationToken);
-        return new InferenceRequest
+        var model = await inference.ResolveAsync(modelId, body.Version, cancellationToken);
+        var signature = model.Signature;
+        return (model, new InferenceRequest
         {
             ModelId = modelId,
             Version = body.Version,
@@ -315,7 +317,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
             Priority = Parse.Priority(body.Priority),
             Timeout = Parse.Timeout(body.Timeout),
             Task = body.Task,
-        };
+        });
     }
 
     // The model's active deployment, else its most recent one (stopped or failed).

@@ -86,9 +86,9 @@ public static class OpenInferenceProtocolEndpointRouteBuilderExtensions
     {
         using var body = await OpenInferenceProtocolBody.ReadAsync(context.Request, context.RequestAborted);
         var root = body.Header.RootElement;
-        var signature = await inference.GetSignatureAsync(model_name, model_version, context.RequestAborted);
-        var inputs = body.ReadInputs(signature);
-        var result = await inference.InferAsync(new InferenceRequest { ModelId = model_name, Version = model_version, Inputs = inputs }, context.RequestAborted);
+        var model = await inference.ResolveAsync(model_name, model_version, context.RequestAborted);
+        var inputs = body.ReadInputs(model.Signature);
+        var result = await inference.InferAsync(model, new InferenceRequest { ModelId = model_name, Version = model_version, Inputs = inputs }, context.RequestAborted);
 
         // The outputs asked for (all when 'outputs' is left out), each as JSON data or, by the binary extension, raw bytes.
         var outputs = new List<(string Name, Tensor Tensor, bool Binary)>();

@@ -45,4 +45,13 @@ internal static partial class Log
 
     [LoggerMessage(14, LogLevel.Error, "Version {Version} of model {ModelId} cannot be served: its artifact {Path} is missing, unreadable or corrupt.")]
     public static partial void ArtifactUnavailable(ILogger logger, string modelId, string version, string path, Exception? exception);
+
+    [LoggerMessage(15, LogLevel.Information, "Stopped a running batch of {Count} requests for {Queue}: every caller had timed out or gone away.")]
+    public static partial void BatchTerminated(ILogger logger, int count, string queue);
+
+    [LoggerMessage(16, LogLevel.Error, "Version {Version} of model {ModelId} passed its upload checks but its backend cannot load it now.")]
+    public static partial void ServedModelLoadFailed(ILogger logger, string modelId, string version, Exception exception);
+
+    [LoggerMessage(17, LogLevel.Information, "The registry changed ({Kind} {ModelId}); stopped serving {Key} on demand.")]
+    public static partial void ServedModelRetired(ILogger logger, string kind, string modelId, string key);
 }

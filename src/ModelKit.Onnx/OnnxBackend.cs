@@ -37,7 +37,7 @@ public sealed class OnnxBackend : IInferenceBackend
         ArgumentNullException.ThrowIfNull(request);
         if (!File.Exists(request.ArtifactPath))
         {
-            throw new InvalidModelConfigException($"The model file '{request.ArtifactPath}' does not exist.");
+            throw new ModelUnavailableException($"The model file '{Path.GetFileName(request.ArtifactPath)}' does not exist on this server.");
         }
 
         var measure = _options.MeasureMemory;

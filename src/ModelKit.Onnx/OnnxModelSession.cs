@@ -16,6 +16,7 @@ internal sealed class OnnxModelSession : IModelSession
     private readonly InferenceSession _session;
     private readonly SessionOptions _sessionOptions;
     private readonly RunOptions _runOptions = new();
+    private readonly System.Collections.Concurrent.ConcurrentBag<RunOptions> _runOptionsPool = [];
     private readonly string[] _inputNames;
     private readonly string[] _outputNames;
     private readonly OrtElementType[] _inputTypes;
@@ -52,14 +53,32 @@ internal sealed class OnnxModelSession : IModelSession
 
     public MemoryMeasurement MemoryMeasurement { get; }
 
-    public IReadOnlyList<IReadOnlyDictionary<string, Tensor>> Run(IReadOnlyList<IReadOnlyDictionary<string, Tensor>> requests)
+    public ValueTask<IReadOnlyList<IReadOnlyDictionary<string, Tensor>>> RunAsync(
+        IReadOnlyList<IReadOnlyDictionary<string, Tensor>> requests, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentNullException.ThrowIfNull(requests);
-        if (requests.Count == 0) return [];
+        if (requests.Count == 0) return new ValueTask<IReadOnlyList<IReadOnlyDictionary<string, Tensor>>>([]);
+        if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled<IReadOnlyList<IReadOnlyDictionary<string, Tensor>>>(cancellationToken);
+        try
+        {
+            return new ValueTask<IReadOnlyList<IReadOnlyDictionary<string, Tensor>>>(Run(requests, cancellationToken));
+        }
+        catch (Exception ex)
+        {
+            return ValueTask.FromException<IReadOnlyList<IReadOnlyDictionary<string, Tensor>>>(ex);
+        }
+    }
+
+    // ONNX Runtime's run is synchronous: it runs on the caller's thread. A run that can be cancelled gets its own
+    // RunOptions (pooled), whose Terminate flag the token sets; ORT checks it between operators.
+    private NamedTensors[] Run(IReadOnlyList<IReadOnlyDictionary<string, Tensor>> requests, CancellationToken cancellationToken)
+    {
         var values = new OrtValue[_inputNames.Length];
         var pins = requests.Count == 1 ? new MemoryHandle[_inputNames.Length] : null;
         var rows = new long[requests.Count];
+        RunOptions? own = null;
+        CancellationTokenRegistration registration = default;
         try
         {
             for (var i = 0; i < _inputNames.Length; i++)
@@ -70,14 +89,38 @@ internal sealed class OnnxModelSession : IModelSession
             }
 
             if (requests.Count == 1) rows[0] = values.Length > 0 ? requests[0][_inputNames[0]].BatchSize : 1;
-            using var results = _session.Run(_runOptions, _inputNames, values, _outputNames);
-            return Split(results, rows);
+            if (cancellationToken.CanBeCanceled)
+            {
+                own = RentRunOptions();
+                registration = cancellationToken.UnsafeRegister(static state => ((RunOptions)state!).Terminate = true, own);
+            }
+
+            try
+            {
+                using var results = _session.Run(own ?? _runOptions, _inputNames, values, _outputNames);
+                return Split(results, rows);
+            }
+            catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
+            {
+                throw new OperationCanceledException("The run was terminated: nobody waits for its result any more.", cancellationToken);
+            }
         }
         finally
         {
+            registration.Dispose(); // waits for a running callback, so Terminate is not set after the options go back
+            if (own is not null) ReturnRunOptions(own);
             foreach (var v in values) v?.Dispose();
             if (pins is not null) foreach (var p in pins) p.Dispose();
         }
+    }
+
+    private RunOptions RentRunOptions() => _runOptionsPool.TryTake(out var options) ? options : new RunOptions();
+
+    private void ReturnRunOptions(RunOptions options)
+    {
+        if (options.Terminate) options.Terminate = false;
+        if (_disposed || _runOptionsPool.Count >= 16) options.Dispose();
+        else _runOptionsPool.Add(options);
     }
 
     private NamedTensors[] Split(IReadOnlyList<OrtValue> results, long[] rows)
@@ -246,5 +289,6 @@ internal sealed class OnnxModelSession : IModelSession
         _session.Dispose();
         _sessionOptions.Dispose();
         _runOptions.Dispose();
+        while (_runOptionsPool.TryTake(out var options)) options.Dispose();
     }
 }

@@ -45,7 +45,7 @@ public sealed class CudaTests : IAsyncLifetime
 
         var cpuBackend = new Onnx.OnnxBackend(Microsoft.Extensions.Options.Options.Create(new Onnx.OnnxRuntimeOptions()));
         using var cpu = await cpuBackend.LoadAsync(new Backends.ModelLoadRequest(TestModels.Mlp));
-        var expected = cpu.Run([new Dictionary<string, Tensor> { ["x"] = x }])[0]["logits"].ToArray<float>();
+        var expected = (await cpu.RunAsync([new Dictionary<string, Tensor> { ["x"] = x }]))[0]["logits"].ToArray<float>();
         for (var i = 0; i < expected.Length; i++) Assert.Equal(expected[i], gpu[i], 3);
     }
 

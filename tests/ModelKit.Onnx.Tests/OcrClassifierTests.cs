@@ -5,6 +5,7 @@ using ModelKit.Caching;
 using ModelKit.Inference;
 using ModelKit.Onnx;
 using ModelKit.Registry;
+using ModelKit.Serving;
 using ModelKit.Tensors;
 
 namespace ModelKit.Tests;
@@ -22,7 +23,8 @@ public sealed class OcrClassifierTests(ITestOutputHelper output) : IDisposable
         await registry.RegisterFileAsync(new ModelDefinition { Id = "ocr-cls", Name = "PaddleOCR text orientation", Task = "classification" }, TestModels.OcrClassifier);
 
         using var cache = new ModelCache(Options.Create(new ModelCacheOptions()), [backend]);
-        await using var service = new InferenceService(registry, cache, Options.Create(new InferenceOptions()));
+        await using var router = new ModelRouter(registry, cache, Options.Create(new InferenceOptions()));
+        var service = new InferenceService(registry, router, Options.Create(new InferenceOptions()));
 
         var upright = TextLineRenderer.Render("happy dogs talk", 192, 48, 2);
         var rotated = TextLineRenderer.Rotate180(upright);

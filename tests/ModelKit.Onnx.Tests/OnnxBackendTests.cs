@@ -39,12 +39,12 @@ public sealed class OnnxBackendTests : IDisposable
             new Dictionary<string, Tensor> { ["x"] = Tensor.Create(Row(4, 64), 1, 64) },
         };
 
-        var batched = session.Run(requests);
+        var batched = await session.RunAsync(requests);
         Assert.Equal(3, batched.Count);
         Assert.Equal([2L, 10L], batched[1]["logits"].Shape.ToArray());
         for (var i = 0; i < requests.Length; i++)
         {
-            var alone = session.Run([requests[i]])[0]["logits"].ToArray<float>();
+            var alone = (await session.RunAsync([requests[i]]))[0]["logits"].ToArray<float>();
             var together = batched[i]["logits"].ToArray<float>();
             Assert.Equal(alone.Length, together.Length);
             for (var j = 0; j < alone.Length; j++) Assert.Equal(alone[j], together[j], 4);
@@ -68,8 +68,8 @@ public sealed class OnnxBackendTests : IDisposable
             ["token_type_ids"] = Tensor.Create(new long[8], 1, 8),
         };
 
-        var masked = session.Run([Inputs([1, 1, 1, 1, 1, 0, 0, 0])])[0]["last_hidden_state"];
-        var unmasked = session.Run([Inputs([1, 1, 1, 1, 1, 1, 1, 1])])[0]["last_hidden_state"];
+        var masked = (await session.RunAsync([Inputs([1, 1, 1, 1, 1, 0, 0, 0])]))[0]["last_hidden_state"];
+        var unmasked = (await session.RunAsync([Inputs([1, 1, 1, 1, 1, 1, 1, 1])]))[0]["last_hidden_state"];
         Assert.Equal([1L, 8L, 64L], masked.Shape.ToArray());
         Assert.All(masked.ToArray<float>(), v => Assert.True(float.IsFinite(v)));
         // Position 0 attends to the padding only when the mask allows it.
@@ -113,7 +113,7 @@ public sealed class OnnxBackendTests : IDisposable
         var backend = new OnnxBackend(Options.Create(new OnnxRuntimeOptions { CpuFallback = true }));
         using var session = await backend.LoadAsync(new ModelLoadRequest(TestModels.Mlp) { Device = ExecutionDevice.Cuda(0) });
         Assert.Equal(ExecutionDevice.Cpu, session.Device);
-        var output = session.Run([new Dictionary<string, Tensor> { ["x"] = Tensor.Create(Row(1, 64), 1, 64) }]);
+        var output = await session.RunAsync([new Dictionary<string, Tensor> { ["x"] = Tensor.Create(Row(1, 64), 1, 64) }]);
         Assert.Equal([1L, 10L], output[0]["logits"].Shape.ToArray());
     }
 

@@ -38,8 +38,8 @@ public sealed class TensorTypeTests : IDisposable
         Assert.True(session.Signature.SupportsBatching);
 
         var requests = new IReadOnlyDictionary<string, Tensor>[] { Request(1, 1), Request(2, 2), Request(3, 1) };
-        var alone = session.Run([requests[0]])[0];
-        var batched = session.Run(requests);
+        var alone = (await session.RunAsync([requests[0]]))[0];
+        var batched = await session.RunAsync(requests);
         foreach (var (request, result) in new[] { (requests[0], alone), (requests[0], batched[0]), (requests[1], batched[1]), (requests[2], batched[2]) })
         {
             var h = request["h"].ToArray<Half>();
@@ -77,9 +77,9 @@ public sealed class TensorTypeTests : IDisposable
 
         // Both sessions at once on the one pool.
         var runs = await Task.WhenAll(
-            Task.Run(() => Enumerable.Range(0, 20).Select(_ => mlp.Run([x])[0]["logits"].ToArray<float>()).Last()),
-            Task.Run(() => Enumerable.Range(0, 20).Select(_ => bert.Run([ids])[0]["last_hidden_state"].ToArray<float>()).Last()));
-        var expected = reference.Run([x])[0]["logits"].ToArray<float>();
+            Task.Run(() => Enumerable.Range(0, 20).Select(_ => mlp.RunAsync([x]).AsTask().GetAwaiter().GetResult()[0]["logits"].ToArray<float>()).Last()),
+            Task.Run(() => Enumerable.Range(0, 20).Select(_ => bert.RunAsync([ids]).AsTask().GetAwaiter().GetResult()[0]["last_hidden_state"].ToArray<float>()).Last()));
+        var expected = (await reference.RunAsync([x]))[0]["logits"].ToArray<float>();
         for (var i = 0; i < expected.Length; i++) Assert.Equal(expected[i], runs[0][i], 4);
         Assert.Equal(4 * 64, runs[1].Length);
     }

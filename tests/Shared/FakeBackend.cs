@@ -8,7 +8,7 @@ namespace ModelKit.Tests;
 /// A backend for scheduler and cache tests. Every file loads into a session with input <c>x</c> float32[?,2]
 /// and output <c>y</c> = 2·x (3·x when the file's text starts with "triple"); a file whose text starts with "bad"
 /// fails to load; a CUDA device is unavailable; a row whose first value is NaN makes its batch throw. It records
-/// the batches it ran and can hold runs at a gate.
+/// the batches it ran and can hold runs at a gate; a held run ends when its cancellation token fires.
 /// </summary>
 public sealed class FakeBackend : IInferenceBackend
 {
@@ -17,10 +17,14 @@ public sealed class FakeBackend : IInferenceBackend
         [new TensorSpec("y", TensorElementType.Float32, [-1, 2])]);
 
     private int _loads;
+    private int _terminatedRuns;
 
     public string Framework => "onnx";
 
     public int Loads => _loads;
+
+    /// <summary>Runs held at <see cref="RunGate"/> that ended because their cancellation token fired.</summary>
+    public int TerminatedRuns => Volatile.Read(ref _terminatedRuns);
 
     public ConcurrentQueue<int[]> Batches { get; } = new();
 
@@ -56,7 +60,8 @@ public sealed class FakeBackend : IInferenceBackend
         public MemoryMeasurement MemoryMeasurement => MemoryMeasurement.Estimated;
         public bool Disposed { get; private set; }
 
-        public IReadOnlyList<IReadOnlyDictionary<string, Tensor>> Run(IReadOnlyList<IReadOnlyDictionary<string, Tensor>> requests)
+        public async ValueTask<IReadOnlyList<IReadOnlyDictionary<string, Tensor>>> RunAsync(
+            IReadOnlyList<IReadOnlyDictionary<string, Tensor>> requests, CancellationToken cancellationToken = default)
         {
             ObjectDisposedException.ThrowIf(Disposed, this);
             var rows = new int[requests.Count];
@@ -67,7 +72,19 @@ public sealed class FakeBackend : IInferenceBackend
             }
             backend.Batches.Enqueue(rows);
             backend.RunStarted.Release();
-            backend.RunGate?.Wait();
+            if (backend.RunGate is { } gate)
+            {
+                try
+                {
+                    await gate.WaitAsync(cancellationToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    Interlocked.Increment(ref backend._terminatedRuns);
+                    throw;
+                }
+            }
+
             var results = new IReadOnlyDictionary<string, Tensor>[requests.Count];
             for (var i = 0; i < requests.Count; i++)
             {

@@ -74,5 +74,12 @@ public interface IModelSession : IDisposable
     /// outputs split back. Inputs have been validated against <see cref="Signature"/> and share all
     /// dimensions but the first. The method may be called from several threads at once.
     /// </summary>
-    IReadOnlyList<IReadOnlyDictionary<string, Tensor>> Run(IReadOnlyList<IReadOnlyDictionary<string, Tensor>> requests);
+    /// <param name="requests">The requests of the batch, in order.</param>
+    /// <param name="cancellationToken">
+    /// Cancelled when nobody waits for the batch any more (every caller timed out or went away). A backend stops the
+    /// run as soon as it can (ONNX Runtime: <c>RunOptions.Terminate</c>, checked between operators) and throws
+    /// <see cref="OperationCanceledException"/>.
+    /// </param>
+    ValueTask<IReadOnlyList<IReadOnlyDictionary<string, Tensor>>> RunAsync(
+        IReadOnlyList<IReadOnlyDictionary<string, Tensor>> requests, CancellationToken cancellationToken = default);
 }

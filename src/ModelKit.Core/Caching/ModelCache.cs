@@ -54,6 +54,9 @@ public readonly struct ModelLease : IDisposable
     /// <summary>The entry's key.</summary>
     public ModelCacheKey Key => _entry?.Key ?? default;
 
+    /// <summary>The artifact the session was loaded from (content-addressed: another path is other content).</summary>
+    public string? ArtifactPath => _entry?.ArtifactPath;
+
     /// <summary>Returns the lease; the session is disposed after the last lease of an evicted entry.</summary>
     public void Dispose() => _entry?.Release();
 }
@@ -65,6 +68,7 @@ internal sealed class ModelCacheEntry(ModelCacheKey key)
     private readonly TaskCompletionSource _loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public ModelCacheKey Key { get; } = key;
+    public required string ArtifactPath { get; init; }
     public IModelSession? Session { get; private set; }
     public long MemoryBytes { get; set; }
     public long EstimatedBytes { get; set; }
@@ -170,9 +174,13 @@ public sealed class ModelCache : IModelCache, IDisposable
     public ValueTask<ModelLease> AcquireAsync(ModelCacheKey key, ModelLoadRequest load, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        return TryAcquire(key, out var lease)
-            ? new ValueTask<ModelLease>(lease)
-            : AcquireSlowAsync(key, load, cancellationToken);
+        if (TryAcquire(key, out var lease))
+        {
+            if (string.Equals(lease.ArtifactPath, load.ArtifactPath, StringComparison.Ordinal)) return new ValueTask<ModelLease>(lease);
+            lease.Dispose(); // other content under the same key: the slow path replaces it
+        }
+
+        return AcquireSlowAsync(key, load, cancellationToken);
     }
 
     private async ValueTask<ModelLease> AcquireSlowAsync(ModelCacheKey key, ModelLoadRequest load, CancellationToken cancellationToken)
@@ -188,11 +196,18 @@ public sealed class ModelCache : IModelCache, IDisposable
             lock (_gate)
             {
                 ObjectDisposedException.ThrowIf(_disposed, this);
-                if (!_entries.TryGetValue(key, out entry!))
+                if (_entries.TryGetValue(key, out entry!) && entry.IsLoaded && !string.Equals(entry.ArtifactPath, load.ArtifactPath, StringComparison.Ordinal))
+                {
+                    // The key now names other content (the version was deleted and registered again): never serve the old session.
+                    Evict(entry, "content replaced");
+                    entry = null!;
+                }
+
+                if (entry is null)
                 {
                     var estimate = EstimateBytes(load);
                     ReserveRoom(key, estimate);
-                    entry = new ModelCacheEntry(key) { EstimatedBytes = estimate };
+                    entry = new ModelCacheEntry(key) { EstimatedBytes = estimate, ArtifactPath = load.ArtifactPath };
                     if (_pins.TryGetValue(key, out var pins)) entry.PinCount = pins;
                     _entries[key] = entry;
                     _reservedBytes += estimate;
@@ -208,6 +223,7 @@ public sealed class ModelCache : IModelCache, IDisposable
             }
 
             await entry.Loaded.WaitAsync(cancellationToken).ConfigureAwait(false);
+            if (!string.Equals(entry.ArtifactPath, load.ArtifactPath, StringComparison.Ordinal)) continue; // other content: replaced above next time round
             if (entry.TryAddReference())
             {
                 Touch(entry);

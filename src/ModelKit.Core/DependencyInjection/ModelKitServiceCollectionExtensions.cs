@@ -8,6 +8,7 @@ using ModelKit.Deployments;
 using ModelKit.Diagnostics;
 using ModelKit.Inference;
 using ModelKit.Registry;
+using ModelKit.Serving;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -49,10 +50,19 @@ public static class ModelKitServiceCollectionExtensions
         services.TryAddSingleton<IModelRegistry>(sp => sp.GetRequiredService<SqliteModelRegistry>());
         services.TryAddSingleton<DeploymentTable>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IModelUsageGuard, DeploymentTable>(sp => sp.GetRequiredService<DeploymentTable>()));
+        services.TryAddSingleton(sp => new ModelRouter(
+            sp.GetRequiredService<IModelRegistry>(),
+            sp.GetRequiredService<IModelCache>(),
+            sp.GetRequiredService<IOptions<InferenceOptions>>(),
+            sp.GetService<TimeProvider>(),
+            sp.GetService<ModelKitMetrics>(),
+            sp.GetService<Microsoft.Extensions.Logging.ILogger<ModelRouter>>()));
+        services.TryAddSingleton<IModelRouter>(sp => sp.GetRequiredService<ModelRouter>());
         services.TryAddSingleton(sp => new DeploymentManager(
             sp.GetRequiredService<DeploymentTable>(),
             sp.GetRequiredService<IModelRegistry>(),
             sp.GetRequiredService<IModelCache>(),
+            sp.GetRequiredService<ModelRouter>(),
             sp.GetRequiredService<IOptions<DeploymentOptions>>(),
             sp.GetRequiredService<IOptions<InferenceOptions>>(),
             sp.GetService<TimeProvider>(),
@@ -172,8 +182,11 @@ internal sealed class ModelKitOptionsValidator :
     }
 }
 
-/// <summary>Ready when the registry answers; reports the cache's state.</summary>
-internal sealed class ModelKitHealthCheck(IModelRegistry registry, IModelCache cache) : IHealthCheck
+/// <summary>
+/// Ready when the registry answers and every served model can serve; a served or deployed model whose artifacts are
+/// missing or corrupt makes it unhealthy and is named (model, version, deployment). Reports the cache's state.
+/// </summary>
+internal sealed class ModelKitHealthCheck(IModelRegistry registry, IModelCache cache, IModelRouter router) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
@@ -181,13 +194,24 @@ internal sealed class ModelKitHealthCheck(IModelRegistry registry, IModelCache c
         {
             var page = await registry.ListModelsAsync(new ModelQuery { Limit = 1 }, cancellationToken).ConfigureAwait(false);
             var stats = cache.GetStats();
-            return HealthCheckResult.Healthy("ModelKit is serving.", new Dictionary<string, object>
+            var data = new Dictionary<string, object>
             {
                 ["models"] = page.Total,
                 ["cached_models"] = stats.Count,
                 ["cache_memory_bytes"] = stats.MemoryBytes,
                 ["cache_memory_limit_bytes"] = stats.MemoryLimitBytes,
-            });
+            };
+            var unavailable = router.GetUnavailable();
+            if (unavailable.Count == 0) return HealthCheckResult.Healthy("ModelKit is serving.", data);
+            data["unavailable_models"] = unavailable.Select(u => new Dictionary<string, object?>
+            {
+                ["model_id"] = u.ModelId,
+                ["version"] = u.Version,
+                ["deployment_id"] = u.DeploymentId,
+                ["reason"] = u.Reason,
+            }).ToArray();
+            var names = string.Join(", ", unavailable.Select(u => u.DeploymentId is null ? $"{u.ModelId}:{u.Version}" : $"{u.ModelId}:{u.Version} (deployment '{u.DeploymentId}')"));
+            return HealthCheckResult.Unhealthy($"{unavailable.Count} served model(s) cannot serve: {names}.", data: data);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

@@ -2,6 +2,8 @@ using Microsoft.Extensions.Logging;
 using ModelKit.Backends;
 using ModelKit.Caching;
 using ModelKit.Inference;
+using ModelKit.Registry;
+using ModelKit.Serving;
 using ModelKit.Scheduling;
 using ModelKit.Tensors;
 
@@ -13,7 +15,7 @@ internal sealed class Deployment(string id, string modelId, int maxLogEntries)
     private readonly Queue<DeploymentLogEntry> _log = new();
     private readonly StageState[] _stages = Array.ConvertAll(DeploymentManager.StageNames, static n => new StageState(n));
     private TaskCompletionSource _settled = NewSettled();
-    private volatile ModelRuntime? _runtime;
+    private volatile ServedModel? _runtime;
 
     public Lock Gate { get; } = new();
     public SemaphoreSlim Operation { get; } = new(1, 1);
@@ -22,8 +24,8 @@ internal sealed class Deployment(string id, string modelId, int maxLogEntries)
 
     public required string Framework { get; set; }
     public required string Version { get; set; }
-    public ModelSignature? Signature { get; set; }
-    public required string ArtifactPath { get; set; }
+    /// <summary>The registered version served (its files and signature); null when it could not be restored.</summary>
+    public ModelVersionInfo? VersionInfo { get; set; }
     public ExecutionDevice Device { get; set; }
     public required BatchingOptions Batching { get; set; }
     public int Desired { get; set; }
@@ -48,7 +50,7 @@ internal sealed class Deployment(string id, string modelId, int maxLogEntries)
     public Task? BringUpTask { get; set; }
 
     /// <summary>The runtime taking traffic; read without the lock on the hot path.</summary>
-    public ModelRuntime? Runtime
+    public ServedModel? Runtime
     {
         get => _runtime;
         set => _runtime = value;

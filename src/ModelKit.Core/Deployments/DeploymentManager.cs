@@ -9,6 +9,7 @@ using ModelKit.Diagnostics;
 using ModelKit.Inference;
 using ModelKit.Registry;
 using ModelKit.Scheduling;
+using ModelKit.Serving;
 using ModelKit.Tensors;
 
 namespace ModelKit.Deployments;
@@ -25,6 +26,7 @@ public sealed class DeploymentManager : IDeploymentManager, IAsyncDisposable
     private readonly DeploymentTable _table;
     private readonly IModelRegistry _registry;
     private readonly IModelCache _cache;
+    private readonly ModelRouter _router;
     private readonly DeploymentOptions _options;
     private readonly InferenceOptions _inferenceOptions;
     private readonly TimeProvider _timeProvider;
@@ -38,13 +40,14 @@ public sealed class DeploymentManager : IDeploymentManager, IAsyncDisposable
     public DeploymentManager(
         IModelRegistry registry,
         IModelCache cache,
+        ModelRouter router,
         IOptions<DeploymentOptions> options,
         IOptions<InferenceOptions> inferenceOptions,
         TimeProvider? timeProvider = null,
         ModelKitMetrics? metrics = null,
         ILogger<DeploymentManager>? logger = null,
         IOptions<ModelKitOptions>? storage = null)
-        : this(new DeploymentTable(), registry, cache, options, inferenceOptions, timeProvider, metrics, logger, storage)
+        : this(new DeploymentTable(), registry, cache, router, options, inferenceOptions, timeProvider, metrics, logger, storage)
     {
     }
 
@@ -52,6 +55,7 @@ public sealed class DeploymentManager : IDeploymentManager, IAsyncDisposable
         DeploymentTable table,
         IModelRegistry registry,
         IModelCache cache,
+        ModelRouter router,
         IOptions<DeploymentOptions> options,
         IOptions<InferenceOptions> inferenceOptions,
         TimeProvider? timeProvider,
@@ -64,6 +68,8 @@ public sealed class DeploymentManager : IDeploymentManager, IAsyncDisposable
         _table = table ?? throw new ArgumentNullException(nameof(table));
         _registry = registry ?? throw new ArgumentNullException(nameof(registry));
         _cache = cache ?? throw new ArgumentNullException(nameof(cache));
+        _router = router ?? throw new ArgumentNullException(nameof(router));
+        _router.AttachDeployments(_table);
         _options = options.Value;
         _inferenceOptions = inferenceOptions.Value;
         _timeProvider = timeProvider ?? TimeProvider.System;
@@ -106,8 +112,7 @@ public sealed class DeploymentManager : IDeploymentManager, IAsyncDisposable
         {
             Framework = model.Framework,
             Version = version.Version,
-            Signature = version.Signature,
-            ArtifactPath = version.Files[0].Path,
+            VersionInfo = version,
             Device = device,
             Batching = batching,
             Desired = Math.Clamp(spec.Replicas, Math.Max(1, min), max),
@@ -200,7 +205,7 @@ public sealed class DeploymentManager : IDeploymentManager, IAsyncDisposable
         await d.Operation.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            ModelRuntime current;
+            ServedModel current;
             lock (d.Gate)
             {
                 if (d.State != DeploymentState.Running || d.Runtime is null)
@@ -290,8 +295,7 @@ public sealed class DeploymentManager : IDeploymentManager, IAsyncDisposable
             lock (d.Gate)
             {
                 d.Framework = model.Framework;
-                d.Signature = version.Signature;
-                d.ArtifactPath = version.Files[0].Path;
+                d.VersionInfo = version;
             }
 
             _table.Activate(d, _cache.GetStats().MemoryLimitBytes);
@@ -369,8 +373,7 @@ public sealed class DeploymentManager : IDeploymentManager, IAsyncDisposable
             {
                 Framework = model?.Framework ?? "onnx",
                 Version = record.Version,
-                Signature = version?.Signature,
-                ArtifactPath = version?.Files[0].Path ?? string.Empty,
+                VersionInfo = version,
                 Device = ExecutionDevice.TryParse(record.Device, out var device) ? device : ExecutionDevice.Cpu,
                 Batching = new BatchingOptions
                 {
@@ -434,34 +437,6 @@ public sealed class DeploymentManager : IDeploymentManager, IAsyncDisposable
         }
     }
 
-    /// <summary>The runtime of the running deployment of <paramref name="modelId"/> when it serves <paramref name="version"/> (any when null).</summary>
-    internal bool TryGetRuntime(string modelId, string? version, out ModelRuntime runtime, out DeploymentState? state)
-    {
-        var d = _table.FindActive(modelId);
-        state = d?.State;
-        var r = d?.Runtime;
-        if (r is not null && state == DeploymentState.Running && (version is null || version == r.Version))
-        {
-            runtime = r;
-            return true;
-        }
-
-        runtime = null!;
-        return false;
-    }
-
-    /// <summary>The id of the active deployment of <paramref name="modelId"/>, or null.</summary>
-    internal string? FindActiveId(string modelId) => _table.FindActive(modelId)?.Id;
-
-    /// <summary>Queue counters of every running deployment, keyed by deployment id.</summary>
-    internal IEnumerable<(string DeploymentId, ModelRuntime Runtime)> RunningRuntimes()
-    {
-        foreach (var d in _table.All())
-        {
-            if (d.Runtime is { } r) yield return (d.Id, r);
-        }
-    }
-
     /// <summary>Looks at every autoscaled deployment once (the timer calls it every <see cref="DeploymentOptions.AutoscaleInterval"/>).</summary>
     internal void Autoscale()
     {
@@ -470,7 +445,7 @@ public sealed class DeploymentManager : IDeploymentManager, IAsyncDisposable
             lock (d.Gate)
             {
                 if (d.State != DeploymentState.Running || d.Runtime is not { } runtime || d.Max <= Math.Max(1, d.Min)) continue;
-                var stats = runtime.Queue.GetStats();
+                var stats = runtime.GetStats();
                 var floor = Math.Max(1, d.Min);
                 if (stats.QueueLength > d.TargetQueueDepth * d.Desired && d.Desired < d.Max)
                 {
@@ -532,22 +507,22 @@ public sealed class DeploymentManager : IDeploymentManager, IAsyncDisposable
     private async Task BringUpAsync(Deployment d, CancellationToken cancellationToken)
     {
         ModelCacheKey key;
-        ModelLoadRequest load;
+        ModelVersionInfo version;
         bool pin;
         lock (d.Gate)
         {
             d.State = DeploymentState.Loading;
             key = new ModelCacheKey(d.ModelId, d.Version, d.Device);
-            load = new ModelLoadRequest(d.ArtifactPath) { Framework = d.Framework, Device = d.Device, IntraOpThreads = d.IntraOpThreads };
+            version = d.VersionInfo ?? throw new InvalidOperationException($"Deployment '{d.Id}' has no version to bring up.");
             pin = d.Min > 0;
         }
 
         Log.DeploymentState(_logger, d.Id, "loading");
         var pinned = false;
-        ModelRuntime? runtime = null;
+        ServedModel? runtime = null;
         try
         {
-            runtime = await PrepareRuntimeAsync(d, key, load, d.Signature, d.Batching, pin, cancellationToken).ConfigureAwait(false);
+            runtime = await PrepareRuntimeAsync(d, d.Framework, version, d.Device, d.Batching, pin, cancellationToken).ConfigureAwait(false);
             pinned = pin;
             lock (d.Gate)
             {
@@ -590,23 +565,28 @@ public sealed class DeploymentManager : IDeploymentManager, IAsyncDisposable
         }
     }
 
-    // Runs the four stages for one runtime: checks, load (pinned when asked), warm-up, queue creation.
-    private async Task<ModelRuntime> PrepareRuntimeAsync(
-        Deployment d, ModelCacheKey key, ModelLoadRequest load, ModelSignature? signature, BatchingOptions batching, bool pin, CancellationToken cancellationToken)
+    // Runs the four stages for one served model: checks, load (pinned when asked), warm-up, queue. The served model is
+    // built by the router, the one place that builds them; it takes traffic once the deployment publishes it.
+    private async Task<ServedModel> PrepareRuntimeAsync(
+        Deployment d, string framework, ModelVersionInfo version, ExecutionDevice device, BatchingOptions batching, bool pin, CancellationToken cancellationToken)
     {
-        d.BeginStage(0, _timeProvider);
-        if (!File.Exists(load.ArtifactPath))
+        ServedModel served;
+        lock (d.Gate)
         {
-            throw new InvalidModelConfigException($"The artifact of model '{key.ModelId}' version {key.Version} is missing from the store ({load.ArtifactPath}).");
+            served = _router.CreateServedModel(framework, version, device, batching with { Instances = d.Desired }, d.DefaultPriority, d.Id, d.IntraOpThreads);
         }
 
-        d.EndStage(0, DeploymentStageStatus.Completed, null, _timeProvider);
-
-        d.BeginStage(1, _timeProvider);
-        d.AddLog(_timeProvider.GetUtcNow(), LogLevel.Information, $"Loading version {key.Version} on {key.Device}{(pin ? " (pinned)" : string.Empty)}.");
-        await _cache.PreloadAsync(key, load, pin, cancellationToken).ConfigureAwait(false);
+        var key = served.CacheKey;
+        var pinned = false;
         try
         {
+            d.BeginStage(0, _timeProvider);
+            d.EndStage(0, DeploymentStageStatus.Completed, null, _timeProvider);
+
+            d.BeginStage(1, _timeProvider);
+            d.AddLog(_timeProvider.GetUtcNow(), LogLevel.Information, $"Loading version {key.Version} on {key.Device}{(pin ? " (pinned)" : string.Empty)}.");
+            await served.PreloadAsync(pin, cancellationToken).ConfigureAwait(false); // verifies the artifacts first
+            pinned = pin;
             var used = _cache.GetStats().Find(key)?.MemoryBytes;
             d.EndStage(1, DeploymentStageStatus.Completed, used is null ? null : $"{ModelCache.FormatBytes(used.Value)} in memory", _timeProvider);
             if (used is { } bytes && d.MemoryRequest is { } requested && bytes > requested)
@@ -615,61 +595,33 @@ public sealed class DeploymentManager : IDeploymentManager, IAsyncDisposable
             }
 
             d.BeginStage(2, _timeProvider);
-            var (status, note) = _options.WarmUp ? await WarmUpAsync(key, load, signature, cancellationToken).ConfigureAwait(false) : (DeploymentStageStatus.Skipped, "warm-up is turned off");
-            d.EndStage(2, status, note, _timeProvider);
-            if (note is not null) d.AddLog(_timeProvider.GetUtcNow(), status == DeploymentStageStatus.Completed ? LogLevel.Information : LogLevel.Warning, "Warm-up: " + note);
-
-            d.BeginStage(3, _timeProvider);
-            ModelRuntime runtime;
-            lock (d.Gate)
+            var (status, note) = (DeploymentStageStatus.Skipped, "warm-up is turned off");
+            if (_options.WarmUp)
             {
-                runtime = new ModelRuntime(key, load, signature, batching with { Instances = d.Desired }, d.DefaultPriority, d.Id, _cache, _timeProvider, _metrics, _logger);
+                var (ran, what) = await served.WarmUpAsync(cancellationToken).ConfigureAwait(false);
+                (status, note) = (ran ? DeploymentStageStatus.Completed : DeploymentStageStatus.Skipped, what);
             }
 
+            d.EndStage(2, status, note, _timeProvider);
+            d.AddLog(_timeProvider.GetUtcNow(), status == DeploymentStageStatus.Completed ? LogLevel.Information : LogLevel.Warning, "Warm-up: " + note);
+
+            d.BeginStage(3, _timeProvider);
             d.EndStage(3, DeploymentStageStatus.Completed, null, _timeProvider);
-            return runtime;
+            return served;
         }
         catch
         {
-            if (pin) _cache.Unpin(key);
+            if (pinned) _cache.Unpin(key);
+            await served.Queue.DisposeAsync().ConfigureAwait(false);
             throw;
         }
     }
 
-    // One request of zeros (dynamic dimensions as 1) straight on a lease; a model with string inputs is skipped.
-    private async Task<(DeploymentStageStatus, string?)> WarmUpAsync(ModelCacheKey key, ModelLoadRequest load, ModelSignature? signature, CancellationToken cancellationToken)
-    {
-        if (signature is null || signature.Inputs.Count == 0) return (DeploymentStageStatus.Skipped, "the model's inputs are not known");
-        var inputs = new Dictionary<string, Tensor>(signature.Inputs.Count);
-        foreach (var input in signature.Inputs)
-        {
-            if (input.ElementType == TensorElementType.String) return (DeploymentStageStatus.Skipped, $"input '{input.Name}' is a string tensor");
-            var shape = new long[input.Shape.Count];
-            for (var i = 0; i < shape.Length; i++) shape[i] = input.Shape[i] < 0 ? 1 : input.Shape[i];
-            inputs[input.Name] = Tensor.Allocate(input.ElementType, shape);
-        }
-
-        var started = Stopwatch.GetTimestamp();
-        try
-        {
-            using var lease = await _cache.AcquireAsync(key, load, cancellationToken).ConfigureAwait(false);
-            lease.Session.Run([inputs]);
-            return (DeploymentStageStatus.Completed, $"one run took {Stopwatch.GetElapsedTime(started).TotalMilliseconds:F1} ms");
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            // Zeros are not valid input for every model (an index out of range, say); real requests may still work.
-            return (DeploymentStageStatus.Skipped, "a run on zeros failed: " + ex.Message);
-        }
-    }
-
     private async Task RollAsync(
-        Deployment d, ModelRuntime current, string framework, ModelVersionInfo? version, ExecutionDevice device, BatchingOptions batching, CancellationToken cancellationToken)
+        Deployment d, ServedModel current, string framework, ModelVersionInfo? version, ExecutionDevice device, BatchingOptions batching, CancellationToken cancellationToken)
     {
-        var versionLabel = version?.Version ?? current.Version;
-        var key = new ModelCacheKey(d.ModelId, versionLabel, device);
-        var load = new ModelLoadRequest(version?.Files[0].Path ?? current.Load.ArtifactPath) { Framework = framework, Device = device, IntraOpThreads = d.IntraOpThreads };
-        var signature = version is null ? current.Signature : version.Signature;
+        var target = version ?? current.VersionInfo;
+        var versionLabel = target.Version;
         bool pin;
         lock (d.Gate)
         {
@@ -679,10 +631,10 @@ public sealed class DeploymentManager : IDeploymentManager, IAsyncDisposable
             d.AddLog(_timeProvider.GetUtcNow(), LogLevel.Information, $"Rolling update to version {versionLabel} on {device}; version {current.Version} keeps serving meanwhile.");
         }
 
-        ModelRuntime next;
+        ServedModel next;
         try
         {
-            next = await PrepareRuntimeAsync(d, key, load, signature, batching, pin, cancellationToken).ConfigureAwait(false);
+            next = await PrepareRuntimeAsync(d, framework, target, device, batching, pin, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -704,21 +656,21 @@ public sealed class DeploymentManager : IDeploymentManager, IAsyncDisposable
             next.Queue.SetInstances(d.Desired);
             oldPinned = d.PinnedKey;
             d.Runtime = next;
-            d.PinnedKey = pin ? key : null;
+            d.PinnedKey = pin ? next.CacheKey : null;
             d.Version = versionLabel;
             d.Device = device;
             d.Batching = batching;
             d.Framework = framework;
-            d.Signature = signature;
-            d.ArtifactPath = load.ArtifactPath;
+            d.VersionInfo = target;
             d.UpdatingTo = null;
             d.Touch(_timeProvider.GetUtcNow());
             d.AddLog(_timeProvider.GetUtcNow(), LogLevel.Information, $"Version {versionLabel} takes the traffic; draining version {current.Version}.");
         }
 
+        current.Withdraw();
         await DrainAsync(d, current).ConfigureAwait(false);
         if (oldPinned is { } old) _cache.Unpin(old);
-        if (current.Key != key) _cache.Remove(current.Key);
+        if (current.CacheKey != next.CacheKey) _cache.Remove(current.CacheKey);
         d.AddLog(_timeProvider.GetUtcNow(), LogLevel.Information, $"Version {current.Version} drained and unloaded.");
     }
 
@@ -727,7 +679,7 @@ public sealed class DeploymentManager : IDeploymentManager, IAsyncDisposable
         d.CancelBringUp();
         if (d.BringUpTask is { } bringUp) await bringUp.ConfigureAwait(false);
 
-        ModelRuntime? runtime;
+        ServedModel? runtime;
         lock (d.Gate)
         {
             if (d.State is DeploymentState.Stopped or DeploymentState.Failed)
@@ -737,6 +689,7 @@ public sealed class DeploymentManager : IDeploymentManager, IAsyncDisposable
             }
 
             runtime = d.Runtime;
+            runtime?.Withdraw();
             d.State = DeploymentState.Stopping;
             d.Touch(_timeProvider.GetUtcNow());
             d.AddLog(_timeProvider.GetUtcNow(), LogLevel.Information, "Stopping: draining queued and running requests.");
@@ -761,7 +714,7 @@ public sealed class DeploymentManager : IDeploymentManager, IAsyncDisposable
         Log.DeploymentState(_logger, d.Id, "stopped");
     }
 
-    private async Task DrainAsync(Deployment d, ModelRuntime runtime)
+    private async Task DrainAsync(Deployment d, ServedModel runtime)
     {
         using var timeout = new CancellationTokenSource(_options.DrainTimeout, _timeProvider);
         try
@@ -794,8 +747,8 @@ public sealed class DeploymentManager : IDeploymentManager, IAsyncDisposable
         if (d.State != DeploymentState.Running || d.Runtime is not { } runtime) return;
         if (!wasPinned && min > 0)
         {
-            _cache.Pin(runtime.Key);
-            d.PinnedKey = runtime.Key;
+            _cache.Pin(runtime.CacheKey);
+            d.PinnedKey = runtime.CacheKey;
         }
         else if (wasPinned && min == 0 && d.PinnedKey is { } key)
         {

@@ -69,7 +69,7 @@ public sealed class InferenceJobOptions
 public interface IInferenceJobService
 {
     /// <summary>
-    /// Checks the request (model, version, inputs: the errors of <see cref="IInferenceService.InferAsync"/>), then
+    /// Checks the request (model, version, inputs: the errors of <see cref="IInferenceService.InferAsync(InferenceRequest, CancellationToken)"/>), then
     /// accepts it as a job and returns at once. QUEUE_FULL when <see cref="InferenceJobOptions.MaxJobs"/> jobs are unfinished.
     /// </summary>
     Task<InferenceJobInfo> SubmitAsync(InferenceRequest request, CancellationToken cancellationToken = default);

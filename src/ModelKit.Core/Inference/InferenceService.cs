@@ -1,109 +1,101 @@
 using System.Collections.Concurrent;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
-using ModelKit.Backends;
 using ModelKit.Caching;
-using ModelKit.Deployments;
 using ModelKit.Diagnostics;
 using ModelKit.Registry;
-using ModelKit.Scheduling;
+using ModelKit.Serving;
 using ModelKit.Tensors;
 
 namespace ModelKit.Inference;
 
 /// <summary>
-/// Routes a request to the model's running deployment (or, when allowed, serves the registered model on demand),
-/// validates inputs against its signature, queues the request on that runtime's <see cref="BatchQueue"/>, and runs
-/// batches on a cache lease. On-demand resolutions are kept for <see cref="ResolveInterval"/> so the hot path does
-/// not touch the database. A request that meets a runtime being replaced by a rolling update is re-routed.
+/// The entry point the adapters call: resolves the request's model once through the <see cref="IModelRouter"/>, checks
+/// the task it names, and runs it on the served model (which validates, queues, batches and runs it). A request that
+/// meets a served model withdrawn meanwhile (rolling update, stop, registry change) is resolved again.
 /// </summary>
-public sealed class InferenceService : IInferenceService, IAsyncDisposable, IDisposable
+public sealed class InferenceService : IInferenceService
 {
-    /// <summary>How long a resolved model route is trusted before the registry is asked again.</summary>
-    public static readonly TimeSpan ResolveInterval = TimeSpan.FromSeconds(2);
-
-    private readonly ConcurrentDictionary<(string ModelId, string? Version), Route> _routes = new();
     private readonly ConcurrentDictionary<string, (string? Task, long ValidUntil)> _modelTasks = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<ModelCacheKey, ModelRuntime> _runtimes = new();
     private readonly IModelRegistry _registry;
-    private readonly IModelCache _cache;
+    private readonly IModelRouter _router;
     private readonly InferenceOptions _options;
     private readonly TimeProvider _timeProvider;
     private readonly ModelKitMetrics _metrics;
-    private readonly ILogger _logger;
-    private readonly ExecutionDevice _defaultDevice;
-    private readonly DeploymentManager? _deployments;
 
     /// <summary>Creates the service.</summary>
     public InferenceService(
         IModelRegistry registry,
-        IModelCache cache,
+        IModelRouter router,
         IOptions<InferenceOptions> options,
         TimeProvider? timeProvider = null,
-        ModelKitMetrics? metrics = null,
-        ILogger<InferenceService>? logger = null,
-        DeploymentManager? deployments = null)
+        ModelKitMetrics? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _registry = registry ?? throw new ArgumentNullException(nameof(registry));
-        _cache = cache ?? throw new ArgumentNullException(nameof(cache));
+        _router = router ?? throw new ArgumentNullException(nameof(router));
         _options = options.Value;
-        _options.DefaultBatching.Validate();
-        _defaultDevice = ExecutionDevice.Parse(_options.DefaultDevice);
         _timeProvider = timeProvider ?? TimeProvider.System;
         _metrics = metrics ?? new ModelKitMetrics();
-        _logger = (ILogger?)logger ?? NullLogger.Instance;
-        _deployments = deployments;
+        _registry.Changed += (_, change) => _modelTasks.TryRemove(change.ModelId, out (string?, long) _);
     }
 
     /// <inheritdoc />
-    public async Task<InferenceResult> InferAsync(InferenceRequest request, CancellationToken cancellationToken = default)
+    public ValueTask<IServedModel> ResolveAsync(string modelId, string? version = null, CancellationToken cancellationToken = default) =>
+        _router.ResolveAsync(modelId, version, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<InferenceResult> InferAsync(InferenceRequest request, CancellationToken cancellationToken = default) =>
+        InferAsync(null, request, cancellationToken);
+
+    /// <inheritdoc />
+    public async Task<InferenceResult> InferAsync(IServedModel? model, InferenceRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         var started = _timeProvider.GetTimestamp();
         using var activity = ModelKitMetrics.ActivitySource.StartActivity("modelkit.inference");
         activity?.SetTag(ModelKitTelemetry.ModelTag, request.ModelId);
         if (request.Task is not null) await CheckTaskAsync(request, cancellationToken).ConfigureAwait(false);
-        ModelRuntime runtime;
+        if (model is not null && (model.ModelId != request.ModelId || (request.Version is not null && model.Version != request.Version)))
+        {
+            throw new ArgumentException($"The served model {model.ModelId}:{model.Version} is not the one the request names.", nameof(model));
+        }
+
         Task<IReadOnlyDictionary<string, Tensor>> pending;
         for (var attempt = 0; ; attempt++)
         {
-            runtime = await ResolveAsync(request.ModelId, request.Version, cancellationToken).ConfigureAwait(false);
-            if (runtime.Signature is { } signature) InputValidator.Validate(runtime.ModelId, signature, request.Inputs);
+            model ??= await _router.ResolveAsync(request.ModelId, request.Version, cancellationToken).ConfigureAwait(false);
             try
             {
-                pending = runtime.Queue.EnqueueAsync(
-                    request.Inputs, request.Priority ?? runtime.DefaultPriority, request.Timeout ?? _options.DefaultTimeout, cancellationToken);
+                pending = model.InferAsync(request.Inputs, request.Priority, request.Timeout ?? _options.DefaultTimeout, cancellationToken);
                 break;
             }
-            catch (ModelKitConflictException) when (runtime.Queue.IsStopping && attempt < 3)
+            catch (ModelKitConflictException) when (!model.IsAcceptingRequests && attempt < 3)
             {
-                // A rolling update or a stop replaced this runtime between routing and queueing: route again.
-                _routes.TryRemove((request.ModelId, request.Version), out _);
+                // Withdrawn between routing and queueing (rolling update, stop, registry change): route again.
+                model = null;
             }
         }
 
-        activity?.SetTag(ModelKitTelemetry.VersionTag, runtime.Version);
+        activity?.SetTag(ModelKitTelemetry.VersionTag, model.Version);
         var outputs = await pending.ConfigureAwait(false);
         var elapsed = _timeProvider.GetElapsedTime(started);
-        _metrics.InferenceDuration.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>(ModelKitTelemetry.ModelTag, runtime.ModelId));
-        return new InferenceResult { ModelId = runtime.ModelId, Version = runtime.Version, Outputs = outputs, Duration = elapsed };
+        _metrics.InferenceDuration.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>(ModelKitTelemetry.ModelTag, model.ModelId));
+        return new InferenceResult { ModelId = model.ModelId, Version = model.Version, Outputs = outputs, Duration = elapsed };
     }
 
     /// <inheritdoc />
     public async ValueTask<ModelSignature?> GetSignatureAsync(string modelId, string? version = null, CancellationToken cancellationToken = default)
     {
-        var runtime = await ResolveAsync(modelId, version, cancellationToken).ConfigureAwait(false);
-        return runtime.Signature;
+        var model = await _router.ResolveAsync(modelId, version, cancellationToken).ConfigureAwait(false);
+        return model.Signature;
     }
 
     /// <inheritdoc />
     public async Task<ModelCacheKey> PreloadAsync(string modelId, string? version = null, CancellationToken cancellationToken = default)
     {
-        var runtime = await ResolveAsync(modelId, version, cancellationToken).ConfigureAwait(false);
-        await _cache.PreloadAsync(runtime.Key, runtime.Load, pin: false, cancellationToken).ConfigureAwait(false);
-        return runtime.Key;
+        var model = await _router.ResolveAsync(modelId, version, cancellationToken).ConfigureAwait(false);
+        await model.PreloadAsync(cancellationToken).ConfigureAwait(false);
+        return model.CacheKey;
     }
 
     /// <inheritdoc />
@@ -111,11 +103,12 @@ public sealed class InferenceService : IInferenceService, IAsyncDisposable, IDis
     {
         ArgumentNullException.ThrowIfNull(request);
         if (request.Task is not null) await CheckTaskAsync(request, cancellationToken).ConfigureAwait(false);
-        var runtime = await ResolveAsync(request.ModelId, request.Version, cancellationToken).ConfigureAwait(false);
-        if (runtime.Signature is { } signature) InputValidator.Validate(runtime.ModelId, signature, request.Inputs);
+        var model = await _router.ResolveAsync(request.ModelId, request.Version, cancellationToken).ConfigureAwait(false);
+        if (model.Signature is { } signature) InputValidator.Validate(model.ModelId, signature, request.Inputs);
     }
 
-    // Only requests that name a task need the model's; it is read from the registry at most once per ResolveInterval.
+    // Only requests that name a task need the model's; it is read from the registry at most once per resolve interval
+    // (and again at once after the registry reports a change of the model).
     private ValueTask CheckTaskAsync(InferenceRequest request, CancellationToken cancellationToken)
     {
         if (_modelTasks.TryGetValue(request.ModelId, out var known) && _timeProvider.GetTimestamp() < known.ValidUntil)
@@ -131,7 +124,7 @@ public sealed class InferenceService : IInferenceService, IAsyncDisposable, IDis
     {
         var model = await _registry.FindModelAsync(request.ModelId, cancellationToken).ConfigureAwait(false)
             ?? throw new ModelNotFoundException($"Model '{request.ModelId}' is not registered.");
-        var interval = (long)(ResolveInterval.TotalSeconds * _timeProvider.TimestampFrequency);
+        var interval = (long)(ModelRouter.ResolveInterval.TotalSeconds * _timeProvider.TimestampFrequency);
         _modelTasks[request.ModelId] = (model.Task, _timeProvider.GetTimestamp() + interval);
         CheckTask(request, model.Task);
     }
@@ -173,89 +166,4 @@ public sealed class InferenceService : IInferenceService, IAsyncDisposable, IDis
             }
         }
     }
-
-    /// <summary>Queue counters of every running deployment (keyed by deployment id) and every model served on demand (keyed <c>model:version</c>).</summary>
-    public IReadOnlyDictionary<string, BatchQueueStats> GetQueueStats()
-    {
-        var result = new Dictionary<string, BatchQueueStats>();
-        if (_deployments is not null)
-        {
-            foreach (var (id, runtime) in _deployments.RunningRuntimes()) result[id] = runtime.Queue.GetStats();
-        }
-
-        foreach (var (key, runtime) in _runtimes) result[$"{key.ModelId}:{key.Version}"] = runtime.Queue.GetStats();
-        return result;
-    }
-
-    /// <summary>Stops every queue (running batches finish) and forgets the routes.</summary>
-    public async ValueTask DisposeAsync()
-    {
-        foreach (var runtime in _runtimes.Values) await runtime.Queue.DisposeAsync().ConfigureAwait(false);
-        _runtimes.Clear();
-        _routes.Clear();
-    }
-
-    /// <summary>Stops every queue, blocking until running batches finish.</summary>
-    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
-
-    private ValueTask<ModelRuntime> ResolveAsync(string modelId, string? version, CancellationToken cancellationToken)
-    {
-        if (string.IsNullOrEmpty(modelId)) throw new InvalidInputException("'model_id' is required.");
-        if (_deployments is not null)
-        {
-            if (_deployments.TryGetRuntime(modelId, version, out var deployed, out var state)) return new ValueTask<ModelRuntime>(deployed);
-            if (!_options.ServeUndeployedModels)
-            {
-                var id = _deployments.FindActiveId(modelId);
-                throw new DeploymentNotRunningException(id is null
-                    ? $"Model '{modelId}' is not deployed{(version is null ? string.Empty : $" in version {version}")}; deploy it first."
-                    : $"Model '{modelId}' is deployed as '{id}', which is {DeploymentManager.Name(state ?? DeploymentState.Stopped)}{(version is null ? string.Empty : $" and may not serve version {version}")}.");
-            }
-        }
-        else if (!_options.ServeUndeployedModels)
-        {
-            throw new DeploymentNotRunningException($"Model '{modelId}' is not deployed, and serving undeployed models is turned off.");
-        }
-
-        return _routes.TryGetValue((modelId, version), out var route) && _timeProvider.GetTimestamp() < route.ValidUntil
-            ? new ValueTask<ModelRuntime>(route.Runtime)
-            : ResolveSlowAsync(modelId, version, cancellationToken);
-    }
-
-    private async ValueTask<ModelRuntime> ResolveSlowAsync(string modelId, string? version, CancellationToken cancellationToken)
-    {
-        var model = await _registry.FindModelAsync(modelId, cancellationToken).ConfigureAwait(false);
-        if (model is null)
-        {
-            _routes.TryRemove((modelId, version), out _);
-            throw new ModelNotFoundException($"Model '{modelId}' does not exist.");
-        }
-
-        var info = model.FindVersion(version);
-        if (info is null)
-        {
-            throw new ModelNotFoundException(version is null
-                ? $"Model '{modelId}' has no ready version yet."
-                : $"Model '{modelId}' has no version '{version}'; it has: {string.Join(", ", model.Versions.Select(v => v.Version))}.");
-        }
-
-        if (info.Status != ModelVersionStatus.Ready || info.Files.Count == 0)
-        {
-            throw new ModelNotFoundException($"Version '{info.Version}' of model '{modelId}' is {SqliteModelRegistry.StatusName(info.Status)}, not ready.");
-        }
-
-        var key = new ModelCacheKey(model.Id, info.Version, _defaultDevice);
-        var runtime = _runtimes.GetOrAdd(key, static (k, state) => state.Self.CreateRuntime(k, state.Model, state.Info), (Self: this, Model: model, Info: info));
-        var interval = (long)(ResolveInterval.TotalSeconds * _timeProvider.TimestampFrequency);
-        _routes[(modelId, version)] = new Route(runtime, _timeProvider.GetTimestamp() + interval);
-        return runtime;
-    }
-
-    private ModelRuntime CreateRuntime(ModelCacheKey key, ModelInfo model, ModelVersionInfo info)
-    {
-        var load = new ModelLoadRequest(info.Files[0].Path) { Framework = model.Framework, Device = key.Device, IntraOpThreads = _options.IntraOpThreads };
-        return new ModelRuntime(key, load, info.Signature, _options.DefaultBatching, RequestPriority.Normal, deploymentId: null, _cache, _timeProvider, _metrics, _logger);
-    }
-
-    private sealed record Route(ModelRuntime Runtime, long ValidUntil);
 }

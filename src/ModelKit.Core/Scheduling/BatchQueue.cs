@@ -10,7 +10,8 @@ namespace ModelKit.Scheduling;
 /// instance is free and a batch is ready (full, or its oldest request has waited <see cref="BatchingOptions.MaxQueueDelay"/>),
 /// compatible requests (same input names, types and dimensions after the first) are merged up to
 /// <see cref="BatchingOptions.MaxBatchSize"/> rows and run as one. A full queue rejects with QUEUE_FULL;
-/// a request cancelled or timed out before dispatch never reaches the backend.
+/// a request cancelled or timed out before dispatch never reaches the backend, and a running batch whose every
+/// caller has timed out or gone away is cancelled in the backend (ONNX Runtime terminates the run).
 /// </summary>
 public sealed class BatchQueue : IAsyncDisposable
 {
@@ -36,7 +37,7 @@ public sealed class BatchQueue : IAsyncDisposable
     private bool _timerArmed;
     private bool _stopping;
     private double _averageBatchSeconds;
-    private long _enqueued, _succeeded, _failed, _timedOut, _cancelled, _rejected, _batches, _batchedRequests;
+    private long _enqueued, _succeeded, _failed, _timedOut, _cancelled, _rejected, _batches, _batchedRequests, _terminated;
 
     /// <summary>Creates a queue.</summary>
     /// <param name="name">The name used in messages and metrics (usually the model id).</param>
@@ -111,7 +112,7 @@ public sealed class BatchQueue : IAsyncDisposable
         if (cancellationToken.IsCancellationRequested) return Task.FromCanceled<IReadOnlyDictionary<string, Tensor>>(cancellationToken);
 
         var now = _timeProvider.GetTimestamp();
-        var request = new PendingRequest(this, inputs, priority, now);
+        var request = new PendingRequest(this, inputs, priority, now) { CancellationToken = cancellationToken };
         if (timeout is { } t && t != Timeout.InfiniteTimeSpan)
         {
             var ticks = Math.Max(1, (long)(Math.Max(0, t.TotalSeconds) * _timeProvider.TimestampFrequency));
@@ -154,7 +155,6 @@ public sealed class BatchQueue : IAsyncDisposable
         if (cancellationToken.CanBeCanceled)
         {
             request.Registration = cancellationToken.UnsafeRegister(static state => ((PendingRequest)state!).Abort(timedOut: false), request);
-            request.CancellationToken = cancellationToken;
         }
 
         if (request.Task.IsCompleted) request.Cleanup();
@@ -201,6 +201,7 @@ public sealed class BatchQueue : IAsyncDisposable
                 Cancelled = Interlocked.Read(ref _cancelled),
                 Rejected = _rejected,
                 Batches = _batches,
+                Terminated = Interlocked.Read(ref _terminated),
                 AverageBatchSize = _batches == 0 ? 0 : (double)_batchedRequests / _batches,
             };
         }
@@ -349,8 +350,14 @@ public sealed class BatchQueue : IAsyncDisposable
         var batch = new PendingRequest[1 + (mates?.Count ?? 0)];
         batch[0] = head;
         for (var i = 1; i < batch.Length; i++) batch[i] = mates![i - 1];
+
+        // A batch whose callers can all go away (timeout or cancellation) can be stopped in the backend.
+        var abandonable = true;
+        foreach (var r in batch) abandonable &= r.Deadline != long.MaxValue || r.CancellationToken.CanBeCanceled;
+        var running = abandonable ? new RunningBatch(batch.Length) : null;
         foreach (var r in batch)
         {
+            r.Batch = running;
             r.State = PendingRequest.Dispatched;
             if (r.Deadline != long.MaxValue)
             {
@@ -385,9 +392,17 @@ public sealed class BatchQueue : IAsyncDisposable
             for (var i = 0; i < batch.Length; i++) inputs[i] = batch[i].Inputs;
             _metrics.BatchSize.Record(batch.Length, _modelTag);
             IReadOnlyList<IReadOnlyDictionary<string, Tensor>> outputs;
+            var token = batch[0].Batch?.Token ?? CancellationToken.None;
             try
             {
-                outputs = await _executor.ExecuteAsync(inputs).ConfigureAwait(false);
+                outputs = await _executor.ExecuteAsync(inputs, token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                // Every caller had gone; each was already completed with its timeout or cancellation.
+                Interlocked.Increment(ref _terminated);
+                Log.BatchTerminated(_logger, batch.Length, Name);
+                return;
             }
             catch (Exception ex) when (batch.Length > 1 && ex is not ModelKitException and not OperationCanceledException)
             {
@@ -416,6 +431,7 @@ public sealed class BatchQueue : IAsyncDisposable
         }
         finally
         {
+            batch[0].Batch?.Dispose();
             OnBatchFinished(batch, _timeProvider.GetElapsedTime(started));
         }
     }
@@ -424,9 +440,10 @@ public sealed class BatchQueue : IAsyncDisposable
     {
         foreach (var r in batch)
         {
+            if (r.Task.IsCompleted) continue; // timed out or cancelled meanwhile
             try
             {
-                var outputs = await _executor.ExecuteAsync([r.Inputs]).ConfigureAwait(false);
+                var outputs = await _executor.ExecuteAsync([r.Inputs], r.CancellationToken).ConfigureAwait(false);
                 if (r.Complete(outputs[0])) Interlocked.Increment(ref _succeeded);
             }
             catch (Exception ex)
@@ -551,6 +568,7 @@ public sealed class BatchQueue : IAsyncDisposable
                 if (r.Fail(new InferenceTimeoutException($"The request to model '{Name}' did not complete within its timeout.")))
                 {
                     Interlocked.Increment(ref _timedOut);
+                    r.Batch?.Abandon();
                 }
             }
         }
@@ -605,9 +623,34 @@ public sealed class BatchQueue : IAsyncDisposable
         {
             if (timedOut) Interlocked.Increment(ref _timedOut);
             else Interlocked.Increment(ref _cancelled);
+            if (!removed) request.Batch?.Abandon();
         }
 
         drained?.TrySetResult();
+    }
+
+    // The callers of a dispatched batch still waiting; when the last one goes, the backend run is cancelled.
+    private sealed class RunningBatch(int callers) : IDisposable
+    {
+        private readonly CancellationTokenSource _cts = new();
+        private int _waiting = callers;
+
+        public CancellationToken Token => _cts.Token;
+
+        public void Abandon()
+        {
+            if (Interlocked.Decrement(ref _waiting) != 0) return;
+            try
+            {
+                _cts.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The batch finished meanwhile.
+            }
+        }
+
+        public void Dispose() => _cts.Dispose();
     }
 
     private sealed class PendingList
@@ -684,6 +727,7 @@ public sealed class BatchQueue : IAsyncDisposable
         public PendingRequest? Next;
         public long Deadline = long.MaxValue;
         public bool Tracked;
+        public RunningBatch? Batch;
         public CancellationTokenRegistration Registration;
         public CancellationToken CancellationToken;
 

@@ -86,6 +86,8 @@ public sealed record BatchQueueStats
     public long Rejected { get; init; }
     /// <summary>Backend runs.</summary>
     public long Batches { get; init; }
+    /// <summary>Backend runs stopped before their end because every caller of the batch had timed out or gone away.</summary>
+    public long Terminated { get; init; }
     /// <summary>Mean requests per backend run.</summary>
     public double AverageBatchSize { get; init; }
 
@@ -110,6 +112,7 @@ public sealed record BatchQueueStats
                 Cancelled = total.Cancelled + q.Cancelled,
                 Rejected = total.Rejected + q.Rejected,
                 Batches = total.Batches + q.Batches,
+                Terminated = total.Terminated + q.Terminated,
             };
         }
 

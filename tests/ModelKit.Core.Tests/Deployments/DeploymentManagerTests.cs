@@ -110,7 +110,7 @@ public sealed class DeploymentManagerTests : IAsyncLifetime
 
         var result = await Service.InferAsync(Request(4));
         Assert.Equal([8f, 8f], result.Outputs["y"].ToArray<float>());
-        Assert.Equal(1, ((InferenceService)Service).GetQueueStats()["dep-double"].Succeeded);
+        Assert.Equal(1, _provider.GetRequiredService<ModelKit.Serving.IModelRouter>().GetQueueStats()["dep-double"].Succeeded);
         Assert.Contains(Deployments.GetLogs("dep-double"), l => l.Message.Contains("Running with 2 replica(s)", StringComparison.Ordinal));
         Assert.Equal("dep-double", Deployments.FindByModel("double")?.DeploymentId);
         Assert.Single(Deployments.ListDeployments(DeploymentState.Running));
@@ -139,18 +139,19 @@ public sealed class DeploymentManagerTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task DeployAsync_ModelThatFailsToLoad_FailsWithReasonAndTheFailedStage()
+    public async Task DeployAsync_ArtifactDamagedOnDisk_FailsWithModelUnavailableAndTheFailedStage()
     {
         var broken = await Registry.RegisterAsync(new ModelDefinition { Id = "broken", Name = "Broken" }, Content("model"), "b.onnx");
         await File.WriteAllTextAsync(broken.Versions[0].Files[0].Path, "bad: damaged on disk");
 
         var pending = await Deployments.DeployAsync(new DeploymentSpec { DeploymentId = "dep-broken", ModelId = "broken" });
         var error = await Assert.ThrowsAsync<DeploymentFailedException>(() => Deployments.WaitUntilRunningAsync(pending.DeploymentId).WaitAsync(Wait));
-        Assert.Contains("not a model", error.Message, StringComparison.Ordinal);
+        Assert.Contains("does not match its recorded sha256", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(_dir.Path, error.Message, StringComparison.Ordinal);
 
         var info = Deployments.GetDeployment("dep-broken");
         Assert.Equal(DeploymentState.Failed, info.State);
-        Assert.Equal(ModelKitErrorCodes.InvalidModelConfig, info.FailureCode);
+        Assert.Equal(ModelKitErrorCodes.ModelUnavailable, info.FailureCode);
         Assert.Equal(DeploymentStageStatus.Completed, info.Stages[0].Status);
         Assert.Equal(DeploymentStageStatus.Failed, info.Stages[1].Status);
         Assert.Equal(DeploymentStageStatus.Pending, info.Stages[2].Status);

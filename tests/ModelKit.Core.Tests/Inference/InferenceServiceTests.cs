@@ -110,7 +110,7 @@ public sealed class InferenceServiceTests : IAsyncLifetime
     {
         var rows = Enumerable.Range(1, 4).Select(v => Request("double", ("x", Tensor.Create(new float[] { v, v }, 1, 2)))).ToArray();
         await Service.InferAsync(rows[0]); // loaded
-        long Enqueued() => ((InferenceService)Service).GetQueueStats()["double:1"].Enqueued;
+        long Enqueued() => _provider.GetRequiredService<ModelKit.Serving.IModelRouter>().GetQueueStats()["double:1"].Enqueued;
         var before = Enqueued();
         _backend.Batches.Clear();
         _backend.RunOrder.Clear();
@@ -155,13 +155,17 @@ public sealed class InferenceServiceTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task InferAsync_ModelThatFailsToLoad_FailsOnlyItsOwnRequests()
+    public async Task InferAsync_ArtifactDamagedOnDisk_FailsOnlyItsOwnRequestsAsModelUnavailableWithoutPaths()
     {
         var broken = await Registry.RegisterAsync(new ModelDefinition { Id = "broken", Name = "Broken later" }, new MemoryStream(Encoding.UTF8.GetBytes("other model")), "b.onnx");
         await File.WriteAllTextAsync(broken.Versions[0].Files[0].Path, "bad: damaged on disk after registration");
+        var loads = _backend.Loads;
 
-        var error = await Assert.ThrowsAsync<InvalidModelConfigException>(() => Service.InferAsync(Request("broken", ("x", Tensor.Create(new float[2], 1, 2)))));
-        Assert.Contains("not a model", error.Message, StringComparison.Ordinal);
+        var error = await Assert.ThrowsAsync<ModelUnavailableException>(() => Service.InferAsync(Request("broken", ("x", Tensor.Create(new float[2], 1, 2)))));
+        Assert.Equal(ModelKitErrorCodes.ModelUnavailable, error.ErrorCode);
+        Assert.Contains("does not match its recorded sha256", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(_dir.Path, error.Message, StringComparison.Ordinal);
+        Assert.Equal(loads, _backend.Loads); // caught by its hash before the backend saw it
         var ok = await Service.InferAsync(Request("double", ("x", Tensor.Create(new float[] { 5, 5 }, 1, 2))));
         Assert.Equal([10f, 10f], ok.Outputs["y"].ToArray<float>());
     }

@@ -25,7 +25,7 @@ public sealed class BatchQueueTests : IDisposable
         _cache = new ModelCache(Options.Create(new ModelCacheOptions()), [_backend]);
         var path = _dir.Combine("m.bin");
         File.WriteAllText(path, "model");
-        _executor = new CacheExecutor(_cache, new ModelCacheKey("m", "1", ExecutionDevice.Cpu), new ModelLoadRequest(path));
+        _executor = new LeaseExecutor(_cache, new ModelCacheKey("m", "1", ExecutionDevice.Cpu), new ModelLoadRequest(path));
     }
 
     private BatchQueue CreateQueue(BatchingOptions options, TimeProvider? time = null, ModelKitMetrics? metrics = null) =>
@@ -346,5 +346,16 @@ public sealed class BatchQueueTests : IDisposable
         _backend.RunGate?.Release(1000);
         _cache.Dispose();
         _dir.Dispose();
+    }
+
+    // Runs each batch on a lease of the cached fake session, as served models do.
+    private sealed class LeaseExecutor(ModelCache cache, ModelCacheKey key, ModelLoadRequest load) : IBatchExecutor
+    {
+        public async ValueTask<IReadOnlyList<IReadOnlyDictionary<string, Tensor>>> ExecuteAsync(
+            IReadOnlyList<IReadOnlyDictionary<string, Tensor>> batch, CancellationToken cancellationToken = default)
+        {
+            using var lease = await cache.AcquireAsync(key, load, cancellationToken);
+            return await lease.Session.RunAsync(batch, cancellationToken);
+        }
     }
 }

@@ -1,0 +1,282 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using ModelKit.Backends;
+using ModelKit.Caching;
+using ModelKit.Deployments;
+using ModelKit.Diagnostics;
+using ModelKit.Inference;
+using ModelKit.Registry;
+using ModelKit.Scheduling;
+
+namespace ModelKit.Serving;
+
+/// <summary>
+/// Owns every servable model. Deployments create their served models here and publish them through their table;
+/// a model without a running deployment is served on demand (when <see cref="InferenceOptions.ServeUndeployedModels"/>)
+/// with the default batching and device. Routes are kept for <see cref="ResolveInterval"/> and dropped at once when the
+/// registry reports a change of the model; a version deleted from the registry stops being served on demand, and a
+/// version whose content changed (deleted and registered again) gets a new served model and cache entry.
+/// </summary>
+public sealed class ModelRouter : IModelRouter, IAsyncDisposable, IDisposable
+{
+    /// <summary>How long a resolved route is trusted before the registry is asked again (changes made through this process's registry apply at once).</summary>
+    public static readonly TimeSpan ResolveInterval = TimeSpan.FromSeconds(2);
+
+    private readonly ConcurrentDictionary<(string ModelId, string? Version), Route> _routes = new();
+    private readonly ConcurrentDictionary<ModelCacheKey, ServedModel> _onDemand = new();
+    private readonly ConcurrentDictionary<ModelCacheKey, (ServedModel Model, string Reason)> _unavailable = new();
+    private readonly IModelRegistry _registry;
+    private readonly IModelCache _cache;
+    private readonly InferenceOptions _options;
+    private readonly TimeProvider _timeProvider;
+    private readonly ModelKitMetrics _metrics;
+    private readonly ILogger _logger;
+    private readonly ExecutionDevice _defaultDevice;
+    private DeploymentTable? _deployments;
+    private int _disposed;
+
+    /// <summary>Creates the router; it listens to <paramref name="registry"/>'s changes until disposed.</summary>
+    public ModelRouter(
+        IModelRegistry registry,
+        IModelCache cache,
+        IOptions<InferenceOptions> options,
+        TimeProvider? timeProvider = null,
+        ModelKitMetrics? metrics = null,
+        ILogger<ModelRouter>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _registry = registry ?? throw new ArgumentNullException(nameof(registry));
+        _cache = cache ?? throw new ArgumentNullException(nameof(cache));
+        _options = options.Value;
+        _options.DefaultBatching.Validate();
+        _defaultDevice = ExecutionDevice.Parse(_options.DefaultDevice);
+        _timeProvider = timeProvider ?? TimeProvider.System;
+        _metrics = metrics ?? new ModelKitMetrics();
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _registry.Changed += OnRegistryChanged;
+    }
+
+    /// <summary>The deployments whose running served models take their model's traffic (set by the deployment manager).</summary>
+    internal void AttachDeployments(DeploymentTable deployments) => _deployments = deployments;
+
+    /// <inheritdoc />
+    public ValueTask<IServedModel> ResolveAsync(string modelId, string? version = null, CancellationToken cancellationToken = default)
+    {
+        if (string.IsNullOrEmpty(modelId)) throw new InvalidInputException("'model_id' is required.");
+        if (_deployments is { } deployments)
+        {
+            var d = deployments.FindActive(modelId);
+            if (d?.Runtime is { } deployed && d.State == DeploymentState.Running && (version is null || version == deployed.Version) && deployed.IsAcceptingRequests)
+            {
+                return new ValueTask<IServedModel>(deployed);
+            }
+
+            if (!_options.ServeUndeployedModels)
+            {
+                throw new DeploymentNotRunningException(d is null
+                    ? $"Model '{modelId}' is not deployed{(version is null ? string.Empty : $" in version {version}")}; deploy it first."
+                    : $"Model '{modelId}' is deployed as '{d.Id}', which is {DeploymentManager.Name(d.State)}{(version is null ? string.Empty : $" and may not serve version {version}")}.");
+            }
+        }
+        else if (!_options.ServeUndeployedModels)
+        {
+            throw new DeploymentNotRunningException($"Model '{modelId}' is not deployed, and serving undeployed models is turned off.");
+        }
+
+        return _routes.TryGetValue((modelId, version), out var route) && _timeProvider.GetTimestamp() < route.ValidUntil && route.Model.IsAcceptingRequests
+            ? new ValueTask<IServedModel>(route.Model)
+            : ResolveSlowAsync(modelId, version, cancellationToken);
+    }
+
+    private async ValueTask<IServedModel> ResolveSlowAsync(string modelId, string? version, CancellationToken cancellationToken)
+    {
+        var (model, info) = await FindServableAsync(modelId, version, cancellationToken).ConfigureAwait(false);
+        var key = new ModelCacheKey(model.Id, info.Version, _defaultDevice);
+        ServedModel served;
+        while (true)
+        {
+            if (_onDemand.TryGetValue(key, out var existing))
+            {
+                if (existing.Serves(info) && existing.IsAcceptingRequests)
+                {
+                    served = existing;
+                    break;
+                }
+
+                // Same id and version label, other content (deleted and registered again elsewhere): the old one goes.
+                if (_onDemand.TryRemove(new KeyValuePair<ModelCacheKey, ServedModel>(key, existing))) _ = RetireAsync(existing);
+                continue;
+            }
+
+            var created = CreateServedModel(model.Framework, info, _defaultDevice, _options.DefaultBatching, RequestPriority.Normal, deploymentId: null, _options.IntraOpThreads);
+            if (_onDemand.TryAdd(key, created))
+            {
+                served = created;
+                break;
+            }
+
+            await created.Queue.DisposeAsync().ConfigureAwait(false);
+        }
+
+        var interval = (long)(ResolveInterval.TotalSeconds * _timeProvider.TimestampFrequency);
+        _routes[(modelId, version)] = new Route(served, _timeProvider.GetTimestamp() + interval);
+        return served;
+    }
+
+    /// <summary>The model and the version a request would be served (MODEL_NOT_FOUND when it does not exist or is not ready).</summary>
+    internal async Task<(ModelInfo Model, ModelVersionInfo Version)> FindServableAsync(string modelId, string? version, CancellationToken cancellationToken)
+    {
+        var model = await _registry.FindModelAsync(modelId, cancellationToken).ConfigureAwait(false)
+            ?? throw new ModelNotFoundException($"Model '{modelId}' does not exist.");
+        var info = model.FindVersion(version) ?? throw new ModelNotFoundException(version is null
+            ? $"Model '{modelId}' has no ready version yet."
+            : $"Model '{modelId}' has no version '{version}'; it has: {string.Join(", ", model.Versions.Select(v => v.Version))}.");
+        if (info.Status != ModelVersionStatus.Ready || info.Files.Count == 0)
+        {
+            throw new ModelNotFoundException($"Version '{info.Version}' of model '{modelId}' is {SqliteModelRegistry.StatusName(info.Status)}, not ready.");
+        }
+
+        return (model, info);
+    }
+
+    /// <summary>The one place a served model is built (on demand here, for deployments by the deployment manager).</summary>
+    internal ServedModel CreateServedModel(
+        string framework, ModelVersionInfo version, ExecutionDevice device, BatchingOptions batching, RequestPriority priority, string? deploymentId, int? intraOpThreads)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        var key = new ModelCacheKey(version.ModelId, version.Version, device);
+        var load = new ModelLoadRequest(version.Files[0].Path) { Framework = framework, Device = device, IntraOpThreads = intraOpThreads };
+        return new ServedModel(this, _registry, _cache, version, load, key, batching, priority, deploymentId, _timeProvider, _metrics, _logger);
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyDictionary<string, BatchQueueStats> GetQueueStats()
+    {
+        var result = new Dictionary<string, BatchQueueStats>();
+        if (_deployments is { } deployments)
+        {
+            foreach (var d in deployments.All())
+            {
+                if (d.Runtime is { } r) result[d.Id] = r.GetStats();
+            }
+        }
+
+        foreach (var (key, served) in _onDemand) result[$"{key.ModelId}:{key.Version}"] = served.GetStats();
+        return result;
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<ModelUnavailability> GetUnavailable()
+    {
+        var result = new List<ModelUnavailability>();
+        foreach (var (model, reason) in _unavailable.Values)
+        {
+            if (IsCurrent(model)) result.Add(new ModelUnavailability(model.ModelId, model.Version, model.DeploymentId, reason));
+        }
+
+        // Files deleted under a served model are found before the next load needs them.
+        foreach (var served in Current())
+        {
+            if (_unavailable.ContainsKey(served.CacheKey)) continue;
+            foreach (var file in served.VersionInfo.Files)
+            {
+                if (File.Exists(file.Path)) continue;
+                result.Add(new ModelUnavailability(served.ModelId, served.Version, served.DeploymentId,
+                    $"Its artifact '{file.Name}' is missing on the server; it serves from memory until it is unloaded. Upload the version again."));
+                break;
+            }
+        }
+
+        return result;
+    }
+
+    internal void ReportUnavailable(ServedModel model, string reason) => _unavailable[model.CacheKey] = (model, reason);
+
+    internal void ReportAvailable(ServedModel model)
+    {
+        if (!_unavailable.IsEmpty) _unavailable.TryRemove(model.CacheKey, out _);
+    }
+
+    private bool IsCurrent(ServedModel model)
+    {
+        foreach (var served in Current()) if (served == model) return true;
+        return false;
+    }
+
+    private IEnumerable<ServedModel> Current()
+    {
+        if (_deployments is { } deployments)
+        {
+            foreach (var d in deployments.All())
+            {
+                if (d.Runtime is { } r) yield return r;
+            }
+        }
+
+        foreach (var served in _onDemand.Values) yield return served;
+    }
+
+    // The registry committed a change: routes of the model go at once; a version that was deleted (or failed) is no
+    // longer served on demand, and its cache entry goes once its running batches finish.
+    private void OnRegistryChanged(object? sender, ModelRegistryChange change)
+    {
+        foreach (var key in _routes.Keys)
+        {
+            if (key.ModelId == change.ModelId) _routes.TryRemove(key, out _);
+        }
+
+        foreach (var key in _unavailable.Keys)
+        {
+            if (key.ModelId == change.ModelId) _unavailable.TryRemove(key, out _);
+        }
+
+        if (change.Kind is not (ModelRegistryChangeKind.ModelDeleted or ModelRegistryChangeKind.VersionDeleted or ModelRegistryChangeKind.VersionFailed)) return;
+        foreach (var (key, served) in _onDemand)
+        {
+            if (key.ModelId != change.ModelId || (change.Version is not null && key.Version != change.Version)) continue;
+            if (_onDemand.TryRemove(new KeyValuePair<ModelCacheKey, ServedModel>(key, served)))
+            {
+                Log.ServedModelRetired(_logger, change.Kind.ToString(), change.ModelId, key.ToString());
+                _ = RetireAsync(served);
+            }
+        }
+    }
+
+    private async Task RetireAsync(ServedModel served)
+    {
+        served.Withdraw();
+        try
+        {
+            await served.Queue.StopAsync(drain: true).ConfigureAwait(false);
+            await served.Queue.DisposeAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            // Only this served model used the entry (deployments use their own); a new one loads the new content.
+            if (!IsCurrentKey(served.CacheKey)) _cache.Remove(served.CacheKey);
+        }
+    }
+
+    private bool IsCurrentKey(ModelCacheKey key)
+    {
+        foreach (var served in Current()) if (served.CacheKey == key) return true;
+        return false;
+    }
+
+    /// <summary>Stops every on-demand queue (running batches finish) and stops listening to the registry.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        _registry.Changed -= OnRegistryChanged;
+        foreach (var served in _onDemand.Values) await served.Queue.DisposeAsync().ConfigureAwait(false);
+        _onDemand.Clear();
+        _routes.Clear();
+    }
+
+    /// <summary>Stops every on-demand queue, blocking until running batches finish.</summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    private sealed record Route(ServedModel Model, long ValidUntil);
+}
