@@ -24,8 +24,8 @@ public static class TestModels
     public static string BertTiny => Path.Combine(GeneratedDirectory.Value, "bert-tiny.onnx");
 
     /// <summary>
-    /// A model that computes for seconds: x float[N,1024] → 48 × (MatMul by one shared 1024×1024 weight, Tanh) → y.
-    /// About 13 GFLOP for 128 rows; for tests that need a run still going when its callers leave.
+    /// A model that computes for seconds: x float[N,1024] → 384 × (MatMul by one shared 1024×1024 weight, Tanh) → y.
+    /// About 400 GFLOP for 512 rows (about 10 s on the build machine, 2 cores): a run still going, whatever the scheduling delays, when its callers leave.
     /// </summary>
     public static string SlowChain => Path.Combine(GeneratedDirectory.Value, "slow-chain.onnx");
 
@@ -40,7 +40,7 @@ public static class TestModels
         g.Output("y", OnnxDataType.Float, "batch", width);
         var w = g.Constant("w", weights, width, width);
         var h = "x";
-        for (var layer = 0; layer < 48; layer++) h = g.Node("Tanh", [g.Node("MatMul", [h, w])], layer == 47 ? "y" : null);
+        for (var layer = 0; layer < 384; layer++) h = g.Node("Tanh", [g.Node("MatMul", [h, w])], layer == 383 ? "y" : null);
         return g.Build();
     }
 

@@ -125,9 +125,9 @@ public sealed class ServingCoreTests : IAsyncDisposable
 
     private static Dictionary<string, Tensor> SlowInput()
     {
-        var x = new float[128 * 1024];
+        var x = new float[512 * 1024];
         for (var i = 0; i < x.Length; i++) x[i] = MathF.Sin(i);
-        return new Dictionary<string, Tensor> { ["x"] = Tensor.Create(x, 128, 1024) };
+        return new Dictionary<string, Tensor> { ["x"] = Tensor.Create(x, 512, 1024) };
     }
 
     public async ValueTask DisposeAsync()
