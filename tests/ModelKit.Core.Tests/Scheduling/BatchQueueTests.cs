@@ -194,8 +194,54 @@ public sealed class BatchQueueTests : IDisposable
         Assert.Equal(2f, (await patient.WaitAsync(TimeSpan.FromSeconds(10)))["y"].AsSpan<float>()[0]);
         Assert.Equal([[1, 1]], _backend.Batches.ToArray());
         Assert.Equal(2, queue.GetStats().TimedOut);
+        Assert.Equal(0, _backend.TerminatedRuns); // one caller still waited: the run went on
+        Assert.Equal(0, queue.GetStats().Terminated);
         time.Advance(TimeSpan.FromSeconds(30)); // nothing left to time out
         Assert.Equal(2, queue.GetStats().TimedOut);
+    }
+
+    [Fact]
+    public async Task EnqueueAsync_EveryCallerOfARunningBatchGone_CancelsTheRunInTheBackend()
+    {
+        var time = new FakeTimeProvider();
+        _backend.RunGate = new SemaphoreSlim(0);
+        await using var queue = CreateQueue(new BatchingOptions { MaxBatchSize = 8, MaxQueueDelay = TimeSpan.FromSeconds(1) }, time);
+        using var disconnect = new CancellationTokenSource();
+        var timesOut = queue.EnqueueAsync(Rows(1), timeout: TimeSpan.FromSeconds(5));
+        var leaves = queue.EnqueueAsync(Rows(2), cancellationToken: disconnect.Token);
+        time.Advance(TimeSpan.FromSeconds(1)); // the batch of both starts and blocks in the backend
+        Assert.True(await _backend.RunStarted.WaitAsync(TimeSpan.FromSeconds(10)));
+
+        await disconnect.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => leaves);
+        Assert.Equal(0, _backend.TerminatedRuns); // the other caller still waits
+        time.Advance(TimeSpan.FromSeconds(5));
+        await Assert.ThrowsAsync<InferenceTimeoutException>(() => timesOut);
+
+        await queue.StopAsync(drain: true).WaitAsync(TimeSpan.FromSeconds(10)); // returns once the batch has ended
+        Assert.Equal(1, _backend.TerminatedRuns);
+        var stats = queue.GetStats();
+        Assert.Equal(1, stats.Terminated);
+        Assert.Equal(0, stats.Failed);
+        Assert.Equal(0, stats.Running);
+    }
+
+    [Fact]
+    public async Task EnqueueAsync_RunCancelledBecauseItsCallersLeft_TheQueueServesOn()
+    {
+        _backend.RunGate = new SemaphoreSlim(0);
+        await using var queue = CreateQueue(new BatchingOptions { MaxBatchSize = 1 });
+        using var disconnect = new CancellationTokenSource();
+        var leaves = queue.EnqueueAsync(Rows(1), cancellationToken: disconnect.Token);
+        Assert.True(await _backend.RunStarted.WaitAsync(TimeSpan.FromSeconds(10)));
+        await disconnect.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => leaves);
+
+        _backend.RunGate.Release(10);
+        var next = await queue.EnqueueAsync(Rows(4)).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(8f, next["y"].AsSpan<float>()[0]);
+        Assert.Equal(1, _backend.TerminatedRuns);
+        Assert.Equal(1, queue.GetStats().Terminated);
     }
 
     [Fact]
