@@ -16,12 +16,18 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
 
     private static IResult Live() => ModelKitJson.Json(new { status = "alive", service = "modelkit", version = ServiceVersion });
 
-    private static async Task<IResult> ReadyAsync(HealthCheckService health, CancellationToken cancellationToken)
+    // Not ready when a check fails; served models that cannot serve (artifacts missing or corrupt) are named.
+    private static async Task<IResult> ReadyAsync(HealthCheckService health, IModelRouter router, CancellationToken cancellationToken)
     {
         var report = await health.CheckHealthAsync(r => r.Tags.Contains("ready"), cancellationToken);
         var ready = report.Status != HealthStatus.Unhealthy;
-        return ModelKitJson.Json(new { status = ready ? "ready" : "not_ready", checks = report.Entries.ToDictionary(e => e.Key, e => ModelKitJson.Name(e.Value.Status)) },
-            ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+        var unavailable = router.GetUnavailable();
+        return ModelKitJson.Json(new
+        {
+            status = ready ? "ready" : "not_ready",
+            checks = report.Entries.ToDictionary(e => e.Key, e => ModelKitJson.Name(e.Value.Status)),
+            unavailable_models = unavailable.Select(u => new { model_id = u.ModelId, version = u.Version, deployment_id = u.DeploymentId, reason = u.Reason }),
+        }, ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
     }
 
     private static IResult SystemResources(SystemMonitor monitor) => ModelKitJson.Json(ResourcesJson(monitor.Read()));

@@ -96,7 +96,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         Secure(group.MapPost("/inference/models/preload", PreloadAsync), ModelKitScopes.Manage, authEnabled).WithSummary("Load models into the cache now").Accepts<PreloadBody>("application/json");
         group.MapGet("/health", HealthAsync).AllowAnonymous().WithSummary("Health checks");
         group.MapGet("/health/live", Live).AllowAnonymous().WithSummary("Liveness: the process answers");
-        group.MapGet("/health/ready", ReadyAsync).AllowAnonymous().WithSummary("Readiness: the registry answers");
+        group.MapGet("/health/ready", ReadyAsync).AllowAnonymous().WithSummary("Readiness: the registry answers and every served model can serve");
 
         // Seed 004: the machine.
         Secure(group.MapGet("/system/resources", SystemResources), ModelKitScopes.Read, authEnabled).WithSummary("CPU, memory and disk");
