@@ -3,8 +3,8 @@ using ModelKit.Backends;
 using ModelKit.Caching;
 using ModelKit.Inference;
 using ModelKit.Registry;
-using ModelKit.Serving;
 using ModelKit.Scheduling;
+using ModelKit.Serving;
 using ModelKit.Tensors;
 
 namespace ModelKit.Deployments;

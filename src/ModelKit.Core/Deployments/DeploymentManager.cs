@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -10,7 +8,6 @@ using ModelKit.Inference;
 using ModelKit.Registry;
 using ModelKit.Scheduling;
 using ModelKit.Serving;
-using ModelKit.Tensors;
 
 namespace ModelKit.Deployments;
 
@@ -19,7 +16,7 @@ namespace ModelKit.Deployments;
 /// <see cref="BatchQueue"/> whose instances are the replicas, autoscales on queue depth, rolls new versions in
 /// next to the old ones and drains what the old ones had. One deployment per model is active at a time.
 /// </summary>
-public sealed class DeploymentManager : IDeploymentManager, IAsyncDisposable
+public sealed partial class DeploymentManager : IDeploymentManager, IAsyncDisposable
 {
     internal static readonly string[] StageNames = ["preparation", "model_loading", "warmup", "service_registration"];
 
@@ -106,7 +103,7 @@ public sealed class DeploymentManager : IDeploymentManager, IAsyncDisposable
         if (spec.MemoryRequestBytes is <= 0) throw new InvalidModelConfigException($"The memory request must be positive (was {spec.MemoryRequestBytes}).");
         if (spec.IntraOpThreads is < 1 or > 1024) throw new InvalidModelConfigException($"Intra-op threads must be 1..1024 (was {spec.IntraOpThreads}).");
 
-        var (model, version) = await ResolveVersionAsync(spec.ModelId, spec.Version, cancellationToken).ConfigureAwait(false);
+        var (model, version) = await _router.FindServableAsync(spec.ModelId, spec.Version, cancellationToken).ConfigureAwait(false);
         var now = _timeProvider.GetUtcNow();
         var deployment = new Deployment(id, model.Id, _options.MaxLogEntries)
         {
@@ -231,7 +228,7 @@ public sealed class DeploymentManager : IDeploymentManager, IAsyncDisposable
             ModelVersionInfo? version = null;
             if (update.Version is not null && update.Version != d.Version)
             {
-                (model, version) = await ResolveVersionAsync(d.ModelId, update.Version, cancellationToken).ConfigureAwait(false);
+                (model, version) = await _router.FindServableAsync(d.ModelId, update.Version, cancellationToken).ConfigureAwait(false);
             }
 
             var roll = version is not null || device != d.Device || batching != d.Batching;
@@ -291,7 +288,7 @@ public sealed class DeploymentManager : IDeploymentManager, IAsyncDisposable
                 if (d.State is not (DeploymentState.Stopped or DeploymentState.Failed)) return d.Snapshot(_cache);
             }
 
-            var (model, version) = await ResolveVersionAsync(d.ModelId, d.Version, cancellationToken).ConfigureAwait(false);
+            var (model, version) = await _router.FindServableAsync(d.ModelId, d.Version, cancellationToken).ConfigureAwait(false);
             lock (d.Gate)
             {
                 d.Framework = model.Framework;
@@ -343,131 +340,6 @@ public sealed class DeploymentManager : IDeploymentManager, IAsyncDisposable
         }
     }
 
-    /// <summary>
-    /// Brings back the deployments saved under the data directory (<see cref="DeploymentOptions.Persist"/>): those that
-    /// were meant to run start coming up in the background, the stopped ones are listed as stopped. One whose model or
-    /// version is gone is listed as failed with the reason. Deployments already known are left alone. The host calls
-    /// this at start; call it yourself when you use the services without a host. Returns how many were restored.
-    /// </summary>
-    public async Task<int> RestoreAsync(CancellationToken cancellationToken = default)
-    {
-        if (_store is null) return 0;
-        var restored = 0;
-        foreach (var record in _store.Load())
-        {
-            if (_table.Find(record.DeploymentId) is not null) continue;
-            var now = _timeProvider.GetUtcNow();
-            ModelInfo? model = null;
-            ModelVersionInfo? version = null;
-            string? failure = null;
-            try
-            {
-                (model, version) = await ResolveVersionAsync(record.ModelId, record.Version, cancellationToken).ConfigureAwait(false);
-            }
-            catch (ModelKitException ex)
-            {
-                failure = ex.Message;
-            }
-
-            var d = new Deployment(record.DeploymentId, record.ModelId, _options.MaxLogEntries)
-            {
-                Framework = model?.Framework ?? "onnx",
-                Version = record.Version,
-                VersionInfo = version,
-                Device = ExecutionDevice.TryParse(record.Device, out var device) ? device : ExecutionDevice.Cpu,
-                Batching = new BatchingOptions
-                {
-                    MaxBatchSize = record.MaxBatchSize,
-                    MaxQueueDelay = TimeSpan.FromMilliseconds(record.MaxQueueDelayMs),
-                    MaxQueueSize = record.MaxQueueSize,
-                    InlineExecution = record.InlineExecution,
-                },
-                Desired = record.Replicas,
-                Min = record.MinReplicas,
-                Max = record.MaxReplicas,
-                TargetQueueDepth = record.TargetQueueDepth,
-                MemoryRequest = record.MemoryRequestBytes,
-                DefaultPriority = record.DefaultPriority,
-                IntraOpThreads = record.IntraOpThreads,
-                CreatedAt = record.CreatedAt,
-                UpdatedAt = now,
-                DesiredRunning = record.Running,
-                Environment = record.Environment ?? new Dictionary<string, string>(),
-                State = failure is null ? DeploymentState.Stopped : DeploymentState.Failed,
-                FailureReason = failure is null ? null : "Could not be restored: " + failure,
-                FailureCode = failure is null ? null : ModelKitErrorCodes.DeploymentFailed,
-            };
-            _table.AddInactive(d);
-            d.SetSettled();
-            d.AddLog(now, failure is null ? LogLevel.Information : LogLevel.Error,
-                failure is null ? $"Restored from {_store.Path}." : $"Could not be restored from {_store.Path}: {failure}");
-            restored++;
-            if (failure is not null || !record.Running) continue;
-            try
-            {
-                _table.Activate(d, _cache.GetStats().MemoryLimitBytes);
-                StartBringUp(d);
-            }
-            catch (ModelKitException ex)
-            {
-                lock (d.Gate)
-                {
-                    d.State = DeploymentState.Failed;
-                    d.FailureReason = "Could not be restored: " + ex.Message;
-                    d.FailureCode = ex.ErrorCode;
-                }
-
-                d.AddLog(now, LogLevel.Error, "Could not start: " + ex.Message);
-            }
-        }
-
-        return restored;
-    }
-
-    private void Persist()
-    {
-        if (_store is null) return;
-        try
-        {
-            _store.Save(_table.All().Select(static d => d.ToRecord()));
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            Log.DeploymentsNotSaved(_logger, _store.Path, ex);
-        }
-    }
-
-    /// <summary>Looks at every autoscaled deployment once (the timer calls it every <see cref="DeploymentOptions.AutoscaleInterval"/>).</summary>
-    internal void Autoscale()
-    {
-        foreach (var d in _table.All())
-        {
-            lock (d.Gate)
-            {
-                if (d.State != DeploymentState.Running || d.Runtime is not { } runtime || d.Max <= Math.Max(1, d.Min)) continue;
-                var stats = runtime.GetStats();
-                var floor = Math.Max(1, d.Min);
-                if (stats.QueueLength > d.TargetQueueDepth * d.Desired && d.Desired < d.Max)
-                {
-                    d.IdleChecks = 0;
-                    SetReplicasLocked(d, d.Desired + 1, $"Autoscaler: {stats.QueueLength} requests queued for {d.Desired} replica(s) (target {d.TargetQueueDepth} each); scaling up to {d.Desired + 1}.");
-                }
-                else if (stats.QueueLength == 0 && stats.Running < d.Desired && d.Desired > floor)
-                {
-                    if (++d.IdleChecks >= _options.ScaleDownAfterIdleChecks)
-                    {
-                        d.IdleChecks = 0;
-                        SetReplicasLocked(d, d.Desired - 1, $"Autoscaler: idle for {_options.ScaleDownAfterIdleChecks} checks; scaling down to {d.Desired - 1}.");
-                    }
-                }
-                else
-                {
-                    d.IdleChecks = 0;
-                }
-            }
-        }
-    }
-
     // The registry deleted what a deployment serves (force): stop it; its record stays with the reason in its log.
     private void OnForcedDelete(Deployment d, string? version)
     {
@@ -486,292 +358,6 @@ public sealed class DeploymentManager : IDeploymentManager, IAsyncDisposable
             }
         });
     }
-
-    private void StartBringUp(Deployment d)
-    {
-        var cts = new CancellationTokenSource();
-        lock (d.Gate)
-        {
-            d.ResetStages();
-            d.State = DeploymentState.Pending;
-            d.FailureReason = null;
-            d.FailureCode = null;
-            d.BringUp = cts;
-            d.Touch(_timeProvider.GetUtcNow());
-            d.ResetSettled();
-        }
-
-        d.BringUpTask = Task.Run(() => BringUpAsync(d, cts.Token), CancellationToken.None);
-    }
-
-    private async Task BringUpAsync(Deployment d, CancellationToken cancellationToken)
-    {
-        ModelCacheKey key;
-        ModelVersionInfo version;
-        bool pin;
-        lock (d.Gate)
-        {
-            d.State = DeploymentState.Loading;
-            key = new ModelCacheKey(d.ModelId, d.Version, d.Device);
-            version = d.VersionInfo ?? throw new InvalidOperationException($"Deployment '{d.Id}' has no version to bring up.");
-            pin = d.Min > 0;
-        }
-
-        Log.DeploymentState(_logger, d.Id, "loading");
-        var pinned = false;
-        ServedModel? runtime = null;
-        try
-        {
-            runtime = await PrepareRuntimeAsync(d, d.Framework, version, d.Device, d.Batching, pin, cancellationToken).ConfigureAwait(false);
-            pinned = pin;
-            lock (d.Gate)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                d.Runtime = runtime;
-                d.PinnedKey = pin ? key : null;
-                d.State = DeploymentState.Running;
-                d.StartedAt = _timeProvider.GetUtcNow();
-                d.Touch(d.StartedAt.Value);
-                d.AddLog(d.StartedAt.Value, LogLevel.Information, $"Running with {d.Desired} replica(s).");
-            }
-
-            Log.DeploymentState(_logger, d.Id, "running");
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            if (pinned) _cache.Unpin(key);
-            if (runtime is not null) await runtime.Queue.DisposeAsync().ConfigureAwait(false);
-            d.AddLog(_timeProvider.GetUtcNow(), LogLevel.Information, "Bring-up cancelled.");
-        }
-        catch (Exception ex)
-        {
-            if (pinned) _cache.Unpin(key);
-            var reason = ex.Message;
-            lock (d.Gate)
-            {
-                d.State = DeploymentState.Failed;
-                d.FailureReason = reason;
-                d.FailureCode = ex is ModelKitException mk ? mk.ErrorCode : ModelKitErrorCodes.DeploymentFailed;
-                d.Touch(_timeProvider.GetUtcNow());
-                d.AddLog(_timeProvider.GetUtcNow(), LogLevel.Error, "Failed: " + reason);
-            }
-
-            _table.Deactivate(d);
-            Log.DeploymentFailed(_logger, d.Id, reason, ex);
-        }
-        finally
-        {
-            d.SetSettled();
-        }
-    }
-
-    // Runs the four stages for one served model: checks, load (pinned when asked), warm-up, queue. The served model is
-    // built by the router, the one place that builds them; it takes traffic once the deployment publishes it.
-    private async Task<ServedModel> PrepareRuntimeAsync(
-        Deployment d, string framework, ModelVersionInfo version, ExecutionDevice device, BatchingOptions batching, bool pin, CancellationToken cancellationToken)
-    {
-        ServedModel served;
-        lock (d.Gate)
-        {
-            served = _router.CreateServedModel(framework, version, device, batching with { Instances = d.Desired }, d.DefaultPriority, d.Id, d.IntraOpThreads);
-        }
-
-        var key = served.CacheKey;
-        var pinned = false;
-        try
-        {
-            d.BeginStage(0, _timeProvider);
-            d.EndStage(0, DeploymentStageStatus.Completed, null, _timeProvider);
-
-            d.BeginStage(1, _timeProvider);
-            d.AddLog(_timeProvider.GetUtcNow(), LogLevel.Information, $"Loading version {key.Version} on {key.Device}{(pin ? " (pinned)" : string.Empty)}.");
-            await served.PreloadAsync(pin, cancellationToken).ConfigureAwait(false); // verifies the artifacts first
-            pinned = pin;
-            var used = _cache.GetStats().Find(key)?.MemoryBytes;
-            d.EndStage(1, DeploymentStageStatus.Completed, used is null ? null : $"{ModelCache.FormatBytes(used.Value)} in memory", _timeProvider);
-            if (used is { } bytes && d.MemoryRequest is { } requested && bytes > requested)
-            {
-                d.AddLog(_timeProvider.GetUtcNow(), LogLevel.Warning, $"The model uses {ModelCache.FormatBytes(bytes)}, more than the {ModelCache.FormatBytes(requested)} requested.");
-            }
-
-            d.BeginStage(2, _timeProvider);
-            var (status, note) = (DeploymentStageStatus.Skipped, "warm-up is turned off");
-            if (_options.WarmUp)
-            {
-                var (ran, what) = await served.WarmUpAsync(cancellationToken).ConfigureAwait(false);
-                (status, note) = (ran ? DeploymentStageStatus.Completed : DeploymentStageStatus.Skipped, what);
-            }
-
-            d.EndStage(2, status, note, _timeProvider);
-            d.AddLog(_timeProvider.GetUtcNow(), status == DeploymentStageStatus.Completed ? LogLevel.Information : LogLevel.Warning, "Warm-up: " + note);
-
-            d.BeginStage(3, _timeProvider);
-            d.EndStage(3, DeploymentStageStatus.Completed, null, _timeProvider);
-            return served;
-        }
-        catch
-        {
-            if (pinned) _cache.Unpin(key);
-            await served.Queue.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
-    }
-
-    private async Task RollAsync(
-        Deployment d, ServedModel current, string framework, ModelVersionInfo? version, ExecutionDevice device, BatchingOptions batching, CancellationToken cancellationToken)
-    {
-        var target = version ?? current.VersionInfo;
-        var versionLabel = target.Version;
-        bool pin;
-        lock (d.Gate)
-        {
-            pin = d.Min > 0;
-            d.UpdatingTo = versionLabel;
-            d.ResetStages();
-            d.AddLog(_timeProvider.GetUtcNow(), LogLevel.Information, $"Rolling update to version {versionLabel} on {device}; version {current.Version} keeps serving meanwhile.");
-        }
-
-        ServedModel next;
-        try
-        {
-            next = await PrepareRuntimeAsync(d, framework, target, device, batching, pin, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            lock (d.Gate)
-            {
-                d.UpdatingTo = null;
-                d.AddLog(_timeProvider.GetUtcNow(), LogLevel.Error, $"Update to version {versionLabel} failed; version {current.Version} keeps serving: {ex.Message}");
-            }
-
-            Log.DeploymentFailed(_logger, d.Id, "update to version " + versionLabel + " failed: " + ex.Message, ex);
-            if (ex is OperationCanceledException) throw;
-            throw new DeploymentFailedException($"Updating deployment '{d.Id}' to version {versionLabel} failed; version {current.Version} keeps serving. {ex.Message}", ex);
-        }
-
-        ModelCacheKey? oldPinned;
-        lock (d.Gate)
-        {
-            next.DefaultPriority = d.DefaultPriority;
-            next.Queue.SetInstances(d.Desired);
-            oldPinned = d.PinnedKey;
-            d.Runtime = next;
-            d.PinnedKey = pin ? next.CacheKey : null;
-            d.Version = versionLabel;
-            d.Device = device;
-            d.Batching = batching;
-            d.Framework = framework;
-            d.VersionInfo = target;
-            d.UpdatingTo = null;
-            d.Touch(_timeProvider.GetUtcNow());
-            d.AddLog(_timeProvider.GetUtcNow(), LogLevel.Information, $"Version {versionLabel} takes the traffic; draining version {current.Version}.");
-        }
-
-        current.Withdraw();
-        await DrainAsync(d, current).ConfigureAwait(false);
-        if (oldPinned is { } old) _cache.Unpin(old);
-        if (current.CacheKey != next.CacheKey) _cache.Remove(current.CacheKey);
-        d.AddLog(_timeProvider.GetUtcNow(), LogLevel.Information, $"Version {current.Version} drained and unloaded.");
-    }
-
-    private async Task StopCoreAsync(Deployment d)
-    {
-        d.CancelBringUp();
-        if (d.BringUpTask is { } bringUp) await bringUp.ConfigureAwait(false);
-
-        ServedModel? runtime;
-        lock (d.Gate)
-        {
-            if (d.State is DeploymentState.Stopped or DeploymentState.Failed)
-            {
-                _table.Deactivate(d);
-                return;
-            }
-
-            runtime = d.Runtime;
-            runtime?.Withdraw();
-            d.State = DeploymentState.Stopping;
-            d.Touch(_timeProvider.GetUtcNow());
-            d.AddLog(_timeProvider.GetUtcNow(), LogLevel.Information, "Stopping: draining queued and running requests.");
-        }
-
-        Log.DeploymentState(_logger, d.Id, "stopping");
-        if (runtime is not null) await DrainAsync(d, runtime).ConfigureAwait(false);
-        ModelCacheKey? pinned;
-        lock (d.Gate)
-        {
-            pinned = d.PinnedKey;
-            d.PinnedKey = null;
-            d.Runtime = null;
-            d.State = DeploymentState.Stopped;
-            d.Touch(_timeProvider.GetUtcNow());
-            d.AddLog(_timeProvider.GetUtcNow(), LogLevel.Information, "Stopped.");
-        }
-
-        if (pinned is { } key) _cache.Unpin(key);
-        _table.Deactivate(d);
-        d.SetSettled();
-        Log.DeploymentState(_logger, d.Id, "stopped");
-    }
-
-    private async Task DrainAsync(Deployment d, ServedModel runtime)
-    {
-        using var timeout = new CancellationTokenSource(_options.DrainTimeout, _timeProvider);
-        try
-        {
-            await runtime.Queue.StopAsync(drain: true, timeout.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
-        {
-            d.AddLog(_timeProvider.GetUtcNow(), LogLevel.Warning, $"Requests still queued after {_options.DrainTimeout.TotalSeconds:F0} s were failed.");
-            await runtime.Queue.StopAsync(drain: false).ConfigureAwait(false);
-        }
-
-        await runtime.Queue.DisposeAsync().ConfigureAwait(false);
-    }
-
-    private void SetReplicasLocked(Deployment d, int replicas, string message)
-    {
-        if (replicas == d.Desired) return;
-        d.Desired = replicas;
-        d.Runtime?.Queue.SetInstances(replicas);
-        d.Touch(_timeProvider.GetUtcNow());
-        d.AddLog(_timeProvider.GetUtcNow(), LogLevel.Information, message);
-    }
-
-    private void ApplyBoundsLocked(Deployment d, int min, int max)
-    {
-        var wasPinned = d.Min > 0;
-        d.Min = min;
-        d.Max = max;
-        if (d.State != DeploymentState.Running || d.Runtime is not { } runtime) return;
-        if (!wasPinned && min > 0)
-        {
-            _cache.Pin(runtime.CacheKey);
-            d.PinnedKey = runtime.CacheKey;
-        }
-        else if (wasPinned && min == 0 && d.PinnedKey is { } key)
-        {
-            _cache.Unpin(key);
-            d.PinnedKey = null;
-        }
-    }
-
-    private async Task<(ModelInfo Model, ModelVersionInfo Version)> ResolveVersionAsync(string modelId, string? version, CancellationToken cancellationToken)
-    {
-        var model = await _registry.FindModelAsync(modelId, cancellationToken).ConfigureAwait(false)
-            ?? throw new ModelNotFoundException($"Model '{modelId}' does not exist.");
-        var info = model.FindVersion(version) ?? throw new ModelNotFoundException(version is null
-            ? $"Model '{modelId}' has no ready version to deploy."
-            : $"Model '{modelId}' has no version '{version}'; it has: {string.Join(", ", model.Versions.Select(v => v.Version))}.");
-        if (info.Status != ModelVersionStatus.Ready || info.Files.Count == 0)
-        {
-            throw new ModelNotFoundException($"Version '{info.Version}' of model '{modelId}' is {SqliteModelRegistry.StatusName(info.Status)}, not ready.");
-        }
-
-        return (model, info);
-    }
-
 
     private static void ValidateScaling(int replicas, int min, int max, int target)
     {
@@ -807,121 +393,4 @@ public sealed class DeploymentManager : IDeploymentManager, IAsyncDisposable
         DeploymentState.Stopped => "stopped",
         _ => "failed",
     };
-}
-
-/// <summary>Every deployment by id, and the active one (not stopped or failed) per model; the registry's usage guard.</summary>
-internal sealed class DeploymentTable : IModelUsageGuard
-{
-    private readonly Lock _gate = new();
-    private readonly ConcurrentDictionary<string, Deployment> _byId = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, Deployment> _activeByModel = new(StringComparer.Ordinal);
-
-    public Deployment Get(string id) => Find(id) ?? throw new DeploymentNotFoundException($"Deployment '{id}' does not exist.");
-
-    public Deployment? Find(string id) => id is not null && _byId.TryGetValue(id, out var d) ? d : null;
-
-    public Deployment? FindActive(string modelId) => _activeByModel.TryGetValue(modelId, out var d) ? d : null;
-
-    public ICollection<Deployment> All() => _byId.Values;
-
-    public void Add(Deployment d, long memoryLimit)
-    {
-        lock (_gate)
-        {
-            if (_byId.ContainsKey(d.Id)) throw new ModelKitConflictException($"A deployment named '{d.Id}' already exists.");
-            CheckActivation(d, memoryLimit);
-            _byId[d.Id] = d;
-            _activeByModel[d.ModelId] = d;
-        }
-    }
-
-    public void AddInactive(Deployment d)
-    {
-        lock (_gate)
-        {
-            if (!_byId.TryAdd(d.Id, d)) throw new ModelKitConflictException($"A deployment named '{d.Id}' already exists.");
-        }
-    }
-
-    public void Activate(Deployment d, long memoryLimit)
-    {
-        lock (_gate)
-        {
-            CheckActivation(d, memoryLimit);
-            _activeByModel[d.ModelId] = d;
-        }
-    }
-
-    public void Deactivate(Deployment d)
-    {
-        lock (_gate)
-        {
-            _activeByModel.TryRemove(new KeyValuePair<string, Deployment>(d.ModelId, d));
-        }
-    }
-
-    public void Remove(Deployment d)
-    {
-        lock (_gate)
-        {
-            _activeByModel.TryRemove(new KeyValuePair<string, Deployment>(d.ModelId, d));
-            _byId.TryRemove(d.Id, out _);
-        }
-    }
-
-    public void CheckMemory(Deployment d, long request, long memoryLimit)
-    {
-        lock (_gate)
-        {
-            var reserved = ReservedLocked(except: d);
-            if (reserved + request > memoryLimit)
-            {
-                throw new InsufficientResourcesException(
-                    $"A memory request of {FormatBytes(request)} does not fit: {FormatBytes(reserved)} of the {FormatBytes(memoryLimit)} model memory budget is reserved by other deployments.");
-            }
-        }
-    }
-
-    /// <summary>Raised when the registry deleted (forced) what an active deployment serves.</summary>
-    public event Action<Deployment, string?>? ForcedDelete;
-
-    public void OnForcedDelete(string modelId, string? version)
-    {
-        var d = FindActive(modelId);
-        if (d is null) return;
-        var (served, updating, _) = d.Describe();
-        if (version is null || version == served || version == updating) ForcedDelete?.Invoke(d, version);
-    }
-
-    public string? GetUsage(string modelId, string? version)
-    {
-        var d = FindActive(modelId);
-        if (d is null) return null;
-        var (served, updating, state) = d.Describe();
-        if (version is not null && version != served && version != updating) return null;
-        return $"deployment '{d.Id}' ({DeploymentManager.Name(state)}) serves version {served}";
-    }
-
-    private void CheckActivation(Deployment d, long memoryLimit)
-    {
-        if (_activeByModel.TryGetValue(d.ModelId, out var other) && other != d)
-        {
-            throw new ModelKitConflictException($"Model '{d.ModelId}' is already deployed as '{other.Id}'; update, stop or delete that deployment first.");
-        }
-
-        if (d.MemoryRequest is { } request) CheckMemory(d, request, memoryLimit);
-    }
-
-    private long ReservedLocked(Deployment except)
-    {
-        long sum = 0;
-        foreach (var other in _activeByModel.Values)
-        {
-            if (other != except && other.MemoryRequest is { } r) sum += r;
-        }
-
-        return sum;
-    }
-
-    private static string FormatBytes(long bytes) => ModelCache.FormatBytes(bytes);
 }

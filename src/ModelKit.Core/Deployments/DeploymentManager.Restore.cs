@@ -1,0 +1,104 @@
+using Microsoft.Extensions.Logging;
+using ModelKit.Backends;
+using ModelKit.Registry;
+using ModelKit.Scheduling;
+
+namespace ModelKit.Deployments;
+
+// Saved deployments: written after every change, brought back at start.
+public sealed partial class DeploymentManager
+{
+    /// <summary>
+    /// Brings back the deployments saved under the data directory (<see cref="DeploymentOptions.Persist"/>): those that
+    /// were meant to run start coming up in the background, the stopped ones are listed as stopped. One whose model or
+    /// version is gone is listed as failed with the reason. Deployments already known are left alone. The host calls
+    /// this at start; call it yourself when you use the services without a host. Returns how many were restored.
+    /// </summary>
+    public async Task<int> RestoreAsync(CancellationToken cancellationToken = default)
+    {
+        if (_store is null) return 0;
+        var restored = 0;
+        foreach (var record in _store.Load())
+        {
+            if (_table.Find(record.DeploymentId) is not null) continue;
+            var now = _timeProvider.GetUtcNow();
+            ModelInfo? model = null;
+            ModelVersionInfo? version = null;
+            string? failure = null;
+            try
+            {
+                (model, version) = await _router.FindServableAsync(record.ModelId, record.Version, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ModelKitException ex)
+            {
+                failure = ex.Message;
+            }
+
+            var d = new Deployment(record.DeploymentId, record.ModelId, _options.MaxLogEntries)
+            {
+                Framework = model?.Framework ?? "onnx",
+                Version = record.Version,
+                VersionInfo = version,
+                Device = ExecutionDevice.TryParse(record.Device, out var device) ? device : ExecutionDevice.Cpu,
+                Batching = new BatchingOptions
+                {
+                    MaxBatchSize = record.MaxBatchSize,
+                    MaxQueueDelay = TimeSpan.FromMilliseconds(record.MaxQueueDelayMs),
+                    MaxQueueSize = record.MaxQueueSize,
+                    InlineExecution = record.InlineExecution,
+                },
+                Desired = record.Replicas,
+                Min = record.MinReplicas,
+                Max = record.MaxReplicas,
+                TargetQueueDepth = record.TargetQueueDepth,
+                MemoryRequest = record.MemoryRequestBytes,
+                DefaultPriority = record.DefaultPriority,
+                IntraOpThreads = record.IntraOpThreads,
+                CreatedAt = record.CreatedAt,
+                UpdatedAt = now,
+                DesiredRunning = record.Running,
+                Environment = record.Environment ?? new Dictionary<string, string>(),
+                State = failure is null ? DeploymentState.Stopped : DeploymentState.Failed,
+                FailureReason = failure is null ? null : "Could not be restored: " + failure,
+                FailureCode = failure is null ? null : ModelKitErrorCodes.DeploymentFailed,
+            };
+            _table.AddInactive(d);
+            d.SetSettled();
+            d.AddLog(now, failure is null ? LogLevel.Information : LogLevel.Error,
+                failure is null ? $"Restored from {_store.Path}." : $"Could not be restored from {_store.Path}: {failure}");
+            restored++;
+            if (failure is not null || !record.Running) continue;
+            try
+            {
+                _table.Activate(d, _cache.GetStats().MemoryLimitBytes);
+                StartBringUp(d);
+            }
+            catch (ModelKitException ex)
+            {
+                lock (d.Gate)
+                {
+                    d.State = DeploymentState.Failed;
+                    d.FailureReason = "Could not be restored: " + ex.Message;
+                    d.FailureCode = ex.ErrorCode;
+                }
+
+                d.AddLog(now, LogLevel.Error, "Could not start: " + ex.Message);
+            }
+        }
+
+        return restored;
+    }
+
+    private void Persist()
+    {
+        if (_store is null) return;
+        try
+        {
+            _store.Save(_table.All().Select(static d => d.ToRecord()));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            Log.DeploymentsNotSaved(_logger, _store.Path, ex);
+        }
+    }
+}
