@@ -77,6 +77,9 @@ public sealed class FakeBackend : IInferenceBackend
                 try
                 {
                     await gate.WaitAsync(cancellationToken);
+                    // Like ONNX Runtime between operators: a run told to stop does not finish (the gate may have
+                    // opened for it just as the token fired).
+                    cancellationToken.ThrowIfCancellationRequested();
                 }
                 catch (OperationCanceledException)
                 {

@@ -565,10 +565,10 @@ public sealed class BatchQueue : IAsyncDisposable
         {
             foreach (var r in running)
             {
+                r.AbandonBatch(); // before the caller hears of it, so that the backend is told first
                 if (r.Fail(new InferenceTimeoutException($"The request to model '{Name}' did not complete within its timeout.")))
                 {
                     Interlocked.Increment(ref _timedOut);
-                    r.Batch?.Abandon();
                 }
             }
         }
@@ -615,7 +615,9 @@ public sealed class BatchQueue : IAsyncDisposable
             }
         }
 
-        // A dispatched request's caller stops waiting too; its batch-mates are unaffected.
+        // A dispatched request's caller stops waiting too; its batch-mates are unaffected. When it was the last caller
+        // of its running batch, the backend is told to stop before the caller hears of it.
+        if (!removed) request.AbandonBatch();
         var completed = timedOut
             ? request.Fail(new InferenceTimeoutException($"The request to model '{Name}' did not complete within its timeout{(removed ? " (it was still queued)" : string.Empty)}."))
             : request.Cancel();
@@ -623,7 +625,6 @@ public sealed class BatchQueue : IAsyncDisposable
         {
             if (timedOut) Interlocked.Increment(ref _timedOut);
             else Interlocked.Increment(ref _cancelled);
-            if (!removed) request.Batch?.Abandon();
         }
 
         drained?.TrySetResult();
@@ -728,6 +729,7 @@ public sealed class BatchQueue : IAsyncDisposable
         public long Deadline = long.MaxValue;
         public bool Tracked;
         public RunningBatch? Batch;
+        private int _abandoned;
         public CancellationTokenRegistration Registration;
         public CancellationToken CancellationToken;
 
@@ -746,6 +748,13 @@ public sealed class BatchQueue : IAsyncDisposable
         }
 
         public void Abort(bool timedOut) => _queue.Abort(this, timedOut);
+
+        // Each caller leaves its running batch at most once (a timeout and a cancellation may both fire). A request
+        // that already has its outputs leaves a batch that has finished, which changes nothing.
+        public void AbandonBatch()
+        {
+            if (Batch is { } batch && Interlocked.Exchange(ref _abandoned, 1) == 0) batch.Abandon();
+        }
 
         public bool Complete(IReadOnlyDictionary<string, Tensor> outputs)
         {
