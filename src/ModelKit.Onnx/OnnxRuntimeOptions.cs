@@ -1,18 +1,5 @@
 namespace ModelKit.Onnx;
 
-/// <summary>How graphs are optimised when a session is created.</summary>
-public enum OnnxGraphOptimization
-{
-    /// <summary>No optimisation.</summary>
-    None,
-    /// <summary>Semantics-preserving rewrites such as constant folding.</summary>
-    Basic,
-    /// <summary>Basic plus node fusions.</summary>
-    Extended,
-    /// <summary>Everything, including layout changes (the default).</summary>
-    All,
-}
-
 /// <summary>Settings of the ONNX Runtime backend.</summary>
 public sealed class OnnxRuntimeOptions
 {

@@ -1,14 +1,5 @@
 namespace ModelKit.Backends;
 
-/// <summary>The kinds of device a model can run on.</summary>
-public enum DeviceKind
-{
-    /// <summary>The host CPU.</summary>
-    Cpu,
-    /// <summary>An NVIDIA GPU through CUDA.</summary>
-    Cuda,
-}
-
 /// <summary>A device a model runs on: <c>cpu</c>, or <c>cuda:N</c>.</summary>
 public readonly record struct ExecutionDevice(DeviceKind Kind, int Index)
 {

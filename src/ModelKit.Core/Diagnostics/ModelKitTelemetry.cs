@@ -1,0 +1,37 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace ModelKit.Diagnostics;
+
+/// <summary>The names of ModelKit's meter, activity source, instruments and tags.</summary>
+public static class ModelKitTelemetry
+{
+    /// <summary>The name of the <see cref="Meter"/> and the <see cref="ActivitySource"/>.</summary>
+    public const string Name = "ModelKit";
+
+    /// <summary>Tag: model id.</summary>
+    public const string ModelTag = "modelkit.model";
+    /// <summary>Tag: model version.</summary>
+    public const string VersionTag = "modelkit.version";
+    /// <summary>Tag: outcome (<c>ok</c> or an error code).</summary>
+    public const string StatusTag = "modelkit.status";
+
+    /// <summary>Histogram (s): time from submission to result, per request.</summary>
+    public const string InferenceDuration = "modelkit.inference.duration";
+    /// <summary>Histogram ({request}): requests merged into one backend run.</summary>
+    public const string BatchSize = "modelkit.batch.size";
+    /// <summary>Up-down counter ({request}): requests waiting in queues.</summary>
+    public const string QueueLength = "modelkit.queue.length";
+    /// <summary>Counter ({request}): requests rejected because a queue was full.</summary>
+    public const string QueueRejections = "modelkit.queue.rejections";
+    /// <summary>Counter ({lease}): cache lookups that found a loaded model.</summary>
+    public const string CacheHits = "modelkit.cache.hits";
+    /// <summary>Counter ({lease}): cache lookups that had to load or wait for a load.</summary>
+    public const string CacheMisses = "modelkit.cache.misses";
+    /// <summary>Counter ({model}): models evicted from the cache.</summary>
+    public const string CacheEvictions = "modelkit.cache.evictions";
+    /// <summary>Up-down counter (By): memory held by cached models.</summary>
+    public const string CacheMemoryUsage = "modelkit.cache.memory.usage";
+    /// <summary>Histogram (s): time to load a model into a session.</summary>
+    public const string ModelLoadDuration = "modelkit.model.load.duration";
+}

@@ -1,0 +1,60 @@
+using ModelKit.Tensors;
+
+namespace ModelKit.Scheduling;
+
+/// <summary>Counters of one queue.</summary>
+public sealed record BatchQueueStats
+{
+    /// <summary>Requests waiting.</summary>
+    public int QueueLength { get; init; }
+    /// <summary>Batches running.</summary>
+    public int Running { get; init; }
+    /// <summary>Execution instances.</summary>
+    public int Instances { get; init; }
+    /// <summary>Requests accepted.</summary>
+    public long Enqueued { get; init; }
+    /// <summary>Requests that returned outputs.</summary>
+    public long Succeeded { get; init; }
+    /// <summary>Requests that failed in the backend.</summary>
+    public long Failed { get; init; }
+    /// <summary>Requests that ran past their timeout.</summary>
+    public long TimedOut { get; init; }
+    /// <summary>Requests cancelled by the caller.</summary>
+    public long Cancelled { get; init; }
+    /// <summary>Requests refused because the queue was full.</summary>
+    public long Rejected { get; init; }
+    /// <summary>Backend runs.</summary>
+    public long Batches { get; init; }
+    /// <summary>Backend runs stopped before their end because every caller of the batch had timed out or gone away.</summary>
+    public long Terminated { get; init; }
+    /// <summary>Mean requests per backend run.</summary>
+    public double AverageBatchSize { get; init; }
+
+    /// <summary>The counters of several queues added up (the average batch size weighted by each queue's runs).</summary>
+    public static BatchQueueStats Sum(IEnumerable<BatchQueueStats> queues)
+    {
+        ArgumentNullException.ThrowIfNull(queues);
+        var total = new BatchQueueStats();
+        double batched = 0;
+        foreach (var q in queues)
+        {
+            batched += q.AverageBatchSize * q.Batches;
+            total = new BatchQueueStats
+            {
+                QueueLength = total.QueueLength + q.QueueLength,
+                Running = total.Running + q.Running,
+                Instances = total.Instances + q.Instances,
+                Enqueued = total.Enqueued + q.Enqueued,
+                Succeeded = total.Succeeded + q.Succeeded,
+                Failed = total.Failed + q.Failed,
+                TimedOut = total.TimedOut + q.TimedOut,
+                Cancelled = total.Cancelled + q.Cancelled,
+                Rejected = total.Rejected + q.Rejected,
+                Batches = total.Batches + q.Batches,
+                Terminated = total.Terminated + q.Terminated,
+            };
+        }
+
+        return total with { AverageBatchSize = total.Batches == 0 ? 0 : batched / total.Batches };
+    }
+}
