@@ -6,7 +6,7 @@ using ModelKit.Tensors;
 namespace ModelKit.Scheduling;
 
 // Timeouts and cancellation: one deadline timer per queue; callers that leave a running batch.
-public sealed partial class BatchQueue
+internal sealed partial class BatchQueue
 {
     // Under _lock: one timer per queue fires at the earliest deadline of the requests it is tracking.
     private void ArmDeadline(long deadline, long now)

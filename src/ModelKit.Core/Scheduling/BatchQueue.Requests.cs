@@ -6,7 +6,7 @@ using ModelKit.Tensors;
 namespace ModelKit.Scheduling;
 
 // The queued requests: the priority lists, a request, and the callers of a running batch.
-public sealed partial class BatchQueue
+internal sealed partial class BatchQueue
 {
     // The callers of a dispatched batch still waiting; when the last one goes, the backend run is cancelled.
     private sealed class RunningBatch(int callers) : IDisposable

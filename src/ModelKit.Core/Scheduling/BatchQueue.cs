@@ -13,7 +13,7 @@ namespace ModelKit.Scheduling;
 /// a request cancelled or timed out before dispatch never reaches the backend, and a running batch whose every
 /// caller has timed out or gone away is cancelled in the backend (ONNX Runtime terminates the run).
 /// </summary>
-public sealed partial class BatchQueue : IAsyncDisposable
+internal sealed partial class BatchQueue : IAsyncDisposable
 {
     private readonly Lock _lock = new();
     private readonly PendingList[] _lists = [new(), new(), new()];

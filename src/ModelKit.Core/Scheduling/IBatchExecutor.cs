@@ -3,7 +3,7 @@ using ModelKit.Tensors;
 namespace ModelKit.Scheduling;
 
 /// <summary>Runs one merged batch; implemented over the model cache and a backend session.</summary>
-public interface IBatchExecutor
+internal interface IBatchExecutor
 {
     /// <summary>
     /// Runs <paramref name="batch"/> (stacked along dimension 0 in order) and returns each request's outputs.
