@@ -152,10 +152,6 @@ internal static class Parse
         _ => throw new InvalidInputException($"'priority' must be low, normal or high (was '{text}')."),
     };
 
-    /// <summary>An explicit device wins; else one or more <c>nvidia.com/gpu</c> asks for <c>cuda:0</c>; else the default.</summary>
-    public static string? Device(string? device, ResourceRequirements? resources) =>
-        device ?? (int.TryParse(resources?.Gpu, NumberStyles.None, CultureInfo.InvariantCulture, out var gpus) && gpus > 0 ? "cuda:0" : null);
-
     /// <summary>Seed 003's <c>engine</c>: ModelKit runs ONNX Runtime, so only that engine (or none) is accepted.</summary>
     public static void Engine(string? engine)
     {
@@ -169,25 +165,6 @@ internal static class Parse
         <= 0 or > 3600 or double.NaN => throw new InvalidInputException($"'timeout' must be between 0 and 3600 seconds (was {seconds.Value.ToString(CultureInfo.InvariantCulture)})."),
         _ => TimeSpan.FromSeconds(seconds.Value),
     };
-
-    /// <summary>Kubernetes-style quantities: <c>8Gi</c>, <c>512Mi</c>, <c>1G</c>, <c>1500000</c>.</summary>
-    public static long? Bytes(string? text)
-    {
-        if (string.IsNullOrWhiteSpace(text)) return null;
-        var s = text.Trim();
-        (string Suffix, long Factor)[] units = [("Ki", 1L << 10), ("Mi", 1L << 20), ("Gi", 1L << 30), ("Ti", 1L << 40), ("K", 1000), ("M", 1_000_000), ("G", 1_000_000_000), ("T", 1_000_000_000_000)];
-        foreach (var (suffix, factor) in units)
-        {
-            if (s.EndsWith(suffix, StringComparison.Ordinal) && double.TryParse(s[..^suffix.Length], NumberStyles.Float, CultureInfo.InvariantCulture, out var n) && n > 0)
-            {
-                return (long)(n * factor);
-            }
-        }
-
-        return long.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var bytes) && bytes > 0
-            ? bytes
-            : throw new InvalidModelConfigException($"'resource_requirements.memory' must be a quantity such as 512Mi or 8Gi (was '{text}').");
-    }
 }
 
 internal sealed record CreateModelBody

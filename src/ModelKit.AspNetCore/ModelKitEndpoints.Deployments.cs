@@ -29,7 +29,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
             Replicas = body.Replicas ?? Math.Max(1, body.MinReplicas ?? 1),
             MinReplicas = body.MinReplicas,
             MaxReplicas = body.MaxReplicas,
-            MemoryRequestBytes = Parse.Bytes(body.Memory),
+            MemoryRequestBytes = ResourceQuantity.ParseBytes(body.Memory, "resource_requirements.memory"),
             DefaultPriority = Parse.Priority(body.Priority) ?? RequestPriority.Normal,
             Batching = body.Batching?.ToOptions(),
         }, cancellationToken);
@@ -58,11 +58,8 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
     private static async Task<IResult> StopDeploymentAsync(string deployment_id, IDeploymentManager deployments, CancellationToken cancellationToken) =>
         ModelKitJson.Json(DeploymentJson(await deployments.StopAsync(deployment_id, cancellationToken)));
 
-    private static async Task<IResult> RestartDeploymentAsync(string deployment_id, IDeploymentManager deployments, CancellationToken cancellationToken)
-    {
-        await deployments.StopAsync(deployment_id, cancellationToken);
-        return ModelKitJson.Json(DeploymentJson(await deployments.StartAsync(deployment_id, cancellationToken)), StatusCodes.Status202Accepted);
-    }
+    private static async Task<IResult> RestartDeploymentAsync(string deployment_id, IDeploymentManager deployments, CancellationToken cancellationToken) =>
+        ModelKitJson.Json(DeploymentJson(await deployments.RestartAsync(deployment_id, cancellationToken)), StatusCodes.Status202Accepted);
 
     private static async Task<IResult> DeleteDeploymentAsync(string deployment_id, IDeploymentManager deployments, CancellationToken cancellationToken)
     {

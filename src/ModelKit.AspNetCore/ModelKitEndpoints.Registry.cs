@@ -57,13 +57,13 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
             deployment = await deployments.UpdateAsync(current.DeploymentId, new DeploymentUpdate
             {
                 Version = config.Version,
-                Device = Parse.Device(config.Device, config.ResourceRequirements),
+                Device = ResourceQuantity.Device(config.Device, config.ResourceRequirements?.Gpu),
                 Batching = config.Batching?.ToOptions(current.Batching),
                 Replicas = config.ScalingConfig?.Replicas,
                 MinReplicas = config.ScalingConfig?.MinReplicas,
                 MaxReplicas = config.ScalingConfig?.MaxReplicas,
                 TargetQueueDepth = config.ScalingConfig?.TargetQueueDepth,
-                MemoryRequestBytes = Parse.Bytes(config.ResourceRequirements?.Memory),
+                MemoryRequestBytes = ResourceQuantity.ParseBytes(config.ResourceRequirements?.Memory, "resource_requirements.memory"),
                 DefaultPriority = Parse.Priority(config.Priority),
                 Environment = config.EnvironmentVariables,
             }, cancellationToken);

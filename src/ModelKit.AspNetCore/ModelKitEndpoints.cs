@@ -152,8 +152,8 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
             MinReplicas = scaling?.MinReplicas,
             MaxReplicas = scaling?.MaxReplicas,
             TargetQueueDepth = scaling?.TargetQueueDepth ?? 8,
-            MemoryRequestBytes = Parse.Bytes(config.ResourceRequirements?.Memory),
-            Device = Parse.Device(config.Device, config.ResourceRequirements),
+            MemoryRequestBytes = ResourceQuantity.ParseBytes(config.ResourceRequirements?.Memory, "resource_requirements.memory"),
+            Device = ResourceQuantity.Device(config.Device, config.ResourceRequirements?.Gpu),
             DefaultPriority = Parse.Priority(config.Priority) ?? RequestPriority.Normal,
             Environment = config.EnvironmentVariables,
             Batching = config.Batching?.ToOptions(),
@@ -320,11 +320,8 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         });
     }
 
-    // The model's active deployment, else its most recent one (stopped or failed).
     private static DeploymentInfo DeploymentOfModel(IDeploymentManager deployments, string modelId) =>
-        deployments.FindByModel(modelId)
-        ?? deployments.ListDeployments().LastOrDefault(d => d.ModelId == modelId)
-        ?? throw new DeploymentNotFoundException($"Model '{modelId}' has no deployment.");
+        deployments.FindLatestByModel(modelId) ?? throw new DeploymentNotFoundException($"Model '{modelId}' has no deployment.");
 
     private static JsonObject ModelSummary(ModelInfo model, DeploymentInfo? deployment)
     {

@@ -309,6 +309,26 @@ public sealed partial class DeploymentManager : IDeploymentManager, IAsyncDispos
     }
 
     /// <inheritdoc />
+    public async Task<DeploymentInfo> RestartAsync(string deploymentId, CancellationToken cancellationToken = default)
+    {
+        await StopAsync(deploymentId, cancellationToken).ConfigureAwait(false);
+        return await StartAsync(deploymentId, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public DeploymentInfo? FindLatestByModel(string modelId)
+    {
+        if (_table.FindActive(modelId) is { } active) return active.Snapshot(_cache);
+        Deployment? latest = null;
+        foreach (var d in _table.All())
+        {
+            if (d.ModelId == modelId && (latest is null || d.CreatedAt > latest.CreatedAt || (d.CreatedAt == latest.CreatedAt && string.CompareOrdinal(d.Id, latest.Id) > 0))) latest = d;
+        }
+
+        return latest?.Snapshot(_cache);
+    }
+
+    /// <inheritdoc />
     public async Task DeleteAsync(string deploymentId, CancellationToken cancellationToken = default)
     {
         var d = _table.Get(deploymentId);

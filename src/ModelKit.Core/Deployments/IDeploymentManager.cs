@@ -47,6 +47,15 @@ public interface IDeploymentManager
     /// <summary>Brings a stopped or failed deployment up again (in the background, like <see cref="DeployAsync"/>).</summary>
     Task<DeploymentInfo> StartAsync(string deploymentId, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Stops the deployment (draining what it accepted) and brings it up again in the background from the registry's
+    /// current record of its version; returns while it comes up. A stopped or failed deployment just starts.
+    /// </summary>
+    Task<DeploymentInfo> RestartAsync(string deploymentId, CancellationToken cancellationToken = default);
+
+    /// <summary>The model's active deployment, else its most recently created one (stopped or failed), else null.</summary>
+    DeploymentInfo? FindLatestByModel(string modelId);
+
     /// <summary>Stops (if needed), unloads the model and forgets the deployment.</summary>
     Task DeleteAsync(string deploymentId, CancellationToken cancellationToken = default);
 }

@@ -306,6 +306,25 @@ public sealed class DeploymentManagerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RestartAsync_RunningDeployment_ComesBackUnderItsId_AndFindLatestByModelKeepsStoppedOnes()
+    {
+        Assert.Null(Deployments.FindLatestByModel("double"));
+        await DeployRunningAsync(new DeploymentSpec { DeploymentId = "r", ModelId = "double" });
+        var restarting = await Deployments.RestartAsync("r");
+        Assert.Equal("r", restarting.DeploymentId);
+        Assert.Equal(DeploymentState.Running, (await Deployments.WaitUntilRunningAsync("r").WaitAsync(Wait)).State);
+        var logs = Deployments.GetLogs("r").Select(l => l.Message).ToList();
+        Assert.True(logs.FindIndex(m => m.StartsWith("Stopped", StringComparison.Ordinal)) < logs.FindIndex(m => m.StartsWith("Starting again", StringComparison.Ordinal)));
+        var result = await Service.InferAsync(Request(2));
+        Assert.Equal(new[] { 4f, 4f }, result.Outputs["y"].ToArray<float>());
+
+        await Deployments.StopAsync("r");
+        Assert.Null(Deployments.FindByModel("double"));
+        Assert.Equal(("r", DeploymentState.Stopped), (Deployments.FindLatestByModel("double")!.DeploymentId, Deployments.FindLatestByModel("double")!.State));
+        Assert.Equal(DeploymentState.Running, (await Deployments.WaitUntilRunningAsync((await Deployments.RestartAsync("r")).DeploymentId).WaitAsync(Wait)).State);
+    }
+
+    [Fact]
     public async Task StopAsync_WhileLoading_CancelsTheBringUpAndPinsNothing()
     {
         _backend.LoadGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
