@@ -246,44 +246,39 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         }, report.Status == HealthStatus.Unhealthy ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK);
     }
 
-    // Each item is parsed on its own (a bad one fails alone); the parsed ones run through the core's InferManyAsync,
-    // together or, with "parallel": false, one after another.
+    // Each item is read on its own (a bad one fails alone, in its place); the core runs the batch and sums it up.
     private static async Task<(List<BatchItemResponse> Items, BatchSummary Summary)> RunBatchAsync(
         BatchInferenceBody body, HttpContext context, IInferenceService inference, Func<InferenceBody, string> modelOf)
     {
-        var items = body.Requests ?? throw new InvalidInputException("'requests' is required.");
-        if (items.Count is < 1 or > 100) throw new InvalidInputException($"'requests' must hold 1 to 100 items (had {items.Count}).");
-        var started = Stopwatch.GetTimestamp();
-        var responses = new BatchItemResponse[items.Count];
-        var requests = new List<InferenceRequest>(items.Count);
-        var indexes = new List<int>(items.Count);
-        for (var i = 0; i < items.Count; i++)
+        var bodies = body.Requests ?? throw new InvalidInputException("'requests' is required.");
+        var items = new InferenceBatchItem[bodies.Count];
+        for (var i = 0; i < items.Length; i++)
         {
-            var item = items[i] with { Timeout = items[i].Timeout ?? body.Timeout, Priority = items[i].Priority ?? body.Priority };
+            var item = bodies[i] with { Timeout = bodies[i].Timeout ?? body.Timeout, Priority = bodies[i].Priority ?? body.Priority };
             try
             {
-                requests.Add((await ToRequestAsync(modelOf(item), item, inference, context.RequestAborted)).Request);
-                indexes.Add(i);
+                items[i] = InferenceBatchItem.Of((await ToRequestAsync(modelOf(item), item, inference, context.RequestAborted)).Request);
             }
             catch (ModelKitException ex)
             {
-                responses[i] = Failed(i, ex);
+                items[i] = InferenceBatchItem.Failed(ex);
             }
         }
 
-        var results = await inference.InferManyAsync(requests, sequential: body.Parallel == false, context.RequestAborted);
-        for (var k = 0; k < results.Count; k++)
+        var batch = await inference.InferManyAsync(items, sequential: body.Parallel == false, context.RequestAborted);
+        var responses = new List<BatchItemResponse>(batch.Total);
+        for (var i = 0; i < batch.Total; i++)
         {
-            var index = indexes[k];
-            responses[index] = results[k].Result is { } result
-                ? new BatchItemResponse { Index = index, Success = true, Result = ToResponse(result, $"{context.TraceIdentifier}-{index}") }
-                : Failed(index, results[k].Error as ModelKitException ?? new InternalErrorException($"Item {index} failed unexpectedly.", results[k].Error));
+            responses.Add(batch.Items[i].Result is { } result
+                ? new BatchItemResponse { Index = i, Success = true, Result = ToResponse(result, $"{context.TraceIdentifier}-{i}") }
+                : new BatchItemResponse { Index = i, Success = false, Error = ErrorOf(i, batch.Items[i].Error) });
         }
 
-        var ok = responses.Count(r => r.Success);
-        return ([.. responses], new BatchSummary(responses.Length, ok, responses.Length - ok, Stopwatch.GetElapsedTime(started).TotalSeconds));
+        return (responses, new BatchSummary(batch.Total, batch.Succeeded, batch.Failed, batch.TotalTime.TotalSeconds));
 
-        static BatchItemResponse Failed(int index, ModelKitException error) => new() { Index = index, Success = false, Error = new ErrorBody(error.ErrorCode, error.Message) };
+        static ErrorBody ErrorOf(int index, Exception? error) => error is ModelKitException known
+            ? new ErrorBody(known.ErrorCode, known.Message)
+            : new ErrorBody(ModelKitErrorCodes.InternalError, $"Item {index} failed unexpectedly.");
     }
 
     // Parse → run → shape the response: the whole of what an inference endpoint does.

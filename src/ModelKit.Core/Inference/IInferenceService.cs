@@ -36,8 +36,10 @@ public interface IInferenceService
     Task<Caching.ModelCacheKey> PreloadAsync(string modelId, string? version = null, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Runs several requests, concurrently (so that they batch together) or, with <paramref name="sequential"/>, one
-    /// after another in order; each item succeeds or fails on its own.
+    /// Runs a client's batch of 1 to <see cref="InferenceBatchResult.MaxItems"/> items, concurrently (so that they share
+    /// backend batches) or, with <paramref name="sequential"/>, one after another in order; each item succeeds or
+    /// fails on its own, and items that failed before they could run keep their place. INVALID_INPUT for an empty
+    /// or oversized batch.
     /// </summary>
-    Task<IReadOnlyList<InferenceItemResult>> InferManyAsync(IReadOnlyList<InferenceRequest> requests, bool sequential = false, CancellationToken cancellationToken = default);
+    Task<InferenceBatchResult> InferManyAsync(IReadOnlyList<InferenceBatchItem> items, bool sequential = false, CancellationToken cancellationToken = default);
 }

@@ -138,21 +138,32 @@ public sealed class InferenceService : IInferenceService
     }
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<InferenceItemResult>> InferManyAsync(IReadOnlyList<InferenceRequest> requests, bool sequential = false, CancellationToken cancellationToken = default)
+    public async Task<InferenceBatchResult> InferManyAsync(IReadOnlyList<InferenceBatchItem> items, bool sequential = false, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(requests);
-        var results = new InferenceItemResult[requests.Count];
-        if (sequential)
+        ArgumentNullException.ThrowIfNull(items);
+        if (items.Count is < 1 or > InferenceBatchResult.MaxItems)
         {
-            for (var i = 0; i < results.Length; i++) results[i] = await ItemAsync(InferAsync(requests[i], cancellationToken)).ConfigureAwait(false);
-            return results;
+            throw new InvalidInputException($"A batch must hold 1 to {InferenceBatchResult.MaxItems} requests (had {items.Count}).");
         }
 
-        // All queued first, so that they can share batches; then collected in order.
-        var tasks = new Task<InferenceResult>[requests.Count];
-        for (var i = 0; i < tasks.Length; i++) tasks[i] = InferAsync(requests[i], cancellationToken);
-        for (var i = 0; i < tasks.Length; i++) results[i] = await ItemAsync(tasks[i]).ConfigureAwait(false);
-        return results;
+        var started = _timeProvider.GetTimestamp();
+        var results = new InferenceItemResult[items.Count];
+        if (sequential)
+        {
+            for (var i = 0; i < results.Length; i++) results[i] = await ItemAsync(Start(items[i])).ConfigureAwait(false);
+        }
+        else
+        {
+            // All queued first, so that they can share batches; then collected in order.
+            var tasks = new Task<InferenceResult>[items.Count];
+            for (var i = 0; i < tasks.Length; i++) tasks[i] = Start(items[i]);
+            for (var i = 0; i < tasks.Length; i++) results[i] = await ItemAsync(tasks[i]).ConfigureAwait(false);
+        }
+
+        return new InferenceBatchResult { Items = results, TotalTime = _timeProvider.GetElapsedTime(started) };
+
+        Task<InferenceResult> Start(InferenceBatchItem item) =>
+            item.Request is { } request ? InferAsync(request, cancellationToken) : Task.FromException<InferenceResult>(item.Error ?? new InvalidInputException("The item holds no request."));
 
         async Task<InferenceItemResult> ItemAsync(Task<InferenceResult> task)
         {

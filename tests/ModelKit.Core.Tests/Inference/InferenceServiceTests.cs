@@ -92,24 +92,39 @@ public sealed class InferenceServiceTests : IAsyncLifetime
     [Fact]
     public async Task InferManyAsync_MixedItems_EachSucceedsOrFailsAlone()
     {
-        var results = await Service.InferManyAsync(
+        var batch = await Service.InferManyAsync(
         [
-            Request("double", ("x", Tensor.Create(new float[] { 1, 1 }, 1, 2))),
-            Request("ghost", ("x", Tensor.Create(new float[] { 1, 1 }, 1, 2))),
-            Request("double", ("x", Tensor.Create(new int[] { 1, 1 }, 1, 2))),
-            Request("double", ("x", Tensor.Create(new float[] { 3, 3 }, 1, 2))),
+            InferenceBatchItem.Of(Request("double", ("x", Tensor.Create(new float[] { 1, 1 }, 1, 2)))),
+            InferenceBatchItem.Of(Request("ghost", ("x", Tensor.Create(new float[] { 1, 1 }, 1, 2)))),
+            InferenceBatchItem.Of(Request("double", ("x", Tensor.Create(new int[] { 1, 1 }, 1, 2)))),
+            InferenceBatchItem.Failed(new InvalidInputException("item 3 could not be read")),
+            InferenceBatchItem.Of(Request("double", ("x", Tensor.Create(new float[] { 3, 3 }, 1, 2)))),
         ]);
+        var results = batch.Items;
         Assert.True(results[0].Succeeded);
         Assert.IsType<ModelNotFoundException>(results[1].Error);
         Assert.IsType<InvalidInputException>(results[2].Error);
-        Assert.Equal([6f, 6f], results[3].Result!.Outputs["y"].ToArray<float>());
+        Assert.Equal("item 3 could not be read", results[3].Error!.Message);
+        Assert.Equal([6f, 6f], results[4].Result!.Outputs["y"].ToArray<float>());
+        Assert.Equal((5, 2, 3, 0.4), (batch.Total, batch.Succeeded, batch.Failed, batch.SuccessRate));
+        Assert.Equal(batch.TotalTime / 5, batch.AverageTimePerRequest);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(101)]
+    public async Task InferManyAsync_EmptyOrOver100Items_IsInvalidInput(int count)
+    {
+        var items = Enumerable.Range(0, count).Select(_ => InferenceBatchItem.Of(Request("double", ("x", Tensor.Create(new float[] { 1, 1 }, 1, 2))))).ToArray();
+        var error = await Assert.ThrowsAsync<InvalidInputException>(() => Service.InferManyAsync(items));
+        Assert.Contains($"1 to 100 requests (had {count})", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task InferManyAsync_Concurrent_SharesBatches_Sequential_RunsOneAfterAnotherInOrder()
     {
-        var rows = Enumerable.Range(1, 4).Select(v => Request("double", ("x", Tensor.Create(new float[] { v, v }, 1, 2)))).ToArray();
-        await Service.InferAsync(rows[0]); // loaded
+        var rows = Enumerable.Range(1, 4).Select(v => InferenceBatchItem.Of(Request("double", ("x", Tensor.Create(new float[] { v, v }, 1, 2))))).ToArray();
+        await Service.InferAsync(rows[0].Request!); // loaded and routed: from here on, queueing a request completes synchronously
         long Enqueued() => _provider.GetRequiredService<ModelKit.Serving.IModelRouter>().GetQueueStats()["double:1"].Enqueued;
         var before = Enqueued();
         _backend.Batches.Clear();
@@ -120,15 +135,15 @@ public sealed class InferenceServiceTests : IAsyncLifetime
         var together = Service.InferManyAsync(rows);
         try
         {
+            Assert.Equal(before + 4, Enqueued()); // all queued before the call returned
             Assert.True(await _backend.RunStarted.WaitAsync(TimeSpan.FromSeconds(10)));
-            for (var wait = 0; Enqueued() < before + 4 && wait < 2000; wait++) await Task.Delay(5);
         }
         finally
         {
             _backend.RunGate.Release(100);
         }
 
-        Assert.All(await together.WaitAsync(TimeSpan.FromSeconds(10)), r => Assert.True(r.Succeeded));
+        Assert.All((await together.WaitAsync(TimeSpan.FromSeconds(10))).Items, r => Assert.True(r.Succeeded));
         Assert.Equal([[1], [1, 1, 1]], _backend.Batches.ToArray());
 
         // Sequential: while the first run is held, nothing else has been queued; then each runs alone, in order.
@@ -140,8 +155,7 @@ public sealed class InferenceServiceTests : IAsyncLifetime
         try
         {
             Assert.True(await _backend.RunStarted.WaitAsync(TimeSpan.FromSeconds(10)));
-            await Task.Delay(100);
-            Assert.Equal(before + 1, Enqueued());
+            Assert.Equal(before + 1, Enqueued()); // concurrent items would all be queued by now (see above)
         }
         finally
         {
@@ -149,7 +163,7 @@ public sealed class InferenceServiceTests : IAsyncLifetime
         }
 
         var results = await inOrder.WaitAsync(TimeSpan.FromSeconds(10));
-        Assert.Equal([2f, 4f, 6f, 8f], results.Select(r => r.Result!.Outputs["y"].AsSpan<float>()[0]));
+        Assert.Equal([2f, 4f, 6f, 8f], results.Items.Select(r => r.Result!.Outputs["y"].AsSpan<float>()[0]));
         Assert.Equal([1f, 2f, 3f, 4f], _backend.RunOrder.ToArray());
         Assert.Equal([[1], [1], [1], [1]], _backend.Batches.ToArray());
     }
