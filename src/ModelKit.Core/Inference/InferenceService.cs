@@ -241,7 +241,7 @@ public sealed class InferenceService : IInferenceService, IAsyncDisposable, IDis
 
         if (info.Status != ModelVersionStatus.Ready || info.Files.Count == 0)
         {
-            throw new ModelNotFoundException($"Version '{info.Version}' of model '{modelId}' is {SqliteModelRegistry.StatusName(info.Status)}, not ready.");
+            throw new ModelNotFoundException($"Version '{info.Version}' of model '{modelId}' is {ModelVersionStatusNames.Name(info.Status)}, not ready.");
         }
 
         var key = new ModelCacheKey(model.Id, info.Version, _defaultDevice);
