@@ -45,6 +45,7 @@ internal sealed class ArtifactIngestPipeline
             ?? throw (version is null
                 ? new ModelNotFoundException($"Model '{model.Id}' does not exist.")
                 : new ModelAlreadyExistsException($"Model '{model.Id}' already has a version '{version}'."));
+        var (contentStored, committed) = (false, false);
         try
         {
             var stored = await ReceiveAsync(upload, files, cancellationToken).ConfigureAwait(false);
@@ -59,17 +60,18 @@ internal sealed class ArtifactIngestPipeline
                 Signature = signature,
                 CompletedAt = _timeProvider.GetUtcNow(),
             };
-            var committed = await _store.CompleteVersionAsync(
+            committed = await _store.CompleteVersionAsync(
                 commit,
                 _ =>
                 {
+                    contentStored = true;
                     _artifacts.Commit(upload, model.Id, label, stored);
                     return Task.CompletedTask;
                 },
                 CancellationToken.None).ConfigureAwait(false);
             if (!committed)
             {
-                throw new ModelKitConflictException($"Version '{label}' of model '{model.Id}' was deleted while it was being uploaded; nothing was kept.");
+                throw new ModelKitConflictException($"Version '{label}' of model '{model.Id}' was deleted (or failed) while it was being uploaded; nothing was kept.");
             }
 
             Log.ModelRegistered(_logger, model.Id, label, commit.Files.Sum(f => f.SizeBytes), stored[0].Sha256);
@@ -78,6 +80,10 @@ internal sealed class ArtifactIngestPipeline
         }
         catch (Exception ex)
         {
+            // When the metadata transaction failed after the content step ran, the version's directory (still ours: the
+            // reservation stands) is removed here; blobs it created stay, since removing them safely needs the
+            // transaction, which wastes space but loses nothing.
+            if (contentStored && !committed) _artifacts.DiscardVersionDirectory(model.Id, label);
             await ReleaseAsync(model.Id, label, upload.Token).ConfigureAwait(false);
             if (ex is not OperationCanceledException) Log.RegistrationFailed(_logger, model.Id, label, ex);
             throw;

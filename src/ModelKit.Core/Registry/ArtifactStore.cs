@@ -106,58 +106,65 @@ internal sealed class ArtifactStore
     public void Commit(UploadWorkspace upload, string modelId, string version, IReadOnlyList<ModelArtifactFile> files)
     {
         var single = files.Count == 1;
-        foreach (var file in files)
+        var created = new List<string>();
+        try
         {
-            var staged = ArtifactNames.Combine(upload.FilesDirectory, file.Name);
-            var blob = BlobPath(file.Sha256);
-            Directory.CreateDirectory(Path.GetDirectoryName(blob)!);
-            if (!File.Exists(blob))
+            foreach (var file in files)
             {
-                if (single) File.Move(staged, blob);
-                else if (!HardLink.TryCreate(staged, blob)) CopyInto(staged, blob, upload.Root);
-                _verified[file.Sha256] = true; // hashed while it was received
+                var staged = ArtifactNames.Combine(upload.FilesDirectory, file.Name);
+                var blob = BlobPath(file.Sha256);
+                Directory.CreateDirectory(Path.GetDirectoryName(blob)!);
+                if (!File.Exists(blob))
+                {
+                    if (single) File.Move(staged, blob);
+                    else if (!HardLink.TryCreate(staged, blob)) CopyInto(staged, blob, upload.Root);
+                    created.Add(blob);
+                    _verified[file.Sha256] = true; // hashed while it was received
+                }
+                else if (!single)
+                {
+                    HardLink.Replace(blob, staged); // the content once on disk, and the very file that is verified
+                }
             }
-            else if (!single)
-            {
-                HardLink.Replace(blob, staged); // the content once on disk, and the very file that is verified
-            }
-        }
 
-        if (single) return;
-        var directory = VersionDirectory(modelId, version);
-        if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true); // left by a version deleted while in use
-        Directory.CreateDirectory(Path.GetDirectoryName(directory)!);
-        Directory.Move(upload.FilesDirectory, directory);
+            if (single) return;
+            var directory = VersionDirectory(modelId, version);
+            if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true); // left by a version deleted while in use
+            Directory.CreateDirectory(Path.GetDirectoryName(directory)!);
+            Directory.Move(upload.FilesDirectory, directory);
+        }
+        catch
+        {
+            // Still inside the transaction, so no other version can have started to use them: no blob without a row.
+            foreach (var blob in created) TryDelete(blob);
+            throw;
+        }
     }
 
     /// <summary>Inside the metadata transaction of a deletion: removes the versions' directories and the unreferenced blobs.</summary>
     public void Release(ReleasedContent released)
     {
-        foreach (var version in released.Versions)
-        {
-            var directory = VersionDirectory(released.ModelId, version);
-            try
-            {
-                if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                // A file in use (Windows): the directory is replaced when the version is uploaded again.
-            }
-        }
+        foreach (var version in released.Versions) DiscardVersionDirectory(released.ModelId, version);
 
         foreach (var sha256 in released.UnreferencedSha256)
         {
             _verified.TryRemove(sha256, out _);
             _corrupt.TryRemove(sha256, out _);
-            try
-            {
-                File.Delete(BlobPath(sha256));
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                // Held open elsewhere: the content stays, which wastes space but loses nothing.
-            }
+            TryDelete(BlobPath(sha256));
+        }
+    }
+
+    /// <summary>Removes the directory of a version that was deleted or never became ready.</summary>
+    public void DiscardVersionDirectory(string modelId, string version)
+    {
+        var directory = VersionDirectory(modelId, version);
+        try
+        {
+            if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // A file in use (Windows): the directory is replaced when the version is uploaded again.
         }
     }
 
@@ -241,6 +248,18 @@ internal sealed class ArtifactStore
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             return null;
+        }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Held open elsewhere (Windows): the content stays, which wastes space but loses nothing.
         }
     }
 

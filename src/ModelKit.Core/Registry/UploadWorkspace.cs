@@ -48,11 +48,12 @@ internal sealed class UploadWorkspace : IDisposable
                 Directory.CreateDirectory(workspace.FilesDirectory);
                 return workspace;
             }
-            catch (IOException) when (attempt < 2)
+            catch (IOException)
             {
                 // A starting process can take a new lock file for an abandoned one in the instant between its creation
                 // and its locking (and then deletes it): start again under another token.
                 stream?.Dispose();
+                if (attempt >= 2) throw;
             }
         }
     }
