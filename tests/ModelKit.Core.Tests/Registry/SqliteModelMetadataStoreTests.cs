@@ -1,8 +1,8 @@
 using System.Text;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using ModelKit.Backends;
-using ModelKit.Caching;
 using ModelKit.Inference;
 using ModelKit.Registry;
 using ModelKit.Tensors;
@@ -51,8 +51,10 @@ public sealed class SqliteModelMetadataStoreTests : IDisposable
 
         // Both old versions verify, load and infer from their old blobs.
         foreach (var version in model.Versions.Take(2)) await registry.VerifyArtifactsAsync(version);
-        using var cache = new ModelCache(Options.Create(new ModelCacheOptions()), [_backend]);
-        await using var inference = new InferenceService(registry, cache, Options.Create(new InferenceOptions()));
+        var services = new ServiceCollection().AddLogging().AddSingleton<IInferenceBackend>(_backend);
+        services.AddModelKit(o => o.DataDirectory = _dir.Path);
+        await using var provider = services.BuildServiceProvider();
+        var inference = provider.GetRequiredService<IInferenceService>();
         var x = new Dictionary<string, Tensor> { ["x"] = Tensor.Create(new float[] { 1, 2 }, 1, 2) };
         var fromDefault = await inference.InferAsync(new InferenceRequest { ModelId = "resnet", Inputs = x });
         var fromFirst = await inference.InferAsync(new InferenceRequest { ModelId = "resnet", Version = "1", Inputs = x });
