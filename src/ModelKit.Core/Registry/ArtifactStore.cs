@@ -10,7 +10,8 @@ namespace ModelKit.Registry;
 /// presented in its own directory, <c>versions/xy/xyz…</c> (named by a hash of model id and version, never by the id
 /// itself), where each file sits at its relative name as a hard link to its blob (a copy where the file system has no
 /// hard links), so that ONNX external data and tokenizer files are found beside the model. It also verifies content:
-/// each sha256 is hashed once per process, and a mismatch is remembered for every version sharing that content.
+/// each sha256 is hashed on its first verification after the process started (so also after this process received
+/// it: the file may be damaged since), not again, and a mismatch is remembered for every version sharing that content.
 /// </summary>
 internal sealed class ArtifactStore
 {
@@ -74,11 +75,8 @@ internal sealed class ArtifactStore
         {
             var blob = BlobPath(file.Sha256);
             if (_verified.ContainsKey(file.Sha256) || !File.Exists(blob)) continue;
-            if (!_corrupt.ContainsKey(file.Sha256) && await TryHashAsync(blob, cancellationToken).ConfigureAwait(false) == file.Sha256)
-            {
-                _verified[file.Sha256] = true;
-                continue;
-            }
+            // Not remembered as verified: that is for the first load, which hashes what it is about to serve.
+            if (!_corrupt.ContainsKey(file.Sha256) && await TryHashAsync(blob, cancellationToken).ConfigureAwait(false) == file.Sha256) continue;
 
             // Written in place, so that the versions' directories, which link to this very file, see it too.
             var staged = ArtifactNames.Combine(upload.FilesDirectory, file.Name);
@@ -94,7 +92,6 @@ internal sealed class ArtifactStore
             }
 
             _corrupt.TryRemove(file.Sha256, out _);
-            _verified[file.Sha256] = true;
             Log.BlobRepaired(_logger, file.Sha256);
         }
     }
@@ -119,7 +116,6 @@ internal sealed class ArtifactStore
                     if (single) File.Move(staged, blob);
                     else if (!HardLink.TryCreate(staged, blob)) CopyInto(staged, blob, upload.Root);
                     created.Add(blob);
-                    _verified[file.Sha256] = true; // hashed while it was received
                 }
                 else if (!single)
                 {

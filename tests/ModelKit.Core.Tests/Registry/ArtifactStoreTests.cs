@@ -41,6 +41,17 @@ public sealed class ArtifactStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task VerifyArtifactsAsync_DamagedAfterTheUpload_IsFoundByTheSameProcess()
+    {
+        var registry = Open();
+        var model = await registry.RegisterAsync(new ModelDefinition { Id = "m", Name = "M" }, Content("model"), "m.onnx");
+        await System.IO.File.WriteAllTextAsync(model.Versions[0].Files[0].Path, "m0de1");
+
+        var error = await Assert.ThrowsAsync<ModelUnavailableException>(() => registry.VerifyArtifactsAsync(model.Versions[0]));
+        Assert.Contains("'m.onnx' does not match its recorded sha256", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task VerifyArtifactsAsync_HashesEachContentOnceAfterStart()
     {
         var registry = Open();
@@ -72,7 +83,6 @@ public sealed class ArtifactStoreTests : IDisposable
         var model = await registry.GetModelAsync("m");
         var blob = model.Versions[0].Files[0].Path;
         await System.IO.File.WriteAllTextAsync(blob, "rotten");
-        registry = Open(); // after a restart: the process that received the content trusts it until it restarts
 
         var first = await Assert.ThrowsAsync<ModelUnavailableException>(() => registry.VerifyArtifactsAsync(model.Versions[0]));
         Assert.Contains("Version '1' of model 'm'", first.Message, StringComparison.Ordinal);

@@ -112,11 +112,12 @@ public sealed class UploadRecoveryTests : IDisposable
     [SkippableFact]
     public async Task Start_UploadLockedByAnotherProcess_IsLeftAlone_AndFailedOnceThatProcessIsKilled()
     {
-        // flock(1) takes the same advisory lock (flock(2)) as .NET does for FileShare.None on Unix.
+        // flock(1) takes the same advisory lock (flock(2)) as .NET does for FileShare.None on Unix; with --close only
+        // flock itself holds it (not the command it runs), so the lock goes when flock is killed.
         Skip.IfNot(File.Exists("/usr/bin/flock"), "flock(1) (util-linux) is not installed.");
         await Open().CreateModelAsync(new ModelDefinition { Id = "m", Name = "M" });
         var token = LeaveUploadOfADeadProcess("m", "1");
-        var start = new ProcessStartInfo("/usr/bin/flock", ["--exclusive", LockFile(token), "sh", "-c", "echo locked; exec cat"])
+        var start = new ProcessStartInfo("/usr/bin/flock", ["--exclusive", "--close", LockFile(token), "sh", "-c", "echo locked; exec cat"])
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
