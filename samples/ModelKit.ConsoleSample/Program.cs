@@ -30,7 +30,7 @@ await EnsureModelAsync(registry, "demo-bert", "Demo BERT-style encoder (2 layers
 foreach (var model in (await registry.ListModelsAsync(new ModelQuery())).Items)
 {
     var version = model.FindVersion(null)!;
-    Console.WriteLine($"{model.Id} v{version.Version} [{SqliteModelRegistryStatus(version.Status)}] {version.SizeBytes:N0} bytes, sha256 {version.Sha256![..12]}…");
+    Console.WriteLine($"{model.Id} v{version.Version} [{StatusName(version.Status)}] {version.SizeBytes:N0} bytes, sha256 {version.Sha256![..12]}…");
     foreach (var input in version.Signature!.Inputs) Console.WriteLine($"    in  {input.Name} {input.Describe()}");
     foreach (var output in version.Signature!.Outputs) Console.WriteLine($"    out {output.Name} {output.Describe()}");
 }
@@ -79,4 +79,4 @@ static async Task EnsureModelAsync(IModelRegistry registry, string id, string na
     await registry.RegisterAsync(new ModelDefinition { Id = id, Name = name, Task = task, Tags = ["demo", "generated"] }, stream, id + ".onnx");
 }
 
-static string SqliteModelRegistryStatus(ModelVersionStatus status) => status.ToString().ToLowerInvariant();
+static string StatusName(ModelVersionStatus status) => status.ToString().ToLowerInvariant();

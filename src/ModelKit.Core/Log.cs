@@ -37,8 +37,8 @@ internal static partial class Log
     [LoggerMessage(11, LogLevel.Warning, "Job {JobId} for model {ModelId} failed with {ErrorCode}.")]
     public static partial void JobFailed(ILogger logger, string jobId, string modelId, string errorCode, Exception exception);
 
-    [LoggerMessage(12, LogLevel.Information, "Deleted the stale upload {Path} left by an interrupted registration.")]
-    public static partial void StaleUploadDeleted(ILogger logger, string path);
+    [LoggerMessage(12, LogLevel.Information, "Deleted the temporary files {Path} of an upload whose process stopped.")]
+    public static partial void AbandonedUploadDeleted(ILogger logger, string path);
 
     [LoggerMessage(13, LogLevel.Warning, "Could not save the deployments to {Path}; they will not be restored after a restart.")]
     public static partial void DeploymentsNotSaved(ILogger logger, string path, Exception exception);
@@ -54,4 +54,13 @@ internal static partial class Log
 
     [LoggerMessage(17, LogLevel.Information, "The registry changed ({Kind} {ModelId}); stopped serving {Key} on demand.")]
     public static partial void ServedModelRetired(ILogger logger, string kind, string modelId, string key);
+
+    [LoggerMessage(30, LogLevel.Warning, "Version {Version} of model {ModelId} failed at start: the process uploading it stopped.")]
+    public static partial void UploadInterrupted(ILogger logger, string modelId, string version);
+
+    [LoggerMessage(31, LogLevel.Warning, "The stored content {Sha256} did not match its hash and was rewritten from a new upload of the same content.")]
+    public static partial void BlobRepaired(ILogger logger, string sha256);
+
+    [LoggerMessage(32, LogLevel.Information, "Migrated the registry database {Path} from schema {From} to {To}.")]
+    public static partial void RegistryMigrated(ILogger logger, string path, int from, int to);
 }

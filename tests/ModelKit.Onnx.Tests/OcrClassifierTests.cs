@@ -19,7 +19,7 @@ public sealed class OcrClassifierTests(ITestOutputHelper output) : IDisposable
     public async Task InferAsync_UprightAndRotatedTextLineInOneBatch_TellsThemApart()
     {
         var backend = new OnnxBackend(Options.Create(new OnnxRuntimeOptions()));
-        var registry = new SqliteModelRegistry(Options.Create(new ModelKitOptions { DataDirectory = _dir.Path }), [backend]);
+        var registry = new ModelRegistry(Options.Create(new ModelKitOptions { DataDirectory = _dir.Path }), [backend]);
         await registry.RegisterFileAsync(new ModelDefinition { Id = "ocr-cls", Name = "PaddleOCR text orientation", Task = "classification" }, TestModels.OcrClassifier);
 
         using var cache = new ModelCache(Options.Create(new ModelCacheOptions()), [backend]);

@@ -49,9 +49,10 @@ public sealed class OnnxCheckerTests : IDisposable
     public void GeneratedModels_PassTheOnnxChecker()
     {
         var bertSmall = DemoModels.Write(Path.Combine(_dir.Path, "bert-small.onnx"), DemoModels.CreateBertEncoder(new BertSpec { Layers = 4, Hidden = 256, Heads = 4, Vocabulary = 8000 }));
-        var (exitCode, output) = Check(TestModels.Mlp, TestModels.MlpV2, TestModels.BertTiny, bertSmall);
+        var mlpExternal = DemoModels.Write(Path.Combine(_dir.Path, "mlp-external.onnx"), DemoModels.CreateMlpWithExternalData("mlp-external.onnx.data"));
+        var (exitCode, output) = Check(TestModels.Mlp, TestModels.MlpV2, TestModels.BertTiny, bertSmall, mlpExternal);
         Assert.True(exitCode == 0, output);
-        Assert.Equal(4, output.Split('\n').Count(l => l.StartsWith("ok ", StringComparison.Ordinal)));
+        Assert.Equal(5, output.Split('\n').Count(l => l.StartsWith("ok ", StringComparison.Ordinal)));
     }
 
     [Fact]

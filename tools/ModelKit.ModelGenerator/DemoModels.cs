@@ -40,7 +40,16 @@ public sealed record BertSpec
 public static class DemoModels
 {
     /// <summary>The generated MLP as ONNX bytes.</summary>
-    public static byte[] CreateMlp(MlpSpec? spec = null)
+    public static byte[] CreateMlp(MlpSpec? spec = null) => MlpGraph(spec).Build();
+
+    /// <summary>
+    /// The generated MLP with its weights in an external-data file named <paramref name="dataLocation"/> (the biases of
+    /// under 1 KiB stay inside the model); it computes exactly what <see cref="CreateMlp"/> does for the same spec.
+    /// </summary>
+    public static ExternalDataModel CreateMlpWithExternalData(string dataLocation = "mlp.onnx.data", MlpSpec? spec = null) =>
+        MlpGraph(spec).BuildWithExternalData(dataLocation);
+
+    private static OnnxGraphBuilder MlpGraph(MlpSpec? spec)
     {
         spec ??= new MlpSpec();
         var random = new Random(spec.Seed);
@@ -53,7 +62,7 @@ public static class DemoModels
         var b2 = g.Constant("b2", Normal(random, spec.Outputs, 0.1f), spec.Outputs);
         var h = g.Node("Relu", [g.Node("Add", [g.Node("MatMul", ["x", w1]), b1])]);
         g.Node("Add", [g.Node("MatMul", [h, w2]), b2], "logits");
-        return g.Build();
+        return g;
     }
 
     /// <summary>The generated BERT-style encoder as ONNX bytes.</summary>
@@ -150,6 +159,15 @@ public static class DemoModels
         File.WriteAllBytes(temp, model);
         File.Move(temp, path, overwrite: true);
         return path;
+    }
+
+    /// <summary>Writes a model and its external-data file beside it (at its location), each atomically; returns the model's path.</summary>
+    public static string Write(string path, ExternalDataModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        Write(Path.Combine(directory, model.Location), model.Data);
+        return Write(path, model.Model);
     }
 
     private static string Linear(OnnxGraphBuilder g, Random random, string input, int inFeatures, int outFeatures, string prefix)

@@ -38,14 +38,15 @@ public sealed class OnnxGraphBuilder
     private const int NodeInput = 1, NodeOutput = 2, NodeName = 3, NodeOpType = 4, NodeAttribute = 5;
     private const int AttrName = 1, AttrFloat = 2, AttrInt = 3, AttrInts = 8, AttrType = 20;
     private const int AttrTypeFloat = 1, AttrTypeInt = 2, AttrTypeInts = 7;
-    private const int TensorDims = 1, TensorDataType = 2, TensorName = 8, TensorRawData = 9;
+    private const int TensorDims = 1, TensorDataType = 2, TensorName = 8, TensorRawData = 9, TensorExternalData = 13, TensorDataLocation = 14;
+    private const int EntryKey = 1, EntryValue = 2, DataLocationExternal = 1, ExternalAlignment = 4096;
     private const int ValueInfoName = 1, ValueInfoType = 2;
     private const int TypeTensor = 1, TypeTensorElemType = 1, TypeTensorShape = 2;
     private const int ShapeDim = 1, DimValue = 1, DimParam = 2;
 
     private readonly string _name;
     private readonly List<ProtoWriter> _nodes = [];
-    private readonly List<ProtoWriter> _initializers = [];
+    private readonly List<Initializer> _initializers = [];
     private readonly List<ProtoWriter> _inputs = [];
     private readonly List<ProtoWriter> _outputs = [];
     private int _nodeCount;
@@ -129,13 +130,29 @@ public sealed class OnnxGraphBuilder
         _nodes.Add(node);
     }
 
-    /// <summary>Serialises the model (IR version 8).</summary>
-    public byte[] Build()
+    /// <summary>Serialises the model (IR version 8) with every weight inside it.</summary>
+    public byte[] Build() => Serialize(externalLocation: null, sizeThreshold: 0, data: null);
+
+    /// <summary>
+    /// Serialises the model with its larger weights in a separate external-data file, as exporters write models over
+    /// 2 GB: each initializer of at least <paramref name="sizeThreshold"/> bytes gets <c>data_location = EXTERNAL</c> and
+    /// <c>external_data</c> entries <c>location</c> (<paramref name="location"/>, relative to the model's folder),
+    /// <c>offset</c> (aligned to 4096 bytes) and <c>length</c>; smaller ones stay inside the model.
+    /// </summary>
+    public ExternalDataModel BuildWithExternalData(string location, int sizeThreshold = 1024)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(location);
+        using var data = new MemoryStream();
+        var model = Serialize(location, sizeThreshold, data);
+        return new ExternalDataModel(model, data.ToArray(), location);
+    }
+
+    private byte[] Serialize(string? externalLocation, int sizeThreshold, MemoryStream? data)
     {
         var graph = new ProtoWriter();
         foreach (var n in _nodes) graph.Message(GraphNode, n);
         graph.String(GraphName, _name);
-        foreach (var i in _initializers) graph.Message(GraphInitializer, i);
+        foreach (var i in _initializers) graph.Message(GraphInitializer, Tensor(i, externalLocation, sizeThreshold, data));
         foreach (var i in _inputs) graph.Message(GraphInput, i);
         foreach (var o in _outputs) graph.Message(GraphOutput, o);
 
@@ -149,14 +166,33 @@ public sealed class OnnxGraphBuilder
         return model.ToArray();
     }
 
+    private static ProtoWriter Tensor(Initializer initializer, string? externalLocation, int sizeThreshold, MemoryStream? data)
+    {
+        var tensor = new ProtoWriter();
+        foreach (var d in initializer.Dims) tensor.Int64(TensorDims, d);
+        tensor.Int64(TensorDataType, (long)initializer.Type).String(TensorName, initializer.Name);
+        if (externalLocation is null || data is null || initializer.Raw.Length < sizeThreshold)
+        {
+            return tensor.Bytes(TensorRawData, initializer.Raw);
+        }
+
+        var offset = (data.Length + ExternalAlignment - 1) / ExternalAlignment * ExternalAlignment;
+        data.SetLength(offset);
+        data.Position = offset;
+        data.Write(initializer.Raw);
+        tensor.Message(TensorExternalData, Entry("location", externalLocation));
+        tensor.Message(TensorExternalData, Entry("offset", offset.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        tensor.Message(TensorExternalData, Entry("length", initializer.Raw.Length.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        return tensor.Int64(TensorDataLocation, DataLocationExternal);
+    }
+
+    private static ProtoWriter Entry(string key, string value) => new ProtoWriter().String(EntryKey, key).String(EntryValue, value);
+
     private string TempName(string prefix) => $"{prefix}_{_tempCount++}";
 
     private string AddInitializer(string name, OnnxDataType type, ReadOnlySpan<byte> raw, long[] dims)
     {
-        var tensor = new ProtoWriter();
-        foreach (var d in dims) tensor.Int64(TensorDims, d);
-        tensor.Int64(TensorDataType, (long)type).String(TensorName, name).Bytes(TensorRawData, raw);
-        _initializers.Add(tensor);
+        _initializers.Add(new Initializer(name, type, raw.ToArray(), dims));
         return name;
     }
 
@@ -175,4 +211,12 @@ public sealed class OnnxGraphBuilder
         var typeProto = new ProtoWriter().Message(TypeTensor, tensorType);
         return new ProtoWriter().String(ValueInfoName, name).Message(ValueInfoType, typeProto);
     }
+
+    private sealed record Initializer(string Name, OnnxDataType Type, byte[] Raw, long[] Dims);
 }
+
+/// <summary>A model whose larger weights live in an external-data file (<see cref="OnnxGraphBuilder.BuildWithExternalData"/>).</summary>
+/// <param name="Model">The ModelProto bytes.</param>
+/// <param name="Data">The external-data file's bytes.</param>
+/// <param name="Location">The data file's name, relative to the model's folder, as the model refers to it.</param>
+public sealed record ExternalDataModel(byte[] Model, byte[] Data, string Location);

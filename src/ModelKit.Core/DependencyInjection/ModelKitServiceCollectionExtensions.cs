@@ -46,8 +46,18 @@ public static class ModelKitServiceCollectionExtensions
         services.TryAddSingleton<SystemMonitor>();
         services.TryAddSingleton<ModelCache>();
         services.TryAddSingleton<IModelCache>(sp => sp.GetRequiredService<ModelCache>());
-        services.TryAddSingleton<SqliteModelRegistry>();
-        services.TryAddSingleton<IModelRegistry>(sp => sp.GetRequiredService<SqliteModelRegistry>());
+        // The embedded metadata store unless the host registered another IModelMetadataStore (a server database) first.
+        services.TryAddSingleton<IModelMetadataStore>(sp => new SqliteModelMetadataStore(
+            Path.Combine(Path.GetFullPath(sp.GetRequiredService<IOptions<ModelKitOptions>>().Value.DataDirectory), "registry.db"),
+            sp.GetService<Microsoft.Extensions.Logging.ILogger<ModelRegistry>>()));
+        services.TryAddSingleton(sp => new ModelRegistry(
+            sp.GetRequiredService<IModelMetadataStore>(),
+            sp.GetRequiredService<IOptions<ModelKitOptions>>(),
+            sp.GetServices<ModelKit.Backends.IInferenceBackend>(),
+            sp.GetServices<IModelUsageGuard>(),
+            sp.GetService<TimeProvider>(),
+            sp.GetService<Microsoft.Extensions.Logging.ILogger<ModelRegistry>>()));
+        services.TryAddSingleton<IModelRegistry>(sp => sp.GetRequiredService<ModelRegistry>());
         services.TryAddSingleton<DeploymentTable>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IModelUsageGuard, DeploymentTable>(sp => sp.GetRequiredService<DeploymentTable>()));
         services.TryAddSingleton(sp => new ModelRouter(

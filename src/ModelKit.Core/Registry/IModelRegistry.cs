@@ -17,8 +17,29 @@ public interface IModelRegistry
     /// <param name="cancellationToken">Cancels the upload; nothing is kept.</param>
     Task<ModelVersionInfo> AddVersionAsync(string modelId, string? version, Stream content, string fileName, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Adds a version of several files: the model and the files that must sit beside it (ONNX external data such as
+    /// <c>model.onnx.data</c>, <c>tokenizer.json</c>, <c>vocab.txt</c>, <c>config.json</c> …), under their relative
+    /// names. They are streamed and hashed one after another, then the framework's backend loads the primary file with
+    /// the others beside it; only then is the version stored and marked ready. On any failure nothing is kept.
+    /// </summary>
+    /// <param name="modelId">The model.</param>
+    /// <param name="version">The version label; the next number when null.</param>
+    /// <param name="files">The files; names are relative ('/' between folders), without '..', backslashes or control characters.</param>
+    /// <param name="primaryFile">The name of the file the backend loads; the first file when null. It becomes <c>Files[0]</c>.</param>
+    /// <param name="cancellationToken">Cancels the upload; nothing is kept.</param>
+    Task<ModelVersionInfo> AddVersionAsync(
+        string modelId, string? version, IReadOnlyList<ArtifactSource> files, string? primaryFile = null, CancellationToken cancellationToken = default);
+
     /// <summary>Creates a model and its first version in one step; when the version fails, the model is not kept either.</summary>
     Task<ModelInfo> RegisterAsync(ModelDefinition definition, Stream content, string fileName, string? version = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Creates a model and its first version, of several files (see <see cref="AddVersionAsync(string, string?, IReadOnlyList{ArtifactSource}, string?, CancellationToken)"/>),
+    /// in one step; when the version fails, the model is not kept either.
+    /// </summary>
+    Task<ModelInfo> RegisterAsync(
+        ModelDefinition definition, IReadOnlyList<ArtifactSource> files, string? primaryFile = null, string? version = null, CancellationToken cancellationToken = default);
 
     /// <summary>The model, or MODEL_NOT_FOUND.</summary>
     Task<ModelInfo> GetModelAsync(string modelId, CancellationToken cancellationToken = default);
@@ -35,7 +56,11 @@ public interface IModelRegistry
     /// <summary>Deletes the model, its versions and unreferenced files. Refused (CONFLICT) while deployed unless <paramref name="force"/>.</summary>
     Task DeleteModelAsync(string modelId, bool force = false, CancellationToken cancellationToken = default);
 
-    /// <summary>Deletes one version. Refused (CONFLICT) while deployed unless <paramref name="force"/>.</summary>
+    /// <summary>
+    /// Deletes one version (ready, failed or uploading), and its files unless another version has the same content.
+    /// When it was the default version, the newest remaining ready version becomes the default. Refused (CONFLICT)
+    /// while deployed unless <paramref name="force"/>.
+    /// </summary>
     Task DeleteVersionAsync(string modelId, string version, bool force = false, CancellationToken cancellationToken = default);
 
     /// <summary>

@@ -16,7 +16,7 @@ public enum ModelVersionStatus
 /// <summary>A registered model with its versions.</summary>
 public sealed record ModelInfo
 {
-    /// <summary>The model id (unique, URL-safe).</summary>
+    /// <summary>The model id (unique, URL-safe; may have the Hugging Face form <c>org/name</c>).</summary>
     public required string Id { get; init; }
     /// <summary>The display name.</summary>
     public required string Name { get; init; }
@@ -72,21 +72,31 @@ public sealed record ModelVersionInfo
     public DateTimeOffset CreatedAt { get; init; }
     /// <summary>Inputs and outputs as the backend reported them; null when no backend checked the file.</summary>
     public ModelSignature? Signature { get; init; }
-    /// <summary>The artifact files; the first is the one the backend loads.</summary>
+    /// <summary>
+    /// The artifact files. The first is the primary file, the one the backend loads: load
+    /// <c>Files[0].Path</c>, and the other files sit beside it at their relative names.
+    /// </summary>
     public IReadOnlyList<ModelArtifactFile> Files { get; init; } = [];
 }
 
 /// <summary>A stored artifact file.</summary>
 public sealed record ModelArtifactFile
 {
-    /// <summary>The file's name as uploaded (no directories).</summary>
+    /// <summary>
+    /// The file's name as uploaded, relative to the version: <c>model.onnx</c>, <c>model.onnx.data</c>,
+    /// <c>tokenizer/vocab.txt</c> ('/' separates subfolders).
+    /// </summary>
     public required string Name { get; init; }
     /// <summary>Size in bytes.</summary>
     public long SizeBytes { get; init; }
     /// <summary>Hex sha256 of the content; also its address in the store.</summary>
     public required string Sha256 { get; init; }
-    /// <summary>Where the content lives on disk.</summary>
-    public required string Path { get; init; }
+    /// <summary>
+    /// Where this process reads the file: the content-addressed blob itself for a version of one file, the file in
+    /// the version's directory (beside its siblings at their relative names) for a version of several. Filled by the
+    /// registry; empty in what an <see cref="IModelMetadataStore"/> returns.
+    /// </summary>
+    public string Path { get; init; } = string.Empty;
 }
 
 /// <summary>What to create: a model's metadata.</summary>

@@ -5,13 +5,14 @@ public static class ModelRegistryExtensions
 {
     /// <summary>
     /// Creates a model and its first version from the file at <paramref name="path"/> (copied into the store; the
-    /// original is left alone). INVALID_MODEL_CONFIG when the file does not exist.
+    /// original is left alone). INVALID_MODEL_CONFIG, naming the file but not its directory, when it cannot be read.
     /// </summary>
     public static async Task<ModelInfo> RegisterFileAsync(
         this IModelRegistry registry, ModelDefinition definition, string path, string? version = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(registry);
-        var stream = OpenArtifact(path);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var stream = ArtifactSource.OpenFile(Path.GetFileName(path), path);
         await using (stream.ConfigureAwait(false))
         {
             return await registry.RegisterAsync(definition, stream, Path.GetFileName(path), version, cancellationToken).ConfigureAwait(false);
@@ -23,11 +24,36 @@ public static class ModelRegistryExtensions
         this IModelRegistry registry, string modelId, string path, string? version = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(registry);
-        var stream = OpenArtifact(path);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var stream = ArtifactSource.OpenFile(Path.GetFileName(path), path);
         await using (stream.ConfigureAwait(false))
         {
             return await registry.AddVersionAsync(modelId, version, stream, Path.GetFileName(path), cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Creates a model and its first version from every file under <paramref name="directory"/> (subfolders included,
+    /// names relative to it; hidden files and folders, whose names start with '.', are left out), copied into the store.
+    /// <paramref name="primaryFile"/> is the relative name of the file the backend loads, for example <c>model.onnx</c>
+    /// or <c>onnx/model.onnx</c>.
+    /// </summary>
+    public static Task<ModelInfo> RegisterDirectoryAsync(
+        this IModelRegistry registry, ModelDefinition definition, string directory, string primaryFile, string? version = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(registry);
+        return registry.RegisterAsync(definition, FilesOf(directory), primaryFile, version, cancellationToken);
+    }
+
+    /// <summary>
+    /// Adds a version from every file under <paramref name="directory"/> (as <see cref="RegisterDirectoryAsync"/>
+    /// reads it); <paramref name="primaryFile"/> is the relative name of the file the backend loads.
+    /// </summary>
+    public static Task<ModelVersionInfo> AddVersionDirectoryAsync(
+        this IModelRegistry registry, string modelId, string directory, string primaryFile, string? version = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(registry);
+        return registry.AddVersionAsync(modelId, version, FilesOf(directory), primaryFile, cancellationToken);
     }
 
     /// <summary>Every registered model, read page by page.</summary>
@@ -62,16 +88,20 @@ public static class ModelRegistryExtensions
             where TKey : notnull => new(models.GroupBy(key).ToDictionary(g => g.Key, g => g.Count()), order);
     }
 
-    private static FileStream OpenArtifact(string path)
+    private static List<ArtifactSource> FilesOf(string directory)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        try
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        var root = new DirectoryInfo(directory);
+        if (!root.Exists) throw new InvalidModelConfigException($"The model directory '{root.Name}' does not exist.");
+        var files = new List<ArtifactSource>();
+        foreach (var file in root.EnumerateFiles("*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.Hidden }))
         {
-            return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
+            var name = Path.GetRelativePath(root.FullName, file.FullName).Replace(Path.DirectorySeparatorChar, '/');
+            if (name.StartsWith('.') || name.Contains("/.", StringComparison.Ordinal)) continue;
+            files.Add(ArtifactSource.FromFile(name, file.FullName));
         }
-        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException)
-        {
-            throw new InvalidModelConfigException($"The artifact '{path}' cannot be read: {ex.Message}", ex);
-        }
+
+        files.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
+        return files;
     }
 }

@@ -135,7 +135,7 @@ public sealed class ModelRouter : IModelRouter, IAsyncDisposable, IDisposable
             : $"Model '{modelId}' has no version '{version}'; it has: {string.Join(", ", model.Versions.Select(v => v.Version))}.");
         if (info.Status != ModelVersionStatus.Ready || info.Files.Count == 0)
         {
-            throw new ModelNotFoundException($"Version '{info.Version}' of model '{modelId}' is {SqliteModelRegistry.StatusName(info.Status)}, not ready.");
+            throw new ModelNotFoundException($"Version '{info.Version}' of model '{modelId}' is {ModelVersionStatusNames.Name(info.Status)}, not ready.");
         }
 
         return (model, info);

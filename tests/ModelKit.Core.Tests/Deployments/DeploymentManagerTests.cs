@@ -386,7 +386,7 @@ public sealed class DeploymentManagerTests : IAsyncLifetime
         Assert.True(File.Exists(Path.Combine(_dir.Path, "deployments.json")));
 
         // The model of "orphan" disappears while no host runs.
-        var registry = new SqliteModelRegistry(Microsoft.Extensions.Options.Options.Create(new ModelKitOptions { DataDirectory = _dir.Path }), [_backend]);
+        var registry = new ModelRegistry(Microsoft.Extensions.Options.Options.Create(new ModelKitOptions { DataDirectory = _dir.Path }), [_backend]);
         await registry.DeleteModelAsync("gone");
 
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();

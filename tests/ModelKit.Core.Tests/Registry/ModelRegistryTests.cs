@@ -4,12 +4,12 @@ using ModelKit.Registry;
 
 namespace ModelKit.Tests.Registry;
 
-public sealed class SqliteModelRegistryTests : IDisposable
+public sealed class ModelRegistryTests : IDisposable
 {
     private readonly TempDirectory _dir = new();
     private readonly FakeBackend _backend = new();
 
-    private SqliteModelRegistry CreateRegistry(params IModelUsageGuard[] guards) =>
+    private ModelRegistry CreateRegistry(params IModelUsageGuard[] guards) =>
         new(Options.Create(new ModelKitOptions { DataDirectory = _dir.Path }), [_backend], guards);
 
     private static MemoryStream Content(string text) => new(Encoding.UTF8.GetBytes(text));
@@ -193,6 +193,49 @@ public sealed class SqliteModelRegistryTests : IDisposable
     }
 
     [Fact]
+    public async Task DeleteVersionAsync_DefaultVersion_MovesTheDefaultToTheNewestRemainingReadyVersion()
+    {
+        var registry = CreateRegistry();
+        await registry.RegisterAsync(new ModelDefinition { Id = "m", Name = "M" }, Content("v1"), "m.onnx");
+        await registry.AddVersionAsync("m", null, Content("v2"), "m.onnx");
+        await registry.AddVersionAsync("m", null, Content("v3"), "m.onnx");
+        await registry.UpdateModelAsync("m", new ModelUpdate { DefaultVersion = "2" });
+        var changes = new List<ModelRegistryChange>();
+        registry.Changed += (_, change) => changes.Add(change);
+
+        await registry.DeleteVersionAsync("m", "2");
+        Assert.Equal("3", (await registry.GetModelAsync("m")).DefaultVersion);
+        await registry.DeleteVersionAsync("m", "3");
+        Assert.Equal("1", (await registry.GetModelAsync("m")).DefaultVersion);
+        await registry.DeleteVersionAsync("m", "1");
+        var model = await registry.GetModelAsync("m");
+        Assert.Equal((null, ModelVersionStatus.Uploading), (model.DefaultVersion, model.Status));
+        Assert.Equal(["2", "3", "1"], changes.Select(c => c.Version));
+        Assert.All(changes, c => Assert.Equal(ModelRegistryChangeKind.VersionDeleted, c.Kind));
+        Assert.Empty(StoredFiles());
+    }
+
+    [Fact]
+    public async Task DeleteVersionAsync_InUse_IsRefusedUnlessForced_AndTheGuardHearsOfTheForcedDelete()
+    {
+        var guard = new Guard();
+        var registry = CreateRegistry(guard);
+        await registry.RegisterAsync(new ModelDefinition { Id = "m", Name = "M" }, Content("v1"), "m.onnx");
+        await registry.AddVersionAsync("m", null, Content("v2"), "m.onnx");
+        guard.InUse = "deployment d1 serves version 2";
+
+        var error = await Assert.ThrowsAsync<ModelKitConflictException>(() => registry.DeleteVersionAsync("m", "2"));
+        Assert.Equal(ModelKitErrorCodes.Conflict, error.ErrorCode);
+        Assert.Contains("deployment d1", error.Message, StringComparison.Ordinal);
+        Assert.Equal(["1", "2"], (await registry.GetModelAsync("m")).Versions.Select(v => v.Version));
+
+        await registry.DeleteVersionAsync("m", "2", force: true);
+        Assert.Equal(["1"], (await registry.GetModelAsync("m")).Versions.Select(v => v.Version));
+        Assert.Equal([("m", (string?)"2")], guard.ForcedDeletes);
+        Assert.Single(StoredFiles());
+    }
+
+    [Fact]
     public async Task SecondInstance_OverSameDirectory_SeesTheSameRegistry()
     {
         var first = CreateRegistry();
@@ -223,23 +266,9 @@ public sealed class SqliteModelRegistryTests : IDisposable
 
         var missing = await Assert.ThrowsAsync<InvalidModelConfigException>(() => registry.RegisterFileAsync(new ModelDefinition { Id = "nope", Name = "Nope" }, source + ".missing"));
         Assert.Contains("cannot be read", missing.Message, StringComparison.Ordinal);
+        Assert.Contains("'classifier.onnx.missing'", missing.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(_dir.Path, missing.Message, StringComparison.Ordinal);
         Assert.Null(await registry.FindModelAsync("nope"));
-    }
-
-    [Fact]
-    public void Start_DeletesStaleUploadsButKeepsRecentOnes()
-    {
-        CreateRegistry();
-        var tmp = Path.Combine(_dir.Path, "tmp");
-        var stale = Path.Combine(tmp, "stale.part");
-        var recent = Path.Combine(tmp, "recent.part");
-        File.WriteAllText(stale, "half an upload from a process that died");
-        File.WriteAllText(recent, "another process is uploading this right now");
-        File.SetLastWriteTimeUtc(stale, DateTime.UtcNow - SqliteModelRegistry.StaleUploadAge - TimeSpan.FromMinutes(1));
-
-        CreateRegistry();
-        Assert.False(File.Exists(stale));
-        Assert.True(File.Exists(recent));
     }
 
     [Fact]
@@ -254,7 +283,11 @@ public sealed class SqliteModelRegistryTests : IDisposable
     {
         public string? InUse { get; set; }
 
+        public List<(string ModelId, string? Version)> ForcedDeletes { get; } = [];
+
         public string? GetUsage(string modelId, string? version) => InUse;
+
+        public void OnForcedDelete(string modelId, string? version) => ForcedDeletes.Add((modelId, version));
     }
 
     public void Dispose() => _dir.Dispose();
