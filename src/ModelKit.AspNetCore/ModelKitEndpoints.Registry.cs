@@ -85,6 +85,19 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         return ModelKitJson.Json(new { message = $"Model '{model_id}' was deleted{(force == true ? " (forced: a deployment serving it is stopped)" : string.Empty)}." });
     }
 
+    private static async Task<IResult> DeleteVersionAsync(string model_id, string version, bool? force, IModelRegistry registry, CancellationToken cancellationToken)
+    {
+        await registry.DeleteVersionAsync(model_id, version, force ?? false, cancellationToken);
+        var model = await registry.GetModelAsync(model_id, cancellationToken);
+        return ModelKitJson.Json(new
+        {
+            message = $"Version {version} of model '{model_id}' was deleted{(force == true ? " (forced: a deployment serving it is stopped)" : string.Empty)}.",
+            model_id = model.Id,
+            default_version = model.DefaultVersion,
+            versions = model.Versions.Select(v => v.Version),
+        });
+    }
+
     private static async Task<IResult> ListVersionsAsync(string model_id, IModelRegistry registry, CancellationToken cancellationToken)
     {
         var model = await registry.GetModelAsync(model_id, cancellationToken);

@@ -49,6 +49,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         Secure(group.MapDelete("/models/{model_id}", DeleteModelAsync), ModelKitScopes.Manage, authEnabled).WithSummary("Delete a model (force stops its deployment)");
         Secure(group.MapPost("/models/{model_id}/upload", UploadAsync), ModelKitScopes.Manage, authEnabled).WithSummary("Upload a version (multipart, streamed)");
         Secure(group.MapGet("/models/{model_id}/versions", ListVersionsAsync), ModelKitScopes.Read, authEnabled).WithSummary("A model's versions");
+        Secure(group.MapDelete("/models/{model_id}/versions/{version}", DeleteVersionAsync), ModelKitScopes.Manage, authEnabled).WithSummary("Delete one version (refused while deployed unless force)");
         Secure(group.MapPost("/models/deploy", DeployAsync), ModelKitScopes.Manage, authEnabled).WithSummary("Deploy a model (seed 000's config)").Accepts<DeployBody>("application/json");
         Secure(group.MapGet("/models/{model_id}/status", GetStatus), ModelKitScopes.Read, authEnabled).WithSummary("A model's deployment status, stages and replicas");
         Secure(group.MapPost("/models/{model_id}/scale", ScaleAsync), ModelKitScopes.Manage, authEnabled).WithSummary("Scale a model's deployment without reloading").Accepts<ScaleBody>("application/json");

@@ -79,6 +79,15 @@ public sealed class RegistryApiTests : IClassFixture<RegistryApiTests.SmallUploa
         Assert.Equal(("2.0", 3), (after.GetProperty("version").GetString(), after.GetProperty("replicas").GetProperty("max").GetInt32()));
         await ExpectAsync(await _client.PutAsync("/api/v1/models/resnet-ish", Json("""{"config": {"version": "9.9"}}""")), HttpStatusCode.NotFound, "MODEL_NOT_FOUND");
 
+        // One version: the served one is refused while deployed, the other one goes and the default stays served.
+        var served = await ExpectAsync(await _client.DeleteAsync("/api/v1/models/resnet-ish/versions/2.0"), HttpStatusCode.Conflict, "CONFLICT");
+        Assert.Contains("deployment", served.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        var gone = await ExpectAsync(await _client.DeleteAsync("/api/v1/models/resnet-ish/versions/1.0"), HttpStatusCode.OK);
+        Assert.Equal(["2.0"], gone.GetProperty("versions").EnumerateArray().Select(v => v.GetString()));
+        Assert.Equal("2.0", gone.GetProperty("default_version").GetString());
+        Assert.Equal(["2.0"], await VersionsAsync("resnet-ish"));
+        await ExpectAsync(await _client.DeleteAsync("/api/v1/models/resnet-ish/versions/1.0"), HttpStatusCode.NotFound, "MODEL_NOT_FOUND");
+
         var refused = await ExpectAsync(await _client.DeleteAsync("/api/v1/models/resnet-ish"), HttpStatusCode.Conflict, "CONFLICT");
         Assert.Contains("undeploy it first or pass force=true", refused.GetProperty("detail").GetString(), StringComparison.Ordinal);
         await ExpectAsync(await _client.DeleteAsync("/api/v1/models/resnet-ish?force=true"), HttpStatusCode.OK);
