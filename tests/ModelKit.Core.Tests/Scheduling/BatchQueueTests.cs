@@ -19,13 +19,16 @@ public sealed class BatchQueueTests : IDisposable
     private readonly FakeBackend _backend = new();
     private readonly ModelCache _cache;
     private readonly IBatchExecutor _executor;
+    private readonly ModelLoadRequest _load;
+    private static readonly ModelCacheKey Key = new("m", "1", ExecutionDevice.Cpu);
 
     public BatchQueueTests()
     {
         _cache = new ModelCache(Options.Create(new ModelCacheOptions()), [_backend]);
         var path = _dir.Combine("m.bin");
         File.WriteAllText(path, "model");
-        _executor = new LeaseExecutor(_cache, new ModelCacheKey("m", "1", ExecutionDevice.Cpu), new ModelLoadRequest(path));
+        _load = new ModelLoadRequest(path);
+        _executor = new LeaseExecutor(_cache, Key, _load);
     }
 
     private BatchQueue CreateQueue(BatchingOptions options, TimeProvider? time = null, ModelKitMetrics? metrics = null) =>
@@ -117,9 +120,7 @@ public sealed class BatchQueueTests : IDisposable
     public async Task EnqueueAsync_InlineExecution_RunsALoneRequestOnTheCallersThread()
     {
         await using var queue = CreateQueue(new BatchingOptions { MaxBatchSize = 8, InlineExecution = true });
-        await queue.EnqueueAsync(Rows(1)); // loads the model; after that a run needs no await
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (queue.GetStats().Running > 0 && DateTime.UtcNow < deadline) await Task.Delay(1); // the first batch's bookkeeping
+        await _cache.PreloadAsync(Key, _load); // loaded: from here a run needs no await
         var call = queue.EnqueueAsync(Rows(3));
         Assert.True(call.IsCompletedSuccessfully); // ran before EnqueueAsync returned
         Assert.Equal(6f, (await call)["y"].AsSpan<float>()[0]);
@@ -132,9 +133,10 @@ public sealed class BatchQueueTests : IDisposable
         await using var queue = CreateQueue(new BatchingOptions { MaxBatchSize = 8, MaxQueueDelay = TimeSpan.FromMilliseconds(10) }, time);
         var a = queue.EnqueueAsync(Rows(1));
         var b = queue.EnqueueAsync(Rows(2));
-        await Task.Delay(50);
-        Assert.Empty(_backend.Batches);
-        time.Advance(TimeSpan.FromMilliseconds(10));
+        time.Advance(TimeSpan.FromMilliseconds(9));
+        // The queue decides dispatch synchronously (on enqueue and in its timer): nothing was taken yet.
+        Assert.Equal((2, 0), (queue.Count, queue.GetStats().Running));
+        time.Advance(TimeSpan.FromMilliseconds(1));
         await Task.WhenAll(a, b).WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal([[1, 1]], _backend.Batches.ToArray());
     }
@@ -159,8 +161,8 @@ public sealed class BatchQueueTests : IDisposable
         time.Advance(TimeSpan.FromMilliseconds(100));
         var error = await Assert.ThrowsAsync<InferenceTimeoutException>(() => request);
         Assert.Equal(ModelKitErrorCodes.InferenceTimeout, error.ErrorCode);
-        time.Advance(TimeSpan.FromSeconds(2));
-        await Task.Delay(50);
+        time.Advance(TimeSpan.FromSeconds(2)); // past the queue delay: a batch would be taken now, synchronously
+        Assert.Equal((0, 0L), (queue.GetStats().Running, queue.GetStats().Batches));
         Assert.Empty(_backend.Batches);
         Assert.Equal(0, queue.Count);
         Assert.Equal(1, queue.GetStats().TimedOut);
@@ -180,7 +182,7 @@ public sealed class BatchQueueTests : IDisposable
 
         // The first batch starts once the queue delay is over; it holds all three requests.
         time.Advance(TimeSpan.FromSeconds(1.5));
-        Assert.False(await _backend.RunStarted.WaitAsync(TimeSpan.FromMilliseconds(100)));
+        Assert.Equal((3, 0), (queue.Count, queue.GetStats().Running)); // dispatch is decided synchronously: none yet
         time.Advance(TimeSpan.FromSeconds(0.5)); // t = 3 s: the hasty caller gives up while still queued
         await Assert.ThrowsAsync<InferenceTimeoutException>(() => hasty).WaitAsync(TimeSpan.FromSeconds(10));
         time.Advance(TimeSpan.FromSeconds(7)); // t = 10 s: the batch of the two others starts and blocks
@@ -362,9 +364,9 @@ public sealed class BatchQueueTests : IDisposable
         await using var queue = CreateQueue(new BatchingOptions { MaxBatchSize = 1, Instances = 1 });
         _backend.RunGate = new SemaphoreSlim(0);
         var a = queue.EnqueueAsync(Rows(1));
-        var b = Task.Run(() => queue.EnqueueAsync(Rows(2)));
+        var b = queue.EnqueueAsync(Rows(2)); // queued when the call returns
         Assert.True(await _backend.RunStarted.WaitAsync(TimeSpan.FromSeconds(10)));
-        Assert.False(await _backend.RunStarted.WaitAsync(TimeSpan.FromMilliseconds(100)), "one instance runs one batch at a time");
+        Assert.Equal((1, 1), (queue.GetStats().Running, queue.Count)); // one instance runs one batch at a time
         queue.SetInstances(2);
         Assert.True(await _backend.RunStarted.WaitAsync(TimeSpan.FromSeconds(10)), "a second instance starts the waiting batch");
         Assert.Equal(2, queue.GetStats().Running);
