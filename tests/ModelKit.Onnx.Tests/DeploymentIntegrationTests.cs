@@ -52,22 +52,24 @@ public sealed class DeploymentIntegrationTests : IAsyncLifetime
         // Eight callers keep sending while version 2 is rolled in; none may fail.
         using var stop = new CancellationTokenSource();
         var versionsSeen = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
+        var sawVersion1 = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var sawVersion2 = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var callers = Enumerable.Range(0, 8).Select(c => Task.Run(async () =>
         {
             var calls = 0;
             while (!stop.IsCancellationRequested || calls < 10)
             {
                 var result = await Inference.InferAsync(Request(c));
-                versionsSeen.AddOrUpdate(result.Version, 1, (_, n) => n + 1);
+                if (versionsSeen.AddOrUpdate(result.Version, 1, (_, n) => n + 1) >= 10) (result.Version == "1" ? sawVersion1 : sawVersion2).TrySetResult();
                 calls++;
             }
 
             return calls;
         })).ToArray();
 
-        await Task.Delay(100);
+        await sawVersion1.Task.WaitAsync(TimeSpan.FromSeconds(30)); // traffic is flowing
         var updated = await Deployments.UpdateAsync("mlp-prod", new DeploymentUpdate { Version = "2" }).WaitAsync(TimeSpan.FromSeconds(30));
-        await Task.Delay(100);
+        await sawVersion2.Task.WaitAsync(TimeSpan.FromSeconds(30)); // and keeps flowing on the new version
         await stop.CancelAsync();
         var counts = await Task.WhenAll(callers).WaitAsync(TimeSpan.FromSeconds(30));
 

@@ -68,9 +68,10 @@ public sealed class ModelRouter : IModelRouter, IAsyncDisposable, IDisposable
         if (_deployments is { } deployments)
         {
             var d = deployments.FindActive(modelId);
-            if (d?.Runtime is { } deployed && d.State == DeploymentState.Running && (version is null || version == deployed.Version) && deployed.IsAcceptingRequests)
+            for (var read = 0; d?.Runtime is { } deployed && d.State == DeploymentState.Running && (version is null || version == deployed.Version); read++)
             {
-                return new ValueTask<IServedModel>(deployed);
+                // A rolling update publishes the new served model before it withdraws the old one: read again.
+                if (deployed.IsAcceptingRequests || read == 2) return new ValueTask<IServedModel>(deployed);
             }
 
             if (!_options.ServeUndeployedModels)
