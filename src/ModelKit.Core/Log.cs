@@ -45,4 +45,7 @@ internal static partial class Log
 
     [LoggerMessage(14, LogLevel.Error, "Version {Version} of model {ModelId} cannot be served: its artifact {Path} is missing, unreadable or corrupt.")]
     public static partial void ArtifactUnavailable(ILogger logger, string modelId, string version, string path, Exception? exception);
+
+    [LoggerMessage(30, LogLevel.Warning, "Model {Key} holds {Bytes} bytes once loaded, more than the {Reserved} bytes reserved for it; making room again.")]
+    public static partial void ModelLargerThanReserved(ILogger logger, string key, long bytes, long reserved);
 }

@@ -148,7 +148,8 @@ internal sealed class ModelKitOptionsValidator :
     public ValidateOptionsResult Validate(string? name, ModelCacheOptions options)
     {
         var errors = new List<string>();
-        if (options.MemoryLimitBytes <= 0) errors.Add($"ModelCacheOptions.MemoryLimitBytes must be positive (was {options.MemoryLimitBytes}).");
+        if (options.MemoryLimitBytes is <= 0) errors.Add($"ModelCacheOptions.MemoryLimitBytes must be positive or unset (was {options.MemoryLimitBytes}).");
+        if (!(options.MemoryLimitFraction is > 0 and <= 1)) errors.Add($"ModelCacheOptions.MemoryLimitFraction must be greater than 0 and at most 1 (was {options.MemoryLimitFraction}).");
         if (options.MaxModels is < 1 or > 10_000) errors.Add($"ModelCacheOptions.MaxModels must be 1..10000 (was {options.MaxModels}).");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
