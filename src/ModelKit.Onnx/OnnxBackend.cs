@@ -46,10 +46,11 @@ public sealed class OnnxBackend : IInferenceBackend
     }
 
     /// <summary>
-    /// What a session holds beyond its tensors' bytes, as a multiple of them: 1.25. Measured with ONNX Runtime 1.31.1 on
-    /// the CPU (resident-set growth of six sessions of each model, one after another, in one otherwise idle process): generated
-    /// BERT-style encoders of 20 and 132 MiB of weights grew by 1.10–1.40× their weights, whatever the graph optimisation
-    /// level (the copy of the model ONNX Runtime parses and its allocator's slack); see docs/benchmarks.md.
+    /// A session's figure as a multiple of its tensors' bytes: 1.25. Measured once with ONNX Runtime 1.31.1 on the CPU, as the
+    /// resident-set growth of six live sessions of each model created one after another in an otherwise idle process:
+    /// generated BERT-style encoders with 20 and 132 MiB of weights grew by 1.0–1.4× their weights (1.2–1.3× on average),
+    /// whatever the graph optimisation level: the weights, the parsed model while the session is built and the C heap's
+    /// slack. With the heap's free pages handed back (malloc_trim) the growth is 1.0–1.1×; see docs/benchmarks.md.
     /// </summary>
     internal const double InitializerBytesFactor = 1.25;
 
