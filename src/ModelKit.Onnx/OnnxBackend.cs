@@ -32,11 +32,12 @@ public sealed class OnnxBackend : IInferenceBackend
 
     /// <inheritdoc />
     /// <remarks>
-    /// The figure is <see cref="InitializerBytesFactor"/> × the bytes of the model's own tensors (initializers, sparse
-    /// initializers and constants in node attributes, read from the file's structure without loading it) plus
-    /// <see cref="SessionOverheadBytes"/>, reported as <see cref="MemoryMeasurement.InitializerEstimate"/>; or the same formula
-    /// over the file's size (<see cref="MemoryMeasurement.Estimated"/>) when the file cannot be read as a model. Null when
-    /// the file does not exist. A session of the same file reports the same figure on every load.
+    /// The figure is 1.25 × the bytes of the model's own tensors (initializers, sparse initializers, and the constants and
+    /// subgraphs in node attributes, read from the file's structure without loading it) plus 2 MiB, reported as
+    /// <see cref="MemoryMeasurement.InitializerEstimate"/>; or the same formula over the file's size
+    /// (<see cref="MemoryMeasurement.Estimated"/>) when the file cannot be read as a model. Null when the file does not exist.
+    /// A session of the same file reports the same figure on every load. On a CUDA device the figure still describes the
+    /// weights' bytes; the cache's limit does not tell host from device memory.
     /// </remarks>
     public ValueTask<long?> EstimateMemoryAsync(ModelLoadRequest request, CancellationToken cancellationToken = default)
     {
