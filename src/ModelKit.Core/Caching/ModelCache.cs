@@ -313,7 +313,7 @@ public sealed class ModelCache : IModelCache, IDisposable
             if (count <= 1) _pins.Remove(key);
             else _pins[key] = count - 1;
             if (_entries.TryGetValue(key, out var entry) && entry.PinCount > 0) entry.PinCount--;
-            EvictWhileOver(exclude: null, reason: "limit");
+            EvictWhileOver("limit");
         }
     }
 
@@ -356,7 +356,7 @@ public sealed class ModelCache : IModelCache, IDisposable
         {
             _memoryLimit = memoryLimitBytes ?? _memoryLimit;
             _maxModels = maxModels ?? _maxModels;
-            EvictWhileOver(exclude: null, reason: "resize");
+            EvictWhileOver("resize");
         }
     }
 
@@ -482,17 +482,17 @@ public sealed class ModelCache : IModelCache, IDisposable
         while (_usedBytes + _reservedBytes + bytes > _memoryLimit || LoadedCount() + _reservedCount + 1 > _maxModels)
         {
             // Every loaded entry that is not pinned can go, so a victim remains until the entry fits.
-            var victim = FindVictim(exclude: null) ?? throw new InvalidOperationException("The cache's accounting is inconsistent.");
+            var victim = FindVictim() ?? throw new InvalidOperationException("The cache's accounting is inconsistent.");
             Evict(victim, "memory pressure");
         }
     }
 
     // Under _gate.
-    private void EvictWhileOver(ModelCacheEntry? exclude, string reason)
+    private void EvictWhileOver(string reason)
     {
         while (_usedBytes + _reservedBytes > _memoryLimit || LoadedCount() + _reservedCount > _maxModels)
         {
-            var victim = FindVictim(exclude);
+            var victim = FindVictim();
             if (victim is null) return;
             Evict(victim, reason);
         }
@@ -505,12 +505,13 @@ public sealed class ModelCache : IModelCache, IDisposable
         return count;
     }
 
-    private ModelCacheEntry? FindVictim(ModelCacheEntry? exclude)
+    // The least recently used loaded entry that is not pinned.
+    private ModelCacheEntry? FindVictim()
     {
         ModelCacheEntry? victim = null;
         foreach (var entry in _entries.Values)
         {
-            if (entry == exclude || !entry.IsLoaded || entry.PinCount > 0) continue;
+            if (!entry.IsLoaded || entry.PinCount > 0) continue;
             if (victim is null || entry.LastAccessTimestamp < victim.LastAccessTimestamp) victim = entry;
         }
 
