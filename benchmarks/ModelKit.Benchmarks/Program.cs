@@ -3,6 +3,7 @@
 //   dotnet run -c Release --project benchmarks/ModelKit.Benchmarks -- --filter '*' --job short   BenchmarkDotNet suites
 //   dotnet run -c Release --project benchmarks/ModelKit.Benchmarks -- http [seconds] [models] [clients]   REST (loopback Kestrel) vs in-process
 //   ModelKit.Benchmarks gpu <libonnxruntime_providers_cuda.so> <out-dir>   CUDA probe and GPU hot path (see docs/gpu.md)
+//   dotnet run -c Release --project benchmarks/ModelKit.Benchmarks -- cache [rounds] [modelA,modelB]   cache accounting vs resident memory
 using BenchmarkDotNet.Running;
 using ModelKit.Benchmarks;
 
@@ -24,6 +25,13 @@ if (args.Length > 0 && args[0] == "http")
     Console.WriteLine($"{Environment.ProcessorCount} cores, ONNX Runtime {ModelKit.Onnx.OnnxBackend.RuntimeVersion}, {seconds} s per point after 0.5 s warm-up; REST over loopback Kestrel");
     await HttpLoadDriver.RunAsync(models, callers, TimeSpan.FromSeconds(seconds));
     return 0;
+}
+
+if (args.Length > 0 && args[0] == "cache")
+{
+    var rounds = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 4;
+    var models = args.Length > 2 ? args[2].Split(',') : ["bert-small", "minilm"];
+    return await CacheMemoryDriver.RunAsync(models, rounds);
 }
 
 if (args.Length == 3 && args[0] == "gpu")

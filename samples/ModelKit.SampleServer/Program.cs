@@ -5,7 +5,9 @@ using ModelKit.SampleServer;
 using Scalar.AspNetCore;
 
 var builder = WebApplication.CreateBuilder(args);
-builder.Services.AddModelKit(o => builder.Configuration.GetSection("ModelKit").Bind(o)) // DataDirectory, MaxArtifactBytes
+// ModelKit (DataDirectory, MaxArtifactBytes), ModelKit:Cache (MemoryLimitBytes, MemoryLimitFraction, MaxModels),
+// ModelKit:Inference, ModelKit:Deployments, ModelKit:Jobs; environment variables such as ModelKit__Cache__MemoryLimitBytes.
+builder.Services.AddModelKit(builder.Configuration.GetSection("ModelKit"))
     .AddOnnxRuntime()
     .AddHttpApi(
         o => builder.Configuration.GetSection("ModelKit:Auth").Bind(o),   // API keys, scopes, rate limit

@@ -63,4 +63,7 @@ internal static partial class Log
 
     [LoggerMessage(32, LogLevel.Information, "Migrated the registry database {Path} from schema {From} to {To}.")]
     public static partial void RegistryMigrated(ILogger logger, string path, int from, int to);
+
+    [LoggerMessage(33, LogLevel.Warning, "Model {Key} holds {Bytes} bytes once loaded, more than the {Reserved} bytes reserved for it; making room again.")]
+    public static partial void ModelLargerThanReserved(ILogger logger, string key, long bytes, long reserved);
 }

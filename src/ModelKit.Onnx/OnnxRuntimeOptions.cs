@@ -39,7 +39,4 @@ public sealed class OnnxRuntimeOptions
 
     /// <summary>When a CUDA device is asked for but unavailable, run on the CPU (logged) instead of failing with DEVICE_UNAVAILABLE. Default: false.</summary>
     public bool CpuFallback { get; set; }
-
-    /// <summary>Measure each session's memory as the growth of the process's resident set while it is created (loads are then serialised). Default: true.</summary>
-    public bool MeasureMemory { get; set; } = true;
 }

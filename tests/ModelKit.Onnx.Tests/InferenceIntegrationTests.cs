@@ -26,11 +26,11 @@ public sealed class InferenceIntegrationTests : IAsyncLifetime
         await registry.RegisterFileAsync(new ModelDefinition { Id = "bert", Name = "BERT tiny", Task = "feature-extraction" }, TestModels.BertTiny);
     }
 
-    private static ServiceProvider CreateProvider(string dataDirectory, BatchingOptions batching, bool measureMemory = true)
+    private static ServiceProvider CreateProvider(string dataDirectory, BatchingOptions batching)
     {
         var services = new ServiceCollection().AddLogging().AddMetrics();
         services.AddModelKit(o => o.DataDirectory = dataDirectory)
-            .AddOnnxRuntime(o => { o.IntraOpThreads = 1; o.MeasureMemory = measureMemory; })
+            .AddOnnxRuntime(o => o.IntraOpThreads = 1)
             .ConfigureCache(c => c.MemoryLimitBytes = 1L << 30)
             .ConfigureInference(o => o.DefaultBatching = batching);
         return services.BuildServiceProvider();
@@ -104,9 +104,8 @@ public sealed class InferenceIntegrationTests : IAsyncLifetime
     [Fact]
     public async Task Cache_RealSessionsUnderARealMemoryLimit_EvictsTheLeastRecentlyUsed()
     {
-        // Sizes estimated from the files: a resident-set measurement of a second load can differ from the first,
-        // and this test sets limits from the first.
-        await using var provider = CreateProvider(_dir.Path, new BatchingOptions { MaxBatchSize = 64 }, measureMemory: false);
+        // The figures come from the models' initializers, so a second load has the figure of the first one that sets the limits.
+        await using var provider = CreateProvider(_dir.Path, new BatchingOptions { MaxBatchSize = 64 });
         var cache = provider.GetRequiredService<IModelCache>();
         var inference = provider.GetRequiredService<IInferenceService>();
         await inference.InferAsync(MlpRequest(1));
@@ -136,7 +135,8 @@ public sealed class InferenceIntegrationTests : IAsyncLifetime
         cache.Resize(memoryLimitBytes: Math.Max(bert.MemoryBytes, mlp.MemoryBytes) + 1);
         await inference.InferAsync(MlpRequest(2));
         Assert.Equal(["mlp"], cache.GetStats().Entries.Select(e => e.Key.ModelId));
-        Assert.All(cache.GetStats().Entries, e => Assert.Equal(Backends.MemoryMeasurement.Estimated, e.MemoryMeasurement));
+        Assert.Equal(mlp.MemoryBytes, cache.GetStats().Entries.Single().MemoryBytes);
+        Assert.All(cache.GetStats().Entries, e => Assert.Equal(Backends.MemoryMeasurement.InitializerEstimate, e.MemoryMeasurement));
     }
 
     public async Task DisposeAsync()

@@ -20,7 +20,7 @@ public sealed class RegistryIntegrationTests : IAsyncLifetime
     {
         var services = new ServiceCollection().AddLogging().AddMetrics();
         services.AddModelKit(o => o.DataDirectory = _dir.Path)
-            .AddOnnxRuntime(o => { o.IntraOpThreads = 1; o.MeasureMemory = false; })
+            .AddOnnxRuntime(o => o.IntraOpThreads = 1)
             .ConfigureCache(c => c.MemoryLimitBytes = 1L << 30);
         return services.BuildServiceProvider();
     }

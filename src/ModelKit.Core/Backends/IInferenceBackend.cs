@@ -10,6 +10,15 @@ public interface IInferenceBackend
 
     /// <summary>Loads an artifact. Throws <see cref="InvalidModelConfigException"/> when the file is not a model this backend can load.</summary>
     ValueTask<IModelSession> LoadAsync(ModelLoadRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The bytes a session of <paramref name="request"/> will report as <see cref="IModelSession.MemoryBytes"/>, known without
+    /// loading it; null when the backend cannot tell before loading. The model cache decides admission on this figure before
+    /// it evicts anything or starts the load, so it should be the same on every call for the same file. The default
+    /// returns null, and the cache then reserves the file's size.
+    /// </summary>
+    ValueTask<long?> EstimateMemoryAsync(ModelLoadRequest request, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult<long?>(null);
 }
 
 internal static class InferenceBackends
@@ -48,10 +57,15 @@ public sealed record ModelLoadRequest
 /// <summary>How the memory of a loaded model was determined.</summary>
 public enum MemoryMeasurement
 {
-    /// <summary>The growth of the process's resident memory while the session was created.</summary>
+    /// <summary>The growth of the process's resident memory while the session was created (not used by the ONNX Runtime backend).</summary>
     Measured,
     /// <summary>Estimated from the artifact's size.</summary>
     Estimated,
+    /// <summary>
+    /// Estimated from the bytes of the tensors the model holds (its initializers), read from the artifact without loading it,
+    /// plus the backend's per-session allowance: the same figure on every load of the same file.
+    /// </summary>
+    InitializerEstimate,
 }
 
 /// <summary>A loaded model. Runs batches; owns native resources until disposed.</summary>

@@ -146,7 +146,7 @@ public sealed class ModelCache : IModelCache, IDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(backends);
-        _memoryLimit = options.Value.MemoryLimitBytes;
+        _memoryLimit = options.Value.ResolveMemoryLimitBytes();
         _maxModels = options.Value.MaxModels;
         _backends = [.. backends];
         _timeProvider = timeProvider ?? TimeProvider.System;
@@ -191,35 +191,44 @@ public sealed class ModelCache : IModelCache, IDisposable
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            ModelCacheEntry entry;
-            var startLoad = false;
-            lock (_gate)
+            if (_entries.TryGetValue(key, out var found) && found.IsLoaded && !string.Equals(found.ArtifactPath, load.ArtifactPath, StringComparison.Ordinal))
             {
-                ObjectDisposedException.ThrowIf(_disposed, this);
-                if (_entries.TryGetValue(key, out entry!) && entry.IsLoaded && !string.Equals(entry.ArtifactPath, load.ArtifactPath, StringComparison.Ordinal))
+                lock (_gate)
                 {
                     // The key now names other content (the version was deleted and registered again): never serve the old session.
-                    Evict(entry, "content replaced");
-                    entry = null!;
-                }
-
-                if (entry is null)
-                {
-                    var estimate = EstimateBytes(load);
-                    ReserveRoom(key, estimate);
-                    entry = new ModelCacheEntry(key) { EstimatedBytes = estimate, ArtifactPath = load.ArtifactPath };
-                    if (_pins.TryGetValue(key, out var pins)) entry.PinCount = pins;
-                    _entries[key] = entry;
-                    _reservedBytes += estimate;
-                    _reservedCount++;
-                    startLoad = true;
+                    if (_entries.TryGetValue(key, out var stale) && stale == found) Evict(found, "content replaced");
                 }
             }
 
-            if (startLoad)
+            if (!_entries.TryGetValue(key, out var entry))
             {
-                // The load belongs to the cache, not to the first caller: its cancellation must not fail the others.
-                _ = Task.Run(() => LoadAsync(entry, load), CancellationToken.None);
+                // The figure is learnt before the lock (the backend may read the artifact): admission is decided on it
+                // before anything is evicted, and it is what the load reserves.
+                var backend = FindBackend(load.Framework);
+                var request = load with { Device = key.Device };
+                var estimate = await EstimateBytesAsync(backend, request, cancellationToken).ConfigureAwait(false);
+                var startLoad = false;
+                lock (_gate)
+                {
+                    ObjectDisposedException.ThrowIf(_disposed, this);
+                    if (!_entries.TryGetValue(key, out entry))
+                    {
+                        Admit(key, estimate, loaded: false);
+                        entry = new ModelCacheEntry(key) { EstimatedBytes = estimate, ArtifactPath = load.ArtifactPath };
+                        if (_pins.TryGetValue(key, out var pins)) entry.PinCount = pins;
+                        _entries[key] = entry;
+                        _reservedBytes += estimate;
+                        _reservedCount++;
+                        startLoad = true;
+                    }
+                }
+
+                if (startLoad)
+                {
+                    // The load belongs to the cache, not to the first caller: its cancellation must not fail the others.
+                    var loading = entry;
+                    _ = Task.Run(() => LoadAsync(loading, backend, request), CancellationToken.None);
+                }
             }
 
             await entry.Loaded.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -234,27 +243,25 @@ public sealed class ModelCache : IModelCache, IDisposable
         }
     }
 
-    private async Task LoadAsync(ModelCacheEntry entry, ModelLoadRequest load)
+    private async Task LoadAsync(ModelCacheEntry entry, IInferenceBackend backend, ModelLoadRequest load)
     {
         var started = _timeProvider.GetTimestamp();
         Interlocked.Increment(ref _loads);
         IModelSession? session = null;
         try
         {
-            var backend = FindBackend(load.Framework);
-            session = await backend.LoadAsync(load with { Device = entry.Key.Device }).ConfigureAwait(false);
+            session = await backend.LoadAsync(load).ConfigureAwait(false);
             var elapsed = _timeProvider.GetElapsedTime(started);
             lock (_gate)
             {
                 _reservedBytes -= entry.EstimatedBytes;
                 _reservedCount--;
                 var bytes = session.MemoryBytes > 0 ? session.MemoryBytes : entry.EstimatedBytes;
-                if (bytes > _memoryLimit)
-                {
-                    throw new InsufficientResourcesException(
-                        $"Model {entry.Key} needs {FormatBytes(bytes)} but the cache's memory limit is {FormatBytes(_memoryLimit)}.");
-                }
+                if (bytes > entry.EstimatedBytes) Log.ModelLargerThanReserved(_logger, entry.Key.ToString(), bytes, entry.EstimatedBytes);
 
+                // Admitted again on the loaded figure (equal to the reservation when the backend estimated it): when it is
+                // larger, room is made only by evicting unpinned entries, and the load fails when even that is not enough.
+                Admit(entry.Key, bytes, loaded: true);
                 entry.MemoryBytes = bytes;
                 entry.LoadTime = elapsed;
                 entry.LoadedAt = _timeProvider.GetUtcNow();
@@ -262,7 +269,6 @@ public sealed class ModelCache : IModelCache, IDisposable
                 _metrics.CacheMemoryUsage.Add(bytes);
                 entry.LastAccessTimestamp = _timeProvider.GetTimestamp();
                 entry.SetLoaded(session);
-                EvictWhileOver(exclude: entry, reason: "memory pressure");
             }
 
             _metrics.ModelLoadDuration.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>(ModelKitTelemetry.ModelTag, entry.Key.ModelId));
@@ -325,7 +331,7 @@ public sealed class ModelCache : IModelCache, IDisposable
             if (count <= 1) _pins.Remove(key);
             else _pins[key] = count - 1;
             if (_entries.TryGetValue(key, out var entry) && entry.PinCount > 0) entry.PinCount--;
-            EvictWhileOver(exclude: null, reason: "limit");
+            EvictWhileOver("limit");
         }
     }
 
@@ -368,7 +374,7 @@ public sealed class ModelCache : IModelCache, IDisposable
         {
             _memoryLimit = memoryLimitBytes ?? _memoryLimit;
             _maxModels = maxModels ?? _maxModels;
-            EvictWhileOver(exclude: null, reason: "resize");
+            EvictWhileOver("resize");
         }
     }
 
@@ -450,8 +456,10 @@ public sealed class ModelCache : IModelCache, IDisposable
                 ? $"No inference backend is registered for framework '{framework}'; call AddOnnxRuntime() on the ModelKit builder."
                 : $"No inference backend serves framework '{framework}'; registered: {string.Join(", ", _backends.Select(b => b.Framework))}.");
 
-    private static long EstimateBytes(ModelLoadRequest load)
+    // The backend's figure for the load, or the artifact's size when the backend cannot tell before loading.
+    private static async ValueTask<long> EstimateBytesAsync(IInferenceBackend backend, ModelLoadRequest load, CancellationToken cancellationToken)
     {
+        if (await backend.EstimateMemoryAsync(load, cancellationToken).ConfigureAwait(false) is > 0 and var bytes) return bytes;
         try
         {
             return Math.Max(1, new FileInfo(load.ArtifactPath).Length);
@@ -462,35 +470,47 @@ public sealed class ModelCache : IModelCache, IDisposable
         }
     }
 
-    // Under _gate: makes room for a new entry of `bytes`, or throws when that is impossible.
-    private void ReserveRoom(ModelCacheKey key, long bytes)
+    // Under _gate: admits an entry of `bytes` (not yet counted as used or reserved). What cannot be evicted, the pinned
+    // entries and the loads in progress, is checked first, and admission fails before anything is evicted when the entry
+    // cannot fit beside it; only then are least-recently-used entries evicted until it fits.
+    private void Admit(ModelCacheKey key, long bytes, bool loaded)
     {
+        var figure = loaded ? $"Model {key} holds {FormatBytes(bytes)} once loaded" : $"Model {key} needs about {FormatBytes(bytes)}";
         if (bytes > _memoryLimit)
         {
+            throw new InsufficientResourcesException($"{figure} but the cache's memory limit is {FormatBytes(_memoryLimit)}.");
+        }
+
+        var heldBytes = _reservedBytes;
+        var heldCount = _reservedCount;
+        foreach (var entry in _entries.Values)
+        {
+            if (!entry.IsLoaded || entry.PinCount == 0) continue;
+            heldBytes += entry.MemoryBytes;
+            heldCount++;
+        }
+
+        if (heldBytes + bytes > _memoryLimit || heldCount + 1 > _maxModels)
+        {
             throw new InsufficientResourcesException(
-                $"Model {key} needs about {FormatBytes(bytes)} but the cache's memory limit is {FormatBytes(_memoryLimit)}.");
+                $"{figure} and cannot fit: {FormatBytes(heldBytes)} of {FormatBytes(_memoryLimit)} and {heldCount} of {_maxModels} models " +
+                "are pinned or loading. Nothing was evicted.");
         }
 
         while (_usedBytes + _reservedBytes + bytes > _memoryLimit || LoadedCount() + _reservedCount + 1 > _maxModels)
         {
-            var victim = FindVictim(exclude: null);
-            if (victim is null)
-            {
-                throw new InsufficientResourcesException(
-                    $"Cannot make room for model {key} (about {FormatBytes(bytes)}): {FormatBytes(_usedBytes + _reservedBytes)} of {FormatBytes(_memoryLimit)} " +
-                    $"and {LoadedCount() + _reservedCount} of {_maxModels} models are pinned or loading.");
-            }
-
+            // Every loaded entry that is not pinned can go, so a victim remains until the entry fits.
+            var victim = FindVictim() ?? throw new InvalidOperationException("The cache's accounting is inconsistent.");
             Evict(victim, "memory pressure");
         }
     }
 
     // Under _gate.
-    private void EvictWhileOver(ModelCacheEntry? exclude, string reason)
+    private void EvictWhileOver(string reason)
     {
         while (_usedBytes + _reservedBytes > _memoryLimit || LoadedCount() + _reservedCount > _maxModels)
         {
-            var victim = FindVictim(exclude);
+            var victim = FindVictim();
             if (victim is null) return;
             Evict(victim, reason);
         }
@@ -503,12 +523,13 @@ public sealed class ModelCache : IModelCache, IDisposable
         return count;
     }
 
-    private ModelCacheEntry? FindVictim(ModelCacheEntry? exclude)
+    // The least recently used loaded entry that is not pinned.
+    private ModelCacheEntry? FindVictim()
     {
         ModelCacheEntry? victim = null;
         foreach (var entry in _entries.Values)
         {
-            if (entry == exclude || !entry.IsLoaded || entry.PinCount > 0) continue;
+            if (!entry.IsLoaded || entry.PinCount > 0) continue;
             if (victim is null || entry.LastAccessTimestamp < victim.LastAccessTimestamp) victim = entry;
         }
 

@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
@@ -12,7 +13,7 @@ using ModelKit.Serving;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
-/// <summary>The builder <see cref="ModelKitServiceCollectionExtensions.AddModelKit"/> returns; features are extension methods on it.</summary>
+/// <summary>The builder <c>AddModelKit</c> returns; features are extension methods on it.</summary>
 public interface IModelKitBuilder
 {
     /// <summary>The service collection.</summary>
@@ -95,6 +96,28 @@ public static class ModelKitServiceCollectionExtensions
         return new ModelKitBuilder(services);
     }
 
+    /// <summary>
+    /// Adds ModelKit as <see cref="AddModelKit(IServiceCollection, Action{ModelKitOptions}?)"/> does and binds its options from
+    /// <paramref name="configuration"/>, the host's <c>ModelKit</c> section: the section itself to <see cref="ModelKitOptions"/>,
+    /// <c>Cache</c> to <see cref="ModelCacheOptions"/>, <c>Inference</c> to <see cref="InferenceOptions"/>, <c>Deployments</c> to
+    /// <see cref="DeploymentOptions"/> and <c>Jobs</c> to <see cref="InferenceJobOptions"/>. Every option is validated when the
+    /// host starts. With the default providers an environment variable such as <c>ModelKit__Cache__MemoryLimitBytes</c>
+    /// sets <c>ModelKit:Cache:MemoryLimitBytes</c>. Later <c>Configure*</c> calls on the builder apply after the binding.
+    /// </summary>
+    /// <example><code>builder.Services.AddModelKit(builder.Configuration.GetSection("ModelKit")).AddOnnxRuntime();</code></example>
+    public static IModelKitBuilder AddModelKit(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        var builder = services.AddModelKit();
+        services.AddOptions<ModelKitOptions>().Bind(configuration);
+        services.AddOptions<ModelCacheOptions>().Bind(configuration.GetSection("Cache"));
+        services.AddOptions<InferenceOptions>().Bind(configuration.GetSection("Inference"));
+        services.AddOptions<DeploymentOptions>().Bind(configuration.GetSection("Deployments"));
+        services.AddOptions<InferenceJobOptions>().Bind(configuration.GetSection("Jobs"));
+        return builder;
+    }
+
     /// <summary>Configures the model cache's limits.</summary>
     public static IModelKitBuilder ConfigureCache(this IModelKitBuilder builder, Action<ModelCacheOptions> configure)
     {
@@ -168,7 +191,8 @@ internal sealed class ModelKitOptionsValidator :
     public ValidateOptionsResult Validate(string? name, ModelCacheOptions options)
     {
         var errors = new List<string>();
-        if (options.MemoryLimitBytes <= 0) errors.Add($"ModelCacheOptions.MemoryLimitBytes must be positive (was {options.MemoryLimitBytes}).");
+        if (options.MemoryLimitBytes is <= 0) errors.Add($"ModelCacheOptions.MemoryLimitBytes must be positive or unset (was {options.MemoryLimitBytes}).");
+        if (!(options.MemoryLimitFraction is > 0 and <= 1)) errors.Add($"ModelCacheOptions.MemoryLimitFraction must be greater than 0 and at most 1 (was {options.MemoryLimitFraction}).");
         if (options.MaxModels is < 1 or > 10_000) errors.Add($"ModelCacheOptions.MaxModels must be 1..10000 (was {options.MaxModels}).");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }

@@ -123,6 +123,137 @@ public sealed class ModelCacheTests : IDisposable
     }
 
     [Fact]
+    public async Task AcquireAsync_CannotFitBesidePinned_FailsAndKeepsTheUnpinnedEntry()
+    {
+        using var cache = CreateCache(memory: 1000);
+        var pinned = Model("pinned", 600);
+        var unpinned = Model("unpinned", 300);
+        var big = Model("big", 500);
+        await cache.PreloadAsync(pinned.Key, pinned.Load, pin: true);
+        using (await cache.AcquireAsync(unpinned.Key, unpinned.Load)) { }
+
+        // 600 pinned + 500 > 1000 whatever is evicted: refused before anything goes.
+        var error = await Assert.ThrowsAsync<InsufficientResourcesException>(async () => await cache.AcquireAsync(big.Key, big.Load));
+        Assert.Equal(ModelKitErrorCodes.InsufficientResources, error.ErrorCode);
+        Assert.Contains("Nothing was evicted", error.Message, StringComparison.Ordinal);
+        var stats = cache.GetStats();
+        Assert.Equal(["pinned", "unpinned"], stats.Entries.Select(e => e.Key.ModelId).Order());
+        Assert.Equal(0, stats.Evictions);
+        Assert.Equal(900, stats.MemoryBytes);
+        Assert.Equal(2, _backend.Loads);
+        Assert.True(cache.TryAcquire(unpinned.Key, out var lease));
+        lease.Dispose();
+    }
+
+    [Fact]
+    public async Task AcquireAsync_CannotFitBesideALoadInProgress_FailsAndEvictsNothing()
+    {
+        using var cache = CreateCache(memory: 1000);
+        var loaded = Model("loaded", 300);
+        var loading = Model("loading", 600);
+        var late = Model("late", 500);
+        using (await cache.AcquireAsync(loaded.Key, loaded.Load)) { }
+        _backend.LoadGate = new TaskCompletionSource();
+        var pending = cache.AcquireAsync(loading.Key, loading.Load).AsTask();
+
+        // 600 reserved by the load in progress + 500 > 1000.
+        await Assert.ThrowsAsync<InsufficientResourcesException>(async () => await cache.AcquireAsync(late.Key, late.Load));
+        Assert.Equal(["loaded"], cache.GetStats().Entries.Select(e => e.Key.ModelId));
+
+        _backend.LoadGate.SetResult();
+        (await pending).Dispose();
+        Assert.Equal(["loaded", "loading"], cache.GetStats().Entries.Select(e => e.Key.ModelId).Order());
+        Assert.Equal(0, cache.GetStats().Evictions);
+    }
+
+    [Fact]
+    public async Task AcquireAsync_CountFullOfPinnedEntries_FailsNamingTheCount()
+    {
+        using var cache = CreateCache(maxModels: 2);
+        var a = Model("a", 10);
+        var b = Model("b", 10);
+        var c = Model("c", 10);
+        await cache.PreloadAsync(a.Key, a.Load, pin: true);
+        await cache.PreloadAsync(b.Key, b.Load, pin: true);
+        var error = await Assert.ThrowsAsync<InsufficientResourcesException>(async () => await cache.AcquireAsync(c.Key, c.Load));
+        Assert.Contains("2 of 2 models are pinned or loading", error.Message, StringComparison.Ordinal);
+        Assert.Equal(2, _backend.Loads);
+    }
+
+    [Fact]
+    public async Task AcquireAsync_BackendEstimate_DecidesAdmissionBeforeLoading()
+    {
+        // The backend says before loading that "a" will need 700 bytes (its file has 10): b must go to make room.
+        var backend = new EstimatingBackend(_backend, path => path.EndsWith("a.bin", StringComparison.Ordinal) ? 700 : null);
+        using var cache = new ModelCache(Options.Create(new ModelCacheOptions { MemoryLimitBytes = 1000 }), [backend], _time);
+        var a = Model("a", 10);
+        var b = Model("b", 400);
+        using (await cache.AcquireAsync(b.Key, b.Load)) { }
+        _time.Advance(TimeSpan.FromSeconds(1));
+        using (await cache.AcquireAsync(a.Key, a.Load)) { }
+        var stats = cache.GetStats();
+        Assert.Equal(["a"], stats.Entries.Select(e => e.Key.ModelId));
+        Assert.Equal(1, stats.Evictions);
+        Assert.Equal(10, stats.MemoryBytes); // the loaded session's own figure, below its reservation
+
+        // More than the whole limit: refused without loading.
+        using var small = new ModelCache(Options.Create(new ModelCacheOptions { MemoryLimitBytes = 1000 }), [new EstimatingBackend(_backend, _ => 5000)], _time);
+        var loadsBefore = _backend.Loads;
+        var error = await Assert.ThrowsAsync<InsufficientResourcesException>(async () => await small.AcquireAsync(a.Key, a.Load));
+        Assert.Contains("needs about 4.9 KiB but the cache's memory limit is 1000 B", error.Message, StringComparison.Ordinal);
+        Assert.Equal(loadsBefore, _backend.Loads);
+    }
+
+    [Fact]
+    public async Task AcquireAsync_LoadedFigureLargerThanReserved_EvictsUnpinnedToStayWithinTheLimit()
+    {
+        // "grow" is estimated at 300 but its session reports its file's 600 bytes.
+        var backend = new EstimatingBackend(_backend, path => path.EndsWith("grow.bin", StringComparison.Ordinal) ? 300 : null);
+        using var cache = new ModelCache(Options.Create(new ModelCacheOptions { MemoryLimitBytes = 1000 }), [backend], _time);
+        var pinned = Model("pinned", 300);
+        var unpinned = Model("unpinned", 300);
+        var grow = Model("grow", 600);
+        await cache.PreloadAsync(pinned.Key, pinned.Load, pin: true);
+        using (await cache.AcquireAsync(unpinned.Key, unpinned.Load)) { }
+
+        using (await cache.AcquireAsync(grow.Key, grow.Load)) { }
+        var stats = cache.GetStats();
+        Assert.Equal(["grow", "pinned"], stats.Entries.Select(e => e.Key.ModelId).Order());
+        Assert.Equal(900, stats.MemoryBytes);
+        Assert.True(stats.MemoryBytes <= stats.MemoryLimitBytes);
+    }
+
+    [Fact]
+    public async Task AcquireAsync_LoadedFigureCannotFitBesidePinned_FailsAndKeepsEveryEntry()
+    {
+        var backend = new EstimatingBackend(_backend, path => path.EndsWith("grow.bin", StringComparison.Ordinal) ? 400 : null);
+        using var cache = new ModelCache(Options.Create(new ModelCacheOptions { MemoryLimitBytes = 1000 }), [backend], _time);
+        var pinned = Model("pinned", 500);
+        var unpinned = Model("unpinned", 100);
+        var grow = Model("grow", 600);
+        await cache.PreloadAsync(pinned.Key, pinned.Load, pin: true);
+        using (await cache.AcquireAsync(unpinned.Key, unpinned.Load)) { }
+
+        var error = await Assert.ThrowsAsync<InsufficientResourcesException>(async () => await cache.AcquireAsync(grow.Key, grow.Load));
+        Assert.Contains("once loaded", error.Message, StringComparison.Ordinal);
+        var stats = cache.GetStats();
+        Assert.Equal(["pinned", "unpinned"], stats.Entries.Select(e => e.Key.ModelId).Order());
+        Assert.Equal(600, stats.MemoryBytes);
+        Assert.Equal(1, stats.LoadFailures);
+        Assert.True(_backend.Sessions[^1].Disposed, "the session that did not fit is disposed");
+    }
+
+    [Fact]
+    public void ResolveMemoryLimitBytes_Default_IsThreeQuartersOfTheAvailableMemory()
+    {
+        Assert.Equal(18L << 30, new ModelCacheOptions().ResolveMemoryLimitBytes(24L << 30));
+        Assert.Equal(1L << 30, new ModelCacheOptions { MemoryLimitBytes = 1L << 30 }.ResolveMemoryLimitBytes(24L << 30));
+        Assert.Equal(12L << 30, new ModelCacheOptions { MemoryLimitFraction = 0.5 }.ResolveMemoryLimitBytes(24L << 30));
+        using var cache = new ModelCache(Options.Create(new ModelCacheOptions()), [_backend], _time);
+        Assert.Equal((long)(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes * 0.75), cache.GetStats().MemoryLimitBytes);
+    }
+
+    [Fact]
     public async Task Evict_WhileLeased_DisposesAfterLastLease()
     {
         using var cache = CreateCache();
@@ -202,4 +333,16 @@ public sealed class ModelCacheTests : IDisposable
     }
 
     public void Dispose() => _dir.Dispose();
+
+    // The fake backend with a figure known before loading; its sessions still report their file's size.
+    private sealed class EstimatingBackend(FakeBackend inner, Func<string, long?> estimate) : IInferenceBackend
+    {
+        public string Framework => inner.Framework;
+
+        public ValueTask<long?> EstimateMemoryAsync(ModelLoadRequest request, CancellationToken cancellationToken = default) =>
+            ValueTask.FromResult(estimate(request.ArtifactPath));
+
+        public ValueTask<IModelSession> LoadAsync(ModelLoadRequest request, CancellationToken cancellationToken = default) =>
+            inner.LoadAsync(request, cancellationToken);
+    }
 }
