@@ -23,7 +23,10 @@ public class OverheadBenchmarks
     private Dictionary<string, Tensor> _inputs = null!;
     private InferenceRequest _request = null!;
 
-    [Params("mlp", "bert-small")]
+    /// <summary>The models measured: <c>MODELKIT_BENCH_MODELS</c> (comma-separated) or both.</summary>
+    public static IEnumerable<string> Models => Environment.GetEnvironmentVariable("MODELKIT_BENCH_MODELS")?.Split(',') ?? ["mlp", "bert-small"];
+
+    [ParamsSource(nameof(Models))]
     public string Model { get; set; } = "mlp";
 
     /// <summary><see cref="Scheduling.BatchingOptions.InlineExecution"/>: off is the default; on spares the thread hop.</summary>

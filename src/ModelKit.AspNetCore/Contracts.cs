@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using ModelKit.Scheduling;
+using ModelKit.Tensors;
 
 namespace ModelKit.AspNetCore;
 

@@ -32,12 +32,12 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
 
     private static async Task<IResult> SupportedTasksAsync(IModelRegistry registry, CancellationToken cancellationToken)
     {
-        var all = await registry.ListAllModelsAsync(cancellationToken);
-        var tasks = all
-            .GroupBy(m => m.Task ?? ModelRegistryStatistics.NoTask, StringComparer.Ordinal)
-            .OrderBy(g => g.Key, StringComparer.Ordinal)
-            .Select(g => new { task = g.Key, models = g.Select(m => m.Id).Order(StringComparer.Ordinal) });
-        return ModelKitJson.Json(new { tasks, frameworks = all.Select(m => m.Framework).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal) });
+        var statistics = await registry.GetStatisticsAsync(cancellationToken);
+        return ModelKitJson.Json(new
+        {
+            tasks = statistics.ModelsByTask.Select(t => new { task = t.Key, models = t.Value }),
+            frameworks = statistics.ByFramework.Keys,
+        });
     }
 
     private static IResult Stats(IModelRouter router, IModelCache cache, IInferenceJobService jobs)
@@ -77,7 +77,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
 
     private static IResult RemoveCachedModel(string key, IModelCache cache)
     {
-        var parsed = ParseKey(key);
+        var parsed = ModelCacheKey.Parse(key);
         return cache.Remove(parsed)
             ? ModelKitJson.Json(new { message = $"Model '{parsed}' was removed from the cache; running requests finish first.", key = parsed.ToString() })
             : throw new ModelNotFoundException($"'{parsed}' is not in the cache; GET the cache's models for the loaded keys.");
@@ -154,15 +154,4 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         ["pinned"] = e.Pinned,
         ["active_leases"] = e.ActiveLeases,
     };
-
-    // "model:version@device", as the cache's entries list them (device "cpu" when left out).
-    private static ModelCacheKey ParseKey(string key)
-    {
-        var at = key.LastIndexOf('@');
-        var device = at < 0 ? ExecutionDevice.Cpu : ExecutionDevice.Parse(key[(at + 1)..]);
-        var head = at < 0 ? key : key[..at];
-        var colon = head.LastIndexOf(':');
-        if (colon <= 0 || colon == head.Length - 1) throw new InvalidInputException($"Cache key '{key}' must look like 'model:version@device' (for example demo-mlp:1@cpu).");
-        return new ModelCacheKey(head[..colon], head[(colon + 1)..], device);
-    }
 }

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using ModelKit;
 using ModelKit.AspNetCore;
+using ModelKit.Tensors;
 using static ModelKit.AspNetCore.ModelKitEndpointConventions;
 using ModelKit.Deployments;
 using ModelKit.Inference;

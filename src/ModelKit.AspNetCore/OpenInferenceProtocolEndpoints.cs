@@ -102,12 +102,12 @@ public static class OpenInferenceProtocolEndpointRouteBuilderExtensions
                     throw new InvalidInputException($"output '{name}' is not an output of model '{model_name}'; it has: {string.Join(", ", result.Outputs.Keys)}.");
                 }
 
-                outputs.Add((name, tensor, OpenInferenceProtocolBody.WantsBinary(root, output)));
+                outputs.Add((name, tensor, OpenInferenceProtocolCodec.WantsBinary(root, output)));
             }
         }
         else
         {
-            var binary = OpenInferenceProtocolBody.WantsBinary(root, null);
+            var binary = OpenInferenceProtocolCodec.WantsBinary(root, null);
             foreach (var (name, tensor) in result.Outputs) outputs.Add((name, tensor, binary));
         }
 
@@ -147,7 +147,7 @@ internal sealed class OpenInferenceProtocolResponse(string? id, string modelName
                 writer.WriteEndArray();
                 if (binary)
                 {
-                    var strings = tensor.ElementType == TensorElementType.String ? OpenInferenceProtocolBody.EncodeStrings(tensor) : null;
+                    var strings = tensor.ElementType == TensorElementType.String ? OpenInferenceProtocolCodec.EncodeStrings(tensor) : null;
                     var size = strings?.Length ?? tensor.AsBytes().Length;
                     binaries.Add((tensor, strings));
                     binaryLength += size;

@@ -43,7 +43,17 @@ public sealed class OnnxBackend : IInferenceBackend
     {
         ArgumentNullException.ThrowIfNull(request);
         if (!File.Exists(request.ArtifactPath)) return ValueTask.FromResult<long?>(null);
-        return new ValueTask<long?>(Task.Run<long?>(() => EstimateMemory(request.ArtifactPath).Bytes, cancellationToken));
+        return new ValueTask<long?>(Task.Run<long?>(() =>
+        {
+            try
+            {
+                return EstimateMemory(request.ArtifactPath).Bytes;
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                return null; // unreadable now: the load that follows reports it (without the path)
+            }
+        }, cancellationToken));
     }
 
     /// <summary>

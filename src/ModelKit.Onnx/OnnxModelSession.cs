@@ -17,6 +17,7 @@ internal sealed class OnnxModelSession : IModelSession
     private readonly SessionOptions _sessionOptions;
     private readonly RunOptions _runOptions = new();
     private readonly System.Collections.Concurrent.ConcurrentBag<RunOptions> _runOptionsPool = [];
+    private int _pooledRunOptions;
     private readonly string[] _inputNames;
     private readonly string[] _outputNames;
     private readonly OrtElementType[] _inputTypes;
@@ -114,13 +115,24 @@ internal sealed class OnnxModelSession : IModelSession
         }
     }
 
-    private RunOptions RentRunOptions() => _runOptionsPool.TryTake(out var options) ? options : new RunOptions();
+    private RunOptions RentRunOptions()
+    {
+        if (!_runOptionsPool.TryTake(out var options)) return new RunOptions();
+        Interlocked.Decrement(ref _pooledRunOptions);
+        return options;
+    }
 
     private void ReturnRunOptions(RunOptions options)
     {
         if (options.Terminate) options.Terminate = false;
-        if (_disposed || _runOptionsPool.Count >= 16) options.Dispose();
-        else _runOptionsPool.Add(options);
+        if (_disposed || Interlocked.Increment(ref _pooledRunOptions) > 16)
+        {
+            if (!_disposed) Interlocked.Decrement(ref _pooledRunOptions);
+            options.Dispose();
+            return;
+        }
+
+        _runOptionsPool.Add(options);
     }
 
     private NamedTensors[] Split(IReadOnlyList<OrtValue> results, long[] rows)

@@ -70,6 +70,13 @@ public sealed class OpenInferenceProtocolTests(SampleServerFactory factory) : IC
         Assert.Contains("ghost", await ErrorAsync(await client.PostAsync("/v2/models/ghost/infer", Json("""{"inputs": [{"name": "x", "shape": [1, 1], "datatype": "FP32", "data": [1]}]}""")), HttpStatusCode.NotFound), StringComparison.Ordinal);
         Assert.Contains("'inputs'", await ErrorAsync(await client.PostAsync("/v2/models/demo-mlp/infer", Json("""{"inputs": []}""")), HttpStatusCode.BadRequest), StringComparison.Ordinal);
         Assert.Contains("'datatype' is required", await ErrorAsync(await client.PostAsync("/v2/models/demo-mlp/infer", Json("""{"inputs": [{"name": "x", "shape": [1, 2], "data": [1, 2]}]}""")), HttpStatusCode.BadRequest), StringComparison.Ordinal);
+        // Datatype names are the protocol's, case-sensitive: "fp32" and ModelKit's own "float32" are not among them.
+        foreach (var datatype in new[] { "fp32", "float32", "Fp32" })
+        {
+            var error = await ErrorAsync(await client.PostAsync("/v2/models/demo-mlp/infer", Json($$"""{"inputs": [{"name": "x", "shape": [1, 64], "datatype": "{{datatype}}", "data": {{JsonSerializer.Serialize(Row)}}}]}""")), HttpStatusCode.BadRequest);
+            Assert.Contains($"datatype \"{datatype}\" is not known", error, StringComparison.Ordinal);
+        }
+
         Assert.Contains("expects float32[?,64], got float32[1,2]", await ErrorAsync(await client.PostAsync("/v2/models/demo-mlp/infer", Json("""{"inputs": [{"name": "x", "shape": [1, 2], "datatype": "FP32", "data": [1, 2]}]}""")), HttpStatusCode.BadRequest), StringComparison.Ordinal);
         var zeros = JsonSerializer.Serialize(new float[64]);
         Assert.Contains("output 'probabilities'", await ErrorAsync(await client.PostAsync("/v2/models/demo-mlp/infer",

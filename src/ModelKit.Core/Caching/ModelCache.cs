@@ -7,110 +7,6 @@ using ModelKit.Diagnostics;
 
 namespace ModelKit.Caching;
 
-/// <summary>Loaded model sessions, bounded by memory and count, handed out as leases.</summary>
-public interface IModelCache
-{
-    /// <summary>
-    /// Leases the session for <paramref name="key"/>, loading it with <paramref name="load"/> on a miss.
-    /// Concurrent first requests share one load. Dispose the lease when the run is done.
-    /// </summary>
-    ValueTask<ModelLease> AcquireAsync(ModelCacheKey key, ModelLoadRequest load, CancellationToken cancellationToken = default);
-
-    /// <summary>Leases the session when it is already loaded; never loads.</summary>
-    bool TryAcquire(ModelCacheKey key, out ModelLease lease);
-
-    /// <summary>Loads the model now (if not loaded) and optionally pins it.</summary>
-    Task PreloadAsync(ModelCacheKey key, ModelLoadRequest load, bool pin = false, CancellationToken cancellationToken = default);
-
-    /// <summary>Pins the entry (counted): a pinned entry is never evicted. Pinning a key that is not loaded pins it once it loads.</summary>
-    void Pin(ModelCacheKey key);
-
-    /// <summary>Undoes one <see cref="Pin"/>.</summary>
-    void Unpin(ModelCacheKey key);
-
-    /// <summary>Removes the entry; in-flight leases finish first. Returns false when it was not loaded.</summary>
-    bool Remove(ModelCacheKey key);
-
-    /// <summary>Removes every unpinned entry and returns how many were removed.</summary>
-    int Clear();
-
-    /// <summary>Changes the limits; entries are evicted at once if the cache is over them.</summary>
-    void Resize(long? memoryLimitBytes = null, int? maxModels = null);
-
-    /// <summary>A snapshot of counters and entries.</summary>
-    ModelCacheStats GetStats();
-}
-
-/// <summary>A leased session. Dispose it exactly once when the run is done; it does not allocate.</summary>
-public readonly struct ModelLease : IDisposable
-{
-    private readonly ModelCacheEntry? _entry;
-
-    internal ModelLease(ModelCacheEntry entry) => _entry = entry;
-
-    /// <summary>The session. Valid until the lease is disposed.</summary>
-    public IModelSession Session => _entry?.Session ?? throw new InvalidOperationException("The lease is empty.");
-
-    /// <summary>The entry's key.</summary>
-    public ModelCacheKey Key => _entry?.Key ?? default;
-
-    /// <summary>The artifact the session was loaded from (content-addressed: another path is other content).</summary>
-    public string? ArtifactPath => _entry?.ArtifactPath;
-
-    /// <summary>Returns the lease; the session is disposed after the last lease of an evicted entry.</summary>
-    public void Dispose() => _entry?.Release();
-}
-
-internal sealed class ModelCacheEntry(ModelCacheKey key)
-{
-    // One reference belongs to the cache itself; each lease adds one. At zero the session is disposed.
-    private int _references = 1;
-    private readonly TaskCompletionSource _loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    public ModelCacheKey Key { get; } = key;
-    public required string ArtifactPath { get; init; }
-    public IModelSession? Session { get; private set; }
-    public long MemoryBytes { get; set; }
-    public long EstimatedBytes { get; set; }
-    public TimeSpan LoadTime { get; set; }
-    public DateTimeOffset LoadedAt { get; set; }
-    public long LastAccessTimestamp;
-    public long AccessCount;
-    public int PinCount;
-    public bool IsLoaded => Session is not null;
-    public Task Loaded => _loaded.Task;
-    public int ActiveLeases => Math.Max(0, Volatile.Read(ref _references) - 1);
-
-    public void SetLoaded(IModelSession session)
-    {
-        Session = session;
-        _loaded.TrySetResult();
-    }
-
-    public void SetFailed(Exception exception) => _loaded.TrySetException(exception);
-
-    public bool TryAddReference()
-    {
-        var current = Volatile.Read(ref _references);
-        while (current > 0)
-        {
-            var seen = Interlocked.CompareExchange(ref _references, current + 1, current);
-            if (seen == current) return true;
-            current = seen;
-        }
-
-        return false;
-    }
-
-    public void Release()
-    {
-        if (Interlocked.Decrement(ref _references) == 0)
-        {
-            Session?.Dispose();
-        }
-    }
-}
-
 /// <summary>
 /// The least-recently-used model cache. Hits take no lock and allocate nothing; loads, evictions and
 /// resizes serialise on one lock. Works without DI: <c>new ModelCache(options, backends, timeProvider)</c>.
@@ -176,7 +72,7 @@ public sealed class ModelCache : IModelCache, IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (TryAcquire(key, out var lease))
         {
-            if (string.Equals(lease.ArtifactPath, load.ArtifactPath, StringComparison.Ordinal)) return new ValueTask<ModelLease>(lease);
+            if (string.Equals(lease.ContentKey, load.ContentKey, StringComparison.Ordinal)) return new ValueTask<ModelLease>(lease);
             lease.Dispose(); // other content under the same key: the slow path replaces it
         }
 
@@ -191,7 +87,7 @@ public sealed class ModelCache : IModelCache, IDisposable
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (_entries.TryGetValue(key, out var found) && found.IsLoaded && !string.Equals(found.ArtifactPath, load.ArtifactPath, StringComparison.Ordinal))
+            if (_entries.TryGetValue(key, out var found) && found.IsLoaded && !string.Equals(found.ContentKey, load.ContentKey, StringComparison.Ordinal))
             {
                 lock (_gate)
                 {
@@ -214,7 +110,7 @@ public sealed class ModelCache : IModelCache, IDisposable
                     if (!_entries.TryGetValue(key, out entry))
                     {
                         Admit(key, estimate, loaded: false);
-                        entry = new ModelCacheEntry(key) { EstimatedBytes = estimate, ArtifactPath = load.ArtifactPath };
+                        entry = new ModelCacheEntry(key) { EstimatedBytes = estimate, ContentKey = load.ContentKey };
                         if (_pins.TryGetValue(key, out var pins)) entry.PinCount = pins;
                         _entries[key] = entry;
                         _reservedBytes += estimate;
@@ -232,7 +128,7 @@ public sealed class ModelCache : IModelCache, IDisposable
             }
 
             await entry.Loaded.WaitAsync(cancellationToken).ConfigureAwait(false);
-            if (!string.Equals(entry.ArtifactPath, load.ArtifactPath, StringComparison.Ordinal)) continue; // other content: replaced above next time round
+            if (!string.Equals(entry.ContentKey, load.ContentKey, StringComparison.Ordinal)) continue; // other content: replaced above next time round
             if (entry.TryAddReference())
             {
                 Touch(entry);

@@ -13,7 +13,7 @@ namespace ModelKit.Inference;
 /// the task it names, and runs it on the served model (which validates, queues, batches and runs it). A request that
 /// meets a served model withdrawn meanwhile (rolling update, stop, registry change) is resolved again.
 /// </summary>
-public sealed class InferenceService : IInferenceService
+public sealed class InferenceService : IInferenceService, IDisposable
 {
     private readonly ConcurrentDictionary<string, (string? Task, long ValidUntil)> _modelTasks = new(StringComparer.Ordinal);
     private readonly IModelRegistry _registry;
@@ -21,6 +21,7 @@ public sealed class InferenceService : IInferenceService
     private readonly InferenceOptions _options;
     private readonly TimeProvider _timeProvider;
     private readonly ModelKitMetrics _metrics;
+    private readonly EventHandler<Registry.ModelRegistryChange> _onRegistryChanged;
 
     /// <summary>Creates the service.</summary>
     public InferenceService(
@@ -36,8 +37,12 @@ public sealed class InferenceService : IInferenceService
         _options = options.Value;
         _timeProvider = timeProvider ?? TimeProvider.System;
         _metrics = metrics ?? new ModelKitMetrics();
-        _registry.Changed += (_, change) => _modelTasks.TryRemove(change.ModelId, out (string?, long) _);
+        _onRegistryChanged = (_, change) => _modelTasks.TryRemove(change.ModelId, out (string?, long) _);
+        _registry.Changed += _onRegistryChanged;
     }
+
+    /// <summary>Stops listening to the registry.</summary>
+    public void Dispose() => _registry.Changed -= _onRegistryChanged;
 
     /// <inheritdoc />
     public ValueTask<IServedModel> ResolveAsync(string modelId, string? version = null, CancellationToken cancellationToken = default) =>

@@ -82,6 +82,10 @@ public static class ModelRegistryExtensions
             ByStatus = Count(all, m => m.Status, Comparer<ModelVersionStatus>.Default),
             ByFramework = Count(all, m => m.Framework, StringComparer.Ordinal),
             ByTask = Count(all, m => m.Task ?? ModelRegistryStatistics.NoTask, StringComparer.Ordinal),
+            ModelsByTask = new SortedDictionary<string, IReadOnlyList<string>>(
+                all.GroupBy(m => m.Task ?? ModelRegistryStatistics.NoTask, StringComparer.Ordinal)
+                   .ToDictionary(g => g.Key, g => (IReadOnlyList<string>)[.. g.Select(m => m.Id).Order(StringComparer.Ordinal)], StringComparer.Ordinal),
+                StringComparer.Ordinal),
         };
 
         static SortedDictionary<TKey, int> Count<TKey>(IEnumerable<ModelInfo> models, Func<ModelInfo, TKey> key, IComparer<TKey> order)

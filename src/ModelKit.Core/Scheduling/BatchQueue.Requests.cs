@@ -9,27 +9,22 @@ namespace ModelKit.Scheduling;
 internal sealed partial class BatchQueue
 {
     // The callers of a dispatched batch still waiting; when the last one goes, the backend run is cancelled.
-    private sealed class RunningBatch(int callers) : IDisposable
+    private sealed class RunningBatch(int callers) : CancellationTokenSource
     {
-        private readonly CancellationTokenSource _cts = new();
         private int _waiting = callers;
-
-        public CancellationToken Token => _cts.Token;
 
         public void Abandon()
         {
             if (Interlocked.Decrement(ref _waiting) != 0) return;
             try
             {
-                _cts.Cancel();
+                Cancel();
             }
             catch (ObjectDisposedException)
             {
                 // The batch finished meanwhile.
             }
         }
-
-        public void Dispose() => _cts.Dispose();
     }
 
     private sealed class PendingList

@@ -85,13 +85,7 @@ internal sealed partial class BatchQueue : IAsyncDisposable
     public int Count => Volatile.Read(ref _count);
 
     /// <summary>True once <see cref="StopAsync"/> was called: new requests are refused.</summary>
-    public bool IsStopping
-    {
-        get
-        {
-            lock (_lock) return _stopping;
-        }
-    }
+    public bool IsStopping => Volatile.Read(ref _stopping); // written under the lock; read on every resolve without it
 
     /// <summary>Execution instances (batches that may run at once).</summary>
     public int Instances => Volatile.Read(ref _instances);
@@ -218,7 +212,7 @@ internal sealed partial class BatchQueue : IAsyncDisposable
         Task waitFor;
         lock (_lock)
         {
-            _stopping = true;
+            Volatile.Write(ref _stopping, true);
             if (!drain)
             {
                 dropped = [];

@@ -27,6 +27,7 @@ public sealed class ModelRouter : IModelRouter, IAsyncDisposable, IDisposable
     private readonly ConcurrentDictionary<(string ModelId, string? Version), Route> _routes = new();
     private readonly ConcurrentDictionary<ModelCacheKey, ServedModel> _onDemand = new();
     private readonly ConcurrentDictionary<ModelCacheKey, (ServedModel Model, string Reason)> _unavailable = new();
+    private readonly ConcurrentDictionary<string, long> _generations = new(StringComparer.Ordinal); // bumped by every registry change of a model
     private readonly IModelRegistry _registry;
     private readonly IModelCache _cache;
     private readonly InferenceOptions _options;
@@ -59,7 +60,13 @@ public sealed class ModelRouter : IModelRouter, IAsyncDisposable, IDisposable
     }
 
     /// <summary>The deployments whose running served models take their model's traffic (set by the deployment manager).</summary>
-    internal void AttachDeployments(DeploymentTable deployments) => _deployments = deployments;
+    internal void AttachDeployments(DeploymentTable deployments)
+    {
+        if (Interlocked.CompareExchange(ref _deployments, deployments, null) is { } attached && attached != deployments)
+        {
+            throw new InvalidOperationException("This router already routes to another deployment manager's deployments; create one router per deployment manager.");
+        }
+    }
 
     /// <inheritdoc />
     public ValueTask<IServedModel> ResolveAsync(string modelId, string? version = null, CancellationToken cancellationToken = default)
@@ -93,18 +100,61 @@ public sealed class ModelRouter : IModelRouter, IAsyncDisposable, IDisposable
 
     private async ValueTask<IServedModel> ResolveSlowAsync(string modelId, string? version, CancellationToken cancellationToken)
     {
-        var (model, info) = await FindServableAsync(modelId, version, cancellationToken).ConfigureAwait(false);
+        // A registry change that lands while the registry is read makes what was read stale: read again, and retire what
+        // the stale read served if the fresh one serves something else (a deleted version, say).
+        ServedModel? previous = null;
+        for (var attempt = 0; ; attempt++)
+        {
+            var generation = _generations.GetValueOrDefault(modelId);
+            ServedModel served;
+            try
+            {
+                served = await ResolveOnDemandAsync(modelId, version, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                if (previous is not null) RetireOne(previous);
+                throw;
+            }
+
+            if (previous is not null && previous != served) RetireOne(previous);
+            if (_generations.GetValueOrDefault(modelId) == generation || attempt == 3)
+            {
+                var interval = (long)(ResolveInterval.TotalSeconds * _timeProvider.TimestampFrequency);
+                _routes[(modelId, version)] = new Route(served, _timeProvider.GetTimestamp() + interval);
+                return served;
+            }
+
+            previous = served;
+        }
+    }
+
+    private void RetireOne(ServedModel served)
+    {
+        if (_onDemand.TryRemove(new KeyValuePair<ModelCacheKey, ServedModel>(served.CacheKey, served))) _ = RetireAsync(served);
+    }
+
+    private async Task<ServedModel> ResolveOnDemandAsync(string modelId, string? version, CancellationToken cancellationToken)
+    {
+        ModelInfo model;
+        ModelVersionInfo info;
+        try
+        {
+            (model, info) = await FindServableAsync(modelId, version, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ModelNotFoundException)
+        {
+            // Gone (perhaps deleted by another process over the same store): stop serving what is left of it on demand.
+            Retire(modelId, version);
+            throw;
+        }
+
         var key = new ModelCacheKey(model.Id, info.Version, _defaultDevice);
-        ServedModel served;
         while (true)
         {
             if (_onDemand.TryGetValue(key, out var existing))
             {
-                if (existing.Serves(info) && existing.IsAcceptingRequests)
-                {
-                    served = existing;
-                    break;
-                }
+                if (existing.Serves(info) && existing.IsAcceptingRequests) return existing;
 
                 // Same id and version label, other content (deleted and registered again elsewhere): the old one goes.
                 if (_onDemand.TryRemove(new KeyValuePair<ModelCacheKey, ServedModel>(key, existing))) _ = RetireAsync(existing);
@@ -112,18 +162,9 @@ public sealed class ModelRouter : IModelRouter, IAsyncDisposable, IDisposable
             }
 
             var created = CreateServedModel(model.Framework, info, _defaultDevice, _options.DefaultBatching, RequestPriority.Normal, deploymentId: null, _options.IntraOpThreads);
-            if (_onDemand.TryAdd(key, created))
-            {
-                served = created;
-                break;
-            }
-
+            if (_onDemand.TryAdd(key, created)) return created;
             await created.Queue.DisposeAsync().ConfigureAwait(false);
         }
-
-        var interval = (long)(ResolveInterval.TotalSeconds * _timeProvider.TimestampFrequency);
-        _routes[(modelId, version)] = new Route(served, _timeProvider.GetTimestamp() + interval);
-        return served;
     }
 
     /// <summary>The model and the version a request would be served (MODEL_NOT_FOUND when it does not exist or is not ready).</summary>
@@ -142,13 +183,28 @@ public sealed class ModelRouter : IModelRouter, IAsyncDisposable, IDisposable
         return (model, info);
     }
 
+    /// <summary>Identifies a version's content: the sha256 of each of its files, in order.</summary>
+    internal static string ContentIdOf(ModelVersionInfo version)
+    {
+        if (version.Files.Count == 1) return version.Files[0].Sha256;
+        var id = new System.Text.StringBuilder();
+        foreach (var file in version.Files) id.Append(file.Sha256).Append(':').Append(file.Name).Append(';');
+        return id.ToString();
+    }
+
     /// <summary>The one place a served model is built (on demand here, for deployments by the deployment manager).</summary>
     internal ServedModel CreateServedModel(
         string framework, ModelVersionInfo version, ExecutionDevice device, BatchingOptions batching, RequestPriority priority, string? deploymentId, int? intraOpThreads)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         var key = new ModelCacheKey(version.ModelId, version.Version, device);
-        var load = new ModelLoadRequest(version.Files[0].Path) { Framework = framework, Device = device, IntraOpThreads = intraOpThreads };
+        var load = new ModelLoadRequest(version.Files[0].Path)
+        {
+            Framework = framework,
+            Device = device,
+            IntraOpThreads = intraOpThreads,
+            ContentId = ContentIdOf(version),
+        };
         return new ServedModel(this, _registry, _cache, version, load, key, batching, priority, deploymentId, _timeProvider, _metrics, _logger);
     }
 
@@ -223,6 +279,7 @@ public sealed class ModelRouter : IModelRouter, IAsyncDisposable, IDisposable
     // longer served on demand, and its cache entry goes once its running batches finish.
     private void OnRegistryChanged(object? sender, ModelRegistryChange change)
     {
+        _generations.AddOrUpdate(change.ModelId, 1, static (_, g) => g + 1);
         foreach (var key in _routes.Keys)
         {
             if (key.ModelId == change.ModelId) _routes.TryRemove(key, out _);
@@ -234,31 +291,51 @@ public sealed class ModelRouter : IModelRouter, IAsyncDisposable, IDisposable
         }
 
         if (change.Kind is not (ModelRegistryChangeKind.ModelDeleted or ModelRegistryChangeKind.VersionDeleted or ModelRegistryChangeKind.VersionFailed)) return;
+        Retire(change.ModelId, change.Version, change.Kind.ToString());
+    }
+
+    // Stops serving the model (one version when named) on demand.
+    private void Retire(string modelId, string? version, string reason = "not found")
+    {
         foreach (var (key, served) in _onDemand)
         {
-            if (key.ModelId != change.ModelId || (change.Version is not null && key.Version != change.Version)) continue;
+            if (key.ModelId != modelId || (version is not null && key.Version != version)) continue;
             if (_onDemand.TryRemove(new KeyValuePair<ModelCacheKey, ServedModel>(key, served)))
             {
-                Log.ServedModelRetired(_logger, change.Kind.ToString(), change.ModelId, key.ToString());
+                Log.ServedModelRetired(_logger, reason, modelId, key.ToString());
                 _ = RetireAsync(served);
             }
         }
     }
 
+    // Refuses new requests, lets the accepted ones finish (at most the drain timeout), and frees the cache entry unless
+    // someone else serves or pins that key (a deployment shares it). Content under a key is checked on every lease, so
+    // an entry left behind is never served in place of other content; it only waits for eviction.
     private async Task RetireAsync(ServedModel served)
     {
         served.Withdraw();
         try
         {
-            await served.Queue.StopAsync(drain: true).ConfigureAwait(false);
+            using var timeout = new CancellationTokenSource(DrainTimeout, _timeProvider);
+            try
+            {
+                await served.Queue.StopAsync(drain: true, timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+            {
+                await served.Queue.StopAsync(drain: false).ConfigureAwait(false);
+            }
+
             await served.Queue.DisposeAsync().ConfigureAwait(false);
         }
         finally
         {
-            // Only this served model used the entry (deployments use their own); a new one loads the new content.
-            if (!IsCurrentKey(served.CacheKey)) _cache.Remove(served.CacheKey);
+            if (!IsCurrentKey(served.CacheKey) && _cache.GetStats().Find(served.CacheKey) is { Pinned: false }) _cache.Remove(served.CacheKey);
         }
     }
+
+    /// <summary>How long a retired on-demand model may take to finish what it accepted.</summary>
+    internal static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(30);
 
     private bool IsCurrentKey(ModelCacheKey key)
     {

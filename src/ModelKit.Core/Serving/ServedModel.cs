@@ -113,7 +113,7 @@ internal sealed class ServedModel : IServedModel, IBatchExecutor
         {
             await _cache.PreloadAsync(CacheKey, Load, pin, cancellationToken).ConfigureAwait(false);
         }
-        catch (InvalidModelConfigException ex)
+        catch (Exception ex) when (IsServerFault(ex))
         {
             throw Unavailable(ex);
         }
@@ -157,7 +157,7 @@ internal sealed class ServedModel : IServedModel, IBatchExecutor
         IReadOnlyList<IReadOnlyDictionary<string, Tensor>> batch, CancellationToken cancellationToken = default)
     {
         if (!_cache.TryAcquire(CacheKey, out var lease)) return ExecuteSlowAsync(batch, cancellationToken);
-        if (!string.Equals(lease.ArtifactPath, Load.ArtifactPath, StringComparison.Ordinal))
+        if (!string.Equals(lease.ContentKey, Load.ContentKey, StringComparison.Ordinal))
         {
             // The entry holds other content under the same key (an older registration): the slow path replaces it.
             lease.Dispose();
@@ -200,7 +200,7 @@ internal sealed class ServedModel : IServedModel, IBatchExecutor
         {
             lease = await _cache.AcquireAsync(CacheKey, Load, cancellationToken).ConfigureAwait(false);
         }
-        catch (InvalidModelConfigException ex)
+        catch (Exception ex) when (IsServerFault(ex))
         {
             throw Unavailable(ex);
         }
@@ -222,13 +222,21 @@ internal sealed class ServedModel : IServedModel, IBatchExecutor
             _router.ReportUnavailable(this, ex.Message);
             throw;
         }
+        catch (Exception ex) when (IsServerFault(ex))
+        {
+            throw Unavailable(ex);
+        }
 
         _router.ReportAvailable(this);
     }
 
-    // The artifact passed upload validation and its hash: when its backend now cannot load it, the fault is the server's.
-    // The backend's message may name server paths, so it goes to the log only.
-    private ModelUnavailableException Unavailable(InvalidModelConfigException ex)
+    // Loading a version that passed its upload checks fails for a reason of the server's (an unreadable file, a backend
+    // that cannot load it now): not the client's. Lack of memory or of a device keeps its own code and message.
+    private static bool IsServerFault(Exception ex) =>
+        ex is not (OperationCanceledException or ModelUnavailableException or InsufficientResourcesException or DeviceUnavailableException);
+
+    // The original message may name server paths, so it goes to the log only.
+    private ModelUnavailableException Unavailable(Exception ex)
     {
         Log.ServedModelLoadFailed(_logger, ModelId, Version, ex);
         var message = $"Version '{Version}' of model '{ModelId}' could not be loaded by its backend on this server; the server log has the details.";

@@ -36,6 +36,39 @@ public static class TensorElementTypes
         }
     }
 
+    /// <summary>The Open Inference Protocol's name of the type: <c>FP32</c>, <c>FP16</c>, <c>FP64</c>, <c>INT64</c>, <c>INT32</c>, <c>INT8</c>, <c>UINT8</c>, <c>BOOL</c>, <c>BYTES</c>.</summary>
+    public static string GetDataTypeName(this TensorElementType type) => type switch
+    {
+        TensorElementType.Float32 => "FP32",
+        TensorElementType.Float16 => "FP16",
+        TensorElementType.Float64 => "FP64",
+        TensorElementType.Int64 => "INT64",
+        TensorElementType.Int32 => "INT32",
+        TensorElementType.Int8 => "INT8",
+        TensorElementType.UInt8 => "UINT8",
+        TensorElementType.Bool => "BOOL",
+        TensorElementType.String => "BYTES",
+        _ => throw new ArgumentOutOfRangeException(nameof(type), type, null),
+    };
+
+    /// <summary>Parses an Open Inference Protocol datatype name exactly as <see cref="GetDataTypeName"/> writes it (case-sensitive: <c>fp32</c> is not one).</summary>
+    public static bool TryParseDataType(string? name, out TensorElementType type)
+    {
+        switch (name)
+        {
+            case "FP32": type = TensorElementType.Float32; return true;
+            case "FP16": type = TensorElementType.Float16; return true;
+            case "FP64": type = TensorElementType.Float64; return true;
+            case "INT64": type = TensorElementType.Int64; return true;
+            case "INT32": type = TensorElementType.Int32; return true;
+            case "INT8": type = TensorElementType.Int8; return true;
+            case "UINT8": type = TensorElementType.UInt8; return true;
+            case "BOOL": type = TensorElementType.Bool; return true;
+            case "BYTES": type = TensorElementType.String; return true;
+            default: type = default; return false;
+        }
+    }
+
     /// <summary>The size of one element in bytes (0 for strings).</summary>
     public static int GetElementSize(this TensorElementType type) => type switch
     {

@@ -203,6 +203,28 @@ public sealed class BatchQueueTests : IDisposable
     }
 
     [Fact]
+    public async Task EnqueueAsync_OneCallerOfARunningBatchGone_TheRunGoesOnForTheOther()
+    {
+        var time = new FakeTimeProvider();
+        _backend.RunGate = new SemaphoreSlim(0);
+        await using var queue = CreateQueue(new BatchingOptions { MaxBatchSize = 8, MaxQueueDelay = TimeSpan.FromSeconds(1) }, time);
+        using var disconnect = new CancellationTokenSource();
+        // The leaving caller both disconnects and times out: it must leave its batch once, not twice.
+        var leaves = queue.EnqueueAsync(Rows(1), timeout: TimeSpan.FromSeconds(5), cancellationToken: disconnect.Token);
+        var stays = queue.EnqueueAsync(Rows(2), timeout: TimeSpan.FromSeconds(60));
+        time.Advance(TimeSpan.FromSeconds(1)); // the batch of both starts and blocks in the backend
+        Assert.True(await _backend.RunStarted.WaitAsync(TimeSpan.FromSeconds(10)));
+
+        await disconnect.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => leaves);
+        time.Advance(TimeSpan.FromSeconds(5)); // its deadline passes too
+        _backend.RunGate.Release(10);
+        Assert.Equal(4f, (await stays.WaitAsync(TimeSpan.FromSeconds(10)))["y"].AsSpan<float>()[0]); // the run finished for the one left
+        Assert.Equal(0, _backend.TerminatedRuns);
+        Assert.Equal((0L, 1L, 1L), (queue.GetStats().Terminated, queue.GetStats().Cancelled, queue.GetStats().Succeeded));
+    }
+
+    [Fact]
     public async Task EnqueueAsync_EveryCallerOfARunningBatchGone_CancelsTheRunInTheBackend()
     {
         var time = new FakeTimeProvider();
@@ -216,11 +238,10 @@ public sealed class BatchQueueTests : IDisposable
 
         await disconnect.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => leaves);
-        Assert.Equal(0, _backend.TerminatedRuns); // the other caller still waits
         time.Advance(TimeSpan.FromSeconds(5));
         await Assert.ThrowsAsync<InferenceTimeoutException>(() => timesOut);
 
-        await queue.StopAsync(drain: true).WaitAsync(TimeSpan.FromSeconds(10)); // returns once the batch has ended
+        await queue.StopAsync(drain: true).WaitAsync(TimeSpan.FromSeconds(10)); // returns once the batch has ended, without the gate
         Assert.Equal(1, _backend.TerminatedRuns);
         var stats = queue.GetStats();
         Assert.Equal(1, stats.Terminated);

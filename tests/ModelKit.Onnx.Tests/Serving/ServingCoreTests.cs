@@ -94,8 +94,13 @@ public sealed class ServingCoreTests : IAsyncDisposable
         time.Advance(TimeSpan.FromSeconds(2));
 
         await Assert.ThrowsAsync<InferenceTimeoutException>(() => call);
-        var ended = await _backend.RunEnded.Task.WaitAsync(HangGuard);
-        Assert.Equal(RunEnd.Terminated, ended);
+        Assert.Equal(RunEnd.Terminated, await _backend.RunEnded.Task.WaitAsync(HangGuard));
+        Assert.Contains("terminated", _backend.EndMessage, StringComparison.Ordinal); // ORT stopped mid-run, not a run refused at entry
+
+        // One instance: a small request runs only once the terminated batch is done with, so its stats are in.
+        _backend.Reset();
+        var small = new Dictionary<string, Tensor> { ["x"] = Tensor.Create(new float[1024], 1, 1024) };
+        await inference.InferAsync(new InferenceRequest { ModelId = "slow", Inputs = small, Timeout = TimeSpan.FromMinutes(5) });
         Assert.Equal(1, provider.GetRequiredService<IModelRouter>().GetQueueStats()["slow:1"].Terminated);
     }
 
@@ -114,6 +119,7 @@ public sealed class ServingCoreTests : IAsyncDisposable
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
         Assert.Equal(RunEnd.Terminated, await _backend.RunEnded.Task.WaitAsync(HangGuard));
+        Assert.Contains("terminated", _backend.EndMessage, StringComparison.Ordinal); // ORT stopped mid-run, not a run refused at entry
 
         // The session is still good: a small request runs to the end.
         _backend.Reset();
@@ -151,8 +157,12 @@ public sealed class ServingCoreTests : IAsyncDisposable
 
         public TaskCompletionSource<RunEnd> RunEnded { get; private set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+        /// <summary>The message of the cancellation the last run ended with.</summary>
+        public string? EndMessage { get; set; }
+
         public void Reset()
         {
+            EndMessage = null;
             RunStarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
             RunEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
         }
@@ -177,8 +187,9 @@ public sealed class ServingCoreTests : IAsyncDisposable
                     backend.RunEnded.TrySetResult(RunEnd.Completed);
                     return outputs;
                 }
-                catch (OperationCanceledException)
+                catch (OperationCanceledException ex)
                 {
+                    backend.EndMessage = ex.Message;
                     backend.RunEnded.TrySetResult(RunEnd.Terminated);
                     throw;
                 }

@@ -1,8 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
-using ModelKit.Tensors;
 
-namespace ModelKit.AspNetCore;
+namespace ModelKit.Tensors;
 
 /// <summary>
 /// How JSON becomes tensors and back. <c>input_data</c> takes three forms:
@@ -62,9 +61,9 @@ public static class TensorJson
     }
 
     /// <summary>A named tensor object, <c>{"shape", "datatype", "data"}</c>; <paramref name="modelType"/> when it has no datatype.</summary>
-    internal static Tensor ReadTensor(string name, JsonElement tensor, TensorElementType? modelType)
+    internal static Tensor ReadTensor(string name, JsonElement tensor, TensorElementType? modelType, bool strictDataType = false)
     {
-        var (type, shape) = ReadHeader(name, tensor, modelType);
+        var (type, shape) = ReadHeader(name, tensor, modelType, strictDataType);
         if (!tensor.TryGetProperty("data", out var data) || data.ValueKind != JsonValueKind.Array)
         {
             throw new InvalidInputException($"input '{name}': 'data' (an array) is required.");
@@ -73,15 +72,23 @@ public static class TensorJson
         return ReadTensor(name, data, type ?? Unknown(name), shape);
     }
 
-    /// <summary>An input's declared <c>datatype</c> (else <paramref name="modelType"/>) and <c>shape</c> (else null).</summary>
-    internal static (TensorElementType? Type, long[]? Shape) ReadHeader(string name, JsonElement tensor, TensorElementType? modelType)
+    /// <summary>
+    /// An input's declared <c>datatype</c> (else <paramref name="modelType"/>) and <c>shape</c> (else null). With
+    /// <paramref name="strictDataType"/> only the Open Inference Protocol's names, case-sensitive, are accepted;
+    /// otherwise also ModelKit's names and aliases in any case (<c>float32</c>, <c>float</c>, <c>fp32</c> …).
+    /// </summary>
+    internal static (TensorElementType? Type, long[]? Shape) ReadHeader(string name, JsonElement tensor, TensorElementType? modelType, bool strictDataType = false)
     {
         var type = modelType;
         if (tensor.TryGetProperty("datatype", out var datatype) && datatype.ValueKind != JsonValueKind.Null)
         {
-            if (datatype.ValueKind != JsonValueKind.String || !TensorElementTypes.TryParse(datatype.GetString()!, out var declared))
+            var text = datatype.ValueKind == JsonValueKind.String ? datatype.GetString()! : null;
+            TensorElementType declared = default;
+            if (text is null || !(strictDataType ? TensorElementTypes.TryParseDataType(text, out declared) : TensorElementTypes.TryParse(text, out declared)))
             {
-                throw new InvalidInputException($"input '{name}': datatype {datatype.GetRawText()} is not known; use FP32, FP16, FP64, INT64, INT32, INT8, UINT8, BOOL or BYTES.");
+                var shown = datatype.GetRawText();
+                if (shown.Length > 40) shown = shown[..40] + "…";
+                throw new InvalidInputException($"input '{name}': datatype {shown} is not known; use FP32, FP16, FP64, INT64, INT32, INT8, UINT8, BOOL or BYTES{(strictDataType ? " (upper case, as the protocol names them)" : string.Empty)}.");
             }
 
             type = declared;
@@ -159,18 +166,7 @@ public static class TensorJson
     }
 
     /// <summary>The Open Inference Protocol name of an element type (FP32, INT64, BYTES …).</summary>
-    public static string DataType(TensorElementType type) => type switch
-    {
-        TensorElementType.Float32 => "FP32",
-        TensorElementType.Float16 => "FP16",
-        TensorElementType.Float64 => "FP64",
-        TensorElementType.Int64 => "INT64",
-        TensorElementType.Int32 => "INT32",
-        TensorElementType.Int8 => "INT8",
-        TensorElementType.UInt8 => "UINT8",
-        TensorElementType.Bool => "BOOL",
-        _ => "BYTES",
-    };
+    public static string DataType(TensorElementType type) => type.GetDataTypeName();
 
     // Flattens (possibly nested) data straight into a typed array; the nesting gives the shape unless one is declared.
     private static Tensor ReadTensor(string name, JsonElement data, TensorElementType type, long[]? declaredShape)
@@ -269,21 +265,4 @@ public static class TensorJson
         var raw = element.GetRawText();
         return raw.Length <= 40 ? raw : raw[..40] + "…";
     }
-}
-
-/// <summary>A tensor on the wire: name (Open Inference Protocol outputs only), shape, datatype and flat row-major data.</summary>
-public sealed record TensorPayload
-{
-    /// <summary>The tensor's name where the protocol lists tensors in an array.</summary>
-    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
-    public string? Name { get; init; }
-
-    /// <summary>The dimensions.</summary>
-    public required long[] Shape { get; init; }
-
-    /// <summary>FP32, FP16, FP64, INT64, INT32, INT8, UINT8, BOOL or BYTES.</summary>
-    public required string Datatype { get; init; }
-
-    /// <summary>The elements, row-major (a typed array, serialised as a JSON array).</summary>
-    public required Array Data { get; init; }
 }

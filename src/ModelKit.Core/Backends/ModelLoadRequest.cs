@@ -1,0 +1,32 @@
+using ModelKit.Tensors;
+
+namespace ModelKit.Backends;
+
+/// <summary>What to load and where.</summary>
+public sealed record ModelLoadRequest
+{
+    /// <summary>Creates a request for <paramref name="artifactPath"/>.</summary>
+    public ModelLoadRequest(string artifactPath) => ArtifactPath = artifactPath;
+
+    /// <summary>The model file on disk.</summary>
+    public string ArtifactPath { get; init; }
+
+    /// <summary>The framework whose backend loads the file. Default: <c>onnx</c>.</summary>
+    public string Framework { get; init; } = "onnx";
+
+    /// <summary>The device to run on. Default: CPU.</summary>
+    public ExecutionDevice Device { get; init; } = ExecutionDevice.Cpu;
+
+    /// <summary>Threads one run may use inside an operator; null leaves the backend's default.</summary>
+    public int? IntraOpThreads { get; init; }
+
+    /// <summary>
+    /// What the content is (for example the sha256 of its files): a cached session is reused only for the same
+    /// content under the same key, so a version deleted and registered again with other files is never served from
+    /// the old session. Null: the artifact path identifies the content.
+    /// </summary>
+    public string? ContentId { get; init; }
+
+    /// <summary><see cref="ContentId"/>, else <see cref="ArtifactPath"/>.</summary>
+    internal string ContentKey => ContentId ?? ArtifactPath;
+}
