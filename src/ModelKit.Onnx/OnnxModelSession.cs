@@ -73,7 +73,7 @@ internal sealed class OnnxModelSession : IModelSession
 
     // ONNX Runtime's run is synchronous: it runs on the caller's thread. A run that can be cancelled gets its own
     // RunOptions (pooled), whose Terminate flag the token sets; ORT checks it between operators.
-    private NamedTensors[] Run(IReadOnlyList<IReadOnlyDictionary<string, Tensor>> requests, CancellationToken cancellationToken)
+    private TensorDictionary[] Run(IReadOnlyList<IReadOnlyDictionary<string, Tensor>> requests, CancellationToken cancellationToken)
     {
         var values = new OrtValue[_inputNames.Length];
         var pins = requests.Count == 1 ? new MemoryHandle[_inputNames.Length] : null;
@@ -135,7 +135,7 @@ internal sealed class OnnxModelSession : IModelSession
         _runOptionsPool.Add(options);
     }
 
-    private NamedTensors[] Split(IReadOnlyList<OrtValue> results, long[] rows)
+    private TensorDictionary[] Split(IReadOnlyList<OrtValue> results, long[] rows)
     {
         var values = new Tensor[rows.Length][];
         for (var r = 0; r < rows.Length; r++) values[r] = new Tensor[_outputNames.Length];
@@ -172,8 +172,8 @@ internal sealed class OnnxModelSession : IModelSession
             }
         }
 
-        var perRequest = new NamedTensors[rows.Length];
-        for (var r = 0; r < rows.Length; r++) perRequest[r] = new NamedTensors(_outputNames, values[r]);
+        var perRequest = new TensorDictionary[rows.Length];
+        for (var r = 0; r < rows.Length; r++) perRequest[r] = new TensorDictionary(_outputNames, values[r]);
         return perRequest;
     }
 

@@ -53,6 +53,39 @@ public sealed class RegistryIntegrationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task InferAsync_MultiFileVersionDeletedAndRegisteredAgainWithOtherWeights_RunsTheNewWeights()
+    {
+        // The version's folder is named by id and version, not content: only the content id keeps the old session out.
+        var first = DemoModels.CreateMlpWithExternalData("mlp.onnx.data", new MlpSpec { Seed = 42 });
+        var second = DemoModels.CreateMlpWithExternalData("mlp.onnx.data", new MlpSpec { Seed = 43 });
+        await Registry.RegisterFileAsync(new ModelDefinition { Id = "mlp", Name = "MLP, seed 42" }, TestModels.Mlp);
+        await Registry.RegisterFileAsync(new ModelDefinition { Id = "mlp-v2", Name = "MLP, seed 43" }, TestModels.MlpV2);
+        var expectedFirst = await InferAsync("mlp");
+        var expectedSecond = await InferAsync("mlp-v2");
+        Assert.NotEqual(expectedFirst, expectedSecond);
+
+        // Deployed, then force-deleted: stopping the deployment unpins its cache entry but leaves it loaded.
+        await RegisterExternalAsync(first);
+        var deployments = Provider.GetRequiredService<Deployments.IDeploymentManager>();
+        await deployments.DeployAsync(new Deployments.DeploymentSpec { DeploymentId = "dep-m", ModelId = "org/m", MinReplicas = 0, Replicas = 1, MaxReplicas = 1 });
+        await deployments.WaitUntilRunningAsync("dep-m").WaitAsync(TimeSpan.FromSeconds(60));
+        var before = await InferAsync("org/m");
+        for (var i = 0; i < before.Length; i++) Assert.Equal(expectedFirst[i], before[i], 5);
+
+        await Registry.DeleteModelAsync("org/m", force: true);
+        await deployments.StopAsync("dep-m").WaitAsync(TimeSpan.FromSeconds(60)); // waits for the stop the forced delete began
+        Assert.Contains(Provider.GetRequiredService<Caching.IModelCache>().GetStats().Entries, e => e.Key.ModelId == "org/m");
+        await RegisterExternalAsync(second);
+        var after = await InferAsync("org/m");
+        for (var i = 0; i < after.Length; i++) Assert.Equal(expectedSecond[i], after[i], 5);
+
+        Task RegisterExternalAsync(ExternalDataModel model) => Registry.RegisterAsync(
+            new ModelDefinition { Id = "org/m", Name = "MLP with external data" },
+            [new ArtifactSource("mlp.onnx.data", new MemoryStream(model.Data)), new ArtifactSource("mlp.onnx", new MemoryStream(model.Model))],
+            primaryFile: "mlp.onnx");
+    }
+
+    [Fact]
     public async Task RegisterAsync_ModelWithoutItsExternalData_IsRejectedWithoutServerPaths()
     {
         var external = DemoModels.CreateMlpWithExternalData("mlp.onnx.data");

@@ -141,9 +141,12 @@ public sealed class Tensor
         return new Tensor(ElementType, _data, _offset + (int)(start * rowLength), (int)(count * rowLength), shape);
     }
 
-    // Like Slice, for a caller that splits a batch: the shape array (dimension 0 already set to count) is shared by
-    // every slice of the same size, which is safe because a tensor's shape is never written after creation.
-    internal Tensor SliceRows(long start, long count, long[] shape)
+    /// <summary>
+    /// Like <see cref="Slice"/>, for a backend that splits a batch's outputs by request: <paramref name="shape"/> (this
+    /// tensor's shape with dimension 0 set to <paramref name="count"/>) is used as is, so one array can serve every slice
+    /// of the same size; a tensor's shape is never written after creation. The caller guarantees the rows exist.
+    /// </summary>
+    public Tensor SliceRows(long start, long count, long[] shape)
     {
         var rowLength = _shape[0] == 0 ? 0 : _length / (int)_shape[0];
         return new Tensor(ElementType, _data, _offset + (int)(start * rowLength), (int)(count * rowLength), shape);

@@ -4,21 +4,29 @@ using System.Diagnostics.CodeAnalysis;
 namespace ModelKit.Tensors;
 
 /// <summary>
-/// A read-only name → tensor map over two parallel arrays; the names array is shared by every result of a batch.
-/// Lookups are a linear scan, which beats hashing for the handful of outputs a model has.
+/// A read-only name → tensor map over two parallel arrays; a backend shares the names array between every result of a
+/// batch. Lookups are a linear scan, which beats hashing for the handful of outputs a model has.
 /// </summary>
-internal sealed class NamedTensors(string[] names, Tensor[] values) : IReadOnlyDictionary<string, Tensor>
+/// <param name="names">The names; not copied, so never change it afterwards.</param>
+/// <param name="values">The tensors, in the order of <paramref name="names"/>; not copied.</param>
+public sealed class TensorDictionary(string[] names, Tensor[] values) : IReadOnlyDictionary<string, Tensor>
 {
+    /// <summary>The tensor named <paramref name="key"/>; <see cref="KeyNotFoundException"/> when there is none.</summary>
     public Tensor this[string key] => TryGetValue(key, out var value) ? value : throw new KeyNotFoundException($"There is no tensor named '{key}'.");
 
+    /// <inheritdoc />
     public IEnumerable<string> Keys => names;
 
+    /// <inheritdoc />
     public IEnumerable<Tensor> Values => values;
 
+    /// <inheritdoc />
     public int Count => names.Length;
 
+    /// <inheritdoc />
     public bool ContainsKey(string key) => IndexOf(key) >= 0;
 
+    /// <inheritdoc />
     public bool TryGetValue(string key, [MaybeNullWhen(false)] out Tensor value)
     {
         var i = IndexOf(key);
@@ -26,6 +34,7 @@ internal sealed class NamedTensors(string[] names, Tensor[] values) : IReadOnlyD
         return i >= 0;
     }
 
+    /// <inheritdoc />
     public IEnumerator<KeyValuePair<string, Tensor>> GetEnumerator()
     {
         for (var i = 0; i < names.Length; i++) yield return new KeyValuePair<string, Tensor>(names[i], values[i]);
