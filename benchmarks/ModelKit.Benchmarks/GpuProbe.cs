@@ -8,7 +8,6 @@ using ModelKit.Deployments;
 using ModelKit.Inference;
 using ModelKit.Registry;
 using ModelKit.Scheduling;
-using ModelKit.Tensors;
 
 namespace ModelKit.Benchmarks;
 

@@ -4,7 +4,6 @@
 using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using ModelKit;
 using ModelKit.Caching;
 using ModelKit.Deployments;
 using ModelKit.Inference;

@@ -4,7 +4,6 @@ using ModelKit.AspNetCore;
 using ModelKit.Caching;
 using ModelKit.Deployments;
 using ModelKit.Registry;
-using ModelKit.Scheduling;
 
 namespace Microsoft.AspNetCore.Builder;
 

@@ -8,7 +8,6 @@ using ModelKit;
 using ModelKit.AspNetCore;
 using ModelKit.Deployments;
 using ModelKit.Registry;
-using ModelKit.Scheduling;
 
 namespace Microsoft.AspNetCore.Builder;
 

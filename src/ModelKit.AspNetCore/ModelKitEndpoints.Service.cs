@@ -1,9 +1,7 @@
 using System.Globalization;
-using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using ModelKit;
 using ModelKit.AspNetCore;
-using ModelKit.Backends;
 using ModelKit.Caching;
 using ModelKit.Inference;
 using ModelKit.Registry;

@@ -2,10 +2,9 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using ModelKit.AspNetCore;
 using ModelKit.Deployments;
+using ModelKit.Diagnostics;
 using ModelKit.Scheduling;
 using ModelKit.Serving;
-using ModelKit.Diagnostics;
-using ModelKit.Inference;
 
 namespace Microsoft.AspNetCore.Builder;
 

@@ -1,20 +1,17 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Microsoft.Extensions.Options;
 using ModelKit;
 using ModelKit.AspNetCore;
-using ModelKit.Tensors;
-using static ModelKit.AspNetCore.ModelKitEndpointConventions;
 using ModelKit.Deployments;
 using ModelKit.Inference;
 using ModelKit.Registry;
 using ModelKit.Scheduling;
 using ModelKit.Serving;
+using ModelKit.Tensors;
+using static ModelKit.AspNetCore.ModelKitEndpointConventions;
 
 namespace Microsoft.AspNetCore.Builder;
 

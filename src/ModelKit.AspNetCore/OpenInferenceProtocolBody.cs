@@ -1,8 +1,6 @@
 using System.Buffers;
-using System.Buffers.Binary;
 using System.Globalization;
 using System.IO.Pipelines;
-using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using ModelKit.Tensors;

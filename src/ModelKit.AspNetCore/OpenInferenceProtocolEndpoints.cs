@@ -2,15 +2,13 @@ using System.Buffers;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Microsoft.Extensions.Options;
 using ModelKit;
 using ModelKit.AspNetCore;
-using static ModelKit.AspNetCore.ModelKitEndpointConventions;
 using ModelKit.Inference;
 using ModelKit.Registry;
 using ModelKit.Tensors;
+using static ModelKit.AspNetCore.ModelKitEndpointConventions;
 
 namespace Microsoft.AspNetCore.Builder;
 

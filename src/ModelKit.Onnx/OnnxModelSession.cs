@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Runtime.InteropServices;
 using Microsoft.ML.OnnxRuntime;
 using ModelKit.Backends;
 using ModelKit.Tensors;

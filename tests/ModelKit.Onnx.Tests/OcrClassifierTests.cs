@@ -1,12 +1,11 @@
-using Xunit.Abstractions;
 using Microsoft.Extensions.Options;
-using ModelKit.Backends;
 using ModelKit.Caching;
 using ModelKit.Inference;
 using ModelKit.Onnx;
 using ModelKit.Registry;
 using ModelKit.Serving;
 using ModelKit.Tensors;
+using Xunit.Abstractions;
 
 namespace ModelKit.Tests;
 

@@ -1,5 +1,3 @@
-using ModelKit.Tensors;
-
 namespace ModelKit.Backends;
 
 /// <summary>Loads model artifacts into runnable sessions. ModelKit.Onnx provides the ONNX Runtime backend.</summary>

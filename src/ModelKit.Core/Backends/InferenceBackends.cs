@@ -1,5 +1,3 @@
-using ModelKit.Tensors;
-
 namespace ModelKit.Backends;
 
 internal static class InferenceBackends

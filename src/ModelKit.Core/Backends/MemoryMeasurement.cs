@@ -1,5 +1,3 @@
-using ModelKit.Tensors;
-
 namespace ModelKit.Backends;
 
 /// <summary>How the memory of a loaded model was determined.</summary>

@@ -1,5 +1,3 @@
-using ModelKit.Tensors;
-
 namespace ModelKit.Backends;
 
 /// <summary>What to load and where.</summary>

@@ -1,9 +1,4 @@
-using System.Collections.Concurrent;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 using ModelKit.Backends;
-using ModelKit.Diagnostics;
 
 namespace ModelKit.Caching;
 

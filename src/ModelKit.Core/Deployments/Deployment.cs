@@ -1,11 +1,9 @@
 using Microsoft.Extensions.Logging;
 using ModelKit.Backends;
 using ModelKit.Caching;
-using ModelKit.Inference;
 using ModelKit.Registry;
 using ModelKit.Scheduling;
 using ModelKit.Serving;
-using ModelKit.Tensors;
 
 namespace ModelKit.Deployments;
 

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Logging;
-using ModelKit.Scheduling;
 
 namespace ModelKit.Deployments;
 

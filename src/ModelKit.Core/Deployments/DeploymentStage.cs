@@ -1,6 +1,3 @@
-using Microsoft.Extensions.Logging;
-using ModelKit.Scheduling;
-
 namespace ModelKit.Deployments;
 
 /// <summary>One step of bringing a deployment up.</summary>

@@ -1,6 +1,3 @@
-using Microsoft.Extensions.Logging;
-using ModelKit.Scheduling;
-
 namespace ModelKit.Deployments;
 
 /// <summary>The state of one step of bringing a deployment up.</summary>

@@ -1,6 +1,3 @@
-using Microsoft.Extensions.Logging;
-using ModelKit.Scheduling;
-
 namespace ModelKit.Deployments;
 
 /// <summary>The life cycle of a deployment.</summary>

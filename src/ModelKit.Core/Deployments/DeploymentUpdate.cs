@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Logging;
 using ModelKit.Scheduling;
 
 namespace ModelKit.Deployments;

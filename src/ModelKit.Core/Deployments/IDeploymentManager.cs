@@ -1,6 +1,3 @@
-using Microsoft.Extensions.Logging;
-using ModelKit.Scheduling;
-
 namespace ModelKit.Deployments;
 
 /// <summary>Makes model versions servable: replicas, autoscaling, devices, batching, rolling updates.</summary>

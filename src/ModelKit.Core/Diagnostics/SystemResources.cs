@@ -1,7 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
-using Microsoft.Extensions.Options;
-
 namespace ModelKit.Diagnostics;
 
 /// <summary>CPU, memory, disk and load of the machine ModelKit runs on.</summary>

@@ -1,8 +1,3 @@
-using System.Collections.Concurrent;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
-
 namespace ModelKit.Inference;
 
 /// <summary>Inference as asynchronous jobs: submit now, ask for the status and result later, cancel.</summary>

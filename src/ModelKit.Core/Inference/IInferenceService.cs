@@ -1,6 +1,3 @@
-using ModelKit.Scheduling;
-using ModelKit.Tensors;
-
 namespace ModelKit.Inference;
 
 /// <summary>The one entry point the adapters call: resolve, validate, queue, run.</summary>

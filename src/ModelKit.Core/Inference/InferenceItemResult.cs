@@ -1,6 +1,3 @@
-using ModelKit.Scheduling;
-using ModelKit.Tensors;
-
 namespace ModelKit.Inference;
 
 /// <summary>One item of a client-side batch: a result or an error.</summary>

@@ -1,8 +1,3 @@
-using System.Collections.Concurrent;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
-
 namespace ModelKit.Inference;
 
 /// <summary>Settings of asynchronous jobs.</summary>

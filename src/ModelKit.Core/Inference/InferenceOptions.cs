@@ -1,5 +1,4 @@
 using ModelKit.Scheduling;
-using ModelKit.Tensors;
 
 namespace ModelKit.Inference;
 

@@ -1,4 +1,3 @@
-using ModelKit.Scheduling;
 using ModelKit.Tensors;
 
 namespace ModelKit.Inference;

@@ -1,5 +1,3 @@
-using ModelKit.Tensors;
-
 namespace ModelKit.Registry;
 
 /// <summary>One page of models.</summary>

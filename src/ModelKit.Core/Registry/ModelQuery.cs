@@ -1,5 +1,3 @@
-using ModelKit.Tensors;
-
 namespace ModelKit.Registry;
 
 /// <summary>Filters and paging for <see cref="IModelRegistry.ListModelsAsync"/>.</summary>

@@ -1,5 +1,3 @@
-using ModelKit.Tensors;
-
 namespace ModelKit.Registry;
 
 /// <summary>Counts over the whole registry (<see cref="ModelRegistryExtensions.GetStatisticsAsync"/>).</summary>

@@ -1,5 +1,3 @@
-using ModelKit.Tensors;
-
 namespace ModelKit.Registry;
 
 /// <summary>A partial update of a model's metadata; null fields are left as they are.</summary>

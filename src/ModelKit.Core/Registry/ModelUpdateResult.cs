@@ -1,5 +1,3 @@
-using ModelKit.Tensors;
-
 namespace ModelKit.Registry;
 
 /// <summary>What <see cref="IModelMetadataStore.UpdateModelAsync"/> did.</summary>

@@ -1,5 +1,3 @@
-using ModelKit.Tensors;
-
 namespace ModelKit.Registry;
 
 /// <summary>A version being uploaded, as <see cref="IModelMetadataStore.ListUploadsAsync"/> reports it.</summary>

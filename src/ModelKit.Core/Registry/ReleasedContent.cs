@@ -1,5 +1,3 @@
-using ModelKit.Tensors;
-
 namespace ModelKit.Registry;
 
 /// <summary>What a deletion released, passed to the callback of <see cref="IModelMetadataStore.DeleteAsync"/>.</summary>

@@ -1,8 +1,3 @@
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
-using ModelKit.Diagnostics;
-using ModelKit.Tensors;
-
 namespace ModelKit.Scheduling;
 
 // Timeouts and cancellation: one deadline timer per queue; callers that leave a running batch.

@@ -1,6 +1,3 @@
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
-using ModelKit.Diagnostics;
 using ModelKit.Tensors;
 
 namespace ModelKit.Scheduling;

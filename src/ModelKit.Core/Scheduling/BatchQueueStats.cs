@@ -1,5 +1,3 @@
-using ModelKit.Tensors;
-
 namespace ModelKit.Scheduling;
 
 /// <summary>Counters of one queue.</summary>

@@ -1,5 +1,3 @@
-using ModelKit.Tensors;
-
 namespace ModelKit.Scheduling;
 
 /// <summary>How a queue merges requests into batches.</summary>

@@ -1,5 +1,3 @@
-using ModelKit.Tensors;
-
 namespace ModelKit.Scheduling;
 
 /// <summary>Request priorities; a higher one is always dispatched first.</summary>

@@ -1,5 +1,3 @@
-using ModelKit.Scheduling;
-
 namespace ModelKit.Serving;
 
 /// <summary>A served model that cannot serve (<see cref="IModelRouter.GetUnavailable"/>).</summary>

@@ -1,6 +1,3 @@
-using System.Globalization;
-using System.Text.Json;
-
 namespace ModelKit.Tensors;
 
 /// <summary>A tensor on the wire: name (Open Inference Protocol outputs only), shape, datatype and flat row-major data.</summary>

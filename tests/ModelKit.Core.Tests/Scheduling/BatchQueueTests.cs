@@ -7,7 +7,6 @@ using Microsoft.Extensions.Time.Testing;
 using ModelKit.Backends;
 using ModelKit.Caching;
 using ModelKit.Diagnostics;
-using ModelKit.Inference;
 using ModelKit.Scheduling;
 using ModelKit.Tensors;
 
