@@ -7,9 +7,6 @@ using Microsoft.Extensions.Options;
 
 namespace ModelKit.AspNetCore;
 
-/// <summary>The prefix a group was mapped under, kept as endpoint metadata (read back without allocating).</summary>
-internal sealed record ModelKitRoutePrefix(string Value);
-
 /// <summary>What both ModelKit route groups share: the scope requirement, and one filter for rate limits and errors.</summary>
 internal static partial class ModelKitEndpointConventions
 {

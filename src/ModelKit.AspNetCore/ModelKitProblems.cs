@@ -101,10 +101,3 @@ public static class ModelKitProblems
         _ => "Conflict",
     };
 }
-
-/// <summary>The API key's request budget is spent (RATE_LIMITED, 429 with <see cref="RetryAfter"/>).</summary>
-public sealed class RateLimitedException(string message, TimeSpan retryAfter) : ModelKitException(ModelKitProblems.RateLimited, message)
-{
-    /// <summary>When the budget refills.</summary>
-    public TimeSpan RetryAfter { get; } = retryAfter;
-}

@@ -430,15 +430,23 @@ internal sealed partial class BatchQueue : IAsyncDisposable
         }
     }
 
+    // After a batch failed as a whole: each request alone, so that one bad request fails only itself. The batch's token
+    // still stops the runs once every caller has gone.
     private async Task RunOneByOneAsync(PendingRequest[] batch)
     {
+        var token = batch[0].Batch?.Token ?? CancellationToken.None;
         foreach (var r in batch)
         {
             if (r.Task.IsCompleted) continue; // timed out or cancelled meanwhile
             try
             {
-                var outputs = await _executor.ExecuteAsync([r.Inputs], r.CancellationToken).ConfigureAwait(false);
+                var outputs = await _executor.ExecuteAsync([r.Inputs], token).ConfigureAwait(false);
                 if (r.Complete(outputs[0])) Interlocked.Increment(ref _succeeded);
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                Interlocked.Increment(ref _terminated); // every caller had gone; each was completed with its own reason
+                return;
             }
             catch (Exception ex)
             {

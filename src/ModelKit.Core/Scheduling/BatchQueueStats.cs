@@ -23,7 +23,10 @@ public sealed record BatchQueueStats
     public long Rejected { get; init; }
     /// <summary>Backend runs.</summary>
     public long Batches { get; init; }
-    /// <summary>Backend runs stopped before their end because every caller of the batch had timed out or gone away.</summary>
+    /// <summary>
+    /// Batches stopped before their end because every caller had timed out or gone away: in the backend (ONNX Runtime
+    /// terminates the run) or while their model was still loading.
+    /// </summary>
     public long Terminated { get; init; }
     /// <summary>Mean requests per backend run.</summary>
     public double AverageBatchSize { get; init; }

@@ -1,0 +1,3 @@
+namespace ModelKit.AspNetCore;
+
+internal sealed record BatchSummary(int Total, int Succeeded, int Failed, double ProcessingTime);

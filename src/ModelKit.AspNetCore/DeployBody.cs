@@ -1,0 +1,6 @@
+namespace ModelKit.AspNetCore;
+
+internal sealed record DeployBody
+{
+    public DeployConfig? Config { get; init; }
+}

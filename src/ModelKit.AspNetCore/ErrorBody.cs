@@ -1,0 +1,3 @@
+namespace ModelKit.AspNetCore;
+
+internal sealed record ErrorBody(string Code, string Message);

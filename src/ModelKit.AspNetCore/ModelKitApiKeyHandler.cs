@@ -1,0 +1,59 @@
+using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace ModelKit.AspNetCore;
+
+internal sealed partial class ModelKitApiKeyHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, ModelKitApiKeyDigests keys)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "ModelKitApiKey";
+
+    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        string? presented = null;
+        if (Request.Headers.TryGetValue("X-API-Key", out var header) && header.Count > 0) presented = header[0];
+        else if (Request.Headers.Authorization is { Count: > 0 } authorization && authorization[0] is { } value && value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            presented = value["Bearer ".Length..].Trim();
+        }
+
+        if (string.IsNullOrEmpty(presented)) return Task.FromResult(AuthenticateResult.NoResult());
+        var presentedHash = SHA256.HashData(Encoding.UTF8.GetBytes(presented));
+        ModelKitApiKey? match = null;
+        foreach (var (digest, key) in keys.Keys)
+        {
+            // Every key is compared (no early exit), each in constant time over equal-length hashes.
+            if (CryptographicOperations.FixedTimeEquals(presentedHash, digest)) match ??= key;
+        }
+
+        if (match is null)
+        {
+            LogRejected(Logger, Request.Path);
+            return Task.FromResult(AuthenticateResult.Fail("The API key is not valid."));
+        }
+
+        var claims = new List<Claim> { new(ClaimTypes.Name, match.Name) };
+        foreach (var scope in match.Scopes) claims.Add(new Claim("scope", scope));
+        var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));
+        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName)));
+    }
+
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        Response.Headers.WWWAuthenticate = "Bearer";
+        return ModelKitProblems.Problem(Context, ModelKitProblems.Unauthorized,
+            "An API key is required: send it as 'X-API-Key: <key>' or 'Authorization: Bearer <key>'.").ExecuteAsync(Context);
+    }
+
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
+        ModelKitProblems.Problem(Context, ModelKitProblems.Forbidden, "The API key does not have the scope this endpoint needs.").ExecuteAsync(Context);
+
+    [LoggerMessage(1, LogLevel.Warning, "Rejected an invalid API key on {Path}.")]
+    private static partial void LogRejected(ILogger logger, PathString path);
+}

@@ -1,0 +1,12 @@
+namespace ModelKit.AspNetCore;
+
+/// <summary>Authentication, scopes and rate limits of ModelKit's endpoints (section <c>ModelKit:Auth</c> in the sample).</summary>
+public sealed class ModelKitAuthOptions
+{
+    /// <summary>Require an API key. Turning it off must be explicit: <c>Enabled = false</c>. Default: true.</summary>
+    public bool Enabled { get; set; } = true;
+    /// <summary>The accepted keys.</summary>
+    public List<ModelKitApiKey> Keys { get; set; } = [];
+    /// <summary>Requests per minute per key (per client address when auth is off); 0 turns rate limiting off. Default: 6000.</summary>
+    public int RequestsPerMinute { get; set; } = 6000;
+}

@@ -1,0 +1,14 @@
+namespace ModelKit.AspNetCore;
+
+/// <summary>The scopes an API key can hold. <c>manage</c> includes the other two.</summary>
+public static class ModelKitScopes
+{
+    /// <summary>Read models, deployments, statistics and cache state.</summary>
+    public const string Read = "read";
+    /// <summary>Run inference (sync, batch, async jobs).</summary>
+    public const string Infer = "infer";
+    /// <summary>Change things: register, upload, deploy, scale, update, delete, cache configuration.</summary>
+    public const string Manage = "manage";
+
+    internal static string Policy(string scope) => "modelkit:" + scope;
+}

@@ -1,0 +1,6 @@
+namespace ModelKit.AspNetCore;
+
+internal sealed record ScaleBody
+{
+    public int? Replicas { get; init; }
+}
