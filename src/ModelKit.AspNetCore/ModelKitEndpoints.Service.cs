@@ -56,6 +56,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
                 cancelled = total.Cancelled,
                 rejected = total.Rejected,
                 batches = total.Batches,
+                terminated = total.Terminated,
                 average_batch_size = total.AverageBatchSize,
             },
             cache = new { models = cacheStats.Count, memory_bytes = cacheStats.MemoryBytes, memory_limit_bytes = cacheStats.MemoryLimitBytes, hit_rate = cacheStats.HitRate },

@@ -57,20 +57,18 @@ public sealed class ServiceApiTests : IClassFixture<SampleServerFactory>
             "{{i.GetProperty("name").GetString()}}": {"shape": [{{rows}}, {{length}}], "datatype": "INT64", "data": [{{string.Join(",", Enumerable.Repeat("1", rows * length))}}]}
             """)) + "}";
 
-        // 16 sequences of 512 tokens take far longer than 5 ms on these cores; the caller is answered at its deadline.
-        var started = System.Diagnostics.Stopwatch.StartNew();
+        // 16 sequences of 512 tokens take far longer than 5 ms on these cores: the caller is answered at its deadline.
         var problem = await ExpectAsync(
             await _client.PostAsync("/api/v1/models/demo-bert/inference", Json($$"""{"input_data": {{Inputs(16, 512)}}, "timeout": 0.005}""")),
             HttpStatusCode.RequestTimeout, "INFERENCE_TIMEOUT");
         Assert.Contains("did not complete within its timeout", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
-        var timedOutAfter = started.Elapsed;
 
-        // The same request without the short timeout completes, and took longer than the caller above waited.
-        started.Restart();
+        // The server stays up: the same request without the short timeout completes. (That the abandoned run is stopped
+        // in ONNX Runtime is shown deterministically by ServingCoreTests; the stats report it as "terminated".)
         await ExpectAsync(await _client.PostAsync("/api/v1/models/demo-bert/inference", Json($$"""{"input_data": {{Inputs(16, 512)}}}""")), HttpStatusCode.OK);
-        Assert.True(timedOutAfter < started.Elapsed, $"timed out after {timedOutAfter.TotalMilliseconds:F0} ms; the full run took {started.Elapsed.TotalMilliseconds:F0} ms");
-        var stats = await _client.GetFromJsonAsync<JsonElement>("/api/v1/inference/stats");
-        Assert.True(stats.GetProperty("totals").GetProperty("timed_out").GetInt64() >= 1);
+        var totals = (await _client.GetFromJsonAsync<JsonElement>("/api/v1/inference/stats")).GetProperty("totals");
+        Assert.True(totals.GetProperty("timed_out").GetInt64() >= 1);
+        Assert.True(totals.TryGetProperty("terminated", out _));
     }
 
     [Fact]
