@@ -50,18 +50,17 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         });
     }
 
-    private static async Task<IResult> SystemHealthAsync(HealthCheckService health, SystemMonitor monitor, IDeploymentManager deployments, CancellationToken cancellationToken)
+    // The rules are the health checks' (Core): unhealthy when a readiness check fails, degraded while a deployment has failed.
+    private static async Task<IResult> SystemHealthAsync(HealthCheckService health, SystemMonitor monitor, CancellationToken cancellationToken)
     {
         var report = await health.CheckHealthAsync(cancellationToken);
-        var list = deployments.ListDeployments();
-        var failed = list.Count(d => d.State == DeploymentState.Failed);
-        var status = report.Status == HealthStatus.Unhealthy ? "unhealthy" : failed > 0 || report.Status == HealthStatus.Degraded ? "degraded" : "healthy";
+        var deployments = report.Entries.TryGetValue("deployments", out var entry) ? entry.Data : null;
         return ModelKitJson.Json(new
         {
-            status,
+            status = ModelKitJson.Name(report.Status),
             checks = report.Entries.ToDictionary(e => e.Key, e => new { status = ModelKitJson.Name(e.Value.Status), description = e.Value.Description }),
-            deployments = list.GroupBy(d => d.State).ToDictionary(g => ModelKitJson.Name(g.Key), g => g.Count()),
-            failed_deployments = list.Where(d => d.State == DeploymentState.Failed).Select(d => new { deployment_id = d.DeploymentId, reason = d.FailureReason }),
+            deployments = deployments?.GetValueOrDefault("by_state"),
+            failed_deployments = deployments?.GetValueOrDefault("failed"),
             resources = ResourcesJson(monitor.Read()),
         }, report.Status == HealthStatus.Unhealthy ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK);
     }

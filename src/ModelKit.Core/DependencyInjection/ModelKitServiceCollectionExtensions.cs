@@ -82,7 +82,10 @@ public static class ModelKitServiceCollectionExtensions
         if (!services.Any(d => d.ServiceType == typeof(ModelKitHealthCheck)))
         {
             services.AddSingleton<ModelKitHealthCheck>();
-            services.AddHealthChecks().AddCheck<ModelKitHealthCheck>("modelkit", tags: ["ready"]);
+            services.AddSingleton<DeploymentsHealthCheck>();
+            services.AddHealthChecks()
+                .AddCheck<ModelKitHealthCheck>("modelkit", tags: ["ready"])
+                .AddCheck<DeploymentsHealthCheck>(DeploymentsHealthCheck.Name);
         }
 
         return new ModelKitBuilder(services);

@@ -159,6 +159,15 @@ public sealed class DeploymentManagerTests : IAsyncLifetime
         Assert.Contains(Deployments.GetLogs("dep-broken"), l => l.Level == Microsoft.Extensions.Logging.LogLevel.Error);
         Assert.Null(Deployments.FindByModel("broken"));
 
+        // Health: a failed deployment degrades the service (and is named); it does not make it unready.
+        var health = _provider.GetRequiredService<Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckService>();
+        var report = await health.CheckHealthAsync();
+        var deployments = report.Entries["deployments"];
+        Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Degraded, deployments.Status);
+        Assert.Contains(((Dictionary<string, object?>[])deployments.Data["failed"]), f => (string?)f["deployment_id"] == "dep-broken");
+        var ready = await health.CheckHealthAsync(c => c.Tags.Contains("ready"));
+        Assert.DoesNotContain("deployments", ready.Entries.Keys);
+
         var gpu = await Deployments.DeployAsync(new DeploymentSpec { ModelId = "double", Device = "cuda:0" });
         await Assert.ThrowsAsync<DeploymentFailedException>(() => Deployments.WaitUntilRunningAsync(gpu.DeploymentId).WaitAsync(Wait));
         Assert.Equal(ModelKitErrorCodes.DeviceUnavailable, Deployments.GetDeployment(gpu.DeploymentId).FailureCode);
