@@ -67,12 +67,11 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         return ModelKitJson.Json(new { models = list.Select(DeploymentJson), total = list.Count });
     }
 
-    // Seed 001: the model is named by model_type and model_size ("deepseek-v3" + "7b" → "deepseek-v3-7b"), or model_id.
+    // Seed 001: the model is named by model_type and model_size, or model_id (ModelNaming).
     private static async Task<IResult> LocalDeployAsync(HttpRequest request, IDeploymentManager deployments, CancellationToken cancellationToken)
     {
         var body = await ModelKitJson.ReadAsync<LocalDeployBody>(request, cancellationToken);
-        var modelId = body.ModelId ?? (body.ModelType is { } type ? (body.ModelSize is { } size ? $"{type}-{size}" : type) : null)
-            ?? throw new InvalidInputException("'model_type' (with 'model_size') or 'model_id' is required.");
+        var modelId = ModelNaming.FromTypeAndSize(body.ModelId, body.ModelType, body.ModelSize);
         var info = await deployments.DeployAsync(new DeploymentSpec
         {
             ModelId = modelId,
