@@ -121,19 +121,20 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         var boundary = HeaderUtilities.RemoveQuotes(contentType.Boundary).Value;
         if (string.IsNullOrEmpty(boundary)) throw new InvalidInputException("The multipart boundary is missing from Content-Type.");
         var reader = new MultipartReader(boundary, request.Body);
-        while (await reader.ReadNextSectionAsync(context.RequestAborted) is { } section)
+        while (await NextSectionAsync(reader, context.RequestAborted) is { } section)
         {
             if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition)) continue;
             if (disposition.IsFormDisposition() && disposition.Name.Value == "version")
             {
-                version ??= (await new StreamReader(section.Body).ReadToEndAsync(context.RequestAborted)).Trim();
+                version ??= await ReadFieldAsync(section, "version", 128, context.RequestAborted);
                 continue;
             }
 
             if (!disposition.IsFileDisposition()) continue;
             var fileName = HeaderUtilities.RemoveQuotes(disposition.FileName.HasValue ? disposition.FileName : disposition.FileNameStar).Value;
             if (string.IsNullOrEmpty(fileName)) throw new InvalidInputException("The file part has no file name.");
-            var stored = await registry.AddVersionAsync(model_id, string.IsNullOrEmpty(version) ? null : version, section.Body, fileName, context.RequestAborted);
+            var body = new ClientBodyStream(section.Body);
+            var stored = await registry.AddVersionAsync(model_id, string.IsNullOrEmpty(version) ? null : version, body, fileName, context.RequestAborted);
             var json = VersionJson(stored);
             json["model_id"] = model_id;
             json["message"] = $"Version {stored.Version} of model '{model_id}' is stored and ready.";
@@ -141,6 +142,29 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         }
 
         throw new InvalidInputException("The upload has no file part (expected a part named 'file' with a file name).");
+    }
+
+    private static async Task<MultipartSection?> NextSectionAsync(MultipartReader reader, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await reader.ReadNextSectionAsync(cancellationToken);
+        }
+        catch (Exception ex) when ((ex is IOException or InvalidDataException) && !cancellationToken.IsCancellationRequested)
+        {
+            throw new InvalidInputException(ClientBodyStream.Describe(ex));
+        }
+    }
+
+    // A small form field, read up to its limit: a longer one is refused without being buffered or echoed.
+    private static async Task<string> ReadFieldAsync(MultipartSection section, string name, int maxChars, CancellationToken cancellationToken)
+    {
+        using var reader = new StreamReader(new ClientBodyStream(section.Body));
+        var buffer = new char[maxChars + 1];
+        var read = 0;
+        while (read < buffer.Length && await reader.ReadAsync(buffer.AsMemory(read), cancellationToken) is > 0 and var n) read += n;
+        if (read > maxChars) throw new InvalidInputException($"The '{name}' field is longer than {maxChars} characters.");
+        return new string(buffer, 0, read).Trim();
     }
 
     private static JsonObject VersionJson(ModelVersionInfo v) => new()

@@ -86,7 +86,11 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
     {
         var body = await ModelKitJson.ReadAsync<CacheConfigBody>(request, cancellationToken);
         if (body.MaxCacheSize is < 1 or > 10_000) throw new InvalidInputException($"'max_cache_size' must be 1..10000 (was {body.MaxCacheSize}).");
-        if (body.MaxMemoryGb is <= 0 or > 4096) throw new InvalidInputException($"'max_memory_gb' must be above 0 and at most 4096 (was {body.MaxMemoryGb?.ToString(CultureInfo.InvariantCulture)}).");
+        if (body.MaxMemoryGb is { } given && (!double.IsFinite(given) || given * (1L << 30) < 1 << 20 || given > 4096))
+        {
+            throw new InvalidInputException($"'max_memory_gb' must be a number from 0.001 (1 MiB) to 4096 (was {given.ToString(CultureInfo.InvariantCulture)}).");
+        }
+
         if (body.MemoryLimitBytes is <= 0) throw new InvalidInputException($"'memory_limit_bytes' must be positive (was {body.MemoryLimitBytes}).");
         var bytes = body.MemoryLimitBytes ?? (body.MaxMemoryGb is { } gb ? (long)(gb * (1L << 30)) : null);
         if (bytes is null && body.MaxCacheSize is null) throw new InvalidInputException("Give 'max_cache_size', 'max_memory_gb' or 'memory_limit_bytes'.");

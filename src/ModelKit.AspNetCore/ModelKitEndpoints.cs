@@ -253,6 +253,12 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         var items = new InferenceBatchItem[bodies.Count];
         for (var i = 0; i < items.Length; i++)
         {
+            if (bodies[i] is null)
+            {
+                items[i] = InferenceBatchItem.Failed(new InvalidInputException($"Request {i} is null; each item must be an object with 'input_data'."));
+                continue;
+            }
+
             var item = bodies[i] with { Timeout = bodies[i].Timeout ?? body.Timeout, Priority = bodies[i].Priority ?? body.Priority };
             try
             {

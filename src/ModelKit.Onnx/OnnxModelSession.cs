@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Text.RegularExpressions;
 using Microsoft.ML.OnnxRuntime;
 using ModelKit.Backends;
 using ModelKit.Tensors;
@@ -10,7 +11,7 @@ namespace ModelKit.Onnx;
 /// One ONNX Runtime session. A batch of one runs on the caller's pinned memory without copying; larger
 /// batches are stacked into one native tensor per input, run once, and the outputs are split back by rows.
 /// </summary>
-internal sealed class OnnxModelSession : IModelSession
+internal sealed partial class OnnxModelSession : IModelSession
 {
     private readonly InferenceSession _session;
     private readonly SessionOptions _sessionOptions;
@@ -104,6 +105,10 @@ internal sealed class OnnxModelSession : IModelSession
             {
                 throw new OperationCanceledException("The run was terminated: nobody waits for its result any more.", cancellationToken);
             }
+            catch (OnnxRuntimeException ex)
+            {
+                throw RunFailure(ex);
+            }
         }
         finally
         {
@@ -113,6 +118,30 @@ internal sealed class OnnxModelSession : IModelSession
             if (pins is not null) foreach (var p in pins) p.Dispose();
         }
     }
+
+    // A run fails on inputs that passed the signature check when their values or the relations between their shapes do
+    // not suit the graph (an index beyond an embedding table, a sequence longer than the position table, inputs whose
+    // lengths differ): ONNX Runtime says InvalidArgument, or fails to broadcast. That is the request's fault, so
+    // INVALID_INPUT; anything else is INFERENCE_FAILED. Either way ORT's text loses its native source paths and
+    // function signatures, which say nothing to a client.
+    private static ModelKitException RunFailure(OnnxRuntimeException ex)
+    {
+        var message = ex.Message;
+        var status = message.IndexOf("Status Message:", StringComparison.Ordinal);
+        var node = Regex.Match(message, "running (\\w+) node\\. Name:'([^']*)'");
+        var detail = status >= 0 ? message[(status + "Status Message:".Length)..] : message;
+        detail = NativeNoise().Replace(detail, " ").Trim();
+        if (detail.Length > 300) detail = detail[..300] + "…";
+        var where = node.Success ? $" at its {node.Groups[1].Value} node '{node.Groups[2].Value}'" : string.Empty;
+        var byInput = message.Contains("[ErrorCode:InvalidArgument]", StringComparison.Ordinal) || detail.Contains("broadcast", StringComparison.OrdinalIgnoreCase);
+        return byInput
+            ? new InvalidInputException($"The model cannot run on these inputs{where}: {detail}")
+            : new InferenceFailedException($"The model failed to run{where}: {detail}", ex);
+    }
+
+    // "/onnxruntime_src/…/file.h:583", "void onnxruntime::BroadcastIterator::Append(ptrdiff_t, ptrdiff_t)" and the like.
+    [GeneratedRegex(@"(\S*/\S+:\d+)|([\w:<>]+::\w+\([^)]*\))|(\s+)")]
+    private static partial Regex NativeNoise();
 
     private RunOptions RentRunOptions()
     {

@@ -7,7 +7,7 @@ namespace ModelKit.Tests;
 /// <summary>
 /// A backend for scheduler and cache tests. Every file loads into a session with input <c>x</c> float32[?,2]
 /// and output <c>y</c> = 2·x (3·x when the file's text starts with "triple"); a file whose text starts with "bad"
-/// fails to load; a CUDA device is unavailable; a row whose first value is NaN makes its batch throw. It records
+/// fails to load; a CUDA device is unavailable; a row whose first value is NaN makes its batch throw, +∞ makes it throw INVALID_INPUT (as the ONNX backend does for input ORT rejects). It records
 /// the batches it ran and can hold runs at a gate; a held run ends when its cancellation token fires.
 /// </summary>
 public sealed class FakeBackend : IInferenceBackend
@@ -93,6 +93,7 @@ public sealed class FakeBackend : IInferenceBackend
             {
                 var x = requests[i]["x"];
                 if (float.IsNaN(x.AsSpan<float>()[0])) throw new InvalidOperationException("NaN input");
+                if (float.IsPositiveInfinity(x.AsSpan<float>()[0])) throw new InvalidInputException("The model cannot run on these inputs: infinity"); // as ORT's InvalidArgument maps
                 var y = x.ToArray<float>();
                 for (var j = 0; j < y.Length; j++) y[j] *= factor;
                 results[i] = new Dictionary<string, Tensor> { ["y"] = Tensor.Create(y, x.Shape.ToArray()) };

@@ -398,7 +398,7 @@ internal sealed partial class BatchQueue : IAsyncDisposable
                 Log.BatchTerminated(_logger, batch.Length, Name);
                 return;
             }
-            catch (Exception ex) when (batch.Length > 1 && ex is not ModelKitException and not OperationCanceledException)
+            catch (Exception ex) when (batch.Length > 1 && ex is not OperationCanceledException && (ex is not ModelKitException || ex is InvalidInputException))
             {
                 Log.BatchFailed(_logger, batch.Length, Name, ex);
                 await RunOneByOneAsync(batch).ConfigureAwait(false);

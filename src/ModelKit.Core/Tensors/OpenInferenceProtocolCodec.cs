@@ -36,7 +36,10 @@ public static class OpenInferenceProtocolCodec
             }
 
             if (!input.TryGetProperty("shape", out _)) throw new InvalidInputException($"input '{name}': 'shape' is required.");
-            if (!input.TryGetProperty("datatype", out _)) throw new InvalidInputException($"input '{name}': 'datatype' is required.");
+            if (!input.TryGetProperty("datatype", out var datatype) || datatype.ValueKind != JsonValueKind.String)
+            {
+                throw new InvalidInputException($"input '{name}': 'datatype' is required (a string such as \"FP32\").");
+            }
             if (result.ContainsKey(name)) throw new InvalidInputException($"input '{name}' is given twice.");
             if (BinarySize(input, name) is not { } size)
             {

@@ -366,6 +366,20 @@ public sealed class BatchQueueTests : IDisposable
     }
 
     [Fact]
+    public async Task EnqueueAsync_OneRequestTheBackendRejects_FailsAloneWithInvalidInput()
+    {
+        await using var queue = CreateQueue(new BatchingOptions { MaxBatchSize = 8 });
+        var first = await Task.Run(() => BlockWithFirstRequestAsync(queue));
+        var good = queue.EnqueueAsync(Rows(1));
+        var rejected = queue.EnqueueAsync(Rows(float.PositiveInfinity));
+        Release();
+        await Assert.ThrowsAsync<InvalidInputException>(() => rejected); // the caller's fault, not the batch-mates'
+        Assert.Equal(2f, (await good)["y"].AsSpan<float>()[0]);
+        await first;
+        Assert.Contains(_backend.Batches, b => b.Length == 2); // tried together, then one by one
+    }
+
+    [Fact]
     public async Task EnqueueAsync_DifferentTrailingShapes_AreNotMerged()
     {
         await using var queue = CreateQueue(new BatchingOptions { MaxBatchSize = 8 });
