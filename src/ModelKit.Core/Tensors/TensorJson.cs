@@ -182,9 +182,9 @@ public static class TensorJson
 
         return type switch
         {
-            TensorElementType.Float32 => Tensor.Create(Fill(name, data, nested, count, type, static e => Floating(e) is { } d ? (float)d : e.GetSingle()), shape),
-            TensorElementType.Float16 => Tensor.Create(Fill(name, data, nested, count, type, static e => (Half)(Floating(e) ?? e.GetSingle())), shape),
-            TensorElementType.Float64 => Tensor.Create(Fill(name, data, nested, count, type, static e => Floating(e) ?? e.GetDouble()), shape),
+            TensorElementType.Float32 => Tensor.Create(Fill(name, data, nested, count, type, static e => Floating(e) is { } d ? (float)d : Finite(e.GetSingle())), shape),
+            TensorElementType.Float16 => Tensor.Create(Fill(name, data, nested, count, type, static e => Floating(e) is { } d ? (Half)d : Finite((Half)Finite(e.GetSingle()))), shape),
+            TensorElementType.Float64 => Tensor.Create(Fill(name, data, nested, count, type, static e => Floating(e) ?? Finite(e.GetDouble())), shape),
             TensorElementType.Int64 => Tensor.Create(Fill(name, data, nested, count, type, static e => e.GetInt64()), shape),
             TensorElementType.Int32 => Tensor.Create(Fill(name, data, nested, count, type, static e => e.GetInt32()), shape),
             TensorElementType.Int8 => Tensor.Create(Fill(name, data, nested, count, type, static e => e.GetSByte()), shape),
@@ -193,6 +193,11 @@ public static class TensorJson
             _ => Tensor.Create(Fill(name, data, nested, count, type, static e => e.ValueKind == JsonValueKind.String ? e.GetString()! : throw new InvalidOperationException()), shape),
         };
     }
+
+    // A JSON number beyond the element type's range is the client's mistake, not an infinity (that is spelt "Infinity").
+    private static T Finite<T>(T value)
+        where T : System.Numerics.IFloatingPointIeee754<T> =>
+        T.IsFinite(value) ? value : throw new OverflowException("The number is outside the element type's range.");
 
     // "NaN", "Infinity" and "-Infinity" as strings (JSON has no literal for them); null for a number.
     private static double? Floating(JsonElement element) =>
@@ -250,6 +255,10 @@ public static class TensorJson
                     try
                     {
                         values[index++] = read(item);
+                    }
+                    catch (OverflowException) when (type is TensorElementType.Float32 or TensorElementType.Float16 or TensorElementType.Float64)
+                    {
+                        throw new InvalidInputException($"input '{name}': value {index - 1}, {Describe(item)}, is outside the range of {type.GetName()} (write \"Infinity\" for an infinity).");
                     }
                     catch (Exception ex) when (ex is FormatException or InvalidOperationException or OverflowException)
                     {
