@@ -11,14 +11,14 @@ namespace Microsoft.AspNetCore.Builder;
 public static partial class ModelKitEndpointRouteBuilderExtensions
 {
     private static async Task<IResult> SearchModelsAsync(
-        IModelRegistry registry, IDeploymentManager deployments, string? query, string? source, string? model_type, int? page, int? page_size, CancellationToken cancellationToken)
+        IModelRegistry registry, IDeploymentManager deployments, string? query, string? source, string? model_type, string? page, string? page_size, CancellationToken cancellationToken)
     {
         if (source is not null && !source.Equals("registry", StringComparison.OrdinalIgnoreCase) && !source.Equals("local", StringComparison.OrdinalIgnoreCase))
         {
             throw new InvalidInputException($"'source' '{source}' is not available: search covers the registry (remote hubs belong to downloads).");
         }
 
-        return await ListModelsAsync(registry, deployments, page, page_size, null, null, null, model_type, null, query, null, cancellationToken);
+        return await ListModelPageAsync(registry, deployments, Parse.Int(page, "page"), Parse.Int(page_size, "page_size"), null, null, null, model_type, null, query, null, cancellationToken);
     }
 
     private static async Task<IResult> CategoriesAsync(IModelRegistry registry, CancellationToken cancellationToken)
@@ -32,7 +32,9 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
     }
 
     // "Trending" here means most used since the models were loaded: the cache counts every batch a model ran.
-    private static IResult Trending(IModelCache cache, int? limit)
+    private static IResult Trending(IModelCache cache, string? limit) => TopUsed(cache, Parse.Int(limit, "limit"));
+
+    private static IResult TopUsed(IModelCache cache, int? limit)
     {
         if (limit is < 1 or > 1000) throw new InvalidInputException($"'limit' must be 1..1000 (was {limit}).");
         var top = cache.GetStats().UsageByModel().Take(limit ?? 10).Select(u => new { model_id = u.ModelId, runs = u.Runs, last_used = u.LastUsed });

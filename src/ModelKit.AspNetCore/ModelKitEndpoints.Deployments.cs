@@ -67,7 +67,10 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         return ModelKitJson.Json(new { message = $"Deployment '{deployment_id}' was stopped and deleted." });
     }
 
-    private static IResult DeploymentLogs(string deployment_id, int? lines, IDeploymentManager deployments)
+    private static IResult DeploymentLogs(string deployment_id, string? lines, IDeploymentManager deployments) =>
+        LogLines(deployment_id, Parse.Int(lines, "lines"), deployments);
+
+    private static IResult LogLines(string deployment_id, int? lines, IDeploymentManager deployments)
     {
         if (lines is < 1 or > 10_000) throw new InvalidInputException($"'lines' must be 1..10000 (was {lines}).");
         var logs = deployments.GetLogs(deployment_id, lines ?? 100);

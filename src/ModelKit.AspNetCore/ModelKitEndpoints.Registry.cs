@@ -78,19 +78,21 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         return ModelKitJson.Json(summary);
     }
 
-    private static async Task<IResult> DeleteModelAsync(string model_id, bool? force, IModelRegistry registry, CancellationToken cancellationToken)
+    private static async Task<IResult> DeleteModelAsync(string model_id, string? force, IModelRegistry registry, CancellationToken cancellationToken)
     {
-        await registry.DeleteModelAsync(model_id, force ?? false, cancellationToken);
-        return ModelKitJson.Json(new { message = $"Model '{model_id}' was deleted{(force == true ? " (forced: a deployment serving it is stopped)" : string.Empty)}." });
+        var forced = Parse.Bool(force, "force");
+        await registry.DeleteModelAsync(model_id, forced ?? false, cancellationToken);
+        return ModelKitJson.Json(new { message = $"Model '{model_id}' was deleted{(forced == true ? " (forced: a deployment serving it is stopped)" : string.Empty)}." });
     }
 
-    private static async Task<IResult> DeleteVersionAsync(string model_id, string version, bool? force, IModelRegistry registry, CancellationToken cancellationToken)
+    private static async Task<IResult> DeleteVersionAsync(string model_id, string version, string? force, IModelRegistry registry, CancellationToken cancellationToken)
     {
-        await registry.DeleteVersionAsync(model_id, version, force ?? false, cancellationToken);
+        var forced = Parse.Bool(force, "force");
+        await registry.DeleteVersionAsync(model_id, version, forced ?? false, cancellationToken);
         var model = await registry.GetModelAsync(model_id, cancellationToken);
         return ModelKitJson.Json(new
         {
-            message = $"Version {version} of model '{model_id}' was deleted{(force == true ? " (forced: a deployment serving it is stopped)" : string.Empty)}.",
+            message = $"Version {version} of model '{model_id}' was deleted{(forced == true ? " (forced: a deployment serving it is stopped)" : string.Empty)}.",
             model_id = model.Id,
             default_version = model.DefaultVersion,
             versions = model.Versions.Select(v => v.Version),

@@ -38,6 +38,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
             .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status429TooManyRequests)
             .ProducesProblem(StatusCodes.Status500InternalServerError).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         group.AddModelKitFilter(endpoints.ServiceProvider, ModelKitProblems.ToResult);
+        endpoints.ServiceProvider.GetService<ModelKitSurfaces>()?.Register(prefix, static (context, code, message) => ModelKitProblems.Problem(context, code, message));
 
         // Seed 000 + 002: models (registry) and their deployment.
         Secure(group.MapGet("/models", ListModelsAsync), ModelKitScopes.Read, authEnabled).WithSummary("List registered models (paged, filtered)");
@@ -104,7 +105,13 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         return group;
     }
 
-    private static async Task<IResult> ListModelsAsync(
+    private static Task<IResult> ListModelsAsync(
+        IModelRegistry registry, IDeploymentManager deployments, string? page, string? page_size, string? limit, string? offset, string? framework, string? model_type, string? status, string? q,
+        string? favorite, CancellationToken cancellationToken) =>
+        ListModelPageAsync(registry, deployments, Parse.Int(page, "page"), Parse.Int(page_size, "page_size"), Parse.Int(limit, "limit"), Parse.Int(offset, "offset"),
+            framework, model_type, status, q, Parse.Bool(favorite, "favorite"), cancellationToken);
+
+    private static async Task<IResult> ListModelPageAsync(
         IModelRegistry registry, IDeploymentManager deployments, int? page, int? page_size, int? limit, int? offset, string? framework, string? model_type, string? status, string? q,
         bool? favorite, CancellationToken cancellationToken)
     {

@@ -25,6 +25,8 @@ public static class ModelKitHttpApiExtensions
         services.TryAddSingleton<ModelKitRateLimiter>();
         services.TryAddSingleton<ModelKitApiKeyDigests>();
         services.TryAddSingleton<ModelKitHttpApiMarker>();
+        services.TryAddSingleton<ModelKitSurfaces>();
+        services.TryAddEnumerable(ServiceDescriptor.Transient<Microsoft.AspNetCore.Hosting.IStartupFilter, ModelKitSurfaceErrorsStartupFilter>());
         services.AddAuthentication().AddScheme<AuthenticationSchemeOptions, ModelKitApiKeyHandler>(ModelKitApiKeyHandler.SchemeName, null);
         services.AddAuthorization(options =>
         {

@@ -18,12 +18,24 @@ public static class ModelKitProblems
     /// <summary>The API key's request budget is spent (429, with Retry-After).</summary>
     public const string RateLimited = "RATE_LIMITED";
 
+    /// <summary>No endpoint at the request's path (404).</summary>
+    public const string NotFound = "NOT_FOUND";
+
+    /// <summary>The path exists but not for the request's method (405).</summary>
+    public const string MethodNotAllowed = "METHOD_NOT_ALLOWED";
+
+    /// <summary>The body's media type is not one the endpoint reads (415).</summary>
+    public const string UnsupportedMediaType = "UNSUPPORTED_MEDIA_TYPE";
+
     /// <summary>The HTTP status for an error code.</summary>
     public static int StatusFor(string errorCode) => errorCode switch
     {
         Unauthorized => StatusCodes.Status401Unauthorized,
         Forbidden => StatusCodes.Status403Forbidden,
         RateLimited => StatusCodes.Status429TooManyRequests,
+        NotFound => StatusCodes.Status404NotFound,
+        MethodNotAllowed => StatusCodes.Status405MethodNotAllowed,
+        UnsupportedMediaType => StatusCodes.Status415UnsupportedMediaType,
         ModelKitErrorCodes.ModelNotFound or ModelKitErrorCodes.DeploymentNotFound or ModelKitErrorCodes.JobNotFound => StatusCodes.Status404NotFound,
         ModelKitErrorCodes.ModelAlreadyExists or ModelKitErrorCodes.Conflict or ModelKitErrorCodes.DeploymentNotRunning => StatusCodes.Status409Conflict,
         ModelKitErrorCodes.InvalidInput or ModelKitErrorCodes.InvalidModelConfig or ModelKitErrorCodes.UnsupportedTask => StatusCodes.Status400BadRequest,
@@ -96,6 +108,9 @@ public static class ModelKitProblems
         ModelKitErrorCodes.InternalError => "Internal error",
         ModelKitErrorCodes.ModelUnavailable => "Model unavailable",
         Unauthorized => "Unauthorized",
+        NotFound => "Not found",
+        MethodNotAllowed => "Method not allowed",
+        UnsupportedMediaType => "Unsupported media type",
         Forbidden => "Forbidden",
         RateLimited => "Rate limited",
         _ => "Conflict",

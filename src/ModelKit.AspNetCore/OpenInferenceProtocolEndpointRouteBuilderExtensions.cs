@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using ModelKit;
@@ -27,6 +28,8 @@ public static class OpenInferenceProtocolEndpointRouteBuilderExtensions
         var group = endpoints.MapGroup("/v2").WithTags("Open Inference Protocol");
         group.AddModelKitFilter(endpoints.ServiceProvider, static (ex, _) =>
             Results.Json(new { error = ex.Message, code = ex.ErrorCode }, statusCode: ModelKitProblems.StatusFor(ex.ErrorCode)));
+        endpoints.ServiceProvider.GetService<ModelKitSurfaces>()?.Register("/v2", static (_, code, message) =>
+            Results.Json(new { error = message, code }, statusCode: ModelKitProblems.StatusFor(code)));
 
         group.MapGet("/health/live", () => Results.Json(new { live = true })).AllowAnonymous().WithSummary("Server liveness");
         group.MapGet("/health/ready", ReadyAsync).AllowAnonymous().WithSummary("Server readiness");

@@ -21,6 +21,27 @@ internal static class Parse
         throw new InvalidInputException($"'engine' '{engine}' is not served here; ModelKit runs models with 'onnxruntime' (or leave 'engine' out).");
     }
 
+    /// <summary>
+    /// A query value as a whole number; null when absent. ModelKit's endpoints take query numbers as text and parse them
+    /// here, so that a value that is not a number (<c>page=abc</c>) is INVALID_INPUT in the surface's shape.
+    /// </summary>
+    public static int? Int(string? text, string name)
+    {
+        if (string.IsNullOrEmpty(text)) return null;
+        return int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value)
+            ? value
+            : throw new InvalidInputException($"'{name}' must be a whole number (was '{(text.Length > 32 ? text[..32] + "…" : text)}').");
+    }
+
+    /// <summary>A query value as true or false (any case); null when absent.</summary>
+    public static bool? Bool(string? text, string name)
+    {
+        if (string.IsNullOrEmpty(text)) return null;
+        return bool.TryParse(text, out var value)
+            ? value
+            : throw new InvalidInputException($"'{name}' must be true or false (was '{(text.Length > 32 ? text[..32] + "…" : text)}').");
+    }
+
     public static TimeSpan? Timeout(double? seconds) => seconds switch
     {
         null => null,

@@ -114,4 +114,23 @@ public sealed class BadInputTests(SampleServerFactory factory) : IClassFixture<S
         var versions = JsonDocument.Parse(await client.GetStringAsync("/api/v1/models/bad-uploads/versions")).RootElement.GetProperty("versions");
         Assert.Equal(0, versions.GetArrayLength());
     }
+
+    [Theory]
+    [InlineData("GET", "/api/v1/no-such-thing", null, 404)]
+    [InlineData("GET", "/api/v1/models?page=abc", null, 400)]
+    [InlineData("GET", "/api/v1/models/demo-mlp/deployments/x?lines=abc", null, 404)]
+    [InlineData("GET", "/api/v1/deployments/demo-mlp/logs?lines=abc", null, 400)]
+    [InlineData("POST", "/api/v1/inference/infer", "text/plain", 415)]
+    [InlineData("GET", "/v2/no-such-thing", null, 404)]
+    public async Task FrameworkAnswers_CarryTheSurfacesErrorShape(string method, string path, string? contentType, int status)
+    {
+        var client = factory.CreateClient();
+        var request = new HttpRequestMessage(new HttpMethod(method), path);
+        if (contentType is not null) request.Content = new StringContent("hello", Encoding.UTF8, contentType);
+        var response = await client.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True((int)response.StatusCode == status, $"{method} {path}: {(int)response.StatusCode} '{text}'");
+        Assert.False(string.IsNullOrEmpty(text), $"{method} {path}: empty body");
+        Assert.True(JsonDocument.Parse(text).RootElement.TryGetProperty("code", out _), text);
+    }
 }
