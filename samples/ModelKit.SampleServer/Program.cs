@@ -24,7 +24,7 @@ builder.Services.AddOpenApi(o => o.AddModelKitSchemas().AddDocumentTransformer((
         Type = Microsoft.OpenApi.SecuritySchemeType.ApiKey,
         In = Microsoft.OpenApi.ParameterLocation.Header,
         Name = "X-API-Key",
-        Description = "An API key from ModelKit:Auth:Keys (the sample's is modelkit-sample-key-change-me).",
+        Description = "An API key from ModelKit:Auth:Keys (appsettings.json).",
     };
     document.Security ??= [];
     document.Security.Add(new Microsoft.OpenApi.OpenApiSecurityRequirement { [new Microsoft.OpenApi.OpenApiSecuritySchemeReference("ApiKey", document)] = [] });
@@ -39,7 +39,7 @@ app.MapOpenInferenceProtocol();                     // /v2: Triton and KServe cl
 app.MapGet("/health", () => Results.Json(new { status = "healthy", service = "modelkit-sample-server", version = typeof(Program).Assembly.GetName().Version?.ToString(3) }));
 app.MapGet("/", () => Results.Text(
     """
-    ModelKit sample server (send X-API-Key: modelkit-sample-key-change-me)
+    ModelKit sample server (send an API key from ModelKit:Auth:Keys as X-API-Key)
       GET  /api/v1/models                          registered models
       GET  /api/v1/models/demo-mlp/status          deployment status, stages, replicas
       POST /api/v1/models/demo-mlp/inference       {"input_data": [[0.1, 0.2, ... 64 values]]}

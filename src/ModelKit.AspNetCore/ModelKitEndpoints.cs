@@ -84,7 +84,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         Secure(group.MapPost("/inference/batch", BatchAsync), ModelKitScopes.Infer, authEnabled).WithSummary("Run 1..100 requests, each succeeding or failing alone").Accepts<BatchInferenceBody>("application/json");
         group.MapGet("/inference/health", HealthAsync).AllowAnonymous().WithSummary("Health checks");
         Secure(group.MapPost("/inference/async", SubmitJobAsync), ModelKitScopes.Infer, authEnabled).WithSummary("Submit an asynchronous inference job").Accepts<InferenceBody>("application/json").Produces<JobResponse>(StatusCodes.Status202Accepted);
-        Secure(group.MapGet("/inference/async/{job_id}", GetJob), ModelKitScopes.Read, authEnabled).WithSummary("A job's status and result").Produces<JobResponse>();
+        Secure(group.MapGet("/inference/async/{job_id}", GetJob), ModelKitScopes.ReadOrInfer, authEnabled).WithSummary("A job's status and result").Produces<JobResponse>();
         Secure(group.MapDelete("/inference/async/{job_id}", CancelJob), ModelKitScopes.Infer, authEnabled).WithSummary("Cancel a job").Produces<JobResponse>();
         Secure(group.MapGet("/inference/supported-tasks", SupportedTasksAsync), ModelKitScopes.Read, authEnabled).WithSummary("Tasks and the models that serve them");
         Secure(group.MapGet("/inference/stats", Stats), ModelKitScopes.Read, authEnabled).WithSummary("Queue, cache and job statistics");

@@ -37,6 +37,11 @@ public static class ModelKitHttpApiExtensions
                     .RequireAuthenticatedUser()
                     .RequireAssertion(context => context.User.HasClaim("scope", scope) || context.User.HasClaim("scope", ModelKitScopes.Manage)));
             }
+
+            options.AddPolicy(ModelKitScopes.Policy(ModelKitScopes.ReadOrInfer), policy => policy
+                .AddAuthenticationSchemes(ModelKitApiKeyHandler.SchemeName)
+                .RequireAuthenticatedUser()
+                .RequireAssertion(context => context.User.HasClaim(c => c.Type == "scope" && c.Value is ModelKitScopes.Read or ModelKitScopes.Infer or ModelKitScopes.Manage)));
         });
         return builder;
     }

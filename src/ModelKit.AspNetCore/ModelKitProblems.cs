@@ -66,13 +66,22 @@ public static class ModelKitProblems
         if (retryAfterSeconds is { } seconds) extensions["retry_after"] = seconds;
 
         return Results.Problem(
-            detail: detail,
+            detail: Bounded(detail),
             statusCode: StatusFor(code),
             title: Title(code),
             type: "urn:modelkit:error:" + code.ToLowerInvariant().Replace('_', '-'),
-            instance: context.Request.Path,
+            instance: context.Request.Path.Value is { Length: > 100 } path ? path[..100] + "…" : context.Request.Path.Value,
             extensions: extensions);
     }
+
+    /// <summary>
+    /// An error message as sent: messages quote client input (ids, values) in short pieces, and this bounds the whole, so
+    /// that no request is echoed back at length whatever it held.
+    /// </summary>
+    internal static string Bounded(string message) => message.Length <= MaxMessageLength ? message : message[..MaxMessageLength] + "…";
+
+    /// <summary>The longest error message sent: 400 characters.</summary>
+    internal const int MaxMessageLength = 400;
 
     /// <summary>Sets <c>Retry-After</c> for QUEUE_FULL and RATE_LIMITED (the errors that carry a hint).</summary>
     public static void SetRetryAfter(ModelKitException error, HttpContext context)

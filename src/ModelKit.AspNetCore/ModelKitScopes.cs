@@ -10,5 +10,8 @@ public static class ModelKitScopes
     /// <summary>Change things: register, upload, deploy, scale, update, delete, cache configuration.</summary>
     public const string Manage = "manage";
 
+    /// <summary>Reading a job: the keys that may read (<see cref="Read"/>) and the keys that submit jobs (<see cref="Infer"/>).</summary>
+    internal const string ReadOrInfer = "read-or-infer";
+
     internal static string Policy(string scope) => "modelkit:" + scope;
 }

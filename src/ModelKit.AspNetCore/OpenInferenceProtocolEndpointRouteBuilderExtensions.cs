@@ -27,9 +27,9 @@ public static class OpenInferenceProtocolEndpointRouteBuilderExtensions
         var authEnabled = ModelKitEndpointConventions.AuthEnabled(endpoints.ServiceProvider, "MapOpenInferenceProtocol()");
         var group = endpoints.MapGroup("/v2").WithTags("Open Inference Protocol");
         group.AddModelKitFilter(endpoints.ServiceProvider, static (ex, _) =>
-            Results.Json(new { error = ex.Message, code = ex.ErrorCode }, statusCode: ModelKitProblems.StatusFor(ex.ErrorCode)));
+            Results.Json(new { error = ModelKitProblems.Bounded(ex.Message), code = ex.ErrorCode }, statusCode: ModelKitProblems.StatusFor(ex.ErrorCode)));
         endpoints.ServiceProvider.GetService<ModelKitSurfaces>()?.Register("/v2", static (_, code, message) =>
-            Results.Json(new { error = message, code }, statusCode: ModelKitProblems.StatusFor(code)));
+            Results.Json(new { error = ModelKitProblems.Bounded(message), code }, statusCode: ModelKitProblems.StatusFor(code)));
 
         group.MapGet("/health/live", () => Results.Json(new { live = true })).AllowAnonymous().WithSummary("Server liveness");
         group.MapGet("/health/ready", ReadyAsync).AllowAnonymous().WithSummary("Server readiness");

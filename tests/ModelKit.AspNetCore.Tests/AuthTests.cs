@@ -52,6 +52,40 @@ public sealed class AuthTests : IClassFixture<SampleServerFactory>
     }
 
     [Fact]
+    public async Task InferOnlyKey_ReadsTheJobItSubmitted_ButNotTheRegistry()
+    {
+        await using var factory = new InferOnlyKeyFactory();
+        await factory.WaitUntilRunningAsync(factory.CreateClient(), "demo-mlp");
+        var client = factory.CreateClient();
+        client.DefaultRequestHeaders.Remove("X-API-Key");
+        client.DefaultRequestHeaders.Add("X-API-Key", InferOnlyKeyFactory.Key);
+        var job = await ExpectAsync(await client.PostAsync("/api/v1/inference/async", Json($$"""{"model_id": "demo-mlp", "input_data": {{Row}}}""")), HttpStatusCode.Accepted);
+        var read = await client.GetAsync(job.GetProperty("status_url").GetString());
+        Assert.Equal(HttpStatusCode.OK, read.StatusCode);
+        await ExpectAsync(await client.GetAsync("/api/v1/models"), HttpStatusCode.Forbidden, "FORBIDDEN");
+    }
+
+    [Fact]
+    public async Task RootPage_PrintsNoKey()
+    {
+        var text = await Client().GetStringAsync("/");
+        Assert.DoesNotContain(SampleServerFactory.AdminKey, text, StringComparison.Ordinal);
+    }
+
+    private sealed class InferOnlyKeyFactory : SampleServerFactory
+    {
+        public const string Key = "test-infer-only-key";
+
+        protected override void ConfigureWebHost(Microsoft.AspNetCore.Hosting.IWebHostBuilder builder)
+        {
+            base.ConfigureWebHost(builder);
+            builder.UseSetting("ModelKit:Auth:Keys:2:Name", "infer-only");
+            builder.UseSetting("ModelKit:Auth:Keys:2:Key", Key);
+            builder.UseSetting("ModelKit:Auth:Keys:2:Scopes:0", "infer");
+        }
+    }
+
+    [Fact]
     public async Task RateLimit_PerKey_Answers429WithRetryAfter()
     {
         await using var factory = new LimitedFactory();

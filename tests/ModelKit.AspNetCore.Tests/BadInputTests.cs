@@ -133,4 +133,16 @@ public sealed class BadInputTests(SampleServerFactory factory) : IClassFixture<S
         Assert.False(string.IsNullOrEmpty(text), $"{method} {path}: empty body");
         Assert.True(JsonDocument.Parse(text).RootElement.TryGetProperty("code", out _), text);
     }
+
+    [Theory]
+    [InlineData("/api/v1/models/")]
+    [InlineData("/v2/models/")]
+    public async Task LongIdInThePath_IsNotEchoedAtLength(string prefix)
+    {
+        var client = factory.CreateClient();
+        var response = await client.GetAsync(prefix + new string('q', 5000));
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True((int)response.StatusCode is >= 400 and < 500, text[..Math.Min(200, text.Length)]);
+        Assert.True(text.Length < 1200, $"{text.Length} characters came back");
+    }
 }
