@@ -9,7 +9,8 @@ using Microsoft.Extensions.Options;
 
 namespace ModelKit.AspNetCore;
 
-internal sealed partial class ModelKitApiKeyHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, ModelKitApiKeyDigests keys)
+internal sealed partial class ModelKitApiKeyHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, ModelKitApiKeyDigests keys, ModelKitAuthThrottle throttle)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "ModelKitApiKey";
@@ -24,6 +25,12 @@ internal sealed partial class ModelKitApiKeyHandler(IOptionsMonitor<Authenticati
         }
 
         if (string.IsNullOrEmpty(presented)) return Task.FromResult(AuthenticateResult.NoResult());
+        if (throttle.IsBlocked(Context))
+        {
+            Context.Items[ThrottledKey] = true;
+            return Task.FromResult(AuthenticateResult.Fail("Too many failed authentications from this address."));
+        }
+
         var presentedHash = SHA256.HashData(Encoding.UTF8.GetBytes(presented));
         ModelKitApiKey? match = null;
         foreach (var (digest, key) in keys.Keys)
@@ -34,6 +41,7 @@ internal sealed partial class ModelKitApiKeyHandler(IOptionsMonitor<Authenticati
 
         if (match is null)
         {
+            throttle.RecordFailure(Context);
             LogRejected(Logger, Request.Path);
             return Task.FromResult(AuthenticateResult.Fail("The API key is not valid."));
         }
@@ -44,8 +52,17 @@ internal sealed partial class ModelKitApiKeyHandler(IOptionsMonitor<Authenticati
         return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName)));
     }
 
+    private const string ThrottledKey = "modelkit:auth-throttled";
+
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)
     {
+        if (Context.Items.ContainsKey(ThrottledKey))
+        {
+            Response.Headers.RetryAfter = "60";
+            return ModelKitProblems.Problem(Context, ModelKitProblems.RateLimited,
+                "Too many failed authentications from this address; retry after the Retry-After interval.", retryAfterSeconds: 60).ExecuteAsync(Context);
+        }
+
         Response.Headers.WWWAuthenticate = "Bearer";
         return ModelKitProblems.Problem(Context, ModelKitProblems.Unauthorized,
             "An API key is required: send it as 'X-API-Key: <key>' or 'Authorization: Bearer <key>'.").ExecuteAsync(Context);

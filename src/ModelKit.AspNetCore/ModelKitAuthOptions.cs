@@ -9,4 +9,10 @@ public sealed class ModelKitAuthOptions
     public List<ModelKitApiKey> Keys { get; set; } = [];
     /// <summary>Requests per minute per key (per client address when auth is off); 0 turns rate limiting off. Default: 6000.</summary>
     public int RequestsPerMinute { get; set; } = 6000;
+    /// <summary>
+    /// Failed authentications (a key that is not valid) per minute per client address; past it, every request from that
+    /// address is refused with 429 RATE_LIMITED until the minute is over, whatever key it sends, so keys cannot be
+    /// guessed by trying. 0 turns it off. Default: 30.
+    /// </summary>
+    public int FailedAttemptsPerMinute { get; set; } = 30;
 }

@@ -16,6 +16,7 @@ internal sealed class ModelKitAuthOptionsValidator : IValidateOptions<ModelKitAu
         }
 
         if (options.RequestsPerMinute < 0) errors.Add($"RequestsPerMinute must be 0 (off) or more (was {options.RequestsPerMinute}).");
+        if (options.FailedAttemptsPerMinute < 0) errors.Add($"FailedAttemptsPerMinute must be 0 (off) or more (was {options.FailedAttemptsPerMinute}).");
         var names = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < options.Keys.Count; i++)
         {

@@ -72,6 +72,36 @@ public sealed class AuthTests : IClassFixture<SampleServerFactory>
         Assert.DoesNotContain(SampleServerFactory.AdminKey, text, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task FailedAuthentication_IsThrottledPerAddress_WhateverKeyComesNext()
+    {
+        await using var factory = new FewFailuresFactory();
+        HttpClient WithKey(string key)
+        {
+            var client = factory.CreateClient();
+            client.DefaultRequestHeaders.Remove("X-API-Key");
+            client.DefaultRequestHeaders.Add("X-API-Key", key);
+            return client;
+        }
+
+        for (var i = 0; i < 3; i++) await ExpectAsync(await WithKey("guess-" + i).GetAsync("/api/v1/models"), HttpStatusCode.Unauthorized, "UNAUTHORIZED");
+        var throttled = await WithKey("guess-3").GetAsync("/api/v1/models");
+        await ExpectAsync(throttled, HttpStatusCode.TooManyRequests, "RATE_LIMITED");
+        Assert.True(throttled.Headers.RetryAfter is not null);
+        // The right key from the same address does not get through while the address is blocked (no oracle for guessing).
+        await ExpectAsync(await WithKey(SampleServerFactory.AdminKey).GetAsync("/api/v1/models"), HttpStatusCode.TooManyRequests, "RATE_LIMITED");
+    }
+
+    private sealed class FewFailuresFactory : SampleServerFactory
+    {
+        protected override void ConfigureWebHost(Microsoft.AspNetCore.Hosting.IWebHostBuilder builder)
+        {
+            base.ConfigureWebHost(builder);
+            builder.UseSetting("ModelKit:Auth:FailedAttemptsPerMinute", "3");
+            builder.UseSetting("ModelKit:DeployDemoModels", "false");
+        }
+    }
+
     private sealed class InferOnlyKeyFactory : SampleServerFactory
     {
         public const string Key = "test-infer-only-key";

@@ -1,0 +1,37 @@
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
+
+namespace ModelKit.AspNetCore;
+
+/// <summary>
+/// Failed authentications per client address, in a fixed one-minute window that starts at the address's first
+/// failure (<see cref="ModelKitAuthOptions.FailedAttemptsPerMinute"/>). An address that has spent its failures is refused
+/// until the window ends, whatever key it sends next.
+/// </summary>
+internal sealed class ModelKitAuthThrottle : IDisposable
+{
+    private readonly PartitionedRateLimiter<string>? _failures;
+
+    public ModelKitAuthThrottle(IOptions<ModelKitAuthOptions> options)
+    {
+        var limit = options.Value.FailedAttemptsPerMinute;
+        if (limit <= 0) return;
+        _failures = PartitionedRateLimiter.Create<string, string>(address => RateLimitPartition.GetFixedWindowLimiter(address,
+            _ => new FixedWindowRateLimiterOptions { PermitLimit = limit, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 }));
+    }
+
+    /// <summary>True while <paramref name="context"/>'s address has no failed attempts left.</summary>
+    public bool IsBlocked(HttpContext context) => _failures?.GetStatistics(Address(context))?.CurrentAvailablePermits == 0;
+
+    /// <summary>Counts a failed attempt of <paramref name="context"/>'s address.</summary>
+    public void RecordFailure(HttpContext context)
+    {
+        if (_failures is null) return;
+        using var _ = _failures.AttemptAcquire(Address(context));
+    }
+
+    private static string Address(HttpContext context) => context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+
+    public void Dispose() => _failures?.Dispose();
+}
