@@ -1,10 +1,24 @@
-// The ModelKit sample server: REST on http://localhost:8080 (HTTP/1.1 and HTTP/2), an h2c port on 8081 for
+// The ModelKit sample server: REST on http://localhost:8080 (HTTP/1.1), an h2c (HTTP/2 without TLS) port on 8081 for
 // gRPC. On first start it generates the demo models, registers them and deploys them; later starts restore
 // the saved deployments. Data lives in ./modelkit-data (ModelKit:DataDirectory).
+// Addresses: --urls / ASPNETCORE_URLS (or Kestrel:Endpoints) replace both defaults; ModelKit:RestPort and
+// ModelKit:GrpcPort move them.
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using ModelKit.SampleServer;
 using Scalar.AspNetCore;
 
 var builder = WebApplication.CreateBuilder(args);
+if (string.IsNullOrEmpty(builder.Configuration["urls"]) && !builder.Configuration.GetSection("Kestrel:Endpoints").Exists())
+{
+    var restPort = builder.Configuration.GetValue("ModelKit:RestPort", 8080);
+    var grpcPort = builder.Configuration.GetValue("ModelKit:GrpcPort", 8081);
+    builder.WebHost.ConfigureKestrel(kestrel =>
+    {
+        kestrel.ListenLocalhost(restPort, listen => listen.Protocols = HttpProtocols.Http1); // HTTP/2 without TLS is the h2c port
+        kestrel.ListenLocalhost(grpcPort, listen => listen.Protocols = HttpProtocols.Http2); // h2c: gRPC without TLS
+    });
+}
+
 // ModelKit (DataDirectory, MaxArtifactBytes), ModelKit:Cache (MemoryLimitBytes, MemoryLimitFraction, MaxModels),
 // ModelKit:Inference, ModelKit:Deployments, ModelKit:Jobs; environment variables such as ModelKit__Cache__MemoryLimitBytes.
 builder.Services.AddModelKit(builder.Configuration.GetSection("ModelKit"))
@@ -55,10 +69,10 @@ app.Lifetime.ApplicationStarted.Register(() =>
         Console.WriteLine("Using the sample API keys from appsettings.json (X-API-Key: modelkit-sample-key-change-me); replace them before exposing this server.");
     }
 
-    var rest = builder.Configuration["Kestrel:Endpoints:Rest:Url"] ?? app.Urls.FirstOrDefault() ?? "http://localhost:8080";
-    Console.WriteLine($"ModelKit sample server: REST on {rest}; API reference at {rest}/docs (OpenAPI: {rest}/openapi/v1.json)");
+    var addresses = app.Urls.ToList();
+    var rest = addresses.FirstOrDefault() ?? "http://localhost:8080";
+    Console.WriteLine($"ModelKit sample server on {string.Join(", ", addresses)}; API reference at {rest}/docs (OpenAPI: {rest}/openapi/v1.json)");
     Console.WriteLine($"try: curl -H 'X-API-Key: <key>' {rest}/api/v1/models");
-    if (builder.Configuration["Kestrel:Endpoints:Grpc:Url"] is { } grpc) Console.WriteLine($"HTTP/2 without TLS (h2c, for gRPC clients) on {grpc}");
 });
 app.Run();
 

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Diagnostics;
 using Microsoft.AspNetCore.Hosting;
 
@@ -37,14 +38,28 @@ public sealed class DocExamplesTests
         Assert.Contains(" 0 not as documented", report, StringComparison.Ordinal);
     }
 
-    // The sample server on Kestrel with both of its endpoints on free loopback ports instead of 8080 and 8081.
+    [Fact]
+    public async Task SampleServer_Urls_ReplaceTheDefaultPorts()
+    {
+        // As `--urls http://127.0.0.1:0` (ASPNETCORE_URLS lands in the same setting) would: the server listens there only.
+        await using var factory = new KestrelSampleServerFactory();
+        factory.UseKestrel();
+        factory.StartServer();
+        var addresses = factory.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+            .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses;
+        var address = Assert.Single(addresses);
+        Assert.StartsWith("http://127.0.0.1:", address, StringComparison.Ordinal);
+        Assert.DoesNotContain(":8080", address, StringComparison.Ordinal);
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await factory.CreateClient().GetAsync("/health")).StatusCode);
+    }
+
+    // The sample server on Kestrel at a free loopback port, given as the host's URLs (what --urls sets).
     private sealed class KestrelSampleServerFactory : SampleServerFactory
     {
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
             base.ConfigureWebHost(builder);
-            builder.UseSetting("Kestrel:Endpoints:Rest:Url", "http://127.0.0.1:0");
-            builder.UseSetting("Kestrel:Endpoints:Grpc:Url", "http://127.0.0.1:0");
+            builder.UseSetting("urls", "http://127.0.0.1:0");
         }
     }
 }
