@@ -5,6 +5,7 @@
 // ModelKit:GrpcPort move them.
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using ModelKit.SampleServer;
+using OpenTelemetry.Metrics;
 using Scalar.AspNetCore;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -27,6 +28,11 @@ builder.Services.AddModelKit(builder.Configuration.GetSection("ModelKit"))
         o => builder.Configuration.GetSection("ModelKit:Auth").Bind(o),   // API keys, scopes, rate limit
         o => builder.Configuration.GetSection("ModelKit:Http").Bind(o));  // body limits
 builder.Services.AddHostedService<DemoModelSeeder>();
+// Prometheus text at /metrics: ModelKit's instruments (meter "ModelKit") and ASP.NET Core's, through OpenTelemetry.
+builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
+    .AddMeter(ModelKit.Diagnostics.ModelKitTelemetry.Name)
+    .AddAspNetCoreInstrumentation()
+    .AddPrometheusExporter());
 builder.Services.AddOpenApi(o => o.AddModelKitSchemas().AddDocumentTransformer((document, _, _) =>
 {
     document.Info.Title = "ModelKit sample server";
@@ -47,6 +53,8 @@ builder.Services.AddOpenApi(o => o.AddModelKitSchemas().AddDocumentTransformer((
 
 var app = builder.Build();
 app.MapOpenApi();                                   // /openapi/v1.json
+var metricsEndpoint = app.MapPrometheusScrapingEndpoint(); // /metrics; ModelKit:Metrics:RequireKey puts it behind a read key
+if (builder.Configuration.GetValue("ModelKit:Metrics:RequireKey", false)) metricsEndpoint.RequireModelKitScope(ModelKit.AspNetCore.ModelKitScopes.Read);
 app.MapScalarApiReference("/docs");                 // browsable reference at /docs
 app.MapModelKit();
 app.MapOpenInferenceProtocol();                     // /v2: Triton and KServe clients
