@@ -24,9 +24,7 @@ if (string.IsNullOrEmpty(builder.Configuration["urls"]) && !builder.Configuratio
 // ModelKit:Inference, ModelKit:Deployments, ModelKit:Jobs; environment variables such as ModelKit__Cache__MemoryLimitBytes.
 builder.Services.AddModelKit(builder.Configuration.GetSection("ModelKit"))
     .AddOnnxRuntime()
-    .AddHttpApi(
-        o => builder.Configuration.GetSection("ModelKit:Auth").Bind(o),   // API keys, scopes, rate limit
-        o => builder.Configuration.GetSection("ModelKit:Http").Bind(o));  // body limits
+    .AddHttpApi(builder.Configuration.GetSection("ModelKit"));           // ModelKit:Auth (keys, scopes, limits; rotated live), ModelKit:Http
 builder.Services.AddHostedService<DemoModelSeeder>();
 // Prometheus text at /metrics: ModelKit's instruments (meter "ModelKit") and ASP.NET Core's, through OpenTelemetry.
 builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics

@@ -1,13 +1,54 @@
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
 namespace ModelKit.AspNetCore;
 
-/// <summary>Accepts <c>X-API-Key</c> or <c>Authorization: Bearer</c>; compares in constant time; never logs a key.</summary>
-/// <summary>The configured keys' SHA-256 digests, computed once (the handler is created per request).</summary>
-internal sealed class ModelKitApiKeyDigests(IOptions<ModelKitAuthOptions> auth)
+/// <summary>
+/// The configured keys' SHA-256 digests (the handler is created per request, the digests once per configuration):
+/// recomputed when the options change, so keys can be rotated by editing the configuration, without a restart, where
+/// the options are bound to a reloading source (the sample binds <c>ModelKit:Auth</c>).
+/// </summary>
+internal sealed partial class ModelKitApiKeyDigests : IDisposable
 {
-    public IReadOnlyList<(byte[] Digest, ModelKitApiKey Key)> Keys { get; } =
-        [.. auth.Value.Keys.Select(k => (SHA256.HashData(Encoding.UTF8.GetBytes(k.Key)), k))];
+    private readonly IDisposable? _subscription;
+    private readonly ILogger _logger;
+    private volatile IReadOnlyList<(byte[] Digest, ModelKitApiKey Key)> _keys;
+
+    public ModelKitApiKeyDigests(IOptionsMonitor<ModelKitAuthOptions> auth, ILogger<ModelKitApiKeyDigests>? logger = null)
+    {
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _keys = Compute(auth.CurrentValue);
+        _subscription = auth.OnChange(options => _keys = Compute(options));
+    }
+
+    public IReadOnlyList<(byte[] Digest, ModelKitApiKey Key)> Keys => _keys;
+
+    // Keys with a problem (only a change after start can bring one: the start itself fails on them) are left out.
+    private List<(byte[] Digest, ModelKitApiKey Key)> Compute(ModelKitAuthOptions options)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        var keys = new List<(byte[] Digest, ModelKitApiKey Key)>(options.Keys.Count);
+        for (var i = 0; i < options.Keys.Count; i++)
+        {
+            var problems = ModelKitAuthOptionsValidator.KeyProblems(options.Keys[i], i, names).ToList();
+            if (problems.Count > 0)
+            {
+                LogKeyIgnored(_logger, string.Join(" ", problems));
+                continue;
+            }
+
+            keys.Add((SHA256.HashData(Encoding.UTF8.GetBytes(options.Keys[i].Key)), options.Keys[i]));
+        }
+
+        return keys;
+    }
+
+    [LoggerMessage(2, LogLevel.Error, "An API key from the changed configuration is not used: {Problems}")]
+    private static partial void LogKeyIgnored(ILogger logger, string problems);
+
+    public void Dispose() => _subscription?.Dispose();
 }

@@ -9,6 +9,21 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class ModelKitHttpApiExtensions
 {
     /// <summary>
+    /// Adds the HTTP API's services with its options bound from <paramref name="modelKitSection"/> (the host's
+    /// <c>ModelKit</c> section): <c>Auth</c> (keys, scopes, rate limits) and <c>Http</c> (body limits). The binding follows
+    /// the configuration, so API keys are rotated by changing it (a reloading source such as appsettings.json), without
+    /// a restart.
+    /// </summary>
+    public static IModelKitBuilder AddHttpApi(this IModelKitBuilder builder, Microsoft.Extensions.Configuration.IConfiguration modelKitSection)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(modelKitSection);
+        builder.Services.Configure<ModelKitAuthOptions>(modelKitSection.GetSection("Auth"));
+        builder.Services.Configure<ModelKitHttpOptions>(modelKitSection.GetSection("Http"));
+        return builder.AddHttpApi();
+    }
+
+    /// <summary>
     /// Adds the HTTP API's services. Keys and limits come from <paramref name="configure"/> (the sample binds the
     /// <c>ModelKit:Auth</c> configuration section). Authentication is on unless <see cref="ModelKitAuthOptions.Enabled"/>
     /// is set to false explicitly; on with no keys is a configuration error reported at start.

@@ -92,6 +92,71 @@ public sealed class AuthTests : IClassFixture<SampleServerFactory>
         await ExpectAsync(await WithKey(SampleServerFactory.AdminKey).GetAsync("/api/v1/models"), HttpStatusCode.TooManyRequests, "RATE_LIMITED");
     }
 
+    [Fact]
+    public async Task ApiKeys_RotatedInTheConfiguration_TakeEffectWithoutARestart()
+    {
+        await using var factory = new RotatingKeysFactory();
+        HttpClient WithKey(string key)
+        {
+            var client = factory.CreateClient();
+            client.DefaultRequestHeaders.Remove("X-API-Key");
+            client.DefaultRequestHeaders.Add("X-API-Key", key);
+            return client;
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await WithKey("rotating-old-key-0001").GetAsync("/api/v1/models")).StatusCode);
+        await ExpectAsync(await WithKey("rotating-new-key-0002").GetAsync("/api/v1/models"), HttpStatusCode.Unauthorized, "UNAUTHORIZED");
+
+        factory.Keys.Set("ModelKit:Auth:Keys:2:Key", "rotating-new-key-0002"); // as an edited appsettings.json reloads
+
+        Assert.Equal(HttpStatusCode.OK, (await WithKey("rotating-new-key-0002").GetAsync("/api/v1/models")).StatusCode);
+        await ExpectAsync(await WithKey("rotating-old-key-0001").GetAsync("/api/v1/models"), HttpStatusCode.Unauthorized, "UNAUTHORIZED");
+
+        // A rotation to an invalid key (too short) neither throws on the reload nor lets that key in; the others serve on.
+        var bad = Record.Exception(() => factory.Keys.Set("ModelKit:Auth:Keys:2:Key", "short-key"));
+        Assert.Null(bad);
+        await ExpectAsync(await WithKey("short-key").GetAsync("/api/v1/models"), HttpStatusCode.Unauthorized, "UNAUTHORIZED");
+        Assert.Equal(HttpStatusCode.OK, (await factory.CreateClient().GetAsync("/api/v1/models")).StatusCode);
+    }
+
+    private sealed class RotatingKeysFactory : SampleServerFactory
+    {
+        public ReloadingSource Keys { get; } = new();
+
+        protected override void ConfigureWebHost(Microsoft.AspNetCore.Hosting.IWebHostBuilder builder)
+        {
+            base.ConfigureWebHost(builder);
+            builder.UseSetting("ModelKit:DeployDemoModels", "false");
+            builder.ConfigureAppConfiguration(configuration => configuration.Add(Keys));
+        }
+    }
+
+    // An in-memory configuration source that can change and signal a reload, as a watched file does.
+    internal sealed class ReloadingSource : Microsoft.Extensions.Configuration.IConfigurationSource
+    {
+        private readonly Provider _provider = new();
+
+        public ReloadingSource()
+        {
+            _provider.Set("ModelKit:Auth:Keys:2:Name", "rotating", reload: false);
+            _provider.Set("ModelKit:Auth:Keys:2:Key", "rotating-old-key-0001", reload: false);
+            _provider.Set("ModelKit:Auth:Keys:2:Scopes:0", "read", reload: false);
+        }
+
+        public void Set(string key, string value) => _provider.Set(key, value, reload: true);
+
+        public Microsoft.Extensions.Configuration.IConfigurationProvider Build(Microsoft.Extensions.Configuration.IConfigurationBuilder builder) => _provider;
+
+        private sealed class Provider : Microsoft.Extensions.Configuration.ConfigurationProvider
+        {
+            public void Set(string key, string value, bool reload)
+            {
+                Data[key] = value;
+                if (reload) OnReload();
+            }
+        }
+    }
+
     private sealed class FewFailuresFactory : SampleServerFactory
     {
         protected override void ConfigureWebHost(Microsoft.AspNetCore.Hosting.IWebHostBuilder builder)
