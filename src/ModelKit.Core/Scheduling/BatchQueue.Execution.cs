@@ -1,0 +1,130 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using ModelKit.Diagnostics;
+using ModelKit.Tensors;
+
+namespace ModelKit.Scheduling;
+
+// Running batches: dispatch to the thread pool, the backend run, the one-by-one fallback, and the bookkeeping after.
+internal sealed partial class BatchQueue
+{
+    private void Dispatch(List<PendingRequest[]>? batches)
+    {
+        if (batches is null) return;
+        foreach (var batch in batches)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static state => _ = state.Queue.RunBatchAsync(state.Batch), new BatchWork(this, batch), preferLocal: false);
+        }
+    }
+
+    private readonly record struct BatchWork(BatchQueue Queue, PendingRequest[] Batch);
+
+    private async Task RunBatchAsync(PendingRequest[] batch)
+    {
+        var started = _timeProvider.GetTimestamp();
+        try
+        {
+            var inputs = new IReadOnlyDictionary<string, Tensor>[batch.Length];
+            for (var i = 0; i < batch.Length; i++) inputs[i] = batch[i].Inputs;
+            _metrics.BatchSize.Record(batch.Length, _modelTag);
+            IReadOnlyList<IReadOnlyDictionary<string, Tensor>> outputs;
+            var token = batch[0].Batch?.Token ?? CancellationToken.None;
+            try
+            {
+                outputs = await _executor.ExecuteAsync(inputs, token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                // Every caller had gone; each was already completed with its timeout or cancellation.
+                Interlocked.Increment(ref _terminated);
+                Log.BatchTerminated(_logger, batch.Length, Name);
+                return;
+            }
+            catch (Exception ex) when (batch.Length > 1 && ex is not OperationCanceledException && (ex is not ModelKitException || ex is InvalidInputException))
+            {
+                Log.BatchFailed(_logger, batch.Length, Name, ex);
+                await RunOneByOneAsync(batch).ConfigureAwait(false);
+                return;
+            }
+
+            if (outputs.Count != batch.Length)
+            {
+                throw new InferenceFailedException($"The backend returned {outputs.Count} results for a batch of {batch.Length} requests.");
+            }
+
+            for (var i = 0; i < batch.Length; i++)
+            {
+                if (batch[i].Complete(outputs[i])) Interlocked.Increment(ref _succeeded);
+            }
+        }
+        catch (Exception ex)
+        {
+            var error = Wrap(ex);
+            foreach (var r in batch)
+            {
+                if (r.Fail(error)) Interlocked.Increment(ref _failed);
+            }
+        }
+        finally
+        {
+            batch[0].Batch?.Dispose();
+            OnBatchFinished(batch, _timeProvider.GetElapsedTime(started));
+        }
+    }
+
+    // After a batch failed as a whole: each request alone, so that one bad request fails only itself. The batch's token
+    // still stops the runs once every caller has gone.
+    private async Task RunOneByOneAsync(PendingRequest[] batch)
+    {
+        var token = batch[0].Batch?.Token ?? CancellationToken.None;
+        foreach (var r in batch)
+        {
+            if (r.Task.IsCompleted) continue; // timed out or cancelled meanwhile
+            try
+            {
+                var outputs = await _executor.ExecuteAsync([r.Inputs], token).ConfigureAwait(false);
+                if (r.Complete(outputs[0])) Interlocked.Increment(ref _succeeded);
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                Interlocked.Increment(ref _terminated); // every caller had gone; each was completed with its own reason
+                return;
+            }
+            catch (Exception ex)
+            {
+                if (r.Fail(Wrap(ex))) Interlocked.Increment(ref _failed);
+            }
+        }
+    }
+
+    private Exception Wrap(Exception ex) => ex is ModelKitException or OperationCanceledException
+        ? ex
+        : new InferenceFailedException($"Model '{Name}' failed to run: {ex.Message}", ex);
+
+    private void OnBatchFinished(PendingRequest[] batch, TimeSpan elapsed)
+    {
+        List<PendingRequest[]>? batches = null;
+        TaskCompletionSource? drained = null;
+        lock (_lock)
+        {
+            foreach (var r in batch)
+            {
+                if (r.Tracked)
+                {
+                    _dispatched.Remove(r);
+                    r.Tracked = false;
+                }
+            }
+
+            _running--;
+            _batches++;
+            _batchedRequests += batch.Length;
+            _averageBatchSeconds = _averageBatchSeconds == 0 ? elapsed.TotalSeconds : (0.8 * _averageBatchSeconds) + (0.2 * elapsed.TotalSeconds);
+            FormBatches(ref batches);
+            if (_stopping && _running == 0 && _count == 0) drained = _drained;
+        }
+
+        Dispatch(batches);
+        drained?.TrySetResult();
+    }
+}
