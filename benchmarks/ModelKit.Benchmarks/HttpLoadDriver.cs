@@ -106,7 +106,7 @@ internal static class HttpLoadDriver
             {
                 name = p.Key,
                 shape = p.Value.Shape.ToArray(),
-                datatype = TensorJson.DataType(p.Value.ElementType),
+                datatype = p.Value.ElementType.GetDataTypeName(),
                 parameters = new { binary_data_size = p.Value.AsBytes().Length },
             }),
             parameters = new { binary_data_output = true },

@@ -360,7 +360,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
     private static JsonArray? Specs(IReadOnlyList<ModelKit.Tensors.TensorSpec>? specs) => specs is null ? null : new JsonArray([.. specs.Select(s => (JsonNode)new JsonObject
     {
         ["name"] = s.Name,
-        ["datatype"] = TensorJson.DataType(s.ElementType),
+        ["datatype"] = s.ElementType.GetDataTypeName(),
         ["shape"] = new JsonArray([.. s.Shape.Select(d => JsonValue.Create(d))]),
     })]);
 

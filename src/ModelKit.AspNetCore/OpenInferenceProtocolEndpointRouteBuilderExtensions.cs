@@ -115,5 +115,5 @@ public static class OpenInferenceProtocolEndpointRouteBuilderExtensions
         return new OpenInferenceProtocolResponse(id, result.ModelId, result.Version, outputs);
     }
 
-    private static object Spec(TensorSpec spec) => new { name = spec.Name, datatype = TensorJson.DataType(spec.ElementType), shape = spec.Shape };
+    private static object Spec(TensorSpec spec) => new { name = spec.Name, datatype = spec.ElementType.GetDataTypeName(), shape = spec.Shape };
 }

@@ -29,7 +29,7 @@ internal sealed class OpenInferenceProtocolResponse(string? id, string modelName
             {
                 writer.WriteStartObject();
                 writer.WriteString("name", name);
-                writer.WriteString("datatype", TensorJson.DataType(tensor.ElementType));
+                writer.WriteString("datatype", tensor.ElementType.GetDataTypeName());
                 writer.WriteStartArray("shape");
                 foreach (var dim in tensor.Shape) writer.WriteNumberValue(dim);
                 writer.WriteEndArray();

@@ -75,17 +75,7 @@ internal sealed class ServedModel : IServedModel, IBatchExecutor
     public bool IsAcceptingRequests => !_withdrawn && !Queue.IsStopping;
 
     /// <summary>True when the registry content this serves is <paramref name="version"/>'s (same files, same hashes).</summary>
-    public bool Serves(ModelVersionInfo version)
-    {
-        var files = VersionInfo.Files;
-        if (version.Files.Count != files.Count) return false;
-        for (var i = 0; i < files.Count; i++)
-        {
-            if (!string.Equals(files[i].Sha256, version.Files[i].Sha256, StringComparison.Ordinal) || files[i].Name != version.Files[i].Name) return false;
-        }
-
-        return true;
-    }
+    public bool Serves(ModelVersionInfo version) => string.Equals(Load.ContentId, ModelRouter.ContentIdOf(version), StringComparison.Ordinal);
 
     public Task<IReadOnlyDictionary<string, Tensor>> InferAsync(
         IReadOnlyDictionary<string, Tensor> inputs, RequestPriority? priority = null, TimeSpan? timeout = null, CancellationToken cancellationToken = default)

@@ -149,7 +149,7 @@ public static class TensorJson
         {
             Name = name,
             Shape = tensor.Shape.ToArray(),
-            Datatype = DataType(tensor.ElementType),
+            Datatype = tensor.ElementType.GetDataTypeName(),
             Data = tensor.ElementType switch
             {
                 TensorElementType.Float32 => tensor.ToArray<float>(),
@@ -165,8 +165,6 @@ public static class TensorJson
         };
     }
 
-    /// <summary>The Open Inference Protocol name of an element type (FP32, INT64, BYTES …).</summary>
-    public static string DataType(TensorElementType type) => type.GetDataTypeName();
 
     // Flattens (possibly nested) data straight into a typed array; the nesting gives the shape unless one is declared.
     private static Tensor ReadTensor(string name, JsonElement data, TensorElementType type, long[]? declaredShape)
