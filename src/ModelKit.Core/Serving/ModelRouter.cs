@@ -230,7 +230,7 @@ public sealed class ModelRouter : IModelRouter, IAsyncDisposable, IDisposable
         var result = new List<ModelUnavailability>();
         foreach (var (model, reason) in _unavailable.Values)
         {
-            if (IsCurrent(model)) result.Add(new ModelUnavailability(model.ModelId, model.Version, model.DeploymentId, reason));
+            if (Current().Contains(model)) result.Add(new ModelUnavailability(model.ModelId, model.Version, model.DeploymentId, reason));
         }
 
         // Files deleted under a served model are found before the next load needs them.
@@ -256,11 +256,6 @@ public sealed class ModelRouter : IModelRouter, IAsyncDisposable, IDisposable
         if (!_unavailable.IsEmpty) _unavailable.TryRemove(model.CacheKey, out _);
     }
 
-    private bool IsCurrent(ServedModel model)
-    {
-        foreach (var served in Current()) if (served == model) return true;
-        return false;
-    }
 
     private IEnumerable<ServedModel> Current()
     {
@@ -330,18 +325,13 @@ public sealed class ModelRouter : IModelRouter, IAsyncDisposable, IDisposable
         }
         finally
         {
-            if (!IsCurrentKey(served.CacheKey) && _cache.GetStats().Find(served.CacheKey) is { Pinned: false }) _cache.Remove(served.CacheKey);
+            if (!Current().Any(s => s.CacheKey == served.CacheKey) && _cache.GetStats().Find(served.CacheKey) is { Pinned: false }) _cache.Remove(served.CacheKey);
         }
     }
 
     /// <summary>How long a retired on-demand model may take to finish what it accepted.</summary>
     internal static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(30);
 
-    private bool IsCurrentKey(ModelCacheKey key)
-    {
-        foreach (var served in Current()) if (served.CacheKey == key) return true;
-        return false;
-    }
 
     /// <summary>Stops every on-demand queue (running batches finish) and stops listening to the registry.</summary>
     public async ValueTask DisposeAsync()
