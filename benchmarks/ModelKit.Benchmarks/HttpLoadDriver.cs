@@ -42,7 +42,6 @@ internal static class HttpLoadDriver
                 .ConfigureInference(o => o.DefaultBatching = new BatchingOptions { MaxBatchSize = maxBatch, Instances = 2, MaxQueueSize = 100_000 });
             await using var app = builder.Build();
             app.MapModelKit();
-            app.MapOpenInferenceProtocol();
             // The floor: the same body posted to an endpoint that only reads it and answers a small JSON object.
             app.MapPost("/bench/echo", async (HttpContext context) =>
             {

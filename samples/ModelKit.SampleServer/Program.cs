@@ -54,17 +54,18 @@ app.MapOpenApi();                                   // /openapi/v1.json
 var metricsEndpoint = app.MapPrometheusScrapingEndpoint(); // /metrics; ModelKit:Metrics:RequireKey puts it behind a read key
 if (builder.Configuration.GetValue("ModelKit:Metrics:RequireKey", false)) metricsEndpoint.RequireModelKitScope(ModelKit.AspNetCore.ModelKitScopes.Read);
 app.MapScalarApiReference("/docs");                 // browsable reference at /docs
-app.MapModelKit();
-app.MapOpenInferenceProtocol();                     // /v2: Triton and KServe clients
-app.MapGet("/health", () => Results.Json(new { status = "healthy", service = "modelkit-sample-server", version = typeof(Program).Assembly.GetName().Version?.ToString(3) }));
+app.MapModelKit();                                  // every seed at its own paths, and /v2 (Open Inference Protocol)
 app.MapGet("/", () => Results.Text(
     """
     ModelKit sample server (send an API key from ModelKit:Auth:Keys as X-API-Key)
       GET  /api/v1/models                          registered models
       GET  /api/v1/models/demo-mlp/status          deployment status, stages, replicas
       POST /api/v1/models/demo-mlp/inference       {"input_data": [[0.1, 0.2, ... 64 values]]}
-      POST /api/v1/inference/infer                 {"model_id": "demo-mlp", "input_data": {...}}
-      GET  /api/v1/health                          health checks
+      POST /inference/infer                        {"model_name": "demo-mlp", "data": {...}}
+      GET  /models                                 models (gateway API)
+      GET  /api/system/resources                   CPU, memory and disk (LLM manager API)
+      GET  /health                                 health checks
+      POST /v2/models/demo-mlp/infer               Open Inference Protocol
       GET  /docs                                   API reference (OpenAPI at /openapi/v1.json)
     See docs/rest-api.md for every endpoint.
     """));

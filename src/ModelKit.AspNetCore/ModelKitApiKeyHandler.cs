@@ -10,7 +10,8 @@ using Microsoft.Extensions.Options;
 namespace ModelKit.AspNetCore;
 
 internal sealed partial class ModelKitApiKeyHandler(
-    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, ModelKitApiKeyDigests keys, ModelKitAuthThrottle throttle)
+    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, ModelKitApiKeyDigests keys, ModelKitAuthThrottle throttle,
+    ModelKitSurfaces surfaces)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "ModelKitApiKey";
@@ -59,17 +60,20 @@ internal sealed partial class ModelKitApiKeyHandler(
         if (Context.Items.ContainsKey(ThrottledKey))
         {
             Response.Headers.RetryAfter = "60";
-            return ModelKitProblems.Problem(Context, ModelKitProblems.RateLimited,
-                "Too many failed authentications from this address; retry after the Retry-After interval.", retryAfterSeconds: 60).ExecuteAsync(Context);
+            return Write(SurfaceError.Of(ModelKitProblems.RateLimited,
+                "Too many failed authentications from this address; retry after the Retry-After interval.", retryAfterSeconds: 60));
         }
 
         Response.Headers.WWWAuthenticate = "Bearer";
-        return ModelKitProblems.Problem(Context, ModelKitProblems.Unauthorized,
-            "An API key is required: send it as 'X-API-Key: <key>' or 'Authorization: Bearer <key>'.").ExecuteAsync(Context);
+        return Write(SurfaceError.Of(ModelKitProblems.Unauthorized,
+            "An API key is required: send it as 'X-API-Key: <key>' or 'Authorization: Bearer <key>'."));
     }
 
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
-        ModelKitProblems.Problem(Context, ModelKitProblems.Forbidden, "The API key does not have the scope this endpoint needs.").ExecuteAsync(Context);
+        Write(SurfaceError.Of(ModelKitProblems.Forbidden, "The API key does not have the scope this endpoint needs."));
+
+    // In the error shape of the surface the request is for (problem details on a host app's own endpoints).
+    private Task Write(SurfaceError error) => (surfaces.Find(Request.Path) ?? ModelKitProblems.Writer)(Context, error).ExecuteAsync(Context);
 
     [LoggerMessage(1, LogLevel.Warning, "Rejected an invalid API key on {Path}.")]
     private static partial void LogRejected(ILogger logger, PathString path);

@@ -15,4 +15,9 @@ public sealed class ModelKitAuthOptions
     /// guessed by trying. 0 turns it off. Default: 30.
     /// </summary>
     public int FailedAttemptsPerMinute { get; set; } = 30;
+    /// <summary>
+    /// Surfaces served without a key while the others keep theirs, by id: <c>000</c>, <c>001</c>, <c>002</c>, <c>003</c>,
+    /// <c>004</c> (the seeds) and <c>v2</c> (Open Inference Protocol). Read when the surface is mapped. Default: none.
+    /// </summary>
+    public List<string> AnonymousSurfaces { get; set; } = [];
 }

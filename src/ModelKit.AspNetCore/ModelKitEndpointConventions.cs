@@ -20,10 +20,11 @@ internal static partial class ModelKitEndpointConventions
 
     /// <summary>
     /// Adds the group filter: the per-key rate limit (RATE_LIMITED) first, then every <see cref="ModelKitException"/> (and Kestrel's
-    /// body errors, mapped to one) written by <paramref name="toResult"/> — problem details, or the protocol's own shape.
+    /// body errors, mapped to one) written by <paramref name="errors"/>, the surface's own error shape.
     /// </summary>
-    public static void AddModelKitFilter(this RouteGroupBuilder group, IServiceProvider services, Func<ModelKitException, HttpContext, IResult> toResult)
+    public static void AddModelKitFilter(this RouteGroupBuilder group, IServiceProvider services, SurfaceErrorWriter errors)
     {
+        IResult toResult(ModelKitException ex, HttpContext context) => errors(context, SurfaceError.From(ex));
         var limiter = services.GetRequiredService<ModelKitRateLimiter>();
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("ModelKit.AspNetCore");
         group.AddEndpointFilter(async (context, next) =>
@@ -56,8 +57,11 @@ internal static partial class ModelKitEndpointConventions
         });
     }
 
-    /// <summary>Whether authentication is on; throws when <c>AddHttpApi</c> was not called.</summary>
-    public static bool AuthEnabled(IServiceProvider services, string caller)
+    /// <summary>
+    /// Whether authentication is on for the surface <paramref name="surface"/> (off when it is off for all, or the surface is
+    /// listed in <see cref="ModelKitAuthOptions.AnonymousSurfaces"/>); throws when <c>AddHttpApi</c> was not called.
+    /// </summary>
+    public static bool AuthEnabled(IServiceProvider services, string caller, string surface)
     {
         // IOptions<T> resolves for any T once options exist at all, so AddHttpApi's own marker is what tells.
         if (services.GetService<ModelKitHttpApiMarker>() is null)
@@ -65,7 +69,8 @@ internal static partial class ModelKitEndpointConventions
             throw new InvalidOperationException($"{caller} needs the HTTP API's services: call services.AddModelKit().AddHttpApi(...) with API keys (or Enabled = false to run without).");
         }
 
-        return services.GetRequiredService<IOptions<ModelKitAuthOptions>>().Value.Enabled;
+        var auth = services.GetRequiredService<IOptions<ModelKitAuthOptions>>().Value;
+        return auth.Enabled && !auth.AnonymousSurfaces.Contains(surface, StringComparer.OrdinalIgnoreCase);
     }
 
     [LoggerMessage(2, LogLevel.Error, "Unexpected error on {Method} {Path} (request {RequestId}).")]

@@ -10,7 +10,7 @@ namespace Microsoft.AspNetCore.Builder;
 // Seed 004's catalogue views over the registry, and seed 001's local models.
 public static partial class ModelKitEndpointRouteBuilderExtensions
 {
-    private static async Task<IResult> SearchModelsAsync(
+    internal static async Task<IResult> SearchModelsAsync(
         IModelRegistry registry, IDeploymentManager deployments, string? query, string? source, string? model_type, string? page, string? page_size, CancellationToken cancellationToken)
     {
         if (source is not null && !source.Equals("registry", StringComparison.OrdinalIgnoreCase) && !source.Equals("local", StringComparison.OrdinalIgnoreCase))
@@ -21,7 +21,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         return await ListModelPageAsync(registry, deployments, Parse.Int(page, "page"), Parse.Int(page_size, "page_size"), null, null, null, model_type, null, query, null, cancellationToken);
     }
 
-    private static async Task<IResult> CategoriesAsync(IModelRegistry registry, CancellationToken cancellationToken)
+    internal static async Task<IResult> CategoriesAsync(IModelRegistry registry, CancellationToken cancellationToken)
     {
         var stats = await registry.GetStatisticsAsync(cancellationToken);
         return ModelKitJson.Json(new
@@ -32,16 +32,16 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
     }
 
     // "Trending" here means most used since the models were loaded: the cache counts every batch a model ran.
-    private static IResult Trending(IModelCache cache, string? limit) => TopUsed(cache, Parse.Int(limit, "limit"));
+    internal static IResult Trending(IModelCache cache, string? limit) => TopUsed(cache, Parse.Int(limit, "limit"));
 
-    private static IResult TopUsed(IModelCache cache, int? limit)
+    internal static IResult TopUsed(IModelCache cache, int? limit)
     {
         if (limit is < 1 or > 1000) throw new InvalidInputException($"'limit' must be 1..1000 (was {limit}).");
         var top = cache.GetStats().UsageByModel().Take(limit ?? 10).Select(u => new { model_id = u.ModelId, runs = u.Runs, last_used = u.LastUsed });
         return ModelKitJson.Json(new { models = top, basis = "backend runs of the models in the cache, counted since each was loaded" });
     }
 
-    private static async Task<IResult> RegistryStatsAsync(IModelRegistry registry, IDeploymentManager deployments, CancellationToken cancellationToken)
+    internal static async Task<IResult> RegistryStatsAsync(IModelRegistry registry, IDeploymentManager deployments, CancellationToken cancellationToken)
     {
         var stats = await registry.GetStatisticsAsync(cancellationToken);
         return ModelKitJson.Json(new
@@ -57,20 +57,20 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         });
     }
 
-    private static async Task<IResult> SetFavoriteAsync(string modelId, bool favorite, IModelRegistry registry, IDeploymentManager deployments, CancellationToken cancellationToken)
+    internal static async Task<IResult> SetFavoriteAsync(string modelId, bool favorite, IModelRegistry registry, IDeploymentManager deployments, CancellationToken cancellationToken)
     {
         var model = await registry.UpdateModelAsync(modelId, new ModelUpdate { Favorite = favorite }, cancellationToken);
         return ModelKitJson.Json(ModelSummary(model, deployments.FindByModel(model.Id)));
     }
 
-    private static IResult LocalModels(IDeploymentManager deployments)
+    internal static IResult LocalModels(IDeploymentManager deployments)
     {
         var list = deployments.ListDeployments();
         return ModelKitJson.Json(new { models = list.Select(DeploymentJson), total = list.Count });
     }
 
     // Seed 001: the model is named by model_type and model_size, or model_id (ModelNaming).
-    private static async Task<IResult> LocalDeployAsync(HttpRequest request, IDeploymentManager deployments, CancellationToken cancellationToken)
+    internal static async Task<IResult> LocalDeployAsync(HttpRequest request, IDeploymentManager deployments, CancellationToken cancellationToken)
     {
         var body = await ModelKitJson.ReadAsync<LocalDeployBody>(request, cancellationToken);
         var modelId = ModelNaming.FromTypeAndSize(body.ModelId, body.ModelType, body.ModelSize);
@@ -84,7 +84,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         return ModelKitJson.Json(json, StatusCodes.Status202Accepted);
     }
 
-    private static async Task<IResult> LocalUnloadAsync(string model_id, IDeploymentManager deployments, CancellationToken cancellationToken)
+    internal static async Task<IResult> LocalUnloadAsync(string model_id, IDeploymentManager deployments, CancellationToken cancellationToken)
     {
         var info = DeploymentOfModel(deployments, model_id);
         await deployments.DeleteAsync(info.DeploymentId, cancellationToken);

@@ -11,7 +11,7 @@ namespace Microsoft.AspNetCore.Builder;
 // Seed 004's deployments resource and seed 001's deployment progress.
 public static partial class ModelKitEndpointRouteBuilderExtensions
 {
-    private static async Task<IResult> StartDeploymentAsync(HttpRequest request, IDeploymentManager deployments, CancellationToken cancellationToken)
+    internal static async Task<IResult> StartDeploymentAsync(HttpRequest request, IDeploymentManager deployments, CancellationToken cancellationToken)
     {
         var body = await ModelKitJson.ReadAsync<StartDeploymentBody>(request, cancellationToken);
         if (string.IsNullOrWhiteSpace(body.ModelId)) throw new InvalidInputException("'model_id' is required.");
@@ -34,11 +34,11 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
             Batching = body.Batching?.ToOptions(),
         }, cancellationToken);
         var json = DeploymentJson(info);
-        json["progress_url"] = $"{request.PathBase}{Prefix(request)}/models/local/deployments/{info.DeploymentId}";
+        json["progress_url"] = $"{request.PathBase}{Prefix(request)}/api/deployments/{info.DeploymentId}";
         return ModelKitJson.Json(json, StatusCodes.Status202Accepted);
     }
 
-    private static IResult ListDeployments(string? status, IDeploymentManager deployments)
+    internal static IResult ListDeployments(string? status, IDeploymentManager deployments)
     {
         DeploymentState? state = null;
         if (status is not null)
@@ -52,25 +52,25 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         return ModelKitJson.Json(new { deployments = list.Select(DeploymentJson), total = list.Count });
     }
 
-    private static IResult GetDeployment(string deployment_id, IDeploymentManager deployments) =>
+    internal static IResult GetDeployment(string deployment_id, IDeploymentManager deployments) =>
         ModelKitJson.Json(DeploymentJson(deployments.GetDeployment(deployment_id)));
 
-    private static async Task<IResult> StopDeploymentAsync(string deployment_id, IDeploymentManager deployments, CancellationToken cancellationToken) =>
+    internal static async Task<IResult> StopDeploymentAsync(string deployment_id, IDeploymentManager deployments, CancellationToken cancellationToken) =>
         ModelKitJson.Json(DeploymentJson(await deployments.StopAsync(deployment_id, cancellationToken)));
 
-    private static async Task<IResult> RestartDeploymentAsync(string deployment_id, IDeploymentManager deployments, CancellationToken cancellationToken) =>
+    internal static async Task<IResult> RestartDeploymentAsync(string deployment_id, IDeploymentManager deployments, CancellationToken cancellationToken) =>
         ModelKitJson.Json(DeploymentJson(await deployments.RestartAsync(deployment_id, cancellationToken)), StatusCodes.Status202Accepted);
 
-    private static async Task<IResult> DeleteDeploymentAsync(string deployment_id, IDeploymentManager deployments, CancellationToken cancellationToken)
+    internal static async Task<IResult> DeleteDeploymentAsync(string deployment_id, IDeploymentManager deployments, CancellationToken cancellationToken)
     {
         await deployments.DeleteAsync(deployment_id, cancellationToken);
         return ModelKitJson.Json(new { message = $"Deployment '{deployment_id}' was stopped and deleted." });
     }
 
-    private static IResult DeploymentLogs(string deployment_id, string? lines, IDeploymentManager deployments) =>
+    internal static IResult DeploymentLogs(string deployment_id, string? lines, IDeploymentManager deployments) =>
         LogLines(deployment_id, Parse.Int(lines, "lines"), deployments);
 
-    private static IResult LogLines(string deployment_id, int? lines, IDeploymentManager deployments)
+    internal static IResult LogLines(string deployment_id, int? lines, IDeploymentManager deployments)
     {
         if (lines is < 1 or > 10_000) throw new InvalidInputException($"'lines' must be 1..10000 (was {lines}).");
         var logs = deployments.GetLogs(deployment_id, lines ?? 100);
@@ -81,7 +81,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         });
     }
 
-    private static IResult DeploymentHealth(string deployment_id, IDeploymentManager deployments)
+    internal static IResult DeploymentHealth(string deployment_id, IDeploymentManager deployments)
     {
         var info = deployments.GetDeployment(deployment_id);
         var healthy = info.State == DeploymentState.Running && info.ReadyReplicas > 0;
@@ -96,7 +96,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         }, healthy ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
     }
 
-    private static async Task<IResult> DeploymentModelInfoAsync(string deployment_id, IDeploymentManager deployments, IModelRegistry registry, CancellationToken cancellationToken)
+    internal static async Task<IResult> DeploymentModelInfoAsync(string deployment_id, IDeploymentManager deployments, IModelRegistry registry, CancellationToken cancellationToken)
     {
         var info = deployments.GetDeployment(deployment_id);
         var model = await registry.GetModelAsync(info.ModelId, cancellationToken);
@@ -113,7 +113,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
     }
 
     // Seed 001's view: status, percent, current stage, stages with durations, and the log.
-    private static IResult DeploymentProgress(string deployment_id, IDeploymentManager deployments)
+    internal static IResult DeploymentProgress(string deployment_id, IDeploymentManager deployments)
     {
         var info = deployments.GetDeployment(deployment_id);
         var json = DeploymentJson(info);
@@ -126,7 +126,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         return ModelKitJson.Json(json);
     }
 
-    private static JsonObject DeploymentJson(DeploymentInfo info) => new()
+    internal static JsonObject DeploymentJson(DeploymentInfo info) => new()
     {
         ["deployment_id"] = info.DeploymentId,
         ["model_id"] = info.ModelId,

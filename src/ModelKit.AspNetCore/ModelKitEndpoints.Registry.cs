@@ -14,7 +14,7 @@ namespace Microsoft.AspNetCore.Builder;
 // Registry endpoints (seed 002) and seed 000's PUT/DELETE on a model.
 public static partial class ModelKitEndpointRouteBuilderExtensions
 {
-    private static async Task<IResult> CreateModelAsync(HttpRequest request, IModelRegistry registry, IDeploymentManager deployments, CancellationToken cancellationToken)
+    internal static async Task<IResult> CreateModelAsync(HttpRequest request, IModelRegistry registry, IDeploymentManager deployments, CancellationToken cancellationToken)
     {
         var body = await ModelKitJson.ReadAsync<CreateModelBody>(request, cancellationToken);
         if (string.IsNullOrWhiteSpace(body.Name)) throw new InvalidInputException("'name' is required.");
@@ -29,13 +29,13 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
             Metadata = body.Metadata ?? [],
         }, cancellationToken);
         var summary = ModelSummary(model, null);
-        summary["upload_url"] = $"{request.PathBase}{Prefix(request)}/models/{model.Id}/upload";
+        summary["upload_url"] = $"{request.PathBase}{Prefix(request)}/api/v1/models/{model.Id}/upload";
         return ModelKitJson.Json(summary, StatusCodes.Status201Created);
     }
 
     // Metadata at the top level goes to the registry; seed 000's "config" updates the model's deployment (a new
     // version, device or batching is rolled in without failing requests in flight).
-    private static async Task<IResult> UpdateModelAsync(string model_id, HttpRequest request, IModelRegistry registry, IDeploymentManager deployments, CancellationToken cancellationToken)
+    internal static async Task<IResult> UpdateModelAsync(string model_id, HttpRequest request, IModelRegistry registry, IDeploymentManager deployments, CancellationToken cancellationToken)
     {
         var body = await ModelKitJson.ReadAsync<UpdateModelBody>(request, cancellationToken);
         var model = await registry.UpdateModelAsync(model_id, new ModelUpdate
@@ -78,14 +78,14 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         return ModelKitJson.Json(summary);
     }
 
-    private static async Task<IResult> DeleteModelAsync(string model_id, string? force, IModelRegistry registry, CancellationToken cancellationToken)
+    internal static async Task<IResult> DeleteModelAsync(string model_id, string? force, IModelRegistry registry, CancellationToken cancellationToken)
     {
         var forced = Parse.Bool(force, "force");
         await registry.DeleteModelAsync(model_id, forced ?? false, cancellationToken);
         return ModelKitJson.Json(new { message = $"Model '{model_id}' was deleted{(forced == true ? " (forced: a deployment serving it is stopped)" : string.Empty)}." });
     }
 
-    private static async Task<IResult> DeleteVersionAsync(string model_id, string version, string? force, IModelRegistry registry, CancellationToken cancellationToken)
+    internal static async Task<IResult> DeleteVersionAsync(string model_id, string version, string? force, IModelRegistry registry, CancellationToken cancellationToken)
     {
         var forced = Parse.Bool(force, "force");
         await registry.DeleteVersionAsync(model_id, version, forced ?? false, cancellationToken);
@@ -99,7 +99,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         });
     }
 
-    private static async Task<IResult> ListVersionsAsync(string model_id, IModelRegistry registry, CancellationToken cancellationToken)
+    internal static async Task<IResult> ListVersionsAsync(string model_id, IModelRegistry registry, CancellationToken cancellationToken)
     {
         var model = await registry.GetModelAsync(model_id, cancellationToken);
         return ModelKitJson.Json(new { model_id = model.Id, default_version = model.DefaultVersion, versions = model.Versions.Select(VersionJson) });
@@ -107,7 +107,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
 
     // multipart/form-data, streamed section by section straight into the registry (which hashes it to a temp
     // file): nothing is buffered whole. The version comes from ?version= or a "version" field before the file.
-    private static async Task<IResult> UploadAsync(string model_id, string? version, HttpContext context, IModelRegistry registry, IOptions<ModelKitOptions> options)
+    internal static async Task<IResult> UploadAsync(string model_id, string? version, HttpContext context, IModelRegistry registry, IOptions<ModelKitOptions> options)
     {
         var request = context.Request;
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
@@ -146,7 +146,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         throw new InvalidInputException("The upload has no file part (expected a part named 'file' with a file name).");
     }
 
-    private static async Task<MultipartSection?> NextSectionAsync(MultipartReader reader, CancellationToken cancellationToken)
+    internal static async Task<MultipartSection?> NextSectionAsync(MultipartReader reader, CancellationToken cancellationToken)
     {
         try
         {
@@ -159,7 +159,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
     }
 
     // A small form field, read up to its limit: a longer one is refused without being buffered or echoed.
-    private static async Task<string> ReadFieldAsync(MultipartSection section, string name, int maxChars, CancellationToken cancellationToken)
+    internal static async Task<string> ReadFieldAsync(MultipartSection section, string name, int maxChars, CancellationToken cancellationToken)
     {
         using var reader = new StreamReader(new ClientBodyStream(section.Body));
         var buffer = new char[maxChars + 1];
@@ -169,7 +169,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         return new string(buffer, 0, read).Trim();
     }
 
-    private static JsonObject VersionJson(ModelVersionInfo v) => new()
+    internal static JsonObject VersionJson(ModelVersionInfo v) => new()
     {
         ["version"] = v.Version,
         ["status"] = ModelKitJson.Name(v.Status),

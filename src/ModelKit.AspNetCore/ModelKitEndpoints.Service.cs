@@ -13,7 +13,7 @@ namespace Microsoft.AspNetCore.Builder;
 // Seed 003's service endpoints: async jobs, supported tasks, statistics, cache management, preload.
 public static partial class ModelKitEndpointRouteBuilderExtensions
 {
-    private static async Task<IResult> SubmitJobAsync(HttpContext context, IInferenceService inference, IInferenceJobService jobs)
+    internal static async Task<IResult> SubmitJobAsync(HttpContext context, IInferenceService inference, IInferenceJobService jobs)
     {
         var body = await ModelKitJson.ReadAsync<InferenceBody>(context.Request, context.RequestAborted);
         var modelId = body.ModelId ?? body.ModelName ?? throw new InvalidInputException("'model_id' is required.");
@@ -22,13 +22,13 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         return ModelKitJson.Json(json, StatusCodes.Status202Accepted);
     }
 
-    private static IResult GetJob(string job_id, HttpContext context, IInferenceJobService jobs) =>
+    internal static IResult GetJob(string job_id, HttpContext context, IInferenceJobService jobs) =>
         ModelKitJson.Json(JobJson(jobs.GetJob(job_id), context.TraceIdentifier));
 
-    private static IResult CancelJob(string job_id, HttpContext context, IInferenceJobService jobs) =>
+    internal static IResult CancelJob(string job_id, HttpContext context, IInferenceJobService jobs) =>
         ModelKitJson.Json(JobJson(jobs.Cancel(job_id), context.TraceIdentifier));
 
-    private static async Task<IResult> SupportedTasksAsync(IModelRegistry registry, CancellationToken cancellationToken)
+    internal static async Task<IResult> SupportedTasksAsync(IModelRegistry registry, CancellationToken cancellationToken)
     {
         var statistics = await registry.GetStatisticsAsync(cancellationToken);
         return ModelKitJson.Json(new
@@ -38,7 +38,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         });
     }
 
-    private static IResult Stats(IModelRouter router, IModelCache cache, IInferenceJobService jobs)
+    internal static IResult Stats(IModelRouter router, IModelCache cache, IInferenceJobService jobs)
     {
         var queues = router.GetQueueStats();
         var total = BatchQueueStats.Sum(queues.Values);
@@ -64,17 +64,17 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         });
     }
 
-    private static IResult ClearCache(IModelCache cache)
+    internal static IResult ClearCache(IModelCache cache)
     {
         var removed = cache.Clear();
         return ModelKitJson.Json(new { message = $"Removed {removed} unpinned model(s) from the cache; pinned (deployed) models stay.", removed });
     }
 
-    private static IResult CacheStats(IModelCache cache) => ModelKitJson.Json(CacheJson(cache.GetStats()));
+    internal static IResult CacheStats(IModelCache cache) => ModelKitJson.Json(CacheJson(cache.GetStats()));
 
-    private static IResult CacheModels(IModelCache cache) => ModelKitJson.Json(new { models = cache.GetStats().Entries.Select(EntryJson) });
+    internal static IResult CacheModels(IModelCache cache) => ModelKitJson.Json(new { models = cache.GetStats().Entries.Select(EntryJson) });
 
-    private static IResult RemoveCachedModel(string key, IModelCache cache)
+    internal static IResult RemoveCachedModel(string key, IModelCache cache)
     {
         var parsed = ModelCacheKey.Parse(key);
         return cache.Remove(parsed)
@@ -82,7 +82,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
             : throw new ModelNotFoundException($"'{parsed}' is not in the cache; GET the cache's models for the loaded keys.");
     }
 
-    private static async Task<IResult> ConfigureCacheAsync(HttpRequest request, IModelCache cache, CancellationToken cancellationToken)
+    internal static async Task<IResult> ConfigureCacheAsync(HttpRequest request, IModelCache cache, CancellationToken cancellationToken)
     {
         var body = await ModelKitJson.ReadAsync<CacheConfigBody>(request, cancellationToken);
         if (body.MaxCacheSize is < 1 or > 10_000) throw new InvalidInputException($"'max_cache_size' must be 1..10000 (was {body.MaxCacheSize}).");
@@ -102,7 +102,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         return ModelKitJson.Json(json);
     }
 
-    private static async Task<IResult> PreloadAsync(HttpRequest request, IInferenceService inference, CancellationToken cancellationToken)
+    internal static async Task<IResult> PreloadAsync(HttpRequest request, IInferenceService inference, CancellationToken cancellationToken)
     {
         var body = await ModelKitJson.ReadAsync<PreloadBody>(request, cancellationToken);
         var models = body.Models ?? [body.ModelId ?? body.ModelName ?? throw new InvalidInputException("'model_id' (or 'models') is required.")];
@@ -112,7 +112,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
     }
 
     // A typed response: a job's outputs are serialised straight from their arrays, not through one JSON node per element.
-    private static JobResponse JobJson(InferenceJobInfo job, string requestId) => new()
+    internal static JobResponse JobJson(InferenceJobInfo job, string requestId) => new()
     {
         JobId = job.JobId,
         Status = ModelKitJson.Name(job.Status),
@@ -127,7 +127,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         RequestId = requestId,
     };
 
-    private static System.Text.Json.Nodes.JsonObject CacheJson(ModelCacheStats stats) => new()
+    internal static System.Text.Json.Nodes.JsonObject CacheJson(ModelCacheStats stats) => new()
     {
         ["hits"] = stats.Hits,
         ["misses"] = stats.Misses,
@@ -142,7 +142,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         ["entries"] = new System.Text.Json.Nodes.JsonArray([.. stats.Entries.Select(e => (System.Text.Json.Nodes.JsonNode)EntryJson(e))]),
     };
 
-    private static System.Text.Json.Nodes.JsonObject EntryJson(ModelCacheEntryInfo e) => new()
+    internal static System.Text.Json.Nodes.JsonObject EntryJson(ModelCacheEntryInfo e) => new()
     {
         ["key"] = e.Key.ToString(),
         ["model_id"] = e.Key.ModelId,

@@ -13,10 +13,10 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
 {
     private const double GiB = 1L << 30;
 
-    private static IResult Live() => ModelKitJson.Json(new { status = "alive", service = "modelkit", version = ServiceVersion });
+    internal static IResult Live() => ModelKitJson.Json(new { status = "alive", service = "modelkit", version = ServiceVersion });
 
     // Not ready when a check fails; served models that cannot serve (artifacts missing or corrupt) are named.
-    private static async Task<IResult> ReadyAsync(HealthCheckService health, IModelRouter router, CancellationToken cancellationToken)
+    internal static async Task<IResult> ReadyAsync(HealthCheckService health, IModelRouter router, CancellationToken cancellationToken)
     {
         var report = await health.CheckHealthAsync(r => r.Tags.Contains("ready"), cancellationToken);
         var ready = report.Status != HealthStatus.Unhealthy;
@@ -29,9 +29,9 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         }, ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
     }
 
-    private static IResult SystemResources(SystemMonitor monitor) => ModelKitJson.Json(ResourcesJson(monitor.Read()));
+    internal static IResult SystemResources(SystemMonitor monitor) => ModelKitJson.Json(ResourcesJson(monitor.Read()));
 
-    private static IResult SystemLoad(SystemMonitor monitor, IModelRouter router, IDeploymentManager deployments)
+    internal static IResult SystemLoad(SystemMonitor monitor, IModelRouter router, IDeploymentManager deployments)
     {
         var resources = monitor.Read();
         var total = BatchQueueStats.Sum(router.GetQueueStats().Values);
@@ -51,7 +51,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
     }
 
     // The rules are the health checks' (Core): unhealthy when a readiness check fails, degraded while a deployment has failed.
-    private static async Task<IResult> SystemHealthAsync(HealthCheckService health, SystemMonitor monitor, CancellationToken cancellationToken)
+    internal static async Task<IResult> SystemHealthAsync(HealthCheckService health, SystemMonitor monitor, CancellationToken cancellationToken)
     {
         var report = await health.CheckHealthAsync(cancellationToken);
         var deployments = report.Entries.TryGetValue("deployments", out var entry) ? entry.Data : null;
@@ -65,7 +65,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         }, report.Status == HealthStatus.Unhealthy ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK);
     }
 
-    private static object ResourcesJson(SystemResources r)
+    internal static object ResourcesJson(SystemResources r)
     {
         var memory = Usage(r.MemoryTotalBytes, r.MemoryAvailableBytes, "available_gb");
         memory["process_bytes"] = r.ProcessMemoryBytes;
@@ -79,7 +79,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
     }
 
     // Memory and disk alike (seed 004's names): total, used and free in GB, and the percentage used.
-    private static Dictionary<string, object> Usage(long total, long free, string freeName) => new()
+    internal static Dictionary<string, object> Usage(long total, long free, string freeName) => new()
     {
         ["total_gb"] = Math.Round(total / GiB, 2),
         ["used_gb"] = Math.Round((total - free) / GiB, 2),
@@ -87,5 +87,5 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         ["usage_percent"] = total == 0 ? 0 : Math.Round(100.0 * (total - free) / total, 1),
     };
 
-    private static string ServiceVersion => typeof(ModelKitEndpointRouteBuilderExtensions).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+    internal static string ServiceVersion => typeof(ModelKitEndpointRouteBuilderExtensions).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
 }

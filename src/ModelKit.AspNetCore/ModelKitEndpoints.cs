@@ -15,103 +15,39 @@ using static ModelKit.AspNetCore.ModelKitEndpointConventions;
 
 namespace Microsoft.AspNetCore.Builder;
 
-/// <summary>Maps ModelKit's REST surfaces (seeds 000, 002, 003) onto the core services.</summary>
+/// <summary>Maps all of ModelKit's HTTP surfaces at once; the handlers the seed surfaces share live in this class's parts.</summary>
 public static partial class ModelKitEndpointRouteBuilderExtensions
 {
     /// <summary>
-    /// Maps the endpoints under <paramref name="prefix"/> (default <c>/api/v1</c>) and returns the group, so that
-    /// authorization, rate limiting or OpenAPI metadata can be added to all of them at once. Requires
-    /// <c>services.AddModelKit()</c>. Errors are RFC 9457 problem details with the seed's code in <c>code</c>.
+    /// Maps every surface, each at its seed's own paths under <paramref name="prefix"/> (default: the root): seed 002's
+    /// registry and seed 000's deployments on <c>/api/v1/models…</c> (002 answers the registry operations, 000 the rest),
+    /// seed 001 on <c>/models…</c>, seed 003 on <c>/inference/…</c>, seed 004 on <c>/api/…</c> and <c>/health</c>, and the
+    /// Open Inference Protocol on <c>/v2</c>. Returns a builder whose conventions (authorization, rate limiting, OpenAPI
+    /// metadata) apply to all of them. Requires <c>services.AddModelKit().AddHttpApi(…)</c>. To mount one seed alone, or at
+    /// another path, call its own <c>Map…Api(prefix)</c> instead.
     /// </summary>
-    public static RouteGroupBuilder MapModelKit(this IEndpointRouteBuilder endpoints, string prefix = "/api/v1")
+    public static IEndpointConventionBuilder MapModelKit(this IEndpointRouteBuilder endpoints, string? prefix = null)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        if (endpoints.ServiceProvider.GetService<IInferenceService>() is null)
-        {
-            throw new InvalidOperationException("MapModelKit() needs ModelKit's services: call services.AddModelKit() (and a backend such as .AddOnnxRuntime()) first.");
-        }
-
-        var authEnabled = ModelKitEndpointConventions.AuthEnabled(endpoints.ServiceProvider, "MapModelKit()");
-        var group = endpoints.MapGroup(prefix).WithTags("ModelKit").WithMetadata(new ModelKitRoutePrefix(prefix.Trim('/') is { Length: > 0 } p ? "/" + p : string.Empty));
-        group.ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status401Unauthorized)
-            .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status429TooManyRequests)
-            .ProducesProblem(StatusCodes.Status500InternalServerError).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
-        group.AddModelKitFilter(endpoints.ServiceProvider, ModelKitProblems.ToResult);
-        endpoints.ServiceProvider.GetService<ModelKitSurfaces>()?.Register(prefix, static (context, code, message) => ModelKitProblems.Problem(context, code, message));
-
-        // Seed 000 + 002: models (registry) and their deployment.
-        Secure(group.MapGet("/models", ListModelsAsync), ModelKitScopes.Read, authEnabled).WithSummary("List registered models (paged, filtered)");
-        Secure(group.MapGet("/models/{model_id}", GetModelAsync), ModelKitScopes.Read, authEnabled).WithSummary("A model with its versions and deployment");
-        Secure(group.MapPost("/models", CreateModelAsync), ModelKitScopes.Manage, authEnabled).WithSummary("Create a model (then upload a version)").Accepts<CreateModelBody>("application/json");
-        Secure(group.MapPut("/models/{model_id}", UpdateModelAsync), ModelKitScopes.Manage, authEnabled).WithSummary("Update a model's metadata; 'config' updates its deployment (rolling)").Accepts<UpdateModelBody>("application/json");
-        Secure(group.MapDelete("/models/{model_id}", DeleteModelAsync), ModelKitScopes.Manage, authEnabled).WithSummary("Delete a model (force stops its deployment)");
-        Secure(group.MapPost("/models/{model_id}/upload", UploadAsync), ModelKitScopes.Manage, authEnabled).WithSummary("Upload a version (multipart, streamed)");
-        Secure(group.MapGet("/models/{model_id}/versions", ListVersionsAsync), ModelKitScopes.Read, authEnabled).WithSummary("A model's versions");
-        Secure(group.MapDelete("/models/{model_id}/versions/{version}", DeleteVersionAsync), ModelKitScopes.Manage, authEnabled).WithSummary("Delete one version (refused while deployed unless force)");
-        Secure(group.MapPost("/models/deploy", DeployAsync), ModelKitScopes.Manage, authEnabled).WithSummary("Deploy a model (seed 000's config)").Accepts<DeployBody>("application/json");
-        Secure(group.MapGet("/models/{model_id}/status", GetStatus), ModelKitScopes.Read, authEnabled).WithSummary("A model's deployment status, stages and replicas");
-        Secure(group.MapPost("/models/{model_id}/scale", ScaleAsync), ModelKitScopes.Manage, authEnabled).WithSummary("Scale a model's deployment without reloading").Accepts<ScaleBody>("application/json");
-        Secure(group.MapPost("/models/{model_id}/inference", ModelInferenceAsync), ModelKitScopes.Infer, authEnabled).WithSummary("Run one inference request").Accepts<InferenceBody>("application/json").Produces<InferenceResponse>();
-        Secure(group.MapPost("/models/{model_id}/batch_inference", ModelBatchInferenceAsync), ModelKitScopes.Infer, authEnabled).WithSummary("Run several inference requests").Accepts<BatchInferenceBody>("application/json");
-
-        // Seed 004: model catalogue views over the registry; seed 001: local models.
-        Secure(group.MapGet("/models/search", SearchModelsAsync), ModelKitScopes.Read, authEnabled).WithSummary("Search registered models");
-        Secure(group.MapGet("/models/categories", CategoriesAsync), ModelKitScopes.Read, authEnabled).WithSummary("Model types with counts");
-        Secure(group.MapGet("/models/trending", Trending), ModelKitScopes.Read, authEnabled).WithSummary("Most used models since start");
-        Secure(group.MapGet("/models/stats", RegistryStatsAsync), ModelKitScopes.Read, authEnabled).WithSummary("Registry counts and sizes");
-        Secure(group.MapGet("/models/{model_id}/info", GetModelAsync), ModelKitScopes.Read, authEnabled).WithSummary("A model with its versions and deployment");
-        Secure(group.MapPost("/models/{model_id}/favorite", (string model_id, IModelRegistry registry, IDeploymentManager deployments, CancellationToken ct) => SetFavoriteAsync(model_id, true, registry, deployments, ct)), ModelKitScopes.Manage, authEnabled).WithSummary("Mark a model as favourite");
-        Secure(group.MapDelete("/models/{model_id}/favorite", (string model_id, IModelRegistry registry, IDeploymentManager deployments, CancellationToken ct) => SetFavoriteAsync(model_id, false, registry, deployments, ct)), ModelKitScopes.Manage, authEnabled).WithSummary("Unmark a favourite");
-        Secure(group.MapGet("/models/local", LocalModels), ModelKitScopes.Read, authEnabled).WithSummary("Deployed (local) models");
-        Secure(group.MapPost("/models/local/deploy", LocalDeployAsync), ModelKitScopes.Manage, authEnabled).WithSummary("Deploy a local model (seed 001)").Accepts<LocalDeployBody>("application/json");
-        Secure(group.MapDelete("/models/local/{model_id}", LocalUnloadAsync), ModelKitScopes.Manage, authEnabled).WithSummary("Unload a local model: delete its deployment");
-
-        // Seed 004: the deployments resource; seed 001: a local deployment's progress.
-        Secure(group.MapPost("/deployments/start", StartDeploymentAsync), ModelKitScopes.Manage, authEnabled).WithSummary("Start a deployment (seed 004)").Accepts<StartDeploymentBody>("application/json");
-        Secure(group.MapGet("/deployments/list", ListDeployments), ModelKitScopes.Read, authEnabled).WithSummary("List deployments, optionally by state");
-        Secure(group.MapGet("/deployments/{deployment_id}", GetDeployment), ModelKitScopes.Read, authEnabled).WithSummary("A deployment");
-        Secure(group.MapPut("/deployments/{deployment_id}/stop", StopDeploymentAsync), ModelKitScopes.Manage, authEnabled).WithSummary("Stop a deployment (drains)");
-        Secure(group.MapPut("/deployments/{deployment_id}/restart", RestartDeploymentAsync), ModelKitScopes.Manage, authEnabled).WithSummary("Restart a deployment");
-        Secure(group.MapDelete("/deployments/{deployment_id}", DeleteDeploymentAsync), ModelKitScopes.Manage, authEnabled).WithSummary("Stop and delete a deployment");
-        Secure(group.MapGet("/deployments/{deployment_id}/logs", DeploymentLogs), ModelKitScopes.Read, authEnabled).WithSummary("A deployment's newest log lines");
-        Secure(group.MapGet("/deployments/{deployment_id}/health", DeploymentHealth), ModelKitScopes.Read, authEnabled).WithSummary("A deployment's health");
-        Secure(group.MapGet("/deployments/{deployment_id}/model-info", DeploymentModelInfoAsync), ModelKitScopes.Read, authEnabled).WithSummary("The model version a deployment serves");
-        Secure(group.MapGet("/models/local/deployments/{deployment_id}", DeploymentProgress), ModelKitScopes.Read, authEnabled).WithSummary("A deployment's progress, stages and log (seed 001)");
-
-        // Seed 003: the unified inference service.
-        Secure(group.MapPost("/inference/infer", InferAsync), ModelKitScopes.Infer, authEnabled).WithSummary("Run one inference request naming its model").Accepts<InferenceBody>("application/json").Produces<InferenceResponse>();
-        Secure(group.MapPost("/inference/batch", BatchAsync), ModelKitScopes.Infer, authEnabled).WithSummary("Run 1..100 requests, each succeeding or failing alone").Accepts<BatchInferenceBody>("application/json");
-        group.MapGet("/inference/health", HealthAsync).AllowAnonymous().WithSummary("Health checks");
-        Secure(group.MapPost("/inference/async", SubmitJobAsync), ModelKitScopes.Infer, authEnabled).WithSummary("Submit an asynchronous inference job").Accepts<InferenceBody>("application/json").Produces<JobResponse>(StatusCodes.Status202Accepted);
-        Secure(group.MapGet("/inference/async/{job_id}", GetJob), ModelKitScopes.ReadOrInfer, authEnabled).WithSummary("A job's status and result").Produces<JobResponse>();
-        Secure(group.MapDelete("/inference/async/{job_id}", CancelJob), ModelKitScopes.Infer, authEnabled).WithSummary("Cancel a job").Produces<JobResponse>();
-        Secure(group.MapGet("/inference/supported-tasks", SupportedTasksAsync), ModelKitScopes.Read, authEnabled).WithSummary("Tasks and the models that serve them");
-        Secure(group.MapGet("/inference/stats", Stats), ModelKitScopes.Read, authEnabled).WithSummary("Queue, cache and job statistics");
-        Secure(group.MapPost("/inference/clear-cache", ClearCache), ModelKitScopes.Manage, authEnabled).WithSummary("Remove unpinned models from the cache");
-        Secure(group.MapGet("/inference/cache/stats", CacheStats), ModelKitScopes.Read, authEnabled).WithSummary("Cache statistics");
-        Secure(group.MapGet("/inference/cache/models", CacheModels), ModelKitScopes.Read, authEnabled).WithSummary("Cached models");
-        Secure(group.MapDelete("/inference/cache/models/{key}", RemoveCachedModel), ModelKitScopes.Manage, authEnabled).WithSummary("Remove one model from the cache");
-        Secure(group.MapPut("/inference/cache/config", ConfigureCacheAsync), ModelKitScopes.Manage, authEnabled).WithSummary("Change the cache's limits").Accepts<CacheConfigBody>("application/json");
-        Secure(group.MapPost("/inference/models/preload", PreloadAsync), ModelKitScopes.Manage, authEnabled).WithSummary("Load models into the cache now").Accepts<PreloadBody>("application/json");
-        group.MapGet("/health", HealthAsync).AllowAnonymous().WithSummary("Health checks");
-        group.MapGet("/health/live", Live).AllowAnonymous().WithSummary("Liveness: the process answers");
-        group.MapGet("/health/ready", ReadyAsync).AllowAnonymous().WithSummary("Readiness: the registry answers and every served model can serve");
-
-        // Seed 004: the machine.
-        Secure(group.MapGet("/system/resources", SystemResources), ModelKitScopes.Read, authEnabled).WithSummary("CPU, memory and disk");
-        Secure(group.MapGet("/system/load", SystemLoad), ModelKitScopes.Read, authEnabled).WithSummary("Load averages, thread pool and inference queues");
-        Secure(group.MapGet("/system/health", SystemHealthAsync), ModelKitScopes.Read, authEnabled).WithSummary("Health checks, deployments and resources together");
-        return group;
+        var prefixed = SurfaceMap.Normalize(prefix);
+        return new ModelKitEndpointConventionBuilder(
+        [
+            DeploymentApiEndpointRouteBuilderExtensions.Map(endpoints, prefixed, registryOperations: false).Group,
+            RegistryApiEndpointRouteBuilderExtensions.Map(endpoints, prefixed).Group,
+            GatewayApiEndpointRouteBuilderExtensions.Map(endpoints, prefixed).Group,
+            InferenceApiEndpointRouteBuilderExtensions.Map(endpoints, prefixed).Group,
+            LlmManagerApiEndpointRouteBuilderExtensions.Map(endpoints, prefixed).Group,
+            endpoints.MapOpenInferenceProtocol(prefixed),
+        ]);
     }
 
-    private static Task<IResult> ListModelsAsync(
+    internal static Task<IResult> ListModelsAsync(
         IModelRegistry registry, IDeploymentManager deployments, string? page, string? page_size, string? limit, string? offset, string? framework, string? model_type, string? status, string? q,
         string? favorite, CancellationToken cancellationToken) =>
         ListModelPageAsync(registry, deployments, Parse.Int(page, "page"), Parse.Int(page_size, "page_size"), Parse.Int(limit, "limit"), Parse.Int(offset, "offset"),
             framework, model_type, status, q, Parse.Bool(favorite, "favorite"), cancellationToken);
 
-    private static async Task<IResult> ListModelPageAsync(
+    internal static async Task<IResult> ListModelPageAsync(
         IModelRegistry registry, IDeploymentManager deployments, int? page, int? page_size, int? limit, int? offset, string? framework, string? model_type, string? status, string? q,
         bool? favorite, CancellationToken cancellationToken)
     {
@@ -133,7 +69,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         });
     }
 
-    private static async Task<IResult> GetModelAsync(string model_id, IModelRegistry registry, IDeploymentManager deployments, CancellationToken cancellationToken)
+    internal static async Task<IResult> GetModelAsync(string model_id, IModelRegistry registry, IDeploymentManager deployments, CancellationToken cancellationToken)
     {
         var model = await registry.GetModelAsync(model_id, cancellationToken);
         var summary = ModelSummary(model, deployments.FindByModel(model.Id));
@@ -143,7 +79,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         return ModelKitJson.Json(summary);
     }
 
-    private static async Task<IResult> DeployAsync(HttpRequest request, IDeploymentManager deployments, CancellationToken cancellationToken)
+    internal static async Task<IResult> DeployAsync(HttpRequest request, IDeploymentManager deployments, CancellationToken cancellationToken)
     {
         var body = await ModelKitJson.ReadAsync<DeployBody>(request, cancellationToken);
         var config = body.Config ?? throw new InvalidInputException("'config' is required.");
@@ -170,11 +106,11 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
             model_id = info.ModelId,
             version = info.Version,
             status = info.State,
-            message = $"Deployment of model '{info.ModelId}' version {info.Version} accepted; follow it at GET {request.PathBase}{Prefix(request)}/models/{info.ModelId}/status.",
+            message = $"Deployment of model '{info.ModelId}' version {info.Version} accepted; follow it at GET {request.PathBase}{Prefix(request)}/api/v1/models/{info.ModelId}/status.",
         }, StatusCodes.Status202Accepted);
     }
 
-    private static IResult GetStatus(string model_id, HttpRequest request, IDeploymentManager deployments)
+    internal static IResult GetStatus(string model_id, HttpRequest request, IDeploymentManager deployments)
     {
         var info = DeploymentOfModel(deployments, model_id);
         return ModelKitJson.Json(new
@@ -186,7 +122,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
             failure_reason = info.FailureReason,
             replicas = new { desired = info.DesiredReplicas, current = info.Queue?.Instances ?? 0, ready = info.ReadyReplicas, min = info.MinReplicas, max = info.MaxReplicas },
             device = info.Device,
-            endpoints = new[] { new { type = "inference", url = $"{request.PathBase}{Prefix(request)}/models/{info.ModelId}/inference" } },
+            endpoints = new[] { new { type = "inference", url = $"{request.PathBase}{Prefix(request)}/api/v1/models/{info.ModelId}/inference" } },
             created_at = info.CreatedAt,
             updated_at = info.UpdatedAt,
             resource_usage = new { memory = info.MemoryUsedBytes, memory_request = info.MemoryRequestBytes, device = info.Device },
@@ -198,7 +134,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         });
     }
 
-    private static async Task<IResult> ScaleAsync(string model_id, HttpRequest request, IDeploymentManager deployments, CancellationToken cancellationToken)
+    internal static async Task<IResult> ScaleAsync(string model_id, HttpRequest request, IDeploymentManager deployments, CancellationToken cancellationToken)
     {
         var body = await ModelKitJson.ReadAsync<ScaleBody>(request, cancellationToken);
         var replicas = body.Replicas ?? throw new InvalidInputException("'replicas' is required.");
@@ -213,27 +149,27 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         });
     }
 
-    private static async Task<IResult> ModelInferenceAsync(string model_id, HttpContext context, IInferenceService inference)
+    internal static async Task<IResult> ModelInferenceAsync(string model_id, HttpContext context, IInferenceService inference)
     {
         var body = await ModelKitJson.ReadAsync<InferenceBody>(context.Request, context.RequestAborted);
         return ModelKitJson.Json(await RunAsync(model_id, body, context, inference));
     }
 
-    private static async Task<IResult> InferAsync(HttpContext context, IInferenceService inference)
+    internal static async Task<IResult> InferAsync(HttpContext context, IInferenceService inference)
     {
         var body = await ModelKitJson.ReadAsync<InferenceBody>(context.Request, context.RequestAborted);
         var modelId = body.ModelId ?? body.ModelName ?? throw new InvalidInputException("'model_id' is required.");
         return ModelKitJson.Json(await RunAsync(modelId, body, context, inference));
     }
 
-    private static async Task<IResult> ModelBatchInferenceAsync(string model_id, HttpContext context, IInferenceService inference)
+    internal static async Task<IResult> ModelBatchInferenceAsync(string model_id, HttpContext context, IInferenceService inference)
     {
         var body = await ModelKitJson.ReadAsync<BatchInferenceBody>(context.Request, context.RequestAborted);
         var items = await RunBatchAsync(body, context, inference, _ => model_id);
         return ModelKitJson.Json(items.Items.Select(i => i.Success ? (object)i.Result! : new { request_id = $"{context.TraceIdentifier}-{i.Index}", model_id, error = i.Error }));
     }
 
-    private static async Task<IResult> BatchAsync(HttpContext context, IInferenceService inference)
+    internal static async Task<IResult> BatchAsync(HttpContext context, IInferenceService inference)
     {
         var body = await ModelKitJson.ReadAsync<BatchInferenceBody>(context.Request, context.RequestAborted);
         (List<BatchItemResponse> items, BatchSummary summary) = await RunBatchAsync(body, context, inference,
@@ -241,7 +177,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         return ModelKitJson.Json(new { results = items, summary });
     }
 
-    private static async Task<IResult> HealthAsync(HealthCheckService health, CancellationToken cancellationToken)
+    internal static async Task<IResult> HealthAsync(HealthCheckService health, CancellationToken cancellationToken)
     {
         var report = await health.CheckHealthAsync(cancellationToken);
         return ModelKitJson.Json(new
@@ -253,7 +189,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
     }
 
     // Each item is read on its own (a bad one fails alone, in its place); the core runs the batch and sums it up.
-    private static async Task<(List<BatchItemResponse> Items, BatchSummary Summary)> RunBatchAsync(
+    internal static async Task<(List<BatchItemResponse> Items, BatchSummary Summary)> RunBatchAsync(
         BatchInferenceBody body, HttpContext context, IInferenceService inference, Func<InferenceBody, string> modelOf)
     {
         var bodies = body.Requests ?? throw new InvalidInputException("'requests' is required.");
@@ -294,13 +230,13 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
     }
 
     // Parse → run → shape the response: the whole of what an inference endpoint does.
-    private static async Task<InferenceResponse> RunAsync(string modelId, InferenceBody body, HttpContext context, IInferenceService inference)
+    internal static async Task<InferenceResponse> RunAsync(string modelId, InferenceBody body, HttpContext context, IInferenceService inference)
     {
         var (model, request) = await ToRequestAsync(modelId, body, inference, context.RequestAborted);
         return ToResponse(await inference.InferAsync(model, request, context.RequestAborted), context.TraceIdentifier);
     }
 
-    private static InferenceResponse ToResponse(InferenceResult result, string requestId) => new()
+    internal static InferenceResponse ToResponse(InferenceResult result, string requestId) => new()
     {
         RequestId = requestId,
         ModelId = result.ModelId,
@@ -311,7 +247,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
     };
 
     // The body of every inference endpoint as a request for the model it resolves to (once): its signature types the JSON inputs.
-    private static async Task<(IServedModel Model, InferenceRequest Request)> ToRequestAsync(string modelId, InferenceBody body, IInferenceService inference, CancellationToken cancellationToken)
+    internal static async Task<(IServedModel Model, InferenceRequest Request)> ToRequestAsync(string modelId, InferenceBody body, IInferenceService inference, CancellationToken cancellationToken)
     {
         Parse.Engine(body.Engine);
         var model = await inference.ResolveAsync(modelId, body.Version, cancellationToken);
@@ -327,10 +263,10 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         });
     }
 
-    private static DeploymentInfo DeploymentOfModel(IDeploymentManager deployments, string modelId) =>
+    internal static DeploymentInfo DeploymentOfModel(IDeploymentManager deployments, string modelId) =>
         deployments.FindLatestByModel(modelId) ?? throw new DeploymentNotFoundException($"Model '{modelId}' has no deployment.");
 
-    private static JsonObject ModelSummary(ModelInfo model, DeploymentInfo? deployment)
+    internal static JsonObject ModelSummary(ModelInfo model, DeploymentInfo? deployment)
     {
         var version = model.FindVersion(null);
         return new JsonObject
@@ -357,14 +293,13 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
         };
     }
 
-    private static JsonArray? Specs(IReadOnlyList<ModelKit.Tensors.TensorSpec>? specs) => specs is null ? null : new JsonArray([.. specs.Select(s => (JsonNode)new JsonObject
+    internal static JsonArray? Specs(IReadOnlyList<ModelKit.Tensors.TensorSpec>? specs) => specs is null ? null : new JsonArray([.. specs.Select(s => (JsonNode)new JsonObject
     {
         ["name"] = s.Name,
         ["datatype"] = s.ElementType.GetDataTypeName(),
         ["shape"] = new JsonArray([.. s.Shape.Select(d => JsonValue.Create(d))]),
     })]);
 
-    // The prefix MapModelKit was called with (links in responses are built from it).
-    private static string Prefix(HttpRequest request) =>
-        request.HttpContext.GetEndpoint()?.Metadata.GetMetadata<ModelKitRoutePrefix>()?.Value ?? string.Empty;
+    // The prefix the surface was mounted at (links in responses are built from it).
+    internal static string Prefix(HttpRequest request) => SurfaceMap.PrefixOf(request);
 }

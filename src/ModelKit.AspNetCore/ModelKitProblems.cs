@@ -53,8 +53,11 @@ public static class ModelKitProblems
         return Problem(context, error.ErrorCode, error.Message, RetryAfterSeconds(error));
     }
 
-    /// <summary>A problem details result for <paramref name="code"/>, with the status, title and type that code has.</summary>
-    internal static IResult Problem(HttpContext context, string code, string detail, int? retryAfterSeconds = null)
+    /// <summary>Writes a <see cref="SurfaceError"/> as problem details (the shape of surfaces that have none of their own).</summary>
+    internal static readonly SurfaceErrorWriter Writer = static (context, error) => Problem(context, error.Code, error.Message, error.RetryAfterSeconds, error.Status);
+
+    /// <summary>A problem details result for <paramref name="code"/>, with the status (unless given), title and type that code has.</summary>
+    internal static IResult Problem(HttpContext context, string code, string detail, int? retryAfterSeconds = null, int? status = null)
     {
         ArgumentNullException.ThrowIfNull(context);
         var extensions = new Dictionary<string, object?>
@@ -67,7 +70,7 @@ public static class ModelKitProblems
 
         return Results.Problem(
             detail: Bounded(detail),
-            statusCode: StatusFor(code),
+            statusCode: status ?? StatusFor(code),
             title: Title(code),
             type: "urn:modelkit:error:" + code.ToLowerInvariant().Replace('_', '-'),
             instance: context.Request.Path.Value is { Length: > 100 } path ? path[..100] + "…" : context.Request.Path.Value,
@@ -90,7 +93,7 @@ public static class ModelKitProblems
         if (RetryAfterSeconds(error) is { } seconds) context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
     }
 
-    private static int? RetryAfterSeconds(ModelKitException error) => error switch
+    internal static int? RetryAfterSeconds(ModelKitException error) => error switch
     {
         QueueFullException full => Math.Max(1, (int)Math.Ceiling(full.RetryAfter.TotalSeconds)),
         RateLimitedException limited => Math.Max(1, (int)Math.Ceiling(limited.RetryAfter.TotalSeconds)),

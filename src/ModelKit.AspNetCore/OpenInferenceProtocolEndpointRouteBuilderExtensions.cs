@@ -20,29 +20,37 @@ public static class OpenInferenceProtocolEndpointRouteBuilderExtensions
 {
     private static readonly string[] Extensions = ["binary_tensor_data"];
 
-    /// <summary>Maps <c>/v2/health/live|ready</c>, <c>/v2</c>, <c>/v2/models/{m}[/versions/{v}]</c>, <c>…/ready</c> and <c>…/infer</c>.</summary>
-    public static RouteGroupBuilder MapOpenInferenceProtocol(this IEndpointRouteBuilder endpoints)
-    {
-        ArgumentNullException.ThrowIfNull(endpoints);
-        var authEnabled = ModelKitEndpointConventions.AuthEnabled(endpoints.ServiceProvider, "MapOpenInferenceProtocol()");
-        var group = endpoints.MapGroup("/v2").WithTags("Open Inference Protocol");
-        group.AddModelKitFilter(endpoints.ServiceProvider, static (ex, _) =>
-            Results.Json(new { error = ModelKitProblems.Bounded(ex.Message), code = ex.ErrorCode }, statusCode: ModelKitProblems.StatusFor(ex.ErrorCode)));
-        endpoints.ServiceProvider.GetService<ModelKitSurfaces>()?.Register("/v2", static (_, code, message) =>
-            Results.Json(new { error = ModelKitProblems.Bounded(message), code }, statusCode: ModelKitProblems.StatusFor(code)));
+    /// <summary>The surface's id in <see cref="ModelKitAuthOptions.AnonymousSurfaces"/>.</summary>
+    public const string SurfaceId = "v2";
 
+    /// <summary>
+    /// Maps <c>/v2/health/live|ready</c>, <c>/v2</c>, <c>/v2/models/{m}[/versions/{v}]</c>, <c>…/ready</c> and <c>…/infer</c>
+    /// under <paramref name="prefix"/> (default: the root).
+    /// </summary>
+    public static RouteGroupBuilder MapOpenInferenceProtocol(this IEndpointRouteBuilder endpoints, string? prefix = null)
+    {
+        var surface = SurfaceMap.Create(endpoints, SurfaceId, "MapOpenInferenceProtocol()", "Open Inference Protocol",
+            SurfaceMap.Normalize(prefix) + "/v2", Error, typeof(OpenInferenceProtocolError), string.Empty);
+        var group = surface.Group;
+        var authEnabled = surface.AuthEnabled;
         group.MapGet("/health/live", () => Results.Json(new { live = true })).AllowAnonymous().WithSummary("Server liveness");
         group.MapGet("/health/ready", ReadyAsync).AllowAnonymous().WithSummary("Server readiness");
         Secure(group.MapGet("/", ServerMetadata), ModelKitScopes.Read, authEnabled).WithSummary("Server metadata");
-        foreach (var prefix in new[] { "/models/{model_name}", "/models/{model_name}/versions/{model_version}" })
+        foreach (var model in new[] { "/models/{model_name}", "/models/{model_name}/versions/{model_version}" })
         {
-            Secure(group.MapGet(prefix, ModelMetadataAsync), ModelKitScopes.Read, authEnabled).WithSummary("Model metadata");
-            Secure(group.MapGet(prefix + "/ready", ModelReadyAsync), ModelKitScopes.Read, authEnabled).WithSummary("Model readiness");
-            Secure(group.MapPost(prefix + "/infer", InferAsync), ModelKitScopes.Infer, authEnabled).WithSummary("Inference (Open Inference Protocol)");
+            Secure(group.MapGet(model, ModelMetadataAsync), ModelKitScopes.Read, authEnabled).WithSummary("Model metadata");
+            Secure(group.MapGet(model + "/ready", ModelReadyAsync), ModelKitScopes.Read, authEnabled).WithSummary("Model readiness");
+            Secure(group.MapPost(model + "/infer", InferAsync), ModelKitScopes.Infer, authEnabled).WithSummary("Inference (Open Inference Protocol)");
         }
 
         return group;
     }
+
+    // The protocol's error body: {"error": "…"}, with ModelKit's code beside it.
+    private static IResult Error(HttpContext context, SurfaceError error) => Results.Json(new OpenInferenceProtocolError(error.Message, error.Code), statusCode: error.Status);
+
+    // The error body: the protocol's "error" message, and ModelKit's code.
+    private sealed record OpenInferenceProtocolError([property: System.Text.Json.Serialization.JsonPropertyName("error")] string Error, [property: System.Text.Json.Serialization.JsonPropertyName("code")] string Code);
 
     private static async Task<IResult> ReadyAsync(HealthCheckService health, CancellationToken cancellationToken)
     {

@@ -20,7 +20,7 @@ public sealed class ArtifactIntegrityTests
         await factory.WaitUntilRunningAsync(client, "demo-mlp");
         var body = Json($$"""{"input_data": {{Row}}}""");
         await ExpectAsync(await client.PostAsync("/api/v1/models/demo-mlp/inference", body), HttpStatusCode.OK);
-        var ready = await client.GetAsync("/api/v1/health/ready");
+        var ready = await client.GetAsync("/health/ready");
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
 
         var registry = factory.Services.GetRequiredService<IModelRegistry>();
@@ -28,7 +28,7 @@ public sealed class ArtifactIntegrityTests
         File.Delete(version.Files[0].Path);
 
         // Still loaded: it serves from memory, but readiness already names the model and its deployment.
-        ready = await client.GetAsync("/api/v1/health/ready");
+        ready = await client.GetAsync("/health/ready");
         var readiness = await ExpectAsync(ready, HttpStatusCode.ServiceUnavailable);
         Assert.Equal("not_ready", readiness.GetProperty("status").GetString());
         var named = readiness.GetProperty("unavailable_models").EnumerateArray().Single(m => m.GetProperty("model_id").GetString() == "demo-mlp");
@@ -44,7 +44,7 @@ public sealed class ArtifactIntegrityTests
         Assert.DoesNotContain(factory.DataDirectory, await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
 
         // The server stays up and other models serve.
-        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/v1/health/live")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/live")).StatusCode);
     }
 
     [Fact]

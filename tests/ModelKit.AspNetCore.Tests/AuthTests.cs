@@ -35,7 +35,7 @@ public sealed class AuthTests : IClassFixture<SampleServerFactory>
         Assert.Equal("Bearer", missing.Headers.WwwAuthenticate.Single().Scheme);
         await ExpectAsync(await Client("not-the-key-at-all").GetAsync("/api/v1/models"), HttpStatusCode.Unauthorized, "UNAUTHORIZED");
         await ExpectAsync(await Client(SampleServerFactory.AdminKey + "x").GetAsync("/api/v1/models"), HttpStatusCode.Unauthorized, "UNAUTHORIZED");
-        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/api/v1/health")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/health")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await Client(SampleServerFactory.AdminKey, bearer: true).GetAsync("/api/v1/models")).StatusCode);
     }
 
@@ -59,7 +59,7 @@ public sealed class AuthTests : IClassFixture<SampleServerFactory>
         var client = factory.CreateClient();
         client.DefaultRequestHeaders.Remove("X-API-Key");
         client.DefaultRequestHeaders.Add("X-API-Key", InferOnlyKeyFactory.Key);
-        var job = await ExpectAsync(await client.PostAsync("/api/v1/inference/async", Json($$"""{"model_id": "demo-mlp", "input_data": {{Row}}}""")), HttpStatusCode.Accepted);
+        var job = await ExpectAsync(await client.PostAsync("/inference/async", Json($$"""{"model_id": "demo-mlp", "input_data": {{Row}}}""")), HttpStatusCode.Accepted);
         var read = await client.GetAsync(job.GetProperty("status_url").GetString());
         Assert.Equal(HttpStatusCode.OK, read.StatusCode);
         await ExpectAsync(await client.GetAsync("/api/v1/models"), HttpStatusCode.Forbidden, "FORBIDDEN");

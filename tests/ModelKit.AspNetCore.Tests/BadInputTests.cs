@@ -35,14 +35,14 @@ public sealed class BadInputTests(SampleServerFactory factory) : IClassFixture<S
 
     public static TheoryData<string, string, Func<HttpContent>, string> Cases() => new()
     {
-        { "invalid UTF-8 in a JSON string", "/api/v1/inference/infer", () => Bytes([.. "{\"model_id\": \"demo-mlp"u8, 0xff, 0xfe, .. "\", \"input_data\": [[1]]}"u8]), "INVALID_INPUT" },
+        { "invalid UTF-8 in a JSON string", "/inference/infer", () => Bytes([.. "{\"model_id\": \"demo-mlp"u8, 0xff, 0xfe, .. "\", \"input_data\": [[1]]}"u8]), "INVALID_INPUT" },
         { "token id beyond the vocabulary", "/api/v1/models/demo-bert/inference", () => Bert([101, 5000, 102]), "INVALID_INPUT" },
         { "token type out of range", "/api/v1/models/demo-bert/inference", () => Bert([101, 7, 102], [0, 5, 0]), "INVALID_INPUT" },
         { "sequence longer than the position table", "/api/v1/models/demo-bert/inference", () => Bert([.. Enumerable.Repeat(7L, 600)]), "INVALID_INPUT" },
         { "mismatched sequence lengths", "/api/v1/models/demo-bert/inference", () => Bert([101, 7, 102], maskLength: 5), "INVALID_INPUT" },
         { "a [0, 2^62] shape", "/api/v1/models/demo-mlp/inference", () => Json("""{"input_data": {"x": {"shape": [0, 4611686018427387904], "data": []}}}"""), "INVALID_INPUT" },
-        { "max_memory_gb NaN", "/api/v1/inference/cache/config", () => Json("""{"max_memory_gb": "NaN"}"""), "INVALID_INPUT" },
-        { "max_memory_gb 1e-300", "/api/v1/inference/cache/config", () => Json("""{"max_memory_gb": 1e-300}"""), "INVALID_INPUT" },
+        { "max_memory_gb NaN", "/inference/cache/config", () => Json("""{"max_memory_gb": "NaN"}"""), "INVALID_INPUT" },
+        { "max_memory_gb 1e-300", "/inference/cache/config", () => Json("""{"max_memory_gb": 1e-300}"""), "INVALID_INPUT" },
     };
 
     [Theory]
@@ -60,7 +60,7 @@ public sealed class BadInputTests(SampleServerFactory factory) : IClassFixture<S
         Assert.DoesNotContain("onnxruntime::", text, StringComparison.Ordinal);
         Assert.True(text.Length < 2000, text);
         Assert.DoesNotContain(factory.DataDirectory, text, StringComparison.Ordinal);
-        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/v1/health/live")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/live")).StatusCode);
     }
 
     [Fact]
@@ -119,8 +119,8 @@ public sealed class BadInputTests(SampleServerFactory factory) : IClassFixture<S
     [InlineData("GET", "/api/v1/no-such-thing", null, 404)]
     [InlineData("GET", "/api/v1/models?page=abc", null, 400)]
     [InlineData("GET", "/api/v1/models/demo-mlp/deployments/x?lines=abc", null, 404)]
-    [InlineData("GET", "/api/v1/deployments/demo-mlp/logs?lines=abc", null, 400)]
-    [InlineData("POST", "/api/v1/inference/infer", "text/plain", 415)]
+    [InlineData("GET", "/api/deployments/demo-mlp/logs?lines=abc", null, 400)]
+    [InlineData("POST", "/inference/infer", "text/plain", 415)]
     [InlineData("GET", "/v2/no-such-thing", null, 404)]
     public async Task FrameworkAnswers_CarryTheSurfacesErrorShape(string method, string path, string? contentType, int status)
     {

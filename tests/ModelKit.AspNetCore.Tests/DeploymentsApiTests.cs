@@ -26,7 +26,7 @@ public sealed class DeploymentsApiTests : IClassFixture<SampleServerFactory>
         var deadline = DateTime.UtcNow.AddSeconds(20);
         while (true)
         {
-            var info = await _client.GetFromJsonAsync<JsonElement>($"/api/v1/deployments/{deploymentId}");
+            var info = await _client.GetFromJsonAsync<JsonElement>($"/api/deployments/{deploymentId}");
             if (info.GetProperty("status").GetString() == status) return info;
             Assert.True(DateTime.UtcNow < deadline, $"{deploymentId} did not reach {status}: {info}");
             await Task.Delay(20);
@@ -41,45 +41,45 @@ public sealed class DeploymentsApiTests : IClassFixture<SampleServerFactory>
             await _factory.Services.GetRequiredService<IModelRegistry>().RegisterAsync(new ModelDefinition { Id = "dialog", Name = "Dialog stand-in" }, stream, "m.onnx");
         }
 
-        var started = await ExpectAsync(await _client.PostAsync("/api/v1/deployments/start",
+        var started = await ExpectAsync(await _client.PostAsync("/api/deployments/start",
             Json("""{"deployment_id": "deploy_123", "model_id": "dialog", "model_source": "registry", "port": 8000, "gpu_memory_utilization": 0.8, "max_model_len": 2048}""")),
             HttpStatusCode.Accepted);
-        Assert.EndsWith("/api/v1/models/local/deployments/deploy_123", started.GetProperty("progress_url").GetString(), StringComparison.Ordinal);
+        Assert.EndsWith("/api/deployments/deploy_123", started.GetProperty("progress_url").GetString(), StringComparison.Ordinal);
         var running = await WaitForAsync("deploy_123", "running");
         Assert.Equal(100, running.GetProperty("progress").GetInt32());
         Assert.All(running.GetProperty("stages").EnumerateArray(), s => Assert.Equal("completed", s.GetProperty("status").GetString()));
 
-        var progress = await _client.GetFromJsonAsync<JsonElement>("/api/v1/models/local/deployments/deploy_123");
+        var progress = await _client.GetFromJsonAsync<JsonElement>("/models/local/deployments/deploy_123");
         Assert.Contains(progress.GetProperty("logs").EnumerateArray(), l => l.GetProperty("message").GetString()!.StartsWith("Running with", StringComparison.Ordinal));
-        var list = await _client.GetFromJsonAsync<JsonElement>("/api/v1/deployments/list?status=running");
+        var list = await _client.GetFromJsonAsync<JsonElement>("/api/deployments/list?status=running");
         Assert.Contains("deploy_123", list.GetProperty("deployments").EnumerateArray().Select(d => d.GetProperty("deployment_id").GetString()));
-        var logs = await _client.GetFromJsonAsync<JsonElement>("/api/v1/deployments/deploy_123/logs?lines=2");
+        var logs = await _client.GetFromJsonAsync<JsonElement>("/api/deployments/deploy_123/logs?lines=2");
         Assert.Equal(2, logs.GetProperty("logs").GetArrayLength());
-        Assert.Equal("healthy", (await ExpectAsync(await _client.GetAsync("/api/v1/deployments/deploy_123/health"), HttpStatusCode.OK)).GetProperty("status").GetString());
-        var info = await _client.GetFromJsonAsync<JsonElement>("/api/v1/deployments/deploy_123/model-info");
+        Assert.Equal("healthy", (await ExpectAsync(await _client.GetAsync("/api/deployments/deploy_123/health"), HttpStatusCode.OK)).GetProperty("status").GetString());
+        var info = await _client.GetFromJsonAsync<JsonElement>("/api/deployments/deploy_123/model-info");
         Assert.Equal(("dialog", "x"), (info.GetProperty("model_id").GetString(), info.GetProperty("inputs")[0].GetProperty("name").GetString()));
 
-        var stopped = await ExpectAsync(await _client.PutAsync("/api/v1/deployments/deploy_123/stop", null), HttpStatusCode.OK);
+        var stopped = await ExpectAsync(await _client.PutAsync("/api/deployments/deploy_123/stop", null), HttpStatusCode.OK);
         Assert.Equal("stopped", stopped.GetProperty("status").GetString());
-        Assert.Equal("unhealthy", (await ExpectAsync(await _client.GetAsync("/api/v1/deployments/deploy_123/health"), HttpStatusCode.ServiceUnavailable)).GetProperty("status").GetString());
-        await ExpectAsync(await _client.PutAsync("/api/v1/deployments/deploy_123/restart", null), HttpStatusCode.Accepted);
+        Assert.Equal("unhealthy", (await ExpectAsync(await _client.GetAsync("/api/deployments/deploy_123/health"), HttpStatusCode.ServiceUnavailable)).GetProperty("status").GetString());
+        await ExpectAsync(await _client.PutAsync("/api/deployments/deploy_123/restart", null), HttpStatusCode.Accepted);
         await WaitForAsync("deploy_123", "running");
 
-        await ExpectAsync(await _client.DeleteAsync("/api/v1/deployments/deploy_123"), HttpStatusCode.OK);
-        await ExpectAsync(await _client.GetAsync("/api/v1/deployments/deploy_123"), HttpStatusCode.NotFound, "DEPLOYMENT_NOT_FOUND");
+        await ExpectAsync(await _client.DeleteAsync("/api/deployments/deploy_123"), HttpStatusCode.OK);
+        await ExpectAsync(await _client.GetAsync("/api/deployments/deploy_123"), HttpStatusCode.NotFound, "DEPLOYMENT_NOT_FOUND");
     }
 
     [Fact]
     public async Task BadRequests_AreRefusedWithTheirCodes()
     {
-        await ExpectAsync(await _client.PostAsync("/api/v1/deployments/start", Json("""{"model_source": "huggingface"}""")), HttpStatusCode.BadRequest, "INVALID_INPUT");
-        var hub = await ExpectAsync(await _client.PostAsync("/api/v1/deployments/start", Json("""{"model_id": "microsoft/DialoGPT-medium", "model_source": "huggingface"}""")),
+        await ExpectAsync(await _client.PostAsync("/api/deployments/start", Json("""{"model_source": "huggingface"}""")), HttpStatusCode.BadRequest, "INVALID_INPUT");
+        var hub = await ExpectAsync(await _client.PostAsync("/api/deployments/start", Json("""{"model_id": "microsoft/DialoGPT-medium", "model_source": "huggingface"}""")),
             HttpStatusCode.BadRequest, "INVALID_INPUT");
         Assert.Contains("register or upload the model first", hub.GetProperty("detail").GetString(), StringComparison.Ordinal);
-        await ExpectAsync(await _client.PostAsync("/api/v1/deployments/start", Json("""{"model_id": "ghost"}""")), HttpStatusCode.NotFound, "MODEL_NOT_FOUND");
-        await ExpectAsync(await _client.GetAsync("/api/v1/deployments/list?status=sleeping"), HttpStatusCode.BadRequest, "INVALID_INPUT");
-        await ExpectAsync(await _client.GetAsync("/api/v1/deployments/nope/logs"), HttpStatusCode.NotFound, "DEPLOYMENT_NOT_FOUND");
-        await ExpectAsync(await _client.GetAsync("/api/v1/deployments/demo-mlp/logs?lines=0"), HttpStatusCode.BadRequest, "INVALID_INPUT");
-        await ExpectAsync(await _client.PutAsync("/api/v1/deployments/nope/stop", null), HttpStatusCode.NotFound, "DEPLOYMENT_NOT_FOUND");
+        await ExpectAsync(await _client.PostAsync("/api/deployments/start", Json("""{"model_id": "ghost"}""")), HttpStatusCode.NotFound, "MODEL_NOT_FOUND");
+        await ExpectAsync(await _client.GetAsync("/api/deployments/list?status=sleeping"), HttpStatusCode.BadRequest, "INVALID_INPUT");
+        await ExpectAsync(await _client.GetAsync("/api/deployments/nope/logs"), HttpStatusCode.NotFound, "DEPLOYMENT_NOT_FOUND");
+        await ExpectAsync(await _client.GetAsync("/api/deployments/demo-mlp/logs?lines=0"), HttpStatusCode.BadRequest, "INVALID_INPUT");
+        await ExpectAsync(await _client.PutAsync("/api/deployments/nope/stop", null), HttpStatusCode.NotFound, "DEPLOYMENT_NOT_FOUND");
     }
 }

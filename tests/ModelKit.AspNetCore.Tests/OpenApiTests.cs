@@ -19,9 +19,9 @@ public sealed class OpenApiTests(SampleServerFactory factory) : IClassFixture<Sa
             "/api/v1/models", "/api/v1/models/{model_id}", "/api/v1/models/{model_id}/upload", "/api/v1/models/{model_id}/versions",
             "/api/v1/models/deploy", "/api/v1/models/{model_id}/status", "/api/v1/models/{model_id}/scale",
             "/api/v1/models/{model_id}/inference", "/api/v1/models/{model_id}/batch_inference",
-            "/api/v1/deployments/start", "/api/v1/deployments/list", "/api/v1/deployments/{deployment_id}", "/api/v1/deployments/{deployment_id}/logs",
-            "/api/v1/inference/infer", "/api/v1/inference/batch", "/api/v1/inference/async", "/api/v1/inference/async/{job_id}",
-            "/api/v1/inference/cache/stats", "/api/v1/inference/cache/config", "/api/v1/inference/models/preload", "/api/v1/health",
+            "/api/deployments/start", "/api/deployments/list", "/api/deployments/{deployment_id}", "/api/deployments/{deployment_id}/logs",
+            "/inference/infer", "/inference/batch", "/inference/async", "/inference/async/{job_id}",
+            "/inference/cache/stats", "/inference/cache/config", "/inference/models/preload", "/health",
         ];
         foreach (var path in expected) Assert.True(paths.TryGetProperty(path, out _), $"{path} is missing from the OpenAPI document");
         var inference = paths.GetProperty("/api/v1/models/{model_id}/inference").GetProperty("post");
@@ -39,7 +39,7 @@ public sealed class OpenApiTests(SampleServerFactory factory) : IClassFixture<Sa
         }
 
         Assert.False(properties.TryGetProperty("requestId", out _), "the schema names properties in the web default, not as on the wire");
-        Assert.True(paths.GetProperty("/api/v1/inference/async").GetProperty("post").GetProperty("responses").TryGetProperty("202", out _));
+        Assert.True(paths.GetProperty("/inference/async").GetProperty("post").GetProperty("responses").TryGetProperty("202", out _));
         var body = inference.GetProperty("requestBody").GetProperty("content").GetProperty("application/json").GetProperty("schema").GetProperty("$ref").GetString()!.Split('/')[^1];
         var bodyProperties = document.GetProperty("components").GetProperty("schemas").GetProperty(body).GetProperty("properties");
         foreach (var field in new[] { "input_data", "model_id", "timeout", "priority" })

@@ -84,7 +84,7 @@ public sealed class RestApiTests : IClassFixture<SampleServerFactory>
             for (var i = 0; i < expected.Length; i++) Assert.Equal(expected[i], logits[i], 5);
         }
 
-        var unified = await _client.PostAsync("/api/v1/inference/infer", Json($$"""{"model_id": "demo-mlp", "version": "1", "input_data": {{nested}}}"""));
+        var unified = await _client.PostAsync("/inference/infer", Json($$"""{"model_id": "demo-mlp", "version": "1", "input_data": {{nested}}}"""));
         Assert.True(unified.IsSuccessStatusCode, await unified.Content.ReadAsStringAsync());
         Assert.Equal(expected[0], Logits(await unified.Content.ReadFromJsonAsync<JsonElement>())[0], 5);
     }
@@ -94,19 +94,19 @@ public sealed class RestApiTests : IClassFixture<SampleServerFactory>
     {
         await _factory.WaitUntilRunningAsync(_client, "demo-mlp");
         var nested = JsonSerializer.Serialize(new[] { Row });
-        var ok = await ExpectAsync(await _client.PostAsync("/api/v1/inference/infer",
+        var ok = await ExpectAsync(await _client.PostAsync("/inference/infer",
             Json($$$"""{"task": "classification", "engine": "onnxruntime", "model_name": "demo-mlp", "data": {"x": {{{nested}}}}, "options": {}}""")), HttpStatusCode.OK);
         Assert.Equal([1, 10], ok.GetProperty("output_data").GetProperty("logits").GetProperty("shape").EnumerateArray().Select(d => d.GetInt32()));
 
-        var wrongTask = await ExpectAsync(await _client.PostAsync("/api/v1/inference/infer",
+        var wrongTask = await ExpectAsync(await _client.PostAsync("/inference/infer",
             Json($$"""{"task": "text-generation", "model_name": "demo-mlp", "data": {{nested}}}""")), HttpStatusCode.BadRequest, "UNSUPPORTED_TASK");
         Assert.Contains("performs 'classification', not 'text-generation'", wrongTask.GetProperty("detail").GetString(), StringComparison.Ordinal);
-        var wrongEngine = await ExpectAsync(await _client.PostAsync("/api/v1/inference/infer",
+        var wrongEngine = await ExpectAsync(await _client.PostAsync("/inference/infer",
             Json($$"""{"engine": "ollama", "model_name": "demo-mlp", "data": {{nested}}}""")), HttpStatusCode.BadRequest, "INVALID_INPUT");
         Assert.Contains("'engine' 'ollama' is not served here", wrongEngine.GetProperty("detail").GetString(), StringComparison.Ordinal);
 
         // parallel: false runs the items one after another, in order; a failing item fails alone either way.
-        var batch = await ExpectAsync(await _client.PostAsync("/api/v1/inference/batch", Json($$"""
+        var batch = await ExpectAsync(await _client.PostAsync("/inference/batch", Json($$"""
             {"requests": [
               {"task": "classification", "model_name": "demo-mlp", "data": {{nested}}},
               {"task": "text-generation", "model_name": "demo-mlp", "data": {{nested}}},
@@ -132,7 +132,7 @@ public sealed class RestApiTests : IClassFixture<SampleServerFactory>
               {"model_name": "demo-mlp", "input_data": {{nested}}}
             ], "timeout": 30}
             """;
-        var response = await _client.PostAsync("/api/v1/inference/batch", Json(body));
+        var response = await _client.PostAsync("/inference/batch", Json(body));
         Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
         var result = await response.Content.ReadFromJsonAsync<JsonElement>();
         var items = result.GetProperty("results").EnumerateArray().ToArray();
@@ -150,7 +150,7 @@ public sealed class RestApiTests : IClassFixture<SampleServerFactory>
         Assert.Equal(Logits(array[0]), Logits(array[1]));
 
         var tooMany = "{\"requests\": [" + string.Join(",", Enumerable.Repeat($$"""{"model_id": "demo-mlp", "input_data": {{nested}}}""", 101)) + "]}";
-        await ExpectAsync(await _client.PostAsync("/api/v1/inference/batch", Json(tooMany)), HttpStatusCode.BadRequest, "INVALID_INPUT");
+        await ExpectAsync(await _client.PostAsync("/inference/batch", Json(tooMany)), HttpStatusCode.BadRequest, "INVALID_INPUT");
     }
 
     [Theory]
@@ -250,10 +250,10 @@ public sealed class RestApiTests : IClassFixture<SampleServerFactory>
     [Fact]
     public async Task Health_ReportsTheRegistryAndCache()
     {
-        var health = await _client.GetFromJsonAsync<JsonElement>("/api/v1/health");
+        var health = await _client.GetFromJsonAsync<JsonElement>("/health");
         Assert.Equal("healthy", health.GetProperty("status").GetString());
         Assert.Equal("healthy", health.GetProperty("checks").GetProperty("modelkit").GetProperty("status").GetString());
-        var seed003 = await _client.GetAsync("/api/v1/inference/health");
+        var seed003 = await _client.GetAsync("/inference/health");
         Assert.Equal(HttpStatusCode.OK, seed003.StatusCode);
     }
 }

@@ -18,12 +18,12 @@ public sealed class SystemApiTests(SampleServerFactory factory) : IClassFixture<
         var client = factory.CreateClient();
         var anonymous = factory.CreateClient();
         anonymous.DefaultRequestHeaders.Remove("X-API-Key");
-        Assert.Equal("alive", (await anonymous.GetFromJsonAsync<JsonElement>("/api/v1/health/live")).GetProperty("status").GetString());
-        Assert.Equal("ready", (await anonymous.GetFromJsonAsync<JsonElement>("/api/v1/health/ready")).GetProperty("status").GetString());
+        Assert.Equal("alive", (await anonymous.GetFromJsonAsync<JsonElement>("/health/live")).GetProperty("status").GetString());
+        Assert.Equal("ready", (await anonymous.GetFromJsonAsync<JsonElement>("/health/ready")).GetProperty("status").GetString());
         Assert.Equal("healthy", (await anonymous.GetFromJsonAsync<JsonElement>("/health")).GetProperty("status").GetString());
-        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/api/v1/system/resources")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/api/system/resources")).StatusCode);
 
-        var resources = await client.GetFromJsonAsync<JsonElement>("/api/v1/system/resources");
+        var resources = await client.GetFromJsonAsync<JsonElement>("/api/system/resources");
         Assert.Equal(Environment.ProcessorCount, resources.GetProperty("cpu").GetProperty("cores").GetInt32());
         var usage = resources.GetProperty("cpu").GetProperty("usage_percent").GetDouble();
         Assert.InRange(usage, 0, 100);
@@ -41,9 +41,9 @@ public sealed class SystemApiTests(SampleServerFactory factory) : IClassFixture<
         Assert.Equal(3, resources.GetProperty("load_average").GetArrayLength()); // Linux
 
         await factory.WaitUntilRunningAsync(client, "demo-mlp");
-        var load = await client.GetFromJsonAsync<JsonElement>("/api/v1/system/load");
+        var load = await client.GetFromJsonAsync<JsonElement>("/api/system/load");
         Assert.True(load.GetProperty("inference").GetProperty("running_deployments").GetInt32() >= 1);
-        var health = await client.GetFromJsonAsync<JsonElement>("/api/v1/system/health");
+        var health = await client.GetFromJsonAsync<JsonElement>("/api/system/health");
         Assert.Contains(health.GetProperty("status").GetString(), new[] { "healthy", "degraded" });
         Assert.True(health.GetProperty("deployments").GetProperty("running").GetInt32() >= 1);
     }

@@ -23,7 +23,8 @@ public sealed class UnexpectedErrorTests : IDisposable
         builder.Logging.ClearProviders().AddProvider(logs);
         builder.Services.AddModelKit(o => o.DataDirectory = _dir.Path).AddOnnxRuntime().AddHttpApi(o => o.Enabled = false);
         await using var app = builder.Build();
-        app.MapModelKit().MapGet("/boom", string () => throw new InvalidOperationException("a secret internal detail"));
+        app.MapRegistryApi().MapGet("/api/v1/boom", string () => throw new InvalidOperationException("a secret internal detail"));
+        app.MapLlmManagerApi();
         app.MapOpenInferenceProtocol().MapGet("/boom", string () => throw new InvalidOperationException("a secret internal detail"));
         await app.StartAsync();
         var client = app.GetTestClient();
@@ -41,7 +42,7 @@ public sealed class UnexpectedErrorTests : IDisposable
         Assert.Contains("\"code\":\"INTERNAL_ERROR\"", await oip.Content.ReadAsStringAsync(), StringComparison.Ordinal);
 
         // The server keeps serving.
-        await ExpectAsync(await client.GetAsync("/api/v1/health/live"), HttpStatusCode.OK);
+        await ExpectAsync(await client.GetAsync("/health/live"), HttpStatusCode.OK);
     }
 
     public void Dispose() => _dir.Dispose();

@@ -37,7 +37,7 @@ internal sealed class ModelKitSurfaceErrorsMiddleware(RequestDelegate next, Mode
         await WriteAsync(context, shape, context.Features.Get<IBadRequestExceptionFeature>()?.Error?.Message);
     }
 
-    private static Task WriteAsync(HttpContext context, Func<HttpContext, string, string, IResult> shape, string? reason)
+    private static Task WriteAsync(HttpContext context, SurfaceErrorWriter shape, string? reason)
     {
         var request = context.Request;
         var path = request.Path.Value ?? string.Empty;
@@ -51,26 +51,10 @@ internal sealed class ModelKitSurfaceErrorsMiddleware(RequestDelegate next, Mode
             StatusCodes.Status413PayloadTooLarge => (ModelKitErrorCodes.PayloadTooLarge, "The request body is larger than this endpoint accepts."),
             _ => (ModelKitErrorCodes.InvalidInput, reason is null ? "The request could not be read." : Short(reason)),
         };
-        var status = context.Response.StatusCode;
-        return new StatusPreserving(shape(context, code, message), status).ExecuteAsync(context);
+        return shape(context, new SurfaceError(context.Response.StatusCode, code, ModelKitProblems.Bounded(message))).ExecuteAsync(context);
     }
 
     private static string Short(string? text) => text is null ? string.Empty : text.Length <= 200 ? text : text[..200] + "…";
-
-    // The surface's result, answered with the status the framework chose.
-    private sealed class StatusPreserving(IResult inner, int status) : IResult
-    {
-        public async Task ExecuteAsync(HttpContext httpContext)
-        {
-            httpContext.Response.OnStarting(static state =>
-            {
-                var (context, code) = ((HttpContext, int))state;
-                context.Response.StatusCode = code;
-                return Task.CompletedTask;
-            }, (httpContext, status));
-            await inner.ExecuteAsync(httpContext);
-        }
-    }
 }
 
 /// <summary>Puts <see cref="ModelKitSurfaceErrorsMiddleware"/> at the start of the host's pipeline.</summary>

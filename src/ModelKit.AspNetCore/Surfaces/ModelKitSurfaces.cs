@@ -5,14 +5,14 @@ namespace ModelKit.AspNetCore;
 /// <summary>
 /// The path prefixes ModelKit's surfaces are mapped at, each with its error shape, so that answers the framework gives
 /// before any ModelKit endpoint runs (no such path, wrong method or media type, a query value that does not bind) come
-/// in the surface's own shape too. Filled by <c>MapModelKit()</c> and <c>MapOpenInferenceProtocol()</c>.
+/// in the surface's own shape too. Filled by each surface's <c>Map…()</c>; the longest matching prefix wins.
 /// </summary>
 internal sealed class ModelKitSurfaces
 {
     private readonly Lock _gate = new();
-    private (string Prefix, Func<HttpContext, string, string, IResult> Shape)[] _surfaces = [];
+    private (string Prefix, SurfaceErrorWriter Shape)[] _surfaces = [];
 
-    public void Register(string prefix, Func<HttpContext, string, string, IResult> shape)
+    public void Register(string prefix, SurfaceErrorWriter shape)
     {
         var normalized = "/" + prefix.Trim('/');
         lock (_gate)
@@ -23,7 +23,7 @@ internal sealed class ModelKitSurfaces
     }
 
     /// <summary>The error shape of the surface whose prefix <paramref name="path"/> is under, or null.</summary>
-    public Func<HttpContext, string, string, IResult>? Find(PathString path)
+    public SurfaceErrorWriter? Find(PathString path)
     {
         foreach (var (prefix, shape) in Volatile.Read(ref _surfaces))
         {
