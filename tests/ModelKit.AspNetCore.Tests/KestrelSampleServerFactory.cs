@@ -1,0 +1,23 @@
+using Microsoft.AspNetCore.Hosting;
+
+namespace ModelKit.Tests;
+
+/// <summary>
+/// The sample server on Kestrel, over a real socket on a free loopback port (not the test server): for the seed example
+/// suites, which send each document's requests as a client would. <see cref="SampleServerFactory.CreateClient()"/> clients
+/// connect to it and send the admin key.
+/// </summary>
+public sealed class KestrelSampleServerFactory : SampleServerFactory
+{
+    public KestrelSampleServerFactory()
+    {
+        UseKestrel(0);
+        StartServer();
+    }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        base.ConfigureWebHost(builder);
+        builder.UseSetting("urls", "http://127.0.0.1:0"); // not the sample's default ports 8080/8081
+    }
+}
