@@ -120,6 +120,7 @@ internal sealed partial class BatchQueue
             _batches++;
             _batchedRequests += batch.Length;
             _averageBatchSeconds = _averageBatchSeconds == 0 ? elapsed.TotalSeconds : (0.8 * _averageBatchSeconds) + (0.2 * elapsed.TotalSeconds);
+            MeasureDrain(batch.Length);
             FormBatches(ref batches);
             if (_stopping && _running == 0 && _count == 0) drained = _drained;
         }

@@ -37,6 +37,8 @@ internal sealed partial class BatchQueue : IAsyncDisposable
     private bool _timerArmed;
     private bool _stopping;
     private double _averageBatchSeconds;
+    private double _drainPerSecond;  // requests finished per second while a backlog waited (EWMA): what Retry-After is based on
+    private long _backlogFinishedAt; // timestamp of the last batch that finished with requests still queued; 0 when none waited
     private long _enqueued, _succeeded, _failed, _timedOut, _cancelled, _rejected, _batches, _batchedRequests, _terminated;
 
     /// <summary>Creates a queue.</summary>
@@ -378,11 +380,39 @@ internal sealed partial class BatchQueue : IAsyncDisposable
         Dispatch(batches);
     }
 
-    // Under _lock.
+    // Under _lock. The time the requests already waiting take to drain at the rate the queue has been measured to drain at
+    // (requests finished per second while a backlog waited); before any measurement, from the average batch time.
     private TimeSpan EstimateRetryAfter()
     {
-        var perBatch = _averageBatchSeconds > 0 ? _averageBatchSeconds : 0.05;
-        var batchesAhead = Math.Ceiling(_queuedRows / (double)(_options.MaxBatchSize * Math.Max(1, _instances)));
-        return TimeSpan.FromSeconds(Math.Clamp(perBatch * batchesAhead, 0.05, 60));
+        double seconds;
+        if (_drainPerSecond > 0)
+        {
+            seconds = _count / _drainPerSecond;
+        }
+        else
+        {
+            var perBatch = _averageBatchSeconds > 0 ? _averageBatchSeconds : 0.05;
+            seconds = perBatch * Math.Ceiling(_queuedRows / (double)(_options.MaxBatchSize * Math.Max(1, _instances)));
+        }
+
+        return TimeSpan.FromSeconds(Math.Clamp(seconds, 0.05, 60));
+    }
+
+    // Under _lock, when a batch of `finished` requests ends: while requests wait, the time between two batch ends is set by
+    // the queue's capacity (not by demand), so those intervals measure the drain rate.
+    private void MeasureDrain(int finished)
+    {
+        var now = _timeProvider.GetTimestamp();
+        if (_backlogFinishedAt != 0)
+        {
+            var seconds = (now - _backlogFinishedAt) / (double)_timeProvider.TimestampFrequency;
+            if (seconds > 0)
+            {
+                var sample = finished / seconds;
+                _drainPerSecond = _drainPerSecond == 0 ? sample : (0.8 * _drainPerSecond) + (0.2 * sample);
+            }
+        }
+
+        _backlogFinishedAt = _count > 0 ? now : 0;
     }
 }

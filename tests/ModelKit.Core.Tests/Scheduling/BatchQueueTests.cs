@@ -312,6 +312,29 @@ public sealed class BatchQueueTests : IDisposable
     }
 
     [Fact]
+    public async Task QueueFull_RetryAfter_IsTheWaitingRequestsOverTheMeasuredDrainRate()
+    {
+        // One request per batch, each batch ending 100 ms after the previous one while others wait: 10 requests per second.
+        var time = new FakeTimeProvider();
+        await using var queue = CreateQueue(new BatchingOptions { MaxBatchSize = 1, MaxQueueSize = 4 }, time);
+        var running = new List<Task<IReadOnlyDictionary<string, Tensor>>> { await Task.Run(() => BlockWithFirstRequestAsync(queue)) };
+        for (var i = 1; i <= 4; i++) running.Add(queue.EnqueueAsync(Rows(i)));
+        for (var i = 0; i < 4; i++)
+        {
+            time.Advance(TimeSpan.FromMilliseconds(100));
+            _backend.RunGate!.Release(1);
+            Assert.True(await _backend.RunStarted.WaitAsync(TimeSpan.FromSeconds(10))); // the next waiting request runs
+        }
+
+        for (var i = 5; i <= 8; i++) running.Add(queue.EnqueueAsync(Rows(i)));
+        var full = await Assert.ThrowsAsync<QueueFullException>(() => queue.EnqueueAsync(Rows(9)));
+        Assert.Equal(0.4, full.RetryAfter.TotalSeconds, 3); // 4 waiting at 10 per second
+
+        Release();
+        await Task.WhenAll(running);
+    }
+
+    [Fact]
     public async Task EnqueueAsync_CancelledBeforeDispatch_NeverReachesTheBackend()
     {
         await using var queue = CreateQueue(new BatchingOptions { MaxBatchSize = 8 });
