@@ -119,6 +119,25 @@ public sealed class AuthTests : IClassFixture<SampleServerFactory>
         Assert.Equal(HttpStatusCode.OK, (await factory.CreateClient().GetAsync("/api/v1/models")).StatusCode);
     }
 
+    [Fact]
+    public async Task RateLimits_ChangedInTheConfiguration_TakeEffectWithoutARestart()
+    {
+        await using var factory = new RotatingKeysFactory();
+        var client = factory.CreateClient();
+        client.DefaultRequestHeaders.Remove("X-API-Key");
+        client.DefaultRequestHeaders.Add("X-API-Key", "rotating-old-key-0001");
+        for (var i = 0; i < 3; i++) Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/v2")).StatusCode);
+
+        factory.Keys.Set("ModelKit:Auth:Keys:2:RequestsPerMinute", "2");
+        for (var i = 0; i < 2; i++) Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/v2")).StatusCode);
+        var limited = await client.GetAsync("/v2");
+        Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
+        Assert.NotNull(limited.Headers.RetryAfter);
+
+        factory.Keys.Set("ModelKit:Auth:Keys:2:RequestsPerMinute", "100");
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/v2")).StatusCode);
+    }
+
     private sealed class RotatingKeysFactory : SampleServerFactory
     {
         public ReloadingSource Keys { get; } = new();
