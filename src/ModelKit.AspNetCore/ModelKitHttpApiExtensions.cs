@@ -38,6 +38,7 @@ public static class ModelKitHttpApiExtensions
         if (http is not null) services.Configure(http);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ModelKitAuthOptions>, ModelKitAuthOptionsValidator>());
         services.TryAddSingleton<ModelKitRateLimiter>();
+        services.TryAddSingleton<ModelKitLargeBodies>();
         services.TryAddSingleton<ModelKitAuthThrottle>();
         services.TryAddSingleton<ModelKitApiKeyDigests>();
         services.TryAddSingleton<ModelKitHttpApiMarker>();

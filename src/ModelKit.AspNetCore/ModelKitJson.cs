@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.IO.Pipelines;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http;
@@ -14,7 +16,7 @@ internal static class ModelKitJson
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals, // NaN and ±Infinity as "NaN", "Infinity"
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower), new RawJsonConverter() },
     };
 
     /// <summary>Reads the body as <typeparamref name="T"/>; malformed JSON, wrong types and an empty body are INVALID_INPUT.</summary>
@@ -28,15 +30,45 @@ internal static class ModelKitJson
             throw new InvalidInputException($"The body must be JSON (Content-Type: application/json), not '{type}'.");
         }
 
+        await ModelKitLargeBodies.EnterAsync(request, cancellationToken).ConfigureAwait(false);
+
+        // The body is buffered in the server's pipe (its pooled blocks, released when read) and parsed in one pass from
+        // there: no growing copy of it, and no pooled buffer the size of the largest body ever seen kept afterwards.
+        var body = request.HttpContext.Request.BodyReader;
+        ReadResult read;
+        while (true)
+        {
+            read = await body.ReadAsync(cancellationToken).ConfigureAwait(false);
+            if (read.IsCompleted || read.IsCanceled) break;
+            body.AdvanceTo(read.Buffer.Start, read.Buffer.End);
+        }
+
         try
         {
-            return await JsonSerializer.DeserializeAsync<T>(request.Body, Options, cancellationToken).ConfigureAwait(false)
-                ?? throw new InvalidInputException("The request body is null; a JSON object is expected.");
+            return Deserialize<T>(read.Buffer) ?? throw new InvalidInputException("The request body is null; a JSON object is expected.");
         }
         catch (JsonException ex)
         {
             var where = ex.Path is { Length: > 0 } path ? $" at {path}" : string.Empty;
             throw new InvalidInputException($"The request body is not valid JSON for this endpoint{where}: {FirstSentence(ex.Message)}");
+        }
+        finally
+        {
+            body.AdvanceTo(read.Buffer.End);
+        }
+    }
+
+    private static T? Deserialize<T>(ReadOnlySequence<byte> utf8)
+    {
+        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = Options.MaxDepth == 0 ? 64 : Options.MaxDepth });
+        RawJsonConverter.Source = utf8; // inputs (RawJson) are sliced from the body, not rebuilt as documents
+        try
+        {
+            return JsonSerializer.Deserialize<T>(ref reader, Options);
+        }
+        finally
+        {
+            RawJsonConverter.Source = null;
         }
     }
 

@@ -18,6 +18,16 @@ public static class ModelKitOpenApiExtensions
         var assembly = typeof(ModelKitOpenApiExtensions).Assembly;
         options.AddSchemaTransformer((schema, context, _) =>
         {
+            if (context.JsonTypeInfo.Type == typeof(ModelKit.Tensors.RawJson))
+            {
+                // Any JSON value (a request's input_data as the client wrote it), not the wrapper's members.
+                schema.Type = null;
+                schema.Properties?.Clear();
+                schema.Required?.Clear();
+                schema.Description = "Any JSON value: the inputs as nested arrays, or named tensors {\"shape\", \"datatype\", \"data\"}.";
+                return Task.CompletedTask;
+            }
+
             if (context.JsonTypeInfo.Type.Assembly != assembly) return Task.CompletedTask;
             if (schema.Properties is { Count: > 0 } properties)
             {

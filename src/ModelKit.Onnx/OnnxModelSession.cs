@@ -90,7 +90,16 @@ internal sealed partial class OnnxModelSession : IModelSession
             }
 
             if (requests.Count == 1) rows[0] = values.Length > 0 ? requests[0][_inputNames[0]].BatchSize : 1;
-            if (cancellationToken.CanBeCanceled)
+            var large = IsLarge(requests);
+            if (large)
+            {
+                // A large run grows ONNX Runtime's CPU arena by its activations; shrinking it afterwards gives that memory
+                // back instead of keeping the largest run's high-water mark for the process's life.
+                own = new RunOptions();
+                own.AddRunConfigEntry("memory.enable_memory_arena_shrinkage", "cpu:0");
+                if (cancellationToken.CanBeCanceled) registration = cancellationToken.UnsafeRegister(static state => ((RunOptions)state!).Terminate = true, own);
+            }
+            else if (cancellationToken.CanBeCanceled)
             {
                 own = RentRunOptions();
                 registration = cancellationToken.UnsafeRegister(static state => ((RunOptions)state!).Terminate = true, own);
@@ -113,7 +122,8 @@ internal sealed partial class OnnxModelSession : IModelSession
         finally
         {
             registration.Dispose(); // waits for a running callback, so Terminate is not set after the options go back
-            if (own is not null) ReturnRunOptions(own);
+            if (own is not null && IsLarge(requests)) own.Dispose();
+            else if (own is not null) ReturnRunOptions(own);
             foreach (var v in values) v?.Dispose();
             if (pins is not null) foreach (var p in pins) p.Dispose();
         }
@@ -142,6 +152,18 @@ internal sealed partial class OnnxModelSession : IModelSession
     // "/onnxruntime_src/…/file.h:583", "void onnxruntime::BroadcastIterator::Append(ptrdiff_t, ptrdiff_t)" and the like.
     [GeneratedRegex(@"(\S*/\S+:\d+)|([\w:<>]+::\w+\([^)]*\))|(\s+)")]
     private static partial Regex NativeNoise();
+
+    // Inputs of 4 Mi elements or more (16 MiB of FP32): the runs after which the arena is shrunk.
+    private static bool IsLarge(IReadOnlyList<IReadOnlyDictionary<string, Tensor>> requests)
+    {
+        long elements = 0;
+        foreach (var request in requests)
+        {
+            foreach (var tensor in request.Values) elements += tensor.Length;
+        }
+
+        return elements >= 4L << 20;
+    }
 
     private RunOptions RentRunOptions()
     {
