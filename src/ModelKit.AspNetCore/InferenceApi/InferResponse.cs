@@ -4,14 +4,14 @@ namespace ModelKit.AspNetCore.InferenceApi;
 
 /// <summary>
 /// The success body of <c>/inference/infer</c> (and <c>/infer_fixed</c>, <c>/infer_multimodal</c>). The seed keeps the names
-/// <c>result</c> and <c>processing_time</c>; ModelKit defines the rest: the request's <c>task</c> (or the model's registered
-/// one), <c>engine</c>, <c>model_name</c>, <c>model_version</c>, the <c>request_id</c> and the <c>timestamp</c>.
+/// <c>result</c> and <c>processing_time</c>; ModelKit defines the rest: the request's <c>task</c> (echoed; absent when it names
+/// none), <c>engine</c>, <c>model_name</c>, <c>model_version</c>, the <c>request_id</c> and the <c>timestamp</c>.
 /// </summary>
 internal sealed record InferResponse
 {
     /// <summary>Always true.</summary>
     public bool Success { get; init; }
-    /// <summary>The task asked for, or the model's registered task; null when neither names one.</summary>
+    /// <summary>The task the request named (checked against the model's); absent when it named none.</summary>
     public string? Task { get; init; }
     /// <summary>Always <c>onnxruntime</c>.</summary>
     public required string Engine { get; init; }

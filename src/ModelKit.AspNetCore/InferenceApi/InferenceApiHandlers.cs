@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Http;
 using ModelKit.Inference;
-using ModelKit.Registry;
 using ModelKit.Tensors;
 
 namespace ModelKit.AspNetCore.InferenceApi;
@@ -9,28 +8,27 @@ namespace ModelKit.AspNetCore.InferenceApi;
 internal static partial class InferenceApiHandlers
 {
     /// <summary><c>POST /inference/infer</c> and <c>POST /infer_fixed</c> (the same call; the engine is fixed to ONNX Runtime).</summary>
-    public static async Task<IResult> InferAsync(HttpContext context, IInferenceService inference, IModelRegistry registry)
+    public static async Task<IResult> InferAsync(HttpContext context, IInferenceService inference)
     {
         var body = await ModelKitJson.ReadAsync<InferRequestBody>(context.Request, context.RequestAborted);
-        return await RunAsync(body, multimodal: false, context, inference, registry);
+        return await RunAsync(body, multimodal: false, context, inference);
     }
 
     /// <summary><c>POST /infer_multimodal</c>: one named input per modality (<c>inputs</c>, or <c>data</c> as an object).</summary>
-    public static async Task<IResult> InferMultimodalAsync(HttpContext context, IInferenceService inference, IModelRegistry registry)
+    public static async Task<IResult> InferMultimodalAsync(HttpContext context, IInferenceService inference)
     {
         var body = await ModelKitJson.ReadAsync<InferRequestBody>(context.Request, context.RequestAborted);
-        return await RunAsync(body, multimodal: true, context, inference, registry);
+        return await RunAsync(body, multimodal: true, context, inference);
     }
 
-    private static async Task<IResult> RunAsync(InferRequestBody body, bool multimodal, HttpContext context, IInferenceService inference, IModelRegistry registry)
+    private static async Task<IResult> RunAsync(InferRequestBody body, bool multimodal, HttpContext context, IInferenceService inference)
     {
         var (model, request) = await InferRequests.ToRequestAsync(body, inference, context.RequestAborted, multimodal);
         var result = await inference.InferAsync(model, request, context.RequestAborted);
-        var task = body.Task ?? (await registry.FindModelAsync(result.ModelId, context.RequestAborted))?.Task;
         return ModelKitJson.Json(new InferResponse
         {
             Success = true,
-            Task = task,
+            Task = body.Task,
             Engine = CacheKeys.Engine,
             ModelName = result.ModelId,
             ModelVersion = result.Version,
