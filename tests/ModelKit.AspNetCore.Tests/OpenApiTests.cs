@@ -20,7 +20,7 @@ public sealed class OpenApiTests(SampleServerFactory factory) : IClassFixture<Sa
             "/api/v1/models/deploy", "/api/v1/models/{model_id}/status", "/api/v1/models/{model_id}/scale",
             "/api/v1/models/{model_id}/inference", "/api/v1/models/{model_id}/batch_inference",
             "/api/deployments/start", "/api/deployments/list", "/api/deployments/{deployment_id}", "/api/deployments/{deployment_id}/logs",
-            "/inference/infer", "/inference/batch", "/inference/async", "/inference/async/{job_id}",
+            "/inference/infer", "/inference/batch", "/inference/async", "/inference/async/{id}",
             "/inference/cache/stats", "/inference/cache/config", "/inference/models/preload", "/health",
         ];
         foreach (var path in expected) Assert.True(paths.TryGetProperty(path, out _), $"{path} is missing from the OpenAPI document");

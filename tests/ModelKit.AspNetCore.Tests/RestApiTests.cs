@@ -86,7 +86,7 @@ public sealed class RestApiTests : IClassFixture<SampleServerFactory>
 
         var unified = await _client.PostAsync("/inference/infer", Json($$"""{"model_id": "demo-mlp", "version": "1", "input_data": {{nested}}}"""));
         Assert.True(unified.IsSuccessStatusCode, await unified.Content.ReadAsStringAsync());
-        Assert.Equal(expected[0], Logits(await unified.Content.ReadFromJsonAsync<JsonElement>())[0], 5);
+        Assert.Equal(expected[0], (await unified.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("result").GetProperty("outputs").GetProperty("logits").GetProperty("data")[0].GetSingle(), 5);
     }
 
     [Fact]
@@ -96,14 +96,14 @@ public sealed class RestApiTests : IClassFixture<SampleServerFactory>
         var nested = JsonSerializer.Serialize(new[] { Row });
         var ok = await ExpectAsync(await _client.PostAsync("/inference/infer",
             Json($$$"""{"task": "classification", "engine": "onnxruntime", "model_name": "demo-mlp", "data": {"x": {{{nested}}}}, "options": {}}""")), HttpStatusCode.OK);
-        Assert.Equal([1, 10], ok.GetProperty("output_data").GetProperty("logits").GetProperty("shape").EnumerateArray().Select(d => d.GetInt32()));
+        Assert.Equal([1, 10], ok.GetProperty("result").GetProperty("outputs").GetProperty("logits").GetProperty("shape").EnumerateArray().Select(d => d.GetInt32()));
 
         var wrongTask = await ExpectAsync(await _client.PostAsync("/inference/infer",
             Json($$"""{"task": "text-generation", "model_name": "demo-mlp", "data": {{nested}}}""")), HttpStatusCode.BadRequest, "UNSUPPORTED_TASK");
-        Assert.Contains("performs 'classification', not 'text-generation'", wrongTask.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Contains("performs 'classification', not 'text-generation'", wrongTask.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
         var wrongEngine = await ExpectAsync(await _client.PostAsync("/inference/infer",
             Json($$"""{"engine": "ollama", "model_name": "demo-mlp", "data": {{nested}}}""")), HttpStatusCode.BadRequest, "INVALID_INPUT");
-        Assert.Contains("'engine' 'ollama' is not served here", wrongEngine.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Contains("'engine' 'ollama' is not served here", wrongEngine.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
 
         // parallel: false runs the items one after another, in order; a failing item fails alone either way.
         var batch = await ExpectAsync(await _client.PostAsync("/inference/batch", Json($$"""
@@ -116,7 +116,7 @@ public sealed class RestApiTests : IClassFixture<SampleServerFactory>
         var items = batch.GetProperty("results").EnumerateArray().ToArray();
         Assert.Equal([0, 1, 2], items.Select(i => i.GetProperty("index").GetInt32()));
         Assert.Equal([true, false, true], items.Select(i => i.GetProperty("success").GetBoolean()));
-        Assert.Equal("UNSUPPORTED_TASK", items[1].GetProperty("error").GetProperty("code").GetString());
+        Assert.Equal("UNSUPPORTED_TASK", items[1].GetProperty("code").GetString());
     }
 
     [Fact]
@@ -137,11 +137,11 @@ public sealed class RestApiTests : IClassFixture<SampleServerFactory>
         var result = await response.Content.ReadFromJsonAsync<JsonElement>();
         var items = result.GetProperty("results").EnumerateArray().ToArray();
         Assert.Equal([true, false, false, true], items.Select(i => i.GetProperty("success").GetBoolean()));
-        Assert.Equal("MODEL_NOT_FOUND", items[1].GetProperty("error").GetProperty("code").GetString());
-        Assert.Equal("INVALID_INPUT", items[2].GetProperty("error").GetProperty("code").GetString());
-        Assert.Contains("input 'x' expects float32[?,64], got float32[1,3]", items[2].GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal("MODEL_NOT_FOUND", items[1].GetProperty("code").GetString());
+        Assert.Equal("INVALID_INPUT", items[2].GetProperty("code").GetString());
+        Assert.Contains("input 'x' expects float32[?,64], got float32[1,3]", items[2].GetProperty("error").GetString(), StringComparison.Ordinal);
         var summary = result.GetProperty("summary");
-        Assert.Equal((4, 2, 2), (summary.GetProperty("total").GetInt32(), summary.GetProperty("succeeded").GetInt32(), summary.GetProperty("failed").GetInt32()));
+        Assert.Equal((4, 2, 2), (summary.GetProperty("total_requests").GetInt32(), summary.GetProperty("successful").GetInt32(), summary.GetProperty("failed").GetInt32()));
 
         var seed000 = await _client.PostAsync("/api/v1/models/demo-mlp/batch_inference", Json($$"""{"requests": [{"input_data": {{nested}}}, {"input_data": {{nested}}}], "priority": "low"}"""));
         Assert.True(seed000.IsSuccessStatusCode, await seed000.Content.ReadAsStringAsync());

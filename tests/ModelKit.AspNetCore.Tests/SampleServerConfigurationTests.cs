@@ -14,8 +14,8 @@ public sealed class SampleServerConfigurationTests
         using var client = factory.CreateClient();
         await factory.WaitUntilRunningAsync(client, "demo-mlp");
 
-        var stats = await client.GetFromJsonAsync<JsonElement>("/inference/cache/stats");
-        Assert.Equal((3L << 30, 7), (stats.GetProperty("memory_limit_bytes").GetInt64(), stats.GetProperty("max_models").GetInt32()));
+        var stats = (await client.GetFromJsonAsync<JsonElement>("/inference/cache/stats")).GetProperty("stats");
+        Assert.Equal((3L << 30, 7), (stats.GetProperty("memory_limit_bytes").GetInt64(), stats.GetProperty("max_cache_size").GetInt32()));
         var models = (await client.GetFromJsonAsync<JsonElement>("/inference/cache/models")).GetProperty("models").EnumerateArray().ToArray();
         Assert.NotEmpty(models);
         Assert.All(models, m => Assert.Equal("initializer_estimate", m.GetProperty("memory_measurement").GetString()));
