@@ -37,7 +37,7 @@ internal sealed partial class BatchQueue : IAsyncDisposable
     private bool _timerArmed;
     private bool _stopping;
     private double _averageBatchSeconds;
-    private long _enqueued, _succeeded, _failed, _timedOut, _cancelled, _rejected, _batches, _batchedRequests, _terminated;
+    private long _enqueued, _succeeded, _failed, _timedOut, _cancelled, _rejected, _batches, _batchedRequests, _terminated, _succeededLatencyTicks;
 
     /// <summary>Creates a queue.</summary>
     /// <param name="name">The name used in messages and metrics (usually the model id).</param>
@@ -178,6 +178,8 @@ internal sealed partial class BatchQueue : IAsyncDisposable
         Dispatch(batches);
     }
 
+    private static TimeSpan AverageOf(long ticks, long count) => count == 0 ? TimeSpan.Zero : TimeSpan.FromTicks(ticks / count);
+
     /// <summary>Counters of this queue.</summary>
     public BatchQueueStats GetStats()
     {
@@ -197,6 +199,7 @@ internal sealed partial class BatchQueue : IAsyncDisposable
                 Batches = _batches,
                 Terminated = Interlocked.Read(ref _terminated),
                 AverageBatchSize = _batches == 0 ? 0 : (double)_batchedRequests / _batches,
+                AverageLatency = AverageOf(Interlocked.Read(ref _succeededLatencyTicks), Interlocked.Read(ref _succeeded)),
             };
         }
     }
