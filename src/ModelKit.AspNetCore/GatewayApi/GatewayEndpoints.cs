@@ -191,7 +191,7 @@ internal static class GatewayEndpoints
                 DurationMs = s.Duration?.TotalMilliseconds,
                 Message = s.Message,
             })],
-            Logs = [.. deployments.GetLogs(info.DeploymentId, 100).Select(l => new GatewayLogLine(l.Timestamp, ModelKitJson.Name(l.Level), l.Message))],
+            Logs = [.. deployments.GetLogs(info.DeploymentId, 100).Select(l => new GatewayLogLine(l.Timestamp, GatewayVocabulary.Level(l.Level), l.Message))],
             Version = info.Version,
             FailureReason = info.FailureReason,
         });

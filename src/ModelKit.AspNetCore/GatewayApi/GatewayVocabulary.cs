@@ -77,6 +77,17 @@ internal static class GatewayVocabulary
     /// <summary>A duration as seed 001 writes it (<c>10s</c>).</summary>
     public static string Duration(TimeSpan duration) => Decimal(duration.TotalSeconds, 3) + "s";
 
+    /// <summary>A log level as seed 001's logs write it: <c>info</c>, <c>warning</c>, <c>error</c> ….</summary>
+    public static string Level(Microsoft.Extensions.Logging.LogLevel level) => level switch
+    {
+        Microsoft.Extensions.Logging.LogLevel.Trace => "trace",
+        Microsoft.Extensions.Logging.LogLevel.Debug => "debug",
+        Microsoft.Extensions.Logging.LogLevel.Information => "info",
+        Microsoft.Extensions.Logging.LogLevel.Warning => "warning",
+        Microsoft.Extensions.Logging.LogLevel.Error => "error",
+        _ => "critical",
+    };
+
     /// <summary>Latency in milliseconds, null before the first request.</summary>
     public static double? LatencyMs(BatchQueueStats? stats) =>
         stats is { Succeeded: > 0 } ? Math.Round(stats.AverageLatency.TotalMilliseconds, 3) : null;

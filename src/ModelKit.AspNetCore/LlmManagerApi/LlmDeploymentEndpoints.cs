@@ -86,7 +86,7 @@ internal static class LlmDeploymentEndpoints
         var count = Parse.Int(lines, "lines") ?? 100;
         if (count is < 1 or > 10_000) throw new InvalidInputException($"'lines' must be 1..10000 (was {count}).");
         var logs = deployments.GetLogs(deployment_id, count);
-        return LlmManager.Ok(new LlmDeploymentLogs(deployment_id, [.. logs.Select(l => new LlmLogLine(l.Timestamp, ModelKitJson.Name(l.Level), l.Message))]));
+        return LlmManager.Ok(new LlmDeploymentLogs(deployment_id, [.. logs.Select(l => new LlmLogLine(l.Timestamp, GatewayVocabulary.Level(l.Level), l.Message))]));
     }
 
     // Healthy while running with a ready replica; otherwise 503 DEPLOYMENT_NOT_RUNNING (seed 004's code) with what was found.
