@@ -1,5 +1,6 @@
 namespace ModelKit.AspNetCore;
 
+/// <summary>Seed 001's <c>POST /models/local/deploy</c> body (with ModelKit's <c>model_id</c>, <c>version</c> and <c>device</c>).</summary>
 internal sealed record LocalDeployBody
 {
     public string? ModelId { get; init; }
@@ -8,4 +9,6 @@ internal sealed record LocalDeployBody
     public string? Quantization { get; init; }
     public List<string>? TargetNodes { get; init; }
     public LocalDeploymentConfig? DeploymentConfig { get; init; }
+    public string? Version { get; init; }
+    public string? Device { get; init; }
 }

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using ModelKit.ModelGenerator;
@@ -21,12 +20,19 @@ public sealed class DeploymentsApiTests : IClassFixture<SampleServerFactory>
         _client = factory.CreateClient();
     }
 
+    private static async Task<JsonElement> DataAsync(HttpResponseMessage response)
+    {
+        var json = await ExpectAsync(response, HttpStatusCode.OK);
+        Assert.Equal((true, 200), (json.GetProperty("success").GetBoolean(), json.GetProperty("code").GetInt32()));
+        return json.GetProperty("data");
+    }
+
     private async Task<JsonElement> WaitForAsync(string deploymentId, string status)
     {
         var deadline = DateTime.UtcNow.AddSeconds(20);
         while (true)
         {
-            var info = await _client.GetFromJsonAsync<JsonElement>($"/api/deployments/{deploymentId}");
+            var info = await DataAsync(await _client.GetAsync($"/api/deployments/{deploymentId}"));
             if (info.GetProperty("status").GetString() == status) return info;
             Assert.True(DateTime.UtcNow < deadline, $"{deploymentId} did not reach {status}: {info}");
             await Task.Delay(20);
@@ -41,31 +47,39 @@ public sealed class DeploymentsApiTests : IClassFixture<SampleServerFactory>
             await _factory.Services.GetRequiredService<IModelRegistry>().RegisterAsync(new ModelDefinition { Id = "dialog", Name = "Dialog stand-in" }, stream, "m.onnx");
         }
 
-        var started = await ExpectAsync(await _client.PostAsync("/api/deployments/start",
-            Json("""{"deployment_id": "deploy_123", "model_id": "dialog", "model_source": "registry", "port": 8000, "gpu_memory_utilization": 0.8, "max_model_len": 2048}""")),
-            HttpStatusCode.Accepted);
-        Assert.EndsWith("/api/deployments/deploy_123", started.GetProperty("progress_url").GetString(), StringComparison.Ordinal);
+        var started = await DataAsync(await _client.PostAsync("/api/deployments/start",
+            Json("""{"deployment_id": "deploy_123", "model_id": "dialog", "model_source": "local", "port": 8000, "gpu_memory_utilization": 0.8, "max_model_len": 2048}""")));
+        Assert.Equal(("deploy_123", "dialog", "local"), (started.GetProperty("deployment_id").GetString(), started.GetProperty("model_id").GetString(), started.GetProperty("model_source").GetString()));
+        Assert.Contains(started.GetProperty("status").GetString(), new[] { "starting", "running" });
+        // The server's own address (the request's), not the port asked for: each setting not applied is named.
+        Assert.Equal((_client.BaseAddress!.Host, _client.BaseAddress.Port), (started.GetProperty("host").GetString(), started.GetProperty("port").GetInt32()));
+        Assert.Equal(3, started.GetProperty("notes").GetArrayLength());
         var running = await WaitForAsync("deploy_123", "running");
         Assert.Equal(100, running.GetProperty("progress").GetInt32());
         Assert.All(running.GetProperty("stages").EnumerateArray(), s => Assert.Equal("completed", s.GetProperty("status").GetString()));
+        Assert.True(running.GetProperty("started_at").TryGetDateTimeOffset(out _));
+        Assert.False(running.TryGetProperty("gpu_memory_utilization", out _));
 
-        var progress = await _client.GetFromJsonAsync<JsonElement>("/models/local/deployments/deploy_123");
+        var progress = (await ExpectAsync(await _client.GetAsync("/models/local/deployments/deploy_123"), HttpStatusCode.OK)).GetProperty("data");
         Assert.Contains(progress.GetProperty("logs").EnumerateArray(), l => l.GetProperty("message").GetString()!.StartsWith("Running with", StringComparison.Ordinal));
-        var list = await _client.GetFromJsonAsync<JsonElement>("/api/deployments/list?status=running");
+        var list = await DataAsync(await _client.GetAsync("/api/deployments/list?status=running"));
         Assert.Contains("deploy_123", list.GetProperty("deployments").EnumerateArray().Select(d => d.GetProperty("deployment_id").GetString()));
-        var logs = await _client.GetFromJsonAsync<JsonElement>("/api/deployments/deploy_123/logs?lines=2");
+        Assert.Equal(list.GetProperty("deployments").GetArrayLength(), list.GetProperty("total").GetInt32());
+        var logs = await DataAsync(await _client.GetAsync("/api/deployments/deploy_123/logs?lines=2"));
         Assert.Equal(2, logs.GetProperty("logs").GetArrayLength());
-        Assert.Equal("healthy", (await ExpectAsync(await _client.GetAsync("/api/deployments/deploy_123/health"), HttpStatusCode.OK)).GetProperty("status").GetString());
-        var info = await _client.GetFromJsonAsync<JsonElement>("/api/deployments/deploy_123/model-info");
+        Assert.Equal("healthy", (await DataAsync(await _client.GetAsync("/api/deployments/deploy_123/health"))).GetProperty("status").GetString());
+        var info = await DataAsync(await _client.GetAsync("/api/deployments/deploy_123/model-info"));
         Assert.Equal(("dialog", "x"), (info.GetProperty("model_id").GetString(), info.GetProperty("inputs")[0].GetProperty("name").GetString()));
 
-        var stopped = await ExpectAsync(await _client.PutAsync("/api/deployments/deploy_123/stop", null), HttpStatusCode.OK);
-        Assert.Equal("stopped", stopped.GetProperty("status").GetString());
-        Assert.Equal("unhealthy", (await ExpectAsync(await _client.GetAsync("/api/deployments/deploy_123/health"), HttpStatusCode.ServiceUnavailable)).GetProperty("status").GetString());
-        await ExpectAsync(await _client.PutAsync("/api/deployments/deploy_123/restart", null), HttpStatusCode.Accepted);
+        Assert.Equal("stopped", (await DataAsync(await _client.PutAsync("/api/deployments/deploy_123/stop", null))).GetProperty("status").GetString());
+        Assert.Contains("deploy_123", (await DataAsync(await _client.GetAsync("/api/deployments/list?status=stopped"))).GetProperty("deployments").EnumerateArray()
+            .Select(d => d.GetProperty("deployment_id").GetString()));
+        var down = await ExpectAsync(await _client.GetAsync("/api/deployments/deploy_123/health"), HttpStatusCode.ServiceUnavailable, "DEPLOYMENT_NOT_RUNNING");
+        Assert.Equal("unhealthy", down.GetProperty("data").GetProperty("status").GetString());
+        await DataAsync(await _client.PutAsync("/api/deployments/deploy_123/restart", null));
         await WaitForAsync("deploy_123", "running");
 
-        await ExpectAsync(await _client.DeleteAsync("/api/deployments/deploy_123"), HttpStatusCode.OK);
+        Assert.True((await DataAsync(await _client.DeleteAsync("/api/deployments/deploy_123"))).GetProperty("deleted").GetBoolean());
         await ExpectAsync(await _client.GetAsync("/api/deployments/deploy_123"), HttpStatusCode.NotFound, "DEPLOYMENT_NOT_FOUND");
     }
 
@@ -73,13 +87,20 @@ public sealed class DeploymentsApiTests : IClassFixture<SampleServerFactory>
     public async Task BadRequests_AreRefusedWithTheirCodes()
     {
         await ExpectAsync(await _client.PostAsync("/api/deployments/start", Json("""{"model_source": "huggingface"}""")), HttpStatusCode.BadRequest, "INVALID_INPUT");
-        var hub = await ExpectAsync(await _client.PostAsync("/api/deployments/start", Json("""{"model_id": "microsoft/DialoGPT-medium", "model_source": "huggingface"}""")),
-            HttpStatusCode.BadRequest, "INVALID_INPUT");
-        Assert.Contains("register or upload the model first", hub.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        var hub = await ExpectAsync(await _client.PostAsync("/api/deployments/start", Json("""{"model_id": "microsoft/Not-Registered", "model_source": "huggingface"}""")),
+            HttpStatusCode.NotImplemented, "NOT_IMPLEMENTED");
+        Assert.Contains("register or upload it first", hub.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.False(hub.GetProperty("success").GetBoolean());
+        await ExpectAsync(await _client.PostAsync("/api/deployments/start", Json("""{"model_id": "demo-mlp", "model_source": "ollama"}""")), HttpStatusCode.BadRequest, "INVALID_SOURCE");
         await ExpectAsync(await _client.PostAsync("/api/deployments/start", Json("""{"model_id": "ghost"}""")), HttpStatusCode.NotFound, "MODEL_NOT_FOUND");
+        await ExpectAsync(await _client.PostAsync("/api/deployments/start", Json("""{"model_id": 5}""")), HttpStatusCode.BadRequest, "INVALID_INPUT");
         await ExpectAsync(await _client.GetAsync("/api/deployments/list?status=sleeping"), HttpStatusCode.BadRequest, "INVALID_INPUT");
         await ExpectAsync(await _client.GetAsync("/api/deployments/nope/logs"), HttpStatusCode.NotFound, "DEPLOYMENT_NOT_FOUND");
         await ExpectAsync(await _client.GetAsync("/api/deployments/demo-mlp/logs?lines=0"), HttpStatusCode.BadRequest, "INVALID_INPUT");
         await ExpectAsync(await _client.PutAsync("/api/deployments/nope/stop", null), HttpStatusCode.NotFound, "DEPLOYMENT_NOT_FOUND");
+        await ExpectAsync(await _client.PostAsync("/api/chat/nope", Json("""{"messages": []}""")), HttpStatusCode.NotFound, "DEPLOYMENT_NOT_FOUND");
+        await ExpectAsync(await _client.PostAsync("/api/chat/demo-mlp", Json("""{"messages": []}""")), HttpStatusCode.NotImplemented, "NOT_IMPLEMENTED");
+        await ExpectAsync(await _client.PostAsync("/api/completions/demo-mlp", Json("""{"prompt": "x"}""")), HttpStatusCode.NotImplemented, "NOT_IMPLEMENTED");
+        await ExpectAsync(await _client.GetAsync("/api/no-such-thing"), HttpStatusCode.NotFound, "NOT_FOUND");
     }
 }

@@ -1,11 +1,10 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using ModelKit.AspNetCore;
-using static Microsoft.AspNetCore.Builder.ModelKitEndpointRouteBuilderExtensions;
 
 namespace Microsoft.AspNetCore.Builder;
 
-/// <summary>Seed 001, the gateway API: models and local model management at <c>/models…</c>.</summary>
+/// <summary>Seed 001, the gateway API: models and local model management at <c>/models…</c>, in the envelope <c>{"code", "message", "data", "request_id"}</c>.</summary>
 public static class GatewayApiEndpointRouteBuilderExtensions
 {
     /// <summary>The surface's id in <see cref="ModelKitAuthOptions.AnonymousSurfaces"/>.</summary>
@@ -16,14 +15,39 @@ public static class GatewayApiEndpointRouteBuilderExtensions
 
     internal static SurfaceMap Map(IEndpointRouteBuilder endpoints, string? prefix)
     {
-        var surface = SurfaceMap.Create(endpoints, SurfaceId, "MapGatewayApi()", "Seed 001 · gateway API", prefix, ModelKitProblems.Writer, typeof(Microsoft.AspNetCore.Mvc.ProblemDetails), "/models");
+        var surface = SurfaceMap.Create(endpoints, SurfaceId, "MapGatewayApi()", "Seed 001 · gateway API", prefix, Gateway.Errors, typeof(GatewayError), "/models");
         var group = surface.Group;
-        surface.Secure(group.MapGet("/models", ListModelsAsync), ModelKitScopes.Read).WithSummary("Available models");
-        surface.Secure(group.MapGet("/models/{model_id}", GetModelAsync), ModelKitScopes.Read).WithSummary("A model's details");
-        surface.Secure(group.MapGet("/models/local", LocalModels), ModelKitScopes.Read).WithSummary("Deployed (local) models");
-        surface.Secure(group.MapPost("/models/local/deploy", LocalDeployAsync), ModelKitScopes.Manage).WithSummary("Deploy a local model").Accepts<LocalDeployBody>("application/json");
-        surface.Secure(group.MapGet("/models/local/deployments/{deployment_id}", DeploymentProgress), ModelKitScopes.Read).WithSummary("A deployment's progress, stages and log");
-        surface.Secure(group.MapDelete("/models/local/{model_id}", LocalUnloadAsync), ModelKitScopes.Manage).WithSummary("Unload a local model: delete its deployment");
+        surface.Secure(group.MapGet("/models", GatewayEndpoints.ListModelsAsync), ModelKitScopes.Read)
+            .WithName("Seed001_ListModels").WithSummary("Available models").Produces<GatewayEnvelope<GatewayModelList>>();
+        surface.Secure(group.MapGet("/models/{model_id}", GatewayEndpoints.GetModelAsync), ModelKitScopes.Read)
+            .WithName("Seed001_GetModel").WithSummary("A model's details and measured stats").Produces<GatewayEnvelope<GatewayModelDetail>>();
+
+        surface.Secure(group.MapPost("/models/{model_id}/completions", GatewayEndpoints.CompletionsAsync), ModelKitScopes.Infer)
+            .WithName("Seed001_Completions").WithSummary("Text completion (501 until text generation, issue 11)").Accepts<GatewayCompletionBody>("application/json")
+            .Produces<GatewayError>(StatusCodes.Status501NotImplemented);
+        surface.Secure(group.MapPost("/models/{model_id}/chat/completions", GatewayEndpoints.ChatAsync), ModelKitScopes.Infer)
+            .WithName("Seed001_ChatCompletions").WithSummary("Chat completion (501 until text generation, issue 11)").Accepts<GatewayChatBody>("application/json")
+            .Produces<GatewayError>(StatusCodes.Status501NotImplemented);
+        surface.Secure(group.MapPost("/models/{model_id}/embeddings", GatewayEndpoints.EmbeddingsAsync), ModelKitScopes.Infer)
+            .WithName("Seed001_Embeddings").WithSummary("Text embeddings (501 until text encoders, issue 10)").Accepts<GatewayEmbeddingsBody>("application/json")
+            .Produces<GatewayError>(StatusCodes.Status501NotImplemented);
+
+        surface.Secure(group.MapGet("/models/local", GatewayEndpoints.LocalModelsAsync), ModelKitScopes.Read)
+            .WithName("Seed001_ListLocalModels").WithSummary("Deployed (local) models").Produces<GatewayEnvelope<GatewayLocalModelList>>();
+        surface.Secure(group.MapPost("/models/local/deploy", GatewayEndpoints.DeployAsync), ModelKitScopes.Manage)
+            .WithName("Seed001_DeployLocalModel").WithSummary("Deploy a registered model").Accepts<LocalDeployBody>("application/json")
+            .Produces<GatewayEnvelope<GatewayDeployAccepted>>();
+        surface.Secure(group.MapGet("/models/local/deployments/{deployment_id}", GatewayEndpoints.Progress), ModelKitScopes.Read)
+            .WithName("Seed001_DeploymentStatus").WithSummary("A deployment's progress, stages and log").Produces<GatewayEnvelope<GatewayDeploymentProgress>>();
+        surface.Secure(group.MapDelete("/models/local/{model_id}", GatewayEndpoints.UnloadAsync), ModelKitScopes.Manage)
+            .WithName("Seed001_UnloadLocalModel").WithSummary("Unload a model: stop and delete its deployment").Produces<GatewayEnvelope<GatewayUnloaded>>();
+
+        // Ids of the Hugging Face form org/name as two path segments (an escaped %2F works on the routes above).
+        surface.Secure(group.MapGet("/models/{org}/{name}", GatewayEndpoints.GetOrgModelAsync), ModelKitScopes.Read).ExcludeFromDescription();
+        surface.Secure(group.MapPost("/models/{org}/{name}/completions", GatewayEndpoints.OrgCompletionsAsync), ModelKitScopes.Infer).ExcludeFromDescription();
+        surface.Secure(group.MapPost("/models/{org}/{name}/chat/completions", GatewayEndpoints.OrgChatAsync), ModelKitScopes.Infer).ExcludeFromDescription();
+        surface.Secure(group.MapPost("/models/{org}/{name}/embeddings", GatewayEndpoints.OrgEmbeddingsAsync), ModelKitScopes.Infer).ExcludeFromDescription();
+        surface.Secure(group.MapDelete("/models/local/{org}/{name}", GatewayEndpoints.UnloadOrgAsync), ModelKitScopes.Manage).ExcludeFromDescription();
         return surface;
     }
 }

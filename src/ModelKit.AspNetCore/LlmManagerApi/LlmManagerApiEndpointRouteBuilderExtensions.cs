@@ -1,13 +1,13 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using ModelKit.AspNetCore;
-using ModelKit.Deployments;
-using ModelKit.Registry;
-using static Microsoft.AspNetCore.Builder.ModelKitEndpointRouteBuilderExtensions;
 
 namespace Microsoft.AspNetCore.Builder;
 
-/// <summary>Seed 004, the LLM manager API at <c>/api/…</c> and <c>/health</c>: system, model catalogue and deployments.</summary>
+/// <summary>
+/// Seed 004, the LLM manager API at <c>/api/…</c>, <c>/health</c> and <c>/ws/…</c>: system, model catalogue, downloads,
+/// deployments, chat; in the envelope <c>{"success", "message", "data", "code", "timestamp"}</c>.
+/// </summary>
 public static class LlmManagerApiEndpointRouteBuilderExtensions
 {
     /// <summary>The surface's id in <see cref="ModelKitAuthOptions.AnonymousSurfaces"/>.</summary>
@@ -18,34 +18,95 @@ public static class LlmManagerApiEndpointRouteBuilderExtensions
 
     internal static SurfaceMap Map(IEndpointRouteBuilder endpoints, string? prefix)
     {
-        var surface = SurfaceMap.Create(endpoints, SurfaceId, "MapLlmManagerApi()", "Seed 004 · LLM manager API", prefix, ModelKitProblems.Writer, typeof(Microsoft.AspNetCore.Mvc.ProblemDetails), "/api", "/health", "/ws");
+        var surface = SurfaceMap.Create(endpoints, SurfaceId, "MapLlmManagerApi()", "Seed 004 · LLM manager API", prefix, LlmManager.Errors, typeof(LlmError), "/api", "/health", "/ws");
         var group = surface.Group;
-        group.MapGet("/health", HealthAsync).AllowAnonymous().WithSummary("Health checks");
-        group.MapGet("/health/live", Live).AllowAnonymous().WithSummary("Liveness: the process answers");
-        group.MapGet("/health/ready", ReadyAsync).AllowAnonymous().WithSummary("Readiness: the registry answers and every served model can serve");
-        surface.Secure(group.MapGet("/api/system/resources", SystemResources), ModelKitScopes.Read).WithSummary("CPU, memory and disk");
-        surface.Secure(group.MapGet("/api/system/load", SystemLoad), ModelKitScopes.Read).WithSummary("Load averages, thread pool and inference queues");
-        surface.Secure(group.MapGet("/api/system/health", SystemHealthAsync), ModelKitScopes.Read).WithSummary("Health checks, deployments and resources together");
 
-        surface.Secure(group.MapGet("/api/models/search", SearchModelsAsync), ModelKitScopes.Read).WithSummary("Search registered models");
-        surface.Secure(group.MapGet("/api/models/categories", CategoriesAsync), ModelKitScopes.Read).WithSummary("Model types with counts");
-        surface.Secure(group.MapGet("/api/models/trending", Trending), ModelKitScopes.Read).WithSummary("Most used models since start");
-        surface.Secure(group.MapGet("/api/models/stats", RegistryStatsAsync), ModelKitScopes.Read).WithSummary("Registry counts and sizes");
-        surface.Secure(group.MapGet("/api/models/{model_id}/info", GetModelAsync), ModelKitScopes.Read).WithSummary("A model with its versions and deployment");
-        surface.Secure(group.MapPost("/api/models/{model_id}/favorite", (string model_id, IModelRegistry registry, IDeploymentManager deployments, CancellationToken ct) =>
-            SetFavoriteAsync(model_id, true, registry, deployments, ct)), ModelKitScopes.Manage).WithSummary("Mark a model as favourite");
-        surface.Secure(group.MapDelete("/api/models/{model_id}/favorite", (string model_id, IModelRegistry registry, IDeploymentManager deployments, CancellationToken ct) =>
-            SetFavoriteAsync(model_id, false, registry, deployments, ct)), ModelKitScopes.Manage).WithSummary("Unmark a favourite");
+        // Health answers every caller (load balancers and probes send no key).
+        group.MapGet("/health", LlmSystemEndpoints.ServiceHealthAsync).AllowAnonymous()
+            .WithName("Seed004_Health").WithSummary("Service health").Produces<LlmServiceHealth>().Produces<LlmServiceHealth>(StatusCodes.Status503ServiceUnavailable);
+        group.MapGet("/api/health", LlmSystemEndpoints.ApiHealthAsync).AllowAnonymous()
+            .WithName("Seed004_ApiHealth").WithSummary("API health").Produces<LlmApiHealth>().Produces<LlmApiHealth>(StatusCodes.Status503ServiceUnavailable);
+        group.MapGet("/health/live", LlmSystemEndpoints.Live).AllowAnonymous().WithName("ModelKit_Live").WithSummary("Liveness: the process answers");
+        group.MapGet("/health/ready", LlmSystemEndpoints.ReadyAsync).AllowAnonymous()
+            .WithName("ModelKit_Ready").WithSummary("Readiness: the registry answers and every served model can serve");
+        surface.Secure(group.MapGet("/api/system/resources", LlmSystemEndpoints.Resources), ModelKitScopes.Read)
+            .WithName("Seed004_SystemResources").WithSummary("CPU, memory and disk").Produces<LlmEnvelope<LlmResources>>();
+        surface.Secure(group.MapGet("/api/system/load", LlmSystemEndpoints.Load), ModelKitScopes.Read)
+            .WithName("Seed004_SystemLoad").WithSummary("Load averages, thread pool and inference queues").Produces<LlmEnvelope<LlmLoad>>();
+        surface.Secure(group.MapGet("/api/system/health", LlmSystemEndpoints.SystemHealthAsync), ModelKitScopes.Read)
+            .WithName("Seed004_SystemHealth").WithSummary("Health checks, deployments and resources together").Produces<LlmEnvelope<LlmSystemHealth>>();
 
-        surface.Secure(group.MapPost("/api/deployments/start", StartDeploymentAsync), ModelKitScopes.Manage).WithSummary("Start a deployment").Accepts<StartDeploymentBody>("application/json");
-        surface.Secure(group.MapGet("/api/deployments/list", ListDeployments), ModelKitScopes.Read).WithSummary("List deployments, optionally by state");
-        surface.Secure(group.MapGet("/api/deployments/{deployment_id}", GetDeployment), ModelKitScopes.Read).WithSummary("A deployment");
-        surface.Secure(group.MapPut("/api/deployments/{deployment_id}/stop", StopDeploymentAsync), ModelKitScopes.Manage).WithSummary("Stop a deployment (drains)");
-        surface.Secure(group.MapPut("/api/deployments/{deployment_id}/restart", RestartDeploymentAsync), ModelKitScopes.Manage).WithSummary("Restart a deployment");
-        surface.Secure(group.MapDelete("/api/deployments/{deployment_id}", DeleteDeploymentAsync), ModelKitScopes.Manage).WithSummary("Stop and delete a deployment");
-        surface.Secure(group.MapGet("/api/deployments/{deployment_id}/logs", DeploymentLogs), ModelKitScopes.Read).WithSummary("A deployment's newest log lines");
-        surface.Secure(group.MapGet("/api/deployments/{deployment_id}/health", DeploymentHealth), ModelKitScopes.Read).WithSummary("A deployment's health");
-        surface.Secure(group.MapGet("/api/deployments/{deployment_id}/model-info", DeploymentModelInfoAsync), ModelKitScopes.Read).WithSummary("The model version a deployment serves");
+        surface.Secure(group.MapGet("/api/models/search", LlmCatalogueEndpoints.SearchAsync), ModelKitScopes.Read)
+            .WithName("Seed004_SearchModels").WithSummary("Search the registry (source=local)").Produces<LlmEnvelope<LlmPage<LlmModel>>>()
+            .Produces<LlmError>(StatusCodes.Status501NotImplemented);
+        surface.Secure(group.MapGet("/api/models/categories", LlmCatalogueEndpoints.CategoriesAsync), ModelKitScopes.Read)
+            .WithName("Seed004_ModelCategories").WithSummary("Model types and frameworks with counts").Produces<LlmEnvelope<LlmCategories>>();
+        surface.Secure(group.MapGet("/api/models/trending", LlmCatalogueEndpoints.Trending), ModelKitScopes.Read)
+            .WithName("Seed004_TrendingModels").WithSummary("Most used models since they were loaded").Produces<LlmEnvelope<LlmTrending>>();
+        surface.Secure(group.MapGet("/api/models/stats", LlmCatalogueEndpoints.StatsAsync), ModelKitScopes.Read)
+            .WithName("Seed004_ModelStats").WithSummary("Registry counts and sizes").Produces<LlmEnvelope<LlmModelStats>>();
+        surface.Secure(group.MapPost("/api/models/sync", LlmCatalogueEndpoints.Sync), ModelKitScopes.Manage)
+            .WithName("Seed004_SyncModels").WithSummary("Sync from a remote hub (501 until downloads, issue 13)").Produces<LlmError>(StatusCodes.Status501NotImplemented);
+        surface.Secure(group.MapGet("/api/models/{model_id}/info", LlmCatalogueEndpoints.InfoAsync), ModelKitScopes.Read)
+            .WithName("Seed004_ModelInfo").WithSummary("A model with its versions and signature").Produces<LlmEnvelope<LlmModel>>();
+        surface.Secure(group.MapPost("/api/models/{model_id}/favorite", LlmCatalogueEndpoints.FavoriteAsync), ModelKitScopes.Manage)
+            .WithName("Seed004_FavoriteModel").WithSummary("Mark a model as favourite").Produces<LlmEnvelope<LlmModel>>();
+        surface.Secure(group.MapDelete("/api/models/{model_id}/favorite", LlmCatalogueEndpoints.UnfavoriteAsync), ModelKitScopes.Manage)
+            .WithName("Seed004_UnfavoriteModel").WithSummary("Unmark a favourite").Produces<LlmEnvelope<LlmModel>>();
+        // Ids of the Hugging Face form org/name (microsoft/DialoGPT-medium) as two path segments; an escaped %2F works above.
+        surface.Secure(group.MapGet("/api/models/{org}/{name}/info", LlmCatalogueEndpoints.OrgInfoAsync), ModelKitScopes.Read).ExcludeFromDescription();
+        surface.Secure(group.MapPost("/api/models/{org}/{name}/favorite", LlmCatalogueEndpoints.OrgFavoriteAsync), ModelKitScopes.Manage).ExcludeFromDescription();
+        surface.Secure(group.MapDelete("/api/models/{org}/{name}/favorite", LlmCatalogueEndpoints.OrgUnfavoriteAsync), ModelKitScopes.Manage).ExcludeFromDescription();
+
+        surface.Secure(group.MapPost("/api/downloads/start", LlmDownloadEndpoints.NotBuilt), ModelKitScopes.Manage)
+            .WithName("Seed004_StartDownload").WithSummary("Start a download (501 until issue 13)").Accepts<LlmDownloadBody>("application/json")
+            .Produces<LlmError>(StatusCodes.Status501NotImplemented);
+        foreach (var action in new[] { "pause", "resume", "cancel" })
+        {
+            surface.Secure(group.MapPut($"/api/downloads/{{task_id}}/{action}", LlmDownloadEndpoints.NotBuilt), ModelKitScopes.Manage)
+                .WithName($"Seed004_{char.ToUpperInvariant(action[0])}{action[1..]}Download").WithSummary($"{char.ToUpperInvariant(action[0])}{action[1..]} a download (501 until issue 13)")
+                .Produces<LlmError>(StatusCodes.Status501NotImplemented);
+        }
+
+        surface.Secure(group.MapGet("/api/downloads/list", LlmDownloadEndpoints.NotBuilt), ModelKitScopes.Read)
+            .WithName("Seed004_ListDownloads").WithSummary("Download tasks (501 until issue 13)").Produces<LlmError>(StatusCodes.Status501NotImplemented);
+        surface.Secure(group.MapGet("/api/downloads/queue", LlmDownloadEndpoints.NotBuilt), ModelKitScopes.Read)
+            .WithName("Seed004_DownloadQueue").WithSummary("The download queue (501 until issue 13)").Produces<LlmError>(StatusCodes.Status501NotImplemented);
+        surface.Secure(group.MapGet("/api/downloads/storage", LlmCatalogueEndpoints.StorageAsync), ModelKitScopes.Read)
+            .WithName("Seed004_Storage").WithSummary("The data directory's disk and the registry's share of it").Produces<LlmEnvelope<LlmStorage>>();
+        surface.Secure(group.MapGet("/api/downloads/{task_id}", LlmDownloadEndpoints.NotBuilt), ModelKitScopes.Read)
+            .WithName("Seed004_GetDownload").WithSummary("A download task (501 until issue 13)").Produces<LlmError>(StatusCodes.Status501NotImplemented);
+        surface.Secure(group.MapDelete("/api/downloads/{task_id}", LlmDownloadEndpoints.NotBuilt), ModelKitScopes.Manage)
+            .WithName("Seed004_DeleteDownload").WithSummary("Delete a download task (501 until issue 13)").Produces<LlmError>(StatusCodes.Status501NotImplemented);
+        surface.Secure(group.MapGet("/ws/downloads", LlmDownloadEndpoints.ProgressSocket), ModelKitScopes.Read)
+            .WithName("Seed004_DownloadProgressSocket").WithSummary("WebSocket download progress (501 until issue 13)").Produces<LlmError>(StatusCodes.Status501NotImplemented);
+
+        surface.Secure(group.MapPost("/api/deployments/start", LlmDeploymentEndpoints.StartAsync), ModelKitScopes.Manage)
+            .WithName("Seed004_StartDeployment").WithSummary("Start a deployment of a registered model").Accepts<StartDeploymentBody>("application/json")
+            .Produces<LlmEnvelope<LlmDeployment>>().Produces<LlmError>(StatusCodes.Status501NotImplemented);
+        surface.Secure(group.MapGet("/api/deployments/list", LlmDeploymentEndpoints.List), ModelKitScopes.Read)
+            .WithName("Seed004_ListDeployments").WithSummary("Deployments, optionally by status").Produces<LlmEnvelope<LlmDeploymentList>>();
+        surface.Secure(group.MapGet("/api/deployments/{deployment_id}", LlmDeploymentEndpoints.Get), ModelKitScopes.Read)
+            .WithName("Seed004_GetDeployment").WithSummary("A deployment").Produces<LlmEnvelope<LlmDeployment>>();
+        surface.Secure(group.MapPut("/api/deployments/{deployment_id}/stop", LlmDeploymentEndpoints.StopAsync), ModelKitScopes.Manage)
+            .WithName("Seed004_StopDeployment").WithSummary("Stop a deployment (drains)").Produces<LlmEnvelope<LlmDeployment>>();
+        surface.Secure(group.MapPut("/api/deployments/{deployment_id}/restart", LlmDeploymentEndpoints.RestartAsync), ModelKitScopes.Manage)
+            .WithName("Seed004_RestartDeployment").WithSummary("Restart a deployment").Produces<LlmEnvelope<LlmDeployment>>();
+        surface.Secure(group.MapDelete("/api/deployments/{deployment_id}", LlmDeploymentEndpoints.DeleteAsync), ModelKitScopes.Manage)
+            .WithName("Seed004_DeleteDeployment").WithSummary("Stop and delete a deployment").Produces<LlmEnvelope<LlmDeploymentDeleted>>();
+        surface.Secure(group.MapGet("/api/deployments/{deployment_id}/logs", LlmDeploymentEndpoints.Logs), ModelKitScopes.Read)
+            .WithName("Seed004_DeploymentLogs").WithSummary("A deployment's newest log lines").Produces<LlmEnvelope<LlmDeploymentLogs>>();
+        surface.Secure(group.MapGet("/api/deployments/{deployment_id}/health", LlmDeploymentEndpoints.Health), ModelKitScopes.Read)
+            .WithName("Seed004_DeploymentHealth").WithSummary("A deployment's health (503 DEPLOYMENT_NOT_RUNNING when not serving)").Produces<LlmEnvelope<LlmDeploymentHealth>>();
+        surface.Secure(group.MapGet("/api/deployments/{deployment_id}/model-info", LlmDeploymentEndpoints.ModelInfoAsync), ModelKitScopes.Read)
+            .WithName("Seed004_DeploymentModelInfo").WithSummary("The model version a deployment serves").Produces<LlmEnvelope<LlmDeploymentModelInfo>>();
+
+        surface.Secure(group.MapPost("/api/chat/{deployment_id}", LlmDeploymentEndpoints.Chat), ModelKitScopes.Infer)
+            .WithName("Seed004_Chat").WithSummary("Chat (501 until text generation, issue 11)").Accepts<LlmChatBody>("application/json")
+            .Produces<LlmError>(StatusCodes.Status501NotImplemented);
+        surface.Secure(group.MapPost("/api/completions/{deployment_id}", LlmDeploymentEndpoints.Completions), ModelKitScopes.Infer)
+            .WithName("Seed004_Completions").WithSummary("Text completion (501 until text generation, issue 11)").Accepts<LlmCompletionBody>("application/json")
+            .Produces<LlmError>(StatusCodes.Status501NotImplemented);
         return surface;
     }
 }

@@ -7,8 +7,12 @@ namespace ModelKit.Diagnostics;
 /// <summary>Reads <see cref="SystemResources"/> from /proc on Linux, with portable fallbacks elsewhere.</summary>
 public sealed class SystemMonitor(IOptions<ModelKitOptions> options)
 {
+    private static readonly Lazy<string?> CpuModel = new(ReadCpuModel);
     private readonly Lock _gate = new();
     private (long Busy, long Total, TimeSpan Process, long Timestamp)? _last;
+
+    /// <summary>The processor's model name (<c>/proc/cpuinfo</c> on Linux), read once; null where unknown.</summary>
+    public static string? CpuModelName => CpuModel.Value;
 
     /// <summary>A reading now.</summary>
     public SystemResources Read()
@@ -32,6 +36,7 @@ public sealed class SystemMonitor(IOptions<ModelKitOptions> options)
         return new SystemResources
         {
             CpuCores = Environment.ProcessorCount,
+            CpuModelName = CpuModel.Value,
             CpuUsagePercent = Math.Round(cpu, 1),
             ProcessCpuUsagePercent = Math.Round(processCpu, 1),
             MemoryTotalBytes = memTotal,
@@ -114,6 +119,27 @@ public sealed class SystemMonitor(IOptions<ModelKitOptions> options)
         return (info.TotalAvailableMemoryBytes, Math.Max(0, info.TotalAvailableMemoryBytes - info.MemoryLoadBytes));
 
         static long KiB(string line) => long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
+    }
+
+    // The first "model name" line of /proc/cpuinfo (x86 and most ARM servers); null where there is none.
+    private static string? ReadCpuModel()
+    {
+        try
+        {
+            foreach (var line in File.ReadLines("/proc/cpuinfo"))
+            {
+                if (!line.StartsWith("model name", StringComparison.Ordinal)) continue;
+                var colon = line.IndexOf(':', StringComparison.Ordinal);
+                var name = colon < 0 ? string.Empty : line[(colon + 1)..].Trim();
+                return name.Length > 0 ? name : null;
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Not Linux.
+        }
+
+        return null;
     }
 
     private static double[] LoadAverage()

@@ -5,6 +5,8 @@ public sealed record SystemResources
 {
     /// <summary>Logical cores.</summary>
     public int CpuCores { get; init; }
+    /// <summary>The processor's model name (<c>/proc/cpuinfo</c> on Linux, e.g. <c>AMD EPYC 7B13</c>); null where unknown.</summary>
+    public string? CpuModelName { get; init; }
     /// <summary>Machine CPU use since the previous reading (or over a short sample for the first), 0–100.</summary>
     public double CpuUsagePercent { get; init; }
     /// <summary>This process's CPU use over the same interval, 0–100 of the whole machine.</summary>

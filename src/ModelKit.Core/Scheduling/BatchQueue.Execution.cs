@@ -52,9 +52,10 @@ internal sealed partial class BatchQueue
                 throw new InferenceFailedException($"The backend returned {outputs.Count} results for a batch of {batch.Length} requests.");
             }
 
+            var finished = _timeProvider.GetTimestamp();
             for (var i = 0; i < batch.Length; i++)
             {
-                if (batch[i].Complete(outputs[i])) Interlocked.Increment(ref _succeeded);
+                if (batch[i].Complete(outputs[i])) CountSucceeded(batch[i], finished);
             }
         }
         catch (Exception ex)
@@ -83,7 +84,7 @@ internal sealed partial class BatchQueue
             try
             {
                 var outputs = await _executor.ExecuteAsync([r.Inputs], token).ConfigureAwait(false);
-                if (r.Complete(outputs[0])) Interlocked.Increment(ref _succeeded);
+                if (r.Complete(outputs[0])) CountSucceeded(r, _timeProvider.GetTimestamp());
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
             {
@@ -95,6 +96,13 @@ internal sealed partial class BatchQueue
                 if (r.Fail(Wrap(ex))) Interlocked.Increment(ref _failed);
             }
         }
+    }
+
+    // A request that returned outputs: counted, with its time from enqueue to outputs (the queue's average latency).
+    private void CountSucceeded(PendingRequest request, long finished)
+    {
+        Interlocked.Increment(ref _succeeded);
+        Interlocked.Add(ref _succeededLatencyTicks, _timeProvider.GetElapsedTime(request.EnqueuedAt, finished).Ticks);
     }
 
     private Exception Wrap(Exception ex) => ex is ModelKitException or OperationCanceledException

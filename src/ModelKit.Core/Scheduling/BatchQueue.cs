@@ -39,7 +39,7 @@ internal sealed partial class BatchQueue : IAsyncDisposable
     private double _averageBatchSeconds;
     private double _drainPerSecond;  // requests finished per second while a backlog waited (EWMA): what Retry-After is based on
     private long _backlogFinishedAt; // timestamp of the last batch that finished with requests still queued; 0 when none waited
-    private long _enqueued, _succeeded, _failed, _timedOut, _cancelled, _rejected, _batches, _batchedRequests, _terminated;
+    private long _enqueued, _succeeded, _failed, _timedOut, _cancelled, _rejected, _batches, _batchedRequests, _terminated, _succeededLatencyTicks;
 
     /// <summary>Creates a queue.</summary>
     /// <param name="name">The name used in messages and metrics (usually the model id).</param>
@@ -180,6 +180,8 @@ internal sealed partial class BatchQueue : IAsyncDisposable
         Dispatch(batches);
     }
 
+    private static TimeSpan AverageOf(long ticks, long count) => count == 0 ? TimeSpan.Zero : TimeSpan.FromTicks(ticks / count);
+
     /// <summary>Counters of this queue.</summary>
     public BatchQueueStats GetStats()
     {
@@ -199,6 +201,7 @@ internal sealed partial class BatchQueue : IAsyncDisposable
                 Batches = _batches,
                 Terminated = Interlocked.Read(ref _terminated),
                 AverageBatchSize = _batches == 0 ? 0 : (double)_batchedRequests / _batches,
+                AverageLatency = AverageOf(Interlocked.Read(ref _succeededLatencyTicks), Interlocked.Read(ref _succeeded)),
             };
         }
     }

@@ -30,16 +30,22 @@ public sealed record BatchQueueStats
     public long Terminated { get; init; }
     /// <summary>Mean requests per backend run.</summary>
     public double AverageBatchSize { get; init; }
+    /// <summary>
+    /// Mean time from enqueue to outputs of the requests that succeeded (queue wait and backend run), since the queue
+    /// started; zero before the first.
+    /// </summary>
+    public TimeSpan AverageLatency { get; init; }
 
-    /// <summary>The counters of several queues added up (the average batch size weighted by each queue's runs).</summary>
+    /// <summary>The counters of several queues added up (the average batch size weighted by each queue's runs, the average latency by its succeeded requests).</summary>
     public static BatchQueueStats Sum(IEnumerable<BatchQueueStats> queues)
     {
         ArgumentNullException.ThrowIfNull(queues);
         var total = new BatchQueueStats();
-        double batched = 0;
+        double batched = 0, latencyTicks = 0;
         foreach (var q in queues)
         {
             batched += q.AverageBatchSize * q.Batches;
+            latencyTicks += (double)q.AverageLatency.Ticks * q.Succeeded;
             total = new BatchQueueStats
             {
                 QueueLength = total.QueueLength + q.QueueLength,
@@ -56,6 +62,10 @@ public sealed record BatchQueueStats
             };
         }
 
-        return total with { AverageBatchSize = total.Batches == 0 ? 0 : batched / total.Batches };
+        return total with
+        {
+            AverageBatchSize = total.Batches == 0 ? 0 : batched / total.Batches,
+            AverageLatency = total.Succeeded == 0 ? TimeSpan.Zero : TimeSpan.FromTicks((long)(latencyTicks / total.Succeeded)),
+        };
     }
 }

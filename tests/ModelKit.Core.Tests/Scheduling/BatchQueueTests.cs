@@ -335,6 +335,34 @@ public sealed class BatchQueueTests : IDisposable
     }
 
     [Fact]
+    public void Stats_Sum_WeighsTheAverageLatencyBySucceededRequests()
+    {
+        var total = BatchQueueStats.Sum(
+        [
+            new BatchQueueStats { Succeeded = 3, AverageLatency = TimeSpan.FromMilliseconds(10) },
+            new BatchQueueStats { Succeeded = 1, AverageLatency = TimeSpan.FromMilliseconds(50) },
+            new BatchQueueStats { Failed = 4 },
+        ]);
+        Assert.Equal(TimeSpan.FromMilliseconds(20), total.AverageLatency);
+        Assert.Equal(TimeSpan.Zero, BatchQueueStats.Sum([]).AverageLatency);
+    }
+
+    [Fact]
+    public async Task Stats_AverageLatency_IsTheMeanTimeFromEnqueueToOutputs()
+    {
+        var time = new FakeTimeProvider();
+        await using var queue = CreateQueue(new BatchingOptions { MaxBatchSize = 8, MaxQueueDelay = TimeSpan.FromMilliseconds(30) }, time);
+        Assert.Equal(TimeSpan.Zero, queue.GetStats().AverageLatency);
+        var a = queue.EnqueueAsync(Rows(1));
+        time.Advance(TimeSpan.FromMilliseconds(10));
+        var b = queue.EnqueueAsync(Rows(2));
+        time.Advance(TimeSpan.FromMilliseconds(20)); // the queue delay of the first request ends: both run in one batch
+        await Task.WhenAll(a, b).WaitAsync(TimeSpan.FromSeconds(10));
+        // a waited 30 ms, b 20 ms (the fake clock does not move while the backend runs).
+        Assert.Equal(TimeSpan.FromMilliseconds(25), queue.GetStats().AverageLatency);
+    }
+
+    [Fact]
     public async Task EnqueueAsync_CancelledBeforeDispatch_NeverReachesTheBackend()
     {
         await using var queue = CreateQueue(new BatchingOptions { MaxBatchSize = 8 });

@@ -1,0 +1,275 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
+using ModelKit.Deployments;
+using ModelKit.Diagnostics;
+using ModelKit.Inference;
+using ModelKit.Registry;
+using ModelKit.Scheduling;
+using ModelKit.Serving;
+
+namespace ModelKit.AspNetCore;
+
+/// <summary>Seed 001's handlers: one Core call each, shaped into the seed's envelope.</summary>
+internal static class GatewayEndpoints
+{
+    private const int PageSize = 500;
+
+    public static async Task<IResult> ListModelsAsync(
+        HttpContext context, IModelRegistry registry, IDeploymentManager deployments, IOptions<InferenceOptions> inference, CancellationToken cancellationToken)
+    {
+        var models = new List<GatewayModel>();
+        for (var offset = 0; ; offset += PageSize)
+        {
+            var page = await registry.ListModelsAsync(new ModelQuery { Offset = offset, Limit = PageSize }, cancellationToken);
+            foreach (var model in page.Items)
+            {
+                var active = deployments.FindByModel(model.Id);
+                models.Add(new GatewayModel
+                {
+                    Id = model.Id,
+                    Name = model.Name,
+                    Description = model.Description,
+                    Version = model.DefaultVersion,
+                    Capabilities = GatewayVocabulary.Capabilities(model.Task),
+                    Provider = "local",
+                    Status = GatewayVocabulary.ModelStatus(model, active, inference.Value.ServeUndeployedModels),
+                    Deployment = DeploymentOf(active, inference.Value),
+                    ModelType = model.Task,
+                    Framework = model.Framework,
+                });
+            }
+
+            if (offset + page.Items.Count >= page.Total || page.Items.Count == 0) break;
+        }
+
+        return Gateway.Ok(context, new GatewayModelList(models));
+    }
+
+    public static Task<IResult> GetModelAsync(
+        string model_id, HttpContext context, IModelRegistry registry, IDeploymentManager deployments, IModelRouter router, IOptions<InferenceOptions> inference, CancellationToken cancellationToken) =>
+        ModelAsync(ModelIdRoute.FromSegment(model_id), context, registry, deployments, router, inference, cancellationToken);
+
+    public static Task<IResult> GetOrgModelAsync(
+        string org, string name, HttpContext context, IModelRegistry registry, IDeploymentManager deployments, IModelRouter router, IOptions<InferenceOptions> inference, CancellationToken cancellationToken) =>
+        ModelAsync(ModelIdRoute.FromSegments(org, name), context, registry, deployments, router, inference, cancellationToken);
+
+    private static async Task<IResult> ModelAsync(
+        string modelId, HttpContext context, IModelRegistry registry, IDeploymentManager deployments, IModelRouter router, IOptions<InferenceOptions> inference, CancellationToken cancellationToken)
+    {
+        var model = await registry.GetModelAsync(modelId, cancellationToken);
+        var active = deployments.FindByModel(model.Id);
+        var stats = QueueStatsOf(model.Id, deployments, router);
+        return Gateway.Ok(context, new GatewayModelDetail
+        {
+            Id = model.Id,
+            Name = model.Name,
+            Description = model.Description,
+            Version = model.DefaultVersion,
+            Capabilities = GatewayVocabulary.Capabilities(model.Task),
+            Provider = "local",
+            Status = GatewayVocabulary.ModelStatus(model, active, inference.Value.ServeUndeployedModels),
+            Deployment = DeploymentOf(active, inference.Value),
+            Stats = new GatewayModelStats
+            {
+                AverageLatencyMs = GatewayVocabulary.LatencyMs(stats),
+                Availability = GatewayVocabulary.Availability(stats),
+                SucceededRequests = stats.Succeeded,
+                FailedRequests = stats.Failed + stats.TimedOut + stats.Rejected,
+            },
+            ModelType = model.Task,
+            Framework = model.Framework,
+            Tags = model.Tags,
+            Versions = [.. model.Versions.Select(v => v.Version)],
+            CreatedAt = model.CreatedAt,
+            UpdatedAt = model.UpdatedAt,
+        });
+    }
+
+    public static async Task<IResult> LocalModelsAsync(
+        HttpContext context, IModelRegistry registry, IDeploymentManager deployments, CancellationToken cancellationToken)
+    {
+        var list = deployments.ListDeployments();
+        var models = new List<GatewayLocalModel>(list.Count);
+        foreach (var d in list)
+        {
+            var model = await registry.FindModelAsync(d.ModelId, cancellationToken);
+            models.Add(new GatewayLocalModel
+            {
+                Id = d.ModelId,
+                Name = model?.Name ?? d.ModelId,
+                Version = d.Version,
+                Status = GatewayVocabulary.LocalModelStatus(d.State),
+                Deployment = new GatewayLocalDeployment
+                {
+                    DeploymentId = d.DeploymentId,
+                    NodeId = Environment.MachineName,
+                    Hardware = GatewayVocabulary.Hardware(d.Device, SystemMonitor.CpuModelName),
+                    MemoryUsage = d.MemoryUsedBytes is { } bytes ? GatewayVocabulary.Memory(bytes) : null,
+                    MemoryBytes = d.MemoryUsedBytes,
+                    LoadedAt = d.StartedAt,
+                    Health = d.State == DeploymentState.Running && d.ReadyReplicas > 0 ? "healthy" : "unhealthy",
+                    Device = d.Device,
+                    Replicas = d.ReadyReplicas,
+                },
+                Performance = new GatewayPerformance
+                {
+                    AvgLatencyMs = GatewayVocabulary.LatencyMs(d.Queue),
+                    MaxBatchSize = d.Batching.MaxBatchSize,
+                    AverageBatchSize = Math.Round(d.Queue?.AverageBatchSize ?? 0, 3),
+                },
+            });
+        }
+
+        return Gateway.Ok(context, new GatewayLocalModelList(models));
+    }
+
+    // The model is named by model_type and model_size (ModelNaming), or model_id. Settings ModelKit does not apply are
+    // named in 'notes' rather than refused, so the seed's example request deploys as written.
+    public static async Task<IResult> DeployAsync(HttpContext context, IDeploymentManager deployments, CancellationToken cancellationToken)
+    {
+        var request = context.Request;
+        var body = await ModelKitJson.ReadAsync<LocalDeployBody>(request, cancellationToken);
+        var modelId = ModelNaming.FromTypeAndSize(body.ModelId, body.ModelType, body.ModelSize);
+        var config = body.DeploymentConfig;
+        if (config?.MaxBatchSize is < 1) throw new InvalidInputException($"'deployment_config.max_batch_size' must be at least 1 (was {config.MaxBatchSize}).");
+        var info = await deployments.DeployAsync(new DeploymentSpec
+        {
+            ModelId = modelId,
+            Version = body.Version,
+            Device = body.Device,
+            Batching = config?.MaxBatchSize is { } max ? new BatchingConfig { MaxBatchSize = max }.ToOptions() : null,
+        }, cancellationToken);
+        return Gateway.Ok(context, new GatewayDeployAccepted
+        {
+            DeploymentId = info.DeploymentId,
+            Status = GatewayVocabulary.DeploymentStatus(info.State),
+            ModelId = info.ModelId,
+            ProgressUrl = $"{request.PathBase}{SurfaceMap.PrefixOf(request)}/models/local/deployments/{info.DeploymentId}",
+            Version = info.Version,
+            Device = info.Device,
+            Notes = NotesOn(body),
+        });
+    }
+
+    private static List<string> NotesOn(LocalDeployBody body)
+    {
+        var notes = new List<string>();
+        if (body.Quantization is { } q)
+        {
+            notes.Add($"quantization '{Short(q)}' is not applied: ModelKit serves the model's weights as registered (quantize the ONNX file before registering it).");
+        }
+
+        if (body.TargetNodes is { Count: > 0 })
+        {
+            notes.Add($"target_nodes is not applied: ModelKit serves models in-process, on this node ('{Environment.MachineName}').");
+        }
+
+        if (body.DeploymentConfig is { } c && (c.UseFlashAttention is not null || c.UseKvCache is not null || c.TensorParallelSize is not null || c.CpuOffload is not null))
+        {
+            notes.Add("use_flash_attention, use_kv_cache, tensor_parallel_size and cpu_offload are not applied: they are settings of LLM engines, and ONNX Runtime runs the model as exported.");
+        }
+
+        return notes;
+    }
+
+    public static IResult Progress(string deployment_id, HttpContext context, IDeploymentManager deployments)
+    {
+        var info = deployments.GetDeployment(deployment_id);
+        return Gateway.Ok(context, new GatewayDeploymentProgress
+        {
+            DeploymentId = info.DeploymentId,
+            ModelId = info.ModelId,
+            Status = GatewayVocabulary.DeploymentStatus(info.State),
+            Progress = info.Progress,
+            CurrentStage = info.CurrentStage,
+            Stages = [.. info.Stages.Select(s => new GatewayStage
+            {
+                Name = s.Name,
+                Status = ModelKitJson.Name(s.Status),
+                Duration = s.Duration is { } d ? GatewayVocabulary.Duration(d) : null,
+                DurationMs = s.Duration?.TotalMilliseconds,
+                Message = s.Message,
+            })],
+            Logs = [.. deployments.GetLogs(info.DeploymentId, 100).Select(l => new GatewayLogLine(l.Timestamp, GatewayVocabulary.Level(l.Level), l.Message))],
+            Version = info.Version,
+            FailureReason = info.FailureReason,
+        });
+    }
+
+    public static Task<IResult> UnloadAsync(string model_id, HttpContext context, IModelRegistry registry, IDeploymentManager deployments, CancellationToken cancellationToken) =>
+        UnloadModelAsync(ModelIdRoute.FromSegment(model_id), context, registry, deployments, cancellationToken);
+
+    public static Task<IResult> UnloadOrgAsync(
+        string org, string name, HttpContext context, IModelRegistry registry, IDeploymentManager deployments, CancellationToken cancellationToken) =>
+        UnloadModelAsync(ModelIdRoute.FromSegments(org, name), context, registry, deployments, cancellationToken);
+
+    private static async Task<IResult> UnloadModelAsync(
+        string modelId, HttpContext context, IModelRegistry registry, IDeploymentManager deployments, CancellationToken cancellationToken)
+    {
+        var info = deployments.FindLatestByModel(modelId);
+        if (info is null)
+        {
+            _ = await registry.GetModelAsync(modelId, cancellationToken); // MODEL_NOT_FOUND for an unknown model
+            throw new DeploymentNotFoundException($"Model '{modelId}' is not deployed; there is nothing to unload.");
+        }
+
+        await deployments.DeleteAsync(info.DeploymentId, cancellationToken);
+        return Gateway.Ok(context, new GatewayUnloaded { ModelId = info.ModelId, Status = "unloaded", Nodes = [Environment.MachineName], DeploymentId = info.DeploymentId });
+    }
+
+    // Text endpoints: an unknown model is MODEL_NOT_FOUND first (the id is checked as it will be once they are served).
+    public static Task<IResult> CompletionsAsync(string model_id, HttpContext context, IModelRegistry registry, CancellationToken cancellationToken) =>
+        NotBuiltAsync(ModelIdRoute.FromSegment(model_id), context, registry, Completions, cancellationToken);
+
+    public static Task<IResult> OrgCompletionsAsync(string org, string name, HttpContext context, IModelRegistry registry, CancellationToken cancellationToken) =>
+        NotBuiltAsync(ModelIdRoute.FromSegments(org, name), context, registry, Completions, cancellationToken);
+
+    public static Task<IResult> ChatAsync(string model_id, HttpContext context, IModelRegistry registry, CancellationToken cancellationToken) =>
+        NotBuiltAsync(ModelIdRoute.FromSegment(model_id), context, registry, Chat, cancellationToken);
+
+    public static Task<IResult> OrgChatAsync(string org, string name, HttpContext context, IModelRegistry registry, CancellationToken cancellationToken) =>
+        NotBuiltAsync(ModelIdRoute.FromSegments(org, name), context, registry, Chat, cancellationToken);
+
+    public static Task<IResult> EmbeddingsAsync(string model_id, HttpContext context, IModelRegistry registry, CancellationToken cancellationToken) =>
+        NotBuiltAsync(ModelIdRoute.FromSegment(model_id), context, registry, Embeddings, cancellationToken);
+
+    public static Task<IResult> OrgEmbeddingsAsync(string org, string name, HttpContext context, IModelRegistry registry, CancellationToken cancellationToken) =>
+        NotBuiltAsync(ModelIdRoute.FromSegments(org, name), context, registry, Embeddings, cancellationToken);
+
+    private const string Completions = "Text completion is not built yet: it arrives with text generation (issue 11).";
+    private const string Chat = "Chat completion is not built yet: it arrives with text generation (issue 11).";
+    private const string Embeddings = "Text embeddings are not built yet: they arrive with text encoders (issue 10).";
+
+    private static async Task<IResult> NotBuiltAsync(string modelId, HttpContext context, IModelRegistry registry, string what, CancellationToken cancellationToken)
+    {
+        var model = await registry.GetModelAsync(modelId, cancellationToken);
+        var inference = $"{context.Request.PathBase}/api/v1/models/{model.Id}/inference";
+        return Gateway.NotBuilt(context, $"{what} Model '{model.Id}' takes tensors meanwhile: POST {inference}.");
+    }
+
+    // Where the model is served: its active deployment's device, else the on-demand default device.
+    private static GatewayModelDeployment DeploymentOf(DeploymentInfo? active, InferenceOptions inference)
+    {
+        var device = active?.Device ?? inference.DefaultDevice;
+        return new GatewayModelDeployment
+        {
+            Type = "local",
+            Hardware = GatewayVocabulary.Hardware(device, SystemMonitor.CpuModelName),
+            Device = device,
+            DeploymentId = active?.DeploymentId,
+        };
+    }
+
+    // Every queue that served the model in this process: its deployments' and its on-demand ones ("model:version").
+    private static BatchQueueStats QueueStatsOf(string modelId, IDeploymentManager deployments, IModelRouter router)
+    {
+        var deploymentIds = deployments.ListDeployments().Where(d => d.ModelId == modelId).Select(d => d.DeploymentId).ToHashSet(StringComparer.Ordinal);
+        var prefix = modelId + ":";
+        return BatchQueueStats.Sum(router.GetQueueStats()
+            .Where(p => deploymentIds.Contains(p.Key) || p.Key.StartsWith(prefix, StringComparison.Ordinal))
+            .Select(p => p.Value));
+    }
+
+    private static string Short(string text) => text.Length <= 32 ? text : text[..32] + "…";
+}

@@ -1,0 +1,137 @@
+using Microsoft.AspNetCore.Http;
+using ModelKit.Caching;
+using ModelKit.Deployments;
+using ModelKit.Registry;
+using ModelKit.Tensors;
+
+namespace ModelKit.AspNetCore;
+
+/// <summary>Seed 004's model catalogue: views over the registry (the <c>local</c> source).</summary>
+internal static class LlmCatalogueEndpoints
+{
+    public static async Task<IResult> SearchAsync(
+        HttpContext context, IModelRegistry registry, IDeploymentManager deployments, string? query, string? source, string? model_type, string? page, string? page_size,
+        CancellationToken cancellationToken)
+    {
+        if (LlmManager.SourceError(context, source, "source", "searching the hub") is { } refused) return refused;
+        var number = Parse.Int(page, "page") ?? 1;
+        var size = Parse.Int(page_size, "page_size") ?? 20;
+        if (number < 1) throw new InvalidInputException($"'page' must be 1 or more (was {number}).");
+        if (size is < 1 or > 100) throw new InvalidInputException($"'page_size' must be 1..100 (was {size}).");
+        var skip = (long)(number - 1) * size;
+        if (skip > int.MaxValue) throw new InvalidInputException($"'page' {number} is past any result.");
+        var result = await registry.ListModelsAsync(new ModelQuery { Text = query, Task = model_type, Offset = (int)skip, Limit = size }, cancellationToken);
+        var pages = (result.Total + size - 1) / size;
+        return LlmManager.Ok(new LlmPage<LlmModel>(
+            [.. result.Items.Select(m => ModelOf(m, deployments.FindByModel(m.Id), details: false))],
+            new LlmPagination(number, size, result.Total, pages, number < pages, number > 1)));
+    }
+
+    public static Task<IResult> InfoAsync(string model_id, IModelRegistry registry, IDeploymentManager deployments, CancellationToken cancellationToken) =>
+        ModelInfoAsync(ModelIdRoute.FromSegment(model_id), registry, deployments, cancellationToken);
+
+    public static Task<IResult> OrgInfoAsync(string org, string name, IModelRegistry registry, IDeploymentManager deployments, CancellationToken cancellationToken) =>
+        ModelInfoAsync(ModelIdRoute.FromSegments(org, name), registry, deployments, cancellationToken);
+
+    private static async Task<IResult> ModelInfoAsync(string modelId, IModelRegistry registry, IDeploymentManager deployments, CancellationToken cancellationToken)
+    {
+        var model = await registry.GetModelAsync(modelId, cancellationToken);
+        return LlmManager.Ok(ModelOf(model, deployments.FindByModel(model.Id), details: true));
+    }
+
+    public static async Task<IResult> CategoriesAsync(HttpContext context, IModelRegistry registry, string? source, CancellationToken cancellationToken)
+    {
+        if (LlmManager.SourceError(context, source, "source", "the hub's categories") is { } refused) return refused;
+        var stats = await registry.GetStatisticsAsync(cancellationToken);
+        return LlmManager.Ok(new LlmCategories(
+            [.. stats.ByTask.Select(p => new LlmCount(p.Key, p.Value))],
+            [.. stats.ByFramework.Select(p => new LlmCount(p.Key, p.Value))]));
+    }
+
+    // "Trending" here means most used since the models were loaded: the cache counts every batch a model ran.
+    public static IResult Trending(HttpContext context, IModelCache cache, string? limit, string? source)
+    {
+        if (LlmManager.SourceError(context, source, "source", "the hub's trending models") is { } refused) return refused;
+        var count = Parse.Int(limit, "limit") ?? 10;
+        if (count is < 1 or > 50) throw new InvalidInputException($"'limit' must be 1..50 (was {count}).");
+        var top = cache.GetStats().UsageByModel().Take(count).Select(u => new LlmUsageItem(u.ModelId, u.Runs, u.LastUsed));
+        return LlmManager.Ok(new LlmTrending([.. top], "backend runs of the models in the cache, counted since each was loaded"));
+    }
+
+    public static async Task<IResult> StatsAsync(IModelRegistry registry, IDeploymentManager deployments, CancellationToken cancellationToken)
+    {
+        var stats = await registry.GetStatisticsAsync(cancellationToken);
+        return LlmManager.Ok(new LlmModelStats
+        {
+            TotalModels = stats.Models,
+            TotalVersions = stats.Versions,
+            TotalSizeBytes = stats.TotalBytes,
+            TotalSizeGb = LlmSystemEndpoints.Gb(stats.TotalBytes),
+            Favorites = stats.Favorites,
+            ByStatus = stats.ByStatus.ToDictionary(p => ModelKitJson.Name(p.Key), p => p.Value),
+            ByFramework = stats.ByFramework,
+            ByModelType = stats.ByTask,
+            Deployed = deployments.ListDeployments(DeploymentState.Running).Count,
+        });
+    }
+
+    public static Task<IResult> FavoriteAsync(string model_id, IModelRegistry registry, IDeploymentManager deployments, CancellationToken cancellationToken) =>
+        SetFavoriteAsync(ModelIdRoute.FromSegment(model_id), true, registry, deployments, cancellationToken);
+
+    public static Task<IResult> UnfavoriteAsync(string model_id, IModelRegistry registry, IDeploymentManager deployments, CancellationToken cancellationToken) =>
+        SetFavoriteAsync(ModelIdRoute.FromSegment(model_id), false, registry, deployments, cancellationToken);
+
+    public static Task<IResult> OrgFavoriteAsync(string org, string name, IModelRegistry registry, IDeploymentManager deployments, CancellationToken cancellationToken) =>
+        SetFavoriteAsync(ModelIdRoute.FromSegments(org, name), true, registry, deployments, cancellationToken);
+
+    public static Task<IResult> OrgUnfavoriteAsync(string org, string name, IModelRegistry registry, IDeploymentManager deployments, CancellationToken cancellationToken) =>
+        SetFavoriteAsync(ModelIdRoute.FromSegments(org, name), false, registry, deployments, cancellationToken);
+
+    private static async Task<IResult> SetFavoriteAsync(string modelId, bool favorite, IModelRegistry registry, IDeploymentManager deployments, CancellationToken cancellationToken)
+    {
+        var model = await registry.UpdateModelAsync(modelId, new ModelUpdate { Favorite = favorite }, cancellationToken);
+        return LlmManager.Ok(ModelOf(model, deployments.FindByModel(model.Id), details: false), favorite ? "Model added to favorites" : "Model removed from favorites");
+    }
+
+    public static IResult Sync(HttpContext context) => LlmManager.NotBuilt(context,
+        "Syncing model data from a remote hub arrives with downloads (issue 13). The registry is ModelKit's own record: its changes are served at once, without a sync.");
+
+    public static async Task<IResult> StorageAsync(IModelRegistry registry, Diagnostics.SystemMonitor monitor, CancellationToken cancellationToken)
+    {
+        var stats = await registry.GetStatisticsAsync(cancellationToken);
+        var r = monitor.Read();
+        var disk = LlmSystemEndpoints.Usage(r.DiskTotalBytes, r.DiskFreeBytes, memory: false);
+        return LlmManager.Ok(new LlmStorage(disk.TotalGb, disk.UsedGb, disk.FreeGb ?? 0, disk.UsagePercent, stats.TotalBytes, LlmSystemEndpoints.Gb(stats.TotalBytes), stats.Models, stats.Versions));
+    }
+
+    public static LlmModel ModelOf(ModelInfo model, DeploymentInfo? deployment, bool details)
+    {
+        var version = model.FindVersion(null);
+        var size = model.Versions.Sum(v => v.SizeBytes);
+        return new LlmModel
+        {
+            Id = model.Id,
+            Name = model.Name,
+            Description = model.Description,
+            ModelType = model.Task,
+            Source = "local",
+            Tags = model.Tags,
+            SizeGb = LlmSystemEndpoints.Gb(size),
+            SizeBytes = size,
+            CreatedAt = model.CreatedAt,
+            UpdatedAt = model.UpdatedAt,
+            Framework = model.Framework,
+            Status = ModelKitJson.Name(model.Status),
+            Favorite = model.Favorite,
+            DefaultVersion = model.DefaultVersion,
+            DeploymentId = deployment?.DeploymentId,
+            DeploymentStatus = deployment is null ? null : LlmVocabulary.DeploymentStatus(deployment.State),
+            Versions = details ? [.. model.Versions.Select(v => new LlmVersion(v.Version, ModelKitJson.Name(v.Status), v.SizeBytes, v.Sha256, v.CreatedAt))] : null,
+            Inputs = details ? Tensors(version?.Signature?.Inputs) : null,
+            Outputs = details ? Tensors(version?.Signature?.Outputs) : null,
+        };
+    }
+
+    public static IReadOnlyList<LlmTensor>? Tensors(IReadOnlyList<TensorSpec>? specs) =>
+        specs is null ? null : [.. specs.Select(s => new LlmTensor(s.Name, s.ElementType.GetDataTypeName(), s.Shape))];
+}

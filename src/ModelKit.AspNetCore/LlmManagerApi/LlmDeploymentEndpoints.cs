@@ -1,0 +1,172 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Http;
+using ModelKit.Deployments;
+using ModelKit.Registry;
+using ModelKit.Scheduling;
+
+namespace ModelKit.AspNetCore;
+
+/// <summary>Seed 004's deployments, and its chat and completion endpoints (501 until text generation).</summary>
+internal static class LlmDeploymentEndpoints
+{
+    public static async Task<IResult> StartAsync(HttpContext context, IDeploymentManager deployments, IModelRegistry registry, CancellationToken cancellationToken)
+    {
+        var body = await ModelKitJson.ReadAsync<StartDeploymentBody>(context.Request, cancellationToken);
+        if (string.IsNullOrWhiteSpace(body.ModelId)) throw new InvalidInputException("'model_id' is required.");
+        var modelId = body.ModelId;
+        var (host, port) = Address(context.Request);
+        var notes = new List<string>();
+        if (body.ModelSource is { } source && source.Equals("huggingface", StringComparison.OrdinalIgnoreCase))
+        {
+            // A hub model is deployed from its copy in the registry; fetching it from the hub is issue 13's.
+            if (await registry.FindModelAsync(modelId, cancellationToken) is null)
+            {
+                return LlmManager.NotBuilt(context, $"Model '{Short(modelId)}' is not in the registry, and fetching models from the Hugging Face hub arrives with downloads (issue 13); register or upload it first.");
+            }
+
+            notes.Add("model_source 'huggingface': the model is served from its copy in the registry.");
+        }
+        else if (LlmManager.SourceError(context, body.ModelSource, "model_source", "fetching the model") is { } refused)
+        {
+            return refused;
+        }
+
+        if (body.Port is { } asked && asked.ToJsonString() != port.ToString(CultureInfo.InvariantCulture))
+        {
+            notes.Add($"port {Short(asked.ToJsonString())} is not applied: ModelKit serves deployments in-process, at this server's address ({host}:{port}).");
+        }
+
+        if (body.GpuMemoryUtilization is not null)
+        {
+            notes.Add("gpu_memory_utilization is not applied: models share the model cache's memory budget ('memory' reserves part of it).");
+        }
+
+        if (body.MaxModelLen is not null) notes.Add("max_model_len is not applied: it is a setting of text generation, which arrives with issue 11.");
+
+        var info = await deployments.DeployAsync(new DeploymentSpec
+        {
+            DeploymentId = body.DeploymentId,
+            ModelId = modelId,
+            Version = body.Version,
+            Device = body.Device,
+            Replicas = body.Replicas ?? Math.Max(1, body.MinReplicas ?? 1),
+            MinReplicas = body.MinReplicas,
+            MaxReplicas = body.MaxReplicas,
+            MemoryRequestBytes = ResourceQuantity.ParseBytes(body.Memory, "memory"),
+            DefaultPriority = Parse.Priority(body.Priority) ?? RequestPriority.Normal,
+            Batching = body.Batching?.ToOptions(),
+        }, cancellationToken);
+        return LlmManager.Ok(DeploymentOf(info, context.Request) with { Notes = notes }, "Deployment started");
+    }
+
+    public static IResult List(HttpContext context, string? status, IDeploymentManager deployments)
+    {
+        var states = status is null ? null : LlmVocabulary.StatesNamed(status);
+        var list = deployments.ListDeployments().Where(d => states is null || states.Contains(d.State)).Select(d => DeploymentOf(d, context.Request)).ToList();
+        return LlmManager.Ok(new LlmDeploymentList(list, list.Count));
+    }
+
+    public static IResult Get(string deployment_id, HttpContext context, IDeploymentManager deployments) =>
+        LlmManager.Ok(DeploymentOf(deployments.GetDeployment(deployment_id), context.Request));
+
+    public static async Task<IResult> StopAsync(string deployment_id, HttpContext context, IDeploymentManager deployments, CancellationToken cancellationToken) =>
+        LlmManager.Ok(DeploymentOf(await deployments.StopAsync(deployment_id, cancellationToken), context.Request), "Deployment stopped");
+
+    public static async Task<IResult> RestartAsync(string deployment_id, HttpContext context, IDeploymentManager deployments, CancellationToken cancellationToken) =>
+        LlmManager.Ok(DeploymentOf(await deployments.RestartAsync(deployment_id, cancellationToken), context.Request), "Deployment restarting");
+
+    public static async Task<IResult> DeleteAsync(string deployment_id, IDeploymentManager deployments, CancellationToken cancellationToken)
+    {
+        await deployments.DeleteAsync(deployment_id, cancellationToken);
+        return LlmManager.Ok(new LlmDeploymentDeleted(deployment_id, true), "Deployment stopped and deleted");
+    }
+
+    public static IResult Logs(string deployment_id, string? lines, IDeploymentManager deployments)
+    {
+        var count = Parse.Int(lines, "lines") ?? 100;
+        if (count is < 1 or > 10_000) throw new InvalidInputException($"'lines' must be 1..10000 (was {count}).");
+        var logs = deployments.GetLogs(deployment_id, count);
+        return LlmManager.Ok(new LlmDeploymentLogs(deployment_id, [.. logs.Select(l => new LlmLogLine(l.Timestamp, GatewayVocabulary.Level(l.Level), l.Message))]));
+    }
+
+    // Healthy while running with a ready replica; otherwise 503 DEPLOYMENT_NOT_RUNNING (seed 004's code) with what was found.
+    public static IResult Health(string deployment_id, IDeploymentManager deployments)
+    {
+        var info = deployments.GetDeployment(deployment_id);
+        var healthy = info.State == DeploymentState.Running && info.ReadyReplicas > 0;
+        var data = new LlmDeploymentHealth(deployment_id, healthy ? "healthy" : "unhealthy", LlmVocabulary.DeploymentStatus(info.State), info.ReadyReplicas,
+            info.FailureReason, info.Queue?.QueueLength ?? 0, info.Queue is { Succeeded: > 0 } q ? Math.Round(q.AverageLatency.TotalMilliseconds, 3) : null);
+        return healthy
+            ? LlmManager.Ok(data, "healthy")
+            : LlmManager.Failure(StatusCodes.Status503ServiceUnavailable, ModelKitErrorCodes.DeploymentNotRunning,
+                $"Deployment '{deployment_id}' is {LlmVocabulary.DeploymentStatus(info.State)}, not serving.", data);
+    }
+
+    public static async Task<IResult> ModelInfoAsync(string deployment_id, IDeploymentManager deployments, IModelRegistry registry, CancellationToken cancellationToken)
+    {
+        var info = deployments.GetDeployment(deployment_id);
+        var model = await registry.GetModelAsync(info.ModelId, cancellationToken);
+        var version = model.FindVersion(info.Version) ?? throw new ModelNotFoundException($"Version {info.Version} of model '{info.ModelId}' is no longer registered.");
+        return LlmManager.Ok(new LlmDeploymentModelInfo
+        {
+            DeploymentId = info.DeploymentId,
+            ModelId = model.Id,
+            Name = model.Name,
+            Version = version.Version,
+            Framework = model.Framework,
+            ModelType = model.Task,
+            Device = info.Device,
+            MemoryBytes = info.MemoryUsedBytes,
+            SizeBytes = version.SizeBytes,
+            Sha256 = version.Sha256,
+            Inputs = LlmCatalogueEndpoints.Tensors(version.Signature?.Inputs),
+            Outputs = LlmCatalogueEndpoints.Tensors(version.Signature?.Outputs),
+            CreatedAt = version.CreatedAt,
+        });
+    }
+
+    // An unknown deployment is DEPLOYMENT_NOT_FOUND first, as it will be once generation is served.
+    public static IResult Chat(string deployment_id, HttpContext context, IDeploymentManager deployments)
+    {
+        var info = deployments.GetDeployment(deployment_id);
+        return LlmManager.NotBuilt(context, $"Chat is not built yet: it arrives with text generation (issue 11). Deployment '{info.DeploymentId}' serves model '{info.ModelId}' with tensors meanwhile.");
+    }
+
+    public static IResult Completions(string deployment_id, HttpContext context, IDeploymentManager deployments)
+    {
+        var info = deployments.GetDeployment(deployment_id);
+        return LlmManager.NotBuilt(context, $"Text completion is not built yet: it arrives with text generation (issue 11). Deployment '{info.DeploymentId}' serves model '{info.ModelId}' with tensors meanwhile.");
+    }
+
+    public static LlmDeployment DeploymentOf(DeploymentInfo info, HttpRequest request)
+    {
+        var (host, port) = Address(request);
+        return new LlmDeployment
+        {
+            DeploymentId = info.DeploymentId,
+            ModelId = info.ModelId,
+            ModelSource = "local",
+            Status = LlmVocabulary.DeploymentStatus(info.State),
+            Host = host,
+            Port = port,
+            CreatedAt = info.CreatedAt,
+            StartedAt = info.StartedAt,
+            UpdatedAt = info.UpdatedAt,
+            Version = info.Version,
+            Device = info.Device,
+            Replicas = new LlmReplicas(info.DesiredReplicas, info.ReadyReplicas, info.MinReplicas, info.MaxReplicas),
+            Progress = info.Progress,
+            CurrentStage = info.CurrentStage,
+            Stages = [.. info.Stages.Select(s => new LlmStage(s.Name, ModelKitJson.Name(s.Status), s.StartedAt, s.Duration?.TotalMilliseconds, s.Message))],
+            FailureReason = info.FailureReason,
+            FailureCode = info.FailureCode,
+            MemoryBytes = info.MemoryUsedBytes,
+        };
+    }
+
+    // Where the deployment answers: this server, at the address the request reached.
+    private static (string Host, int Port) Address(HttpRequest request) =>
+        (request.Host.Host is { Length: > 0 } host ? host : "localhost", request.Host.Port ?? (request.IsHttps ? 443 : 80));
+
+    private static string Short(string text) => text.Length <= 64 ? text : text[..64] + "…";
+}

@@ -1,0 +1,65 @@
+using System.Globalization;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Http;
+
+namespace ModelKit.AspNetCore;
+
+/// <summary>Seed 004's success envelope: <c>{"success": true, "message", "data", "code", "timestamp"}</c>; <c>code</c> is the HTTP status.</summary>
+internal sealed record LlmEnvelope<T>(bool Success, string Message, T Data, int Code, DateTimeOffset Timestamp);
+
+/// <summary>
+/// Seed 004's error: <c>{"success": false, "message", "error": "CODE", "timestamp"}</c>; health answers that report a
+/// failure add what they found as <c>data</c>, QUEUE_FULL and RATE_LIMITED their <c>retry_after</c> seconds.
+/// </summary>
+internal sealed record LlmError(bool Success, string Message, string Error, DateTimeOffset Timestamp)
+{
+    public object? Data { get; init; }
+    public int? RetryAfter { get; init; }
+}
+
+/// <summary>Writes seed 004's envelope and errors.</summary>
+internal static class LlmManager
+{
+    /// <summary>The code of an endpoint whose feature is not built yet (501).</summary>
+    public const string NotImplemented = "NOT_IMPLEMENTED";
+
+    /// <summary>The code of a model source ModelKit does not serve (seed 004's <c>INVALID_SOURCE</c>, 400).</summary>
+    public const string InvalidSource = "INVALID_SOURCE";
+
+    /// <summary>A success with <paramref name="message"/> around <paramref name="data"/>.</summary>
+    public static IResult Ok<T>(T data, string message = "success", int status = StatusCodes.Status200OK) =>
+        Results.Json(new LlmEnvelope<T>(true, message, data, status, DateTimeOffset.UtcNow), ModelKitJson.Options, statusCode: status);
+
+    /// <summary>The surface's error writer (<see cref="SurfaceMap"/> and the framework's answers use it too).</summary>
+    public static readonly SurfaceErrorWriter Errors = static (context, error) =>
+    {
+        if (error.RetryAfterSeconds is { } seconds) context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+        return Results.Json(
+            new LlmError(false, error.Message, error.Code, DateTimeOffset.UtcNow) { RetryAfter = error.RetryAfterSeconds }, ModelKitJson.Options, statusCode: error.Status);
+    };
+
+    /// <summary>An error answer that also carries what was found (an unhealthy report).</summary>
+    public static IResult Failure(int status, string code, string message, object data) =>
+        Results.Json(new LlmError(false, ModelKitProblems.Bounded(message), code, DateTimeOffset.UtcNow) { Data = data }, ModelKitJson.Options, statusCode: status);
+
+    /// <summary>501 NOT_IMPLEMENTED naming what is missing.</summary>
+    public static IResult NotBuilt(HttpContext context, string message) =>
+        Errors(context, new SurfaceError(StatusCodes.Status501NotImplemented, NotImplemented, ModelKitProblems.Bounded(message)));
+
+    /// <summary>
+    /// Seed 004's model sources: <c>local</c> (or <c>registry</c>, or none) is ModelKit's registry and returns null;
+    /// <c>huggingface</c> answers 501 until downloads (issue 13); any other source (<c>ollama</c> …) is INVALID_SOURCE.
+    /// </summary>
+    public static IResult? SourceError(HttpContext context, string? source, string field, string whatNeedsIt)
+    {
+        if (source is null || source.Equals("local", StringComparison.OrdinalIgnoreCase) || source.Equals("registry", StringComparison.OrdinalIgnoreCase)) return null;
+        var shown = source.Length > 32 ? source[..32] + "…" : source;
+        if (source.Equals("huggingface", StringComparison.OrdinalIgnoreCase))
+        {
+            return NotBuilt(context, $"'{field}' 'huggingface' needs the Hugging Face hub, which arrives with downloads (issue 13): {whatNeedsIt}. Use '{field}=local' for the models registered here.");
+        }
+
+        return Errors(context, new SurfaceError(StatusCodes.Status400BadRequest, InvalidSource,
+            $"'{field}' '{shown}' is not a model source ModelKit serves: use 'local' (the registry; 'huggingface' arrives with downloads, issue 13)."));
+    }
+}

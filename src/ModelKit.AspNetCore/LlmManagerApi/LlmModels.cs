@@ -1,0 +1,217 @@
+namespace ModelKit.AspNetCore;
+
+// Seed 004's data shapes: each field as the seed names it; fields ModelKit cannot fill are left out (null), and what
+// ModelKit knows beyond the seed is added inside the documented shape (docs/seed-conformance/004.md).
+
+/// <summary><c>GET /health</c> (bare, as the seed shows it).</summary>
+internal sealed record LlmServiceHealth(string Status, string Service, string Version, IReadOnlyDictionary<string, LlmCheck> Checks);
+
+/// <summary><c>GET /api/health</c> (bare, as the seed shows it).</summary>
+internal sealed record LlmApiHealth(string Status, string ApiVersion, string Service, IReadOnlyDictionary<string, LlmCheck> Checks);
+
+/// <summary>One health check.</summary>
+internal sealed record LlmCheck(string Status, string? Description);
+
+/// <summary><c>GET /api/system/resources</c>.</summary>
+internal sealed record LlmResources(LlmCpu Cpu, LlmUsage Memory, LlmUsage Disk, IReadOnlyList<double> LoadAverage);
+
+/// <summary>CPU use (machine and this process) and cores.</summary>
+internal sealed record LlmCpu(double UsagePercent, int Cores, double ProcessUsagePercent, string? ModelName);
+
+/// <summary>Memory or disk in GB (binary): memory names its free part <c>available_gb</c>, disk <c>free_gb</c>.</summary>
+internal sealed record LlmUsage
+{
+    public double TotalGb { get; init; }
+    public double UsedGb { get; init; }
+    public double? AvailableGb { get; init; }
+    public double? FreeGb { get; init; }
+    public double UsagePercent { get; init; }
+    /// <summary>This process's resident memory (memory only).</summary>
+    public long? ProcessBytes { get; init; }
+}
+
+/// <summary><c>GET /api/system/load</c>.</summary>
+internal sealed record LlmLoad(IReadOnlyList<double> LoadAverage, LlmCpu Cpu, LlmThreadPool ThreadPool, LlmInferenceLoad Inference);
+
+/// <summary>Thread-pool threads and queued work items.</summary>
+internal sealed record LlmThreadPool(int Threads, long QueuedWorkItems);
+
+/// <summary>The inference queues added up.</summary>
+internal sealed record LlmInferenceLoad(int QueuedRequests, int RunningBatches, int Replicas, int RunningDeployments, double? AverageLatencyMs);
+
+/// <summary><c>GET /api/system/health</c>.</summary>
+internal sealed record LlmSystemHealth(string Status, IReadOnlyDictionary<string, LlmCheck> Checks, object? Deployments, object? FailedDeployments, LlmResources Resources);
+
+/// <summary>A model of the registry as seed 004's catalogue shows it.</summary>
+internal sealed record LlmModel
+{
+    public required string Id { get; init; }
+    public required string Name { get; init; }
+    public string? Description { get; init; }
+    /// <summary>The registry's task (<c>classification</c>, <c>feature-extraction</c> …).</summary>
+    public string? ModelType { get; init; }
+    /// <summary>Always <c>local</c>: the registry.</summary>
+    public required string Source { get; init; }
+    /// <summary>The parameter count (<c>117M</c>): not known to ModelKit, left out.</summary>
+    public string? Parameters { get; init; }
+    /// <summary>Hub downloads: not applicable to the local registry, left out.</summary>
+    public long? Downloads { get; init; }
+    /// <summary>Hub likes: not applicable to the local registry, left out (see <see cref="Favorite"/>).</summary>
+    public long? Likes { get; init; }
+    public IReadOnlyList<string> Tags { get; init; } = [];
+    /// <summary>The files of all versions, in GB.</summary>
+    public double SizeGb { get; init; }
+    public long SizeBytes { get; init; }
+    public DateTimeOffset CreatedAt { get; init; }
+    public DateTimeOffset UpdatedAt { get; init; }
+    public required string Framework { get; init; }
+    /// <summary>The default version's status: <c>uploading</c>, <c>ready</c> or <c>failed</c>.</summary>
+    public required string Status { get; init; }
+    public bool Favorite { get; init; }
+    public string? DefaultVersion { get; init; }
+    public string? DeploymentId { get; init; }
+    public string? DeploymentStatus { get; init; }
+    /// <summary>The versions (model info only).</summary>
+    public IReadOnlyList<LlmVersion>? Versions { get; init; }
+    /// <summary>The default version's inputs (model info only).</summary>
+    public IReadOnlyList<LlmTensor>? Inputs { get; init; }
+    /// <summary>The default version's outputs (model info only).</summary>
+    public IReadOnlyList<LlmTensor>? Outputs { get; init; }
+}
+
+/// <summary>One version of a model.</summary>
+internal sealed record LlmVersion(string Version, string Status, long SizeBytes, string? Sha256, DateTimeOffset CreatedAt);
+
+/// <summary>One input or output: name, datatype and shape (-1 for a dynamic dimension).</summary>
+internal sealed record LlmTensor(string Name, string Datatype, IReadOnlyList<long> Shape);
+
+/// <summary>A page of items.</summary>
+internal sealed record LlmPage<T>(IReadOnlyList<T> Items, LlmPagination Pagination);
+
+/// <summary>Seed 004's pagination.</summary>
+internal sealed record LlmPagination(int Page, int PageSize, int Total, int TotalPages, bool HasNext, bool HasPrev);
+
+/// <summary><c>GET /api/models/categories</c>: model types and frameworks with their counts.</summary>
+internal sealed record LlmCategories(IReadOnlyList<LlmCount> Categories, IReadOnlyList<LlmCount> Frameworks);
+
+/// <summary>A name and how many models have it.</summary>
+internal sealed record LlmCount(string Name, int Count);
+
+/// <summary><c>GET /api/models/trending</c>: the most used models.</summary>
+internal sealed record LlmTrending(IReadOnlyList<LlmUsageItem> Models, string Basis);
+
+/// <summary>How much one model was used.</summary>
+internal sealed record LlmUsageItem(string Id, long Runs, DateTimeOffset LastUsed);
+
+/// <summary><c>GET /api/models/stats</c>.</summary>
+internal sealed record LlmModelStats
+{
+    public int TotalModels { get; init; }
+    public int TotalVersions { get; init; }
+    public long TotalSizeBytes { get; init; }
+    public double TotalSizeGb { get; init; }
+    public int Favorites { get; init; }
+    public required IReadOnlyDictionary<string, int> ByStatus { get; init; }
+    public required IReadOnlyDictionary<string, int> ByFramework { get; init; }
+    public required IReadOnlyDictionary<string, int> ByModelType { get; init; }
+    public int Deployed { get; init; }
+}
+
+/// <summary><c>GET /api/downloads/storage</c>: the disk of the data directory and what the registry's models take of it.</summary>
+internal sealed record LlmStorage(double TotalGb, double UsedGb, double FreeGb, double UsagePercent, long ModelsSizeBytes, double ModelsSizeGb, int Models, int Versions);
+
+/// <summary>A deployment as seed 004 shows it.</summary>
+internal sealed record LlmDeployment
+{
+    public required string DeploymentId { get; init; }
+    public required string ModelId { get; init; }
+    /// <summary>Always <c>local</c>: deployments serve registered models.</summary>
+    public required string ModelSource { get; init; }
+    public required string Status { get; init; }
+    /// <summary>The host the request reached: ModelKit serves deployments in-process, at its own address.</summary>
+    public required string Host { get; init; }
+    public int Port { get; init; }
+    /// <summary>A vLLM setting: not applicable (left out).</summary>
+    public double? GpuMemoryUtilization { get; init; }
+    /// <summary>A context length: not applicable to tensor models (left out).</summary>
+    public int? MaxModelLen { get; init; }
+    public DateTimeOffset CreatedAt { get; init; }
+    public DateTimeOffset? StartedAt { get; init; }
+    public DateTimeOffset UpdatedAt { get; init; }
+    public required string Version { get; init; }
+    public required string Device { get; init; }
+    public required LlmReplicas Replicas { get; init; }
+    public int Progress { get; init; }
+    public string? CurrentStage { get; init; }
+    public required IReadOnlyList<LlmStage> Stages { get; init; }
+    public string? FailureReason { get; init; }
+    public string? FailureCode { get; init; }
+    public long? MemoryBytes { get; init; }
+    /// <summary>Settings of the start request that ModelKit does not apply, with the reason (start only).</summary>
+    public IReadOnlyList<string>? Notes { get; init; }
+}
+
+/// <summary>Replica counts.</summary>
+internal sealed record LlmReplicas(int Desired, int Ready, int Min, int Max);
+
+/// <summary>One bring-up stage.</summary>
+internal sealed record LlmStage(string Name, string Status, DateTimeOffset? StartedAt, double? DurationMs, string? Message);
+
+/// <summary><c>GET /api/deployments/list</c>.</summary>
+internal sealed record LlmDeploymentList(IReadOnlyList<LlmDeployment> Deployments, int Total);
+
+/// <summary><c>GET /api/deployments/{deployment_id}/logs</c>.</summary>
+internal sealed record LlmDeploymentLogs(string DeploymentId, IReadOnlyList<LlmLogLine> Logs);
+
+/// <summary>One log line.</summary>
+internal sealed record LlmLogLine(DateTimeOffset Timestamp, string Level, string Message);
+
+/// <summary><c>GET /api/deployments/{deployment_id}/health</c>.</summary>
+internal sealed record LlmDeploymentHealth(string DeploymentId, string Status, string State, int ReadyReplicas, string? FailureReason, int QueueLength, double? AverageLatencyMs);
+
+/// <summary><c>GET /api/deployments/{deployment_id}/model-info</c>.</summary>
+internal sealed record LlmDeploymentModelInfo
+{
+    public required string DeploymentId { get; init; }
+    public required string ModelId { get; init; }
+    public required string Name { get; init; }
+    public required string Version { get; init; }
+    public required string Framework { get; init; }
+    public string? ModelType { get; init; }
+    public required string Device { get; init; }
+    public long? MemoryBytes { get; init; }
+    public long SizeBytes { get; init; }
+    public string? Sha256 { get; init; }
+    public IReadOnlyList<LlmTensor>? Inputs { get; init; }
+    public IReadOnlyList<LlmTensor>? Outputs { get; init; }
+    public DateTimeOffset CreatedAt { get; init; }
+}
+
+/// <summary><c>DELETE /api/deployments/{deployment_id}</c>.</summary>
+internal sealed record LlmDeploymentDeleted(string DeploymentId, bool Deleted);
+
+/// <summary><c>POST /api/downloads/start</c>'s body (documented now; served with issue 13).</summary>
+internal sealed record LlmDownloadBody(string? ModelId, string? Source);
+
+/// <summary>One chat message.</summary>
+internal sealed record LlmChatMessage(string? Role, string? Content);
+
+/// <summary><c>POST /api/chat/{deployment_id}</c>'s body (documented now; served with issue 11).</summary>
+internal sealed record LlmChatBody
+{
+    public List<LlmChatMessage>? Messages { get; init; }
+    public bool? Stream { get; init; }
+    public double? Temperature { get; init; }
+    public int? MaxTokens { get; init; }
+    public double? TopP { get; init; }
+}
+
+/// <summary><c>POST /api/completions/{deployment_id}</c>'s body (documented now; served with issue 11).</summary>
+internal sealed record LlmCompletionBody
+{
+    public string? Prompt { get; init; }
+    public bool? Stream { get; init; }
+    public double? Temperature { get; init; }
+    public int? MaxTokens { get; init; }
+    public double? TopP { get; init; }
+}
