@@ -36,7 +36,7 @@ public sealed class CatalogueApiTests(SampleServerFactory factory) : IClassFixtu
         Assert.True(favorite.GetProperty("favorite").GetBoolean());
         Assert.True((await client.GetFromJsonAsync<JsonElement>("/api/models/demo-bert/info")).GetProperty("favorite").GetBoolean());
         var favorites = await client.GetFromJsonAsync<JsonElement>("/api/v1/models?favorite=true");
-        Assert.Equal(["demo-bert"], favorites.GetProperty("items").EnumerateArray().Select(m => m.GetProperty("model_id").GetString()));
+        Assert.Equal(["demo-bert"], favorites.GetProperty("data").GetProperty("items").EnumerateArray().Select(m => m.GetProperty("model_id").GetString()));
         Assert.False((await ExpectAsync(await client.DeleteAsync("/api/models/demo-bert/favorite"), HttpStatusCode.OK)).GetProperty("favorite").GetBoolean());
         await ExpectAsync(await client.PostAsync("/api/models/ghost/favorite", null), HttpStatusCode.NotFound, "MODEL_NOT_FOUND");
 

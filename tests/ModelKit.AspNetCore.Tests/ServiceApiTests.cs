@@ -61,7 +61,7 @@ public sealed class ServiceApiTests : IClassFixture<SampleServerFactory>
         var problem = await ExpectAsync(
             await _client.PostAsync("/api/v1/models/demo-bert/inference", Json($$"""{"input_data": {{Inputs(16, 512)}}, "timeout": 0.005}""")),
             HttpStatusCode.RequestTimeout, "INFERENCE_TIMEOUT");
-        Assert.Contains("did not complete within its timeout", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Contains("did not complete within its timeout", problem.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
 
         // The server stays up: the same request without the short timeout completes. (That the abandoned run is stopped
         // in ONNX Runtime is shown deterministically by ServingCoreTests; the stats report it as "terminated".)

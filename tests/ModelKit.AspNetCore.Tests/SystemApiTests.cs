@@ -75,7 +75,7 @@ public sealed class SystemApiTests(SampleServerFactory factory) : IClassFixture<
         Assert.Contains(responses, r => r.StatusCode == HttpStatusCode.OK);
         Assert.All(responses, r => Assert.Contains(r.StatusCode, new[] { HttpStatusCode.OK, HttpStatusCode.TooManyRequests }));
         var problem = JsonDocument.Parse(await rejected[0].Content.ReadAsStringAsync()).RootElement;
-        Assert.Equal("QUEUE_FULL", problem.GetProperty("code").GetString());
+        Assert.Equal("QUEUE_FULL", CodeOf(problem));
         Assert.True(rejected[0].Headers.RetryAfter?.Delta >= TimeSpan.FromSeconds(1));
 
         Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("/api/v1/models/slow-bert/inference", Json(body))).StatusCode);

@@ -10,5 +10,6 @@ internal static class RegistryApiErrors
         Error = error.Code,
         RequestId = context.TraceIdentifier,
         RetryAfter = error.RetryAfterSeconds,
+        Timestamp = DateTimeOffset.UtcNow,
     }, error.Status);
 }

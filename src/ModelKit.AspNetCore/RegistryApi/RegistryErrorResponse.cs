@@ -26,4 +26,7 @@ internal sealed record RegistryErrorResponse
 
     /// <summary>Seconds to wait before retrying (QUEUE_FULL, RATE_LIMITED); also sent as <c>Retry-After</c>.</summary>
     public int? RetryAfter { get; init; }
+
+    /// <summary>When the error was answered (UTC).</summary>
+    public DateTimeOffset Timestamp { get; init; }
 }
