@@ -38,7 +38,7 @@ internal static partial class DeploymentApiHandlers
     {
         var forced = Parse.Bool(force, "force") ?? false;
         await registry.DeleteModelAsync(model_id, forced, cancellationToken);
-        return ModelKitJson.Json(new MessageResponse($"Model '{model_id}' was deleted{(forced ? " (forced: the deployment serving it was stopped)" : string.Empty)}."));
+        return ModelKitJson.Json(new MessageResponse($"Model '{model_id}' was deleted{(forced ? " (forced: the deployment serving it is being stopped)" : string.Empty)}."));
     }
 
     private static DeploymentModel Model(ModelInfo model, DeploymentInfo? deployment, bool details) => new()

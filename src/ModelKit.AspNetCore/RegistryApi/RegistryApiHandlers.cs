@@ -77,7 +77,7 @@ internal static class RegistryApiHandlers
     {
         var forced = Parse.Bool(force, "force") ?? false;
         await registry.DeleteModelAsync(model_id, forced, cancellationToken);
-        return ModelKitJson.Json(new RegistryEnvelope<object> { Message = forced ? "Model deleted (forced: the deployment serving it was stopped)" : "Model deleted" });
+        return ModelKitJson.Json(new RegistryEnvelope<object> { Message = forced ? "Model deleted (forced: the deployment serving it is being stopped)" : "Model deleted" });
     }
 
     public static async Task<IResult> VersionsAsync(string model_id, IModelRegistry registry, CancellationToken cancellationToken)
@@ -93,7 +93,7 @@ internal static class RegistryApiHandlers
         var model = await registry.GetModelAsync(model_id, cancellationToken);
         return ModelKitJson.Json(new RegistryEnvelope<RegistryVersions>
         {
-            Message = $"Version {version} deleted{(forced ? " (forced: a deployment serving it was stopped)" : string.Empty)}",
+            Message = $"Version {version} deleted{(forced ? " (forced: a deployment serving it is being stopped)" : string.Empty)}",
             Data = Versions(model),
         });
     }
