@@ -22,7 +22,11 @@ internal static partial class DeploymentApiHandlers
     {
         var body = await ModelKitJson.ReadAsync<BatchInferenceBody>(context.Request, context.RequestAborted);
         var bodies = body.Requests ?? throw new InvalidInputException("'requests' is required: an array of {\"input_data\": …} objects.");
-        if (bodies.Count == 0) throw new InvalidInputException("'requests' is empty; send at least one {\"input_data\": …} object.");
+        if (bodies.Count is 0 or > InferenceBatchResult.MaxItems)
+        {
+            throw new InvalidInputException($"'requests' must hold 1 to {InferenceBatchResult.MaxItems} {{\"input_data\": …}} objects (had {bodies.Count}).");
+        }
+
         var items = new InferenceBatchItem[bodies.Count];
         var failures = new List<(int Index, ModelKitException Error)>();
         for (var i = 0; i < items.Length; i++)

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
+using ModelKit.Backends;
 using ModelKit.Deployments;
 using ModelKit.Inference;
 using ModelKit.Registry;
@@ -11,11 +12,19 @@ namespace ModelKit.AspNetCore;
 internal static partial class DeploymentApiHandlers
 {
     public static async Task<IResult> DeployAsync(
-        HttpRequest request, IModelRegistry registry, IDeploymentManager deployments, IOptions<InferenceOptions> inference, CancellationToken cancellationToken)
+        HttpRequest request, IModelRegistry registry, IDeploymentManager deployments, IOptions<InferenceOptions> inference, IEnumerable<IInferenceBackend> backends,
+        CancellationToken cancellationToken)
     {
         var body = await ModelKitJson.ReadAsync<DeployBody>(request, cancellationToken);
         var config = body.Config ?? throw new InvalidInputException("'config' is required.");
         if (string.IsNullOrWhiteSpace(config.ModelId)) throw new InvalidInputException("'config.model_id' is required.");
+        if (await registry.FindModelAsync(config.ModelId, cancellationToken) is { } registered
+            && !backends.Any(b => b.Framework.Equals(registered.Framework, StringComparison.OrdinalIgnoreCase)))
+        {
+            // Refused here rather than failing in the background: no backend of this server runs the model's files.
+            throw new InvalidModelConfigException(
+                $"Model '{registered.Id}' is registered as '{registered.Framework}', which this server cannot run; it serves {string.Join(", ", backends.Select(b => b.Framework))} models.");
+        }
         var notes = new List<string>();
         var device = DeploymentResources.Device(config.Device, config.ResourceRequirements, inference.Value.DefaultDevice, notes);
         DeploymentResources.CheckCpu(config.ResourceRequirements?.Cpu, notes);

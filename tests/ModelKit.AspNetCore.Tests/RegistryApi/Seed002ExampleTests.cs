@@ -71,6 +71,10 @@ public sealed class Seed002ExampleTests(KestrelSampleServerFactory factory) : IC
             (details.GetProperty("description").GetString(), details.GetProperty("storage_path").GetString(), details.GetProperty("total_size").GetInt64(), details.GetProperty("status").GetString()));
         Assert.DoesNotContain(factory.DataDirectory, details.GetRawText(), StringComparison.Ordinal);
 
+        // Stored is not servable: deploying it (seed 000) is 400 INVALID_MODEL_CONFIG, since no backend here runs pytorch files.
+        var deploy = await ExpectAsync(await client.PostAsync("/api/v1/models/deploy", Json($$$"""{"config": {"model_id": "{{{id}}}"}}""")), HttpStatusCode.BadRequest, "INVALID_MODEL_CONFIG");
+        Assert.Contains("registered as 'pytorch'", deploy.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+
         // 5. DELETE /api/v1/models/{model_id}. Expected: the documented "204 with a body" is answered 200 with that body:
         // {"code": 0, "message"}. Afterwards the model is gone: 404 in the same envelope with code 404, error MODEL_NOT_FOUND.
         var deleted = Seed002Envelope.Ok(await ExpectAsync(await client.DeleteAsync($"/api/v1/models/{id}"), HttpStatusCode.OK));
