@@ -34,34 +34,38 @@ public static class DeploymentApiEndpointRouteBuilderExtensions
         if (ModelsResource.At(endpoints, surface.Prefix).Add(endpoints, SurfaceId, errors, wantsReads))
         {
             surface.Secure(group.MapGet("/api/v1/models", DeploymentApiHandlers.ListAsync), ModelKitScopes.Read)
-                .WithName("Seed000_ListModels").WithSummary("List models with their deployment state (status=running&limit=10)")
+                .WithName(OperationId(surface, "Seed000_ListModels")).WithSummary("List models with their deployment state (status=running&limit=10)")
                 .Produces<List<DeploymentModel>>();
             surface.Secure(group.MapGet("/api/v1/models/{model_id}", DeploymentApiHandlers.GetAsync), ModelKitScopes.Read)
-                .WithName("Seed000_GetModel").WithSummary("A model with its versions and deployment state")
+                .WithName(OperationId(surface, "Seed000_GetModel")).WithSummary("A model with its versions and deployment state")
                 .Produces<DeploymentModel>();
             surface.Secure(group.MapDelete("/api/v1/models/{model_id}", DeploymentApiHandlers.DeleteAsync), ModelKitScopes.Manage)
-                .WithName("Seed000_DeleteModel").WithSummary("Delete a model (force=true stops its deployment first)")
+                .WithName(OperationId(surface, "Seed000_DeleteModel")).WithSummary("Delete a model (force=true stops its deployment first)")
                 .Produces<MessageResponse>();
         }
 
         surface.Secure(group.MapPost("/api/v1/models/deploy", DeploymentApiHandlers.DeployAsync), ModelKitScopes.Manage)
-            .WithName("Seed000_Deploy").WithSummary("Deploy a model").Accepts<DeployBody>("application/json")
+            .WithName(OperationId(surface, "Seed000_Deploy")).WithSummary("Deploy a model").Accepts<DeployBody>("application/json")
             .Produces<DeployResponse>(StatusCodes.Status202Accepted);
         surface.Secure(group.MapGet("/api/v1/models/{model_id}/status", DeploymentApiHandlers.StatusAsync), ModelKitScopes.Read)
-            .WithName("Seed000_Status").WithSummary("A model's deployment status, replicas, endpoints, resource usage and stages")
+            .WithName(OperationId(surface, "Seed000_Status")).WithSummary("A model's deployment status, replicas, endpoints, resource usage and stages")
             .Produces<ModelStatusResponse>();
         surface.Secure(group.MapPost("/api/v1/models/{model_id}/scale", DeploymentApiHandlers.ScaleAsync), ModelKitScopes.Manage)
-            .WithName("Seed000_Scale").WithSummary("Scale a model's deployment without reloading").Accepts<ScaleBody>("application/json")
+            .WithName(OperationId(surface, "Seed000_Scale")).WithSummary("Scale a model's deployment without reloading").Accepts<ScaleBody>("application/json")
             .Produces<ScaleResponse>();
         surface.Secure(group.MapPut("/api/v1/models/{model_id}", DeploymentApiHandlers.UpdateAsync), ModelKitScopes.Manage)
-            .WithName("Seed000_Update").WithSummary("Update a model; 'config' updates its deployment (rolling)").Accepts<UpdateModelBody>("application/json")
+            .WithName(OperationId(surface, "Seed000_Update")).WithSummary("Update a model; 'config' updates its deployment (rolling)").Accepts<UpdateModelBody>("application/json")
             .Produces<DeployResponse>();
         surface.Secure(group.MapPost("/api/v1/models/{model_id}/inference", DeploymentApiHandlers.InferenceAsync), ModelKitScopes.Infer)
-            .WithName("Seed000_Inference").WithSummary("Run one inference request").Accepts<InferenceBody>("application/json")
+            .WithName(OperationId(surface, "Seed000_Inference")).WithSummary("Run one inference request").Accepts<InferenceBody>("application/json")
             .Produces<DeploymentInferenceResult>();
         surface.Secure(group.MapPost("/api/v1/models/{model_id}/batch_inference", DeploymentApiHandlers.BatchInferenceAsync), ModelKitScopes.Infer)
-            .WithName("Seed000_BatchInference").WithSummary("Run several inference requests; a failed one has 'error' in its place")
+            .WithName(OperationId(surface, "Seed000_BatchInference")).WithSummary("Run several inference requests; a failed one has 'error' in its place")
             .Accepts<BatchInferenceBody>("application/json").Produces<List<DeploymentInferenceResult>>();
         return surface;
     }
+
+    // Operation ids are unique per app: at a prefix other than the root they name it (Seed000_Deploy_v2_tenant).
+    private static string OperationId(SurfaceMap surface, string name) =>
+        surface.Prefix.Length == 0 ? name : name + "_" + surface.Prefix.Trim('/').Replace('/', '_');
 }

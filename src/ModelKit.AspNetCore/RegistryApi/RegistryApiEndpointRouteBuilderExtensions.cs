@@ -25,28 +25,32 @@ public static class RegistryApiEndpointRouteBuilderExtensions
         var group = surface.Group;
         group.WithMetadata(new SurfaceShapeMetadata(errors));
         surface.Secure(group.MapPost("/api/v1/models", RegistryApiHandlers.CreateAsync), ModelKitScopes.Manage)
-            .WithName("Seed002_CreateModel").WithSummary("Create a model (then upload its file)").Accepts<CreateModelBody>("application/json")
+            .WithName(OperationId(surface, "Seed002_CreateModel")).WithSummary("Create a model (then upload its file)").Accepts<CreateModelBody>("application/json")
             .Produces<RegistryEnvelope<RegistryModel>>(StatusCodes.Status201Created);
         if (ModelsResource.At(endpoints, surface.Prefix).Add(endpoints, SurfaceId, errors, wantsReads: true))
         {
             surface.Secure(group.MapGet("/api/v1/models", RegistryApiHandlers.ListAsync), ModelKitScopes.Read)
-                .WithName("Seed002_ListModels").WithSummary("List models (page, page_size, framework; also status, model_type, limit, offset, q, favorite)")
+                .WithName(OperationId(surface, "Seed002_ListModels")).WithSummary("List models (page, page_size, framework; also status, model_type, limit, offset, q, favorite)")
                 .Produces<RegistryEnvelope<RegistryModelPage>>();
             surface.Secure(group.MapGet("/api/v1/models/{model_id}", RegistryApiHandlers.GetAsync), ModelKitScopes.Read)
-                .WithName("Seed002_GetModel").WithSummary("A model with its versions and deployment")
+                .WithName(OperationId(surface, "Seed002_GetModel")).WithSummary("A model with its versions and deployment")
                 .Produces<RegistryEnvelope<RegistryModel>>();
             surface.Secure(group.MapDelete("/api/v1/models/{model_id}", RegistryApiHandlers.DeleteAsync), ModelKitScopes.Manage)
-                .WithName("Seed002_DeleteModel").WithSummary("Delete a model (force=true stops its deployment first)")
+                .WithName(OperationId(surface, "Seed002_DeleteModel")).WithSummary("Delete a model (force=true stops its deployment first)")
                 .Produces<RegistryEnvelope<object>>();
         }
 
         surface.Secure(group.MapPost("/api/v1/models/{model_id}/upload", RegistryApiHandlers.UploadAsync), ModelKitScopes.Manage)
-            .WithName("Seed002_Upload").WithSummary("Upload the model's file as a new version (multipart/form-data, streamed)")
+            .WithName(OperationId(surface, "Seed002_Upload")).WithSummary("Upload the model's file as a new version (multipart/form-data, streamed)")
             .Accepts<IFormFile>("multipart/form-data").Produces<RegistryEnvelope<JsonObject>>();
         surface.Secure(group.MapGet("/api/v1/models/{model_id}/versions", RegistryApiHandlers.VersionsAsync), ModelKitScopes.Read)
-            .WithName("Seed002_ListVersions").WithSummary("A model's versions").Produces<RegistryEnvelope<RegistryVersions>>();
+            .WithName(OperationId(surface, "Seed002_ListVersions")).WithSummary("A model's versions").Produces<RegistryEnvelope<RegistryVersions>>();
         surface.Secure(group.MapDelete("/api/v1/models/{model_id}/versions/{version}", RegistryApiHandlers.DeleteVersionAsync), ModelKitScopes.Manage)
-            .WithName("Seed002_DeleteVersion").WithSummary("Delete one version (refused while deployed unless force)").Produces<RegistryEnvelope<RegistryVersions>>();
+            .WithName(OperationId(surface, "Seed002_DeleteVersion")).WithSummary("Delete one version (refused while deployed unless force)").Produces<RegistryEnvelope<RegistryVersions>>();
         return surface;
     }
+
+    // Operation ids are unique per app: at a prefix other than the root they name it (Seed000_Deploy_v2_tenant).
+    private static string OperationId(SurfaceMap surface, string name) =>
+        surface.Prefix.Length == 0 ? name : name + "_" + surface.Prefix.Trim('/').Replace('/', '_');
 }
