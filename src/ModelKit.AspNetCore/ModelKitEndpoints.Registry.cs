@@ -109,6 +109,16 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
     // file): nothing is buffered whole. The version comes from ?version= or a "version" field before the file.
     internal static async Task<IResult> UploadAsync(string model_id, string? version, HttpContext context, IModelRegistry registry, IOptions<ModelKitOptions> options)
     {
+        var stored = await ReceiveUploadAsync(model_id, version, context, registry, options);
+        var json = VersionJson(stored);
+        json["model_id"] = model_id;
+        json["message"] = $"Version {stored.Version} of model '{model_id}' is stored and ready.";
+        return ModelKitJson.Json(json, StatusCodes.Status201Created);
+    }
+
+    /// <summary>Reads a multipart upload into a new version of <paramref name="model_id"/> (stored and validated, or nothing stored).</summary>
+    internal static async Task<ModelVersionInfo> ReceiveUploadAsync(string model_id, string? version, HttpContext context, IModelRegistry registry, IOptions<ModelKitOptions> options)
+    {
         var request = context.Request;
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
         {
@@ -136,11 +146,7 @@ public static partial class ModelKitEndpointRouteBuilderExtensions
             var fileName = HeaderUtilities.RemoveQuotes(disposition.FileName.HasValue ? disposition.FileName : disposition.FileNameStar).Value;
             if (string.IsNullOrEmpty(fileName)) throw new InvalidInputException("The file part has no file name.");
             var body = new ClientBodyStream(section.Body);
-            var stored = await registry.AddVersionAsync(model_id, string.IsNullOrEmpty(version) ? null : version, body, fileName, context.RequestAborted);
-            var json = VersionJson(stored);
-            json["model_id"] = model_id;
-            json["message"] = $"Version {stored.Version} of model '{model_id}' is stored and ready.";
-            return ModelKitJson.Json(json, StatusCodes.Status201Created);
+            return await registry.AddVersionAsync(model_id, string.IsNullOrEmpty(version) ? null : version, body, fileName, context.RequestAborted);
         }
 
         throw new InvalidInputException("The upload has no file part (expected a part named 'file' with a file name).");

@@ -40,7 +40,7 @@ public sealed class ArtifactIntegrityTests
         foreach (var entry in cache.GetStats().Entries.Where(e => e.Key.ModelId == "demo-mlp")) Assert.True(cache.Remove(entry.Key));
         var response = await client.PostAsync("/api/v1/models/demo-mlp/inference", Json($$"""{"input_data": {{Row}}}"""));
         var problem = await ExpectAsync(response, HttpStatusCode.ServiceUnavailable, ModelKitErrorCodes.ModelUnavailable);
-        Assert.Contains("demo-mlp", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Contains("demo-mlp", problem.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
         Assert.DoesNotContain(factory.DataDirectory, await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
 
         // The server stays up and other models serve.
@@ -68,7 +68,7 @@ public sealed class ArtifactIntegrityTests
             {
                 var response = await client.PostAsync($"/api/v1/models/{id}/inference", Json($$"""{"input_data": {{Row}}}"""));
                 var problem = await ExpectAsync(response, HttpStatusCode.ServiceUnavailable, ModelKitErrorCodes.ModelUnavailable);
-                Assert.Contains("sha256", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+                Assert.Contains("sha256", problem.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
             }
 
             // A new version with the same content heals it: the upload rewrites nothing that is good, so delete and register again.

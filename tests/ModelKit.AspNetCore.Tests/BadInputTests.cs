@@ -111,7 +111,7 @@ public sealed class BadInputTests(SampleServerFactory factory) : IClassFixture<S
         text = await response.Content.ReadAsStringAsync();
         Assert.True((int)response.StatusCode is >= 400 and < 500, $"{(int)response.StatusCode} {text}");
 
-        var versions = JsonDocument.Parse(await client.GetStringAsync("/api/v1/models/bad-uploads/versions")).RootElement.GetProperty("versions");
+        var versions = JsonDocument.Parse(await client.GetStringAsync("/api/v1/models/bad-uploads/versions")).RootElement.GetProperty("data").GetProperty("versions"); // 002's envelope
         Assert.Equal(0, versions.GetArrayLength());
     }
 

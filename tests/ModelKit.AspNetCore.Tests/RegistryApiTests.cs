@@ -46,7 +46,8 @@ public sealed class RegistryApiTests : IClassFixture<RegistryApiTests.SmallUploa
     private async Task<string[]> VersionsAsync(string modelId)
     {
         var versions = await _client.GetFromJsonAsync<JsonElement>($"/api/v1/models/{modelId}/versions");
-        return [.. versions.GetProperty("versions").EnumerateArray().Select(v => v.GetProperty("version").GetString()!)];
+        Assert.Equal(0, versions.GetProperty("code").GetInt32());
+        return [.. versions.GetProperty("data").GetProperty("versions").EnumerateArray().Select(v => v.GetProperty("version").GetString()!)];
     }
 
     [Fact]
@@ -55,15 +56,18 @@ public sealed class RegistryApiTests : IClassFixture<RegistryApiTests.SmallUploa
         var created = await ExpectAsync(await _client.PostAsync("/api/v1/models",
             Json("""{"model_id": "resnet-ish", "name": "ResNet-50", "description": "图像分类模型", "framework": "onnx", "model_type": "classification", "workspace_id": 456}""")),
             HttpStatusCode.Created);
-        Assert.Equal("uploading", created.GetProperty("status").GetString());
-        Assert.EndsWith("/api/v1/models/resnet-ish/upload", created.GetProperty("upload_url").GetString(), StringComparison.Ordinal);
+        Assert.Equal((0, "Model created"), (created.GetProperty("code").GetInt32(), created.GetProperty("message").GetString()));
+        var data = created.GetProperty("data");
+        Assert.Equal(("resnet-ish", "uploading", 456), (data.GetProperty("model_id").GetString(), data.GetProperty("status").GetString(), data.GetProperty("workspace_id").GetInt32()));
+        Assert.Equal("dd2db4c5-a683-567b-b35a-49f997922564", data.GetProperty("uuid").GetString()); // uuid5(ModelKit's namespace, "resnet-ish"), as Python's uuid.uuid5 computes it
+        Assert.EndsWith("/api/v1/models/resnet-ish/upload", data.GetProperty("upload_url").GetString(), StringComparison.Ordinal);
         await ExpectAsync(await _client.PostAsync("/api/v1/models", Json("""{"model_id": "resnet-ish", "name": "again"}""")), HttpStatusCode.Conflict, "MODEL_ALREADY_EXISTS");
 
-        var v1 = await ExpectAsync(await _client.PostAsync("/api/v1/models/resnet-ish/upload", Upload(DemoModels.CreateMlp(), "model.onnx", "1.0")), HttpStatusCode.Created);
+        var v1 = (await ExpectAsync(await _client.PostAsync("/api/v1/models/resnet-ish/upload", Upload(DemoModels.CreateMlp(), "model.onnx", "1.0")), HttpStatusCode.OK)).GetProperty("data");
         Assert.Equal(("1.0", "ready"), (v1.GetProperty("version").GetString(), v1.GetProperty("status").GetString()));
         Assert.Equal(64, v1.GetProperty("sha256").GetString()!.Length);
         Assert.Equal("x", v1.GetProperty("inputs")[0].GetProperty("name").GetString());
-        var v2 = await ExpectAsync(await _client.PostAsync("/api/v1/models/resnet-ish/upload?version=2.0", Upload(DemoModels.CreateMlp(new MlpSpec { Seed = 99 }), "model.onnx")), HttpStatusCode.Created);
+        var v2 = (await ExpectAsync(await _client.PostAsync("/api/v1/models/resnet-ish/upload?version=2.0", Upload(DemoModels.CreateMlp(new MlpSpec { Seed = 99 }), "model.onnx")), HttpStatusCode.OK)).GetProperty("data");
         Assert.Equal("2.0", v2.GetProperty("version").GetString());
         Assert.Equal(["1.0", "2.0"], await VersionsAsync("resnet-ish"));
 
@@ -81,16 +85,17 @@ public sealed class RegistryApiTests : IClassFixture<RegistryApiTests.SmallUploa
 
         // One version: the served one is refused while deployed, the other one goes and the default stays served.
         var served = await ExpectAsync(await _client.DeleteAsync("/api/v1/models/resnet-ish/versions/2.0"), HttpStatusCode.Conflict, "CONFLICT");
-        Assert.Contains("deployment", served.GetProperty("detail").GetString(), StringComparison.Ordinal);
-        var gone = await ExpectAsync(await _client.DeleteAsync("/api/v1/models/resnet-ish/versions/1.0"), HttpStatusCode.OK);
-        Assert.Equal(["2.0"], gone.GetProperty("versions").EnumerateArray().Select(v => v.GetString()));
+        Assert.Contains("deployment", served.GetProperty("message").GetString(), StringComparison.Ordinal);
+        var gone = (await ExpectAsync(await _client.DeleteAsync("/api/v1/models/resnet-ish/versions/1.0"), HttpStatusCode.OK)).GetProperty("data");
+        Assert.Equal(["2.0"], gone.GetProperty("versions").EnumerateArray().Select(v => v.GetProperty("version").GetString()));
         Assert.Equal("2.0", gone.GetProperty("default_version").GetString());
         Assert.Equal(["2.0"], await VersionsAsync("resnet-ish"));
         await ExpectAsync(await _client.DeleteAsync("/api/v1/models/resnet-ish/versions/1.0"), HttpStatusCode.NotFound, "MODEL_NOT_FOUND");
 
         var refused = await ExpectAsync(await _client.DeleteAsync("/api/v1/models/resnet-ish"), HttpStatusCode.Conflict, "CONFLICT");
-        Assert.Contains("undeploy it first or pass force=true", refused.GetProperty("detail").GetString(), StringComparison.Ordinal);
-        await ExpectAsync(await _client.DeleteAsync("/api/v1/models/resnet-ish?force=true"), HttpStatusCode.OK);
+        Assert.Contains("undeploy it first or pass force=true", refused.GetProperty("message").GetString(), StringComparison.Ordinal);
+        var deleted = await ExpectAsync(await _client.DeleteAsync("/api/v1/models/resnet-ish?force=true"), HttpStatusCode.OK);
+        Assert.Equal(0, deleted.GetProperty("code").GetInt32());
         await ExpectAsync(await _client.GetAsync("/api/v1/models/resnet-ish"), HttpStatusCode.NotFound, "MODEL_NOT_FOUND");
     }
 
@@ -98,16 +103,17 @@ public sealed class RegistryApiTests : IClassFixture<RegistryApiTests.SmallUploa
     public async Task BadUploads_AreRefusedAndLeaveNothingBehind()
     {
         await ExpectAsync(await _client.PostAsync("/api/v1/models", Json("""{"model_id": "target", "name": "Target"}""")), HttpStatusCode.Created);
-        var good = await ExpectAsync(await _client.PostAsync("/api/v1/models/target/upload", Upload(DemoModels.CreateMlp(), "m.onnx")), HttpStatusCode.Created);
-        Assert.Equal("1", good.GetProperty("version").GetString());
+        var good = await ExpectAsync(await _client.PostAsync("/api/v1/models/target/upload", Upload(DemoModels.CreateMlp(), "m.onnx")), HttpStatusCode.OK);
+        Assert.Equal("1", good.GetProperty("data").GetProperty("version").GetString());
 
         var corrupt = await ExpectAsync(await _client.PostAsync("/api/v1/models/target/upload", Upload(Encoding.UTF8.GetBytes("this is not an ONNX model"), "m.onnx")),
             HttpStatusCode.BadRequest, "INVALID_MODEL_CONFIG");
-        Assert.False(string.IsNullOrEmpty(corrupt.GetProperty("detail").GetString()));
+        Assert.False(string.IsNullOrEmpty(corrupt.GetProperty("message").GetString()));
         await ExpectAsync(await _client.PostAsync("/api/v1/models/target/upload", Upload(DemoModels.CreateMlp(), "../../evil.onnx")), HttpStatusCode.BadRequest, "INVALID_MODEL_CONFIG");
         var big = new byte[(4 << 20) + 4096];
         await ExpectAsync(await _client.PostAsync("/api/v1/models/target/upload", Upload(big, "big.onnx")), HttpStatusCode.RequestEntityTooLarge, "PAYLOAD_TOO_LARGE");
-        await ExpectAsync(await _client.PostAsync("/api/v1/models/target/upload", Json("{}")), HttpStatusCode.BadRequest, "INVALID_INPUT");
+        // The upload endpoint declares multipart/form-data (OpenAPI), so another body type is 415 before it runs.
+        await ExpectAsync(await _client.PostAsync("/api/v1/models/target/upload", Json("{}")), HttpStatusCode.UnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE");
         await ExpectAsync(await _client.PostAsync("/api/v1/models/ghost/upload", Upload(DemoModels.CreateMlp(), "m.onnx")), HttpStatusCode.NotFound, "MODEL_NOT_FOUND");
 
         Assert.Equal(["1"], await VersionsAsync("target"));
@@ -118,6 +124,6 @@ public sealed class RegistryApiTests : IClassFixture<RegistryApiTests.SmallUploa
         // A JSON body over ModelKit:Http:MaxJsonBodyBytes (100 kB here) is refused before it is read.
         var huge = "{\"input_data\": [[" + string.Join(",", Enumerable.Repeat("0.125", 40_000)) + "]]}";
         var tooBig = await ExpectAsync(await _client.PostAsync("/api/v1/models/target/inference", Json(huge)), HttpStatusCode.RequestEntityTooLarge, "PAYLOAD_TOO_LARGE");
-        Assert.Contains("MaxJsonBodyBytes", tooBig.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Contains("MaxJsonBodyBytes", tooBig.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
     }
 }

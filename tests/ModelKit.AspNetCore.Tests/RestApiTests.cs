@@ -44,16 +44,16 @@ public sealed class RestApiTests : IClassFixture<SampleServerFactory>
         Assert.True(status.GetProperty("replicas").GetProperty("ready").GetInt32() >= 1);
         Assert.EndsWith("/api/v1/models/demo-mlp/inference", status.GetProperty("endpoints")[0].GetProperty("url").GetString(), StringComparison.Ordinal);
 
-        var list = await _client.GetFromJsonAsync<JsonElement>("/api/v1/models?page=1&page_size=10&framework=onnx");
+        var list = (await _client.GetFromJsonAsync<JsonElement>("/api/v1/models?page=1&page_size=10&framework=onnx")).GetProperty("data");
         var ids = list.GetProperty("items").EnumerateArray().Select(m => m.GetProperty("model_id").GetString()).ToArray();
         Assert.Contains("demo-mlp", ids);
         Assert.Contains("demo-bert", ids);
         Assert.Equal(1, list.GetProperty("pagination").GetProperty("page").GetInt32());
-        var one = await _client.GetFromJsonAsync<JsonElement>("/api/v1/models?limit=1&offset=1");
+        var one = (await _client.GetFromJsonAsync<JsonElement>("/api/v1/models?limit=1&offset=1")).GetProperty("data");
         Assert.Single(one.GetProperty("items").EnumerateArray());
         Assert.True(one.GetProperty("pagination").GetProperty("total").GetInt32() >= 2); // other tests may add models
 
-        var details = await _client.GetFromJsonAsync<JsonElement>("/api/v1/models/demo-mlp");
+        var details = (await _client.GetFromJsonAsync<JsonElement>("/api/v1/models/demo-mlp")).GetProperty("data");
         var input = details.GetProperty("versions")[0].GetProperty("inputs")[0];
         Assert.Equal(("x", "FP32"), (input.GetProperty("name").GetString(), input.GetProperty("datatype").GetString()));
     }
@@ -174,7 +174,7 @@ public sealed class RestApiTests : IClassFixture<SampleServerFactory>
     {
         await _factory.WaitUntilRunningAsync(_client, "demo-mlp");
         var problem = await ExpectAsync(await _client.PostAsync("/api/v1/models/demo-mlp/inference", Json(body)), HttpStatusCode.BadRequest, "INVALID_INPUT");
-        Assert.Contains(expected, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Contains(expected, problem.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
 
         var ok = await _client.PostAsync("/api/v1/models/demo-mlp/inference", Json($$"""{"input_data": {{JsonSerializer.Serialize(new[] { Row })}}}"""));
         Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
@@ -188,12 +188,12 @@ public sealed class RestApiTests : IClassFixture<SampleServerFactory>
         var wrongType = await ExpectAsync(
             await _client.PostAsync("/api/v1/models/demo-mlp/inference", Json($$$$"""{"input_data": {"x": {"shape": [1, 64], "datatype": "INT64", "data": {{{{ints}}}}}}}""")),
             HttpStatusCode.BadRequest, "INVALID_INPUT");
-        Assert.Contains("input 'x' expects float32[?,64], got int64[1,64]", wrongType.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Contains("input 'x' expects float32[?,64], got int64[1,64]", wrongType.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
 
         var missing = await ExpectAsync(await _client.PostAsync("/api/v1/models/ghost/inference", Json("""{"input_data": [[1]]}""")), HttpStatusCode.NotFound, "MODEL_NOT_FOUND");
-        Assert.Equal("/api/v1/models/ghost/inference", missing.GetProperty("instance").GetString());
+        Assert.Equal("ghost", missing.GetProperty("error").GetProperty("details").GetProperty("model_id").GetString());
         await ExpectAsync(await _client.GetAsync("/api/v1/models/ghost"), HttpStatusCode.NotFound, "MODEL_NOT_FOUND");
-        await ExpectAsync(await _client.GetAsync("/api/v1/models/ghost/status"), HttpStatusCode.NotFound, "DEPLOYMENT_NOT_FOUND");
+        await ExpectAsync(await _client.GetAsync("/api/v1/models/ghost/status"), HttpStatusCode.NotFound, "MODEL_NOT_FOUND");
         await ExpectAsync(await _client.GetAsync("/api/v1/models?status=sleeping"), HttpStatusCode.BadRequest, "INVALID_INPUT");
     }
 
@@ -218,7 +218,7 @@ public sealed class RestApiTests : IClassFixture<SampleServerFactory>
         var accepted = await deploy.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal("2.0.0", accepted.GetProperty("version").GetString());
         var status = await _factory.WaitUntilRunningAsync(_client, "tcm_diagnosis_v2");
-        Assert.Equal(67108864, status.GetProperty("resource_usage").GetProperty("memory_request").GetInt64());
+        Assert.Equal(("64Mi", 67108864), (status.GetProperty("resource_usage").GetProperty("memory_request").GetString(), status.GetProperty("resource_usage").GetProperty("memory_request_bytes").GetInt64()));
         Assert.Equal(5, status.GetProperty("replicas").GetProperty("max").GetInt32());
         Assert.Equal("fast", status.GetProperty("environment_variables").GetProperty("MODE").GetString());
 
@@ -233,7 +233,7 @@ public sealed class RestApiTests : IClassFixture<SampleServerFactory>
         await ExpectAsync(await _client.PostAsync("/api/v1/models/tcm_diagnosis_v2/scale", Json("""{}""")), HttpStatusCode.BadRequest, "INVALID_INPUT");
 
         // Deploying it again, asking for more memory than the cache holds, or an unknown model.
-        await ExpectAsync(await _client.PostAsync("/api/v1/models/deploy", Json("""{"config": {"model_id": "tcm_diagnosis_v2"}}""")), HttpStatusCode.Conflict, "CONFLICT");
+        await ExpectAsync(await _client.PostAsync("/api/v1/models/deploy", Json("""{"config": {"model_id": "tcm_diagnosis_v2"}}""")), HttpStatusCode.Conflict, "MODEL_ALREADY_EXISTS");
         using (var stream = new MemoryStream(DemoModels.CreateMlp(new MlpSpec { Seed = 6 })))
         {
             await registry.RegisterAsync(new ModelDefinition { Id = "big", Name = "Big" }, stream, "m.onnx");

@@ -31,7 +31,7 @@ public sealed class UnexpectedErrorTests : IDisposable
 
         var problem = await ExpectAsync(await client.GetAsync("/api/v1/boom"), HttpStatusCode.InternalServerError, "INTERNAL_ERROR");
         var requestId = problem.GetProperty("request_id").GetString()!;
-        Assert.Contains(requestId, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Contains(requestId, problem.GetProperty("message").GetString(), StringComparison.Ordinal);
         Assert.DoesNotContain("secret", problem.GetRawText(), StringComparison.Ordinal);
         var logged = Assert.Single(logs.Collector.GetSnapshot(), r => r.Level == LogLevel.Error);
         Assert.Contains(requestId, logged.Message, StringComparison.Ordinal);

@@ -27,13 +27,13 @@ internal sealed record InferRequestBody
     public string? Version { get; init; }
 
     /// <summary>The inputs: named tensors, named nested arrays, or (one-input models) a nested array.</summary>
-    public JsonElement? Data { get; init; }
+    public ModelKit.Tensors.RawJson? Data { get; init; }
 
     /// <summary>Seed 000's name for <see cref="Data"/>.</summary>
-    public JsonElement? InputData { get; init; }
+    public ModelKit.Tensors.RawJson? InputData { get; init; }
 
     /// <summary><c>/infer_multimodal</c>: the named inputs, one per modality (same forms as <see cref="Data"/>'s named ones).</summary>
-    public JsonElement? Inputs { get; init; }
+    public ModelKit.Tensors.RawJson? Inputs { get; init; }
 
     /// <summary>Engine options; ModelKit reads <c>timeout</c> (seconds) and <c>priority</c> and ignores the rest.</summary>
     public JsonObject? Options { get; init; }

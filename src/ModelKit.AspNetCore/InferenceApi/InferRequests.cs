@@ -25,7 +25,7 @@ internal static class InferRequests
         UnsupportedEngineException.Check(body.Engine);
         var modelId = ModelOf(body);
         var data = multimodal ? body.Inputs ?? body.Data ?? body.InputData : body.Data ?? body.InputData;
-        if (data is not { ValueKind: not (JsonValueKind.Undefined or JsonValueKind.Null) } given)
+        if (data is not { ValueKind: not JsonValueKind.Null } given)
         {
             throw new InvalidInputException(multimodal ? "'inputs' is required: an object with one named input per modality." : "'data' is required.");
         }
