@@ -77,7 +77,7 @@ internal static partial class DeploymentApiHandlers
     {
         try
         {
-            return await ModelKitEndpointRouteBuilderExtensions.ToRequestAsync(modelId, body, inference, cancellationToken);
+            return await InferenceBodies.ToRequestAsync(modelId, body, inference, cancellationToken);
         }
         catch (InvalidInputException ex) when (ex.Message.Contains("is not an input of the model", StringComparison.Ordinal))
         {

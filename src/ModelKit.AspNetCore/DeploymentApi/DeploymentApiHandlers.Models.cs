@@ -53,6 +53,6 @@ internal static partial class DeploymentApiHandlers
         DeploymentId = deployment?.DeploymentId,
         Framework = model.Framework,
         Description = details ? model.Description : null,
-        Versions = details ? [.. model.Versions.Select(ModelKitEndpointRouteBuilderExtensions.VersionJson)] : null,
+        Versions = details ? [.. model.Versions.Select(ModelVersionJson.Of)] : null,
     };
 }

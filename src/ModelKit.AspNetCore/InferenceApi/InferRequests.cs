@@ -44,7 +44,7 @@ internal static class InferRequests
             Priority = body.Priority ?? Text(body.Options, "priority") ?? priority,
             Task = body.Task,
         };
-        return ModelKitEndpointRouteBuilderExtensions.ToRequestAsync(modelId, shared, inference, cancellationToken);
+        return InferenceBodies.ToRequestAsync(modelId, shared, inference, cancellationToken);
     }
 
     private static double? Number(JsonObject? options, string name)

@@ -67,8 +67,8 @@ internal static class RegistryApiHandlers
 
     public static async Task<IResult> UploadAsync(string model_id, string? version, HttpContext context, IModelRegistry registry, IOptions<ModelKitOptions> options)
     {
-        var stored = await ModelKitEndpointRouteBuilderExtensions.ReceiveUploadAsync(model_id, version, context, registry, options);
-        var data = ModelKitEndpointRouteBuilderExtensions.VersionJson(stored);
+        var stored = await ModelUploads.ReceiveAsync(model_id, version, context, registry, options);
+        var data = ModelVersionJson.Of(stored);
         data["model_id"] = stored.ModelId;
         return ModelKitJson.Json(new RegistryEnvelope<JsonObject> { Message = $"File uploaded: version {stored.Version} of model '{stored.ModelId}' is stored and ready", Data = data });
     }
@@ -99,7 +99,7 @@ internal static class RegistryApiHandlers
     }
 
     private static RegistryVersions Versions(ModelInfo model) =>
-        new(model.Id, model.DefaultVersion, [.. model.Versions.Select(ModelKitEndpointRouteBuilderExtensions.VersionJson)]);
+        new(model.Id, model.DefaultVersion, [.. model.Versions.Select(ModelVersionJson.Of)]);
 
     // workspace_id: a number (as the seed sends it) or a short string, kept as text in the model's metadata.
     private static string WorkspaceText(JsonNode workspace)

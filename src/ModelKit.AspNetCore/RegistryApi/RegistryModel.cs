@@ -65,7 +65,7 @@ internal sealed record RegistryModel
         CreatedAt = model.CreatedAt,
         UpdatedAt = model.UpdatedAt,
         Deployment = deployment is null ? null : new RegistryModelDeployment(deployment.DeploymentId, ModelKitJson.Name(deployment.State), deployment.Version, deployment.ReadyReplicas),
-        Versions = details ? [.. model.Versions.Select(ModelKitEndpointRouteBuilderExtensions.VersionJson)] : null,
+        Versions = details ? [.. model.Versions.Select(ModelVersionJson.Of)] : null,
     };
 
     // Kept as text; a whole number comes back as a number, as the seed's example sends it.

@@ -1,3 +1,0 @@
-namespace ModelKit.AspNetCore;
-
-internal sealed record ErrorBody(string Code, string Message);

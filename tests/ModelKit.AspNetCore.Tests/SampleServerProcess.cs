@@ -1,0 +1,87 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+
+namespace ModelKit.Tests;
+
+/// <summary>
+/// The sample server in a process of its own (<c>dotnet ModelKit.SampleServer.dll</c>) on a free loopback port: for
+/// measurements of the server alone, such as its resident memory.
+/// </summary>
+internal sealed class SampleServerProcess : IDisposable
+{
+    private readonly Process _process;
+
+    private SampleServerProcess(Process process, Uri address)
+    {
+        _process = process;
+        Address = address;
+    }
+
+    public Uri Address { get; }
+
+    public static SampleServerProcess Start(string dataDirectory)
+    {
+        int port;
+        using (var probe = new TcpListener(IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        }
+
+        var address = new Uri($"http://127.0.0.1:{port}");
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = Path.GetDirectoryName(typeof(Program).Assembly.Location)!,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var arg in new[] { typeof(Program).Assembly.Location, "--urls", address.ToString(), "--ModelKit:DataDirectory=" + dataDirectory }) start.ArgumentList.Add(arg);
+        var process = Process.Start(start)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return new SampleServerProcess(process, address);
+    }
+
+    /// <summary>Waits until <paramref name="modelId"/>'s deployment is running.</summary>
+    public async Task WaitUntilServingAsync(HttpClient client, string modelId)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            Assert.False(_process.HasExited, "the sample server exited");
+            try
+            {
+                var response = await client.GetAsync($"/api/v1/models/{modelId}/status");
+                if (response.IsSuccessStatusCode && JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("status").GetString() == "running") return;
+            }
+            catch (HttpRequestException)
+            {
+                // not listening yet
+            }
+
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"{modelId} did not come up on the sample server process.");
+            await Task.Delay(100);
+        }
+    }
+
+    public long ResidentBytes()
+    {
+        _process.Refresh();
+        return _process.WorkingSet64;
+    }
+
+    public void Dispose()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit(10_000);
+        }
+
+        _process.Dispose();
+    }
+}
