@@ -10,7 +10,8 @@ public static class ModelKitHttpApiExtensions
 {
     /// <summary>
     /// Adds the HTTP API's services with its options bound from <paramref name="modelKitSection"/> (the host's
-    /// <c>ModelKit</c> section): <c>Auth</c> (keys, scopes, rate limits) and <c>Http</c> (body limits). The binding follows
+    /// <c>ModelKit</c> section): <c>Auth</c> (keys, scopes, rate limits, anonymous surfaces), <c>Http</c> (body limits) and
+    /// <c>Http:ModelsResource</c> (which seed answers list, get and delete on <c>/api/v1/models</c>). The binding follows
     /// the configuration, so API keys are rotated by changing it (a reloading source such as appsettings.json), without
     /// a restart.
     /// </summary>
@@ -20,6 +21,7 @@ public static class ModelKitHttpApiExtensions
         ArgumentNullException.ThrowIfNull(modelKitSection);
         builder.Services.Configure<ModelKitAuthOptions>(modelKitSection.GetSection("Auth"));
         builder.Services.Configure<ModelKitHttpOptions>(modelKitSection.GetSection("Http"));
+        builder.Services.Configure<ModelsResourceOptions>(modelKitSection.GetSection("Http:ModelsResource"));
         return builder.AddHttpApi();
     }
 

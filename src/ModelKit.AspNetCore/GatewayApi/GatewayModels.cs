@@ -1,7 +1,7 @@
 namespace ModelKit.AspNetCore;
 
 // Seed 001's data shapes: each field as the seed names it; fields ModelKit cannot fill are left out (null), and what
-// ModelKit knows beyond the seed is added inside the documented shape (docs/seed-conformance/001.md).
+// ModelKit knows beyond the seed is added inside the documented shape (docs/seed-conformance.md).
 
 /// <summary><c>GET /models</c>: the available models.</summary>
 internal sealed record GatewayModelList(IReadOnlyList<GatewayModel> Models);

@@ -1,7 +1,7 @@
 namespace ModelKit.AspNetCore;
 
 // Seed 004's data shapes: each field as the seed names it; fields ModelKit cannot fill are left out (null), and what
-// ModelKit knows beyond the seed is added inside the documented shape (docs/seed-conformance/004.md).
+// ModelKit knows beyond the seed is added inside the documented shape (docs/seed-conformance.md).
 
 /// <summary><c>GET /health</c> (bare, as the seed shows it).</summary>
 internal sealed record LlmServiceHealth(string Status, string Service, string Version, IReadOnlyDictionary<string, LlmCheck> Checks);

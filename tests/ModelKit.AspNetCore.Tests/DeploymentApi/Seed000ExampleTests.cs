@@ -71,7 +71,7 @@ public sealed class Seed000ExampleTests(KestrelSampleServerFactory factory) : IC
         public Task Examples_InTheDocumentsOrder_AnswerAsDocumented() => Seed000Flow.RunAsync(factory, ModelsResourceShape.Deployment);
     }
 
-    /// <summary>The sample server on Kestrel with <c>ModelsResourceOptions.Shape = Deployment</c>.</summary>
+    /// <summary>The sample server on Kestrel with <c>ModelKit:Http:ModelsResource:Shape = Deployment</c>.</summary>
     public sealed class DeploymentShapedFactory : SampleServerFactory
     {
         public DeploymentShapedFactory()
@@ -84,7 +84,7 @@ public sealed class Seed000ExampleTests(KestrelSampleServerFactory factory) : IC
         {
             base.ConfigureWebHost(builder);
             builder.UseSetting("urls", "http://127.0.0.1:0");
-            builder.ConfigureServices(services => services.Configure<ModelsResourceOptions>(o => o.Shape = ModelsResourceShape.Deployment));
+            builder.UseSetting("ModelKit:Http:ModelsResource:Shape", "Deployment"); // as appsettings.json would set it
         }
     }
 }
