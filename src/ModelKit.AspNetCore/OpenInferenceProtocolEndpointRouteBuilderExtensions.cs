@@ -33,14 +33,21 @@ public static class OpenInferenceProtocolEndpointRouteBuilderExtensions
             SurfaceMap.Normalize(prefix) + "/v2", Error, typeof(OpenInferenceProtocolError), string.Empty);
         var group = surface.Group;
         var authEnabled = surface.AuthEnabled;
-        group.MapGet("/health/live", () => Results.Json(new { live = true })).AllowAnonymous().WithSummary("Server liveness");
-        group.MapGet("/health/ready", ReadyAsync).AllowAnonymous().WithSummary("Server readiness");
-        Secure(group.MapGet("/", ServerMetadata), ModelKitScopes.Read, authEnabled).WithSummary("Server metadata");
-        foreach (var model in new[] { "/models/{model_name}", "/models/{model_name}/versions/{model_version}" })
+        var id = "V2" + (surface.Prefix.Length > 0 ? surface.Prefix.Replace('/', '_') : string.Empty) + "_";
+        group.MapGet("/health/live", () => ModelKitJson.Json(new OipLive(true))).AllowAnonymous().WithSummary("Server liveness")
+            .WithName(id + "ServerLive").Produces<OipLive>();
+        group.MapGet("/health/ready", ReadyAsync).AllowAnonymous().WithSummary("Server readiness").WithName(id + "ServerReady").Produces<OipReady>();
+        Secure(group.MapGet("/", ServerMetadata), ModelKitScopes.Read, authEnabled).WithSummary("Server metadata").WithName(id + "ServerMetadata").Produces<OipServerMetadata>();
+        foreach (var (model, suffix) in new[] { ("/models/{model_name}", string.Empty), ("/models/{model_name}/versions/{model_version}", "Version") })
         {
-            Secure(group.MapGet(model, ModelMetadataAsync), ModelKitScopes.Read, authEnabled).WithSummary("Model metadata");
-            Secure(group.MapGet(model + "/ready", ModelReadyAsync), ModelKitScopes.Read, authEnabled).WithSummary("Model readiness");
-            Secure(group.MapPost(model + "/infer", InferAsync), ModelKitScopes.Infer, authEnabled).WithSummary("Inference (Open Inference Protocol)");
+            Secure(group.MapGet(model, ModelMetadataAsync), ModelKitScopes.Read, authEnabled).WithSummary("Model metadata")
+                .WithName(id + "ModelMetadata" + suffix).Produces<OipModelMetadata>();
+            Secure(group.MapGet(model + "/ready", ModelReadyAsync), ModelKitScopes.Read, authEnabled).WithSummary("Model readiness")
+                .WithName(id + "ModelReady" + suffix).Produces<OipModelReady>();
+            Secure(group.MapPost(model + "/infer", InferAsync), ModelKitScopes.Infer, authEnabled).WithSummary("Inference (Open Inference Protocol)")
+                .WithName(id + "ModelInfer" + suffix)
+                .Accepts<OipInferRequest>("application/json", "application/octet-stream")
+                .Produces<OipInferResponse>(StatusCodes.Status200OK, "application/json", "application/octet-stream");
         }
 
         return group;
@@ -56,25 +63,23 @@ public static class OpenInferenceProtocolEndpointRouteBuilderExtensions
     {
         var report = await health.CheckHealthAsync(cancellationToken);
         var ready = report.Status != HealthStatus.Unhealthy;
-        return Results.Json(new { ready }, statusCode: ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+        return ModelKitJson.Json(new OipReady(ready), ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
     }
 
     private static IResult ServerMetadata() =>
-        Results.Json(new { name = "modelkit", version = typeof(OpenInferenceProtocolEndpointRouteBuilderExtensions).Assembly.GetName().Version?.ToString(3), extensions = Extensions });
+        ModelKitJson.Json(new OipServerMetadata("modelkit", typeof(OpenInferenceProtocolEndpointRouteBuilderExtensions).Assembly.GetName().Version?.ToString(3), Extensions));
 
     private static async Task<IResult> ModelMetadataAsync(string model_name, string? model_version, IModelRegistry registry, CancellationToken cancellationToken)
     {
         var model = await registry.GetModelAsync(model_name, cancellationToken);
         var version = model.FindVersion(model_version)
             ?? throw new ModelNotFoundException($"Model '{model_name}' has no version '{model_version ?? "(default)"}'.");
-        return Results.Json(new
-        {
-            name = model.Id,
-            versions = model.Versions.Select(v => v.Version),
-            platform = model.Framework == "onnx" ? "onnxruntime_onnx" : model.Framework,
-            inputs = (version.Signature?.Inputs ?? []).Select(Spec),
-            outputs = (version.Signature?.Outputs ?? []).Select(Spec),
-        });
+        return ModelKitJson.Json(new OipModelMetadata(
+            model.Id,
+            [.. model.Versions.Select(v => v.Version)],
+            model.Framework == "onnx" ? "onnxruntime_onnx" : model.Framework,
+            [.. (version.Signature?.Inputs ?? []).Select(Spec)],
+            [.. (version.Signature?.Outputs ?? []).Select(Spec)]));
     }
 
     private static async Task<IResult> ModelReadyAsync(string model_name, string? model_version, IInferenceService inference, CancellationToken cancellationToken)
@@ -82,11 +87,11 @@ public static class OpenInferenceProtocolEndpointRouteBuilderExtensions
         try
         {
             await inference.GetSignatureAsync(model_name, model_version, cancellationToken);
-            return Results.Json(new { name = model_name, ready = true });
+            return ModelKitJson.Json(new OipModelReady(model_name, true));
         }
         catch (ModelKitException ex) when (ex is DeploymentNotRunningException)
         {
-            return Results.Json(new { name = model_name, ready = false, error = ex.Message }, statusCode: StatusCodes.Status400BadRequest);
+            return ModelKitJson.Json(new OipModelReady(model_name, false, ex.Message), StatusCodes.Status400BadRequest);
         }
     }
 
@@ -123,5 +128,5 @@ public static class OpenInferenceProtocolEndpointRouteBuilderExtensions
         return new OpenInferenceProtocolResponse(id, result.ModelId, result.Version, outputs);
     }
 
-    private static object Spec(TensorSpec spec) => new { name = spec.Name, datatype = spec.ElementType.GetDataTypeName(), shape = spec.Shape };
+    private static OipTensorMetadata Spec(TensorSpec spec) => new(spec.Name, spec.ElementType.GetDataTypeName(), spec.Shape);
 }

@@ -55,4 +55,40 @@ public sealed class OpenApiTests(SampleServerFactory factory) : IClassFixture<Sa
         Assert.Equal(HttpStatusCode.OK, ui.StatusCode);
         Assert.Equal("text/html", ui.Content.Headers.ContentType?.MediaType);
     }
+
+    [Fact]
+    public async Task EveryOperation_HasAnOperationId_AndEverySuccessHasASchema()
+    {
+        using var factory = new SampleServerFactory();
+        var document = JsonDocument.Parse(await factory.CreateClient().GetStringAsync("/openapi/v1.json")).RootElement;
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        var problems = new List<string>();
+        foreach (var path in document.GetProperty("paths").EnumerateObject())
+        {
+            if (path.Name == "/") continue; // the sample's own text page
+            foreach (var operation in path.Value.EnumerateObject().Where(o => o.Name is "get" or "post" or "put" or "delete"))
+            {
+                var name = $"{operation.Name.ToUpperInvariant()} {path.Name}";
+                if (!operation.Value.TryGetProperty("operationId", out var id) || !ids.Add(id.GetString()!)) problems.Add(name + ": no or a repeated operationId");
+                var responses = operation.Value.GetProperty("responses").EnumerateObject().ToList();
+                if (responses.Any(r => r.Name == "501")) continue; // arrives with a later issue: only its 501 is documented
+                if (path.Name is "/health/live" or "/health/ready") continue; // probes: status code only
+                if (!responses.Any(r => r.Name.StartsWith('2') && r.Value.TryGetProperty("content", out var content) && content.EnumerateObject().Any(c => c.Value.TryGetProperty("schema", out _))))
+                {
+                    problems.Add(name + ": no 2xx response schema");
+                }
+            }
+        }
+
+        Assert.True(ids.Count >= 70, $"only {ids.Count} operations");
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+
+        // The Open Inference Protocol's bodies, JSON and binary, are described too.
+        var infer = document.GetProperty("paths").GetProperty("/v2/models/{model_name}/infer").GetProperty("post");
+        var accepts = infer.GetProperty("requestBody").GetProperty("content");
+        Assert.True(accepts.TryGetProperty("application/json", out _) && accepts.TryGetProperty("application/octet-stream", out _));
+        // The registry's multipart upload names its form.
+        var upload = document.GetProperty("paths").GetProperty("/api/v1/models/{model_id}/upload").GetProperty("post");
+        Assert.True(upload.GetProperty("requestBody").GetProperty("content").TryGetProperty("multipart/form-data", out _), upload.GetRawText());
+    }
 }
