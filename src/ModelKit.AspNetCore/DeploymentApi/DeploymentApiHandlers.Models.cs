@@ -13,18 +13,8 @@ internal static partial class DeploymentApiHandlers
         IModelRegistry registry, IDeploymentManager deployments, string? status, string? model_type, string? limit, string? offset, string? page, string? page_size,
         string? framework, string? q, string? favorite, CancellationToken cancellationToken)
     {
-        var (skip, size) = ModelsListing.Paging(page, page_size, limit, offset, defaultSize: 50);
-        var result = await ModelsListing.QueryAsync(registry, deployments, new ModelsListQuery
-        {
-            Framework = framework,
-            ModelType = model_type,
-            Status = status,
-            Text = q,
-            Favorite = Parse.Bool(favorite, "favorite"),
-            Offset = skip,
-            Limit = size,
-            Vocabulary = ModelsResourceShape.Deployment,
-        }, cancellationToken);
+        var query = ModelsListQuery.From(page, page_size, limit, offset, framework, model_type, status, q, favorite, defaultSize: 50, ModelsResourceShape.Deployment);
+        var result = await ModelsListing.QueryAsync(registry, deployments, query, cancellationToken);
         return ModelKitJson.Json(result.Items.Select(i => Model(i.Model, i.Deployment, details: false)).ToList());
     }
 

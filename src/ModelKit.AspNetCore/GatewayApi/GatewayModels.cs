@@ -7,7 +7,7 @@ namespace ModelKit.AspNetCore;
 internal sealed record GatewayModelList(IReadOnlyList<GatewayModel> Models);
 
 /// <summary>One available model.</summary>
-internal sealed record GatewayModel
+internal record GatewayModel
 {
     public required string Id { get; init; }
     public required string Name { get; init; }
@@ -40,19 +40,9 @@ internal sealed record GatewayModelDeployment
 }
 
 /// <summary><c>GET /models/{model_id}</c>: the model with measured stats.</summary>
-internal sealed record GatewayModelDetail
+internal sealed record GatewayModelDetail : GatewayModel
 {
-    public required string Id { get; init; }
-    public required string Name { get; init; }
-    public string? Description { get; init; }
-    public string? Version { get; init; }
-    public required IReadOnlyList<string> Capabilities { get; init; }
-    public required string Provider { get; init; }
-    public required string Status { get; init; }
-    public required GatewayModelDeployment Deployment { get; init; }
     public required GatewayModelStats Stats { get; init; }
-    public string? ModelType { get; init; }
-    public required string Framework { get; init; }
     public IReadOnlyList<string> Tags { get; init; } = [];
     public IReadOnlyList<string> Versions { get; init; } = [];
     public DateTimeOffset CreatedAt { get; init; }

@@ -85,6 +85,25 @@ internal sealed record ModelsListQuery
 
     /// <summary>The shape that answers: decides what <c>status=failed</c> means.</summary>
     public ModelsResourceShape Vocabulary { get; init; }
+
+    /// <summary>The query from either seed's query-string parameters (as the endpoint received them).</summary>
+    public static ModelsListQuery From(
+        string? page, string? pageSize, string? limit, string? offset, string? framework, string? modelType, string? status, string? q, string? favorite,
+        int defaultSize, ModelsResourceShape vocabulary)
+    {
+        var (skip, size) = ModelsListing.Paging(page, pageSize, limit, offset, defaultSize);
+        return new ModelsListQuery
+        {
+            Framework = framework,
+            ModelType = modelType,
+            Status = status,
+            Text = q,
+            Favorite = Parse.Bool(favorite, "favorite"),
+            Offset = skip,
+            Limit = size,
+            Vocabulary = vocabulary,
+        };
+    }
 }
 
 /// <summary>A listed model with its latest deployment (null when it has none).</summary>

@@ -41,18 +41,9 @@ internal static class RegistryApiHandlers
         IModelRegistry registry, IDeploymentManager deployments, string? page, string? page_size, string? limit, string? offset, string? framework, string? model_type,
         string? status, string? q, string? favorite, CancellationToken cancellationToken)
     {
-        var (skip, size) = ModelsListing.Paging(page, page_size, limit, offset, defaultSize: 20);
-        var result = await ModelsListing.QueryAsync(registry, deployments, new ModelsListQuery
-        {
-            Framework = framework,
-            ModelType = model_type,
-            Status = status,
-            Text = q,
-            Favorite = Parse.Bool(favorite, "favorite"),
-            Offset = skip,
-            Limit = size,
-            Vocabulary = ModelsResourceShape.Registry,
-        }, cancellationToken);
+        var query = ModelsListQuery.From(page, page_size, limit, offset, framework, model_type, status, q, favorite, defaultSize: 20, ModelsResourceShape.Registry);
+        var result = await ModelsListing.QueryAsync(registry, deployments, query, cancellationToken);
+        var (skip, size) = (query.Offset, query.Limit);
         var data = new RegistryModelPage(
             [.. result.Items.Select(i => RegistryModel.From(i.Model, i.Deployment, details: false))],
             new RegistryPagination((skip / size) + 1, size, result.Total, (result.Total + size - 1) / size, skip));
