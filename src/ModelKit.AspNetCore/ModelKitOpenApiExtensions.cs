@@ -45,8 +45,34 @@ public static class ModelKitOpenApiExtensions
 
             return Task.CompletedTask;
         });
+        // Query values are bound as text and parsed by the endpoints (so that a bad one is answered in the surface's error
+        // shape); the document gives their real types.
+        options.AddOperationTransformer((operation, context, _) =>
+        {
+            if (context.Description.ActionDescriptor.EndpointMetadata.OfType<ModelKit.AspNetCore.ModelKitRoutePrefix>().FirstOrDefault() is null) return Task.CompletedTask;
+            foreach (var parameter in operation.Parameters ?? [])
+            {
+                if (parameter.In != Microsoft.OpenApi.ParameterLocation.Query || parameter.Name is null || parameter.Schema is not Microsoft.OpenApi.OpenApiSchema schema) continue;
+                if (QueryTypes.TryGetValue(parameter.Name, out var type)) schema.Type = type;
+            }
+
+            return Task.CompletedTask;
+        });
         return options;
     }
+
+    private static readonly Dictionary<string, Microsoft.OpenApi.JsonSchemaType> QueryTypes = new(StringComparer.Ordinal)
+    {
+        ["page"] = Microsoft.OpenApi.JsonSchemaType.Integer,
+        ["page_size"] = Microsoft.OpenApi.JsonSchemaType.Integer,
+        ["limit"] = Microsoft.OpenApi.JsonSchemaType.Integer,
+        ["offset"] = Microsoft.OpenApi.JsonSchemaType.Integer,
+        ["lines"] = Microsoft.OpenApi.JsonSchemaType.Integer,
+        ["max_cache_size"] = Microsoft.OpenApi.JsonSchemaType.Integer,
+        ["max_memory_gb"] = Microsoft.OpenApi.JsonSchemaType.Number,
+        ["favorite"] = Microsoft.OpenApi.JsonSchemaType.Boolean,
+        ["force"] = Microsoft.OpenApi.JsonSchemaType.Boolean,
+    };
 
     private static string WireName(string name) => JsonNamingPolicy.SnakeCaseLower.ConvertName(name);
 }

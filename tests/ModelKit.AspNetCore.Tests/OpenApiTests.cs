@@ -87,6 +87,11 @@ public sealed class OpenApiTests(SampleServerFactory factory) : IClassFixture<Sa
         var infer = document.GetProperty("paths").GetProperty("/v2/models/{model_name}/infer").GetProperty("post");
         var accepts = infer.GetProperty("requestBody").GetProperty("content");
         Assert.True(accepts.TryGetProperty("application/json", out _) && accepts.TryGetProperty("application/octet-stream", out _));
+        // Query values have their real types, though the endpoints read them as text to answer bad ones in their own shape.
+        var page = document.GetProperty("paths").GetProperty("/api/v1/models").GetProperty("get").GetProperty("parameters").EnumerateArray()
+            .Single(p => p.GetProperty("name").GetString() == "page");
+        Assert.Equal("integer", page.GetProperty("schema").GetProperty("type").GetString());
+
         // The registry's multipart upload names its form.
         var upload = document.GetProperty("paths").GetProperty("/api/v1/models/{model_id}/upload").GetProperty("post");
         Assert.True(upload.GetProperty("requestBody").GetProperty("content").TryGetProperty("multipart/form-data", out _), upload.GetRawText());
