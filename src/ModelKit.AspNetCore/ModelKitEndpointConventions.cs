@@ -39,6 +39,11 @@ internal static partial class ModelKitEndpointConventions
                 ModelKitProblems.SetRetryAfter(ex, context.HttpContext);
                 return toResult(ex, context.HttpContext);
             }
+            catch (InvalidOperationException ex) when (ex.InnerException is System.Text.DecoderFallbackException)
+            {
+                // System.Text.Json reads a string value only when asked for it, and says so when its bytes are not UTF-8.
+                return toResult(new InvalidInputException("The body holds a JSON string that is not valid UTF-8 text."), context.HttpContext);
+            }
             catch (BadHttpRequestException ex)
             {
                 // Kestrel's own refusals while reading the body (too large, client gone, bad framing).

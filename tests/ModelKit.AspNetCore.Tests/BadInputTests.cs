@@ -36,6 +36,11 @@ public sealed class BadInputTests(SampleServerFactory factory) : IClassFixture<S
     public static TheoryData<string, string, Func<HttpContent>, string> Cases() => new()
     {
         { "invalid UTF-8 in a JSON string", "/inference/infer", () => Bytes([.. "{\"model_id\": \"demo-mlp"u8, 0xff, 0xfe, .. "\", \"input_data\": [[1]]}"u8]), "INVALID_INPUT" },
+        { "invalid UTF-8 in an input's name (seed 000)", "/api/v1/models/demo-mlp/inference", () => Bytes([.. "{\"input_data\": {\""u8, 0xff, .. "\": [[1]]}}"u8]), "INVALID_INPUT" },
+        { "invalid UTF-8 in a datatype (seed 000)", "/api/v1/models/demo-mlp/inference", () => Bytes([.. "{\"input_data\": {\"x\": {\"datatype\": \""u8, 0xff, .. "\", \"data\": [[1]]}}}"u8]), "INVALID_INPUT" },
+        { "invalid UTF-8 in an input's name (seed 003)", "/inference/infer", () => Bytes([.. "{\"model_name\": \"demo-mlp\", \"data\": {\""u8, 0xff, .. "\": [[1]]}}"u8]), "INVALID_INPUT" },
+        { "invalid UTF-8 in an input's name (/v2)", "/v2/models/demo-mlp/infer", () => Bytes([.. "{\"inputs\": [{\"name\": \""u8, 0xff, .. "\", \"shape\": [1, 1], \"datatype\": \"FP32\", \"data\": [1]}]}"u8]), "INVALID_INPUT" },
+        { "invalid UTF-8 in the request id (/v2)", "/v2/models/demo-mlp/infer", () => Bytes([.. "{\"id\": \""u8, 0xff, .. "\", \"inputs\": [{\"name\": \"x\", \"shape\": [1, 64], \"datatype\": \"FP32\", \"data\": "u8, .. System.Text.Encoding.UTF8.GetBytes(Row), .. "}]}"u8]), "INVALID_INPUT" },
         { "token id beyond the vocabulary", "/api/v1/models/demo-bert/inference", () => Bert([101, 5000, 102]), "INVALID_INPUT" },
         { "token type out of range", "/api/v1/models/demo-bert/inference", () => Bert([101, 7, 102], [0, 5, 0]), "INVALID_INPUT" },
         { "sequence longer than the position table", "/api/v1/models/demo-bert/inference", () => Bert([.. Enumerable.Repeat(7L, 600)]), "INVALID_INPUT" },

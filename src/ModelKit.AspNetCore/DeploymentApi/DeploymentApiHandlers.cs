@@ -72,14 +72,15 @@ internal static partial class DeploymentApiHandlers
 
     public static async Task<IResult> StatusAsync(string model_id, HttpRequest request, IModelRegistry registry, IDeploymentManager deployments, CancellationToken cancellationToken)
     {
-        var model = await registry.FindModelAsync(model_id, cancellationToken);
-        var info = deployments.FindLatestByModel(model_id) ?? throw NoDeployment(model_id, model is not null, request);
+        // A model the registry no longer has (deleted with force=true) has no status, whatever deployment record is left.
+        var model = await registry.FindModelAsync(model_id, cancellationToken) ?? throw NoDeployment(model_id, known: false, request);
+        var info = deployments.FindLatestByModel(model_id) ?? throw NoDeployment(model_id, known: true, request);
         var models = ModelsPath(request);
         var baseUrl = $"{request.Scheme}://{request.Host}{models}/{info.ModelId}";
         return ModelKitJson.Json(new ModelStatusResponse
         {
             ModelId = info.ModelId,
-            Name = model?.Name,
+            Name = model.Name,
             Version = info.Version,
             Status = DeploymentStatusNames.Of(info.State),
             Replicas = new ReplicaCounts(info.DesiredReplicas, info.Queue?.Instances ?? 0, info.ReadyReplicas, info.MinReplicas, info.MaxReplicas),
@@ -97,7 +98,7 @@ internal static partial class DeploymentApiHandlers
             DeploymentId = info.DeploymentId,
             State = ModelKitJson.Name(info.State),
             Device = info.Device,
-            Framework = model?.Framework,
+            Framework = model.Framework,
             FailureReason = info.FailureReason,
             FailureCode = info.FailureCode,
             Progress = info.Progress,

@@ -195,7 +195,10 @@ internal sealed class Deployment(string id, string modelId, int maxLogEntries)
             };
         }
 
-        return cache.GetStats().Find(key) is { } entry ? info with { MemoryUsedBytes = entry.MemoryBytes } : info;
+        // What the deployment holds: a stopped or failed one holds nothing, even while the cache still keeps its session.
+        return info.State is DeploymentState.Running or DeploymentState.Loading && cache.GetStats().Find(key) is { } entry
+            ? info with { MemoryUsedBytes = entry.MemoryBytes }
+            : info;
     }
 
     public PersistedDeployment ToRecord()

@@ -307,6 +307,8 @@ internal static class Seed000Flow
         var message = shape == ModelsResourceShape.Registry ? Seed002Envelope.Ok(deleted).GetProperty("message") : deleted.GetProperty("message");
         Assert.Contains("forced", message.GetString(), StringComparison.Ordinal);
         await ExpectAsync(await client.GetAsync("/api/v1/models/tcm_diagnosis_v2"), HttpStatusCode.NotFound, "MODEL_NOT_FOUND");
+        // Its status is gone with it (the stopped deployment's record is not a model's status).
+        AssertErrorShape(await ExpectAsync(await client.GetAsync("/api/v1/models/tcm_diagnosis_v2/status"), HttpStatusCode.NotFound, "MODEL_NOT_FOUND"), "MODEL_NOT_FOUND");
     }
 
     // tcm_diagnosis_v2 through seed 002: create, then versions 2.0.0 and 2.1.0 (generated MLPs) by multipart upload.

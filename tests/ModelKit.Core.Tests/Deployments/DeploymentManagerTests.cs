@@ -326,8 +326,10 @@ public sealed class DeploymentManagerTests : IAsyncLifetime
         Assert.True(logs.FindIndex(m => m.StartsWith("Stopped", StringComparison.Ordinal)) < logs.FindIndex(m => m.StartsWith("Starting again", StringComparison.Ordinal)));
         var result = await Service.InferAsync(Request(2));
         Assert.Equal(new[] { 4f, 4f }, result.Outputs["y"].ToArray<float>());
+        Assert.NotNull(Deployments.GetDeployment("r").MemoryUsedBytes); // its session, as the cache holds it
 
         await Deployments.StopAsync("r");
+        Assert.Null(Deployments.GetDeployment("r").MemoryUsedBytes); // a stopped deployment holds nothing, cached or not
         Assert.Null(Deployments.FindByModel("double"));
         Assert.Equal(("r", DeploymentState.Stopped), (Deployments.FindLatestByModel("double")!.DeploymentId, Deployments.FindLatestByModel("double")!.State));
         Assert.Equal(DeploymentState.Running, (await Deployments.WaitUntilRunningAsync((await Deployments.RestartAsync("r")).DeploymentId).WaitAsync(Wait)).State);
