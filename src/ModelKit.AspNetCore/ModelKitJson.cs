@@ -45,12 +45,18 @@ internal static class ModelKitJson
 
         try
         {
+            if (read.Buffer.IsEmpty) throw new InvalidInputException("The request body is empty; a JSON object is expected.");
             return Deserialize<T>(read.Buffer) ?? throw new InvalidInputException("The request body is null; a JSON object is expected.");
         }
         catch (JsonException ex)
         {
-            var where = ex.Path is { Length: > 0 } path ? $" at {path}" : string.Empty;
-            throw new InvalidInputException($"The request body is not valid JSON for this endpoint{where}: {FirstSentence(ex.Message)}");
+            var where = ex.Path is { Length: > 0 } path && path != "$" ? $" at {path}" : string.Empty;
+            // The serializer names .NET types ("could not be converted to System.Nullable`1[System.Int32]"): say it in the wire's terms.
+            throw new InvalidInputException(ex.Message.Contains("could not be converted to", StringComparison.Ordinal)
+                ? where.Length == 0
+                    ? "The request body must be a JSON object with the endpoint's fields (see its schema at /docs)."
+                    : $"The value{where} has the wrong JSON type for that field (see the endpoint's schema at /docs)."
+                : $"The request body is not valid JSON for this endpoint{where}: {FirstSentence(ex.Message)}");
         }
         finally
         {

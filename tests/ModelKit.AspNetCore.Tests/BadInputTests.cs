@@ -50,6 +50,26 @@ public sealed class BadInputTests(SampleServerFactory factory) : IClassFixture<S
         { "max_memory_gb 1e-300", "/inference/cache/config", () => Json("""{"max_memory_gb": 1e-300}"""), "INVALID_INPUT" },
     };
 
+    [Fact]
+    public async Task WrongJsonTypes_AreNamedInTheWiresTerms_NotAsDotNetTypes()
+    {
+        var client = factory.CreateClient();
+        foreach (var (path, body, where) in new[]
+        {
+            ("/api/v1/models/demo-mlp/scale", """{"replicas": 1.5}""", "$.replicas"),
+            ("/api/v1/models", """{"name": "x", "tags": "abc"}""", "$.tags"),
+            ("/inference/infer", """{"model_name": "demo-mlp", "options": []}""", "$.options"),
+            ("/api/v1/models/deploy", "[]", null),
+        })
+        {
+            var json = await ExpectAsync(await client.PostAsync(path, Json(body)), HttpStatusCode.BadRequest, "INVALID_INPUT");
+            var text = json.GetRawText();
+            Assert.DoesNotContain("System.", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("ModelKit.AspNetCore", text, StringComparison.Ordinal);
+            if (where is not null) Assert.Contains(where, text, StringComparison.Ordinal);
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Cases))]
     public async Task BadRequest_Is4xxWithACode_AndNoPath(string what, string path, Func<HttpContent> body, string code)
