@@ -43,6 +43,7 @@ internal sealed partial class ModelKitApiKeyHandler(
         if (match is null)
         {
             throttle.RecordFailure(Context);
+            Context.Items[InvalidKey] = true;
             LogRejected(Logger, Request.Path);
             return Task.FromResult(AuthenticateResult.Fail("The API key is not valid."));
         }
@@ -54,6 +55,7 @@ internal sealed partial class ModelKitApiKeyHandler(
     }
 
     private const string ThrottledKey = "modelkit:auth-throttled";
+    private const string InvalidKey = "modelkit:auth-invalid-key";
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)
     {
@@ -65,8 +67,9 @@ internal sealed partial class ModelKitApiKeyHandler(
         }
 
         Response.Headers.WWWAuthenticate = "Bearer";
-        return Write(SurfaceError.Of(ModelKitProblems.Unauthorized,
-            "An API key is required: send it as 'X-API-Key: <key>' or 'Authorization: Bearer <key>'."));
+        return Write(SurfaceError.Of(ModelKitProblems.Unauthorized, Context.Items.ContainsKey(InvalidKey)
+            ? "The API key is not valid (rotated or mistyped?); send a key from the server's configuration."
+            : "An API key is required: send it as 'X-API-Key: <key>' or 'Authorization: Bearer <key>'."));
     }
 
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>

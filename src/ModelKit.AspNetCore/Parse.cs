@@ -28,9 +28,11 @@ internal static class Parse
     public static int? Int(string? text, string name)
     {
         if (string.IsNullOrEmpty(text)) return null;
-        return int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value)
-            ? value
-            : throw new InvalidInputException($"'{name}' must be a whole number (was '{(text.Length > 32 ? text[..32] + "…" : text)}').");
+        if (int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value)) return value;
+        var shown = text.Length > 32 ? text[..32] + "…" : text;
+        throw new InvalidInputException(long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _) || text.TrimStart('-').All(char.IsAsciiDigit)
+            ? $"'{name}' is out of range (was '{shown}')."
+            : $"'{name}' must be a whole number (was '{shown}').");
     }
 
     /// <summary>A query value as true or false (any case); null when absent.</summary>

@@ -51,6 +51,16 @@ public sealed class BadInputTests(SampleServerFactory factory) : IClassFixture<S
     };
 
     [Fact]
+    public async Task QueryNumbers_OutOfRangeOrNotNumbers_AreToldApart()
+    {
+        var client = factory.CreateClient();
+        var big = await ExpectAsync(await client.GetAsync("/api/v1/models?limit=99999999999"), HttpStatusCode.BadRequest, "INVALID_INPUT");
+        Assert.Contains("'limit' is out of range", big.GetProperty("message").GetString(), StringComparison.Ordinal); // seed 002's envelope
+        var text = await ExpectAsync(await client.GetAsync("/api/v1/models?limit=ten"), HttpStatusCode.BadRequest, "INVALID_INPUT");
+        Assert.Contains("'limit' must be a whole number", text.GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task WrongJsonTypes_AreNamedInTheWiresTerms_NotAsDotNetTypes()
     {
         var client = factory.CreateClient();

@@ -51,6 +51,26 @@ public sealed class RegistryApiTests : IClassFixture<RegistryApiTests.SmallUploa
     }
 
     [Fact]
+    public async Task OrgNameIds_CreatedOnSeed002_AreReachedEscaped_ThroughTheLinksItGives()
+    {
+        var created = await ExpectAsync(await _client.PostAsync("/api/v1/models", Json("""{"model_id": "acme/tiny-mlp", "name": "Acme tiny MLP", "framework": "onnx"}""")), HttpStatusCode.Created);
+        var upload = created.GetProperty("data").GetProperty("upload_url").GetString()!;
+        Assert.EndsWith("/api/v1/models/acme%2Ftiny-mlp/upload", upload, StringComparison.Ordinal);
+
+        using var form = new MultipartFormDataContent();
+        var file = new ByteArrayContent(DemoModels.CreateMlp());
+        file.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        form.Add(file, "file", "model.onnx");
+        await ExpectAsync(await _client.PostAsync(upload, form), HttpStatusCode.OK);
+
+        var model = await ExpectAsync(await _client.GetAsync("/api/v1/models/acme%2Ftiny-mlp"), HttpStatusCode.OK);
+        Assert.Equal("acme/tiny-mlp", model.GetProperty("data").GetProperty("model_id").GetString());
+        await ExpectAsync(await _client.PostAsync("/api/v1/models/acme%2Ftiny-mlp/inference", Json($$"""{"input_data": [{{string.Join(",", Enumerable.Repeat("[" + string.Join(",", Enumerable.Repeat("0.5", 64)) + "]", 1))}}]}""")), HttpStatusCode.OK);
+        await ExpectAsync(await _client.DeleteAsync("/api/v1/models/acme%2Ftiny-mlp"), HttpStatusCode.OK);
+        await ExpectAsync(await _client.GetAsync("/api/v1/models/acme%2Ftiny-mlp"), HttpStatusCode.NotFound, "MODEL_NOT_FOUND");
+    }
+
+    [Fact]
     public async Task CreateUploadDeployRollAndDelete_ThroughHttp()
     {
         var created = await ExpectAsync(await _client.PostAsync("/api/v1/models",

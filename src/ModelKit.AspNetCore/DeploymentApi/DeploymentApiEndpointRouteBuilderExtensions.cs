@@ -28,7 +28,7 @@ public static class DeploymentApiEndpointRouteBuilderExtensions
     {
         var errors = DeploymentApiErrors.Writer;
         var surface = SurfaceMap.Create(endpoints, SurfaceId, "MapDeploymentApi()", "Seed 000 · deployment API", prefix, errors, typeof(DeploymentErrorResponse), "/api/v1");
-        var group = surface.Group;
+        var group = surface.Group.DecodeModelIds(); // org/name ids as acme%2Ftiny
         group.WithMetadata(new SurfaceShapeMetadata(errors));
         var wantsReads = registryOperations || ModelsResource.ConfiguredShape(endpoints) == ModelsResourceShape.Deployment;
         if (ModelsResource.At(endpoints, surface.Prefix).Add(endpoints, SurfaceId, errors, wantsReads))

@@ -61,7 +61,7 @@ internal static partial class DeploymentApiHandlers
         return ModelKitJson.Json(new DeployResponse
         {
             DeploymentId = info.DeploymentId,
-            Message = $"Deployment '{info.DeploymentId}' of model '{info.ModelId}' version {info.Version} accepted on {info.Device}; follow it at GET {ModelsPath(request)}/{info.ModelId}/status.",
+            Message = $"Deployment '{info.DeploymentId}' of model '{info.ModelId}' version {info.Version} accepted on {info.Device}; follow it at GET {ModelsPath(request)}/{ModelIdRoute.ToSegment(info.ModelId)}/status.",
             ModelId = info.ModelId,
             Version = info.Version,
             Status = DeploymentStatusNames.Of(info.State),
@@ -76,7 +76,7 @@ internal static partial class DeploymentApiHandlers
         var model = await registry.FindModelAsync(model_id, cancellationToken) ?? throw NoDeployment(model_id, known: false, request);
         var info = deployments.FindLatestByModel(model_id) ?? throw NoDeployment(model_id, known: true, request);
         var models = ModelsPath(request);
-        var baseUrl = $"{request.Scheme}://{request.Host}{models}/{info.ModelId}";
+        var baseUrl = $"{request.Scheme}://{request.Host}{models}/{ModelIdRoute.ToSegment(info.ModelId)}";
         return ModelKitJson.Json(new ModelStatusResponse
         {
             ModelId = info.ModelId,

@@ -67,6 +67,7 @@ internal static class InferenceApiErrors
     public static string TypeOf(string seedCode) => seedCode switch
     {
         ModelKitErrorCodes.InferenceFailed => "InferenceError",
+        ModelKitErrorCodes.InternalError => "InternalError",
         _ => string.Concat(seedCode.Split('_', StringSplitOptions.RemoveEmptyEntries).Select(w => char.ToUpperInvariant(w[0]) + w[1..].ToLowerInvariant())) + "Error",
     };
 

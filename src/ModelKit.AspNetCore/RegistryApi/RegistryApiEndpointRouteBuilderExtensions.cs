@@ -22,7 +22,7 @@ public static class RegistryApiEndpointRouteBuilderExtensions
     {
         var errors = RegistryApiErrors.Writer;
         var surface = SurfaceMap.Create(endpoints, SurfaceId, "MapRegistryApi()", "Seed 002 · registry API", prefix, errors, typeof(RegistryErrorResponse), "/api/v1");
-        var group = surface.Group;
+        var group = surface.Group.DecodeModelIds(); // org/name ids as acme%2Ftiny
         group.WithMetadata(new SurfaceShapeMetadata(errors));
         surface.Secure(group.MapPost("/api/v1/models", RegistryApiHandlers.CreateAsync), ModelKitScopes.Manage)
             .WithName(OperationId(surface, "Seed002_CreateModel")).WithSummary("Create a model (then upload its file)").Accepts<CreateModelBody>("application/json")

@@ -32,7 +32,7 @@ internal static class RegistryApiHandlers
         }, cancellationToken);
         var data = RegistryModel.From(model, null, details: true) with
         {
-            UploadUrl = $"{DeploymentApiHandlers.ModelsPath(request)}/{model.Id}/upload",
+            UploadUrl = $"{DeploymentApiHandlers.ModelsPath(request)}/{ModelIdRoute.ToSegment(model.Id)}/upload",
         };
         return ModelKitJson.Json(new RegistryEnvelope<RegistryModel> { Message = "Model created", Data = data }, StatusCodes.Status201Created);
     }
