@@ -84,6 +84,11 @@ public sealed class RestApiTests : IClassFixture<SampleServerFactory>
             for (var i = 0; i < expected.Length; i++) Assert.Equal(expected[i], logits[i], 5);
         }
 
+        // The deployment's queue measured those requests: its mean latency, in milliseconds.
+        var queue = (await _client.GetFromJsonAsync<JsonElement>("/api/v1/models/demo-mlp/status")).GetProperty("queue");
+        Assert.True(queue.GetProperty("average_latency_ms").GetDouble() > 0, queue.GetRawText());
+        Assert.False(queue.TryGetProperty("average_latency", out _));
+
         var unified = await _client.PostAsync("/inference/infer", Json($$"""{"model_id": "demo-mlp", "version": "1", "input_data": {{nested}}}"""));
         Assert.True(unified.IsSuccessStatusCode, await unified.Content.ReadAsStringAsync());
         Assert.Equal(expected[0], (await unified.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("result").GetProperty("outputs").GetProperty("logits").GetProperty("data")[0].GetSingle(), 5);

@@ -32,9 +32,13 @@ public sealed record BatchQueueStats
     public double AverageBatchSize { get; init; }
     /// <summary>
     /// Mean time from enqueue to outputs of the requests that succeeded (queue wait and backend run), since the queue
-    /// started; zero before the first.
+    /// started; zero before the first. Serialised as <see cref="AverageLatencyMs"/>.
     /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public TimeSpan AverageLatency { get; init; }
+
+    /// <summary><see cref="AverageLatency"/> in milliseconds; null before a request has succeeded (nothing measured yet).</summary>
+    public double? AverageLatencyMs => Succeeded == 0 ? null : AverageLatency.TotalMilliseconds;
 
     /// <summary>The counters of several queues added up (the average batch size weighted by each queue's runs, the average latency by its succeeded requests).</summary>
     public static BatchQueueStats Sum(IEnumerable<BatchQueueStats> queues)
