@@ -24,20 +24,7 @@ internal static class GatewayEndpoints
             var page = await registry.ListModelsAsync(new ModelQuery { Offset = offset, Limit = PageSize }, cancellationToken);
             foreach (var model in page.Items)
             {
-                var active = deployments.FindByModel(model.Id);
-                models.Add(new GatewayModel
-                {
-                    Id = model.Id,
-                    Name = model.Name,
-                    Description = model.Description,
-                    Version = model.DefaultVersion,
-                    Capabilities = GatewayVocabulary.Capabilities(model.Task),
-                    Provider = "local",
-                    Status = GatewayVocabulary.ModelStatus(model, active, inference.Value.ServeUndeployedModels),
-                    Deployment = DeploymentOf(active, inference.Value),
-                    ModelType = model.Task,
-                    Framework = model.Framework,
-                });
+                models.Add(Listed(model, deployments.FindByModel(model.Id), inference.Value));
             }
 
             if (offset + page.Items.Count >= page.Total || page.Items.Count == 0) break;
@@ -60,16 +47,8 @@ internal static class GatewayEndpoints
         var model = await registry.GetModelAsync(modelId, cancellationToken);
         var active = deployments.FindByModel(model.Id);
         var stats = QueueStatsOf(model.Id, deployments, router);
-        return Gateway.Ok(context, new GatewayModelDetail
+        return Gateway.Ok(context, new GatewayModelDetail(Listed(model, active, inference.Value))
         {
-            Id = model.Id,
-            Name = model.Name,
-            Description = model.Description,
-            Version = model.DefaultVersion,
-            Capabilities = GatewayVocabulary.Capabilities(model.Task),
-            Provider = "local",
-            Status = GatewayVocabulary.ModelStatus(model, active, inference.Value.ServeUndeployedModels),
-            Deployment = DeploymentOf(active, inference.Value),
             Stats = new GatewayModelStats
             {
                 AverageLatencyMs = GatewayVocabulary.LatencyMs(stats),
@@ -77,14 +56,27 @@ internal static class GatewayEndpoints
                 SucceededRequests = stats.Succeeded,
                 FailedRequests = stats.Failed + stats.TimedOut + stats.Rejected,
             },
-            ModelType = model.Task,
-            Framework = model.Framework,
             Tags = model.Tags,
             Versions = [.. model.Versions.Select(v => v.Version)],
             CreatedAt = model.CreatedAt,
             UpdatedAt = model.UpdatedAt,
         });
     }
+
+    // A model as GET /models lists it (and GET /models/{model_id} starts from).
+    private static GatewayModel Listed(ModelInfo model, DeploymentInfo? active, InferenceOptions inference) => new()
+    {
+        Id = model.Id,
+        Name = model.Name,
+        Description = model.Description,
+        Version = model.DefaultVersion,
+        Capabilities = GatewayVocabulary.Capabilities(model.Task),
+        Provider = "local",
+        Status = GatewayVocabulary.ModelStatus(model, active, inference.ServeUndeployedModels),
+        Deployment = DeploymentOf(active, inference),
+        ModelType = model.Task,
+        Framework = model.Framework,
+    };
 
     public static async Task<IResult> LocalModelsAsync(
         HttpContext context, IModelRegistry registry, IDeploymentManager deployments, CancellationToken cancellationToken)

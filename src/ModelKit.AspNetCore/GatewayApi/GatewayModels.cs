@@ -42,6 +42,14 @@ internal sealed record GatewayModelDeployment
 /// <summary><c>GET /models/{model_id}</c>: the model with measured stats.</summary>
 internal sealed record GatewayModelDetail : GatewayModel
 {
+    /// <summary>The listed model, with the details below added.</summary>
+    [System.Diagnostics.CodeAnalysis.SetsRequiredMembers]
+    public GatewayModelDetail(GatewayModel listed)
+        : base(listed)
+    {
+        Stats = new GatewayModelStats();
+    }
+
     public required GatewayModelStats Stats { get; init; }
     public IReadOnlyList<string> Tags { get; init; } = [];
     public IReadOnlyList<string> Versions { get; init; } = [];
