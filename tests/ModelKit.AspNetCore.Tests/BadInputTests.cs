@@ -51,6 +51,20 @@ public sealed class BadInputTests(SampleServerFactory factory) : IClassFixture<S
     };
 
     [Fact]
+    public async Task LongIds_AreQuotedInShortPieces()
+    {
+        var client = factory.CreateClient();
+        var id = new string('a', 3000);
+        foreach (var path in new[] { $"/api/v1/models/{id}", $"/api/v1/models/{id}/status", $"/models/demo-mlp/{id}", $"/api/deployments/{id}", $"/inference/async/{id}" })
+        {
+            var response = await client.GetAsync(path);
+            var text = await response.Content.ReadAsStringAsync();
+            Assert.True((int)response.StatusCode is >= 400 and < 500, $"{path[..40]}: {(int)response.StatusCode}");
+            Assert.DoesNotContain(new string('a', 101), text, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task QueryNumbers_OutOfRangeOrNotNumbers_AreToldApart()
     {
         var client = factory.CreateClient();
