@@ -26,9 +26,11 @@ public static class LlmManagerApiEndpointRouteBuilderExtensions
             .WithName("Seed004_Health").WithSummary("Service health").Produces<LlmServiceHealth>().Produces<LlmServiceHealth>(StatusCodes.Status503ServiceUnavailable);
         group.MapGet("/api/health", LlmSystemEndpoints.ApiHealthAsync).AllowAnonymous()
             .WithName("Seed004_ApiHealth").WithSummary("API health").Produces<LlmApiHealth>().Produces<LlmApiHealth>(StatusCodes.Status503ServiceUnavailable);
-        group.MapGet("/health/live", LlmSystemEndpoints.Live).AllowAnonymous().WithName("ModelKit_Live").WithSummary("Liveness: the process answers");
+        group.MapGet("/health/live", LlmSystemEndpoints.Live).AllowAnonymous().WithName("ModelKit_Live").WithSummary("Liveness: the process answers")
+            .Produces<LivenessProbe>();
         group.MapGet("/health/ready", LlmSystemEndpoints.ReadyAsync).AllowAnonymous()
-            .WithName("ModelKit_Ready").WithSummary("Readiness: the registry answers and every served model can serve");
+            .WithName("ModelKit_Ready").WithSummary("Readiness: the registry answers and every served model can serve")
+            .Produces<ReadinessProbe>().Produces<ReadinessProbe>(StatusCodes.Status503ServiceUnavailable);
         surface.Secure(group.MapGet("/api/system/resources", LlmSystemEndpoints.Resources), ModelKitScopes.Read)
             .WithName("Seed004_SystemResources").WithSummary("CPU, memory and disk").Produces<LlmEnvelope<LlmResources>>();
         surface.Secure(group.MapGet("/api/system/load", LlmSystemEndpoints.Load), ModelKitScopes.Read)

@@ -54,7 +54,7 @@ internal static class LlmSystemEndpoints
             : LlmManager.Ok(data, report.Status == HealthStatus.Healthy ? "healthy" : "degraded");
     }
 
-    public static IResult Live() => ModelKitJson.Json(new { status = "alive", service = Service, version = Version });
+    public static IResult Live() => ModelKitJson.Json(new LivenessProbe("alive", Service, Version));
 
     // Not ready when a check fails; served models that cannot serve (artifacts missing or corrupt) are named.
     public static async Task<IResult> ReadyAsync(HealthCheckService health, IModelRouter router, CancellationToken cancellationToken)
@@ -62,12 +62,10 @@ internal static class LlmSystemEndpoints
         var report = await health.CheckHealthAsync(r => r.Tags.Contains("ready"), cancellationToken);
         var ready = report.Status != HealthStatus.Unhealthy;
         var unavailable = router.GetUnavailable();
-        return ModelKitJson.Json(new
-        {
-            status = ready ? "ready" : "not_ready",
-            checks = report.Entries.ToDictionary(e => e.Key, e => ModelKitJson.Name(e.Value.Status)),
-            unavailable_models = unavailable.Select(u => new { model_id = u.ModelId, version = u.Version, deployment_id = u.DeploymentId, reason = u.Reason }),
-        }, ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+        return ModelKitJson.Json(new ReadinessProbe(
+            ready ? "ready" : "not_ready",
+            report.Entries.ToDictionary(e => e.Key, e => ModelKitJson.Name(e.Value.Status)),
+            [.. unavailable.Select(u => new UnavailableModel(u.ModelId, u.Version, u.DeploymentId, u.Reason))]), ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
     }
 
     public static LlmResources ResourcesOf(SystemResources r) => new(
