@@ -10,7 +10,7 @@ internal static class InferenceBodies
     // The body of every inference endpoint as a request for the model it resolves to (once): its signature types the JSON inputs.
     public static async Task<(IServedModel Model, InferenceRequest Request)> ToRequestAsync(string modelId, InferenceBody body, IInferenceService inference, CancellationToken cancellationToken)
     {
-        Parse.Engine(body.Engine);
+        InferenceApi.UnsupportedEngineException.Check(body.Engine);
         var model = await inference.ResolveAsync(modelId, body.Version, cancellationToken);
         var signature = model.Signature;
         return (model, new InferenceRequest

@@ -14,13 +14,6 @@ internal static class Parse
         _ => throw new InvalidInputException($"'priority' must be low, normal or high (was '{text}')."),
     };
 
-    /// <summary>Seed 003's <c>engine</c>: ModelKit runs ONNX Runtime, so only that engine (or none) is accepted.</summary>
-    public static void Engine(string? engine)
-    {
-        if (engine is null || engine.Equals("onnx", StringComparison.OrdinalIgnoreCase) || engine.Equals("onnxruntime", StringComparison.OrdinalIgnoreCase)) return;
-        throw new InvalidInputException($"'engine' '{engine}' is not served here; ModelKit runs models with 'onnxruntime' (or leave 'engine' out).");
-    }
-
     /// <summary>
     /// A query value as a whole number; null when absent. ModelKit's endpoints take query numbers as text and parse them
     /// here, so that a value that is not a number (<c>page=abc</c>) is INVALID_INPUT in the surface's shape.
@@ -29,10 +22,19 @@ internal static class Parse
     {
         if (string.IsNullOrEmpty(text)) return null;
         if (int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value)) return value;
-        var shown = text.Length > 32 ? text[..32] + "…" : text;
+        var shown = ClientText.Quote(text, 32);
         throw new InvalidInputException(long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _) || text.TrimStart('-').All(char.IsAsciiDigit)
             ? $"'{name}' is out of range (was '{shown}')."
             : $"'{name}' must be a whole number (was '{shown}').");
+    }
+
+    /// <summary>A query value as a number; null when absent; INVALID_INPUT when it is not one.</summary>
+    public static double? Double(string? text, string name)
+    {
+        if (string.IsNullOrEmpty(text)) return null;
+        return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value)
+            ? value
+            : throw new InvalidInputException($"'{name}' must be a number (was '{ClientText.Quote(text, 32)}').");
     }
 
     /// <summary>A query value as true or false (any case); null when absent.</summary>
@@ -41,7 +43,7 @@ internal static class Parse
         if (string.IsNullOrEmpty(text)) return null;
         return bool.TryParse(text, out var value)
             ? value
-            : throw new InvalidInputException($"'{name}' must be true or false (was '{(text.Length > 32 ? text[..32] + "…" : text)}').");
+            : throw new InvalidInputException($"'{name}' must be true or false (was '{ClientText.Quote(text, 32)}').");
     }
 
     public static TimeSpan? Timeout(double? seconds) => seconds switch

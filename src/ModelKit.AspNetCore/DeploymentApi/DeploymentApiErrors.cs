@@ -29,5 +29,5 @@ internal static class DeploymentApiErrors
     }
 
     /// <summary>Client text quoted back: at most 100 characters.</summary>
-    public static string Bounded(string text) => text.Length <= MaxQuoted ? text : text[..MaxQuoted] + "…";
+    public static string Bounded(string text) => ClientText.Quote(text, MaxQuoted);
 }

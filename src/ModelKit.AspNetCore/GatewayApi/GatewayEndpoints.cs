@@ -263,5 +263,5 @@ internal static class GatewayEndpoints
             .Select(p => p.Value));
     }
 
-    private static string Short(string text) => text.Length <= 32 ? text : text[..32] + "…";
+    private static string Short(string text) => ClientText.Quote(text, 32);
 }

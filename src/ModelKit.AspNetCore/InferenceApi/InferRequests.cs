@@ -1,7 +1,5 @@
-using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Builder;
 using ModelKit.Inference;
 using ModelKit.Serving;
 
@@ -64,18 +62,6 @@ internal static class InferRequests
     private static string Short(JsonNode node)
     {
         var text = node.ToJsonString();
-        return text.Length > 32 ? text[..32] + "…" : text;
-    }
-
-    /// <summary>A whole number from the query string, or null; INVALID_INPUT when it is not one.</summary>
-    public static int? QueryInt(string? text, string name) => Parse.Int(text, name);
-
-    /// <summary>A number from the query string, or null; INVALID_INPUT when it is not one.</summary>
-    public static double? QueryDouble(string? text, string name)
-    {
-        if (string.IsNullOrEmpty(text)) return null;
-        return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value)
-            ? value
-            : throw new InvalidInputException($"'{name}' must be a number (was '{(text.Length > 32 ? text[..32] + "…" : text)}').");
+        return ClientText.Quote(text, 32);
     }
 }

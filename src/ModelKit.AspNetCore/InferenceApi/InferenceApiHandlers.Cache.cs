@@ -31,7 +31,7 @@ internal static partial class InferenceApiHandlers
     /// </summary>
     public static IResult RemoveCachedModel(string key, HttpContext context, IModelCache cache)
     {
-        var shown = key.Length > 100 ? key[..100] + "…" : key;
+        var shown = ClientText.Quote(key);
         var removed = CacheKeys.Match(key, cache.GetStats()).Where(cache.Remove).Select(k => k.ToString()).ToList();
         var message = removed.Count > 0
             ? $"Model '{shown}' was removed from the cache ({string.Join(", ", removed)}); running requests finish first."
@@ -48,8 +48,8 @@ internal static partial class InferenceApiHandlers
     {
         var request = context.Request;
         var body = HasBody(request) ? await ModelKitJson.ReadAsync<CacheConfigBody>(request, context.RequestAborted) : new CacheConfigBody();
-        var size = InferRequests.QueryInt(request.Query["max_cache_size"], "max_cache_size") ?? body.MaxCacheSize;
-        var gb = InferRequests.QueryDouble(request.Query["max_memory_gb"], "max_memory_gb") ?? body.MaxMemoryGb;
+        var size = Parse.Int(request.Query["max_cache_size"], "max_cache_size") ?? body.MaxCacheSize;
+        var gb = Parse.Double(request.Query["max_memory_gb"], "max_memory_gb") ?? body.MaxMemoryGb;
         if (size is { } count && count is < MinCacheSize or > MaxCacheSize)
         {
             throw new InvalidInputException($"'max_cache_size' must be a whole number from {MinCacheSize} to {MaxCacheSize} (was {count}).");

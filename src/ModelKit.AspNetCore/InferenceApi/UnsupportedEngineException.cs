@@ -6,13 +6,13 @@ namespace ModelKit.AspNetCore.InferenceApi;
 /// </summary>
 internal sealed class UnsupportedEngineException(string engine)
     : ModelKitException(ModelKitErrorCodes.InvalidInput,
-        $"'engine' '{(engine.Length > 64 ? engine[..64] + "…" : engine)}' is not served here; ModelKit runs models with 'onnxruntime' (also 'onnx', or leave 'engine' out).")
+        $"'engine' '{ClientText.Quote(engine, 64)}' is not served here; ModelKit runs models with 'onnxruntime' (also 'onnx', or leave 'engine' out).")
 {
     /// <summary>The engine names that select ONNX Runtime.</summary>
     public static readonly string[] Served = ["onnxruntime", "onnx"];
 
     /// <summary>The engine as given (bounded).</summary>
-    public string Engine { get; } = engine.Length > 64 ? engine[..64] + "…" : engine;
+    public string Engine { get; } = ClientText.Quote(engine, 64);
 
     /// <summary>Accepts a missing engine and ONNX Runtime's names (any case); throws for any other.</summary>
     public static void Check(string? engine)

@@ -168,5 +168,5 @@ internal static class LlmDeploymentEndpoints
     private static (string Host, int Port) Address(HttpRequest request) =>
         (request.Host.Host is { Length: > 0 } host ? host : "localhost", request.Host.Port ?? (request.IsHttps ? 443 : 80));
 
-    private static string Short(string text) => text.Length <= 64 ? text : text[..64] + "…";
+    private static string Short(string text) => ClientText.Quote(text, 64);
 }

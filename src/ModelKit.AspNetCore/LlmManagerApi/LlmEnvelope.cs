@@ -53,7 +53,7 @@ internal static class LlmManager
     public static IResult? SourceError(HttpContext context, string? source, string field, string whatNeedsIt)
     {
         if (source is null || source.Equals("local", StringComparison.OrdinalIgnoreCase) || source.Equals("registry", StringComparison.OrdinalIgnoreCase)) return null;
-        var shown = source.Length > 32 ? source[..32] + "…" : source;
+        var shown = ClientText.Quote(source, 32);
         if (source.Equals("huggingface", StringComparison.OrdinalIgnoreCase))
         {
             return NotBuilt(context, $"'{field}' 'huggingface' needs the Hugging Face hub, which arrives with downloads (issue 13): {whatNeedsIt}. Use '{field}=local' for the models registered here.");

@@ -27,6 +27,6 @@ internal static class LlmVocabulary
         "stopped" => [DeploymentState.Stopped],
         "error" or "failed" => [DeploymentState.Failed],
         _ => throw new InvalidInputException(
-            $"'status' must be starting, running, stopping, stopped or error (was '{(status.Length > 32 ? status[..32] + "…" : status)}')."),
+            $"'status' must be starting, running, stopping, stopped or error (was '{ClientText.Quote(status, 32)}')."),
     };
 }

@@ -54,7 +54,7 @@ internal sealed class ModelKitSurfaceErrorsMiddleware(RequestDelegate next, Mode
         return shape(context, new SurfaceError(context.Response.StatusCode, code, ModelKitProblems.Bounded(message))).ExecuteAsync(context);
     }
 
-    private static string Short(string? text) => text is null ? string.Empty : text.Length <= 100 ? text : text[..100] + "…";
+    private static string Short(string? text) => ClientText.Quote(text);
 }
 
 /// <summary>Puts <see cref="ModelKitSurfaceErrorsMiddleware"/> at the start of the host's pipeline.</summary>

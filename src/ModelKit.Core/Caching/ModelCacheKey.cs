@@ -22,7 +22,7 @@ public readonly record struct ModelCacheKey(string ModelId, string Version, Exec
         var device = ExecutionDevice.Cpu;
         if (colon <= 0 || colon == head.Length - 1 || (at >= 0 && !ExecutionDevice.TryParse(text[(at + 1)..], out device)))
         {
-            var shown = text.Length > 64 ? text[..64] + "…" : text;
+            var shown = ClientText.Quote(text, 64);
             throw new InvalidInputException($"Cache key '{shown}' must look like 'model:version@device' (for example demo-mlp:1@cpu).");
         }
 

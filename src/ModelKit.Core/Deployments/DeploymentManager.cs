@@ -91,7 +91,7 @@ public sealed partial class DeploymentManager : IDeploymentManager, IAsyncDispos
         ArgumentNullException.ThrowIfNull(spec);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         var id = spec.DeploymentId ?? "dep-" + Guid.NewGuid().ToString("N")[..12];
-        if (!IsValidId(id)) throw new InvalidModelConfigException($"Deployment id '{ModelIdentifiers.Quote(id)}' is not valid: use 1-128 letters, digits, '.', '_' or '-'.");
+        if (!IsValidId(id)) throw new InvalidModelConfigException($"Deployment id '{ClientText.Quote(id)}' is not valid: use 1-128 letters, digits, '.', '_' or '-'.");
         if (string.IsNullOrWhiteSpace(spec.ModelId)) throw new InvalidModelConfigException("'model_id' is required.");
 
         var device = ExecutionDevice.Parse(spec.Device ?? _inferenceOptions.DefaultDevice);

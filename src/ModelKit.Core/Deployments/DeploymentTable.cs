@@ -11,7 +11,7 @@ internal sealed class DeploymentTable : IModelUsageGuard
     private readonly ConcurrentDictionary<string, Deployment> _byId = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Deployment> _activeByModel = new(StringComparer.Ordinal);
 
-    public Deployment Get(string id) => Find(id) ?? throw new DeploymentNotFoundException($"Deployment '{ModelIdentifiers.Quote(id)}' does not exist.");
+    public Deployment Get(string id) => Find(id) ?? throw new DeploymentNotFoundException($"Deployment '{ClientText.Quote(id)}' does not exist.");
 
     public Deployment? Find(string id) => id is not null && _byId.TryGetValue(id, out var d) ? d : null;
 

@@ -35,7 +35,7 @@ public static class ResourceQuantity
 
         return long.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var bytes) && bytes > 0
             ? bytes
-            : throw new InvalidModelConfigException($"'{field}' must be a quantity such as 512Mi or 8Gi (was '{(s.Length > 32 ? s[..32] + "…" : s)}').");
+            : throw new InvalidModelConfigException($"'{field}' must be a quantity such as 512Mi or 8Gi (was '{ClientText.Quote(s, 32)}').");
     }
 
     /// <summary>

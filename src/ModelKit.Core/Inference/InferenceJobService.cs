@@ -100,7 +100,7 @@ public sealed class InferenceJobService : IInferenceJobService, IDisposable
         }
 
         throw new JobNotFoundException(
-            $"Job '{Registry.ModelIdentifiers.Quote(jobId)}' does not exist or has expired (finished jobs are kept for {_options.Retention.TotalMinutes:0.#} minutes).");
+            $"Job '{ClientText.Quote(jobId)}' does not exist or has expired (finished jobs are kept for {_options.Retention.TotalMinutes:0.#} minutes).");
     }
 
     // Under _admission: forgets expired jobs, then (to make room for one more) the oldest finished ones while at the limit.

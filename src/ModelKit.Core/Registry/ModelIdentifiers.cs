@@ -23,9 +23,6 @@ internal static partial class ModelIdentifiers
         return Part().IsMatch(id.AsSpan(0, slash)) && Part().IsMatch(id.AsSpan(slash + 1));
     }
 
-    /// <summary>Client text as an error message quotes it: at most 100 characters (then "…").</summary>
-    public static string Quote(string? text) => text is null ? string.Empty : text.Length <= 100 ? text : text[..100] + "…";
-
     public static bool IsValidVersion(string? version) => !string.IsNullOrEmpty(version) && Part().IsMatch(version);
 
     /// <summary>An id derived from a display name: lower case, runs of other characters become one '-'.</summary>

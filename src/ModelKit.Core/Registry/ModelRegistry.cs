@@ -72,7 +72,7 @@ public sealed class ModelRegistry : IModelRegistry
         if (string.IsNullOrWhiteSpace(definition.Name)) errors.Add("'name' is required.");
         else if (definition.Name.Length > 256) errors.Add("'name' must be at most 256 characters.");
         var id = definition.Id ?? ModelIdentifiers.Slugify(definition.Name ?? string.Empty);
-        if (!ModelIdentifiers.IsValidModelId(id)) errors.Add($"'id' must be {ModelIdentifiers.IdRule} (was '{ModelIdentifiers.Quote(id)}').");
+        if (!ModelIdentifiers.IsValidModelId(id)) errors.Add($"'id' must be {ModelIdentifiers.IdRule} (was '{ClientText.Quote(id)}').");
         if (string.IsNullOrWhiteSpace(definition.Framework) || definition.Framework.Length > 64) errors.Add("'framework' is required (at most 64 characters).");
         if (definition.Description is { Length: > MaxTextLength }) errors.Add($"'description' must be at most {MaxTextLength} characters.");
         if (errors.Count > 0) throw new InvalidModelConfigException(string.Join(" ", errors));
@@ -153,7 +153,7 @@ public sealed class ModelRegistry : IModelRegistry
     /// <inheritdoc />
     public async Task<ModelInfo> GetModelAsync(string modelId, CancellationToken cancellationToken = default) =>
         await FindModelAsync(modelId, cancellationToken).ConfigureAwait(false)
-        ?? throw new ModelNotFoundException($"Model '{ModelIdentifiers.Quote(modelId)}' does not exist.");
+        ?? throw new ModelNotFoundException($"Model '{ClientText.Quote(modelId)}' does not exist.");
 
     /// <inheritdoc />
     public async Task<ModelInfo?> FindModelAsync(string modelId, CancellationToken cancellationToken = default)
@@ -197,7 +197,7 @@ public sealed class ModelRegistry : IModelRegistry
         switch (result)
         {
             case ModelUpdateResult.ModelNotFound:
-                throw new ModelNotFoundException($"Model '{ModelIdentifiers.Quote(modelId)}' does not exist.");
+                throw new ModelNotFoundException($"Model '{ClientText.Quote(modelId)}' does not exist.");
             case ModelUpdateResult.DefaultVersionNotReady:
                 throw new InvalidModelConfigException($"'default_version' names version '{update.DefaultVersion}', which was deleted or is no longer ready.");
         }
@@ -213,7 +213,7 @@ public sealed class ModelRegistry : IModelRegistry
         var inUse = EnsureNotInUse(model.Id, null, force);
         if (!await _store.DeleteAsync(model.Id, null, ReleaseContentAsync, cancellationToken).ConfigureAwait(false))
         {
-            throw new ModelNotFoundException($"Model '{ModelIdentifiers.Quote(modelId)}' does not exist.");
+            throw new ModelNotFoundException($"Model '{ClientText.Quote(modelId)}' does not exist.");
         }
 
         Log.ModelDeleted(_logger, model.Id);
@@ -226,11 +226,11 @@ public sealed class ModelRegistry : IModelRegistry
     {
         ArgumentNullException.ThrowIfNull(version);
         var model = await GetModelAsync(modelId, cancellationToken).ConfigureAwait(false);
-        if (model.FindVersion(version) is null) throw new ModelNotFoundException($"Model '{ModelIdentifiers.Quote(modelId)}' has no version '{ModelIdentifiers.Quote(version)}'.");
+        if (model.FindVersion(version) is null) throw new ModelNotFoundException($"Model '{ClientText.Quote(modelId)}' has no version '{ClientText.Quote(version)}'.");
         var inUse = EnsureNotInUse(model.Id, version, force);
         if (!await _store.DeleteAsync(model.Id, version, ReleaseContentAsync, cancellationToken).ConfigureAwait(false))
         {
-            throw new ModelNotFoundException($"Model '{ModelIdentifiers.Quote(modelId)}' has no version '{ModelIdentifiers.Quote(version)}'.");
+            throw new ModelNotFoundException($"Model '{ClientText.Quote(modelId)}' has no version '{ClientText.Quote(version)}'.");
         }
 
         RaiseChanged(new ModelRegistryChange(ModelRegistryChangeKind.VersionDeleted, model.Id, version));
@@ -298,7 +298,7 @@ public sealed class ModelRegistry : IModelRegistry
     {
         if (version is not null && !ModelIdentifiers.IsValidVersion(version))
         {
-            throw new InvalidModelConfigException($"'version' must be {ModelIdentifiers.VersionRule} (was '{ModelIdentifiers.Quote(version)}').");
+            throw new InvalidModelConfigException($"'version' must be {ModelIdentifiers.VersionRule} (was '{ClientText.Quote(version)}').");
         }
     }
 

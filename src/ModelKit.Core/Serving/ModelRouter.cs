@@ -171,10 +171,10 @@ public sealed class ModelRouter : IModelRouter, IAsyncDisposable, IDisposable
     internal async Task<(ModelInfo Model, ModelVersionInfo Version)> FindServableAsync(string modelId, string? version, CancellationToken cancellationToken)
     {
         var model = await _registry.FindModelAsync(modelId, cancellationToken).ConfigureAwait(false)
-            ?? throw new ModelNotFoundException($"Model '{ModelIdentifiers.Quote(modelId)}' does not exist.");
+            ?? throw new ModelNotFoundException($"Model '{ClientText.Quote(modelId)}' does not exist.");
         var info = model.FindVersion(version) ?? throw new ModelNotFoundException(version is null
             ? $"Model '{modelId}' has no ready version yet."
-            : $"Model '{ModelIdentifiers.Quote(modelId)}' has no version '{ModelIdentifiers.Quote(version)}'; it has: {string.Join(", ", model.Versions.Select(v => v.Version))}.");
+            : $"Model '{ClientText.Quote(modelId)}' has no version '{ClientText.Quote(version)}'; it has: {string.Join(", ", model.Versions.Select(v => v.Version))}.");
         if (info.Status != ModelVersionStatus.Ready || info.Files.Count == 0)
         {
             throw new ModelNotFoundException($"Version '{info.Version}' of model '{modelId}' is {ModelVersionStatusNames.Name(info.Status)}, not ready.");
