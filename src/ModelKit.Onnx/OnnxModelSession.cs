@@ -79,6 +79,7 @@ internal sealed partial class OnnxModelSession : IModelSession
         var pins = requests.Count == 1 ? new MemoryHandle[_inputNames.Length] : null;
         var rows = new long[requests.Count];
         RunOptions? own = null;
+        var large = false;
         CancellationTokenRegistration registration = default;
         try
         {
@@ -90,7 +91,7 @@ internal sealed partial class OnnxModelSession : IModelSession
             }
 
             if (requests.Count == 1) rows[0] = values.Length > 0 ? requests[0][_inputNames[0]].BatchSize : 1;
-            var large = IsLarge(requests);
+            large = IsLarge(requests);
             if (large)
             {
                 // A large run grows ONNX Runtime's CPU arena by its activations; shrinking it afterwards gives that memory
@@ -122,7 +123,7 @@ internal sealed partial class OnnxModelSession : IModelSession
         finally
         {
             registration.Dispose(); // waits for a running callback, so Terminate is not set after the options go back
-            if (own is not null && IsLarge(requests)) own.Dispose();
+            if (own is not null && large) own.Dispose();
             else if (own is not null) ReturnRunOptions(own);
             foreach (var v in values) v?.Dispose();
             if (pins is not null) foreach (var p in pins) p.Dispose();
@@ -154,12 +155,12 @@ internal sealed partial class OnnxModelSession : IModelSession
     private static partial Regex NativeNoise();
 
     // Inputs of 4 Mi elements or more (16 MiB of FP32): the runs after which the arena is shrunk.
-    private static bool IsLarge(IReadOnlyList<IReadOnlyDictionary<string, Tensor>> requests)
+    private bool IsLarge(IReadOnlyList<IReadOnlyDictionary<string, Tensor>> requests)
     {
         long elements = 0;
-        foreach (var request in requests)
+        for (var r = 0; r < requests.Count; r++)
         {
-            foreach (var tensor in request.Values) elements += tensor.Length;
+            foreach (var name in _inputNames) elements += requests[r][name].Length; // the model's inputs, indexed: no enumerators
         }
 
         return elements >= 4L << 20;

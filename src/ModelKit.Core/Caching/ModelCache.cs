@@ -70,13 +70,7 @@ public sealed class ModelCache : IModelCache, IDisposable
     public ValueTask<ModelLease> AcquireAsync(ModelCacheKey key, ModelLoadRequest load, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (TryAcquire(key, out var lease))
-        {
-            if (string.Equals(lease.ContentKey, load.ContentKey, StringComparison.Ordinal)) return new ValueTask<ModelLease>(lease);
-            lease.Dispose(); // other content under the same key: the slow path replaces it
-        }
-
-        return AcquireSlowAsync(key, load, cancellationToken);
+        return this.TryAcquireCurrent(key, load, out var lease) ? new ValueTask<ModelLease>(lease) : AcquireSlowAsync(key, load, cancellationToken);
     }
 
     private async ValueTask<ModelLease> AcquireSlowAsync(ModelCacheKey key, ModelLoadRequest load, CancellationToken cancellationToken)
@@ -111,7 +105,6 @@ public sealed class ModelCache : IModelCache, IDisposable
                     {
                         Admit(key, estimate, loaded: false);
                         entry = new ModelCacheEntry(key) { EstimatedBytes = estimate, ContentKey = load.ContentKey };
-                        if (_pins.TryGetValue(key, out var pins)) entry.PinCount = pins;
                         _entries[key] = entry;
                         _reservedBytes += estimate;
                         _reservedCount++;
@@ -214,7 +207,6 @@ public sealed class ModelCache : IModelCache, IDisposable
         lock (_gate)
         {
             _pins[key] = _pins.GetValueOrDefault(key) + 1;
-            if (_entries.TryGetValue(key, out var entry)) entry.PinCount++;
         }
     }
 
@@ -226,7 +218,6 @@ public sealed class ModelCache : IModelCache, IDisposable
             if (!_pins.TryGetValue(key, out var count)) return;
             if (count <= 1) _pins.Remove(key);
             else _pins[key] = count - 1;
-            if (_entries.TryGetValue(key, out var entry) && entry.PinCount > 0) entry.PinCount--;
             EvictWhileOver("limit");
         }
     }
@@ -250,7 +241,7 @@ public sealed class ModelCache : IModelCache, IDisposable
         {
             foreach (var entry in _entries.Values)
             {
-                if (entry.IsLoaded && entry.PinCount == 0)
+                if (entry.IsLoaded && !IsPinned(entry))
                 {
                     Evict(entry, "cleared");
                     removed++;
@@ -301,7 +292,7 @@ public sealed class ModelCache : IModelCache, IDisposable
                     LoadedAt = entry.LoadedAt,
                     LastAccess = now - _timeProvider.GetElapsedTime(access, nowTimestamp),
                     AccessCount = Interlocked.Read(ref entry.AccessCount),
-                    Pinned = entry.PinCount > 0,
+                    Pinned = IsPinned(entry),
                     ActiveLeases = entry.ActiveLeases,
                 }));
             }
@@ -381,7 +372,7 @@ public sealed class ModelCache : IModelCache, IDisposable
         var heldCount = _reservedCount;
         foreach (var entry in _entries.Values)
         {
-            if (!entry.IsLoaded || entry.PinCount == 0) continue;
+            if (!entry.IsLoaded || !IsPinned(entry)) continue;
             heldBytes += entry.MemoryBytes;
             heldCount++;
         }
@@ -419,13 +410,16 @@ public sealed class ModelCache : IModelCache, IDisposable
         return count;
     }
 
+    // Under _gate. The pins are counted per key (a key can be pinned before it is loaded, and stays pinned across reloads).
+    private bool IsPinned(ModelCacheEntry entry) => _pins.ContainsKey(entry.Key);
+
     // The least recently used loaded entry that is not pinned.
     private ModelCacheEntry? FindVictim()
     {
         ModelCacheEntry? victim = null;
         foreach (var entry in _entries.Values)
         {
-            if (!entry.IsLoaded || entry.PinCount > 0) continue;
+            if (!entry.IsLoaded || IsPinned(entry)) continue;
             if (victim is null || entry.LastAccessTimestamp < victim.LastAccessTimestamp) victim = entry;
         }
 

@@ -17,7 +17,6 @@ internal sealed class ModelCacheEntry(ModelCacheKey key)
     public DateTimeOffset LoadedAt { get; set; }
     public long LastAccessTimestamp;
     public long AccessCount;
-    public int PinCount;
     public bool IsLoaded => Session is not null;
     public Task Loaded => _loaded.Task;
     public int ActiveLeases => Math.Max(0, Volatile.Read(ref _references) - 1);

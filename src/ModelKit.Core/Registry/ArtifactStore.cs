@@ -18,8 +18,8 @@ internal sealed class ArtifactStore
     private readonly string _blobRoot;
     private readonly string _versionRoot;
     private readonly ILogger _logger;
-    private readonly ConcurrentDictionary<string, bool> _verified = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, bool> _corrupt = new(StringComparer.Ordinal);
+    // Blobs hashed since start, by sha256: true when the content matched (verified), false when it did not (corrupt).
+    private readonly ConcurrentDictionary<string, bool> _checked = new(StringComparer.Ordinal);
 
     public ArtifactStore(string dataDirectory, ILogger logger)
     {
@@ -74,9 +74,9 @@ internal sealed class ArtifactStore
         foreach (var file in files)
         {
             var blob = BlobPath(file.Sha256);
-            if (_verified.ContainsKey(file.Sha256) || !File.Exists(blob)) continue;
+            if (IsVerified(file.Sha256) || !File.Exists(blob)) continue;
             // Not remembered as verified: that is for the first load, which hashes what it is about to serve.
-            if (!_corrupt.ContainsKey(file.Sha256) && await TryHashAsync(blob, cancellationToken).ConfigureAwait(false) == file.Sha256) continue;
+            if (!IsCorrupt(file.Sha256) && await TryHashAsync(blob, cancellationToken).ConfigureAwait(false) == file.Sha256) continue;
 
             // Written in place, so that the versions' directories, which link to this very file, see it too.
             var staged = ArtifactNames.Combine(upload.FilesDirectory, file.Name);
@@ -91,7 +91,7 @@ internal sealed class ArtifactStore
                 continue; // deleted meanwhile: the commit stores it afresh
             }
 
-            _corrupt.TryRemove(file.Sha256, out _);
+            _checked.TryRemove(file.Sha256, out _);
             Log.BlobRepaired(_logger, file.Sha256);
         }
     }
@@ -137,6 +137,10 @@ internal sealed class ArtifactStore
         }
     }
 
+    private bool IsVerified(string sha256) => _checked.TryGetValue(sha256, out var matched) && matched;
+
+    private bool IsCorrupt(string sha256) => _checked.TryGetValue(sha256, out var matched) && !matched;
+
     /// <summary>Inside the metadata transaction of a deletion: removes the versions' directories and the unreferenced blobs.</summary>
     public void Release(ReleasedContent released)
     {
@@ -144,8 +148,7 @@ internal sealed class ArtifactStore
 
         foreach (var sha256 in released.UnreferencedSha256)
         {
-            _verified.TryRemove(sha256, out _);
-            _corrupt.TryRemove(sha256, out _);
+            _checked.TryRemove(sha256, out _);
             TryDelete(BlobPath(sha256));
         }
     }
@@ -177,7 +180,7 @@ internal sealed class ArtifactStore
             var file = version.Files[i];
             var blob = BlobPath(file.Sha256);
             var path = FilePath(version.ModelId, version.Version, version.Files, i);
-            if (_corrupt.ContainsKey(file.Sha256)) throw Corrupt(version, file, path);
+            if (IsCorrupt(file.Sha256)) throw Corrupt(version, file, path);
             if (!File.Exists(blob)) throw Missing(version, file, blob, null);
             if (!File.Exists(path))
             {
@@ -193,7 +196,7 @@ internal sealed class ArtifactStore
                 }
             }
 
-            if (_verified.ContainsKey(file.Sha256)) continue;
+            if (IsVerified(file.Sha256)) continue;
             string actual;
             try
             {
@@ -206,11 +209,11 @@ internal sealed class ArtifactStore
 
             if (!string.Equals(actual, file.Sha256, StringComparison.Ordinal))
             {
-                _corrupt[file.Sha256] = true;
+                _checked[file.Sha256] = false;
                 throw Corrupt(version, file, path);
             }
 
-            _verified[file.Sha256] = true;
+            _checked[file.Sha256] = true;
         }
     }
 

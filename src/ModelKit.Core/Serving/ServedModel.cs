@@ -146,13 +146,7 @@ internal sealed class ServedModel : IServedModel, IBatchExecutor
     public ValueTask<IReadOnlyList<IReadOnlyDictionary<string, Tensor>>> ExecuteAsync(
         IReadOnlyList<IReadOnlyDictionary<string, Tensor>> batch, CancellationToken cancellationToken = default)
     {
-        if (!_cache.TryAcquire(CacheKey, out var lease)) return ExecuteSlowAsync(batch, cancellationToken);
-        if (!string.Equals(lease.ContentKey, Load.ContentKey, StringComparison.Ordinal))
-        {
-            // The entry holds other content under the same key (an older registration): the slow path replaces it.
-            lease.Dispose();
-            return ExecuteSlowAsync(batch, cancellationToken);
-        }
+        if (!_cache.TryAcquireCurrent(CacheKey, Load, out var lease)) return ExecuteSlowAsync(batch, cancellationToken);
 
         ValueTask<IReadOnlyList<IReadOnlyDictionary<string, Tensor>>> run;
         try

@@ -323,7 +323,10 @@ public sealed class DeploymentManagerTests : IAsyncLifetime
         Assert.Equal("r", restarting.DeploymentId);
         Assert.Equal(DeploymentState.Running, (await Deployments.WaitUntilRunningAsync("r").WaitAsync(Wait)).State);
         var logs = Deployments.GetLogs("r").Select(l => l.Message).ToList();
-        Assert.True(logs.FindIndex(m => m.StartsWith("Stopped", StringComparison.Ordinal)) < logs.FindIndex(m => m.StartsWith("Starting again", StringComparison.Ordinal)));
+        var stopped = logs.FindIndex(m => m.StartsWith("Stopped", StringComparison.Ordinal));
+        var starting = logs.FindIndex(m => m.StartsWith("Starting again", StringComparison.Ordinal));
+        Assert.True(stopped >= 0 && starting >= 0, string.Join(" | ", logs)); // both lines are there (FindIndex gives -1 otherwise)
+        Assert.True(stopped < starting);
         var result = await Service.InferAsync(Request(2));
         Assert.Equal(new[] { 4f, 4f }, result.Outputs["y"].ToArray<float>());
         Assert.NotNull(Deployments.GetDeployment("r").MemoryUsedBytes); // its session, as the cache holds it
