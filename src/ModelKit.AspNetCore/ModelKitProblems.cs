@@ -27,6 +27,9 @@ public static class ModelKitProblems
     /// <summary>The body's media type is not one the endpoint reads (415).</summary>
     public const string UnsupportedMediaType = "UNSUPPORTED_MEDIA_TYPE";
 
+    /// <summary>The endpoint's feature is not built yet (501); the message names the issue it arrives with.</summary>
+    public const string NotImplemented = "NOT_IMPLEMENTED";
+
     /// <summary>The HTTP status for an error code.</summary>
     public static int StatusFor(string errorCode) => errorCode switch
     {
@@ -36,6 +39,7 @@ public static class ModelKitProblems
         NotFound => StatusCodes.Status404NotFound,
         MethodNotAllowed => StatusCodes.Status405MethodNotAllowed,
         UnsupportedMediaType => StatusCodes.Status415UnsupportedMediaType,
+        NotImplemented => StatusCodes.Status501NotImplemented,
         ModelKitErrorCodes.ModelNotFound or ModelKitErrorCodes.DeploymentNotFound or ModelKitErrorCodes.JobNotFound => StatusCodes.Status404NotFound,
         ModelKitErrorCodes.ModelAlreadyExists or ModelKitErrorCodes.Conflict or ModelKitErrorCodes.DeploymentNotRunning => StatusCodes.Status409Conflict,
         ModelKitErrorCodes.InvalidInput or ModelKitErrorCodes.InvalidModelConfig or ModelKitErrorCodes.UnsupportedTask => StatusCodes.Status400BadRequest,
@@ -123,6 +127,7 @@ public static class ModelKitProblems
         NotFound => "Not found",
         MethodNotAllowed => "Method not allowed",
         UnsupportedMediaType => "Unsupported media type",
+        NotImplemented => "Not implemented",
         Forbidden => "Forbidden",
         RateLimited => "Rate limited",
         _ => "Conflict",

@@ -236,8 +236,8 @@ internal static class GatewayEndpoints
     private static async Task<IResult> NotBuiltAsync(string modelId, HttpContext context, IModelRegistry registry, string what, CancellationToken cancellationToken)
     {
         var model = await registry.GetModelAsync(modelId, cancellationToken);
-        var inference = $"{context.Request.PathBase}/api/v1/models/{model.Id}/inference";
-        return Gateway.NotBuilt(context, $"{what} Model '{model.Id}' takes tensors meanwhile: POST {inference}.");
+        var inference = $"{context.Request.PathBase}/api/v1/models/{ModelIdRoute.ToSegment(model.Id)}/inference";
+        throw new NotBuiltException($"{what} Model '{model.Id}' takes tensors meanwhile: POST {inference}.");
     }
 
     // Where the model is served: its active deployment's device, else the on-demand default device.

@@ -21,8 +21,6 @@ internal sealed record GatewayError(
 /// <summary>Writes seed 001's envelope and errors; every answer of one request carries the same <c>request_id</c>.</summary>
 internal static class Gateway
 {
-    /// <summary>The code of an endpoint whose feature is not built yet (501).</summary>
-    public const string NotImplemented = "NOT_IMPLEMENTED";
 
     private static readonly object RequestIdKey = new();
 
@@ -46,8 +44,4 @@ internal static class Gateway
         return Results.Json(
             new GatewayError(error.Status, error.Message, null, RequestId(context), error.Code, error.RetryAfterSeconds), ModelKitJson.Options, statusCode: error.Status);
     };
-
-    /// <summary>501 NOT_IMPLEMENTED naming what is missing.</summary>
-    public static IResult NotBuilt(HttpContext context, string message) =>
-        Errors(context, new SurfaceError(StatusCodes.Status501NotImplemented, NotImplemented, ModelKitProblems.Bounded(message)));
 }

@@ -21,8 +21,6 @@ internal static class InferenceApiErrors
     /// <inheritdoc cref="ResourceExhausted"/>
     public const string Timeout = "TIMEOUT";
 
-    /// <summary>An endpoint whose feature is not built yet (501).</summary>
-    public const string NotImplemented = "NOT_IMPLEMENTED";
 
     /// <summary>The surface's <see cref="SurfaceErrorWriter"/>: every error of <c>/inference/…</c> in the seed's shape.</summary>
     public static readonly SurfaceErrorWriter Writer = static (context, error) => Write(context, error, type: null);
@@ -95,10 +93,6 @@ internal static class InferenceApiErrors
             return Write(context.HttpContext, new SurfaceError(StatusCodes.Status400BadRequest, ex.ErrorCode, ex.Message, Details: details), "UnsupportedEngineError");
         }
     });
-
-    /// <summary>501 NOT_IMPLEMENTED naming what is missing.</summary>
-    public static IResult NotImplementedYet(HttpContext context, string message) =>
-        Write(context, new SurfaceError(StatusCodes.Status501NotImplemented, NotImplemented, message), type: null);
 }
 
 /// <summary>The seed's timestamps: Unix time in seconds as a number (Python's <c>time.time()</c>), from the host's <see cref="TimeProvider"/>.</summary>

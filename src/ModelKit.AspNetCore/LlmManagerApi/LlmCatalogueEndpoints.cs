@@ -93,7 +93,7 @@ internal static class LlmCatalogueEndpoints
         return LlmManager.Ok(ModelOf(model, deployments.FindByModel(model.Id), details: false), favorite ? "Model added to favorites" : "Model removed from favorites");
     }
 
-    public static IResult Sync(HttpContext context) => LlmManager.NotBuilt(context,
+    public static IResult Sync() => throw new NotBuiltException(
         "Syncing model data from a remote hub arrives with downloads (issue 13). The registry is ModelKit's own record: its changes are served at once, without a sync.");
 
     public static async Task<IResult> StorageAsync(IModelRegistry registry, Diagnostics.SystemMonitor monitor, CancellationToken cancellationToken)

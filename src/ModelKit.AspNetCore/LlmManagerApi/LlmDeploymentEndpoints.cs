@@ -21,7 +21,7 @@ internal static class LlmDeploymentEndpoints
             // A hub model is deployed from its copy in the registry; fetching it from the hub is issue 13's.
             if (await registry.FindModelAsync(modelId, cancellationToken) is null)
             {
-                return LlmManager.NotBuilt(context, $"Model '{Short(modelId)}' is not in the registry, and fetching models from the Hugging Face hub arrives with downloads (issue 13); register or upload it first.");
+                throw new NotBuiltException($"Model '{Short(modelId)}' is not in the registry, and fetching models from the Hugging Face hub arrives with downloads (issue 13); register or upload it first.");
             }
 
             notes.Add("model_source 'huggingface': the model is served from its copy in the registry.");
@@ -129,13 +129,13 @@ internal static class LlmDeploymentEndpoints
     public static IResult Chat(string deployment_id, HttpContext context, IDeploymentManager deployments)
     {
         var info = deployments.GetDeployment(deployment_id);
-        return LlmManager.NotBuilt(context, $"Chat is not built yet: it arrives with text generation (issue 11). Deployment '{info.DeploymentId}' serves model '{info.ModelId}' with tensors meanwhile.");
+        throw new NotBuiltException($"Chat is not built yet: it arrives with text generation (issue 11). Deployment '{info.DeploymentId}' serves model '{info.ModelId}' with tensors meanwhile.");
     }
 
     public static IResult Completions(string deployment_id, HttpContext context, IDeploymentManager deployments)
     {
         var info = deployments.GetDeployment(deployment_id);
-        return LlmManager.NotBuilt(context, $"Text completion is not built yet: it arrives with text generation (issue 11). Deployment '{info.DeploymentId}' serves model '{info.ModelId}' with tensors meanwhile.");
+        throw new NotBuiltException($"Text completion is not built yet: it arrives with text generation (issue 11). Deployment '{info.DeploymentId}' serves model '{info.ModelId}' with tensors meanwhile.");
     }
 
     public static LlmDeployment DeploymentOf(DeploymentInfo info, HttpRequest request)

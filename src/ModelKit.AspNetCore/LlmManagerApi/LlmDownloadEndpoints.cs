@@ -7,8 +7,8 @@ internal static class LlmDownloadEndpoints
 {
     private const string Missing = "Model downloads are not built yet: they arrive with issue 13 (hub sources, queue, pause/resume, progress). Register or upload models meanwhile (POST /api/v1/models).";
 
-    public static IResult NotBuilt(HttpContext context) => LlmManager.NotBuilt(context, Missing);
+    public static IResult NotBuilt() => throw new NotBuiltException(Missing);
 
-    public static IResult ProgressSocket(HttpContext context) =>
-        LlmManager.NotBuilt(context, "Download progress over WebSocket arrives with downloads (issue 13).");
+    public static IResult ProgressSocket() =>
+        throw new NotBuiltException("Download progress over WebSocket arrives with downloads (issue 13).");
 }

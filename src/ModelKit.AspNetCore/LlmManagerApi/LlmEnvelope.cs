@@ -20,8 +20,6 @@ internal sealed record LlmError(bool Success, string Message, string Error, Date
 /// <summary>Writes seed 004's envelope and errors.</summary>
 internal static class LlmManager
 {
-    /// <summary>The code of an endpoint whose feature is not built yet (501).</summary>
-    public const string NotImplemented = "NOT_IMPLEMENTED";
 
     /// <summary>The code of a model source ModelKit does not serve (seed 004's <c>INVALID_SOURCE</c>, 400).</summary>
     public const string InvalidSource = "INVALID_SOURCE";
@@ -42,10 +40,6 @@ internal static class LlmManager
     public static IResult Failure(int status, string code, string message, object data) =>
         Results.Json(new LlmError(false, ModelKitProblems.Bounded(message), code, DateTimeOffset.UtcNow) { Data = data }, ModelKitJson.Options, statusCode: status);
 
-    /// <summary>501 NOT_IMPLEMENTED naming what is missing.</summary>
-    public static IResult NotBuilt(HttpContext context, string message) =>
-        Errors(context, new SurfaceError(StatusCodes.Status501NotImplemented, NotImplemented, ModelKitProblems.Bounded(message)));
-
     /// <summary>
     /// Seed 004's model sources: <c>local</c> (or <c>registry</c>, or none) is ModelKit's registry and returns null;
     /// <c>huggingface</c> answers 501 until downloads (issue 13); any other source (<c>ollama</c> …) is INVALID_SOURCE.
@@ -56,7 +50,7 @@ internal static class LlmManager
         var shown = ClientText.Quote(source, 32);
         if (source.Equals("huggingface", StringComparison.OrdinalIgnoreCase))
         {
-            return NotBuilt(context, $"'{field}' 'huggingface' needs the Hugging Face hub, which arrives with downloads (issue 13): {whatNeedsIt}. Use '{field}=local' for the models registered here.");
+            throw new NotBuiltException($"'{field}' 'huggingface' needs the Hugging Face hub, which arrives with downloads (issue 13): {whatNeedsIt}. Use '{field}=local' for the models registered here.");
         }
 
         return Errors(context, new SurfaceError(StatusCodes.Status400BadRequest, InvalidSource,
