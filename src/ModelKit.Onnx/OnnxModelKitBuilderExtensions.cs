@@ -1,13 +1,19 @@
+using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using ModelKit.Backends;
 using ModelKit.Onnx;
+using ModelKit.Onnx.Text;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
-/// <summary>Adds the ONNX Runtime backend to ModelKit.</summary>
+/// <summary>Adds the ONNX Runtime backend and the text pipelines to ModelKit.</summary>
 public static class OnnxModelKitBuilderExtensions
 {
-    /// <summary>Registers <see cref="OnnxBackend"/> for framework <c>onnx</c>. Calling it twice is harmless.</summary>
+    /// <summary>
+    /// Registers <see cref="OnnxBackend"/> for framework <c>onnx</c> and the text embedding service
+    /// (<see cref="ITextEmbeddingService"/>, and <see cref="ModelKitEmbeddingGenerators"/> for generators over models
+    /// registered at run time). Calling it twice is harmless.
+    /// </summary>
     public static IModelKitBuilder AddOnnxRuntime(this IModelKitBuilder builder, Action<OnnxRuntimeOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
@@ -15,6 +21,38 @@ public static class OnnxModelKitBuilderExtensions
         if (configure is not null) builder.Services.Configure(configure);
         builder.Services.TryAddSingleton<OnnxBackend>();
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IInferenceBackend, OnnxBackend>(sp => sp.GetRequiredService<OnnxBackend>()));
+        builder.Services.AddOptions<TextEmbeddingOptions>().Validate(o => o.MaxInputs is >= 1 and <= 1_000_000 && o.MaxChunkRows is >= 1 and <= 65536 && o.MaxTextLength >= 1,
+            "ModelKit:Embeddings: MaxInputs must be 1..1000000, MaxChunkRows 1..65536 and MaxTextLength at least 1.").ValidateOnStart();
+        builder.Services.TryAddSingleton<ITextEmbeddingService, TextEmbeddingService>();
+        builder.Services.TryAddSingleton<ModelKitEmbeddingGenerators>();
+        return builder;
+    }
+
+    /// <summary>Configures the text embedding limits (<see cref="TextEmbeddingOptions"/>).</summary>
+    public static IModelKitBuilder ConfigureTextEmbeddings(this IModelKitBuilder builder, Action<TextEmbeddingOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(configure);
+        builder.Services.Configure(configure);
+        return builder;
+    }
+
+    /// <summary>
+    /// Registers an <see cref="IEmbeddingGenerator{TInput, TEmbedding}"/> of strings over model <paramref name="modelId"/>,
+    /// keyed by the model id; the first one registered is also the unkeyed generator. Nothing is loaded here: the model
+    /// (registered now or later) loads on first use. Requires <see cref="AddOnnxRuntime"/>.
+    /// </summary>
+    /// <example><code>services.AddModelKit().AddOnnxRuntime().AddEmbeddingGenerator("all-MiniLM-L6-v2");
+    /// var generator = provider.GetRequiredKeyedService&lt;IEmbeddingGenerator&lt;string, Embedding&lt;float&gt;&gt;&gt;("all-MiniLM-L6-v2");</code></example>
+    public static IModelKitBuilder AddEmbeddingGenerator(this IModelKitBuilder builder, string modelId, string? version = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrEmpty(modelId);
+        builder.AddOnnxRuntime();
+        builder.Services.TryAddKeyedSingleton<IEmbeddingGenerator<string, Embedding<float>>>(
+            modelId, (sp, _) => sp.GetRequiredService<ModelKitEmbeddingGenerators>().Create(modelId, version));
+        builder.Services.TryAddSingleton<IEmbeddingGenerator<string, Embedding<float>>>(
+            sp => sp.GetRequiredKeyedService<IEmbeddingGenerator<string, Embedding<float>>>(modelId));
         return builder;
     }
 }
