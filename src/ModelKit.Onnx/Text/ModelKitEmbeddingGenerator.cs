@@ -1,3 +1,4 @@
+using ModelKit.Text;
 using Microsoft.Extensions.AI;
 
 namespace ModelKit.Onnx.Text;

@@ -1,3 +1,5 @@
+using ModelKit.Text;
+
 namespace ModelKit.Onnx.Text;
 
 /// <summary>Creates Microsoft.Extensions.AI embedding generators over models registered at run time.</summary>

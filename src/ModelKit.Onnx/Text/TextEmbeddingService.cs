@@ -1,3 +1,4 @@
+using ModelKit.Text;
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using ModelKit.Registry;

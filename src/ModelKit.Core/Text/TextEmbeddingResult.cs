@@ -1,4 +1,4 @@
-namespace ModelKit.Onnx.Text;
+namespace ModelKit.Text;
 
 /// <summary>The embeddings of a <see cref="TextEmbeddingRequest"/>, in the order of its inputs.</summary>
 public sealed record TextEmbeddingResult

@@ -1,6 +1,6 @@
 using ModelKit.Scheduling;
 
-namespace ModelKit.Onnx.Text;
+namespace ModelKit.Text;
 
 /// <summary>Texts (or token ids) to embed with one model.</summary>
 public sealed record TextEmbeddingRequest

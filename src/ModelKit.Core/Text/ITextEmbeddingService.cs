@@ -1,9 +1,10 @@
-namespace ModelKit.Onnx.Text;
+namespace ModelKit.Text;
 
 /// <summary>
 /// Sentence embeddings from a registered text encoder (a model stored with its tokenizer files): text → tokens
 /// (truncated at the model's limit) → the model through its batch queue → pooling → optional L2 normalisation.
-/// Resolves the model like every inference (its running deployment, else on demand).
+/// Resolves the model like every inference (its running deployment, else on demand). Implemented by ModelKit.Onnx
+/// (<c>AddOnnxRuntime()</c> registers it); the HTTP surfaces call it when it is registered.
 /// </summary>
 public interface ITextEmbeddingService
 {
