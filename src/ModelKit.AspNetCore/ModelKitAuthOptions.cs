@@ -17,7 +17,7 @@ public sealed class ModelKitAuthOptions
     public int FailedAttemptsPerMinute { get; set; } = 30;
     /// <summary>
     /// Surfaces served without a key while the others keep theirs, by id: <c>000</c>, <c>001</c>, <c>002</c>, <c>003</c>,
-    /// <c>004</c> (the seeds) and <c>v2</c> (Open Inference Protocol). Read when the surface is mapped. Default: none.
+    /// <c>004</c> (the seeds), <c>v1</c> (OpenAI-compatible) and <c>v2</c> (Open Inference Protocol). Read when the surface is mapped. Default: none.
     /// </summary>
     public List<string> AnonymousSurfaces { get; set; } = [];
 }

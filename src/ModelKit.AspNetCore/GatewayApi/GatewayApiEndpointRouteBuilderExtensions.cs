@@ -29,8 +29,8 @@ public static class GatewayApiEndpointRouteBuilderExtensions
             .WithName("Seed001_ChatCompletions").WithSummary("Chat completion (501 until text generation, issue 11)").Accepts<GatewayChatBody>("application/json")
             .Produces<GatewayError>(StatusCodes.Status501NotImplemented);
         surface.Secure(group.MapPost("/models/{model_id}/embeddings", GatewayEndpoints.EmbeddingsAsync), ModelKitScopes.Infer)
-            .WithName("Seed001_Embeddings").WithSummary("Text embeddings (501 until text encoders, issue 10)").Accepts<GatewayEmbeddingsBody>("application/json")
-            .Produces<GatewayError>(StatusCodes.Status501NotImplemented);
+            .WithName("Seed001_Embeddings").WithSummary("Text embeddings of a text encoder (OpenAI's list in the envelope)").Accepts<EmbeddingsBody>("application/json")
+            .Produces<GatewayEnvelope<EmbeddingsList>>();
 
         surface.Secure(group.MapGet("/models/local", GatewayEndpoints.LocalModelsAsync), ModelKitScopes.Read)
             .WithName("Seed001_ListLocalModels").WithSummary("Deployed (local) models").Produces<GatewayEnvelope<GatewayLocalModelList>>();

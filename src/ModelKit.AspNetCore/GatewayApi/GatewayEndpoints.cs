@@ -223,15 +223,22 @@ internal static class GatewayEndpoints
     public static Task<IResult> OrgChatAsync(string org, string name, HttpContext context, IModelRegistry registry, CancellationToken cancellationToken) =>
         NotBuiltAsync(ModelIdRoute.FromSegments(org, name), context, registry, Chat, cancellationToken);
 
-    public static Task<IResult> EmbeddingsAsync(string model_id, HttpContext context, IModelRegistry registry, CancellationToken cancellationToken) =>
-        NotBuiltAsync(ModelIdRoute.FromSegment(model_id), context, registry, Embeddings, cancellationToken);
+    public static Task<IResult> EmbeddingsAsync(string model_id, HttpContext context, CancellationToken cancellationToken) =>
+        EmbedAsync(ModelIdRoute.FromSegment(model_id), context, cancellationToken);
 
-    public static Task<IResult> OrgEmbeddingsAsync(string org, string name, HttpContext context, IModelRegistry registry, CancellationToken cancellationToken) =>
-        NotBuiltAsync(ModelIdRoute.FromSegments(org, name), context, registry, Embeddings, cancellationToken);
+    public static Task<IResult> OrgEmbeddingsAsync(string org, string name, HttpContext context, CancellationToken cancellationToken) =>
+        EmbedAsync(ModelIdRoute.FromSegments(org, name), context, cancellationToken);
+
+    // Seed 001's embeddings: OpenAI's list inside the envelope; the model is the path's (a body 'model' is ignored).
+    private static async Task<IResult> EmbedAsync(string modelId, HttpContext context, CancellationToken cancellationToken)
+    {
+        var body = await ModelKitJson.ReadAsync<EmbeddingsBody>(context.Request, cancellationToken);
+        var result = await OpenAiEndpoints.ServiceOf(context).EmbedAsync(Embeddings.ToRequest(modelId, body), cancellationToken);
+        return Gateway.Ok(context, Embeddings.ToList(result, body.EncodingFormat));
+    }
 
     private const string Completions = "Text completion is not built yet: it arrives with text generation (issue 11).";
     private const string Chat = "Chat completion is not built yet: it arrives with text generation (issue 11).";
-    private const string Embeddings = "Text embeddings are not built yet: they arrive with text encoders (issue 10).";
 
     private static async Task<IResult> NotBuiltAsync(string modelId, HttpContext context, IModelRegistry registry, string what, CancellationToken cancellationToken)
     {

@@ -196,9 +196,4 @@ internal sealed record GatewayChatBody
     public bool? Stream { get; init; }
 }
 
-/// <summary>An embeddings request.</summary>
-internal sealed record GatewayEmbeddingsBody
-{
-    public System.Text.Json.Nodes.JsonNode? Input { get; init; }
-    public string? EncodingFormat { get; init; }
-}
+

@@ -1,0 +1,46 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using ModelKit.Registry;
+using ModelKit.Text;
+
+namespace ModelKit.AspNetCore;
+
+/// <summary>The OpenAI-compatible handlers: one Core call each, in OpenAI's shapes.</summary>
+internal static class OpenAiEndpoints
+{
+    private const int PageSize = 500;
+
+    public static async Task<IResult> ListModelsAsync(IModelRegistry registry, CancellationToken cancellationToken)
+    {
+        var models = new List<OpenAiModel>();
+        for (var offset = 0; ; offset += PageSize)
+        {
+            var page = await registry.ListModelsAsync(new ModelQuery { Offset = offset, Limit = PageSize }, cancellationToken);
+            foreach (var model in page.Items) models.Add(Of(model));
+            if (offset + page.Items.Count >= page.Total || page.Items.Count == 0) break;
+        }
+
+        return ModelKitJson.Json(new OpenAiModelList(models));
+    }
+
+    public static async Task<IResult> GetModelAsync(string model, IModelRegistry registry, CancellationToken cancellationToken) =>
+        ModelKitJson.Json(Of(await registry.GetModelAsync(Uri.UnescapeDataString(model), cancellationToken)));
+
+    public static async Task<IResult> EmbeddingsAsync(HttpContext context, CancellationToken cancellationToken)
+    {
+        var body = await ModelKitJson.ReadAsync<EmbeddingsBody>(context.Request, cancellationToken);
+        if (string.IsNullOrWhiteSpace(body.Model)) throw new InvalidInputException("'model' is required: the id of a registered text encoder (GET /v1/models lists them).");
+        var result = await ServiceOf(context).EmbedAsync(Embeddings.ToRequest(body.Model, body), cancellationToken);
+        return ModelKitJson.Json(Embeddings.ToList(result, body.EncodingFormat));
+    }
+
+    public static IResult NotBuilt(HttpContext context) =>
+        throw new NotBuiltException("Chat and text completions are not built yet: they arrive with text generation (issue 11). POST /v1/embeddings works now.");
+
+    /// <summary>The text embedding service; 501 when the host registered none (it comes with <c>AddOnnxRuntime()</c>).</summary>
+    internal static ITextEmbeddingService ServiceOf(HttpContext context) =>
+        context.RequestServices.GetService<ITextEmbeddingService>()
+        ?? throw new NotBuiltException("This server has no text embedding service: the host must add a text backend (services.AddModelKit().AddOnnxRuntime()).");
+
+    private static OpenAiModel Of(ModelInfo model) => new(model.Id, model.CreatedAt.ToUnixTimeSeconds(), "modelkit");
+}
