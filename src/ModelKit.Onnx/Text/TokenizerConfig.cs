@@ -15,6 +15,15 @@ internal sealed record TokenizerConfig
     public string? BeginningToken { get; init; }
     public string? EndToken { get; init; }
 
+    /// <summary><c>add_bos_token</c>: whether the beginning-of-sequence token goes before every text (Llama: true).</summary>
+    public bool? AddBeginningToken { get; init; }
+
+    /// <summary><c>add_eos_token</c>: whether the end-of-sequence token goes after every text.</summary>
+    public bool? AddEndToken { get; init; }
+
+    /// <summary><c>tokenizer_class</c>, e.g. <c>T5Tokenizer</c>, <c>LlamaTokenizer</c>, <c>GPT2Tokenizer</c>.</summary>
+    public string? TokenizerClass { get; init; }
+
     public static TokenizerConfig Read(IReadOnlyDictionary<string, string> files)
     {
         var config = new TokenizerConfig();
@@ -32,7 +41,10 @@ internal sealed record TokenizerConfig
             if (root.ValueKind != JsonValueKind.Object) return config;
             return config with
             {
-                DoLowerCase = root.TryGetProperty("do_lower_case", out var lower) && lower.ValueKind is JsonValueKind.True or JsonValueKind.False ? lower.GetBoolean() : config.DoLowerCase,
+                DoLowerCase = Flag(root, "do_lower_case") ?? config.DoLowerCase,
+                AddBeginningToken = Flag(root, "add_bos_token") ?? config.AddBeginningToken,
+                AddEndToken = Flag(root, "add_eos_token") ?? config.AddEndToken,
+                TokenizerClass = root.TryGetProperty("tokenizer_class", out var cls) && cls.ValueKind == JsonValueKind.String ? cls.GetString() : config.TokenizerClass,
                 // Hugging Face writes a huge number (1e30) when the length is not set.
                 ModelMaxLength = root.TryGetProperty("model_max_length", out var max) && max.ValueKind == JsonValueKind.Number && max.TryGetDouble(out var m) && m is >= 1 and <= 1_000_000
                     ? (int)m : config.ModelMaxLength,
@@ -50,6 +62,9 @@ internal sealed record TokenizerConfig
             return config; // an unreadable config leaves the tokenizer's defaults
         }
     }
+
+    private static bool? Flag(JsonElement root, string name) =>
+        root.TryGetProperty(name, out var value) && value.ValueKind is JsonValueKind.True or JsonValueKind.False ? value.GetBoolean() : null;
 
     // "cls_token": "[CLS]" or {"content": "[CLS]", …} (AddedToken form).
     private static string? Token(JsonElement root, string name) =>
