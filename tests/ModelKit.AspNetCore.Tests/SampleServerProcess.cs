@@ -37,7 +37,7 @@ internal sealed class SampleServerProcess : IDisposable
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        foreach (var arg in new[] { typeof(Program).Assembly.Location, "--urls", address.ToString(), "--ModelKit:DataDirectory=" + dataDirectory }) start.ArgumentList.Add(arg);
+        foreach (var arg in new[] { typeof(Program).Assembly.Location, "--urls", address.ToString(), "--ModelKit:DataDirectory=" + dataDirectory, "--ModelKit:ServeMiniLm=false" }) start.ArgumentList.Add(arg);
         var process = Process.Start(start)!;
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, _) => { };

@@ -1,0 +1,185 @@
+using System.ClientModel;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Numerics.Tensors;
+using System.Text.Json;
+using OpenAI;
+using OpenAI.Embeddings;
+using OpenAI.Models;
+
+using static ModelKit.Tests.Http;
+
+namespace ModelKit.Tests.OpenAiApi;
+
+/// <summary>The sample server on a real socket, serving the real all-MiniLM-L6-v2 (as it does out of the box).</summary>
+public sealed class MiniLmSampleServer : IAsyncLifetime
+{
+    public const string Model = "all-MiniLM-L6-v2";
+
+    public KestrelSampleServerFactory Factory { get; } = new(serveMiniLm: true);
+
+    public async Task InitializeAsync() => await Factory.WaitUntilRunningAsync(Factory.CreateClient(), Model);
+
+    public async Task DisposeAsync() => await Factory.DisposeAsync();
+}
+
+/// <summary>
+/// Embeddings through every surface that serves them: OpenAI's <c>/v1/embeddings</c> (with the official OpenAI .NET client
+/// and with raw HTTP) and seed 001's <c>POST /models/{model_id}/embeddings</c>, on the real all-MiniLM-L6-v2.
+/// </summary>
+public sealed class EmbeddingsApiTests(MiniLmSampleServer server) : IClassFixture<MiniLmSampleServer>
+{
+    private const string Food = "A man is eating food.";
+    private const string Bread = "A man is eating a piece of bread.";
+
+    private readonly HttpClient _client = server.Factory.CreateClient();
+
+    private OpenAIClientOptions ClientOptions => new() { Endpoint = new Uri(_client.BaseAddress!, "/v1") };
+
+    [Fact]
+    public async Task OfficialOpenAiClient_GetsEmbeddingsAndModels()
+    {
+        var client = new EmbeddingClient(MiniLmSampleServer.Model, new ApiKeyCredential(SampleServerFactory.AdminKey), ClientOptions);
+
+        // The client asks for base64 vectors by default.
+        OpenAIEmbeddingCollection embeddings = await client.GenerateEmbeddingsAsync([Food, Bread]);
+        Assert.Equal(2, embeddings.Count);
+        var food = embeddings[0].ToFloats().ToArray();
+        var bread = embeddings[1].ToFloats().ToArray();
+        Assert.Equal(384, food.Length);
+        Assert.Equal(0.755, TensorPrimitives.CosineSimilarity(food, bread), 0.005);
+        Assert.Equal(MiniLmSampleServer.Model, embeddings.Model);
+        Assert.Equal(19, embeddings.Usage.InputTokenCount);
+
+        OpenAIEmbedding shorter = await client.GenerateEmbeddingAsync(Food, new EmbeddingGenerationOptions { Dimensions = 64 });
+        Assert.Equal(64, shorter.ToFloats().Length);
+
+        var models = new OpenAIModelClient(new ApiKeyCredential(SampleServerFactory.AdminKey), ClientOptions);
+        OpenAIModelCollection list = await models.GetModelsAsync();
+        Assert.Contains(list, m => m.Id == MiniLmSampleServer.Model && m.OwnedBy == "modelkit");
+        OpenAIModel one = await models.GetModelAsync(MiniLmSampleServer.Model);
+        Assert.Equal(MiniLmSampleServer.Model, one.Id);
+
+        // OpenAI's error objects reach the client as its exception, with the status and message.
+        var unknown = new EmbeddingClient("no-such-model", new ApiKeyCredential(SampleServerFactory.AdminKey), ClientOptions);
+        var error = await Assert.ThrowsAsync<ClientResultException>(() => unknown.GenerateEmbeddingAsync(Food));
+        Assert.Equal(404, error.Status);
+        Assert.Contains("no-such-model", error.Message, StringComparison.Ordinal);
+
+        var wrongKey = new EmbeddingClient(MiniLmSampleServer.Model, new ApiKeyCredential("wrong-key"), ClientOptions);
+        Assert.Equal(401, (await Assert.ThrowsAsync<ClientResultException>(() => wrongKey.GenerateEmbeddingAsync(Food))).Status);
+    }
+
+    [Fact]
+    public async Task V1Embeddings_FloatAndBase64_AndTokenArrays_AgreeWithEachOther()
+    {
+        var floats = await ExpectAsync(await _client.PostAsync("/v1/embeddings", Json($$"""{"model": "{{MiniLmSampleServer.Model}}", "input": "{{Food}}"}""")), HttpStatusCode.OK);
+        Assert.Equal("list", floats.GetProperty("object").GetString());
+        var item = floats.GetProperty("data")[0];
+        Assert.Equal(("embedding", 0), (item.GetProperty("object").GetString(), item.GetProperty("index").GetInt32()));
+        var vector = item.GetProperty("embedding").EnumerateArray().Select(v => v.GetSingle()).ToArray();
+        Assert.Equal(384, vector.Length);
+        Assert.Equal((8, 8), (floats.GetProperty("usage").GetProperty("prompt_tokens").GetInt32(), floats.GetProperty("usage").GetProperty("total_tokens").GetInt32()));
+        Assert.Equal(256, floats.GetProperty("max_tokens").GetInt32());
+        Assert.Equal(0, floats.GetProperty("truncated_inputs").GetArrayLength());
+
+        var base64 = await ExpectAsync(await _client.PostAsync("/v1/embeddings", Json($$"""{"model": "{{MiniLmSampleServer.Model}}", "input": ["{{Food}}"], "encoding_format": "base64"}""")), HttpStatusCode.OK);
+        var bytes = Convert.FromBase64String(base64.GetProperty("data")[0].GetProperty("embedding").GetString()!);
+        Assert.Equal(vector, System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes).ToArray());
+
+        // One token array and an array of token arrays ([CLS] a man is eating food . [SEP], with or without the specials).
+        var tokens = await ExpectAsync(await _client.PostAsync("/v1/embeddings", Json($$"""{"model": "{{MiniLmSampleServer.Model}}", "input": [[101, 1037, 2158, 2003, 5983, 2833, 1012, 102], [1037, 2158, 2003, 5983, 2833, 1012]]}""")), HttpStatusCode.OK);
+        foreach (var entry in tokens.GetProperty("data").EnumerateArray())
+        {
+            var v = entry.GetProperty("embedding").EnumerateArray().Select(x => x.GetSingle()).ToArray();
+            Assert.Equal(1f, TensorPrimitives.CosineSimilarity(vector, v), 1e-5f);
+        }
+
+        var single = await ExpectAsync(await _client.PostAsync("/v1/embeddings", Json($$"""{"model": "{{MiniLmSampleServer.Model}}", "input": [1037, 2158, 2003, 5983, 2833, 1012]}""")), HttpStatusCode.OK);
+        Assert.Single(single.GetProperty("data").EnumerateArray());
+
+        // A text longer than the model takes is cut at 256 tokens and reported.
+        var longText = string.Join(' ', Enumerable.Repeat("banana", 300));
+        var cut = await ExpectAsync(await _client.PostAsync("/v1/embeddings", Json($$"""{"model": "{{MiniLmSampleServer.Model}}", "input": ["short", "{{longText}}"]}""")), HttpStatusCode.OK);
+        Assert.Equal([1], cut.GetProperty("truncated_inputs").EnumerateArray().Select(i => i.GetInt32()));
+    }
+
+    [Theory]
+    [InlineData("""{"model": "all-MiniLM-L6-v2", "input": []}""", "invalid_input", "'input' is empty", "input")]
+    [InlineData("""{"model": "all-MiniLM-L6-v2", "input": ""}""", "invalid_input", "input[0] is an empty string", "input")]
+    [InlineData("""{"model": "all-MiniLM-L6-v2"}""", "invalid_input", "'input' is required", "input")]
+    [InlineData("""{"model": "all-MiniLM-L6-v2", "input": {"text": "x"}}""", "invalid_input", "'input' is a JSON object", "input")]
+    [InlineData("""{"model": "all-MiniLM-L6-v2", "input": ["a", 5]}""", "invalid_input", "mixes kinds", "input")]
+    [InlineData("""{"model": "all-MiniLM-L6-v2", "input": [[101, 99999, 102]]}""", "invalid_input", "99999", "input")]
+    [InlineData("""{"model": "all-MiniLM-L6-v2", "input": [[101, 1.5]]}""", "invalid_input", "not a token id", "input")]
+    [InlineData("""{"model": "all-MiniLM-L6-v2", "input": "x", "dimensions": 1024}""", "invalid_input", "384", "dimensions")]
+    [InlineData("""{"model": "all-MiniLM-L6-v2", "input": "x", "encoding_format": "int8"}""", "invalid_input", "'float' or 'base64'", "encoding_format")]
+    [InlineData("""{"input": "x"}""", "invalid_input", "'model' is required", "model")]
+    [InlineData("""{"model": "demo-mlp", "input": "x"}""", "unsupported_task", "no tokenizer", null)]
+    [InlineData("""{"model": "all-MiniLM-L6-v2", "input": "x", "truncate": false, "dimensions": 0}""", "invalid_input", "'dimensions' is 0", "dimensions")]
+    public async Task V1Embeddings_BadInput_Is400InOpenAiErrorShape(string body, string code, string message, string? param)
+    {
+        var json = await ExpectAsync(await _client.PostAsync("/v1/embeddings", Json(body)), HttpStatusCode.BadRequest, code);
+        var error = json.GetProperty("error");
+        Assert.Equal("invalid_request_error", error.GetProperty("type").GetString());
+        Assert.Contains(message, error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal(param, error.GetProperty("param").GetString());
+    }
+
+    [Fact]
+    public async Task V1Embeddings_TooManyInputs_AndTruncationOff_AreRefused()
+    {
+        var many = JsonSerializer.Serialize(new { model = MiniLmSampleServer.Model, input = Enumerable.Repeat("x", 2049) });
+        var json = await ExpectAsync(await _client.PostAsync("/v1/embeddings", Json(many)), HttpStatusCode.BadRequest, "invalid_input");
+        Assert.Contains("2049 entries; at most 2048", json.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+
+        var longText = string.Join(' ', Enumerable.Repeat("banana", 300));
+        json = await ExpectAsync(await _client.PostAsync("/v1/embeddings", Json($$"""{"model": "{{MiniLmSampleServer.Model}}", "input": "{{longText}}", "truncate": false}""")), HttpStatusCode.BadRequest, "invalid_input");
+        Assert.Contains("takes at most 256", json.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task V1_UnknownModel_UnknownPath_AndCompletions_AnswerInOpenAiShape()
+    {
+        var missing = await ExpectAsync(await _client.PostAsync("/v1/embeddings", Json("""{"model": "nope", "input": "x"}""")), HttpStatusCode.NotFound, "model_not_found");
+        Assert.Equal("not_found_error", missing.GetProperty("error").GetProperty("type").GetString());
+        await ExpectAsync(await _client.GetAsync("/v1/models/nope"), HttpStatusCode.NotFound, "model_not_found");
+        await ExpectAsync(await _client.GetAsync("/v1/nothing-here"), HttpStatusCode.NotFound, "not_found");
+        var chat = await ExpectAsync(await _client.PostAsync("/v1/chat/completions", Json("""{"model": "x", "messages": []}""")), HttpStatusCode.NotImplemented, "not_implemented");
+        Assert.Contains("issue 11", chat.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+
+        using var anonymous = new HttpClient { BaseAddress = _client.BaseAddress };
+        var unauthorized = await ExpectAsync(await anonymous.GetAsync("/v1/models"), HttpStatusCode.Unauthorized);
+        Assert.Equal("authentication_error", unauthorized.GetProperty("error").GetProperty("type").GetString());
+    }
+
+    [Fact]
+    public async Task Seed001Embeddings_TheSeedsExampleVerbatim_InTheEnvelope()
+    {
+        using var bearer = new HttpClient { BaseAddress = _client.BaseAddress };
+        bearer.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", SampleServerFactory.AdminKey);
+        var json = await ExpectAsync(await bearer.PostAsync($"/models/{MiniLmSampleServer.Model}/embeddings", Json("""
+            {
+              "input": ["这是第一段文本", "这是第二段文本"],
+              "encoding_format": "float"
+            }
+            """)), HttpStatusCode.OK);
+        Assert.Equal((200, "success"), (json.GetProperty("code").GetInt32(), json.GetProperty("message").GetString()));
+        Assert.True(Guid.TryParse(json.GetProperty("request_id").GetString(), out _));
+        var data = json.GetProperty("data");
+        Assert.Equal(("list", MiniLmSampleServer.Model), (data.GetProperty("object").GetString(), data.GetProperty("model").GetString()));
+        var items = data.GetProperty("data").EnumerateArray().ToArray();
+        Assert.Equal([0, 1], items.Select(i => i.GetProperty("index").GetInt32()));
+        Assert.All(items, i => Assert.Equal(("embedding", 384), (i.GetProperty("object").GetString(), i.GetProperty("embedding").GetArrayLength())));
+        var usage = data.GetProperty("usage");
+        Assert.True(usage.GetProperty("prompt_tokens").GetInt32() > 4);
+        Assert.Equal(usage.GetProperty("prompt_tokens").GetInt32(), usage.GetProperty("total_tokens").GetInt32());
+
+        // Errors in the seed's envelope, with its codes.
+        var empty = await ExpectAsync(await bearer.PostAsync($"/models/{MiniLmSampleServer.Model}/embeddings", Json("""{"input": []}""")), HttpStatusCode.BadRequest, "INVALID_INPUT");
+        Assert.Equal(400, empty.GetProperty("code").GetInt32());
+        await ExpectAsync(await bearer.PostAsync("/models/demo-mlp/embeddings", Json("""{"input": ["x"]}""")), HttpStatusCode.BadRequest, "UNSUPPORTED_TASK");
+        await ExpectAsync(await bearer.PostAsync($"/models/{MiniLmSampleServer.Model}/embeddings", Json("""{"input": "x", "dimensions": 385}""")), HttpStatusCode.BadRequest, "INVALID_INPUT");
+        await ExpectAsync(await bearer.PostAsync("/models/nope/embeddings", Json("""{"input": "x"}""")), HttpStatusCode.NotFound, "MODEL_NOT_FOUND");
+    }
+}
