@@ -154,6 +154,27 @@ public sealed class EmbeddingsApiTests(MiniLmSampleServer server) : IClassFixtur
     }
 
     [Fact]
+    public async Task OpenInferenceProtocol_BytesTextInput_GivesEmbeddings()
+    {
+        var json = await ExpectAsync(await _client.PostAsync($"/v2/models/{MiniLmSampleServer.Model}/infer", Json($$"""
+            {"id": "t1", "inputs": [{"name": "text", "shape": [2], "datatype": "BYTES", "data": ["{{Food}}", "{{Bread}}"]}]}
+            """)), HttpStatusCode.OK);
+        Assert.Equal("t1", json.GetProperty("id").GetString());
+        var output = Assert.Single(json.GetProperty("outputs").EnumerateArray());
+        Assert.Equal(("embeddings", "FP32"), (output.GetProperty("name").GetString(), output.GetProperty("datatype").GetString()));
+        Assert.Equal([2, 384], output.GetProperty("shape").EnumerateArray().Select(d => d.GetInt32()));
+        var data = output.GetProperty("data").EnumerateArray().Select(v => v.GetSingle()).ToArray();
+        Assert.Equal(0.755, TensorPrimitives.CosineSimilarity(data.AsSpan(0, 384), data.AsSpan(384, 384)), 0.005);
+
+        await ExpectAsync(await _client.PostAsync($"/v2/models/{MiniLmSampleServer.Model}/infer", Json("""
+            {"inputs": [{"name": "text", "shape": [2], "datatype": "BYTES", "data": ["ok", ""]}]}
+            """)), HttpStatusCode.BadRequest, "INVALID_INPUT");
+        await ExpectAsync(await _client.PostAsync($"/v2/models/{MiniLmSampleServer.Model}/infer", Json("""
+            {"inputs": [{"name": "text", "shape": [1, 2], "datatype": "BYTES", "data": ["a", "b"]}]}
+            """)), HttpStatusCode.BadRequest, "INVALID_INPUT");
+    }
+
+    [Fact]
     public async Task Seed001Embeddings_TheSeedsExampleVerbatim_InTheEnvelope()
     {
         using var bearer = new HttpClient { BaseAddress = _client.BaseAddress };
