@@ -27,23 +27,111 @@ internal static class ModelUploads
         var boundary = HeaderUtilities.RemoveQuotes(contentType.Boundary).Value;
         if (string.IsNullOrEmpty(boundary)) throw new InvalidInputException("The multipart boundary is missing from Content-Type.");
         var reader = new MultipartReader(boundary, request.Body);
-        while (await NextSectionAsync(reader, context.RequestAborted) is { } section)
+        string? primary = null;
+        Spool? spool = null;
+        try
         {
-            if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition)) continue;
-            if (disposition.IsFormDisposition() && disposition.Name.Value == "version")
+            while (await NextSectionAsync(reader, context.RequestAborted) is { } section)
             {
-                version ??= await ReadFieldAsync(section, "version", 128, context.RequestAborted);
-                continue;
+                if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition)) continue;
+                if (disposition.IsFormDisposition() && disposition.Name.Value == "version")
+                {
+                    version ??= await ReadFieldAsync(section, "version", 128, context.RequestAborted);
+                    continue;
+                }
+
+                if (disposition.IsFormDisposition() && disposition.Name.Value == "primary_file")
+                {
+                    primary = await ReadFieldAsync(section, "primary_file", 256, context.RequestAborted);
+                    continue;
+                }
+
+                if (!disposition.IsFileDisposition()) continue;
+                var fileName = HeaderUtilities.RemoveQuotes(disposition.FileName.HasValue ? disposition.FileName : disposition.FileNameStar).Value;
+                if (string.IsNullOrEmpty(fileName)) throw new InvalidInputException("The file part has no file name.");
+                var body = new ClientBodyStream(section.Body);
+                if (disposition.Name.Value != "files")
+                {
+                    if (spool is not null) throw new InvalidInputException("Send a version's files either as one part named 'file' or as parts named 'files', not both.");
+                    return await registry.AddVersionAsync(model_id, string.IsNullOrEmpty(version) ? null : version, body, fileName, context.RequestAborted);
+                }
+
+                // A version of several files (a model with its tokenizer and configuration): each part named 'files', its
+                // file name the file's name in the version ('vocab.txt', '1_Pooling/config.json'). The parts are kept in a
+                // temporary folder until the last has arrived, then stored together.
+                spool ??= new Spool(options.Value.MaxArtifactBytes);
+                await spool.AddAsync(fileName, body, context.RequestAborted);
             }
 
-            if (!disposition.IsFileDisposition()) continue;
-            var fileName = HeaderUtilities.RemoveQuotes(disposition.FileName.HasValue ? disposition.FileName : disposition.FileNameStar).Value;
-            if (string.IsNullOrEmpty(fileName)) throw new InvalidInputException("The file part has no file name.");
-            var body = new ClientBodyStream(section.Body);
-            return await registry.AddVersionAsync(model_id, string.IsNullOrEmpty(version) ? null : version, body, fileName, context.RequestAborted);
+            if (spool is null) throw new InvalidInputException("The upload has no file part (expected a part named 'file', or parts named 'files', with file names).");
+            return await registry.AddVersionAsync(
+                model_id, string.IsNullOrEmpty(version) ? null : version, spool.Sources, string.IsNullOrEmpty(primary) ? spool.DefaultPrimary : primary, context.RequestAborted);
+        }
+        finally
+        {
+            spool?.Dispose();
+        }
+    }
+
+    // The parts of a several-file upload, on disk until they are all there.
+    private sealed class Spool(long maxBytes) : IDisposable
+    {
+        private readonly string _directory = Path.Combine(Path.GetTempPath(), "modelkit-upload-" + Guid.NewGuid().ToString("N"));
+        private readonly List<ArtifactSource> _sources = [];
+        private readonly HashSet<string> _names = new(StringComparer.Ordinal);
+        private long _total;
+
+        public IReadOnlyList<ArtifactSource> Sources => _sources;
+
+        // The first .onnx file, else the first file: the one the backend loads.
+        public string DefaultPrimary
+        {
+            get
+            {
+                foreach (var source in _sources)
+                {
+                    if (source.Name.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)) return source.Name;
+                }
+
+                return _sources[0].Name;
+            }
         }
 
-        throw new InvalidInputException("The upload has no file part (expected a part named 'file' with a file name).");
+        public async Task AddAsync(string name, Stream content, CancellationToken cancellationToken)
+        {
+            if (!_names.Add(name)) throw new InvalidInputException($"The upload has two files named '{ClientText.Quote(name, 80)}'.");
+            Directory.CreateDirectory(_directory);
+            var path = Path.Combine(_directory, _sources.Count.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            await using (var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true))
+            {
+                var buffer = new byte[1 << 16];
+                int read;
+                while ((read = await content.ReadAsync(buffer, cancellationToken)) > 0)
+                {
+                    _total += read;
+                    if (_total > maxBytes)
+                    {
+                        throw new PayloadTooLargeException($"The version's files together are larger than the limit of {maxBytes} bytes (ModelKitOptions.MaxArtifactBytes).");
+                    }
+
+                    await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                }
+            }
+
+            _sources.Add(ArtifactSource.FromFile(name, path));
+        }
+
+        public void Dispose()
+        {
+            try
+            {
+                if (Directory.Exists(_directory)) Directory.Delete(_directory, recursive: true);
+            }
+            catch (IOException)
+            {
+                // Left for the system's temp cleaner; nothing refers to it.
+            }
+        }
     }
 
     private static async Task<MultipartSection?> NextSectionAsync(MultipartReader reader, CancellationToken cancellationToken)

@@ -154,6 +154,45 @@ public sealed class EmbeddingsApiTests(MiniLmSampleServer server) : IClassFixtur
     }
 
     [Fact]
+    public async Task TextEncoder_UploadedOverHttpAsSeveralFiles_EmbedsLikeTheBundledOne()
+    {
+        // Seed 002: create, then upload the model with its tokenizer and sentence-transformers files in one multipart
+        // request, each as a part named 'files' whose file name is its name in the version.
+        using var files = new TempDirectory();
+        ModelKit.ModelGenerator.PretrainedModels.ExtractMiniLm(files.Path);
+        await ExpectAsync(await _client.PostAsync("/api/v1/models", Json("""{"model_id": "minilm-uploaded", "name": "MiniLM uploaded", "task": "feature-extraction"}""")), HttpStatusCode.Created);
+        using (var form = new MultipartFormDataContent())
+        {
+            foreach (var name in ModelKit.ModelGenerator.PretrainedModels.MiniLmFiles.Reverse()) // the .onnx file is found wherever it is
+            {
+                var part = new StreamContent(File.OpenRead(Path.Combine(files.Path, name)));
+                form.Add(part, "files", name);
+            }
+
+            var uploaded = await ExpectAsync(await _client.PostAsync("/api/v1/models/minilm-uploaded/upload", form), HttpStatusCode.OK);
+            var version = uploaded.GetProperty("data");
+            Assert.Equal("ready", version.GetProperty("status").GetString());
+            var names = version.GetProperty("files").EnumerateArray().Select(f => f.GetProperty("name").GetString()).ToArray();
+            Assert.Equal("model.onnx", names[0]);
+            Assert.Contains("1_Pooling/config.json", names);
+        }
+
+        var bundled = await ExpectAsync(await _client.PostAsync("/v1/embeddings", Json($$"""{"model": "{{MiniLmSampleServer.Model}}", "input": "{{Food}}"}""")), HttpStatusCode.OK);
+        var uploadedVector = await ExpectAsync(await _client.PostAsync("/v1/embeddings", Json($$"""{"model": "minilm-uploaded", "input": "{{Food}}"}""")), HttpStatusCode.OK);
+        Assert.Equal(
+            bundled.GetProperty("data")[0].GetProperty("embedding").EnumerateArray().Select(v => v.GetSingle()),
+            uploadedVector.GetProperty("data")[0].GetProperty("embedding").EnumerateArray().Select(v => v.GetSingle()));
+
+        // Two parts with one name, or a 'file' part beside 'files' parts, are refused.
+        using var twice = new MultipartFormDataContent
+        {
+            { new ByteArrayContent([1, 2, 3]), "files", "vocab.txt" },
+            { new ByteArrayContent([1, 2, 3]), "files", "vocab.txt" },
+        };
+        await ExpectAsync(await _client.PostAsync("/api/v1/models/minilm-uploaded/upload", twice), HttpStatusCode.BadRequest, "INVALID_INPUT");
+    }
+
+    [Fact]
     public async Task OpenInferenceProtocol_BytesTextInput_GivesEmbeddings()
     {
         var json = await ExpectAsync(await _client.PostAsync($"/v2/models/{MiniLmSampleServer.Model}/infer", Json($$"""
