@@ -1,3 +1,4 @@
+using ModelKit.Text;
 using System.Globalization;
 using System.Numerics.Tensors;
 using System.Text;
