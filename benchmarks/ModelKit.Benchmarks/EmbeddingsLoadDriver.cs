@@ -28,7 +28,8 @@ namespace ModelKit.Benchmarks;
 /// </summary>
 /// <remarks>
 /// ModelKit's deployments come from <c>MODELKIT_EMBED_CONFIGS</c>: a comma-separated list of
-/// <c>{instances}x{intraOpThreads}/b{maxBatch}/d{maxQueueDelayMs}</c>, each one more contender (default <see cref="DefaultConfig"/>).
+/// <c>{instances}x{intraOpThreads}/b{maxBatch}/d{maxQueueDelayMs}[/t{maxBatchTokens}]</c> (the token budget sets the queue's
+/// MaxBatchElements and the service's MaxChunkTokens), each one more contender (default <see cref="DefaultConfig"/>).
 /// <c>MODELKIT_EMBED_WORKLOADS=short</c> (or <c>mixed</c>) runs one workload; <c>MODELKIT_EMBED_SKIP_DIRECT=1</c> leaves out
 /// the 64 direct threads. Results and their reading: docs/benchmarks.md, "Text embeddings (all-MiniLM-L6-v2)".
 /// </remarks>
@@ -162,8 +163,9 @@ internal static class EmbeddingsLoadDriver
 
     private static async Task<(string Name, ServiceProvider Provider, ITextEmbeddingService Service)> CreateHostAsync(string config, IReadOnlyList<string> files)
     {
-        // {instances}x{intraOpThreads}/b{maxBatch}/d{maxQueueDelayMs}
+        // {instances}x{intraOpThreads}/b{maxBatch}/d{maxQueueDelayMs}[/t{maxBatchTokens}]
         var parts = config.Split('/');
+        long? tokens = parts.Length > 3 ? long.Parse(parts[3].AsSpan(1), CultureInfo.InvariantCulture) : null;
         var shape = parts[0].Split('x');
         var instances = int.Parse(shape[0], CultureInfo.InvariantCulture);
         var threads = int.Parse(shape[1], CultureInfo.InvariantCulture);
@@ -181,12 +183,12 @@ internal static class EmbeddingsLoadDriver
                 Instances = instances,
                 MaxQueueDelay = TimeSpan.FromMilliseconds(delay),
                 MaxQueueSize = 100_000,
-            });
+                MaxBatchElements = tokens,
+            })
+            .ConfigureTextEmbeddings(o => o.MaxChunkTokens = tokens is { } t ? (int)t : int.MaxValue);
         var provider = services.BuildServiceProvider();
         var registry = provider.GetRequiredService<IModelRegistry>();
-        var sources = new List<ArtifactSource>();
-        for (var i = 0; i < files.Count; i++) sources.Add(ArtifactSource.FromFile(PretrainedModels.MiniLmFiles[i], files[i]));
-        await registry.RegisterAsync(new ModelDefinition { Id = ModelId, Name = ModelId, Task = "feature-extraction" }, sources);
+        await PretrainedModels.RegisterMiniLmAsync(registry, new ModelDefinition { Id = ModelId, Name = ModelId, Task = "feature-extraction" });
         var service = provider.GetRequiredService<ITextEmbeddingService>();
         await service.EmbedAsync(new TextEmbeddingRequest { ModelId = ModelId, Texts = ["Warm the deployment up."] });
         return (config, provider, service);

@@ -72,10 +72,14 @@ internal sealed partial class DemoModelSeeder(IModelRegistry registry, IDeployme
         {
             DeploymentId = MiniLmId,
             ModelId = MiniLmId,
-            Replicas = 1,
+            // Measured on 2 cores (docs/benchmarks.md, "Text embeddings"): two instances of one intra-op thread each beat
+            // one of two; merging short texts pays, runs of more than ≈ 512 tokens only widen the latency spread, and
+            // waiting for batch-mates gains nothing.
+            Replicas = 2,
             MinReplicas = 1,
-            MaxReplicas = 2,
-            Batching = new() { MaxBatchSize = 64, MaxQueueDelay = TimeSpan.FromMilliseconds(2) },
+            MaxReplicas = 4,
+            IntraOpThreads = 1,
+            Batching = new() { MaxBatchSize = 64, MaxBatchElements = 512, MaxQueueDelay = TimeSpan.Zero },
         }, cancellationToken);
         LogDeploying(logger, MiniLmId);
     }

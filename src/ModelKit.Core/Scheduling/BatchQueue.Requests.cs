@@ -72,6 +72,7 @@ internal sealed partial class BatchQueue
             EnqueuedAt = enqueuedAt;
             long key = 0;
             long rows = 1;
+            long perRow = 1;
             foreach (var (name, tensor) in inputs)
             {
                 var hash = new HashCode();
@@ -79,13 +80,21 @@ internal sealed partial class BatchQueue
                 hash.Add(tensor.ElementType);
                 var shape = tensor.Shape;
                 hash.Add(shape.Length);
-                for (var d = 1; d < shape.Length; d++) hash.Add(shape[d]);
+                long elements = 1;
+                for (var d = 1; d < shape.Length; d++)
+                {
+                    hash.Add(shape[d]);
+                    elements *= shape[d];
+                }
+
                 key += hash.ToHashCode();
                 rows = tensor.BatchSize;
+                perRow = Math.Max(perRow, elements);
             }
 
             ShapeKey = key;
             Rows = rows;
+            ElementsPerRow = perRow;
         }
 
         public IReadOnlyDictionary<string, Tensor> Inputs { get; }
@@ -93,6 +102,9 @@ internal sealed partial class BatchQueue
         public long EnqueuedAt { get; }
         public long ShapeKey { get; }
         public long Rows { get; }
+
+        /// <summary>The elements one row of the largest input holds (a text's padded length for a text encoder).</summary>
+        public long ElementsPerRow { get; }
         public int State;
         public PendingRequest? Prev;
         public PendingRequest? Next;

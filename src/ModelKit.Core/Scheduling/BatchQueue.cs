@@ -329,12 +329,14 @@ internal sealed partial class BatchQueue : IAsyncDisposable
         List<PendingRequest>? mates = null;
         if (_supportsBatching)
         {
+            // Mates share the head's shape, so a cap on the elements of the largest input is a cap on rows.
+            var maxRows = _options.MaxBatchElements is { } elements ? Math.Min(_options.MaxBatchSize, Math.Max(1, elements / head.ElementsPerRow)) : _options.MaxBatchSize;
             foreach (var list in _lists)
             {
-                for (var node = list.Head; node is not null && rows < _options.MaxBatchSize;)
+                for (var node = list.Head; node is not null && rows < maxRows;)
                 {
                     var next = node.Next;
-                    if (node.ShapeKey == head.ShapeKey && rows + node.Rows <= _options.MaxBatchSize && PendingRequest.AreStackable(head.Inputs, node.Inputs))
+                    if (node.ShapeKey == head.ShapeKey && rows + node.Rows <= maxRows && PendingRequest.AreStackable(head.Inputs, node.Inputs))
                     {
                         list.Remove(node);
                         (mates ??= []).Add(node);

@@ -7,6 +7,15 @@ public sealed record BatchingOptions
     public int MaxBatchSize { get; init; } = 32;
 
     /// <summary>
+    /// The most elements the largest input of a merged batch may hold (rows × the elements of one row), or null for no
+    /// limit beyond <see cref="MaxBatchSize"/>. Requests of one shape are merged only up to it; a request larger than it
+    /// still runs, alone. For text encoders this is a token budget per run (rows × padded length): on CPU, merging long
+    /// texts gains no throughput and only widens the latency spread, while short texts still merge by the dozen.
+    /// Default: null.
+    /// </summary>
+    public long? MaxBatchElements { get; init; }
+
+    /// <summary>
     /// How long the oldest request may wait for batch-mates when fewer than <see cref="MaxBatchSize"/> rows wait.
     /// Default: zero, i.e. greedy: run what is queued as soon as an instance is free.
     /// </summary>
@@ -38,6 +47,7 @@ public sealed record BatchingOptions
         if (MaxQueueDelay < TimeSpan.Zero || MaxQueueDelay > TimeSpan.FromSeconds(10)) errors.Add($"MaxQueueDelay must be 0..10 s (was {MaxQueueDelay}).");
         if (MaxQueueSize is < 1 or > 1_000_000) errors.Add($"MaxQueueSize must be 1..1000000 (was {MaxQueueSize}).");
         if (Instances is < 1 or > 256) errors.Add($"Instances must be 1..256 (was {Instances}).");
+        if (MaxBatchElements is < 1) errors.Add($"MaxBatchElements must be 1 or more, or null (was {MaxBatchElements}).");
         if (errors.Count > 0) throw new InvalidModelConfigException("Invalid batching options: " + string.Join(" ", errors));
     }
 }

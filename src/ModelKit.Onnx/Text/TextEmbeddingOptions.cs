@@ -12,6 +12,14 @@ public sealed class TextEmbeddingOptions
     /// </summary>
     public int MaxChunkRows { get; set; } = 32;
 
+    /// <summary>
+    /// The most tokens (rows × padded length) one queued chunk holds, so one caller's long texts are split into small runs
+    /// as the queue's <c>BatchingOptions.MaxBatchElements</c> splits merged ones; a single text longer than it still runs.
+    /// Default: 512 (on a CPU, runs of more tokens gain no throughput and widen the latency spread; see docs/benchmarks.md,
+    /// "Text embeddings"). On a GPU, raise it with the deployment's MaxBatchElements.
+    /// </summary>
+    public int MaxChunkTokens { get; set; } = 512;
+
     /// <summary>The most characters one text may have before it is tokenized. Default: 1 000 000.</summary>
     public int MaxTextLength { get; set; } = 1_000_000;
 }

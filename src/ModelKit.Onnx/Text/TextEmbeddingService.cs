@@ -64,7 +64,7 @@ public sealed class TextEmbeddingService : ITextEmbeddingService, IDisposable
         }
 
         var vectors = await encoder.EmbedAsync(
-            model, texts, request.Normalize ?? encoder.Config.Normalize, request.Dimensions, _options.MaxChunkRows, request.Priority, request.Timeout, cancellationToken).ConfigureAwait(false);
+            model, texts, request.Normalize ?? encoder.Config.Normalize, request.Dimensions, _options.MaxChunkRows, _options.MaxChunkTokens, request.Priority, request.Timeout, cancellationToken).ConfigureAwait(false);
         var tokenCounts = new int[count];
         var truncated = new bool[count];
         var total = 0;

@@ -118,9 +118,9 @@ internal sealed class TextEncoder
 
     /// <summary>Embeds the texts (already tokenized) in order; each vector has <paramref name="dimensions"/> values, or all of them.</summary>
     public async Task<float[][]> EmbedAsync(
-        IServedModel model, TokenizedText[] texts, bool normalize, int? dimensions, int maxRows, RequestPriority? priority, TimeSpan? timeout, CancellationToken cancellationToken)
+        IServedModel model, TokenizedText[] texts, bool normalize, int? dimensions, int maxRows, int maxTokens, RequestPriority? priority, TimeSpan? timeout, CancellationToken cancellationToken)
     {
-        // Sort by length and cut into chunks of one bucket and at most maxRows texts.
+        // Sort by length and cut into chunks of one bucket, at most maxRows texts and maxTokens padded tokens (at least one text).
         var order = new int[texts.Length];
         var lengths = new int[texts.Length];
         for (var i = 0; i < texts.Length; i++)
@@ -134,8 +134,9 @@ internal sealed class TextEncoder
         for (var start = 0; start < order.Length;)
         {
             var bucket = PaddedLength(lengths[start]);
+            var rows = Math.Min(maxRows, Math.Max(1, maxTokens / bucket));
             var end = start + 1;
-            while (end < order.Length && end - start < maxRows && PaddedLength(lengths[end]) == bucket) end++;
+            while (end < order.Length && end - start < rows && PaddedLength(lengths[end]) == bucket) end++;
             chunks.Add((start, end - start, bucket));
             start = end;
         }

@@ -90,6 +90,23 @@ public sealed class BatchQueueTests : IDisposable
     }
 
     [Fact]
+    public async Task EnqueueAsync_MaxBatchElements_CapsTheRowsOfAMergedBatch()
+    {
+        // Rows of 2 elements, at most 6 elements per batch: batches of at most 3 rows, though MaxBatchSize allows 32.
+        await using var queue = CreateQueue(new BatchingOptions { MaxBatchSize = 32, MaxBatchElements = 6 });
+        var first = await Task.Run(() => BlockWithFirstRequestAsync(queue));
+        var waiting = new[] { queue.EnqueueAsync(Rows(1)), queue.EnqueueAsync(Rows(2, 3)), queue.EnqueueAsync(Rows(4)), queue.EnqueueAsync(Rows(5)), queue.EnqueueAsync(Rows(6, 7, 8, 9)) };
+        Release();
+        var results = await Task.WhenAll(waiting);
+        await first;
+
+        // The 4-row request is over the cap: it still runs, alone.
+        Assert.Equal([[1], [1, 2], [1, 1], [4]], _backend.Batches.ToArray());
+        Assert.Equal([18f, 19f], results[4]["y"].ToArray<float>()[6..]);
+        Assert.Throws<InvalidModelConfigException>(() => new BatchingOptions { MaxBatchElements = 0 }.Validate());
+    }
+
+    [Fact]
     public async Task EnqueueAsync_HighPriority_RunsBeforeEarlierNormalAndLow()
     {
         await using var queue = CreateQueue(new BatchingOptions { MaxBatchSize = 1 });
