@@ -75,7 +75,13 @@ internal sealed class EmbeddingValueConverter : JsonConverter<object>
         }
 
         writer.WriteStartArray();
-        foreach (var v in (float[])value) writer.WriteNumberValue(v);
+        foreach (var v in (float[])value)
+        {
+            // A model that outputs NaN or ±Infinity: written as the named literals, as every other ModelKit answer does.
+            if (float.IsFinite(v)) writer.WriteNumberValue(v);
+            else writer.WriteStringValue(v.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
         writer.WriteEndArray();
     }
 }
@@ -106,7 +112,7 @@ internal static class Embeddings
         switch (input.ValueKind)
         {
             case JsonValueKind.String:
-                return request with { Texts = [input.GetString()!] };
+                return request with { Texts = [Text(input, 0)] };
             case JsonValueKind.Array when input.GetArrayLength() == 0:
                 return request with { Texts = [] }; // the service names the empty input
             case JsonValueKind.Array:
@@ -164,10 +170,23 @@ internal static class Embeddings
         foreach (var item in array.EnumerateArray())
         {
             if (item.ValueKind != JsonValueKind.String) throw Mixed();
-            texts.Add(item.GetString()!);
+            texts.Add(Text(item, texts.Count));
         }
 
         return texts;
+    }
+
+    // A JSON string as text; one that escapes half of a surrogate pair (\ud800 alone) is no text.
+    private static string Text(JsonElement item, int index)
+    {
+        try
+        {
+            return item.GetString()!;
+        }
+        catch (InvalidOperationException)
+        {
+            throw new InvalidInputException($"input[{index}] is not valid text: it holds an unpaired UTF-16 surrogate escape (such as \\ud800 alone).");
+        }
     }
 
     private static int[] TokenIds(JsonElement array, string name)

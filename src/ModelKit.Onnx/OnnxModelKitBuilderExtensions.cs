@@ -22,8 +22,8 @@ public static class OnnxModelKitBuilderExtensions
         if (configure is not null) builder.Services.Configure(configure);
         builder.Services.TryAddSingleton<OnnxBackend>();
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IInferenceBackend, OnnxBackend>(sp => sp.GetRequiredService<OnnxBackend>()));
-        builder.Services.AddOptions<TextEmbeddingOptions>().Validate(o => o.MaxInputs is >= 1 and <= 1_000_000 && o.MaxChunkRows is >= 1 and <= 65536 && o.MaxChunkTokens >= 1 && o.MaxTextLength >= 1,
-            "ModelKit:Embeddings: MaxInputs must be 1..1000000, MaxChunkRows 1..65536, MaxChunkTokens and MaxTextLength at least 1.").ValidateOnStart();
+        builder.Services.AddOptions<TextEmbeddingOptions>().Validate(o => o.MaxInputs is >= 1 and <= 1_000_000 && o.MaxChunkRows is >= 1 and <= 65536 && o.MaxChunkTokens >= 1 && o.MaxChunksInFlight is >= 1 and <= 1024 && o.MaxTextLength >= 1,
+            "ModelKit:Embeddings: MaxInputs must be 1..1000000, MaxChunkRows 1..65536, MaxChunksInFlight 1..1024, MaxChunkTokens and MaxTextLength at least 1.").ValidateOnStart();
         builder.Services.TryAddSingleton<ITextEmbeddingService, TextEmbeddingService>();
         builder.Services.TryAddSingleton<ModelKitEmbeddingGenerators>();
         return builder;

@@ -24,7 +24,7 @@ internal static class OpenAiEndpoints
     }
 
     public static async Task<IResult> GetModelAsync(string model, IModelRegistry registry, CancellationToken cancellationToken) =>
-        ModelKitJson.Json(Of(await registry.GetModelAsync(Uri.UnescapeDataString(model), cancellationToken)));
+        ModelKitJson.Json(Of(await registry.GetModelAsync(ModelIdRoute.FromSegment(model), cancellationToken)));
 
     public static async Task<IResult> EmbeddingsAsync(HttpContext context, CancellationToken cancellationToken)
     {

@@ -52,14 +52,26 @@ internal static class ModelUploads
                 var body = new ClientBodyStream(section.Body);
                 if (disposition.Name.Value != "files")
                 {
-                    if (spool is not null) throw new InvalidInputException("Send a version's files either as one part named 'file' or as parts named 'files', not both.");
-                    return await registry.AddVersionAsync(model_id, string.IsNullOrEmpty(version) ? null : version, body, fileName, context.RequestAborted);
+                    if (spool is not null) throw MixedParts();
+                    var stored = await registry.AddVersionAsync(model_id, string.IsNullOrEmpty(version) ? null : version, body, fileName, context.RequestAborted);
+
+                    // One file streams straight into the store; a file part after it would be lost, so the version goes again.
+                    while (await NextSectionAsync(reader, context.RequestAborted) is { } after)
+                    {
+                        if (ContentDispositionHeaderValue.TryParse(after.ContentDisposition, out var more) && more.IsFileDisposition())
+                        {
+                            await registry.DeleteVersionAsync(stored.ModelId, stored.Version, force: true, CancellationToken.None);
+                            throw MixedParts();
+                        }
+                    }
+
+                    return stored;
                 }
 
                 // A version of several files (a model with its tokenizer and configuration): each part named 'files', its
                 // file name the file's name in the version ('vocab.txt', '1_Pooling/config.json'). The parts are kept in a
                 // temporary folder until the last has arrived, then stored together.
-                spool ??= new Spool(options.Value.MaxArtifactBytes);
+                spool ??= new Spool(Path.Combine(Path.GetFullPath(options.Value.DataDirectory), "upload-parts"), options.Value.MaxArtifactBytes);
                 await spool.AddAsync(fileName, body, context.RequestAborted);
             }
 
@@ -73,10 +85,13 @@ internal static class ModelUploads
         }
     }
 
-    // The parts of a several-file upload, on disk until they are all there.
-    private sealed class Spool(long maxBytes) : IDisposable
+    private static InvalidInputException MixedParts() =>
+        new("Send a version's files either as one part named 'file' or as parts named 'files' (one per file), not both.");
+
+    // The parts of a several-file upload, on disk (under the data directory, beside the store) until they are all there.
+    private sealed class Spool(string root, long maxBytes) : IDisposable
     {
-        private readonly string _directory = Path.Combine(Path.GetTempPath(), "modelkit-upload-" + Guid.NewGuid().ToString("N"));
+        private readonly string _directory = Path.Combine(root, Guid.NewGuid().ToString("N"));
         private readonly List<ArtifactSource> _sources = [];
         private readonly HashSet<string> _names = new(StringComparer.Ordinal);
         private long _total;

@@ -217,6 +217,7 @@ internal sealed class Deployment(string id, string modelId, int maxLogEntries)
                 TargetQueueDepth = TargetQueueDepth,
                 MemoryRequestBytes = MemoryRequest,
                 MaxBatchSize = Batching.MaxBatchSize,
+                MaxBatchElements = Batching.MaxBatchElements,
                 MaxQueueDelayMs = Batching.MaxQueueDelay.TotalMilliseconds,
                 MaxQueueSize = Batching.MaxQueueSize,
                 InlineExecution = Batching.InlineExecution,

@@ -43,6 +43,7 @@ public sealed partial class DeploymentManager
                 Batching = new BatchingOptions
                 {
                     MaxBatchSize = record.MaxBatchSize,
+                    MaxBatchElements = record.MaxBatchElements,
                     MaxQueueDelay = TimeSpan.FromMilliseconds(record.MaxQueueDelayMs),
                     MaxQueueSize = record.MaxQueueSize,
                     InlineExecution = record.InlineExecution,

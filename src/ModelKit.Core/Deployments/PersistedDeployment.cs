@@ -15,6 +15,7 @@ internal sealed record PersistedDeployment
     public int TargetQueueDepth { get; init; }
     public long? MemoryRequestBytes { get; init; }
     public int MaxBatchSize { get; init; }
+    public long? MaxBatchElements { get; init; }
     public double MaxQueueDelayMs { get; init; }
     public int MaxQueueSize { get; init; }
     public bool InlineExecution { get; init; }

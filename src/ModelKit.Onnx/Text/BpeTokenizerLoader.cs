@@ -54,7 +54,7 @@ internal static class BpeTokenizerLoader
             Merges = merges,
             ByteLevel = byteLevel,
             Normalizer = normalizer,
-            PreTokenizer = new RegexPreTokenizer(new Regex(pattern, RegexOptions.Compiled | RegexOptions.CultureInvariant), specials.Count > 0 ? specials : null),
+            PreTokenizer = new RegexPreTokenizer(new Regex(pattern, RegexOptions.Compiled | RegexOptions.CultureInvariant, ModelTokenizers.RegexTimeout), specials.Count > 0 ? specials : null),
             UnknownToken = unknown,
             ContinuingSubwordPrefix = subwordPrefix,
             EndOfWordSuffix = wordSuffix,

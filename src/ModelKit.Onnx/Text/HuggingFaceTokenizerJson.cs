@@ -189,7 +189,7 @@ internal static class HuggingFaceTokenizerJson
                 }
                 else if (String(pattern, "Regex") is { } regex)
                 {
-                    var compiled = new Regex(regex, RegexOptions.CultureInvariant);
+                    var compiled = new Regex(regex, RegexOptions.CultureInvariant, ModelTokenizers.RegexTimeout);
                     steps.Add(s => compiled.Replace(s, content));
                 }
 

@@ -65,13 +65,14 @@ public sealed class ModelTokenizer
     /// <summary>
     /// Encodes <paramref name="text"/> with the special tokens around it. When it needs more than
     /// <paramref name="maxTokens"/> ids, the text's own tokens are cut at the end (the special tokens stay) and the
-    /// result says so.
+    /// result says so; tokenizing stops one token past the limit, so a long text costs no more than what is kept.
     /// </summary>
     public TokenizedText Encode(string text, int maxTokens)
     {
         ArgumentNullException.ThrowIfNull(text);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxTokens, _prefix.Length + _suffix.Length + 1);
-        var ids = Tokenizer.EncodeToIds(text);
+        var room = maxTokens - _prefix.Length - _suffix.Length;
+        var ids = Tokenizer.EncodeToIds(text, room + 1, out _, out _);
         return Wrap(ids, maxTokens);
     }
 
@@ -132,7 +133,10 @@ public sealed class ModelTokenizer
 
 /// <summary>A text as token ids, special tokens included.</summary>
 /// <param name="Ids">The ids the model gets.</param>
-/// <param name="FullLength">How many ids the whole text needed; more than <c>Ids.Length</c> when it was cut.</param>
+/// <param name="FullLength">
+/// How many ids the text needed, special tokens included; more than <c>Ids.Length</c> when it was cut (then a lower bound:
+/// tokenizing stops one token past the limit).
+/// </param>
 public readonly record struct TokenizedText(int[] Ids, int FullLength)
 {
     /// <summary>True when the text was cut to fit.</summary>

@@ -11,6 +11,13 @@ namespace ModelKit.Onnx.Text;
 /// </summary>
 public static class ModelTokenizers
 {
+    /// <summary>
+    /// How long one match of a regular expression read from a model's files (a <c>tokenizer.json</c>'s Split
+    /// pre-tokenizer or Replace normalizer) may take: a pattern that backtracks without end fails the text instead of
+    /// holding a core.
+    /// </summary>
+    internal static readonly TimeSpan RegexTimeout = TimeSpan.FromMilliseconds(500);
+
     /// <summary>Loads the tokenizer of a model version from its artifact files; null when none of them is a tokenizer.</summary>
     /// <exception cref="InvalidModelConfigException">A tokenizer file is there but cannot be read.</exception>
     public static ModelTokenizer? Load(IReadOnlyList<ModelArtifactFile> files)

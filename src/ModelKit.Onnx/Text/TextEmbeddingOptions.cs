@@ -20,6 +20,12 @@ public sealed class TextEmbeddingOptions
     /// </summary>
     public int MaxChunkTokens { get; set; } = 512;
 
+    /// <summary>
+    /// The most chunks of one request waiting in the model's queue at a time: a request of many texts neither fills the
+    /// queue (its MaxQueueSize) nor holds back other callers' texts for long. Default: 4.
+    /// </summary>
+    public int MaxChunksInFlight { get; set; } = 4;
+
     /// <summary>The most characters one text may have before it is tokenized. Default: 1 000 000.</summary>
     public int MaxTextLength { get; set; } = 1_000_000;
 }

@@ -15,17 +15,19 @@ public sealed class TextEmbeddingService : ITextEmbeddingService, IDisposable
     private readonly IModelRouter _router;
     private readonly IModelRegistry _registry;
     private readonly TextEmbeddingOptions _options;
+    private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<(string ModelId, string Version), Lazy<Task<TextEncoder>>> _encoders = new();
     private readonly EventHandler<ModelRegistryChange> _onChanged;
 
     /// <summary>Creates the service over the router (which resolves and queues) and the registry (which holds the tokenizer files).</summary>
-    public TextEmbeddingService(IModelRouter router, IModelRegistry registry, IOptions<TextEmbeddingOptions>? options = null)
+    public TextEmbeddingService(IModelRouter router, IModelRegistry registry, IOptions<TextEmbeddingOptions>? options = null, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(router);
         ArgumentNullException.ThrowIfNull(registry);
         _router = router;
         _registry = registry;
         _options = options?.Value ?? new TextEmbeddingOptions();
+        _time = timeProvider ?? TimeProvider.System;
         _onChanged = (_, change) =>
         {
             foreach (var key in _encoders.Keys)
@@ -56,15 +58,21 @@ public sealed class TextEmbeddingService : ITextEmbeddingService, IDisposable
         for (var i = 0; i < count; i++)
         {
             texts[i] = Tokenize(encoder, request, i);
+            if (texts[i].Ids.Length == 0)
+            {
+                throw new InvalidInputException($"input[{i}] has no tokens: model '{model.ModelId}' tokenizes it to nothing (only spaces or characters it drops).");
+            }
+
             if (!request.Truncate && texts[i].Truncated)
             {
                 throw new InvalidInputException(
-                    $"input[{i}] has {texts[i].FullLength} tokens; model '{model.ModelId}' takes at most {encoder.MaxTokens} (turn truncation on to cut it).");
+                    $"input[{i}] has more than {encoder.MaxTokens} tokens; model '{model.ModelId}' takes at most {encoder.MaxTokens} (turn truncation on to cut it).");
             }
         }
 
         var vectors = await encoder.EmbedAsync(
-            model, texts, request.Normalize ?? encoder.Config.Normalize, request.Dimensions, _options.MaxChunkRows, _options.MaxChunkTokens, request.Priority, request.Timeout, cancellationToken).ConfigureAwait(false);
+            model, texts, request.Normalize ?? encoder.Config.Normalize, request.Dimensions, _options.MaxChunkRows, _options.MaxChunkTokens, _options.MaxChunksInFlight,
+            request.Priority, request.Timeout, _time, cancellationToken).ConfigureAwait(false);
         var tokenCounts = new int[count];
         var truncated = new bool[count];
         var total = 0;
@@ -148,7 +156,19 @@ public sealed class TextEmbeddingService : ITextEmbeddingService, IDisposable
 
     private static TokenizedText Tokenize(TextEncoder encoder, TextEmbeddingRequest request, int index)
     {
-        if (request.Texts is { } texts) return encoder.Tokenizer.Encode(texts[index], encoder.MaxTokens);
+        if (request.Texts is { } texts)
+        {
+            try
+            {
+                return encoder.Tokenizer.Encode(texts[index], encoder.MaxTokens);
+            }
+            catch (System.Text.RegularExpressions.RegexMatchTimeoutException)
+            {
+                throw new InvalidModelConfigException(
+                    $"The model's tokenizer took too long on input[{index}]: a regular expression in its tokenizer.json backtracks without end on this text.");
+            }
+        }
+
         try
         {
             return encoder.Tokenizer.FromIds(request.TokenIds![index], encoder.MaxTokens);

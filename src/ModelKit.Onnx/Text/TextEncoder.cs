@@ -17,21 +17,27 @@ internal sealed class TextEncoder
     private readonly string _idsName;
     private readonly TensorElementType _idsType;
     private readonly string? _maskName;
+    private readonly TensorElementType _maskType;
     private readonly string? _typeIdsName;
+    private readonly TensorElementType _typeIdsType;
+    private readonly int? _fixedRows;
     private readonly string _outputName;
     private readonly bool _outputIsPooled;
     private readonly int? _fixedLength;
 
     private TextEncoder(
-        ModelTokenizer tokenizer, TextEncoderConfig config, string idsName, TensorElementType idsType, string? maskName, string? typeIdsName,
-        string outputName, bool outputIsPooled, int? fixedLength, int maxTokens, int? dimensions)
+        ModelTokenizer tokenizer, TextEncoderConfig config, string idsName, TensorElementType idsType, TensorSpec? mask, TensorSpec? typeIds,
+        string outputName, bool outputIsPooled, int? fixedRows, int? fixedLength, int maxTokens, int? dimensions)
     {
         Tokenizer = tokenizer;
         Config = config;
         _idsName = idsName;
         _idsType = idsType;
-        _maskName = maskName;
-        _typeIdsName = typeIdsName;
+        _maskName = mask?.Name;
+        _maskType = mask?.ElementType ?? idsType;
+        _typeIdsName = typeIds?.Name;
+        _typeIdsType = typeIds?.ElementType ?? idsType;
+        _fixedRows = fixedRows;
         _outputName = outputName;
         _outputIsPooled = outputIsPooled;
         _fixedLength = fixedLength;
@@ -69,6 +75,11 @@ internal sealed class TextEncoder
             {
                 throw new UnsupportedTaskException($"Model '{modelId}' has input '{input.Name}', which a text encoder does not fill (known: input_ids, attention_mask, token_type_ids).");
             }
+
+            if (input.ElementType is not (TensorElementType.Int64 or TensorElementType.Int32) || input.Shape.Count != 2)
+            {
+                throw new UnsupportedTaskException($"Model '{modelId}': input '{input.Name}' is {input.Describe()}; a text encoder takes int64 or int32 [batch, sequence].");
+            }
         }
 
         // The token vectors to pool: last_hidden_state / token_embeddings, else the first float [batch, sequence, hidden]
@@ -96,12 +107,13 @@ internal sealed class TextEncoder
 
         var config = TextEncoderConfig.Read(files);
         int? fixedLength = ids.Shape[1] > 0 ? (int)ids.Shape[1] : null;
+        int? fixedRows = ids.Shape[0] > 0 ? (int)ids.Shape[0] : null; // an export with a fixed batch (usually 1) takes that many rows
         var maxTokens = fixedLength ?? Math.Min(config.MaxSequenceLength ?? tokenizer.ModelMaxLength ?? 512, tokenizer.ModelMaxLength ?? int.MaxValue);
         var last = output.Shape[^1];
         int? dimensions = last > 0 ? (int)last : config.Dimensions;
         return new TextEncoder(
-            tokenizer, config, ids.Name, ids.ElementType, signature.FindInput("attention_mask")?.Name, signature.FindInput("token_type_ids")?.Name,
-            output.Name, pooled, fixedLength, Math.Max(maxTokens, tokenizer.Prefix.Count + tokenizer.Suffix.Count + 1), dimensions);
+            tokenizer, config, ids.Name, ids.ElementType, signature.FindInput("attention_mask"), signature.FindInput("token_type_ids"),
+            output.Name, pooled, fixedRows, fixedLength, Math.Max(maxTokens, tokenizer.Prefix.Count + tokenizer.Suffix.Count + 1), dimensions);
     }
 
     /// <summary>
@@ -112,15 +124,23 @@ internal sealed class TextEncoder
     public int PaddedLength(int length)
     {
         if (_fixedLength is { } fixedLength) return fixedLength;
+        length = Math.Max(1, length);
         var step = length <= 64 ? 8 : length <= 128 ? 16 : length <= 256 ? 32 : 64;
         return Math.Min(MaxTokens, (length + step - 1) / step * step);
     }
 
-    /// <summary>Embeds the texts (already tokenized) in order; each vector has <paramref name="dimensions"/> values, or all of them.</summary>
+    /// <summary>
+    /// Embeds the texts (already tokenized) in order; each vector has <paramref name="dimensions"/> values, or all of them.
+    /// At most <paramref name="inFlight"/> chunks of one call wait in the queue at a time, so a large request neither
+    /// fills the queue nor holds back other callers' texts; <paramref name="timeout"/> bounds the whole call, and the
+    /// first chunk that fails cancels the others.
+    /// </summary>
     public async Task<float[][]> EmbedAsync(
-        IServedModel model, TokenizedText[] texts, bool normalize, int? dimensions, int maxRows, int maxTokens, RequestPriority? priority, TimeSpan? timeout, CancellationToken cancellationToken)
+        IServedModel model, TokenizedText[] texts, bool normalize, int? dimensions, int maxRows, int maxTokens, int inFlight,
+        RequestPriority? priority, TimeSpan? timeout, TimeProvider time, CancellationToken cancellationToken)
     {
         // Sort by length and cut into chunks of one bucket, at most maxRows texts and maxTokens padded tokens (at least one text).
+        if (_fixedRows is { } fixedRows) maxRows = fixedRows;
         var order = new int[texts.Length];
         var lengths = new int[texts.Length];
         for (var i = 0; i < texts.Length; i++)
@@ -142,14 +162,49 @@ internal sealed class TextEncoder
         }
 
         var results = new float[texts.Length][];
-        var runs = new Task[chunks.Count];
-        for (var c = 0; c < chunks.Count; c++)
+        var deadline = timeout is { } t && t != Timeout.InfiniteTimeSpan ? time.GetTimestamp() + (long)(t.TotalSeconds * time.TimestampFrequency) : (long?)null;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Exception? firstError = null;
+        var next = -1;
+
+        async Task WorkAsync()
         {
-            var (start, count, padded) = chunks[c];
-            runs[c] = RunChunkAsync(model, texts, order.AsMemory(start, count), padded, results, normalize, dimensions, priority, timeout, cancellationToken);
+            int c;
+            while ((c = Interlocked.Increment(ref next)) < chunks.Count)
+            {
+                var (start, count, padded) = chunks[c];
+                TimeSpan? left = null;
+                if (deadline is { } end)
+                {
+                    left = TimeSpan.FromSeconds((end - time.GetTimestamp()) / (double)time.TimestampFrequency);
+                    if (left <= TimeSpan.Zero) throw new InferenceTimeoutException($"Embedding {texts.Length} inputs with model '{model.ModelId}' took longer than the request's timeout of {timeout!.Value.TotalSeconds:0.###} s.");
+                }
+
+                await RunChunkAsync(model, texts, order.AsMemory(start, count), padded, results, normalize, dimensions, priority, left, stop.Token).ConfigureAwait(false);
+            }
         }
 
-        await Task.WhenAll(runs).ConfigureAwait(false);
+        async Task GuardedAsync()
+        {
+            try
+            {
+                await WorkAsync().ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !stop.IsCancellationRequested || cancellationToken.IsCancellationRequested)
+            {
+                Interlocked.CompareExchange(ref firstError, ex, null);
+                await stop.CancelAsync().ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // Stopped because another chunk failed: that failure is the answer.
+            }
+        }
+
+        var workers = new Task[Math.Min(Math.Max(1, inFlight), chunks.Count)];
+        for (var w = 0; w < workers.Length; w++) workers[w] = GuardedAsync();
+        await Task.WhenAll(workers).ConfigureAwait(false);
+        if (firstError is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(firstError);
         return results;
     }
 
@@ -190,9 +245,9 @@ internal sealed class TextEncoder
         var shape = new long[] { rows, padded };
         var ids = Tensor.Allocate(_idsType, shape);
         var inputs = new Dictionary<string, Tensor>(3, StringComparer.Ordinal) { [_idsName] = ids };
-        Tensor? mask = _maskName is null ? null : Tensor.Allocate(_idsType, shape);
+        Tensor? mask = _maskName is null ? null : Tensor.Allocate(_maskType, shape);
         if (mask is not null) inputs[_maskName!] = mask;
-        if (_typeIdsName is not null) inputs[_typeIdsName] = Tensor.Allocate(_idsType, shape); // zeros: one segment
+        if (_typeIdsName is not null) inputs[_typeIdsName] = Tensor.Allocate(_typeIdsType, shape); // zeros: one segment
         var pad = Tokenizer.PadTokenId;
         for (var r = 0; r < rows; r++)
         {
@@ -202,14 +257,16 @@ internal sealed class TextEncoder
             {
                 var idSpan = ids.AsSpan<long>().Slice(offset, padded);
                 for (var t = 0; t < padded; t++) idSpan[t] = t < text.Length ? text[t] : pad;
-                mask?.AsSpan<long>().Slice(offset, text.Length).Fill(1);
             }
             else
             {
                 var idSpan = ids.AsSpan<int>().Slice(offset, padded);
                 for (var t = 0; t < padded; t++) idSpan[t] = t < text.Length ? text[t] : pad;
-                mask?.AsSpan<int>().Slice(offset, text.Length).Fill(1);
             }
+
+            if (mask is null) continue;
+            if (_maskType == TensorElementType.Int64) mask.AsSpan<long>().Slice(offset, text.Length).Fill(1);
+            else mask.AsSpan<int>().Slice(offset, text.Length).Fill(1);
         }
 
         return inputs;

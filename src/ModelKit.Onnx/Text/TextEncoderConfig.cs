@@ -81,7 +81,7 @@ internal sealed record TextEncoderConfig
             using var document = JsonDocument.Parse(File.ReadAllBytes(path));
             return document.RootElement.Clone();
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or IOException or UnauthorizedAccessException)
         {
             return null; // an unreadable config leaves the defaults
         }

@@ -117,6 +117,8 @@ public sealed class EmbeddingsApiTests(MiniLmSampleServer server) : IClassFixtur
     [InlineData("""{"input": "x"}""", "invalid_input", "'model' is required", "model")]
     [InlineData("""{"model": "demo-mlp", "input": "x"}""", "unsupported_task", "no tokenizer", null)]
     [InlineData("""{"model": "all-MiniLM-L6-v2", "input": "x", "truncate": false, "dimensions": 0}""", "invalid_input", "'dimensions' is 0", "dimensions")]
+    [InlineData("""{"model": "all-MiniLM-L6-v2", "input": ["ok", "\ud800"]}""", "invalid_input", "input[1] is not valid text", "input")]
+    [InlineData("""{"model": "all-MiniLM-L6-v2", "input": "\udc00abc"}""", "invalid_input", "unpaired", "input")]
     public async Task V1Embeddings_BadInput_Is400InOpenAiErrorShape(string body, string code, string message, string? param)
     {
         var json = await ExpectAsync(await _client.PostAsync("/v1/embeddings", Json(body)), HttpStatusCode.BadRequest, code);
@@ -189,6 +191,18 @@ public sealed class EmbeddingsApiTests(MiniLmSampleServer server) : IClassFixtur
             { new ByteArrayContent([1, 2, 3]), "files", "vocab.txt" },
         };
         await ExpectAsync(await _client.PostAsync("/api/v1/models/minilm-uploaded/upload", twice), HttpStatusCode.BadRequest, "INVALID_INPUT");
+
+        // A 'file' part with 'files' parts after it: refused, and the version the first part made is gone again.
+        using var mixed = new MultipartFormDataContent
+        {
+            { new StreamContent(File.OpenRead(Path.Combine(files, "model.onnx"))), "file", "model.onnx" },
+            { new StreamContent(File.OpenRead(Path.Combine(files, "vocab.txt"))), "files", "vocab.txt" },
+        };
+        var refused = await ExpectAsync(await _client.PostAsync("/api/v1/models/minilm-uploaded/upload", mixed), HttpStatusCode.BadRequest, "INVALID_INPUT");
+        Assert.Contains("not both", refused.GetProperty("message").GetString(), StringComparison.Ordinal);
+        var model = await ExpectAsync(await _client.GetAsync("/api/v1/models/minilm-uploaded/versions"), HttpStatusCode.OK);
+        Assert.DoesNotContain("\"2\"", model.ToString(), StringComparison.Ordinal); // the first upload made "1"; the refused one left no "2"
+        Assert.Contains("\"1\"", model.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -388,7 +388,7 @@ public sealed class DeploymentManagerTests : IAsyncLifetime
     {
         await DeployRunningAsync(new DeploymentSpec
         {
-            DeploymentId = "kept", ModelId = "double", Version = "2", Replicas = 2, MaxReplicas = 3, Batching = OneAtATime, DefaultPriority = RequestPriority.High,
+            DeploymentId = "kept", ModelId = "double", Version = "2", Replicas = 2, MaxReplicas = 3, Batching = OneAtATime with { MaxBatchElements = 512 }, DefaultPriority = RequestPriority.High,
             Environment = new Dictionary<string, string> { ["MODE"] = "fast" },
         });
         await Registry.RegisterAsync(new ModelDefinition { Id = "other", Name = "Other" }, Content("model"), "o.onnx");
@@ -413,6 +413,7 @@ public sealed class DeploymentManagerTests : IAsyncLifetime
         var kept = await deployments.WaitUntilRunningAsync("kept").WaitAsync(Wait);
         Assert.Equal(("2", 2, 1, 3, RequestPriority.High, 1), (kept.Version, kept.DesiredReplicas, kept.MinReplicas, kept.MaxReplicas, kept.DefaultPriority, kept.Batching.MaxBatchSize));
         Assert.Equal("fast", kept.Environment["MODE"]);
+        Assert.Equal(512, kept.Batching.MaxBatchElements);
         Assert.Equal(DeploymentState.Stopped, deployments.GetDeployment("paused").State);
         var orphan = deployments.GetDeployment("orphan");
         Assert.Equal(DeploymentState.Failed, orphan.State);

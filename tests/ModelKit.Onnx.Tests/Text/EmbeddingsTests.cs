@@ -102,7 +102,7 @@ public sealed class EmbeddingsTests(MiniLmHost host) : IClassFixture<MiniLmHost>
 
         var error = await Assert.ThrowsAsync<InvalidInputException>(() => host.Embeddings.EmbedAsync(
             new TextEmbeddingRequest { ModelId = MiniLm.Id, Texts = ["short", longText], Truncate = false }));
-        Assert.Contains("input[1] has 402 tokens", error.Message, StringComparison.Ordinal);
+        Assert.Contains("input[1] has more than 256 tokens", error.Message, StringComparison.Ordinal);
         Assert.Contains("at most 256", error.Message, StringComparison.Ordinal);
     }
 
@@ -152,6 +152,31 @@ public sealed class EmbeddingsTests(MiniLmHost host) : IClassFixture<MiniLmHost>
         Assert.Contains("no tokenizer", noTokenizer.Message, StringComparison.Ordinal);
 
         await Assert.ThrowsAsync<ModelNotFoundException>(() => host.Embeddings.EmbedAsync(new TextEmbeddingRequest { ModelId = "nope", Texts = ["x"] }));
+    }
+
+    [Fact]
+    public async Task ManyChunks_NeverFillASmallQueue_AndTheTimeoutBoundsTheWholeRequest()
+    {
+        // A queue of 4 and chunks of at most 64 tokens: 60 texts of ~40 tokens are 60 chunks, four in the queue at a time.
+        using var dir = new TempDirectory();
+        var services = new ServiceCollection().AddLogging().AddMetrics();
+        services.AddModelKit(o => o.DataDirectory = dir.Path)
+            .AddOnnxRuntime(o => o.IntraOpThreads = 1)
+            .ConfigureInference(o => o.DefaultBatching = new BatchingOptions { MaxBatchSize = 64, MaxQueueSize = 4 })
+            .ConfigureTextEmbeddings(o => o.MaxChunkTokens = 64);
+        await using var provider = services.BuildServiceProvider();
+        await MiniLm.RegisterAsync(provider.GetRequiredService<IModelRegistry>());
+        var embeddings = provider.GetRequiredService<ITextEmbeddingService>();
+        var texts = Enumerable.Range(0, 60).Select(i => $"Sentence number {i} is long enough to need about forty tokens of text, with several words in it to pad it out.").ToArray();
+
+        var result = await embeddings.EmbedAsync(new TextEmbeddingRequest { ModelId = MiniLm.Id, Texts = texts });
+        Assert.Equal(60, result.Embeddings.Count);
+        var alone = await embeddings.EmbedAsync(new TextEmbeddingRequest { ModelId = MiniLm.Id, Texts = [texts[37]] });
+        AssertClose(alone.Embeddings[0], result.Embeddings[37]);
+
+        // The timeout is the whole request's, not each chunk's.
+        await Assert.ThrowsAsync<InferenceTimeoutException>(() => embeddings.EmbedAsync(
+            new TextEmbeddingRequest { ModelId = MiniLm.Id, Texts = texts, Timeout = TimeSpan.FromMilliseconds(30) }));
     }
 
     [Fact]

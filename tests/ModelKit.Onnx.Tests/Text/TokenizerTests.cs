@@ -47,7 +47,9 @@ public sealed class TokenizerTests
 
         Assert.Equal([101, 1037, 2158, 102], encoded.Ids);
         Assert.True(encoded.Truncated);
-        Assert.Equal(8, encoded.FullLength);
+        Assert.Equal(5, encoded.FullLength); // a lower bound: tokenizing stops one token past the limit (the whole text is 8)
+        Assert.Equal(8, tokenizer.Encode(Sentence, 8).FullLength);
+        Assert.False(tokenizer.Encode(Sentence, 8).Truncated);
     }
 
     [Fact]
