@@ -89,6 +89,13 @@ public sealed class OnnxBackend : IInferenceBackend
             throw new ModelUnavailableException($"The model file '{Path.GetFileName(request.ArtifactPath)}' does not exist on this server.");
         }
 
+        // A new version's tokenizer files are read once before it becomes ready, so that a broken one is refused at upload
+        // instead of failing every embedding request later.
+        if (request.IsValidation && Path.GetDirectoryName(request.ArtifactPath) is { } folder)
+        {
+            _ = Text.ModelTokenizers.LoadFromDirectory(folder);
+        }
+
         // Session creation is CPU-bound and can take seconds: keep it off the caller's synchronisation context.
         return await Task.Run(() => Create(request), cancellationToken).ConfigureAwait(false);
     }

@@ -25,6 +25,13 @@ public sealed record ModelLoadRequest
     /// </summary>
     public string? ContentId { get; init; }
 
+    /// <summary>
+    /// True when the registry loads a new version only to check it before it becomes ready: a backend may then also check
+    /// the version's other files beside the primary one (ModelKit.Onnx reads its tokenizer files) and refuse the version
+    /// with <see cref="InvalidModelConfigException"/>.
+    /// </summary>
+    public bool IsValidation { get; init; }
+
     /// <summary><see cref="ContentId"/>, else <see cref="ArtifactPath"/>.</summary>
     internal string ContentKey => ContentId ?? ArtifactPath;
 }

@@ -192,6 +192,20 @@ public sealed class EmbeddingsApiTests(MiniLmSampleServer server) : IClassFixtur
         };
         await ExpectAsync(await _client.PostAsync("/api/v1/models/minilm-uploaded/upload", twice), HttpStatusCode.BadRequest, "INVALID_INPUT");
 
+        // A tokenizer file that cannot be read fails the upload (400, nothing kept) instead of every request later.
+        using (var broken = new MultipartFormDataContent
+        {
+            { new StreamContent(File.OpenRead(Path.Combine(files, "model.onnx"))), "files", "model.onnx" },
+            { new StringContent("{ this is not a tokenizer"), "files", "tokenizer.json" },
+        })
+        {
+            var json = await ExpectAsync(await _client.PostAsync("/api/v1/models/minilm-uploaded/upload", broken), HttpStatusCode.BadRequest, "INVALID_MODEL_CONFIG");
+            var message = json.GetProperty("message").GetString()!;
+            Assert.Contains("tokenizer.json", message, StringComparison.Ordinal);
+            Assert.DoesNotContain("/tmp", message, StringComparison.Ordinal);
+            Assert.DoesNotContain(server.Factory.DataDirectory, message, StringComparison.Ordinal);
+        }
+
         // A 'file' part with 'files' parts after it: refused, and the version the first part made is gone again.
         using var mixed = new MultipartFormDataContent
         {

@@ -337,6 +337,23 @@ public sealed class TokenizerTests
         Assert.Equal("The model's tokenizer files could not be read: tokenizer.json: the file could not be opened", error.Message);
     }
 
+    [Fact]
+    public void TokenizerJson_BacktrackingRegex_TimesOutInsteadOfHoldingACore()
+    {
+        // A Replace normalizer whose pattern backtracks exponentially on "aaaa…!": the match gives up after its timeout.
+        var path = TokenizerTestFiles.Write("redos/tokenizer.json", """
+            {"model": {"type": "BPE", "vocab": {"a": 0, "!": 1, "[UNK]": 2}, "merges": [], "unk_token": "[UNK]"},
+             "normalizer": {"type": "Replace", "pattern": {"Regex": "^(\\w+\\s?)*$"}, "content": "x"},
+             "pre_tokenizer": {"type": "Whitespace"}}
+            """);
+        var tokenizer = Load(("tokenizer.json", path));
+        Assert.Equal(2, tokenizer.Encode("a!", 16).Ids.Length);
+
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        Assert.Throws<System.Text.RegularExpressions.RegexMatchTimeoutException>(() => tokenizer.Encode(new string('a', 40) + "!", 16));
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(30), $"took {watch.Elapsed}");
+    }
+
     private static ModelTokenizer Load(params (string Name, string Path)[] files)
     {
         var byName = new Dictionary<string, string>(StringComparer.Ordinal);
