@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Numerics.Tensors;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using OpenAI;
 using OpenAI.Embeddings;
 using OpenAI.Models;
@@ -217,6 +218,21 @@ public sealed class EmbeddingsApiTests(MiniLmSampleServer server) : IClassFixtur
         var model = await ExpectAsync(await _client.GetAsync("/api/v1/models/minilm-uploaded/versions"), HttpStatusCode.OK);
         Assert.DoesNotContain("\"2\"", model.ToString(), StringComparison.Ordinal); // the first upload made "1"; the refused one left no "2"
         Assert.Contains("\"1\"", model.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Seed000Batching_MaxBatchElements_SetsTheTokenBudget()
+    {
+        var deployments = server.Factory.Services.GetRequiredService<ModelKit.Deployments.IDeploymentManager>();
+        Assert.Equal(512, deployments.GetDeployment(MiniLmSampleServer.Model).Batching.MaxBatchElements); // the sample's
+
+        await ExpectAsync(await _client.PutAsync($"/api/v1/models/{MiniLmSampleServer.Model}", Json("""{"config": {"batching": {"max_batch_elements": 1024}}}""")), HttpStatusCode.OK);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (deployments.GetDeployment(MiniLmSampleServer.Model).Batching.MaxBatchElements != 1024 && DateTime.UtcNow < deadline) await Task.Delay(50);
+        Assert.Equal(1024, deployments.GetDeployment(MiniLmSampleServer.Model).Batching.MaxBatchElements);
+        await ExpectAsync(await _client.PostAsync("/v1/embeddings", Json($$"""{"model": "{{MiniLmSampleServer.Model}}", "input": ["{{Food}}", "{{Bread}}"]}""")), HttpStatusCode.OK);
+
+        await ExpectAsync(await _client.PutAsync($"/api/v1/models/{MiniLmSampleServer.Model}", Json("""{"config": {"batching": {"max_batch_elements": 0}}}""")), HttpStatusCode.BadRequest);
     }
 
     [Fact]
