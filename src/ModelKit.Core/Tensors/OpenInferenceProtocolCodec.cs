@@ -113,6 +113,9 @@ public static class OpenInferenceProtocolCodec
             : throw new InvalidInputException($"input '{name}': 'binary_data_size' must be a non-negative integer.");
     }
 
+    // BYTES elements become .NET strings: bytes that are not UTF-8 are refused rather than silently replaced.
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
     private static Tensor ReadBinary(string name, ReadOnlySequence<byte> bytes, TensorElementType type, long[] shape)
     {
         var count = Tensor.CountElements(shape);
@@ -124,7 +127,15 @@ public static class OpenInferenceProtocolCodec
             {
                 if (!reader.TryReadLittleEndian(out int length)) throw new InvalidInputException($"input '{name}': the BYTES data ends before element {i} of {count}.");
                 if (length < 0 || length > reader.Remaining) throw new InvalidInputException($"input '{name}': BYTES element {i} says {(uint)length} bytes but {reader.Remaining} are left.");
-                strings[i] = Encoding.UTF8.GetString(reader.UnreadSequence.Slice(0, length));
+                try
+                {
+                    strings[i] = StrictUtf8.GetString(reader.UnreadSequence.Slice(0, length));
+                }
+                catch (DecoderFallbackException)
+                {
+                    throw new InvalidInputException($"input '{name}': BYTES element {i} is not valid UTF-8 text (the same text in JSON would be refused too).");
+                }
+
                 reader.Advance(length);
             }
 

@@ -254,6 +254,20 @@ public sealed class EmbeddingsApiTests(MiniLmSampleServer server) : IClassFixtur
         await ExpectAsync(await _client.PostAsync($"/v2/models/{MiniLmSampleServer.Model}/infer", Json("""
             {"inputs": [{"name": "text", "shape": [1, 2], "datatype": "BYTES", "data": ["a", "b"]}]}
             """)), HttpStatusCode.BadRequest, "INVALID_INPUT");
+
+        // The binary extension: a text as UTF-8 bytes works; bytes that are not UTF-8 are refused, not replaced.
+        foreach (var (bytes, status) in new[] { ("A man is eating food."u8.ToArray(), HttpStatusCode.OK), (new byte[] { 0x61, 0xff, 0xfe }, HttpStatusCode.BadRequest) })
+        {
+            var element = new byte[4 + bytes.Length];
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(element, bytes.Length);
+            bytes.CopyTo(element, 4);
+            var header = JsonSerializer.SerializeToUtf8Bytes(new { inputs = new[] { new { name = "text", shape = new[] { 1 }, datatype = "BYTES", parameters = new { binary_data_size = element.Length } } } });
+            using var content = new ByteArrayContent([.. header, .. element]);
+            content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+            content.Headers.Add("Inference-Header-Content-Length", header.Length.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            var answer = await ExpectAsync(await _client.PostAsync($"/v2/models/{MiniLmSampleServer.Model}/infer", content), status, status == HttpStatusCode.OK ? null : "INVALID_INPUT");
+            if (status != HttpStatusCode.OK) Assert.Contains("not valid UTF-8", answer.GetProperty("error").GetString(), StringComparison.Ordinal);
+        }
     }
 
     [Fact]
