@@ -28,6 +28,7 @@ internal static class ModelUploads
         if (string.IsNullOrEmpty(boundary)) throw new InvalidInputException("The multipart boundary is missing from Content-Type.");
         var reader = new MultipartReader(boundary, request.Body);
         string? primary = null;
+        var baseVersion = request.Query["base_version"].FirstOrDefault();
         Spool? spool = null;
         try
         {
@@ -46,11 +47,17 @@ internal static class ModelUploads
                     continue;
                 }
 
+                if (disposition.IsFormDisposition() && disposition.Name.Value == "base_version")
+                {
+                    baseVersion ??= await ReadFieldAsync(section, "base_version", 128, context.RequestAborted);
+                    continue;
+                }
+
                 if (!disposition.IsFileDisposition()) continue;
                 var fileName = HeaderUtilities.RemoveQuotes(disposition.FileName.HasValue ? disposition.FileName : disposition.FileNameStar).Value;
                 if (string.IsNullOrEmpty(fileName)) throw new InvalidInputException("The file part has no file name.");
                 var body = new ClientBodyStream(section.Body);
-                if (disposition.Name.Value != "files")
+                if (disposition.Name.Value != "files" && string.IsNullOrEmpty(baseVersion))
                 {
                     if (spool is not null) throw MixedParts();
                     var stored = await registry.AddVersionAsync(model_id, string.IsNullOrEmpty(version) ? null : version, body, fileName, context.RequestAborted);
@@ -76,6 +83,24 @@ internal static class ModelUploads
             }
 
             if (spool is null) throw new InvalidInputException("The upload has no file part (expected a part named 'file', or parts named 'files', with file names).");
+            if (!string.IsNullOrEmpty(baseVersion))
+            {
+                // Files added one by one: the new version is the base version's files with these added (or replaced by name).
+                var model = await registry.GetModelAsync(model_id, context.RequestAborted);
+                var basis = model.FindVersion(baseVersion) is { Status: ModelVersionStatus.Ready } ready ? ready
+                    : throw new ModelNotFoundException($"Model '{model.Id}' has no ready version '{ClientText.Quote(baseVersion, 40)}' to add files to.");
+                var sources = new List<ArtifactSource>();
+                foreach (var file in basis.Files)
+                {
+                    if (!spool.Has(file.Name)) sources.Add(ArtifactSource.FromFile(file.Name, file.Path));
+                }
+
+                sources.AddRange(spool.Sources);
+                var keptPrimary = spool.Has(basis.Files[0].Name) ? null : basis.Files[0].Name;
+                return await registry.AddVersionAsync(
+                    model.Id, string.IsNullOrEmpty(version) ? null : version, sources, !string.IsNullOrEmpty(primary) ? primary : keptPrimary ?? spool.DefaultPrimary, context.RequestAborted);
+            }
+
             return await registry.AddVersionAsync(
                 model_id, string.IsNullOrEmpty(version) ? null : version, spool.Sources, string.IsNullOrEmpty(primary) ? spool.DefaultPrimary : primary, context.RequestAborted);
         }
@@ -97,6 +122,8 @@ internal static class ModelUploads
         private long _total;
 
         public IReadOnlyList<ArtifactSource> Sources => _sources;
+
+        public bool Has(string name) => _names.Contains(name);
 
         // The first .onnx file, else the first file: the one the backend loads.
         public string DefaultPrimary

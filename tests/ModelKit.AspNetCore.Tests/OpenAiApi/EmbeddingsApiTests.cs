@@ -221,6 +221,48 @@ public sealed class EmbeddingsApiTests(MiniLmSampleServer server) : IClassFixtur
     }
 
     [Fact]
+    public async Task TextEncoder_UploadedFileByFile_OnABaseVersion()
+    {
+        var files = ModelKit.ModelGenerator.PretrainedModels.MiniLmDirectory;
+        await ExpectAsync(await _client.PostAsync("/api/v1/models", Json("""{"model_id": "minilm-by-file", "name": "MiniLM file by file"}""")), HttpStatusCode.Created);
+
+        // Version 1: the model alone; it has no tokenizer yet, so it cannot embed text.
+        using (var model = new MultipartFormDataContent { { new StreamContent(File.OpenRead(Path.Combine(files, "model.onnx"))), "file", "model.onnx" } })
+        {
+            await ExpectAsync(await _client.PostAsync("/api/v1/models/minilm-by-file/upload", model), HttpStatusCode.OK);
+        }
+
+        await ExpectAsync(await _client.PostAsync("/v1/embeddings", Json("""{"model": "minilm-by-file", "input": "x"}""")), HttpStatusCode.BadRequest, "unsupported_task");
+
+        // Version 2 = version 1's files + the tokenizer, then version 3 = version 2's + the sentence-transformers files.
+        using (var vocab = new MultipartFormDataContent { { new StreamContent(File.OpenRead(Path.Combine(files, "vocab.txt"))), "file", "vocab.txt" } })
+        {
+            var v2 = await ExpectAsync(await _client.PostAsync("/api/v1/models/minilm-by-file/upload?base_version=1", vocab), HttpStatusCode.OK);
+            Assert.Equal(["model.onnx", "vocab.txt"], v2.GetProperty("data").GetProperty("files").EnumerateArray().Select(f => f.GetProperty("name").GetString()));
+        }
+
+        using (var configs = new MultipartFormDataContent { { new StringContent("2"), "base_version" } })
+        {
+            foreach (var name in new[] { "tokenizer_config.json", "special_tokens_map.json", "sentence_bert_config.json", "modules.json", "1_Pooling/config.json" })
+            {
+                configs.Add(new StreamContent(File.OpenRead(Path.Combine(files, name))), "files", name);
+            }
+
+            var v3 = await ExpectAsync(await _client.PostAsync("/api/v1/models/minilm-by-file/upload", configs), HttpStatusCode.OK);
+            Assert.Equal(("3", "model.onnx", 7), (v3.GetProperty("data").GetProperty("version").GetString(), v3.GetProperty("data").GetProperty("files")[0].GetProperty("name").GetString(), v3.GetProperty("data").GetProperty("files").GetArrayLength()));
+        }
+
+        var bundled = await ExpectAsync(await _client.PostAsync("/v1/embeddings", Json($$"""{"model": "{{MiniLmSampleServer.Model}}", "input": "{{Food}}"}""")), HttpStatusCode.OK);
+        var assembled = await ExpectAsync(await _client.PostAsync("/v1/embeddings", Json($$"""{"model": "minilm-by-file", "input": "{{Food}}", "version": "3"}""")), HttpStatusCode.OK);
+        Assert.Equal(
+            bundled.GetProperty("data")[0].GetProperty("embedding").EnumerateArray().Select(v => v.GetSingle()),
+            assembled.GetProperty("data")[0].GetProperty("embedding").EnumerateArray().Select(v => v.GetSingle()));
+
+        using var missing = new MultipartFormDataContent { { new StringContent("x"), "file", "vocab.txt" } };
+        await ExpectAsync(await _client.PostAsync("/api/v1/models/minilm-by-file/upload?base_version=9", missing), HttpStatusCode.NotFound, "MODEL_NOT_FOUND");
+    }
+
+    [Fact]
     public async Task Seed000Batching_MaxBatchElements_SetsTheTokenBudget()
     {
         var deployments = server.Factory.Services.GetRequiredService<ModelKit.Deployments.IDeploymentManager>();
