@@ -187,9 +187,12 @@ public sealed class TextEmbeddingService : ITextEmbeddingService, IDisposable
         {
             return await lazy.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception) when (lazy.Value.IsFaulted)
+        catch (Exception ex) when (lazy.Value.IsFaulted && ex is not (UnsupportedTaskException or InvalidModelConfigException))
         {
-            _encoders.TryRemove(new KeyValuePair<(string, string), Lazy<Task<TextEncoder>>>(key, lazy)); // a later request tries again
+            // A transient failure (a file being replaced, the registry busy): a later request tries again. A version that
+            // is no text encoder, or whose tokenizer files cannot be read, stays so until the registry changes the model,
+            // which drops the entry; its files are not read again on every request.
+            _encoders.TryRemove(new KeyValuePair<(string, string), Lazy<Task<TextEncoder>>>(key, lazy));
             throw;
         }
     }
