@@ -13,21 +13,13 @@ namespace ModelKit.AspNetCore;
 /// <summary>Seed 001's handlers: one Core call each, shaped into the seed's envelope.</summary>
 internal static class GatewayEndpoints
 {
-    private const int PageSize = 500;
-
     public static async Task<IResult> ListModelsAsync(
         HttpContext context, IModelRegistry registry, IDeploymentManager deployments, IOptions<InferenceOptions> inference, CancellationToken cancellationToken)
     {
         var models = new List<GatewayModel>();
-        for (var offset = 0; ; offset += PageSize)
+        foreach (var model in await registry.ListAllModelsAsync(cancellationToken: cancellationToken))
         {
-            var page = await registry.ListModelsAsync(new ModelQuery { Offset = offset, Limit = PageSize }, cancellationToken);
-            foreach (var model in page.Items)
-            {
-                models.Add(Listed(model, deployments.FindByModel(model.Id), inference.Value));
-            }
-
-            if (offset + page.Items.Count >= page.Total || page.Items.Count == 0) break;
+            models.Add(Listed(model, deployments.FindByModel(model.Id), inference.Value));
         }
 
         return Gateway.Ok(context, new GatewayModelList(models));

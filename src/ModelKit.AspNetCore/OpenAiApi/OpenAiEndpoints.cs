@@ -8,18 +8,10 @@ namespace ModelKit.AspNetCore;
 /// <summary>The OpenAI-compatible handlers: one Core call each, in OpenAI's shapes.</summary>
 internal static class OpenAiEndpoints
 {
-    private const int PageSize = 500;
-
     public static async Task<IResult> ListModelsAsync(IModelRegistry registry, CancellationToken cancellationToken)
     {
         var models = new List<OpenAiModel>();
-        for (var offset = 0; ; offset += PageSize)
-        {
-            var page = await registry.ListModelsAsync(new ModelQuery { Offset = offset, Limit = PageSize }, cancellationToken);
-            foreach (var model in page.Items) models.Add(Of(model));
-            if (offset + page.Items.Count >= page.Total || page.Items.Count == 0) break;
-        }
-
+        foreach (var model in await registry.ListAllModelsAsync(cancellationToken: cancellationToken)) models.Add(Of(model));
         return ModelKitJson.Json(new OpenAiModelList(models));
     }
 

@@ -29,16 +29,10 @@ internal static class ModelsListing
 
         // The registry does not know deployments: walk its pages and keep the models whose latest deployment has the state.
         var matches = new List<ListedModel>();
-        for (var offset = 0; ; offset += MaxPageSize)
+        foreach (var model in await registry.ListAllModelsAsync(filter, cancellationToken))
         {
-            var page = await registry.ListModelsAsync(filter with { Offset = offset, Limit = MaxPageSize }, cancellationToken);
-            foreach (var model in page.Items)
-            {
-                var deployment = deployments.FindLatestByModel(model.Id);
-                if (DeploymentStatusNames.Of(deployment?.State) == deploymentStatus) matches.Add(new ListedModel(model, deployment));
-            }
-
-            if (page.Items.Count < MaxPageSize || offset + MaxPageSize >= page.Total) break;
+            var deployment = deployments.FindLatestByModel(model.Id);
+            if (DeploymentStatusNames.Of(deployment?.State) == deploymentStatus) matches.Add(new ListedModel(model, deployment));
         }
 
         return new ModelsPage([.. matches.Skip(query.Offset).Take(query.Limit)], matches.Count);

@@ -56,14 +56,15 @@ public static class ModelRegistryExtensions
         return registry.AddVersionAsync(modelId, version, FilesOf(directory), primaryFile, cancellationToken);
     }
 
-    /// <summary>Every registered model, read page by page.</summary>
-    public static async Task<IReadOnlyList<ModelInfo>> ListAllModelsAsync(this IModelRegistry registry, CancellationToken cancellationToken = default)
+    /// <summary>Every registered model that matches <paramref name="filter"/> (all when null), read page by page; its offset and limit are ignored.</summary>
+    public static async Task<IReadOnlyList<ModelInfo>> ListAllModelsAsync(this IModelRegistry registry, ModelQuery? filter = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(registry);
+        filter ??= new ModelQuery();
         var all = new List<ModelInfo>();
         for (var offset = 0; ; offset += 1000)
         {
-            var page = await registry.ListModelsAsync(new ModelQuery { Offset = offset, Limit = 1000 }, cancellationToken).ConfigureAwait(false);
+            var page = await registry.ListModelsAsync(filter with { Offset = offset, Limit = 1000 }, cancellationToken).ConfigureAwait(false);
             all.AddRange(page.Items);
             if (all.Count >= page.Total || page.Items.Count == 0) return all;
         }
@@ -72,7 +73,7 @@ public static class ModelRegistryExtensions
     /// <summary>Counts over the whole registry: models, versions, bytes, favourites, and models by status, framework and task.</summary>
     public static async Task<ModelRegistryStatistics> GetStatisticsAsync(this IModelRegistry registry, CancellationToken cancellationToken = default)
     {
-        var all = await registry.ListAllModelsAsync(cancellationToken).ConfigureAwait(false);
+        var all = await registry.ListAllModelsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
         return new ModelRegistryStatistics
         {
             Models = all.Count,
