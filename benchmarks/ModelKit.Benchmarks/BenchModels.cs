@@ -34,10 +34,10 @@ internal static class BenchModels
     }
 
     /// <summary>
-    /// all-MiniLM-L6-v2 (sentence-transformers) as <see cref="PretrainedModels.ExtractMiniLm"/> writes it, extracted once
-    /// per machine: the paths in <see cref="PretrainedModels.MiniLmFiles"/>'s order (model.onnx first, then vocab.txt).
+    /// all-MiniLM-L6-v2 (sentence-transformers) from the machine's one extracted copy (<see cref="PretrainedModels.MiniLmDirectory"/>):
+    /// the paths in <see cref="PretrainedModels.MiniLmFiles"/>'s order (model.onnx first, then vocab.txt).
     /// </summary>
-    public static IReadOnlyList<string> MiniLmFiles() => PretrainedModels.ExtractMiniLm(Path.Combine(Directory, "all-MiniLM-L6-v2"));
+    public static IReadOnlyList<string> MiniLmFiles() => [.. PretrainedModels.MiniLmFiles.Select(name => Path.Combine(PretrainedModels.MiniLmDirectory, name))];
 
     public static Dictionary<string, Tensor> Inputs(string model, int seed)
     {

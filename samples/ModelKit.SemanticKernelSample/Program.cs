@@ -54,7 +54,8 @@ finally
 // files) unless the data directory has it from an earlier run.
 static async Task EnsureMiniLmAsync(IModelRegistry registry)
 {
-    if (await registry.FindModelAsync(ModelId) is not null) return;
-    await PretrainedModels.RegisterMiniLmAsync(registry, new ModelDefinition { Id = ModelId, Name = "all-MiniLM-L6-v2", Task = "feature-extraction" });
-    Console.WriteLine($"registered {ModelId} from {PretrainedModels.MiniLmDirectory}");
+    if (await PretrainedModels.EnsureMiniLmAsync(registry, new ModelDefinition { Id = ModelId, Name = "all-MiniLM-L6-v2", Task = "feature-extraction" }))
+    {
+        Console.WriteLine($"registered {ModelId} from {PretrainedModels.MiniLmDirectory}");
+    }
 }

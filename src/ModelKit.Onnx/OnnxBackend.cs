@@ -89,15 +89,15 @@ public sealed class OnnxBackend : IInferenceBackend
             throw new ModelUnavailableException($"The model file '{Path.GetFileName(request.ArtifactPath)}' does not exist on this server.");
         }
 
-        // A new version's tokenizer files are read once before it becomes ready, so that a broken one is refused at upload
-        // instead of failing every embedding request later.
-        if (request.IsValidation && Path.GetDirectoryName(request.ArtifactPath) is { } folder)
-        {
-            _ = Text.ModelTokenizers.LoadFromDirectory(folder);
-        }
-
-        // Session creation is CPU-bound and can take seconds: keep it off the caller's synchronisation context.
-        return await Task.Run(() => Create(request), cancellationToken).ConfigureAwait(false);
+        // Session creation (and, for a new version, reading its tokenizer files once, so that a broken one is refused at
+        // upload instead of failing every embedding request later) is CPU-bound: keep it off the caller's context.
+        return await Task.Run(
+            () =>
+            {
+                if (request.VersionDirectory is { } folder) _ = Text.ModelTokenizers.LoadFromDirectory(folder);
+                return Create(request);
+            },
+            cancellationToken).ConfigureAwait(false);
     }
 
     private OnnxModelSession Create(ModelLoadRequest request)

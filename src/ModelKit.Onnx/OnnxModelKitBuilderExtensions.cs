@@ -29,6 +29,18 @@ public static class OnnxModelKitBuilderExtensions
         return builder;
     }
 
+    /// <summary>
+    /// Binds the text embedding limits (<see cref="TextEmbeddingOptions"/>) from <paramref name="configuration"/>, the host's
+    /// <c>ModelKit:Embeddings</c> section; validated when the host starts.
+    /// </summary>
+    public static IModelKitBuilder ConfigureTextEmbeddings(this IModelKitBuilder builder, Microsoft.Extensions.Configuration.IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(configuration);
+        builder.Services.AddOptions<TextEmbeddingOptions>().Bind(configuration);
+        return builder;
+    }
+
     /// <summary>Configures the text embedding limits (<see cref="TextEmbeddingOptions"/>).</summary>
     public static IModelKitBuilder ConfigureTextEmbeddings(this IModelKitBuilder builder, Action<TextEmbeddingOptions> configure)
     {

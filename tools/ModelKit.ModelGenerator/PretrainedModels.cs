@@ -93,6 +93,16 @@ public static class PretrainedModels
         return registry.RegisterAsync(definition, files, cancellationToken: cancellationToken);
     }
 
+    /// <summary>Registers all-MiniLM-L6-v2 (<see cref="RegisterMiniLmAsync"/>) unless the registry already has <paramref name="definition"/>'s id; true when it registered.</summary>
+    public static async Task<bool> EnsureMiniLmAsync(IModelRegistry registry, ModelDefinition definition, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(registry);
+        ArgumentNullException.ThrowIfNull(definition);
+        if (await registry.FindModelAsync(definition.Id ?? throw new ArgumentException("The definition needs an id.", nameof(definition)), cancellationToken).ConfigureAwait(false) is not null) return false;
+        await RegisterMiniLmAsync(registry, definition, cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
     /// <summary>Where the package's assembly is: beside the application, else where the build restored it.</summary>
     public static string FindMiniLmAssembly()
     {

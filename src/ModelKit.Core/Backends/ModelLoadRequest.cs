@@ -26,11 +26,12 @@ public sealed record ModelLoadRequest
     public string? ContentId { get; init; }
 
     /// <summary>
-    /// True when the registry loads a new version only to check it before it becomes ready: a backend may then also check
-    /// the version's other files beside the primary one (ModelKit.Onnx reads its tokenizer files) and refuse the version
-    /// with <see cref="InvalidModelConfigException"/>.
+    /// Set when the registry loads a new version only to check it before it becomes ready: the folder holding all of the
+    /// version's files at their names as uploaded (the primary one may sit in a subfolder, <c>onnx/model.onnx</c>). A
+    /// backend may then also check the other files (ModelKit.Onnx reads the tokenizer files) and refuse the version with
+    /// <see cref="InvalidModelConfigException"/>. Null otherwise.
     /// </summary>
-    public bool IsValidation { get; init; }
+    public string? VersionDirectory { get; init; }
 
     /// <summary><see cref="ContentId"/>, else <see cref="ArtifactPath"/>.</summary>
     internal string ContentKey => ContentId ?? ArtifactPath;

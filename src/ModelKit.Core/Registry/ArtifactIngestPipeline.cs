@@ -167,7 +167,7 @@ internal sealed class ArtifactIngestPipeline
     {
         // Frameworks without a backend are stored unchecked (no signature); they cannot be served until one is added.
         if (InferenceBackends.Find(_backends, framework) is not { } backend) return null;
-        var request = new ModelLoadRequest(ArtifactNames.Combine(upload.FilesDirectory, primary)) { Framework = framework, IntraOpThreads = 1, IsValidation = true };
+        var request = new ModelLoadRequest(ArtifactNames.Combine(upload.FilesDirectory, primary)) { Framework = framework, IntraOpThreads = 1, VersionDirectory = upload.FilesDirectory };
         try
         {
             using var session = await backend.LoadAsync(request, cancellationToken).ConfigureAwait(false);

@@ -266,6 +266,6 @@ public static partial class TensorJson
             JsonTokenType.StartObject => "an object",
             _ => "an array",
         };
-        return raw.Length <= 40 ? raw : raw[..40] + "…";
+        return ClientText.Quote(raw, 40);
     }
 }

@@ -60,8 +60,8 @@ internal static class HuggingFaceTokenizerJson
         }
 
         var normalizer = root.TryGetProperty("normalizer", out var n) ? n : default;
-        var lowerCase = Flag(normalizer, "lowercase") ?? HasStep(normalizer, "Lowercase") ?? config.DoLowerCase ?? false;
-        var stripAccents = Flag(normalizer, "strip_accents") ?? HasStep(normalizer, "StripAccents");
+        var lowerCase = Flag(normalizer, "lowercase") ?? (Mentions(normalizer, "Lowercase") ? true : (bool?)null) ?? config.DoLowerCase ?? false;
+        var stripAccents = Flag(normalizer, "strip_accents") ?? (Mentions(normalizer, "StripAccents") ? true : (bool?)null);
         var splitCjk = Flag(normalizer, "handle_chinese_chars") ?? true;
         var preTokenizer = root.TryGetProperty("pre_tokenizer", out var p) && p.ValueKind == JsonValueKind.Object ? String(p, "type") : null;
         var unknown = String(model, "unk_token") ?? config.UnknownToken ?? "[UNK]";
@@ -340,22 +340,6 @@ internal static class HuggingFaceTokenizerJson
     private static bool? Flag(JsonElement element, string property) =>
         element.ValueKind == JsonValueKind.Object && element.TryGetProperty(property, out var value) && value.ValueKind is JsonValueKind.True or JsonValueKind.False
             ? value.GetBoolean() : null;
-
-    // Whether a normalizer (or a Sequence of them) has a step of this type; null when it has none.
-    private static bool? HasStep(JsonElement element, string type)
-    {
-        if (element.ValueKind != JsonValueKind.Object) return null;
-        if (String(element, "type") == type) return true;
-        if (element.TryGetProperty("normalizers", out var inner) && inner.ValueKind == JsonValueKind.Array)
-        {
-            foreach (var step in inner.EnumerateArray())
-            {
-                if (HasStep(step, type) == true) return true;
-            }
-        }
-
-        return null;
-    }
 
     // Whether a component (or a Sequence of them) is of this type.
     private static bool Mentions(JsonElement element, string type)

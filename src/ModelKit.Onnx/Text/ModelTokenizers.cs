@@ -18,14 +18,12 @@ public static class ModelTokenizers
     /// </summary>
     internal static readonly TimeSpan RegexTimeout = TimeSpan.FromMilliseconds(500);
 
-    /// <summary>Loads the tokenizer of a model version from its artifact files; null when none of them is a tokenizer.</summary>
-    /// <exception cref="InvalidModelConfigException">A tokenizer file is there but cannot be read.</exception>
-    public static ModelTokenizer? Load(IReadOnlyList<ModelArtifactFile> files)
+    /// <summary>A version's artifact files as <see cref="Load(IReadOnlyDictionary{string, string})"/> takes them: name as uploaded → path.</summary>
+    internal static Dictionary<string, string> FilesOf(IReadOnlyList<ModelArtifactFile> files)
     {
-        ArgumentNullException.ThrowIfNull(files);
-        var byName = new Dictionary<string, string>(StringComparer.Ordinal);
+        var byName = new Dictionary<string, string>(files.Count, StringComparer.Ordinal);
         foreach (var file in files) byName[file.Name] = file.Path;
-        return Load(byName);
+        return byName;
     }
 
     /// <summary>Loads the tokenizer from the files in <paramref name="directory"/> (its subfolders included); null when there is none.</summary>

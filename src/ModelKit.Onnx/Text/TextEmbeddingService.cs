@@ -182,7 +182,10 @@ public sealed class TextEmbeddingService : ITextEmbeddingService, IDisposable
     private async Task<TextEncoder> GetEncoderAsync(string modelId, string version, ModelKit.Tensors.ModelSignature? signature, CancellationToken cancellationToken)
     {
         var key = (modelId, version);
-        var lazy = _encoders.GetOrAdd(key, k => new Lazy<Task<TextEncoder>>(() => LoadAsync(k.ModelId, k.Version, signature)));
+        if (!_encoders.TryGetValue(key, out var lazy))
+        {
+            lazy = _encoders.GetOrAdd(key, new Lazy<Task<TextEncoder>>(() => LoadAsync(modelId, version, signature)));
+        }
         try
         {
             return await lazy.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -201,8 +204,6 @@ public sealed class TextEmbeddingService : ITextEmbeddingService, IDisposable
     {
         var model = await _registry.GetModelAsync(modelId, CancellationToken.None).ConfigureAwait(false);
         var info = model.FindVersion(version) ?? throw new ModelNotFoundException($"Model '{modelId}' has no version '{version}'.");
-        var files = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var file in info.Files) files[file.Name] = file.Path;
-        return TextEncoder.Create(modelId, signature ?? info.Signature, files);
+        return TextEncoder.Create(modelId, signature ?? info.Signature, ModelTokenizers.FilesOf(info.Files));
     }
 }

@@ -180,6 +180,19 @@ public sealed class EmbeddingsTests(MiniLmHost host) : IClassFixture<MiniLmHost>
     }
 
     [Fact]
+    public async Task Registering_ABrokenTokenizer_BesideAModelInASubfolder_IsRefusedAndNothingKept()
+    {
+        // The Hugging Face layout: onnx/model.onnx, with the tokenizer at the version's root.
+        var registry = host.Provider.GetRequiredService<IModelRegistry>();
+        var error = await Assert.ThrowsAsync<InvalidModelConfigException>(() => registry.RegisterAsync(
+            new ModelDefinition { Id = "broken-tokenizer", Name = "Broken tokenizer" },
+            [ArtifactSource.FromFile("onnx/model.onnx", Path.Combine(MiniLm.Directory, "model.onnx")), new ArtifactSource("tokenizer.json", new MemoryStream("{ not json"u8.ToArray()))],
+            primaryFile: "onnx/model.onnx"));
+        Assert.Contains("tokenizer.json", error.Message, StringComparison.Ordinal);
+        Assert.Null(await registry.FindModelAsync("broken-tokenizer"));
+    }
+
+    [Fact]
     public async Task Describe_ReportsTheEncoder()
     {
         var info = await host.Embeddings.DescribeAsync(MiniLm.Id);
@@ -231,11 +244,19 @@ public sealed class EmbeddingsTests(MiniLmHost host) : IClassFixture<MiniLmHost>
         await cancelled.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => generator.GenerateAsync(["A man is eating food."], cancellationToken: cancelled.Token));
 
-        // Cancelled while queued behind a large batch: the caller is released at once, the service stays usable.
-        using var soon = new CancellationTokenSource(TimeSpan.FromMilliseconds(5));
+        // Cancelled while its chunks wait in the queue behind a large request: the caller is released while that request
+        // still runs (not when the queue reaches it), and the service stays usable.
+        var router = host.Provider.GetRequiredService<ModelKit.Serving.IModelRouter>();
         var big = generator.GenerateAsync([.. Enumerable.Repeat(string.Join(' ', Enumerable.Repeat("long text", 100)), 64)]);
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => generator.GenerateAsync(
-            [.. Enumerable.Repeat(string.Join(' ', Enumerable.Repeat("other text", 100)), 64)], cancellationToken: soon.Token));
+        using var cancel = new CancellationTokenSource();
+        var queuedBefore = router.GetQueueStats().Values.Sum(q => q.QueueLength);
+        var behind = generator.GenerateAsync([.. Enumerable.Repeat(string.Join(' ', Enumerable.Repeat("other text", 100)), 64)], cancellationToken: cancel.Token);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (router.GetQueueStats().Values.Sum(q => q.QueueLength) <= queuedBefore && !behind.IsCompleted && DateTime.UtcNow < deadline) await Task.Delay(1);
+        Assert.False(behind.IsCompleted);
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => behind);
+        Assert.False(big.IsCompleted);
         Assert.Equal(64, (await big).Count);
     }
 }
