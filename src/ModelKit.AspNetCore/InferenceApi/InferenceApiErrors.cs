@@ -28,7 +28,7 @@ internal static class InferenceApiErrors
     /// <summary>Writes <paramref name="error"/> in the seed's shape, with <paramref name="type"/> or the code's type name.</summary>
     public static IResult Write(HttpContext context, SurfaceError error, string? type)
     {
-        var (code, status) = SeedCode(error.Code, error.Status);
+        var code = SeedCode(error.Code);
         var details = new Dictionary<string, object?>(StringComparer.Ordinal);
         if (error.Details is { } own)
         {
@@ -45,16 +45,16 @@ internal static class InferenceApiErrors
             Error = new InferenceErrorDetail(type ?? TypeOf(code), ModelKitProblems.Bounded(error.Message), code, details),
             Timestamp = InferenceApiClock.Now(context),
         };
-        return Results.Json(body, ModelKitJson.Options, statusCode: status);
+        return Results.Json(body, ModelKitJson.Options, statusCode: error.Status);
     }
 
-    /// <summary>The code (and status) seed 003 sends for ModelKit's <paramref name="code"/> sent with <paramref name="status"/>.</summary>
-    public static (string Code, int Status) SeedCode(string code, int status) => code switch
+    /// <summary>The code seed 003 sends for ModelKit's <paramref name="code"/> (the status stays ModelKit's).</summary>
+    public static string SeedCode(string code) => code switch
     {
-        ModelKitErrorCodes.QueueFull or ModelKitErrorCodes.InsufficientResources or ModelKitProblems.RateLimited => (ResourceExhausted, status),
-        ModelKitErrorCodes.InferenceTimeout => (Timeout, status),
-        ModelKitErrorCodes.PayloadTooLarge => (ModelKitErrorCodes.InvalidInput, status),
-        _ => (code, status),
+        ModelKitErrorCodes.QueueFull or ModelKitErrorCodes.InsufficientResources or ModelKitProblems.RateLimited => ResourceExhausted,
+        ModelKitErrorCodes.InferenceTimeout => Timeout,
+        ModelKitErrorCodes.PayloadTooLarge => ModelKitErrorCodes.InvalidInput,
+        _ => code,
     };
 
     /// <summary>

@@ -95,7 +95,7 @@ internal static partial class InferenceApiHandlers
 
     private static InferenceErrorDetail ErrorOf(string modelKitCode, string message)
     {
-        var (code, _) = InferenceApiErrors.SeedCode(modelKitCode, 0);
+        var code = InferenceApiErrors.SeedCode(modelKitCode);
         var details = new Dictionary<string, object?>();
         if (code != modelKitCode) details["modelkit_code"] = modelKitCode;
         return new InferenceErrorDetail(InferenceApiErrors.TypeOf(code), ModelKitProblems.Bounded(message), code, details);

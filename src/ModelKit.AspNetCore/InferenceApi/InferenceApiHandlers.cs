@@ -117,7 +117,7 @@ internal static partial class InferenceApiHandlers
     private static (string Code, string Type) CodeOf(Exception? error)
     {
         if (error is not ModelKitException known) return (ModelKitErrorCodes.InternalError, InferenceApiErrors.TypeOf(ModelKitErrorCodes.InternalError));
-        var (code, _) = InferenceApiErrors.SeedCode(known.ErrorCode, 0);
+        var code = InferenceApiErrors.SeedCode(known.ErrorCode);
         return (code, known is UnsupportedEngineException ? "UnsupportedEngineError" : InferenceApiErrors.TypeOf(code));
     }
 }

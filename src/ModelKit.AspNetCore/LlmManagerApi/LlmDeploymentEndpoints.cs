@@ -126,13 +126,13 @@ internal static class LlmDeploymentEndpoints
     }
 
     // An unknown deployment is DEPLOYMENT_NOT_FOUND first, as it will be once generation is served.
-    public static IResult Chat(string deployment_id, HttpContext context, IDeploymentManager deployments)
+    public static IResult Chat(string deployment_id, IDeploymentManager deployments)
     {
         var info = deployments.GetDeployment(deployment_id);
         throw new NotBuiltException($"Chat is not built yet: it arrives with text generation (issue 11). Deployment '{info.DeploymentId}' serves model '{info.ModelId}' with tensors meanwhile.");
     }
 
-    public static IResult Completions(string deployment_id, HttpContext context, IDeploymentManager deployments)
+    public static IResult Completions(string deployment_id, IDeploymentManager deployments)
     {
         var info = deployments.GetDeployment(deployment_id);
         throw new NotBuiltException($"Text completion is not built yet: it arrives with text generation (issue 11). Deployment '{info.DeploymentId}' serves model '{info.ModelId}' with tensors meanwhile.");

@@ -26,7 +26,7 @@ internal static class OpenAiEndpoints
         return ModelKitJson.Json(Embeddings.ToList(result, body.EncodingFormat));
     }
 
-    public static IResult NotBuilt(HttpContext context) =>
+    public static IResult NotBuilt() =>
         throw new NotBuiltException("Chat and text completions are not built yet: they arrive with text generation (issue 11). POST /v1/embeddings works now.");
 
     /// <summary>The text embedding service; 501 when the host registered none (it comes with <c>AddOnnxRuntime()</c>).</summary>

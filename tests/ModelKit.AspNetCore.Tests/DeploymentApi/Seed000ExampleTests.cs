@@ -141,6 +141,9 @@ internal static class Seed000Flow
         Assert.Contains("nvidia.com/gpu: 1 asked, but this server serves on the CPU", notes, StringComparison.Ordinal);
         Assert.Contains("docker_image 'suoke/tcm-diagnosis:2.0.0' is not used", notes, StringComparison.Ordinal);
         Assert.Contains("framework 'tensorflow' is not used", notes, StringComparison.Ordinal);
+        Assert.Contains("cpu: 2 is not applied", notes, StringComparison.Ordinal);
+        Assert.Contains("target_cpu_utilization is not used", notes, StringComparison.Ordinal);
+        Assert.Equal(5, accepted.GetProperty("notes").GetArrayLength()); // one note per setting not applied, no more
 
         // GET /api/v1/models/tcm_diagnosis_v2/status — expected: 200 with the documented fields, filled from the deployment:
         // replicas, the absolute inference URL on the host the client called, resource_usage (memory of the loaded model,
@@ -286,6 +289,9 @@ internal static class Seed000Flow
         if (budget >= 16 * Gi)
         {
             var updated = await ExpectAsync(update, HttpStatusCode.OK);
+            var updateNotes = string.Join("\n", updated.GetProperty("notes").EnumerateArray().Select(n => n.GetString()));
+            Assert.Contains("docker_image 'suoke/tcm-diagnosis:2.1.0' is not used", updateNotes, StringComparison.Ordinal);
+            Assert.Contains("cpu: 4 is not applied", updateNotes, StringComparison.Ordinal);
             Assert.Equal(accepted.GetProperty("deployment_id").GetString(), updated.GetProperty("deployment_id").GetString());
             Assert.Contains("now serves version 2.1.0", updated.GetProperty("message").GetString(), StringComparison.Ordinal);
             var after = await factory.WaitUntilRunningAsync(client, "tcm_diagnosis_v2");

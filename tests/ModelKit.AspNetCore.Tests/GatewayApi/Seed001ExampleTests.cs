@@ -158,6 +158,12 @@ public sealed class Seed001ExampleTests : IClassFixture<KestrelSampleServerFacto
         Assert.Equal("deepseek-v3-7b", accepted.GetProperty("model_id").GetString());
         Assert.Contains(accepted.GetProperty("status").GetString(), new[] { "in_progress", "completed" }); // a small model can be up already
         Assert.Equal($"/models/local/deployments/{deploymentId}", accepted.GetProperty("progress_url").GetString());
+        var notes = accepted.GetProperty("notes").EnumerateArray().Select(n => n.GetString()!).ToArray();
+        Assert.Equal(3, notes.Length); // quantization, target_nodes, the LLM engine settings: one note each
+        foreach (var field in new[] { "quantization 'int8' is not applied", "target_nodes is not applied", "use_flash_attention, use_kv_cache, tensor_parallel_size and cpu_offload are not applied" })
+        {
+            Assert.Single(notes, n => n.StartsWith(field, StringComparison.Ordinal));
+        }
 
         // GET /models/local/deployments/{deployment_id} → success: progress, current stage, stages, logs.
         var deadline = DateTime.UtcNow.AddSeconds(30);

@@ -175,6 +175,12 @@ public sealed class Seed004ExampleTests : IClassFixture<KestrelSampleServerFacto
         Assert.Contains(started.GetProperty("status").GetString(), new[] { "starting", "running" });
         Assert.Equal((_client.BaseAddress!.Host, _client.BaseAddress.Port), (started.GetProperty("host").GetString(), started.GetProperty("port").GetInt32()));
         Assert.True(started.GetProperty("created_at").TryGetDateTimeOffset(out _));
+        var startNotes = started.GetProperty("notes").EnumerateArray().Select(n => n.GetString()!).ToArray();
+        Assert.Equal(4, startNotes.Length); // model_source, port, gpu_memory_utilization, max_model_len: one note each
+        foreach (var field in new[] { "model_source 'huggingface'", "port 8000 is not applied", "gpu_memory_utilization is not applied", "max_model_len is not applied" })
+        {
+            Assert.Single(startNotes, n => n.StartsWith(field, StringComparison.Ordinal));
+        }
 
         // 4.4 GET /api/deployments/{deployment_id} → success, until running.
         var deadline = DateTime.UtcNow.AddSeconds(30);
