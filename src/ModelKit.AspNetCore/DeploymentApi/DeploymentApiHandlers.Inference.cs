@@ -11,7 +11,7 @@ internal static partial class DeploymentApiHandlers
     public static async Task<IResult> InferenceAsync(string model_id, HttpContext context, IInferenceService inference)
     {
         var body = await ModelKitJson.ReadAsync<InferenceBody>(context.Request, context.RequestAborted);
-        var (model, request) = await ToRequestAsync(model_id, body, inference, context.RequestAborted);
+        var (model, request) = await InferenceBodies.ToRequestAsync(model_id, body, inference, context.RequestAborted);
         var result = await inference.InferAsync(model, request, context.RequestAborted);
         return ModelKitJson.Json(DeploymentInferenceResult.From(result, context.TraceIdentifier));
     }
@@ -35,7 +35,7 @@ internal static partial class DeploymentApiHandlers
             {
                 if (bodies[i] is not { } item) throw new InvalidInputException($"Request {i} is null; each item must be an object with 'input_data'.");
                 item = item with { Timeout = item.Timeout ?? body.Timeout, Priority = item.Priority ?? body.Priority };
-                items[i] = InferenceBatchItem.Of((await ToRequestAsync(model_id, item, inference, context.RequestAborted)).Request);
+                items[i] = InferenceBatchItem.Of((await InferenceBodies.ToRequestAsync(model_id, item, inference, context.RequestAborted)).Request);
             }
             catch (ModelKitException ex)
             {
@@ -70,22 +70,5 @@ internal static partial class DeploymentApiHandlers
         static DeploymentError ErrorOf(int index, Exception? error) => error is ModelKitException known
             ? new DeploymentError { Code = known.ErrorCode, Message = ModelKitProblems.Bounded(known.Message) }
             : new DeploymentError { Code = ModelKitErrorCodes.InternalError, Message = $"Request {index} failed unexpectedly." };
-    }
-
-    // The body as a request for the model (resolved once); input that names no input of the model says what the model takes.
-    private static async Task<(IServedModel Model, InferenceRequest Request)> ToRequestAsync(string modelId, InferenceBody body, IInferenceService inference, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await InferenceBodies.ToRequestAsync(modelId, body, inference, cancellationToken);
-        }
-        catch (InvalidInputException ex) when (ex.Message.Contains("is not an input of the model", StringComparison.Ordinal))
-        {
-            var signature = await inference.GetSignatureAsync(modelId, body.Version, cancellationToken);
-            if (signature is null) throw;
-            var takes = string.Join(", ", signature.Inputs.Select(i => $"'{i.Name}' {i.Describe()}"));
-            throw new InvalidInputException(ModelKitProblems.Bounded(
-                $"{ex.Message} Model '{DeploymentApiErrors.Bounded(modelId)}' takes tensors: {takes}; send input_data as {{\"<input name>\": nested arrays}} or, for a one-input model, a nested array."));
-        }
     }
 }

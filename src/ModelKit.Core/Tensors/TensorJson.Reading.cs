@@ -36,8 +36,8 @@ public static partial class TensorJson
             var spec = signature?.FindInput(name);
             result[name] = reader.TokenType switch
             {
-                JsonTokenType.StartArray => ReadNested(ref reader, name, spec?.ElementType ?? Unknown(name), declaredShape: null),
-                JsonTokenType.StartObject => ReadTensorObject(ref reader, name, spec?.ElementType),
+                JsonTokenType.StartArray => ReadNested(ref reader, name, spec?.ElementType ?? Unknown(name, signature), declaredShape: null),
+                JsonTokenType.StartObject => ReadTensorObject(ref reader, name, spec?.ElementType, signature: signature),
                 _ => throw new InvalidInputException($"input '{name}' must be an array or an object with 'data' (and optionally 'shape' and 'datatype')."),
             };
         }
@@ -46,11 +46,11 @@ public static partial class TensorJson
     }
 
     // A named tensor object at its StartObject; leaves the reader at its EndObject.
-    private static Tensor ReadTensorObject(ref Utf8JsonReader reader, string name, TensorElementType? modelType, bool strictDataType = false)
+    private static Tensor ReadTensorObject(ref Utf8JsonReader reader, string name, TensorElementType? modelType, bool strictDataType = false, ModelSignature? signature = null)
     {
         var (type, shape) = ReadObjectHeader(ref reader, name, modelType, strictDataType, out var data, out var hasData);
         if (!hasData || data.TokenType != JsonTokenType.StartArray) throw new InvalidInputException($"input '{name}': 'data' (an array) is required.");
-        return ReadNested(ref data, name, type ?? Unknown(name), shape);
+        return ReadNested(ref data, name, type ?? Unknown(name, signature), shape);
     }
 
     // The object's datatype and shape, and the position of its data (if any); the reader ends at the object's EndObject.
@@ -132,8 +132,12 @@ public static partial class TensorJson
         return shape;
     }
 
-    private static TensorElementType Unknown(string name) =>
-        throw new InvalidInputException($"input '{name}' is not an input of the model, so its datatype cannot be inferred.");
+    // A name the model does not have: the message says what the model takes, so every surface's client can correct it.
+    private static TensorElementType Unknown(string name, ModelSignature? signature)
+    {
+        var takes = signature is null ? string.Empty : "; the model takes tensors: " + string.Join(", ", signature.Inputs.Select(i => $"'{i.Name}' {i.Describe()}"));
+        throw new InvalidInputException($"input '{ClientText.Quote(name, 60)}' is not an input of the model, so its datatype cannot be inferred{takes}.");
+    }
 
     // Flattens (possibly nested) data at its StartArray straight into a typed array; the nesting gives the shape unless one
     // is declared. Leaves the reader at the data's EndArray.
