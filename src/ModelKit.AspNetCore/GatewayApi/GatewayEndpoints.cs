@@ -38,7 +38,7 @@ internal static class GatewayEndpoints
     {
         var model = await registry.GetModelAsync(modelId, cancellationToken);
         var active = deployments.FindByModel(model.Id);
-        var stats = QueueStatsOf(model.Id, deployments, router);
+        var stats = router.GetQueueStats(model.Id);
         return Gateway.Ok(context, new GatewayModelDetail(Listed(model, active, inference.Value))
         {
             Stats = new GatewayModelStats
@@ -250,16 +250,6 @@ internal static class GatewayEndpoints
             Device = device,
             DeploymentId = active?.DeploymentId,
         };
-    }
-
-    // Every queue that served the model in this process: its deployments' and its on-demand ones ("model:version").
-    private static BatchQueueStats QueueStatsOf(string modelId, IDeploymentManager deployments, IModelRouter router)
-    {
-        var deploymentIds = deployments.ListDeployments().Where(d => d.ModelId == modelId).Select(d => d.DeploymentId).ToHashSet(StringComparer.Ordinal);
-        var prefix = modelId + ":";
-        return BatchQueueStats.Sum(router.GetQueueStats()
-            .Where(p => deploymentIds.Contains(p.Key) || p.Key.StartsWith(prefix, StringComparison.Ordinal))
-            .Select(p => p.Value));
     }
 
     private static string Short(string text) => ClientText.Quote(text, 32);

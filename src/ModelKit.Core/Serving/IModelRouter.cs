@@ -19,6 +19,9 @@ public interface IModelRouter
     /// <summary>Queue counters of every running deployment (keyed by deployment id) and every model served on demand (keyed <c>model:version</c>).</summary>
     IReadOnlyDictionary<string, BatchQueueStats> GetQueueStats();
 
+    /// <summary>The counters of every queue that serves <paramref name="modelId"/> (its deployments' and its on-demand ones), summed.</summary>
+    BatchQueueStats GetQueueStats(string modelId);
+
     /// <summary>
     /// Served models that cannot serve because of a server-side fault: an artifact file of a served or deployed version
     /// is missing, or its last load failed with MODEL_UNAVAILABLE. Empty when all is well; readiness reports these.

@@ -225,6 +225,26 @@ public sealed class ModelRouter : IModelRouter, IAsyncDisposable, IDisposable
     }
 
     /// <inheritdoc />
+    public BatchQueueStats GetQueueStats(string modelId)
+    {
+        var queues = new List<BatchQueueStats>();
+        if (_deployments is { } deployments)
+        {
+            foreach (var d in deployments.All())
+            {
+                if (d.ModelId == modelId && d.Runtime is { } r) queues.Add(r.GetStats());
+            }
+        }
+
+        foreach (var (key, served) in _onDemand)
+        {
+            if (key.ModelId == modelId) queues.Add(served.GetStats());
+        }
+
+        return BatchQueueStats.Sum(queues);
+    }
+
+    /// <inheritdoc />
     public IReadOnlyList<ModelUnavailability> GetUnavailable()
     {
         var result = new List<ModelUnavailability>();

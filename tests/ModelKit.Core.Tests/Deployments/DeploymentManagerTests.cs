@@ -111,6 +111,8 @@ public sealed class DeploymentManagerTests : IAsyncLifetime
         var result = await Service.InferAsync(Request(4));
         Assert.Equal([8f, 8f], result.Outputs["y"].ToArray<float>());
         Assert.Equal(1, _provider.GetRequiredService<ModelKit.Serving.IModelRouter>().GetQueueStats()["dep-double"].Succeeded);
+        Assert.Equal(1, _provider.GetRequiredService<ModelKit.Serving.IModelRouter>().GetQueueStats("double").Succeeded); // the model's queues, summed
+        Assert.Equal(0, _provider.GetRequiredService<ModelKit.Serving.IModelRouter>().GetQueueStats("other").Enqueued);
         Assert.Contains(Deployments.GetLogs("dep-double"), l => l.Message.Contains("Running with 2 replica(s)", StringComparison.Ordinal));
         Assert.Equal("dep-double", Deployments.FindByModel("double")?.DeploymentId);
         Assert.Single(Deployments.ListDeployments(DeploymentState.Running));
