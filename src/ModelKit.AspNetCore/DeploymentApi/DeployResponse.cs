@@ -1,3 +1,5 @@
+using ModelKit.Deployments;
+
 namespace ModelKit.AspNetCore;
 
 /// <summary>
@@ -6,6 +8,18 @@ namespace ModelKit.AspNetCore;
 /// </summary>
 internal sealed record DeployResponse
 {
+    /// <summary>The answer for <paramref name="info"/>, with the settings not applied (none: no <c>notes</c>).</summary>
+    public static DeployResponse Of(DeploymentInfo info, string message, List<string> notes) => new()
+    {
+        DeploymentId = info.DeploymentId,
+        Message = message,
+        ModelId = info.ModelId,
+        Version = info.Version,
+        Status = DeploymentStatusNames.Of(info.State),
+        Device = info.Device,
+        Notes = notes.Count == 0 ? null : notes,
+    };
+
     public string? DeploymentId { get; init; }
     public required string Message { get; init; }
     public required string ModelId { get; init; }

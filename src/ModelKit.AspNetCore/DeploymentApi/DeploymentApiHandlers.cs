@@ -18,8 +18,8 @@ internal static partial class DeploymentApiHandlers
         var body = await ModelKitJson.ReadAsync<DeployBody>(request, cancellationToken);
         var config = body.Config ?? throw new InvalidInputException("'config' is required.");
         if (string.IsNullOrWhiteSpace(config.ModelId)) throw new InvalidInputException("'config.model_id' is required.");
-        if (await registry.FindModelAsync(config.ModelId, cancellationToken) is { } registered
-            && !backends.Any(b => b.Framework.Equals(registered.Framework, StringComparison.OrdinalIgnoreCase)))
+        var registered = await registry.FindModelAsync(config.ModelId, cancellationToken);
+        if (registered is not null && !backends.Any(b => b.Framework.Equals(registered.Framework, StringComparison.OrdinalIgnoreCase)))
         {
             // Refused here rather than failing in the background: no backend of this server runs the model's files.
             throw new InvalidModelConfigException(
@@ -27,9 +27,8 @@ internal static partial class DeploymentApiHandlers
         }
         var notes = new List<string>();
         var device = DeploymentResources.Device(config.Device, config.ResourceRequirements, inference.Value.DefaultDevice, notes);
-        DeploymentResources.CheckCpu(config.ResourceRequirements?.Cpu, notes);
         var scaling = config.ScalingConfig;
-        if (scaling?.TargetCpuUtilization is not null) notes.Add("target_cpu_utilization is not used: the autoscaler follows queued requests per replica (target_queue_depth).");
+        DeploymentResources.NoteNotApplied(config.ResourceRequirements, scaling, config.DockerImage, config.Framework, registered?.Framework ?? "onnx", notes);
 
         DeploymentInfo info;
         try
@@ -56,18 +55,10 @@ internal static partial class DeploymentApiHandlers
             throw new ModelAlreadyExistsException(ex.Message);
         }
 
-        var model = await registry.FindModelAsync(info.ModelId, cancellationToken);
-        DeploymentResources.NoteContainer(config.DockerImage, config.Framework, model?.Framework ?? "onnx", notes);
-        return ModelKitJson.Json(new DeployResponse
-        {
-            DeploymentId = info.DeploymentId,
-            Message = $"Deployment '{info.DeploymentId}' of model '{info.ModelId}' version {info.Version} accepted on {info.Device}; follow it at GET {ModelsPath(request)}/{ModelIdRoute.ToSegment(info.ModelId)}/status.",
-            ModelId = info.ModelId,
-            Version = info.Version,
-            Status = DeploymentStatusNames.Of(info.State),
-            Device = info.Device,
-            Notes = notes.Count == 0 ? null : notes,
-        }, StatusCodes.Status202Accepted);
+        return ModelKitJson.Json(DeployResponse.Of(
+            info,
+            $"Deployment '{info.DeploymentId}' of model '{info.ModelId}' version {info.Version} accepted on {info.Device}; follow it at GET {ModelsPath(request)}/{ModelIdRoute.ToSegment(info.ModelId)}/status.",
+            notes), StatusCodes.Status202Accepted);
     }
 
     public static async Task<IResult> StatusAsync(string model_id, HttpRequest request, IModelRegistry registry, IDeploymentManager deployments, CancellationToken cancellationToken)
@@ -158,12 +149,8 @@ internal static partial class DeploymentApiHandlers
         }
 
         var notes = new List<string>();
-        var device = config.ResourceRequirements?.Gpu is null && config.Device is null
-            ? null
-            : DeploymentResources.Device(config.Device, config.ResourceRequirements, inference.Value.DefaultDevice, notes);
-        DeploymentResources.CheckCpu(config.ResourceRequirements?.Cpu, notes);
-        DeploymentResources.NoteContainer(config.DockerImage, null, model.Framework, notes);
-        if (config.ScalingConfig?.TargetCpuUtilization is not null) notes.Add("target_cpu_utilization is not used: the autoscaler follows queued requests per replica (target_queue_depth).");
+        var device = DeploymentResources.Device(config.Device, config.ResourceRequirements, inference.Value.DefaultDevice, notes);
+        DeploymentResources.NoteNotApplied(config.ResourceRequirements, config.ScalingConfig, config.DockerImage, framework: null, model.Framework, notes);
         var current = await ActiveAsync(model.Id, request, registry, deployments, "update", cancellationToken);
         var info = await deployments.UpdateAsync(current.DeploymentId, new DeploymentUpdate
         {
@@ -178,16 +165,7 @@ internal static partial class DeploymentApiHandlers
             DefaultPriority = Parse.Priority(config.Priority),
             Environment = config.EnvironmentVariables,
         }, cancellationToken);
-        return ModelKitJson.Json(new DeployResponse
-        {
-            DeploymentId = info.DeploymentId,
-            Message = $"Deployment '{info.DeploymentId}' now serves version {info.Version} of model '{info.ModelId}' on {info.Device}.",
-            ModelId = info.ModelId,
-            Version = info.Version,
-            Status = DeploymentStatusNames.Of(info.State),
-            Device = info.Device,
-            Notes = notes.Count == 0 ? null : notes,
-        });
+        return ModelKitJson.Json(DeployResponse.Of(info, $"Deployment '{info.DeploymentId}' now serves version {info.Version} of model '{info.ModelId}' on {info.Device}.", notes));
     }
 
     // The model's active deployment; a clear 404 when the model is unknown (MODEL_NOT_FOUND) or has none (DEPLOYMENT_NOT_FOUND).

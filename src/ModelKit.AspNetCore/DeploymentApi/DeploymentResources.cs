@@ -37,8 +37,21 @@ internal static class DeploymentResources
         return ExecutionDevice.Cpu.ToString();
     }
 
-    /// <summary>Checks <c>resource_requirements.cpu</c> (a Kubernetes CPU quantity: <c>2</c>, <c>0.5</c>, <c>500m</c>) and notes that it is not applied.</summary>
-    public static void CheckCpu(string? cpu, List<string> notes)
+    /// <summary>
+    /// Notes for the settings of a deploy or update that an in-process server does not apply: <c>resource_requirements.cpu</c>
+    /// (checked first), <c>docker_image</c>, a <c>framework</c> other than <paramref name="servedFramework"/> and
+    /// <c>scaling_config.target_cpu_utilization</c>.
+    /// </summary>
+    public static void NoteNotApplied(
+        ResourceRequirements? resources, ScalingConfig? scaling, string? dockerImage, string? framework, string servedFramework, List<string> notes)
+    {
+        CheckCpu(resources?.Cpu, notes);
+        NoteContainer(dockerImage, framework, servedFramework, notes);
+        if (scaling?.TargetCpuUtilization is not null) notes.Add("target_cpu_utilization is not used: the autoscaler follows queued requests per replica (target_queue_depth).");
+    }
+
+    // Checks resource_requirements.cpu (a Kubernetes CPU quantity: 2, 0.5, 500m) and notes that it is not applied.
+    private static void CheckCpu(string? cpu, List<string> notes)
     {
         if (string.IsNullOrWhiteSpace(cpu)) return;
         var text = cpu.Trim();
@@ -51,8 +64,8 @@ internal static class DeploymentResources
         notes.Add($"cpu: {text} is not applied: models run in the server's process and share its cores.");
     }
 
-    /// <summary>Notes for container settings that an in-process runtime does not use.</summary>
-    public static void NoteContainer(string? dockerImage, string? framework, string servedFramework, List<string> notes)
+    // Notes for container settings that an in-process runtime does not use.
+    private static void NoteContainer(string? dockerImage, string? framework, string servedFramework, List<string> notes)
     {
         if (!string.IsNullOrWhiteSpace(dockerImage)) notes.Add($"docker_image '{DeploymentApiErrors.Bounded(dockerImage)}' is not used: ModelKit serves models in its own process.");
         if (!string.IsNullOrWhiteSpace(framework) && !framework.Equals(servedFramework, StringComparison.OrdinalIgnoreCase))
