@@ -40,7 +40,6 @@ internal static class Gateway
     /// <summary>The surface's error writer (<see cref="SurfaceMap"/> and the framework's answers use it too).</summary>
     public static readonly SurfaceErrorWriter Errors = static (context, error) =>
     {
-        if (error.RetryAfterSeconds is { } seconds) context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return Results.Json(
             new GatewayError(error.Status, error.Message, null, RequestId(context), error.Code, error.RetryAfterSeconds), ModelKitJson.Options, statusCode: error.Status);
     };

@@ -31,7 +31,6 @@ internal static class LlmManager
     /// <summary>The surface's error writer (<see cref="SurfaceMap"/> and the framework's answers use it too).</summary>
     public static readonly SurfaceErrorWriter Errors = static (context, error) =>
     {
-        if (error.RetryAfterSeconds is { } seconds) context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
         return Results.Json(
             new LlmError(false, error.Message, error.Code, DateTimeOffset.UtcNow) { RetryAfter = error.RetryAfterSeconds }, ModelKitJson.Options, statusCode: error.Status);
     };

@@ -37,7 +37,6 @@ internal static class OpenAi
 {
     public static readonly SurfaceErrorWriter Errors = static (context, error) =>
     {
-        if (error.RetryAfterSeconds is { } seconds) context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var type = error.Status switch
         {
             StatusCodes.Status401Unauthorized => "authentication_error",
