@@ -35,17 +35,17 @@ internal static class HuggingFaceTokenizerJson
         return type switch
         {
             "WordPiece" => LoadWordPiece(file.Name, root, model, config),
-            "BPE" when byteFallback => throw Unsupported(file.Name,
+            "BPE" when byteFallback => throw Unsupported(
                 "its BPE model falls back to bytes for unknown characters (SentencePiece style), which ModelKit reads only from the tokenizer.model file; upload tokenizer.model with it"),
             "BPE" => LoadBpe(file.Name, root, model, config),
-            _ => throw Unsupported(file.Name,
+            _ => throw Unsupported(
                 $"the tokenizer model type '{type ?? "(none)"}' is not supported; ModelKit reads WordPiece and BPE models from tokenizer.json" +
                 (type == "Unigram" ? ", and Unigram (SentencePiece) models from a tokenizer.model file" : "")),
         };
     }
 
-    private static InvalidModelConfigException Unsupported(string name, string reason) =>
-        new($"The model's tokenizer files could not be read: {name}: {reason}.");
+    // ModelTokenizers.Load names the file and wraps this as INVALID_MODEL_CONFIG, as for every other unreadable file.
+    private static NotSupportedException Unsupported(string reason) => new(reason + ".");
 
     private static ModelTokenizer LoadWordPiece(string name, JsonElement root, JsonElement model, TokenizerConfig config)
     {

@@ -85,12 +85,9 @@ public sealed class ModelTokenizer
     {
         ArgumentNullException.ThrowIfNull(ids);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxTokens, _prefix.Length + _suffix.Length + 1);
-        for (var i = 0; i < ids.Count; i++)
+        if (FirstUnknownId(ids) is var at and >= 0)
         {
-            if ((uint)ids[i] >= (uint)VocabularySize)
-            {
-                throw new ArgumentOutOfRangeException(nameof(ids), ids[i], $"Token id {ids[i]} at position {i} is not in the vocabulary (0..{VocabularySize - 1}).");
-            }
+            throw new ArgumentOutOfRangeException(nameof(ids), ids[at], $"Token id {ids[at]} at position {at} is not in the vocabulary (0..{VocabularySize - 1}).");
         }
 
         if (HasSpecials(ids))
@@ -101,6 +98,18 @@ public sealed class ModelTokenizer
         }
 
         return Wrap(ids, maxTokens);
+    }
+
+    /// <summary>The position of the first id outside the vocabulary (negative, or not below <see cref="VocabularySize"/>); -1 when all are in it.</summary>
+    public int FirstUnknownId(IReadOnlyList<int> ids)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        for (var i = 0; i < ids.Count; i++)
+        {
+            if ((uint)ids[i] >= (uint)VocabularySize) return i;
+        }
+
+        return -1;
     }
 
     private bool HasSpecials(IReadOnlyList<int> ids)

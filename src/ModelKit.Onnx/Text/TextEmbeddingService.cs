@@ -169,14 +169,14 @@ public sealed class TextEmbeddingService : ITextEmbeddingService, IDisposable
             }
         }
 
-        try
+        var ids = request.TokenIds![index];
+        if (encoder.Tokenizer.FirstUnknownId(ids) is var at and >= 0)
         {
-            return encoder.Tokenizer.FromIds(request.TokenIds![index], encoder.MaxTokens);
+            throw new InvalidInputException(
+                $"input[{index}]: token id {ids[at]} at position {at} is not in the vocabulary (0..{encoder.Tokenizer.VocabularySize - 1}).");
         }
-        catch (ArgumentOutOfRangeException ex)
-        {
-            throw new InvalidInputException($"input[{index}]: {ex.Message.Split(" (Parameter", 2)[0]}");
-        }
+
+        return encoder.Tokenizer.FromIds(ids, encoder.MaxTokens);
     }
 
     private async Task<TextEncoder> GetEncoderAsync(string modelId, string version, ModelKit.Tensors.ModelSignature? signature, CancellationToken cancellationToken)
