@@ -98,11 +98,14 @@ internal sealed partial class OnnxModelSession : IModelSession
                 // back instead of keeping the largest run's high-water mark for the process's life.
                 own = new RunOptions();
                 own.AddRunConfigEntry("memory.enable_memory_arena_shrinkage", "cpu:0");
-                if (cancellationToken.CanBeCanceled) registration = cancellationToken.UnsafeRegister(static state => ((RunOptions)state!).Terminate = true, own);
             }
             else if (cancellationToken.CanBeCanceled)
             {
                 own = RentRunOptions();
+            }
+
+            if (own is not null && cancellationToken.CanBeCanceled)
+            {
                 registration = cancellationToken.UnsafeRegister(static state => ((RunOptions)state!).Terminate = true, own);
             }
 
