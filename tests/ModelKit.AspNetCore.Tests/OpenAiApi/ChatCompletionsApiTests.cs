@@ -24,7 +24,7 @@ public sealed class ChatCompletionsApiTests(DecoderSampleServer server)
     [Fact]
     public async Task ChatCompletion_Greedy_IsOpenAisObject_AndRepeatable()
     {
-        var body = $$"""{"model": "{{Model}}", "messages": {{Messages}}, "max_tokens": 8, "temperature": 0, "user": "someone", "unknown_field": {"x": 1}}""";
+        var body = $$"""{"model": "{{Model}}", "messages": {{Messages}}, "max_tokens": 8, "temperature": 0, "user": "someone", "unknown_field": {"x": 1} }""";
         var json = await ExpectAsync(await _client.PostAsync("/v1/chat/completions", Json(body)), HttpStatusCode.OK);
         Assert.StartsWith("chatcmpl-", json.GetProperty("id").GetString(), StringComparison.Ordinal);
         Assert.Equal("chat.completion", json.GetProperty("object").GetString());
@@ -58,7 +58,7 @@ public sealed class ChatCompletionsApiTests(DecoderSampleServer server)
             Json($$"""{"model": "{{Model}}", "messages": {{Messages}}, "max_tokens": 12, "temperature": 0}""")), HttpStatusCode.OK);
 
         using var response = await Sse.PostAsync(_client, "/v1/chat/completions",
-            $$"""{"model": "{{Model}}", "messages": {{Messages}}, "max_tokens": 12, "temperature": 0, "stream": true, "stream_options": {"include_usage": true}}""");
+            $$"""{"model": "{{Model}}", "messages": {{Messages}}, "max_tokens": 12, "temperature": 0, "stream": true, "stream_options": {"include_usage": true} }""");
         var (events, done) = await Sse.ReadAllAsync(response);
         Assert.True(done);
         Assert.True(events.Count >= 3, $"expected role, content, finish and usage chunks: {events.Count}");
@@ -78,7 +78,7 @@ public sealed class ChatCompletionsApiTests(DecoderSampleServer server)
         Assert.Equal(whole.GetProperty("choices")[0].GetProperty("finish_reason").GetString(), Assert.Single(reasons).Value);
         // The finish reason comes on its own chunk with an empty delta.
         var finish = events[^2].GetProperty("choices")[0];
-        Assert.Equal(0, finish.GetProperty("delta").EnumerateObject().Count());
+        Assert.Empty(finish.GetProperty("delta").EnumerateObject());
 
         // Without include_usage there is no usage chunk.
         using var plain = await Sse.PostAsync(_client, "/v1/chat/completions",
@@ -236,7 +236,7 @@ public sealed class ChatCompletionsApiTests(DecoderSampleServer server)
     [InlineData("""{"model": "surfaces-gpt2", "messages": [{"role": "user", "content": "hi"}], "tools": [{"type": "function", "function": {"name": "f"}}]}""", "invalid_input", "'tools' is not supported", "tools")]
     [InlineData("""{"model": "surfaces-gpt2", "messages": [{"role": "user", "content": "hi"}], "response_format": {"type": "json_object"}}""", "invalid_input", "'response_format' is not supported", "response_format")]
     [InlineData("""{"model": "surfaces-gpt2", "messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]}""", "invalid_input", "not supported", "messages")]
-    [InlineData("""{"model": "surfaces-gpt2", "messages": [{"role": "user", "content": "hi"}], "stream_options": {"include_usage": true}}""", "invalid_input", "only allowed with 'stream': true", "stream_options")]
+    [InlineData("""{"model": "surfaces-gpt2", "messages": [{"role": "user", "content": "hi"}], "stream_options": {"include_usage": true} }""", "invalid_input", "only allowed with 'stream': true", "stream_options")]
     [InlineData("""{"model": "surfaces-gpt2", "messages": [{"role": "user", "content": "hi"}], "top_logprobs": 2}""", "invalid_input", "needs 'logprobs': true", "top_logprobs")]
     [InlineData("""{"messages": [{"role": "user", "content": "hi"}]}""", "invalid_input", "'model' is required", "model")]
     [InlineData("""{"model": "demo-mlp", "messages": [{"role": "user", "content": "hi"}]}""", "unsupported_task", "demo-mlp", null)]

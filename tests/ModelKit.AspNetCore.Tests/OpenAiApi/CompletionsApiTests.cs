@@ -51,7 +51,7 @@ public sealed class CompletionsApiTests(DecoderSampleServer server)
         var whole = await ExpectAsync(await _client.PostAsync("/v1/completions",
             Json($$"""{"model": "{{Model}}", "prompt": "Once upon a time", "max_tokens": 10, "temperature": 0}""")), HttpStatusCode.OK);
         using var response = await Sse.PostAsync(_client, "/v1/completions",
-            $$"""{"model": "{{Model}}", "prompt": "Once upon a time", "max_tokens": 10, "temperature": 0, "stream": true, "stream_options": {"include_usage": true}}""");
+            $$"""{"model": "{{Model}}", "prompt": "Once upon a time", "max_tokens": 10, "temperature": 0, "stream": true, "stream_options": {"include_usage": true} }""");
         var (events, done) = await Sse.ReadAllAsync(response);
         Assert.True(done);
         var id = events[0].GetProperty("id").GetString();
