@@ -55,8 +55,9 @@ internal static class OpenAi
         return new OpenAiErrorBody(new OpenAiError(error.Message, type, ParamOf(error.Message), error.Code.ToLowerInvariant()));
     }
 
-    // The request field a message is about, when it names one first: 'input' …, input[3] …, 'messages[0].role' … → its
-    // top-level field; a value of the wrong JSON type ("The value at $.temperature …") → that field.
+    // The request field a message is about, when it names one first: 'input' …, 'messages[0].role' …, a value of the
+    // wrong JSON type ("The value at $.temperature …"), or the generation service's "top_p must be …", "stop[1] is …"
+    // (a request field named bare) → that field.
     internal static string? ParamOf(string message)
     {
         const string At = "The value at $.";
@@ -67,8 +68,16 @@ internal static class OpenAi
         while (end < message.Length && (char.IsAsciiLetterLower(message[end]) || message[end] == '_' || (end > start && char.IsAsciiDigit(message[end])))) end++;
         if (end == start || end == message.Length) return null;
         var next = message[end];
-        if (quoted) return next is '\'' or '[' or '.' ? message[1..end] : null;   // 'stop' is …, 'messages[0].role' …
-        if (at) return next is ' ' or '[' or '.' ? message[start..end] : null;     // The value at $.stop[1] …
-        return next == '[' ? message[..end] : null;                                 // input[3] is …
+        var name = message[start..end];
+        if (quoted) return next is '\'' or '[' or '.' ? name : null;   // 'stop' is …, 'messages[0].role' …
+        if (at) return next is ' ' or '[' or '.' ? name : null;         // The value at $.stop[1] …
+        return next == '[' || (next is ' ' or ':' or '.' && BareFields.Contains(name)) ? name : null; // input[3] …, top_p must …
     }
+
+    // Request fields that messages may name without quotes (the text generation service's wording).
+    private static readonly HashSet<string> BareFields =
+    [
+        "input", "prompt", "messages", "max_tokens", "temperature", "top_p", "top_k", "n", "stop", "presence_penalty", "frequency_penalty",
+        "logprobs", "top_logprobs", "seed",
+    ];
 }
