@@ -165,22 +165,24 @@ public sealed class ChatCompletionsApiTests(DecoderSampleServer server)
     [Fact]
     public async Task ChatCompletion_Stop_EndsTheChoiceBeforeTheStopText()
     {
+        // A seeded sample (the random decoder's greedy text repeats one token): the same sampler draws, cut at the stop text.
+        const string Sampling = "\"max_tokens\": 16, \"temperature\": 1, \"top_k\": 40, \"seed\": 5";
         var full = Content(await ExpectAsync(await _client.PostAsync("/v1/chat/completions",
-            Json($$"""{"model": "{{Model}}", "messages": {{Messages}}, "max_tokens": 16, "temperature": 0}""")), HttpStatusCode.OK));
-        Assert.True(full.Length >= 6, $"the greedy completion is too short to cut: '{full}'");
+            Json($$"""{"model": "{{Model}}", "messages": {{Messages}}, {{Sampling}}}""")), HttpStatusCode.OK));
+        Assert.True(full.Length >= 6, $"the completion is too short to cut: '{full}'");
         var stop = full.Substring(full.Length / 2, 2);
         var expected = full[..full.IndexOf(stop, StringComparison.Ordinal)];
 
         foreach (var stopJson in new[] { JsonSerializer.Serialize(stop), JsonSerializer.Serialize(new[] { "never-generated-text", stop }) })
         {
             var json = await ExpectAsync(await _client.PostAsync("/v1/chat/completions",
-                Json($$"""{"model": "{{Model}}", "messages": {{Messages}}, "max_tokens": 16, "temperature": 0, "stop": {{stopJson}}}""")), HttpStatusCode.OK);
+                Json($$"""{"model": "{{Model}}", "messages": {{Messages}}, {{Sampling}}, "stop": {{stopJson}}}""")), HttpStatusCode.OK);
             Assert.Equal(expected, Content(json));
             Assert.Equal("stop", json.GetProperty("choices")[0].GetProperty("finish_reason").GetString());
         }
 
         using var response = await Sse.PostAsync(_client, "/v1/chat/completions",
-            $$"""{"model": "{{Model}}", "messages": {{Messages}}, "max_tokens": 16, "temperature": 0, "stop": {{JsonSerializer.Serialize(stop)}}, "stream": true}""");
+            $$"""{"model": "{{Model}}", "messages": {{Messages}}, {{Sampling}}, "stop": {{JsonSerializer.Serialize(stop)}}, "stream": true}""");
         var (text, reasons) = Sse.ChatText((await Sse.ReadAllAsync(response)).Events);
         Assert.Equal((expected, "stop"), (text[0], reasons[0]));
     }
@@ -265,9 +267,12 @@ public sealed class ChatCompletionsApiTests(DecoderSampleServer server)
     [Fact]
     public async Task ChatCompletion_ClientLeavesMidStream_TheServerCarriesOn()
     {
-        using (var response = await Sse.PostAsync(_client, "/v1/chat/completions",
-            $$"""{"model": "{{Model}}", "messages": {{Messages}}, "temperature": 0, "stream": true}"""))
+        // A client that closes its connection at once when it stops reading (no draining of the rest of the answer).
+        using (var leaving = new HttpClient(new SocketsHttpHandler { MaxResponseDrainSize = 0, PooledConnectionLifetime = TimeSpan.Zero }) { BaseAddress = _client.BaseAddress })
         {
+            leaving.DefaultRequestHeaders.Add("X-API-Key", SampleServerFactory.AdminKey);
+            using var response = await Sse.PostAsync(leaving, "/v1/chat/completions",
+                $$"""{"model": "{{Model}}", "messages": {{Messages}}, "temperature": 0, "stream": true}""");
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
             var first = await reader.ReadLineAsync();
