@@ -14,8 +14,9 @@ namespace ModelKit.Onnx.Text.Generation;
 /// </summary>
 internal sealed class TokenSampler
 {
-    // Top-p without top-k first looks for the nucleus among this many most likely tokens, then among 8 times as many …
-    private const int FirstNucleusGuess = 64;
+    // Top-p's histogram: this many buckets over this many nats below the top logit.
+    private const int NucleusBuckets = 2048;
+    private const float NucleusRange = 64;
 
     private readonly float _temperature;
     private readonly float _topP;
@@ -106,6 +107,11 @@ internal sealed class TokenSampler
     /// <summary>The first position of the highest value, NaN replaced by negative infinity on the way.</summary>
     private static int ArgMax(Span<float> logits, out float max)
     {
+        // Vectorized; it stops at the first NaN, which then sends every value through the slow loop below.
+        var first = TensorPrimitives.IndexOfMax<float>(logits);
+        max = logits[first];
+        if (!float.IsNaN(max)) return first;
+
         var best = 0;
         max = float.NegativeInfinity;
         for (var i = 0; i < logits.Length; i++)
@@ -120,6 +126,17 @@ internal sealed class TokenSampler
                 max = value;
                 best = i;
             }
+        }
+
+        return best;
+    }
+
+    private static int ArgMax(ReadOnlySpan<float> logits)
+    {
+        var best = 0;
+        for (var i = 1; i < logits.Length; i++)
+        {
+            if (logits[i] > logits[best]) best = i;
         }
 
         return best;
@@ -175,40 +192,100 @@ internal sealed class TokenSampler
         }
     }
 
-    // Top-p alone: the nucleus is usually a few tokens, so look among the 64 most likely first (probabilities over the
-    // whole vocabulary), and widen only when they do not add up to top-p; no sort of the whole vocabulary.
+    // Top-p alone, without sorting the vocabulary: a histogram of the probabilities by how far below the top logit
+    // each lies finds the bucket where the cumulative probability reaches top-p; every token above it is in the
+    // nucleus whatever its order, and only that bucket's tokens are sorted to cut it exactly.
     private int SampleNucleus(ReadOnlySpan<float> logits, float max)
     {
-        var weights = ArrayPool<float>.Shared.Rent(logits.Length);
-        Candidate[]? rented = null;
+        var rentedWeights = ArrayPool<float>.Shared.Rent(logits.Length);
+        var bucketWeights = ArrayPool<double>.Shared.Rent(NucleusBuckets);
+        var bucketCounts = ArrayPool<int>.Shared.Rent(NucleusBuckets);
+        Candidate[]? boundaryTokens = null;
         try
         {
-            var all = weights.AsSpan(0, logits.Length);
-            TensorPrimitives.Subtract(logits, max, all);
-            TensorPrimitives.Exp(all, all);
-            double total = TensorPrimitives.Sum<float>(all);
-            var wanted = _topP * total;
-            for (var size = Math.Min(FirstNucleusGuess, logits.Length); ; size = Math.Min(size * 8, logits.Length))
+            var weights = rentedWeights.AsSpan(0, logits.Length);
+            TensorPrimitives.Subtract(logits, max, weights);
+            TensorPrimitives.Exp(weights, weights);
+            double total = TensorPrimitives.Sum<float>(weights);
+            var buckets = bucketWeights.AsSpan(0, NucleusBuckets);
+            var counts = bucketCounts.AsSpan(0, NucleusBuckets);
+            buckets.Clear();
+            counts.Clear();
+            for (var i = 0; i < logits.Length; i++)
             {
-                if (rented is not null) ArrayPool<Candidate>.Shared.Return(rented);
-                rented = ArrayPool<Candidate>.Shared.Rent(size);
-                var candidates = rented.AsSpan(0, SelectTop(logits, rented.AsSpan(0, size)));
-                double covered = 0;
-                for (var i = 0; i < candidates.Length; i++)
+                if (weights[i] == 0) continue;
+                var b = Bucket(max, logits[i]);
+                buckets[b] += weights[i];
+                counts[b]++;
+            }
+
+            var wanted = _topP * total;
+            double above = 0;
+            var boundary = NucleusBuckets - 1;
+            for (var b = 0; b < NucleusBuckets; b++)
+            {
+                if (above + buckets[b] >= wanted)
                 {
-                    candidates[i].Weight = all[candidates[i].Id];
-                    covered += candidates[i].Weight;
+                    boundary = b;
+                    break;
                 }
 
-                if (covered >= wanted || size == logits.Length) return Draw(candidates, total);
+                above += buckets[b];
             }
+
+            // The boundary bucket, most likely first: keep the fewest that reach top-p.
+            boundaryTokens = ArrayPool<Candidate>.Shared.Rent(Math.Max(counts[boundary], 1));
+            var inBoundary = 0;
+            for (var i = 0; i < logits.Length; i++)
+            {
+                if (weights[i] != 0 && Bucket(max, logits[i]) == boundary) boundaryTokens[inBoundary++] = new Candidate(i, logits[i]) { Weight = weights[i] };
+            }
+
+            var sorted = boundaryTokens.AsSpan(0, inBoundary);
+            sorted.Sort(default(MostLikelyFirst));
+            var kept = 0;
+            var keptWeight = above;
+            while (kept < sorted.Length && (kept == 0 && above == 0 || keptWeight < wanted))
+            {
+                keptWeight += sorted[kept++].Weight;
+            }
+
+            // Draw: the buckets above the boundary in id order, then the kept part of the boundary.
+            var target = _random.NextDouble() * keptWeight;
+            double cumulative = 0;
+            var last = -1;
+            if (boundary > 0)
+            {
+                for (var i = 0; i < logits.Length; i++)
+                {
+                    if (weights[i] == 0 || Bucket(max, logits[i]) >= boundary) continue;
+                    cumulative += weights[i];
+                    last = i;
+                    if (target < cumulative) return i;
+                }
+            }
+
+            for (var i = 0; i < kept; i++)
+            {
+                cumulative += sorted[i].Weight;
+                last = sorted[i].Id;
+                if (target < cumulative) return last;
+            }
+
+            return last >= 0 ? last : ArgMax(logits);
         }
         finally
         {
-            ArrayPool<float>.Shared.Return(weights);
-            if (rented is not null) ArrayPool<Candidate>.Shared.Return(rented);
+            ArrayPool<float>.Shared.Return(rentedWeights);
+            ArrayPool<double>.Shared.Return(bucketWeights);
+            ArrayPool<int>.Shared.Return(bucketCounts);
+            if (boundaryTokens is not null) ArrayPool<Candidate>.Shared.Return(boundaryTokens);
         }
     }
+
+    // Which nucleus bucket a (scaled) logit falls in: 0 for the top logit, one per 1/32 nat below it; everything more
+    // than 64 nats below (a probability under e^-64 of the top one's) shares the last.
+    private static int Bucket(float max, float logit) => (int)Math.Min((max - logit) * (NucleusBuckets / NucleusRange), NucleusBuckets - 1);
 
     // Candidates most likely first with weights adding up to `total` over what they were drawn from: keep the fewest
     // whose weights reach top-p of it (at least one), then draw among them.

@@ -75,7 +75,7 @@ public sealed class TokenSamplerTests
     }
 
     [Fact]
-    public void Sample_TopPWithAWideNucleus_LooksBeyondTheFirstGuess()
+    public void Sample_TopPWithAWideNucleus_KeepsTheMostLikelyTokensThatReachIt()
     {
         // 1000 equally likely tokens (and a vanishing tail): top-p 0.5 keeps about 500 of them, lowest ids first.
         var logits = new float[Gpt2Vocabulary];
@@ -88,6 +88,33 @@ public sealed class TokenSamplerTests
 
         Assert.InRange(drawn.Max(), 400, 501);
         Assert.True(drawn.Count(id => id >= 64) > 1500);
+    }
+
+    [Theory]
+    [InlineData(0.5f)]
+    [InlineData(0.9f)]
+    [InlineData(0.99f)]
+    public void Sample_TopPOnModelLikeLogits_DrawsOnlyFromTheNucleusOfTheSortedProbabilities(float topP)
+    {
+        var logits = RandomLogits(Gpt2Vocabulary, 17);
+        var max = logits.Max();
+        var weights = logits.Select(l => Math.Exp(l - max)).ToArray();
+        var total = weights.Sum();
+        var nucleus = new HashSet<int>();
+        double covered = 0;
+        foreach (var id in Enumerable.Range(0, logits.Length).OrderByDescending(i => logits[i]).ThenBy(i => i))
+        {
+            nucleus.Add(id);
+            covered += weights[id];
+            if (covered >= topP * total) break;
+        }
+
+        var sampler = new TokenSampler(1, topP, 0, 0, 0, seed: 19);
+        var drawn = new HashSet<int>();
+        for (var i = 0; i < 1000; i++) drawn.Add(sampler.Sample(logits.ToArray()));
+
+        Assert.Subset(nucleus, drawn);
+        Assert.True(drawn.Count > Math.Min(nucleus.Count, 10) / 2, $"{drawn.Count} of a nucleus of {nucleus.Count} drawn");
     }
 
     [Fact]
