@@ -17,17 +17,19 @@ namespace ModelKit.ModelGenerator;
 /// is the current subspace, which the projection writes into subspace k. After attention the stream holds the codes
 /// of the last <c>heads + 1</c> tokens.</para>
 /// <para>The MLP has one unit per context (the last m tokens, m = 1 … heads + 1) seen in the text: the unit sums
-/// its tokens' codes' matches (each 1) and fires, through GELU, only when all m match. It adds 3^m times the code of
+/// its tokens' codes' matches (each 1) and fires, through GELU, only when all m match. It adds 10·3^m times the code of
 /// the token that follows the context in the text (the most frequent one when the context recurs with different
-/// continuations) to the current subspace, which the tied head reads as logits. Each position of the text has units
-/// of its contexts up to the shortest one that determines its next token; that one outweighs all the shorter ones
-/// together (3^m &gt; Σ 3^i for i &lt; m), so greedy decoding follows the text. One more unit always fires and adds a
-/// weight of 1 to the text's first token: a prompt the text never continues starts the recitation.</para>
+/// continuations) to the current subspace, which the tied head reads as logits; the gain makes the chosen token's
+/// logit about 20 and its probability over 0.999, so sampling recites too. Each position of the text has units of
+/// its contexts up to the shortest one that determines its next token; that one outweighs all the shorter ones
+/// together (3^m &gt; Σ 3^i for i &lt; m), so greedy decoding follows the text. One more unit always fires and adds
+/// 10 times the code of the text's first token: a prompt the text never continues starts the recitation.</para>
 /// </remarks>
 internal static class RecitingDecoder
 {
     private const float PositionScore = 15f; // times the margin of 2: the target key outweighs the rest by e^30
     private const float UnitGain = 20f;      // a unit's input: +10 when all its tokens match, −10 or less when one misses
+    private const float OutputGain = 10f;    // the weakest unit's output (30) outweighs the rest of the stream (norm ≈ 5), so logits reach ≈ 20
     private const int MaxContext = 8;
 
     /// <summary>The text's GPT-2 ids, the end-of-text token appended, and a decoder that recites it.</summary>
@@ -148,13 +150,13 @@ internal static class RecitingDecoder
             }
 
             layer.FeedForwardBias[u] = -UnitGain * (m - 0.5f);
-            layer.FeedForwardProjectionWeight[((long)u * hidden) + Dim(0, next)] = Sign(next) * MathF.Pow(3, m) / fired;
+            layer.FeedForwardProjectionWeight[((long)u * hidden) + Dim(0, next)] = Sign(next) * OutputGain * MathF.Pow(3, m) / fired;
         }
 
         // The unit that always fires: the text's first token, weakly.
         var start = units.Count;
         layer.FeedForwardBias[start] = UnitGain / 2;
-        layer.FeedForwardProjectionWeight[((long)start * hidden) + Dim(0, ids[0])] = Sign(ids[0]) / fired;
+        layer.FeedForwardProjectionWeight[((long)start * hidden) + Dim(0, ids[0])] = Sign(ids[0]) * OutputGain / fired;
         return ([.. ids], w);
     }
 

@@ -11,11 +11,15 @@ public sealed class DecoderModelTests : IDisposable
 {
     private static readonly DecoderSpec Small = new() { Layers = 2, Hidden = 32, Heads = 4, Vocabulary = 1000, MaxPositions = 64, Seed = 3 };
     private static readonly Lazy<byte[]> SmallModel = new(() => DecoderModels.CreateGpt2Decoder(Small));
-    private readonly TempDirectory _dir = new();
 
-    // The reciting decoder's folder, written once per run under the tokenizer files' folder (removed by a later run).
+    // The reciting decoder's folder (about 120 MB), written once per run beside the tokenizer files (a later run removes it).
     private static readonly Lazy<string> RecitingFolder = new(() =>
-        DecoderModels.WriteRecitingDecoderDirectory(Path.Combine(Path.GetDirectoryName(TokenizerTestFiles.Write("reciting-decoder/.written", "")) ?? ".")));
+    {
+        var marker = TokenizerTestFiles.Write("reciting-decoder/.written", "");
+        return DecoderModels.WriteRecitingDecoderDirectory(Path.GetDirectoryName(marker)!);
+    });
+
+    private readonly TempDirectory _dir = new();
 
     [Fact]
     public void CreateGpt2Decoder_Signature_IsOptimumsTextGenerationWithPast()
@@ -208,10 +212,11 @@ public sealed class DecoderModelTests : IDisposable
         var prompt = tokenizer.Encode("Four score and seven years", 1024).Ids;
         Assert.Equal(text[..prompt.Length], prompt);
 
-        var generated = decoder.Greedy([[.. prompt.Select(i => (long)i)]], maxTokens: 400)[0];
+        var generated = decoder.Greedy([[.. prompt.Select(i => (long)i)]], maxTokens: 400, out var leastProbability)[0];
 
         Assert.Equal([.. text[prompt.Length..], DecoderModels.EndOfTextTokenId], generated);
         Assert.True(generated.Count > 300);
+        Assert.True(leastProbability > 0.999, $"A chosen token had probability {leastProbability}; sampling would stray from the text.");
         Assert.Equal(DecoderModels.GettysburgAddress, "Four score and seven years" + tokenizer.Tokenizer.Decode(generated.SkipLast(1)));
         Assert.Equal((1, 4, 512, 1024), (spec.Layers, spec.Heads, spec.Hidden, spec.MaxPositions));
     }
@@ -393,8 +398,12 @@ public sealed class DecoderModelTests : IDisposable
         /// Greedy decoding with the cache: the prompts left-padded to one length (mask 0, position 0 on the pads), then
         /// one token per row per step, each the argmax of its row's last logits; <paramref name="maxTokens"/> per row.
         /// </summary>
-        public List<List<int>> Greedy(long[][] prompts, int maxTokens)
+        public List<List<int>> Greedy(long[][] prompts, int maxTokens) => Greedy(prompts, maxTokens, out _);
+
+        /// <summary>Greedy decoding; <paramref name="leastProbability"/> is the lowest softmax probability of a chosen token.</summary>
+        public List<List<int>> Greedy(long[][] prompts, int maxTokens, out double leastProbability)
         {
+            leastProbability = 1;
             var longest = prompts.Max(p => p.Length);
             var ids = prompts.Select(p => new long[longest - p.Length].Concat(p).ToArray()).ToArray();
             var masks = prompts.Select(p => Enumerable.Repeat(0L, longest - p.Length).Concat(Enumerable.Repeat(1L, p.Length)).ToList()).ToArray();
@@ -414,6 +423,9 @@ public sealed class DecoderModelTests : IDisposable
                         if (logits[i] > logits[best]) best = i;
                     }
 
+                    var sum = 0.0;
+                    foreach (var logit in logits) sum += Math.Exp(logit - logits[best]);
+                    leastProbability = Math.Min(leastProbability, 1 / sum);
                     generated[row].Add(best);
                     tokens[row] = [best];
                     masks[row].Add(1);
