@@ -15,4 +15,7 @@ internal static partial class Log
 
     [LoggerMessage(1004, LogLevel.Warning, "UseSharedThreadPool is on, but ONNX Runtime's environment was created before with per-session threads; sessions keep their own threads.")]
     public static partial void SharedPoolUnavailable(ILogger logger);
+
+    [LoggerMessage(1005, LogLevel.Error, "A generation step of model {ModelId} failed; the generations in it were ended.")]
+    public static partial void GenerationStepFailed(ILogger logger, string modelId, Exception exception);
 }

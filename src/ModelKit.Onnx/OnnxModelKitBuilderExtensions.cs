@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using ModelKit.Backends;
 using ModelKit.Onnx;
 using ModelKit.Onnx.Text;
+using ModelKit.Onnx.Text.Generation;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -26,6 +27,10 @@ public static class OnnxModelKitBuilderExtensions
             "ModelKit:Embeddings: MaxInputs must be 1..1000000, MaxChunkRows 1..65536, MaxChunksInFlight 1..1024, MaxChunkTokens and MaxTextLength at least 1.").ValidateOnStart();
         builder.Services.TryAddSingleton<ITextEmbeddingService, TextEmbeddingService>();
         builder.Services.TryAddSingleton<ModelKitEmbeddingGenerators>();
+        builder.Services.AddOptions<TextGenerationOptions>().Validate(o => o.MaxBatchSequences is >= 1 and <= 4096 && o.KvCacheBytes >= 1 << 20 && o.MaxQueuedRequests >= 0
+                && o.PrefillChunkTokens >= 1 && o.MaxChoices is >= 1 and <= 128 && o.DefaultTimeout > TimeSpan.Zero,
+            "ModelKit:Generation: MaxBatchSequences must be 1..4096, KvCacheBytes at least 1 MiB, MaxQueuedRequests 0 or more, PrefillChunkTokens 1 or more, MaxChoices 1..128, DefaultTimeout positive.").ValidateOnStart();
+        builder.Services.TryAddSingleton<ITextGenerationService, TextGenerationService>();
         return builder;
     }
 

@@ -48,6 +48,16 @@ internal sealed partial class OnnxModelSession : IModelSession
 
     public ModelSignature Signature { get; }
 
+    /// <summary>The ONNX Runtime session, for callers that run it directly (the generation engine).</summary>
+    internal InferenceSession InnerSession
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return _session;
+        }
+    }
+
     public ExecutionDevice Device { get; }
 
     public long MemoryBytes { get; }
@@ -138,7 +148,7 @@ internal sealed partial class OnnxModelSession : IModelSession
     // lengths differ): ONNX Runtime says InvalidArgument, or fails to broadcast. That is the request's fault, so
     // INVALID_INPUT; anything else is INFERENCE_FAILED. Either way ORT's text loses its native source paths and
     // function signatures, which say nothing to a client.
-    private static ModelKitException RunFailure(OnnxRuntimeException ex)
+    internal static ModelKitException RunFailure(OnnxRuntimeException ex)
     {
         var message = ex.Message;
         var status = message.IndexOf("Status Message:", StringComparison.Ordinal);

@@ -118,6 +118,53 @@ public static class DecoderModels
         return WriteDirectory(directory, CreateGpt2Decoder(spec), spec);
     }
 
+    /// <summary>
+    /// Abraham Lincoln's Gettysburg Address (1863, public domain) in the Bliss copy's wording, paragraphs apart by a blank
+    /// line: the text <see cref="CreateRecitingDecoder"/> recites by default.
+    /// </summary>
+    public const string GettysburgAddress =
+        "Four score and seven years ago our fathers brought forth on this continent, a new nation, conceived in Liberty, and dedicated to the proposition that all men are created equal.\n\n"
+        + "Now we are engaged in a great civil war, testing whether that nation, or any nation so conceived and so dedicated, can long endure. We are met on a great battle-field of that war. "
+        + "We have come to dedicate a portion of that field, as a final resting place for those who here gave their lives that that nation might live. "
+        + "It is altogether fitting and proper that we should do this.\n\n"
+        + "But, in a larger sense, we can not dedicate\u2014we can not consecrate\u2014we can not hallow\u2014this ground. "
+        + "The brave men, living and dead, who struggled here, have consecrated it, far above our poor power to add or detract. "
+        + "The world will little note, nor long remember what we say here, but it can never forget what they did here. "
+        + "It is for us the living, rather, to be dedicated here to the unfinished work which they who fought here have thus far so nobly advanced. "
+        + "It is rather for us to be here dedicated to the great task remaining before us\u2014that from these honored dead we take increased devotion to that cause for which they gave the last full measure of devotion\u2014"
+        + "that we here highly resolve that these dead shall not have died in vain\u2014that this nation, under God, shall have a new birth of freedom\u2014"
+        + "and that government of the people, by the people, for the people, shall not perish from the earth.";
+
+    /// <summary>
+    /// A decoder in the same layout as <see cref="CreateGpt2Decoder"/> whose weights are set by hand (not trained) so that
+    /// it recites <paramref name="text"/>: greedy decoding continues any passage of the text with the rest of it, word
+    /// for word, then gives the end-of-text token (50256); a prompt whose last token the text never has starts the
+    /// text from its beginning. One layer; heads = the longest context the text needs to be unambiguous, less one
+    /// (4 for the Gettysburg Address); hidden and feed-forward sizes as the text needs (512 and 2048 for it, about
+    /// 30 M parameters, almost all of them the zero rows of the 50257 × hidden token embeddings); 1024 positions;
+    /// GPT-2's vocabulary.
+    /// </summary>
+    /// <param name="text">The text; default: <see cref="GettysburgAddress"/>.</param>
+    /// <exception cref="ArgumentException">The text is longer than 1023 tokens, or repeats a passage of 8 tokens or more with different continuations.</exception>
+    public static byte[] CreateRecitingDecoder(string? text = null)
+    {
+        var (_, weights) = RecitingDecoder.Create(text ?? GettysburgAddress);
+        return Build(weights, "ModelKit reciting decoder (an n-gram model of its text, weights set by hand)");
+    }
+
+    /// <summary>
+    /// Writes the reciting decoder (<see cref="CreateRecitingDecoder"/>) into <paramref name="directory"/> with the same
+    /// files as <see cref="WriteGpt2DecoderDirectory"/> (<see cref="DirectoryFiles"/>), each atomically. Returns the folder's path.
+    /// </summary>
+    /// <param name="directory">Where to write; created when missing.</param>
+    /// <param name="text">The text; default: <see cref="GettysburgAddress"/>.</param>
+    public static string WriteRecitingDecoderDirectory(string directory, string? text = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        var (_, weights) = RecitingDecoder.Create(text ?? GettysburgAddress);
+        return WriteDirectory(directory, Build(weights, "ModelKit reciting decoder (an n-gram model of its text, weights set by hand)"), weights.Spec);
+    }
+
     /// <summary>Writes <paramref name="model"/> and the files of a GPT-2 folder beside it.</summary>
     internal static string WriteDirectory(string directory, byte[] model, DecoderSpec spec)
     {

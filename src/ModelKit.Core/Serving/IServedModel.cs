@@ -44,6 +44,15 @@ public interface IServedModel
     IAsyncEnumerable<IReadOnlyDictionary<string, Tensor>> StreamAsync(
         IReadOnlyDictionary<string, Tensor> inputs, RequestPriority? priority = null, TimeSpan? timeout = null, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Leases the loaded session for a caller that runs it directly, outside the batch queue, and keeps state between
+    /// runs (the generation engine, which holds a decoder's KV cache per sequence and batches its own steps). Verifies
+    /// the artifacts and loads the model on a miss, like a queued run; the cache does not evict a leased session.
+    /// Dispose the lease when the work is done. Errors: MODEL_UNAVAILABLE, INSUFFICIENT_RESOURCES; CONFLICT when the
+    /// handle was withdrawn.
+    /// </summary>
+    ValueTask<ModelLease> LeaseAsync(CancellationToken cancellationToken = default);
+
     /// <summary>Loads the model into the cache now (after checking its artifacts), so that the first request does not wait.</summary>
     Task PreloadAsync(CancellationToken cancellationToken = default);
 

@@ -111,6 +111,25 @@ internal sealed class ServedModel : IServedModel, IBatchExecutor
 
     public BatchQueueStats GetStats() => Queue.GetStats();
 
+    public ValueTask<ModelLease> LeaseAsync(CancellationToken cancellationToken = default)
+    {
+        if (_withdrawn) throw new ModelKitConflictException($"Model '{ModelId}' version {Version} was withdrawn from serving; resolve it again.");
+        return _cache.TryAcquireCurrent(CacheKey, Load, out var lease) ? new ValueTask<ModelLease>(lease) : LeaseSlowAsync(cancellationToken);
+    }
+
+    private async ValueTask<ModelLease> LeaseSlowAsync(CancellationToken cancellationToken)
+    {
+        await VerifyArtifactsAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await _cache.AcquireAsync(CacheKey, Load, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsServerFault(ex))
+        {
+            throw Unavailable(ex);
+        }
+    }
+
     /// <summary>Refuses new requests from now on; queued and running ones finish.</summary>
     public void Withdraw() => _withdrawn = true;
 
@@ -178,18 +197,7 @@ internal sealed class ServedModel : IServedModel, IBatchExecutor
     private async ValueTask<IReadOnlyList<IReadOnlyDictionary<string, Tensor>>> ExecuteSlowAsync(
         IReadOnlyList<IReadOnlyDictionary<string, Tensor>> batch, CancellationToken cancellationToken)
     {
-        await VerifyArtifactsAsync(cancellationToken).ConfigureAwait(false);
-        ModelLease lease;
-        try
-        {
-            lease = await _cache.AcquireAsync(CacheKey, Load, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (IsServerFault(ex))
-        {
-            throw Unavailable(ex);
-        }
-
-        using (lease)
+        using (var lease = await LeaseSlowAsync(cancellationToken).ConfigureAwait(false))
         {
             return await lease.Session.RunAsync(batch, cancellationToken).ConfigureAwait(false);
         }

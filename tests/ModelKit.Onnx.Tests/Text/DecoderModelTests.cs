@@ -11,6 +11,14 @@ public sealed class DecoderModelTests : IDisposable
 {
     private static readonly DecoderSpec Small = new() { Layers = 2, Hidden = 32, Heads = 4, Vocabulary = 1000, MaxPositions = 64, Seed = 3 };
     private static readonly Lazy<byte[]> SmallModel = new(() => DecoderModels.CreateGpt2Decoder(Small));
+
+    // The reciting decoder's folder (about 120 MB), written once per run beside the tokenizer files (a later run removes it).
+    private static readonly Lazy<string> RecitingFolder = new(() =>
+    {
+        var marker = TokenizerTestFiles.Write("reciting-decoder/.written", "");
+        return DecoderModels.WriteRecitingDecoderDirectory(Path.GetDirectoryName(marker)!);
+    });
+
     private readonly TempDirectory _dir = new();
 
     [Fact]
@@ -194,7 +202,62 @@ public sealed class DecoderModelTests : IDisposable
         Assert.False(Directory.Exists(_dir.Combine("small")));
     }
 
+    [Fact]
+    public void CreateRecitingDecoder_GreedyFromTheFirstFiveWords_RecitesTheRestOfTheAddress()
+    {
+        var tokenizer = ModelTokenizers.LoadFromDirectory(RecitingFolder.Value)!;
+        var spec = ReadSpec(RecitingFolder.Value);
+        using var decoder = new Decoder(File.ReadAllBytes(Path.Combine(RecitingFolder.Value, "model.onnx")), spec);
+        var text = tokenizer.Encode(DecoderModels.GettysburgAddress, 1024).Ids;
+        var prompt = tokenizer.Encode("Four score and seven years", 1024).Ids;
+        Assert.Equal(text[..prompt.Length], prompt);
+
+        var generated = decoder.Greedy([[.. prompt.Select(i => (long)i)]], maxTokens: 400, out var leastProbability)[0];
+
+        Assert.Equal([.. text[prompt.Length..], DecoderModels.EndOfTextTokenId], generated);
+        Assert.True(generated.Count > 300);
+        Assert.True(leastProbability > 0.999, $"A chosen token had probability {leastProbability}; sampling would stray from the text.");
+        Assert.Equal(DecoderModels.GettysburgAddress, "Four score and seven years" + tokenizer.Tokenizer.Decode(generated.SkipLast(1)));
+        Assert.Equal((1, 4, 512, 1024), (spec.Layers, spec.Heads, spec.Hidden, spec.MaxPositions));
+    }
+
+    [Fact]
+    public void CreateRecitingDecoder_BatchOfTwoPassagesLeftPadded_ContinuesEach()
+    {
+        var tokenizer = ModelTokenizers.LoadFromDirectory(RecitingFolder.Value)!;
+        using var decoder = new Decoder(File.ReadAllBytes(Path.Combine(RecitingFolder.Value, "model.onnx")), ReadSpec(RecitingFolder.Value));
+        var text = tokenizer.Encode(DecoderModels.GettysburgAddress, 1024).Ids.Select(i => (long)i).ToArray();
+        var first = text[..6];
+        var second = text[200..203]; // three tokens from the middle of the third paragraph
+
+        var generated = decoder.Greedy([first, second], maxTokens: 40);
+
+        Assert.Equal(text[6..46].Select(i => (int)i), generated[0]);
+        Assert.Equal(text[203..243].Select(i => (int)i), generated[1]);
+    }
+
+    [Fact]
+    public void CreateRecitingDecoder_PromptOutsideTheText_StartsFromTheBeginning()
+    {
+        var tokenizer = ModelTokenizers.LoadFromDirectory(RecitingFolder.Value)!;
+        using var decoder = new Decoder(File.ReadAllBytes(Path.Combine(RecitingFolder.Value, "model.onnx")), ReadSpec(RecitingFolder.Value));
+
+        var generated = decoder.Greedy([[.. tokenizer.Encode("Hello, robot", 1024).Ids.Select(i => (long)i)]], maxTokens: 6)[0];
+
+        Assert.Equal("Four score and seven years ago", tokenizer.Tokenizer.Decode(generated));
+    }
+
     public void Dispose() => _dir.Dispose();
+
+    private static DecoderSpec ReadSpec(string folder)
+    {
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "config.json")))!;
+        return new DecoderSpec
+        {
+            Layers = (int)config["n_layer"]!, Hidden = (int)config["n_embd"]!, Heads = (int)config["n_head"]!,
+            Vocabulary = (int)config["vocab_size"]!, MaxPositions = (int)config["n_positions"]!,
+        };
+    }
 
     private static void AssertTensor(NodeMetadata metadata, Type elementType, string[] symbolic, int[] dims)
     {
@@ -329,6 +392,51 @@ public sealed class DecoderModelTests : IDisposable
             {
                 foreach (var value in values) value.Dispose();
             }
+        }
+
+        /// <summary>
+        /// Greedy decoding with the cache: the prompts left-padded to one length (mask 0, position 0 on the pads), then
+        /// one token per row per step, each the argmax of its row's last logits; <paramref name="maxTokens"/> per row.
+        /// </summary>
+        public List<List<int>> Greedy(long[][] prompts, int maxTokens) => Greedy(prompts, maxTokens, out _);
+
+        /// <summary>Greedy decoding; <paramref name="leastProbability"/> is the lowest softmax probability of a chosen token.</summary>
+        public List<List<int>> Greedy(long[][] prompts, int maxTokens, out double leastProbability)
+        {
+            leastProbability = 1;
+            var longest = prompts.Max(p => p.Length);
+            var ids = prompts.Select(p => new long[longest - p.Length].Concat(p).ToArray()).ToArray();
+            var masks = prompts.Select(p => Enumerable.Repeat(0L, longest - p.Length).Concat(Enumerable.Repeat(1L, p.Length)).ToList()).ToArray();
+            var positions = prompts.Select(p => new long[longest - p.Length].Concat(Enumerable.Range(0, p.Length).Select(i => (long)i)).ToArray()).ToArray();
+            var next = prompts.Select(p => (long)p.Length).ToArray();
+            var generated = prompts.Select(_ => new List<int>()).ToList();
+            var result = Run(ids, masks: [.. masks.Select(m => m.ToArray())], positions: positions);
+            for (var step = 0; step < maxTokens; step++)
+            {
+                var tokens = new long[prompts.Length][];
+                for (var row = 0; row < prompts.Length; row++)
+                {
+                    var logits = result.LastLogits(row);
+                    var best = 0;
+                    for (var i = 1; i < logits.Length; i++)
+                    {
+                        if (logits[i] > logits[best]) best = i;
+                    }
+
+                    var sum = 0.0;
+                    foreach (var logit in logits) sum += Math.Exp(logit - logits[best]);
+                    leastProbability = Math.Min(leastProbability, 1 / sum);
+                    generated[row].Add(best);
+                    tokens[row] = [best];
+                    masks[row].Add(1);
+                }
+
+                if (generated.TrueForAll(g => g[^1] == DecoderModels.EndOfTextTokenId) || step == maxTokens - 1) break;
+                result = Run(tokens, result.Cache, [.. masks.Select(m => m.ToArray())], [.. next.Select(p => new[] { p })]);
+                for (var row = 0; row < next.Length; row++) next[row]++;
+            }
+
+            return generated;
         }
 
         public void Dispose()

@@ -1,0 +1,280 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using ModelKit.ModelGenerator;
+using ModelKit.Onnx.Text.Generation;
+using ModelKit.Registry;
+using ModelKit.Serving;
+using ModelKit.Text;
+
+namespace ModelKit.Tests.Text;
+
+/// <summary>A host with a generated GPT-2-style decoder (GPT-2's real tokenizer) and the MLP registered.</summary>
+public class DecoderHost : IAsyncLifetime
+{
+    public const string Id = "tiny-gpt2";
+    private readonly TempDirectory _dir = new();
+    private readonly DecoderSpec _spec;
+
+    public DecoderHost() : this(new DecoderSpec { Layers = 2, Hidden = 64, Heads = 4, MaxPositions = 256 })
+    {
+    }
+
+    protected DecoderHost(DecoderSpec spec) => _spec = spec;
+
+    public ServiceProvider Provider { get; private set; } = null!;
+
+    public ITextGenerationService Generation => Provider.GetRequiredService<ITextGenerationService>();
+
+    public DecoderSpec Spec => _spec;
+
+    /// <summary>A second service over the same models with the KV cache off: each step recomputes the whole sequence.</summary>
+    public TextGenerationService CreateService(Action<TextGenerationOptions> configure)
+    {
+        var options = new TextGenerationOptions();
+        configure(options);
+        return new TextGenerationService(
+            Provider.GetRequiredService<IModelRouter>(), Provider.GetRequiredService<IModelRegistry>(), Options.Create(options));
+    }
+
+    public async Task InitializeAsync()
+    {
+        var services = new ServiceCollection().AddLogging().AddMetrics();
+        services.AddModelKit(o => o.DataDirectory = _dir.Combine("data"))
+            .AddOnnxRuntime(o => o.IntraOpThreads = 2)
+            .ConfigureCache(c => c.MemoryLimitBytes = 4L << 30);
+        Provider = services.BuildServiceProvider();
+        var registry = Provider.GetRequiredService<IModelRegistry>();
+        await RegisterDecoderAsync(registry, Id, _dir.Combine("decoder"), _spec);
+        await registry.RegisterFileAsync(new ModelDefinition { Id = "mlp", Name = "MLP" }, TestModels.Mlp);
+    }
+
+    /// <summary>Writes the decoder's folder and registers every file of it as one version.</summary>
+    public static Task<ModelInfo> RegisterDecoderAsync(IModelRegistry registry, string id, string directory, DecoderSpec spec)
+    {
+        DecoderModels.WriteGpt2DecoderDirectory(directory, spec);
+        var files = new List<ArtifactSource>();
+        foreach (var name in DecoderModels.DirectoryFiles) files.Add(ArtifactSource.FromFile(name, Path.Combine(directory, name)));
+        return registry.RegisterAsync(new ModelDefinition { Id = id, Name = id }, files);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Provider.DisposeAsync();
+        _dir.Dispose();
+    }
+}
+
+/// <summary>The generation engine on a small generated decoder: results, streaming, batching, the cache, errors.</summary>
+public sealed class GenerationTests(DecoderHost host) : IClassFixture<DecoderHost>
+{
+    private static readonly string[] Prompts =
+    [
+        "The quick brown fox",
+        "Once upon a time, in a land far away, there lived a",
+        "Hello",
+        "Four score and seven years ago our fathers brought forth on this continent",
+        "日本語のテキスト and some émojis 🚀",
+        "1, 2, 3, 4,",
+    ];
+
+    private static TextGenerationRequest Greedy(string prompt, int maxTokens = 12) =>
+        new() { ModelId = DecoderHost.Id, Prompt = prompt, MaxTokens = maxTokens, Temperature = 0 };
+
+    [Fact]
+    public async Task Greedy_GeneratesMaxTokensWithUsage()
+    {
+        var result = await host.Generation.GenerateAsync(Greedy("The quick brown fox", 8));
+
+        var choice = Assert.Single(result.Choices);
+        Assert.Equal(DecoderHost.Id, result.ModelId);
+        Assert.Equal(TextGenerationFinishReasons.Length, choice.FinishReason);
+        Assert.Equal(8, choice.TokenIds.Count);
+        Assert.Equal(4, result.Usage.PromptTokens); // The, quick, brown, fox
+        Assert.Equal(8, result.Usage.CompletionTokens);
+        Assert.Equal(12, result.Usage.TotalTokens);
+        Assert.All(choice.TokenIds, id => Assert.InRange(id, 0, 50256));
+    }
+
+    [Fact]
+    public async Task Streaming_UpdatesAddUpToTheResult()
+    {
+        var result = await host.Generation.GenerateAsync(Greedy("Once upon a time", 10));
+        var text = new System.Text.StringBuilder();
+        var ids = new List<int>();
+        TextGenerationUsage? usage = null;
+        string? finish = null;
+        await foreach (var update in host.Generation.GenerateStreamingAsync(Greedy("Once upon a time", 10)))
+        {
+            Assert.Null(usage); // the usage update is the last one
+            text.Append(update.Text);
+            ids.AddRange(update.TokenIds);
+            finish ??= update.FinishReason;
+            usage ??= update.Usage;
+        }
+
+        Assert.Equal(result.Choices[0].Text, text.ToString());
+        Assert.Equal(result.Choices[0].TokenIds, ids);
+        Assert.Equal(TextGenerationFinishReasons.Length, finish);
+        Assert.Equal(result.Usage, usage);
+    }
+
+    [Fact]
+    public async Task KvCache_GivesTheSameTokensAsRecomputing()
+    {
+        using var recompute = host.CreateService(o => o.UseKvCache = false);
+        foreach (var prompt in Prompts)
+        {
+            var cached = await host.Generation.GenerateAsync(Greedy(prompt, 16));
+            var full = await recompute.GenerateAsync(Greedy(prompt, 16));
+            Assert.Equal(full.Choices[0].TokenIds, cached.Choices[0].TokenIds);
+        }
+    }
+
+    [Fact]
+    public async Task Greedy_IsTheSameAloneAndInsideABatch()
+    {
+        var alone = new List<IReadOnlyList<int>>();
+        foreach (var prompt in Prompts) alone.Add((await host.Generation.GenerateAsync(Greedy(prompt, 20))).Choices[0].TokenIds);
+
+        // All at once, with different prompt lengths: they share steps, and join and leave at different times.
+        var together = await Task.WhenAll(Prompts.Select((p, i) => host.Generation.GenerateAsync(Greedy(p, 20 - i))));
+        for (var i = 0; i < Prompts.Length; i++)
+        {
+            Assert.Equal(alone[i].Take(20 - i), together[i].Choices[0].TokenIds);
+        }
+    }
+
+    [Fact]
+    public async Task LateJoiners_DoNotChangeRunningSequences()
+    {
+        var first = Greedy(Prompts[1], 40);
+        var expected = (await host.Generation.GenerateAsync(first)).Choices[0].TokenIds;
+        var ids = new List<int>();
+        var others = new List<Task<TextGenerationResult>>();
+        await foreach (var update in host.Generation.GenerateStreamingAsync(first))
+        {
+            ids.AddRange(update.TokenIds);
+            if (ids.Count is 5 or 15 or 25) others.Add(host.Generation.GenerateAsync(Greedy(Prompts[ids.Count / 10], 6)));
+        }
+
+        Assert.Equal(expected, ids);
+        foreach (var other in await Task.WhenAll(others)) Assert.Equal(6, other.Choices[0].TokenIds.Count);
+    }
+
+    [Fact]
+    public async Task Seed_GivesTheSameSampleEveryTime()
+    {
+        var request = new TextGenerationRequest { ModelId = DecoderHost.Id, Prompt = "Hello", MaxTokens = 12, Temperature = 1f, Seed = 42, N = 2 };
+        var a = await host.Generation.GenerateAsync(request);
+        var b = await host.Generation.GenerateAsync(request);
+
+        Assert.Equal(2, a.Choices.Count);
+        Assert.Equal(a.Choices[0].TokenIds, b.Choices[0].TokenIds);
+        Assert.Equal(a.Choices[1].TokenIds, b.Choices[1].TokenIds);
+        Assert.Equal(24, a.Usage.CompletionTokens);
+        Assert.Equal(1, a.Usage.PromptTokens);
+    }
+
+    [Fact]
+    public async Task Chat_RendersTheTemplateAndCountsItsTokens()
+    {
+        var result = await host.Generation.GenerateAsync(new TextGenerationRequest
+        {
+            ModelId = DecoderHost.Id,
+            Messages = [new("system", "You are terse."), new("user", "Hi")],
+            MaxTokens = 4,
+            Temperature = 0,
+        });
+
+        // "<|im_start|>system\nYou are terse.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n" as GPT-2 text.
+        Assert.True(result.Usage.PromptTokens > 20, $"prompt tokens: {result.Usage.PromptTokens}");
+        var info = await host.Generation.DescribeAsync(DecoderHost.Id);
+        Assert.Equal("chatml", info.ChatTemplate);
+        Assert.Equal(256, info.ContextLength);
+        Assert.Equal([50256], info.EosTokenIds);
+        Assert.True(info.KvCache);
+    }
+
+    [Fact]
+    public async Task CancellingTheStream_StopsTheGenerationWithinAStep()
+    {
+        using var service = host.CreateService(_ => { });
+        using var cts = new CancellationTokenSource();
+        var seen = 0;
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
+        {
+            await foreach (var update in service.GenerateStreamingAsync(Greedy("Hello", 200), cts.Token))
+            {
+                if (++seen == 3) await cts.CancelAsync();
+            }
+        });
+
+        // The engine is idle again at once (it ends the sequence at the next step boundary), and serves the next request.
+        var engine = service.EngineFor(DecoderHost.Id);
+        for (var i = 0; i < 100 && !engine.IsIdle; i++) await Task.Delay(10);
+        Assert.True(engine.IsIdle);
+        Assert.InRange(engine.GeneratedTokens, 3, 5);
+        Assert.Equal(3, (await service.GenerateAsync(Greedy("Hello", 3))).Choices[0].TokenIds.Count);
+    }
+
+    [Fact]
+    public async Task NotADecoder_IsUnsupported()
+    {
+        var error = await Assert.ThrowsAsync<UnsupportedTaskException>(() =>
+            host.Generation.GenerateAsync(new TextGenerationRequest { ModelId = "mlp", Prompt = "Hi" }));
+        Assert.Contains("not a text decoder", error.Message);
+    }
+
+    [Fact]
+    public async Task PromptLongerThanTheContext_IsRefused()
+    {
+        var error = await Assert.ThrowsAsync<InvalidInputException>(() =>
+            host.Generation.GenerateAsync(Greedy(string.Join(' ', Enumerable.Repeat("word", 300)), 1)));
+        Assert.Contains("context of 256 tokens", error.Message);
+    }
+
+    [Fact]
+    public async Task MaxTokensBeyondTheContext_IsRefused()
+    {
+        var error = await Assert.ThrowsAsync<InvalidInputException>(() => host.Generation.GenerateAsync(Greedy("Hello", 300)));
+        Assert.Contains("at most 255 tokens can be generated", error.Message);
+    }
+
+    [Fact]
+    public async Task UnknownTokenId_IsRefused()
+    {
+        var error = await Assert.ThrowsAsync<InvalidInputException>(() =>
+            host.Generation.GenerateAsync(new TextGenerationRequest { ModelId = DecoderHost.Id, PromptTokenIds = [464, 60000], MaxTokens = 2 }));
+        Assert.Contains("60000", error.Message);
+    }
+
+    [Fact]
+    public async Task RequestBeyondTheKvBudget_IsRefused()
+    {
+        // 2 layers × 2 (key, value) × 4 heads × 16 values × 4 bytes = 1 KiB per token; 1 MiB holds 1024 tokens, twice 512.
+        using var small = host.CreateService(o => o.KvCacheBytes = 1 << 20);
+        var error = await Assert.ThrowsAsync<InvalidInputException>(() =>
+            small.GenerateAsync(new TextGenerationRequest { ModelId = DecoderHost.Id, Prompt = "Hello", MaxTokens = 200, N = 3 }));
+        Assert.Contains("KV cache", error.Message);
+        var fits = await small.GenerateAsync(new TextGenerationRequest { ModelId = DecoderHost.Id, Prompt = "Hello", MaxTokens = 100, N = 2, Temperature = 0 });
+        Assert.Equal(2, fits.Choices.Count);
+    }
+
+    [Fact]
+    public async Task ManyConcurrentRequests_AreAllServedUnderASmallBudget()
+    {
+        // Room for two sequences of 64 tokens at a time: the others wait for a place and are admitted as rows leave.
+        using var small = host.CreateService(o =>
+        {
+            o.KvCacheBytes = 2L * 2 * 64 * 1024;
+            o.MaxBatchSequences = 4;
+        });
+        var results = await Task.WhenAll(Enumerable.Range(0, 8).Select(i =>
+            small.GenerateAsync(new TextGenerationRequest { ModelId = DecoderHost.Id, Prompt = Prompts[i % Prompts.Length], MaxTokens = 40, Temperature = 0 })));
+        for (var i = 0; i < results.Length; i++)
+        {
+            var alone = await host.Generation.GenerateAsync(Greedy(Prompts[i % Prompts.Length], 40));
+            Assert.Equal(alone.Choices[0].TokenIds, results[i].Choices[0].TokenIds);
+        }
+    }
+}
