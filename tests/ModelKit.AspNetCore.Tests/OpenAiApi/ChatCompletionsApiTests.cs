@@ -2,6 +2,8 @@ using System.ClientModel;
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using ModelKit.Registry;
 using OpenAI;
 using OpenAI.Chat;
 
@@ -223,6 +225,31 @@ public sealed class ChatCompletionsApiTests(DecoderSampleServer server)
         Assert.Equal(content.Select(t => t.GetProperty("token").GetString()), streamed);
     }
 
+    [Fact]
+    public async Task ChatCompletion_RecitingDecoder_AnswersTheText_WholeStreamedAndThroughTheOfficialClient()
+    {
+        // The chat template ends with the assistant's turn opened on a new line: the decoder goes on with the passage
+        // that follows a line break in the text, word for word.
+        const string Address = ModelKit.ModelGenerator.DecoderModels.GettysburgAddress;
+        var body = $$"""{"model": "{{DecoderSampleServer.RecitingModel}}", "messages": [{"role": "user", "content": "Recite it."}], "max_tokens": 10, "temperature": 0}""";
+        var json = await ExpectAsync(await _client.PostAsync("/v1/chat/completions", Json(body)), HttpStatusCode.OK);
+        var content = Content(json);
+        Assert.True(content.Length > 20, content);
+        Assert.Contains(content, Address, StringComparison.Ordinal);
+
+        using var response = await Sse.PostAsync(_client, "/v1/chat/completions", body[..^1] + ", \"stream\": true}");
+        Assert.Equal(content, Sse.ChatText((await Sse.ReadAllAsync(response)).Events).Text[0]);
+
+        var client = new ChatClient(DecoderSampleServer.RecitingModel, new ApiKeyCredential(SampleServerFactory.AdminKey), new OpenAIClientOptions { Endpoint = new Uri(_client.BaseAddress!, "/v1") });
+        var streamed = new StringBuilder();
+        await foreach (var update in client.CompleteChatStreamingAsync([new UserChatMessage("Recite it.")], new ChatCompletionOptions { MaxOutputTokenCount = 10, Temperature = 0 }))
+        {
+            foreach (var part in update.ContentUpdate) streamed.Append(part.Text);
+        }
+
+        Assert.Equal(content, streamed.ToString());
+    }
+
     [Theory]
     [InlineData("""{"model": "surfaces-gpt2", "messages": []}""", "invalid_input", "'messages' is empty", "messages")]
     [InlineData("""{"model": "surfaces-gpt2"}""", "invalid_input", "'messages' is required", "messages")]
@@ -312,6 +339,12 @@ public sealed class DecoderSampleServer : IAsyncLifetime
     /// <summary>The decoder's seed 004 deployment.</summary>
     public const string DeploymentId = "surfaces_chat";
 
+    /// <summary>
+    /// A decoder whose weights recite the Gettysburg Address (<see cref="ModelKit.ModelGenerator.DecoderModels.CreateRecitingDecoder"/>):
+    /// greedy decoding continues any passage of it word for word, so answers can be checked to the character.
+    /// </summary>
+    public const string RecitingModel = "surfaces-gettysburg";
+
     private readonly TempDirectory _files = new();
 
     public KestrelSampleServerFactory Factory { get; } = new();
@@ -328,14 +361,20 @@ public sealed class DecoderSampleServer : IAsyncLifetime
         await ExpectAsync(await client.PostAsync("/api/v1/models", Json($$"""{"model_id": "{{Model}}", "name": "Generated GPT-2", "task": "text-generation"}""")), HttpStatusCode.Created);
         using (var form = new MultipartFormDataContent())
         {
-            foreach (var path in Directory.EnumerateFiles(_files.Path, "*", SearchOption.AllDirectories))
+            foreach (var name in ModelKit.ModelGenerator.DecoderModels.DirectoryFiles)
             {
-                form.Add(new StreamContent(File.OpenRead(path)), "files", Path.GetRelativePath(_files.Path, path).Replace('\\', '/'));
+                form.Add(new StreamContent(File.OpenRead(_files.Combine(name))), "files", name);
             }
 
             var uploaded = await ExpectAsync(await client.PostAsync($"/api/v1/models/{Model}/upload", form), HttpStatusCode.OK);
             Assert.Equal("ready", uploaded.GetProperty("data").GetProperty("status").GetString());
         }
+
+        // The reciting decoder through the Core registry API (its files straight from disk).
+        var reciting = ModelKit.ModelGenerator.DecoderModels.WriteRecitingDecoderDirectory(_files.Combine("reciting"));
+        await Factory.Services.GetRequiredService<IModelRegistry>().RegisterAsync(
+            new ModelDefinition { Id = RecitingModel, Name = "Reciting decoder", Task = "text-generation" },
+            [.. ModelKit.ModelGenerator.DecoderModels.DirectoryFiles.Select(name => ArtifactSource.FromFile(name, Path.Combine(reciting, name)))]);
 
         await ExpectAsync(await client.PostAsync("/api/deployments/start", Json($$"""{"deployment_id": "{{DeploymentId}}", "model_id": "{{Model}}", "model_source": "local"}""")), HttpStatusCode.OK);
         await WaitUntilRunningAsync(client, DeploymentId);

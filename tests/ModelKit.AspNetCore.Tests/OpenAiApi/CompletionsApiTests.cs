@@ -104,6 +104,32 @@ public sealed class CompletionsApiTests(DecoderSampleServer server)
         Assert.Equal("stop", cut.GetProperty("choices")[0].GetProperty("finish_reason").GetString());
     }
 
+    [Fact]
+    public async Task Completion_RecitingDecoder_ContinuesTheText_StopsAtTheStopText_AndAtTheEnd()
+    {
+        const string Address = ModelKit.ModelGenerator.DecoderModels.GettysburgAddress;
+        const string Prompt = "Four score and seven years ago";
+        var body = $$"""{"model": "{{DecoderSampleServer.RecitingModel}}", "prompt": "{{Prompt}}", "max_tokens": 12, "temperature": 0}""";
+        var json = await ExpectAsync(await _client.PostAsync("/v1/completions", Json(body)), HttpStatusCode.OK);
+        var text = Text(json);
+        Assert.True(text.Length > 30, text);
+        Assert.StartsWith(text, Address[Prompt.Length..], StringComparison.Ordinal);
+        Assert.Equal((12, "length"), (ChatCompletionsApiTests.Usage(json).Completion, json.GetProperty("choices")[0].GetProperty("finish_reason").GetString()));
+
+        // The stop text ends the choice before it; streamed, the same.
+        var stopped = await ExpectAsync(await _client.PostAsync("/v1/completions", Json(body[..^1] + ", \"stop\": [\",\", \"Liberty\"]}")), HttpStatusCode.OK);
+        Assert.Equal((" our fathers brought forth on this continent", "stop"), (Text(stopped), stopped.GetProperty("choices")[0].GetProperty("finish_reason").GetString()));
+        using var response = await Sse.PostAsync(_client, "/v1/completions", body[..^1] + ", \"stop\": \",\", \"stream\": true}");
+        var (streamed, reasons) = Sse.CompletionText((await Sse.ReadAllAsync(response)).Events);
+        Assert.Equal((" our fathers brought forth on this continent", "stop"), (streamed[0], reasons[0]));
+
+        // The last words: the text ends with the end-of-text token, so the choice stops there by itself.
+        const string Last = "that government of the people,";
+        var end = await ExpectAsync(await _client.PostAsync("/v1/completions",
+            Json($$"""{"model": "{{DecoderSampleServer.RecitingModel}}", "prompt": "{{Last}}", "max_tokens": 50, "temperature": 0}""")), HttpStatusCode.OK);
+        Assert.Equal((" by the people, for the people, shall not perish from the earth.", "stop"), (Text(end), end.GetProperty("choices")[0].GetProperty("finish_reason").GetString()));
+    }
+
     [Theory]
     [InlineData("""{"model": "surfaces-gpt2"}""", "invalid_input", "'prompt' is required", "prompt")]
     [InlineData("""{"model": "surfaces-gpt2", "prompt": ["a", "b"]}""", "invalid_input", "holds 2 prompts", "prompt")]
