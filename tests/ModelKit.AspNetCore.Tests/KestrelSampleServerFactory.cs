@@ -10,6 +10,7 @@ namespace ModelKit.Tests;
 public sealed class KestrelSampleServerFactory : SampleServerFactory
 {
     private readonly bool _serveMiniLm;
+    private readonly bool _serveChatModel;
 
     /// <summary>Starts the server with the demo models (an xunit class fixture).</summary>
     public KestrelSampleServerFactory()
@@ -17,15 +18,21 @@ public sealed class KestrelSampleServerFactory : SampleServerFactory
     {
     }
 
-    /// <summary>Starts the server; with <paramref name="serveMiniLm"/>, it also serves the real all-MiniLM-L6-v2.</summary>
-    internal KestrelSampleServerFactory(bool serveMiniLm)
+    /// <summary>
+    /// Starts the server; with <paramref name="serveMiniLm"/>, it also serves the real all-MiniLM-L6-v2, with
+    /// <paramref name="serveChatModel"/> its generated chat model (gpt2-gettysburg).
+    /// </summary>
+    internal KestrelSampleServerFactory(bool serveMiniLm, bool serveChatModel = false)
     {
         _serveMiniLm = serveMiniLm;
+        _serveChatModel = serveChatModel;
         UseKestrel(0);
         StartServer();
     }
 
     protected override bool ServeMiniLm => _serveMiniLm;
+
+    protected override bool ServeChatModel => _serveChatModel;
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {

@@ -21,6 +21,9 @@ public class SampleServerFactory : WebApplicationFactory<Program>
     /// <summary>Whether the server registers and deploys the real all-MiniLM-L6-v2 (ModelKit:ServeMiniLm); off unless a test needs it.</summary>
     protected virtual bool ServeMiniLm => false;
 
+    /// <summary>Whether the server registers and deploys its generated chat model (ModelKit:ServeChatModel); off unless a test needs it.</summary>
+    protected virtual bool ServeChatModel => false;
+
     protected override void ConfigureClient(HttpClient client)
     {
         base.ConfigureClient(client);
@@ -31,6 +34,7 @@ public class SampleServerFactory : WebApplicationFactory<Program>
     {
         builder.UseSetting("ModelKit:DataDirectory", _dir.Path);
         builder.UseSetting("ModelKit:ServeMiniLm", ServeMiniLm ? "true" : "false");
+        builder.UseSetting("ModelKit:ServeChatModel", ServeChatModel ? "true" : "false");
         builder.UseEnvironment("Development");
     }
 

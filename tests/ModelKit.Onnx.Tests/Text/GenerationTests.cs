@@ -278,3 +278,155 @@ public sealed class GenerationTests(DecoderHost host) : IClassFixture<DecoderHos
         }
     }
 }
+
+/// <summary>A host with the reciting decoder (an n-gram model of the Gettysburg Address: greedy decoding recites it).</summary>
+public sealed class RecitingHost : IAsyncLifetime
+{
+    public const string Id = "gettysburg";
+    private readonly TempDirectory _dir = new();
+
+    public ServiceProvider Provider { get; private set; } = null!;
+
+    public ITextGenerationService Generation => Provider.GetRequiredService<ITextGenerationService>();
+
+    public async Task InitializeAsync()
+    {
+        var services = new ServiceCollection().AddLogging().AddMetrics();
+        services.AddModelKit(o => o.DataDirectory = _dir.Combine("data")).AddOnnxRuntime(o => o.IntraOpThreads = 2);
+        Provider = services.BuildServiceProvider();
+        var folder = _dir.Combine("decoder");
+        DecoderModels.WriteRecitingDecoderDirectory(folder);
+        var files = new List<ArtifactSource>();
+        foreach (var name in DecoderModels.DirectoryFiles) files.Add(ArtifactSource.FromFile(name, Path.Combine(folder, name)));
+        await Provider.GetRequiredService<IModelRegistry>().RegisterAsync(new ModelDefinition { Id = Id, Name = Id }, files);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Provider.DisposeAsync();
+        _dir.Dispose();
+    }
+}
+
+/// <summary>Text-level behaviour on a decoder whose output is known: end of text, stop sequences, log-probabilities, chat.</summary>
+public sealed class RecitingGenerationTests(RecitingHost host) : IClassFixture<RecitingHost>
+{
+    private static string Address => DecoderModels.GettysburgAddress;
+
+    [Fact]
+    public async Task Greedy_RecitesTheTextAndStopsAtEndOfText()
+    {
+        var result = await host.Generation.GenerateAsync(new TextGenerationRequest { ModelId = RecitingHost.Id, Prompt = "Four score and seven years", Temperature = 0 });
+
+        var choice = Assert.Single(result.Choices);
+        Assert.Equal(Address["Four score and seven years".Length..], choice.Text);
+        Assert.Equal(TextGenerationFinishReasons.Stop, choice.FinishReason);
+        Assert.Equal(choice.TokenIds.Count + 1, result.Usage.CompletionTokens); // the end-of-text token counts, but is not text
+    }
+
+    [Fact]
+    public async Task StopSequence_SpanningTokens_EndsTheChoiceBeforeIt()
+    {
+        var result = await host.Generation.GenerateAsync(new TextGenerationRequest
+        {
+            ModelId = RecitingHost.Id, Prompt = "Four score", Temperature = 0, MaxTokens = 50, Stop = ["seven years", "xyz"],
+        });
+
+        Assert.Equal(" and ", result.Choices[0].Text);
+        Assert.Equal(TextGenerationFinishReasons.Stop, result.Choices[0].FinishReason);
+    }
+
+    [Fact]
+    public async Task Streaming_WithAStop_NeverSendsPartOfIt()
+    {
+        var text = new System.Text.StringBuilder();
+        await foreach (var update in host.Generation.GenerateStreamingAsync(new TextGenerationRequest
+        {
+            ModelId = RecitingHost.Id, Prompt = "Four score", Temperature = 0, MaxTokens = 50, Stop = ["ago our fathers"],
+        }))
+        {
+            text.Append(update.Text);
+        }
+
+        Assert.Equal(" and seven years ", text.ToString());
+    }
+
+    [Fact]
+    public async Task LogProbs_AreThoseOfTheModel()
+    {
+        var result = await host.Generation.GenerateAsync(new TextGenerationRequest
+        {
+            ModelId = RecitingHost.Id, Prompt = "Four score", Temperature = 0, MaxTokens = 3, LogProbs = true, TopLogProbs = 2,
+        });
+
+        var logProbs = result.Choices[0].LogProbs!;
+        Assert.Equal(3, logProbs.Count);
+        Assert.Equal(" and", logProbs[0].Token);
+        Assert.Equal(" and"u8.ToArray(), logProbs[0].Bytes);
+        Assert.All(logProbs, lp => Assert.InRange(lp.LogProb, -0.01f, 0f)); // the reciter is sure of each next word
+        Assert.All(logProbs, lp => Assert.Equal(2, lp.TopLogProbs!.Count));
+        Assert.All(logProbs, lp => Assert.Equal(lp.TokenId, lp.TopLogProbs![0].TokenId));
+    }
+
+    [Fact]
+    public async Task Sampling_WithTemperature_StillRecites()
+    {
+        // The reciter gives its next token a probability above 0.999, so a seeded sample recites too.
+        var result = await host.Generation.GenerateAsync(new TextGenerationRequest
+        {
+            ModelId = RecitingHost.Id, Prompt = "Four score", Temperature = 0.7f, TopP = 0.95f, Seed = 7, MaxTokens = 8,
+        });
+
+        Assert.StartsWith(" and seven years ago", result.Choices[0].Text);
+    }
+
+    [Fact]
+    public async Task Chat_AnswersWithTheAddress()
+    {
+        var result = await host.Generation.GenerateAsync(new TextGenerationRequest
+        {
+            ModelId = RecitingHost.Id, Messages = [new("user", "Recite something.")], Temperature = 0, MaxTokens = 12,
+        });
+
+        Assert.Contains("Now we are engaged in a great civil war", result.Choices[0].Text); // after a new line, the reciter goes on from the second paragraph
+    }
+}
+
+/// <summary>The benchmark-sized decoder: 6 layers, hidden 512, 8 heads, GPT-2's vocabulary (about 45M parameters).</summary>
+public sealed class BenchmarkDecoderHost() : DecoderHost(new DecoderSpec { Layers = 6, Hidden = 512, Heads = 8, MaxPositions = 1024 });
+
+/// <summary>The engine's two equivalences on a decoder big enough that its numbers are not toy-sized.</summary>
+public sealed class BenchmarkDecoderGenerationTests(BenchmarkDecoderHost host) : IClassFixture<BenchmarkDecoderHost>
+{
+    private static readonly string[] Prompts =
+    [
+        "The quick brown fox jumps over the lazy dog, and then",
+        "In the beginning",
+        "Machine learning models are served",
+        "A",
+    ];
+
+    private static TextGenerationRequest Greedy(string prompt) =>
+        new() { ModelId = DecoderHost.Id, Prompt = prompt, MaxTokens = 12, Temperature = 0 };
+
+    [Fact]
+    public async Task KvCache_GivesTheSameTokensAsRecomputing()
+    {
+        using var recompute = host.CreateService(o => o.UseKvCache = false);
+        foreach (var prompt in Prompts)
+        {
+            var cached = await host.Generation.GenerateAsync(Greedy(prompt));
+            var full = await recompute.GenerateAsync(Greedy(prompt));
+            Assert.Equal(full.Choices[0].TokenIds, cached.Choices[0].TokenIds);
+        }
+    }
+
+    [Fact]
+    public async Task Greedy_IsTheSameAloneAndInsideABatch()
+    {
+        var alone = new List<IReadOnlyList<int>>();
+        foreach (var prompt in Prompts) alone.Add((await host.Generation.GenerateAsync(Greedy(prompt))).Choices[0].TokenIds);
+        var together = await Task.WhenAll(Prompts.Select(p => host.Generation.GenerateAsync(Greedy(p))));
+        for (var i = 0; i < Prompts.Length; i++) Assert.Equal(alone[i], together[i].Choices[0].TokenIds);
+    }
+}
