@@ -20,7 +20,7 @@ internal static class InferenceStreamSocket
 {
     private const int MaxMessageBytes = 1 << 20;
 
-    public static async Task<IResult> RunAsync(HttpContext context)
+    public static async Task<IResult> RunAsync(HttpContext context, CancellationToken cancellationToken)
     {
         if (!context.WebSockets.IsWebSocketRequest)
         {
@@ -30,7 +30,7 @@ internal static class InferenceStreamSocket
         var service = TextGenerations.ServiceOf(context); // 501 before the upgrade when the host has no text backend
         using var socket = await context.WebSockets.AcceptWebSocketAsync();
         using var session = new Session(socket, context, service);
-        await session.RunAsync(context.RequestAborted);
+        await session.RunAsync(cancellationToken);
         return Results.Empty;
     }
 

@@ -172,7 +172,7 @@ public sealed class StreamSocketServer : IAsyncLifetime
         builder.Services.AddModelKit(o => o.DataDirectory = _dir.Combine("data")).AddOnnxRuntime().AddHttpApi(o => o.Enabled = false);
         _app = builder.Build();
         _app.UseWebSockets();
-        _app.MapGet("/inference/stream", (Delegate)InferenceStreamSocket.RunAsync);
+        _app.MapGet("/inference/stream", InferenceStreamSocket.RunAsync);
         await _app.StartAsync();
         var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
         SocketUri = new Uri(address.Replace("http://", "ws://", StringComparison.Ordinal) + "/inference/stream");
