@@ -23,6 +23,7 @@ public sealed class TextGenerationService : ITextGenerationService, IDisposable
     private readonly TextGenerationOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly GenerationMetrics _metrics;
     private readonly ConcurrentDictionary<(string ModelId, string Version), Lazy<Task<DecoderModel>>> _decoders = new();
     private readonly ConcurrentDictionary<IServedModel, GenerationEngine> _engines = new(ReferenceEqualityComparer.Instance);
     private readonly EventHandler<ModelRegistryChange> _onChanged;
@@ -31,7 +32,12 @@ public sealed class TextGenerationService : ITextGenerationService, IDisposable
 
     /// <summary>Creates the service over the router (which resolves the served model) and the registry (which holds the tokenizer and config files).</summary>
     public TextGenerationService(
-        IModelRouter router, IModelRegistry registry, IOptions<TextGenerationOptions>? options = null, ILogger<TextGenerationService>? logger = null, TimeProvider? timeProvider = null)
+        IModelRouter router,
+        IModelRegistry registry,
+        IOptions<TextGenerationOptions>? options = null,
+        ILogger<TextGenerationService>? logger = null,
+        TimeProvider? timeProvider = null,
+        System.Diagnostics.Metrics.IMeterFactory? meterFactory = null)
     {
         ArgumentNullException.ThrowIfNull(router);
         ArgumentNullException.ThrowIfNull(registry);
@@ -40,6 +46,7 @@ public sealed class TextGenerationService : ITextGenerationService, IDisposable
         _options = options?.Value ?? new TextGenerationOptions();
         _time = timeProvider ?? TimeProvider.System;
         _logger = logger ?? NullLogger<TextGenerationService>.Instance;
+        _metrics = new GenerationMetrics(meterFactory);
         _onChanged = (_, change) =>
         {
             foreach (var key in _decoders.Keys)
@@ -275,7 +282,7 @@ public sealed class TextGenerationService : ITextGenerationService, IDisposable
                 if (!served.IsAcceptingRequests && old.IsIdle && _engines.TryRemove(served, out _)) old.Dispose();
             }
 
-            engine = new GenerationEngine(model, decoder, _options, _logger);
+            engine = new GenerationEngine(model, decoder, _options, _metrics, _logger);
             _engines[model] = engine;
             return engine;
         }
@@ -320,5 +327,6 @@ public sealed class TextGenerationService : ITextGenerationService, IDisposable
         _registry.Changed -= _onChanged;
         foreach (var engine in _engines.Values) engine.Dispose();
         _engines.Clear();
+        _metrics.Dispose();
     }
 }
