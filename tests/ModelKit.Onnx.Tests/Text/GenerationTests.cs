@@ -242,6 +242,35 @@ public sealed class GenerationTests(DecoderHost host) : IClassFixture<DecoderHos
     }
 
     [Fact]
+    public async Task DeploymentLimits_NarrowTheContextAndTheKvBudget()
+    {
+        var registry = host.Provider.GetRequiredService<IModelRegistry>();
+        var deployments = host.Provider.GetRequiredService<ModelKit.Deployments.IDeploymentManager>();
+        using var dir = new TempDirectory();
+        await DecoderHost.RegisterDecoderAsync(registry, "tiny-gpt2-limited", dir.Combine("decoder"), host.Spec);
+        await deployments.DeployAsync(new ModelKit.Deployments.DeploymentSpec
+        {
+            DeploymentId = "limited",
+            ModelId = "tiny-gpt2-limited",
+            Generation = new ModelKit.Deployments.GenerationLimits { MaxContextLength = 128, KvCacheBytes = 1 << 20 },
+        });
+        await deployments.WaitUntilRunningAsync("limited");
+
+        Assert.Equal(128, (await host.Generation.DescribeAsync("tiny-gpt2-limited")).ContextLength);
+        var tooLong = await Assert.ThrowsAsync<InvalidInputException>(() =>
+            host.Generation.GenerateAsync(new TextGenerationRequest { ModelId = "tiny-gpt2-limited", Prompt = "Hello", MaxTokens = 200 }));
+        Assert.Contains("context of 128 tokens", tooLong.Message);
+        // 1 KiB a token: 1 MiB holds 4 sequences of 128 tokens twice, not 5.
+        var tooMany = await Assert.ThrowsAsync<InvalidInputException>(() =>
+            host.Generation.GenerateAsync(new TextGenerationRequest { ModelId = "tiny-gpt2-limited", Prompt = "Hello", MaxTokens = 127, N = 5, Temperature = 0 }));
+        Assert.Contains("KV cache", tooMany.Message);
+        var result = await host.Generation.GenerateAsync(new TextGenerationRequest { ModelId = "tiny-gpt2-limited", Prompt = "Hello", Temperature = 0 });
+        Assert.Equal(127, result.Usage.CompletionTokens); // no max_tokens: up to the deployment's context
+        Assert.Equal(128, deployments.GetDeployment("limited").Generation?.MaxContextLength);
+        await deployments.DeleteAsync("limited");
+    }
+
+    [Fact]
     public async Task NotADecoder_IsUnsupported()
     {
         var error = await Assert.ThrowsAsync<UnsupportedTaskException>(() =>

@@ -56,8 +56,9 @@ internal sealed class GenerationEngine : IDisposable
     private float[] _logits = [];
     private int _reportedSequences;
 
-    public GenerationEngine(IServedModel model, DecoderModel decoder, TextGenerationOptions options, GenerationMetrics metrics, ILogger logger)
+    public GenerationEngine(IServedModel model, DecoderModel decoder, TextGenerationOptions options, int contextLength, GenerationMetrics metrics, ILogger logger)
     {
+        ContextLength = contextLength;
         _model = model;
         _metrics = metrics;
         _modelTag = new KeyValuePair<string, object?>(Diagnostics.ModelKitTelemetry.ModelTag, model.ModelId);
@@ -84,6 +85,9 @@ internal sealed class GenerationEngine : IDisposable
     }
 
     public IServedModel Model => _model;
+
+    /// <summary>The most tokens a sequence may hold here: the model's context, or the deployment's lower limit.</summary>
+    public int ContextLength { get; }
 
     /// <summary>The KV-cache bytes one token of one sequence takes (0 without a cache).</summary>
     public long BytesPerToken => _useCache ? _bytesPerToken : 0;
@@ -719,7 +723,7 @@ internal sealed class GenerationEngine : IDisposable
             {
                 finish = TextGenerationFinishReasons.Stop;
             }
-            else if (s.Generated >= job.MaxTokens || s.Tokens.Count >= _decoder.ContextLength)
+            else if (s.Generated >= job.MaxTokens || s.Tokens.Count >= ContextLength)
             {
                 var (rest, stoppedAtEnd) = s.StopMatcher.Push(s.Detokenizer.Flush());
                 text += rest + (stoppedAtEnd ? string.Empty : s.StopMatcher.Flush());
