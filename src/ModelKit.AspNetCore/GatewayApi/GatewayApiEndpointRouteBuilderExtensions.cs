@@ -23,11 +23,11 @@ public static class GatewayApiEndpointRouteBuilderExtensions
             .WithName("Seed001_GetModel").WithSummary("A model's details and measured stats").Produces<GatewayEnvelope<GatewayModelDetail>>();
 
         surface.Secure(group.MapPost("/models/{model_id}/completions", GatewayEndpoints.CompletionsAsync), ModelKitScopes.Infer)
-            .WithName("Seed001_Completions").WithSummary("Text completion (501 until text generation, issue 11)").Accepts<GatewayCompletionBody>("application/json")
-            .Produces<GatewayError>(StatusCodes.Status501NotImplemented);
+            .WithName("Seed001_Completions").WithSummary("Text completion of a decoder (stream: true answers server-sent chunks)").Accepts<CompletionBody>("application/json")
+            .Produces<GatewayEnvelope<TextCompletion>>();
         surface.Secure(group.MapPost("/models/{model_id}/chat/completions", GatewayEndpoints.ChatAsync), ModelKitScopes.Infer)
-            .WithName("Seed001_ChatCompletions").WithSummary("Chat completion (501 until text generation, issue 11)").Accepts<GatewayChatBody>("application/json")
-            .Produces<GatewayError>(StatusCodes.Status501NotImplemented);
+            .WithName("Seed001_ChatCompletions").WithSummary("Chat completion of a decoder (stream: true answers server-sent chunks)").Accepts<ChatCompletionBody>("application/json")
+            .Produces<GatewayEnvelope<ChatCompletion>>();
         surface.Secure(group.MapPost("/models/{model_id}/embeddings", GatewayEndpoints.EmbeddingsAsync), ModelKitScopes.Infer)
             .WithName("Seed001_Embeddings").WithSummary("Text embeddings of a text encoder (OpenAI's list in the envelope)").Accepts<EmbeddingsBody>("application/json")
             .Produces<GatewayEnvelope<EmbeddingsList>>();

@@ -202,18 +202,43 @@ internal static class GatewayEndpoints
         return Gateway.Ok(context, new GatewayUnloaded { ModelId = info.ModelId, Status = "unloaded", Nodes = [Environment.MachineName], DeploymentId = info.DeploymentId });
     }
 
-    // Text endpoints: an unknown model is MODEL_NOT_FOUND first (the id is checked as it will be once they are served).
-    public static Task<IResult> CompletionsAsync(string model_id, HttpContext context, IModelRegistry registry, CancellationToken cancellationToken) =>
-        NotBuiltAsync(ModelIdRoute.FromSegment(model_id), context, registry, Completions, cancellationToken);
+    // Text generation: OpenAI's objects in the envelope; stream: true answers OpenAI's chunks as server-sent events
+    // (the seed leaves streams undefined). The model is the path's (a body 'model' is ignored).
+    public static Task<IResult> CompletionsAsync(string model_id, HttpContext context, CancellationToken cancellationToken) =>
+        CompleteAsync(ModelIdRoute.FromSegment(model_id), context, cancellationToken);
 
-    public static Task<IResult> OrgCompletionsAsync(string org, string name, HttpContext context, IModelRegistry registry, CancellationToken cancellationToken) =>
-        NotBuiltAsync(ModelIdRoute.FromSegments(org, name), context, registry, Completions, cancellationToken);
+    public static Task<IResult> OrgCompletionsAsync(string org, string name, HttpContext context, CancellationToken cancellationToken) =>
+        CompleteAsync(ModelIdRoute.FromSegments(org, name), context, cancellationToken);
 
-    public static Task<IResult> ChatAsync(string model_id, HttpContext context, IModelRegistry registry, CancellationToken cancellationToken) =>
-        NotBuiltAsync(ModelIdRoute.FromSegment(model_id), context, registry, Chat, cancellationToken);
+    public static Task<IResult> ChatAsync(string model_id, HttpContext context, CancellationToken cancellationToken) =>
+        ChatCompletionAsync(ModelIdRoute.FromSegment(model_id), context, cancellationToken);
 
-    public static Task<IResult> OrgChatAsync(string org, string name, HttpContext context, IModelRegistry registry, CancellationToken cancellationToken) =>
-        NotBuiltAsync(ModelIdRoute.FromSegments(org, name), context, registry, Chat, cancellationToken);
+    public static Task<IResult> OrgChatAsync(string org, string name, HttpContext context, CancellationToken cancellationToken) =>
+        ChatCompletionAsync(ModelIdRoute.FromSegments(org, name), context, cancellationToken);
+
+    private static async Task<IResult> CompleteAsync(string modelId, HttpContext context, CancellationToken cancellationToken)
+    {
+        var body = await ModelKitJson.ReadAsync<CompletionBody>(context.Request, cancellationToken);
+        var request = ChatBodies.ToRequest(modelId, body);
+        var (stream, includeUsage) = ChatBodies.Streaming(body.Stream, body.StreamOptions);
+        return stream
+            ? await TextGenerations.StreamAsync(context, request, chat: false, includeUsage, StreamError, cancellationToken)
+            : Gateway.Ok(context, await TextGenerations.CompleteAsync(context, request, cancellationToken));
+    }
+
+    private static async Task<IResult> ChatCompletionAsync(string modelId, HttpContext context, CancellationToken cancellationToken)
+    {
+        var body = await ModelKitJson.ReadAsync<ChatCompletionBody>(context.Request, cancellationToken);
+        var request = ChatBodies.ToRequest(modelId, body);
+        var (stream, includeUsage) = ChatBodies.Streaming(body.Stream, body.StreamOptions);
+        return stream
+            ? await TextGenerations.StreamAsync(context, request, chat: true, includeUsage, StreamError, cancellationToken)
+            : Gateway.Ok(context, await TextGenerations.ChatAsync(context, request, cancellationToken));
+    }
+
+    // An error after a stream started: the envelope's error as the last event.
+    private static object StreamError(HttpContext context, SurfaceError error) =>
+        new GatewayError(error.Status, error.Message, null, Gateway.RequestId(context), error.Code, error.RetryAfterSeconds);
 
     public static Task<IResult> EmbeddingsAsync(string model_id, HttpContext context, CancellationToken cancellationToken) =>
         EmbedAsync(ModelIdRoute.FromSegment(model_id), context, cancellationToken);
@@ -227,16 +252,6 @@ internal static class GatewayEndpoints
         var body = await ModelKitJson.ReadAsync<EmbeddingsBody>(context.Request, cancellationToken);
         var result = await OpenAiEndpoints.ServiceOf(context).EmbedAsync(Embeddings.ToRequest(modelId, body), cancellationToken);
         return Gateway.Ok(context, Embeddings.ToList(result, body.EncodingFormat));
-    }
-
-    private const string Completions = "Text completion is not built yet: it arrives with text generation (issue 11).";
-    private const string Chat = "Chat completion is not built yet: it arrives with text generation (issue 11).";
-
-    private static async Task<IResult> NotBuiltAsync(string modelId, HttpContext context, IModelRegistry registry, string what, CancellationToken cancellationToken)
-    {
-        var model = await registry.GetModelAsync(modelId, cancellationToken);
-        var inference = $"{context.Request.PathBase}/api/v1/models/{ModelIdRoute.ToSegment(model.Id)}/inference";
-        throw new NotBuiltException($"{what} Model '{model.Id}' takes tensors meanwhile: POST {inference}.");
     }
 
     // Where the model is served: its active deployment's device, else the on-demand default device.

@@ -171,29 +171,3 @@ internal sealed record GatewayUnloaded
     public required IReadOnlyList<string> Nodes { get; init; }
     public required string DeploymentId { get; init; }
 }
-
-/// <summary>The request bodies of the text endpoints (documented now; served with issues 10 and 11).</summary>
-internal sealed record GatewayCompletionBody
-{
-    public string? Prompt { get; init; }
-    public int? MaxTokens { get; init; }
-    public double? Temperature { get; init; }
-    public double? TopP { get; init; }
-    public int? N { get; init; }
-    public bool? Stream { get; init; }
-    public List<string>? Stop { get; init; }
-}
-
-/// <summary>One chat message.</summary>
-internal sealed record GatewayChatMessage(string? Role, string? Content);
-
-/// <summary>A chat request.</summary>
-internal sealed record GatewayChatBody
-{
-    public List<GatewayChatMessage>? Messages { get; init; }
-    public int? MaxTokens { get; init; }
-    public double? Temperature { get; init; }
-    public bool? Stream { get; init; }
-}
-
-

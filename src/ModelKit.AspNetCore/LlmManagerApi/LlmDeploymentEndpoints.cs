@@ -6,7 +6,7 @@ using ModelKit.Scheduling;
 
 namespace ModelKit.AspNetCore;
 
-/// <summary>Seed 004's deployments, and its chat and completion endpoints (501 until text generation).</summary>
+/// <summary>Seed 004's deployments (chat and completions: <see cref="LlmChatEndpoints"/>).</summary>
 internal static class LlmDeploymentEndpoints
 {
     public static async Task<IResult> StartAsync(HttpContext context, IDeploymentManager deployments, IModelRegistry registry, CancellationToken cancellationToken)
@@ -123,19 +123,6 @@ internal static class LlmDeploymentEndpoints
             Outputs = LlmCatalogueEndpoints.Tensors(version.Signature?.Outputs),
             CreatedAt = version.CreatedAt,
         });
-    }
-
-    // An unknown deployment is DEPLOYMENT_NOT_FOUND first, as it will be once generation is served.
-    public static IResult Chat(string deployment_id, IDeploymentManager deployments)
-    {
-        var info = deployments.GetDeployment(deployment_id);
-        throw new NotBuiltException($"Chat is not built yet: it arrives with text generation (issue 11). Deployment '{info.DeploymentId}' serves model '{info.ModelId}' with tensors meanwhile.");
-    }
-
-    public static IResult Completions(string deployment_id, IDeploymentManager deployments)
-    {
-        var info = deployments.GetDeployment(deployment_id);
-        throw new NotBuiltException($"Text completion is not built yet: it arrives with text generation (issue 11). Deployment '{info.DeploymentId}' serves model '{info.ModelId}' with tensors meanwhile.");
     }
 
     public static LlmDeployment DeploymentOf(DeploymentInfo info, HttpRequest request)

@@ -103,12 +103,12 @@ public static class LlmManagerApiEndpointRouteBuilderExtensions
         surface.Secure(group.MapGet("/api/deployments/{deployment_id}/model-info", LlmDeploymentEndpoints.ModelInfoAsync), ModelKitScopes.Read)
             .WithName("Seed004_DeploymentModelInfo").WithSummary("The model version a deployment serves").Produces<LlmEnvelope<LlmDeploymentModelInfo>>();
 
-        surface.Secure(group.MapPost("/api/chat/{deployment_id}", LlmDeploymentEndpoints.Chat), ModelKitScopes.Infer)
-            .WithName("Seed004_Chat").WithSummary("Chat (501 until text generation, issue 11)").Accepts<LlmChatBody>("application/json")
-            .Produces<LlmError>(StatusCodes.Status501NotImplemented);
-        surface.Secure(group.MapPost("/api/completions/{deployment_id}", LlmDeploymentEndpoints.Completions), ModelKitScopes.Infer)
-            .WithName("Seed004_Completions").WithSummary("Text completion (501 until text generation, issue 11)").Accepts<LlmCompletionBody>("application/json")
-            .Produces<LlmError>(StatusCodes.Status501NotImplemented);
+        surface.Secure(group.MapPost("/api/chat/{deployment_id}", LlmChatEndpoints.ChatAsync), ModelKitScopes.Infer)
+            .WithName("Seed004_Chat").WithSummary("Chat with a deployed decoder (stream: true answers server-sent chunks)").Accepts<ChatCompletionBody>("application/json")
+            .Produces<LlmEnvelope<ChatCompletion>>();
+        surface.Secure(group.MapPost("/api/completions/{deployment_id}", LlmChatEndpoints.CompletionsAsync), ModelKitScopes.Infer)
+            .WithName("Seed004_Completions").WithSummary("Text completion with a deployed decoder (stream: true answers server-sent chunks)").Accepts<CompletionBody>("application/json")
+            .Produces<LlmEnvelope<TextCompletion>>();
         return surface;
     }
 }

@@ -5,10 +5,11 @@ using ModelKit.AspNetCore;
 namespace Microsoft.AspNetCore.Builder;
 
 /// <summary>
-/// The OpenAI-compatible surface at <c>/v1</c>: <c>GET /v1/models</c>, <c>GET /v1/models/{model}</c> and
-/// <c>POST /v1/embeddings</c>, with OpenAI's error objects (<c>{"error": {"message", "type", "param", "code"}}</c>), so that
+/// The OpenAI-compatible surface at <c>/v1</c>: <c>GET /v1/models</c>, <c>GET /v1/models/{model}</c>,
+/// <c>POST /v1/embeddings</c>, <c>POST /v1/chat/completions</c> and <c>POST /v1/completions</c> (whole or streamed as
+/// server-sent events), with OpenAI's error objects (<c>{"error": {"message", "type", "param", "code"}}</c>), so that
 /// OpenAI clients (the official <c>OpenAI</c> .NET library, Python's <c>openai</c>, LangChain …) work with the base URL
-/// <c>…/v1</c> and an API key as the bearer token. Chat and text completions answer 501 until text generation lands.
+/// <c>…/v1</c> and an API key as the bearer token.
 /// </summary>
 public static class OpenAiApiEndpointRouteBuilderExtensions
 {
@@ -29,10 +30,12 @@ public static class OpenAiApiEndpointRouteBuilderExtensions
             .WithName(id + "GetModel").WithSummary("One model (ids may contain '/')").Produces<OpenAiModel>();
         surface.Secure(group.MapPost("/embeddings", OpenAiEndpoints.EmbeddingsAsync), ModelKitScopes.Infer)
             .WithName(id + "Embeddings").WithSummary("Text embeddings").Accepts<EmbeddingsBody>("application/json").Produces<EmbeddingsList>();
-        surface.Secure(group.MapPost("/chat/completions", OpenAiEndpoints.NotBuilt), ModelKitScopes.Infer)
-            .WithName(id + "ChatCompletions").WithSummary("Chat completions (501 until text generation, issue 11)").Produces<OpenAiErrorBody>(StatusCodes.Status501NotImplemented);
-        surface.Secure(group.MapPost("/completions", OpenAiEndpoints.NotBuilt), ModelKitScopes.Infer)
-            .WithName(id + "Completions").WithSummary("Text completions (501 until text generation, issue 11)").Produces<OpenAiErrorBody>(StatusCodes.Status501NotImplemented);
+        surface.Secure(group.MapPost("/chat/completions", OpenAiEndpoints.ChatCompletionsAsync), ModelKitScopes.Infer)
+            .WithName(id + "ChatCompletions").WithSummary("Chat completions of a decoder (stream: true answers server-sent chunks)")
+            .Accepts<ChatCompletionBody>("application/json").Produces<ChatCompletion>();
+        surface.Secure(group.MapPost("/completions", OpenAiEndpoints.CompletionsAsync), ModelKitScopes.Infer)
+            .WithName(id + "Completions").WithSummary("Text completions of a decoder (stream: true answers server-sent chunks)")
+            .Accepts<CompletionBody>("application/json").Produces<TextCompletion>();
         return surface;
     }
 }

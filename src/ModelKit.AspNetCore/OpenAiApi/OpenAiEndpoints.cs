@@ -26,8 +26,28 @@ internal static class OpenAiEndpoints
         return ModelKitJson.Json(Embeddings.ToList(result, body.EncodingFormat));
     }
 
-    public static IResult NotBuilt() =>
-        throw new NotBuiltException("Chat and text completions are not built yet: they arrive with text generation (issue 11). POST /v1/embeddings works now.");
+    public static async Task<IResult> ChatCompletionsAsync(HttpContext context, CancellationToken cancellationToken)
+    {
+        var body = await ModelKitJson.ReadAsync<ChatCompletionBody>(context.Request, cancellationToken);
+        var request = ChatBodies.ToRequest(ModelOf(body.Model), body);
+        var (stream, includeUsage) = ChatBodies.Streaming(body.Stream, body.StreamOptions);
+        return stream
+            ? await TextGenerations.StreamAsync(context, request, chat: true, includeUsage, OpenAi.Body, cancellationToken)
+            : ModelKitJson.Json(await TextGenerations.ChatAsync(context, request, cancellationToken));
+    }
+
+    public static async Task<IResult> CompletionsAsync(HttpContext context, CancellationToken cancellationToken)
+    {
+        var body = await ModelKitJson.ReadAsync<CompletionBody>(context.Request, cancellationToken);
+        var request = ChatBodies.ToRequest(ModelOf(body.Model), body);
+        var (stream, includeUsage) = ChatBodies.Streaming(body.Stream, body.StreamOptions);
+        return stream
+            ? await TextGenerations.StreamAsync(context, request, chat: false, includeUsage, OpenAi.Body, cancellationToken)
+            : ModelKitJson.Json(await TextGenerations.CompleteAsync(context, request, cancellationToken));
+    }
+
+    private static string ModelOf(string? model) =>
+        string.IsNullOrWhiteSpace(model) ? throw new InvalidInputException("'model' is required: the id of a registered decoder (GET /v1/models lists the models).") : model;
 
     /// <summary>The text embedding service; 501 when the host registered none (it comes with <c>AddOnnxRuntime()</c>).</summary>
     internal static ITextEmbeddingService ServiceOf(HttpContext context) =>

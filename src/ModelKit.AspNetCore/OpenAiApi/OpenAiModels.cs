@@ -36,6 +36,10 @@ internal sealed record OpenAiModelList(IReadOnlyList<OpenAiModel> Data)
 internal static class OpenAi
 {
     public static readonly SurfaceErrorWriter Errors = static (context, error) =>
+        Results.Json(Body(context, error), ModelKitJson.Options, statusCode: error.Status);
+
+    /// <summary>The error object for <paramref name="error"/> (also sent as the last event of a stream that fails).</summary>
+    public static object Body(HttpContext context, SurfaceError error)
     {
         var type = error.Status switch
         {
@@ -48,14 +52,32 @@ internal static class OpenAi
             >= 500 => "server_error",
             _ => "invalid_request_error",
         };
-        return Results.Json(new OpenAiErrorBody(new OpenAiError(error.Message, type, ParamOf(error.Message), error.Code.ToLowerInvariant())), ModelKitJson.Options, statusCode: error.Status);
-    };
+        return new OpenAiErrorBody(new OpenAiError(error.Message, type, ParamOf(error.Message), error.Code.ToLowerInvariant()));
+    }
 
-    // The request field a message is about, when it names one first ('input' …, input[3] …, 'dimensions' …).
-    private static string? ParamOf(string message) =>
-        message.StartsWith("'input'", StringComparison.Ordinal) || message.StartsWith("input[", StringComparison.Ordinal) ? "input"
-        : message.StartsWith("'dimensions'", StringComparison.Ordinal) ? "dimensions"
-        : message.StartsWith("'encoding_format'", StringComparison.Ordinal) ? "encoding_format"
-        : message.StartsWith("'model'", StringComparison.Ordinal) ? "model"
-        : null;
+    // The request field a message is about, when it names one first: 'input' …, 'messages[0].role' …, a value of the
+    // wrong JSON type ("The value at $.temperature …"), or the generation service's "top_p must be …", "stop[1] is …"
+    // (a request field named bare) → that field.
+    internal static string? ParamOf(string message)
+    {
+        const string At = "The value at $.";
+        var quoted = message.StartsWith('\'');
+        var at = !quoted && message.StartsWith(At, StringComparison.Ordinal);
+        var start = quoted ? 1 : at ? At.Length : 0;
+        var end = start;
+        while (end < message.Length && (char.IsAsciiLetterLower(message[end]) || message[end] == '_' || (end > start && char.IsAsciiDigit(message[end])))) end++;
+        if (end == start || end == message.Length) return null;
+        var next = message[end];
+        var name = message[start..end];
+        if (quoted) return next is '\'' or '[' or '.' ? name : null;   // 'stop' is …, 'messages[0].role' …
+        if (at) return next is ' ' or '[' or '.' ? name : null;         // The value at $.stop[1] …
+        return next == '[' || (next is ' ' or ':' or '.' && BareFields.Contains(name)) ? name : null; // input[3] …, top_p must …
+    }
+
+    // Request fields that messages may name without quotes (the text generation service's wording).
+    private static readonly HashSet<string> BareFields =
+    [
+        "input", "prompt", "messages", "max_tokens", "temperature", "top_p", "top_k", "n", "stop", "presence_penalty", "frequency_penalty",
+        "logprobs", "top_logprobs", "seed",
+    ];
 }
