@@ -108,6 +108,34 @@ public sealed class ChatCompletionTests(RecitingKernel host) : IClassFixture<Rec
     }
 
     [Fact]
+    public async Task ChatCompletion_WholeReply_CarriesModelKitsResult()
+    {
+        var history = new ChatHistory();
+        history.AddUserMessage("Begin.");
+
+        var reply = await Chat.GetChatMessageContentAsync(history, Greedy(3), host.Kernel);
+
+        // Semantic Kernel's adapter hands the chat client's raw representation on as the inner content.
+        var result = Assert.IsType<ModelKit.Text.TextGenerationResult>(reply.InnerContent);
+        Assert.Equal(3, result.Usage.CompletionTokens);
+        Assert.Equal("Four score and", reply.Content);
+    }
+
+    [Fact]
+    public async Task ChatCompletion_FunctionChoiceBehavior_IsRefusedNamingTheFunctions()
+    {
+        var kernel = host.Kernel.Clone();
+        kernel.Plugins.AddFromFunctions("weather", [KernelFunctionFactory.CreateFromMethod(() => "sunny", "get_weather")]);
+        var history = new ChatHistory();
+        history.AddUserMessage("What is the weather?");
+        var settings = new PromptExecutionSettings { FunctionChoiceBehavior = FunctionChoiceBehavior.Auto() };
+
+        var error = await Assert.ThrowsAsync<NotSupportedException>(() => Chat.GetChatMessageContentAsync(history, settings, kernel));
+
+        Assert.Contains("get_weather", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ChatCompletion_InvokePromptAsync_GoesThroughModelKit()
     {
         var result = await host.Kernel.InvokePromptAsync("Recite the Gettysburg Address.", new KernelArguments(Greedy(4)));
