@@ -99,8 +99,8 @@ public sealed class DeploymentsApiTests : IClassFixture<SampleServerFactory>
         await ExpectAsync(await _client.GetAsync("/api/deployments/demo-mlp/logs?lines=0"), HttpStatusCode.BadRequest, "INVALID_INPUT");
         await ExpectAsync(await _client.PutAsync("/api/deployments/nope/stop", null), HttpStatusCode.NotFound, "DEPLOYMENT_NOT_FOUND");
         await ExpectAsync(await _client.PostAsync("/api/chat/nope", Json("""{"messages": []}""")), HttpStatusCode.NotFound, "DEPLOYMENT_NOT_FOUND");
-        await ExpectAsync(await _client.PostAsync("/api/chat/demo-mlp", Json("""{"messages": []}""")), HttpStatusCode.NotImplemented, "NOT_IMPLEMENTED");
-        await ExpectAsync(await _client.PostAsync("/api/completions/demo-mlp", Json("""{"prompt": "x"}""")), HttpStatusCode.NotImplemented, "NOT_IMPLEMENTED");
+        await ExpectAsync(await _client.PostAsync("/api/chat/demo-mlp", Json("""{"messages": []}""")), HttpStatusCode.BadRequest, "INVALID_INPUT");
+        await ExpectAsync(await _client.PostAsync("/api/completions/demo-mlp", Json("""{"prompt": "x"}""")), HttpStatusCode.BadRequest, "CHAT_NOT_SUPPORTED");
         await ExpectAsync(await _client.GetAsync("/api/no-such-thing"), HttpStatusCode.NotFound, "NOT_FOUND");
     }
 }

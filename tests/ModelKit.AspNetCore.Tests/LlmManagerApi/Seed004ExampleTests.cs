@@ -156,7 +156,7 @@ public sealed class Seed004ExampleTests : IClassFixture<KestrelSampleServerFacto
     }
 
     [Fact]
-    public async Task Deployments_StartInspectStopRestartDelete_AndChat501()
+    public async Task Deployments_StartInspectStopRestartDelete_AndChatRefusedForANonDecoder()
     {
         await RegisterStandInAsync();
         // 4.1 POST /api/deployments/start with the seed's body → success: the registry's copy of the model is deployed;
@@ -200,7 +200,8 @@ public sealed class Seed004ExampleTests : IClassFixture<KestrelSampleServerFacto
         Assert.Equal("healthy", (await DataAsync(await _client.GetAsync($"/api/deployments/{id}/health"))).GetProperty("status").GetString());
         Assert.Equal(DialoGpt, (await DataAsync(await _client.GetAsync($"/api/deployments/{id}/model-info"))).GetProperty("model_id").GetString());
 
-        // 5.1 POST /api/chat/{deployment_id} and 5.2 POST /api/completions/{deployment_id} with the seed's bodies → 501 (issue 11).
+        // 5.1 POST /api/chat/{deployment_id} and 5.2 POST /api/completions/{deployment_id} with the seed's bodies: the stand-in
+        // is an MLP, not a decoder → the seed's CHAT_NOT_SUPPORTED (the bodies run on a decoder in LlmChatTests).
         var chat = await ErrorAsync(await _client.PostAsync($"/api/chat/{id}", Json("""
             {
               "messages": [
@@ -211,8 +212,8 @@ public sealed class Seed004ExampleTests : IClassFixture<KestrelSampleServerFacto
               "max_tokens": 1000,
               "top_p": 0.9
             }
-            """)), HttpStatusCode.NotImplemented, "NOT_IMPLEMENTED");
-        Assert.Contains("issue 11", chat.GetProperty("message").GetString(), StringComparison.Ordinal);
+            """)), HttpStatusCode.BadRequest, "CHAT_NOT_SUPPORTED");
+        Assert.Contains("not a text decoder", chat.GetProperty("message").GetString(), StringComparison.Ordinal);
         await ErrorAsync(await _client.PostAsync($"/api/completions/{id}", Json("""
             {
               "prompt": "Once upon a time",
@@ -221,7 +222,7 @@ public sealed class Seed004ExampleTests : IClassFixture<KestrelSampleServerFacto
               "max_tokens": 100,
               "top_p": 0.9
             }
-            """)), HttpStatusCode.NotImplemented, "NOT_IMPLEMENTED");
+            """)), HttpStatusCode.BadRequest, "CHAT_NOT_SUPPORTED");
 
         // 4.2 PUT stop → success (stopped); 4.3 PUT restart → success (starting again); 4.5 DELETE → success.
         Assert.Equal("stopped", (await DataAsync(await _client.PutAsync($"/api/deployments/{id}/stop", null))).GetProperty("status").GetString());
