@@ -160,7 +160,8 @@ public sealed class Seed004ExampleTests : IClassFixture<KestrelSampleServerFacto
     {
         await RegisterStandInAsync();
         // 4.1 POST /api/deployments/start with the seed's body → success: the registry's copy of the model is deployed;
-        // port, gpu_memory_utilization and max_model_len are named in notes as not applied.
+        // port is named in a note as not applied; gpu_memory_utilization becomes the deployment's KV-cache budget (a share of
+        // the model cache's limit, said in a note) and max_model_len its context limit (shown on the deployment).
         var started = await DataAsync(await _client.PostAsync("/api/deployments/start", Json("""
             {
               "model_id": "microsoft/DialoGPT-medium",
@@ -176,11 +177,16 @@ public sealed class Seed004ExampleTests : IClassFixture<KestrelSampleServerFacto
         Assert.Equal((_client.BaseAddress!.Host, _client.BaseAddress.Port), (started.GetProperty("host").GetString(), started.GetProperty("port").GetInt32()));
         Assert.True(started.GetProperty("created_at").TryGetDateTimeOffset(out _));
         var startNotes = started.GetProperty("notes").EnumerateArray().Select(n => n.GetString()!).ToArray();
-        Assert.Equal(4, startNotes.Length); // model_source, port, gpu_memory_utilization, max_model_len: one note each
-        foreach (var field in new[] { "model_source 'huggingface'", "port 8000 is not applied", "gpu_memory_utilization is not applied", "max_model_len is not applied" })
+        Assert.Equal(3, startNotes.Length); // model_source, port, gpu_memory_utilization: one note each
+        foreach (var field in new[] { "model_source 'huggingface'", "port 8000 is not applied", "gpu_memory_utilization 0.8: the deployment's generations may hold" })
         {
             Assert.Single(startNotes, n => n.StartsWith(field, StringComparison.Ordinal));
         }
+
+        Assert.Equal(2048, started.GetProperty("max_model_len").GetInt32());
+        var limits = _factory.Services.GetRequiredService<ModelKit.Deployments.IDeploymentManager>().GetDeployment(id).Generation!;
+        var cacheLimit = _factory.Services.GetRequiredService<ModelKit.Caching.IModelCache>().GetStats().MemoryLimitBytes;
+        Assert.Equal((2048, (long)(0.8 * cacheLimit)), (limits.MaxContextLength, limits.KvCacheBytes));
 
         // 4.4 GET /api/deployments/{deployment_id} → success, until running.
         var deadline = DateTime.UtcNow.AddSeconds(30);
