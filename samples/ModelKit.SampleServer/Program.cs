@@ -26,9 +26,8 @@ if (string.IsNullOrEmpty(builder.Configuration["urls"]) && !builder.Configuratio
 builder.Services.AddModelKit(builder.Configuration.GetSection("ModelKit"))
     .AddOnnxRuntime()
     .ConfigureTextEmbeddings(builder.Configuration.GetSection("ModelKit:Embeddings")) // MaxInputs, MaxChunkRows, MaxChunkTokens, MaxChunksInFlight
+    .ConfigureTextGeneration(builder.Configuration.GetSection("ModelKit:Generation")) // MaxBatchSequences, KvCacheBytes, PrefillChunkTokens, MaxQueuedRequests, MaxChoices, ChatTemplate
     .AddHttpApi(builder.Configuration.GetSection("ModelKit"));           // ModelKit:Auth (keys, scopes, limits; rotated live), ModelKit:Http
-// ModelKit:Generation: MaxBatchSequences, KvCacheBytes, PrefillChunkTokens, MaxQueuedRequests, MaxChoices, ChatTemplate.
-builder.Services.AddOptions<ModelKit.Onnx.Text.Generation.TextGenerationOptions>().Bind(builder.Configuration.GetSection("ModelKit:Generation"));
 builder.Services.AddHostedService<DemoModelSeeder>();
 // Prometheus text at /metrics: ModelKit's instruments (meter "ModelKit") and ASP.NET Core's, through OpenTelemetry.
 builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics

@@ -12,9 +12,10 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class OnnxModelKitBuilderExtensions
 {
     /// <summary>
-    /// Registers <see cref="OnnxBackend"/> for framework <c>onnx</c> and the text embedding service
+    /// Registers <see cref="OnnxBackend"/> for framework <c>onnx</c>, the text embedding service
     /// (<see cref="ITextEmbeddingService"/>, and <see cref="ModelKitEmbeddingGenerators"/> for generators over models
-    /// registered at run time). Calling it twice is harmless.
+    /// registered at run time) and the text generation service (<see cref="ITextGenerationService"/>, and
+    /// <see cref="ModelKitChatClients"/> for chat clients over models registered at run time). Calling it twice is harmless.
     /// </summary>
     public static IModelKitBuilder AddOnnxRuntime(this IModelKitBuilder builder, Action<OnnxRuntimeOptions>? configure = null)
     {
@@ -31,6 +32,7 @@ public static class OnnxModelKitBuilderExtensions
                 && o.PrefillChunkTokens >= 1 && o.MaxChoices is >= 1 and <= 128 && o.DefaultTimeout > TimeSpan.Zero,
             "ModelKit:Generation: MaxBatchSequences must be 1..4096, KvCacheBytes at least 1 MiB, MaxQueuedRequests 0 or more, PrefillChunkTokens 1 or more, MaxChoices 1..128, DefaultTimeout positive.").ValidateOnStart();
         builder.Services.TryAddSingleton<ITextGenerationService, TextGenerationService>();
+        builder.Services.TryAddSingleton<ModelKitChatClients>();
         return builder;
     }
 
@@ -71,6 +73,46 @@ public static class OnnxModelKitBuilderExtensions
             modelId, (sp, _) => sp.GetRequiredService<ModelKitEmbeddingGenerators>().Create(modelId, version));
         builder.Services.TryAddSingleton<IEmbeddingGenerator<string, Embedding<float>>>(
             sp => sp.GetRequiredKeyedService<IEmbeddingGenerator<string, Embedding<float>>>(modelId));
+        return builder;
+    }
+
+    /// <summary>
+    /// Binds the text generation limits (<see cref="TextGenerationOptions"/>) from <paramref name="configuration"/>, the host's
+    /// <c>ModelKit:Generation</c> section; validated when the host starts.
+    /// </summary>
+    public static IModelKitBuilder ConfigureTextGeneration(this IModelKitBuilder builder, Microsoft.Extensions.Configuration.IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(configuration);
+        builder.Services.AddOptions<TextGenerationOptions>().Bind(configuration);
+        return builder;
+    }
+
+    /// <summary>Configures the text generation limits (<see cref="TextGenerationOptions"/>).</summary>
+    public static IModelKitBuilder ConfigureTextGeneration(this IModelKitBuilder builder, Action<TextGenerationOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(configure);
+        builder.Services.Configure(configure);
+        return builder;
+    }
+
+    /// <summary>
+    /// Registers an <see cref="IChatClient"/> over the decoder <paramref name="modelId"/> (<see cref="ModelKitChatClient"/>),
+    /// keyed by the model id; the first one registered is also the unkeyed client. Nothing is loaded here: the model
+    /// (registered now or later, with its tokenizer files) loads on first use. Requires <see cref="AddOnnxRuntime"/>.
+    /// </summary>
+    /// <example><code>services.AddModelKit().AddOnnxRuntime().AddChatClient("qwen2.5-0.5b-instruct");
+    /// var client = provider.GetRequiredKeyedService&lt;IChatClient&gt;("qwen2.5-0.5b-instruct");
+    /// var response = await client.GetResponseAsync("Why is the sky blue?");</code></example>
+    public static IModelKitBuilder AddChatClient(this IModelKitBuilder builder, string modelId, string? version = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrEmpty(modelId);
+        builder.AddOnnxRuntime();
+        builder.Services.TryAddKeyedSingleton<IChatClient>(
+            modelId, (sp, _) => sp.GetRequiredService<ModelKitChatClients>().Create(modelId, version));
+        builder.Services.TryAddSingleton<IChatClient>(sp => sp.GetRequiredKeyedService<IChatClient>(modelId));
         return builder;
     }
 }

@@ -1,11 +1,15 @@
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.SemanticKernel.ChatCompletion;
 using ModelKit;
 using ModelKit.Onnx.Text;
+using ModelKit.Onnx.Text.Generation;
+using ModelKit.SemanticKernel;
+using SKTextGenerationService = Microsoft.SemanticKernel.TextGeneration.ITextGenerationService;
 
 namespace Microsoft.SemanticKernel;
 
-/// <summary>Adds ModelKit's local text encoders to a Semantic Kernel <see cref="IKernelBuilder"/>.</summary>
+/// <summary>Adds ModelKit's local text encoders and decoders to a Semantic Kernel <see cref="IKernelBuilder"/>.</summary>
 public static class ModelKitKernelBuilderExtensions
 {
     /// <summary>
@@ -44,6 +48,71 @@ public static class ModelKitKernelBuilderExtensions
         // registered is the kernel's default; this one behaves the same way beside them.
         builder.Services.AddKeyedSingleton<IEmbeddingGenerator<string, Embedding<float>>>(
             serviceId, (sp, _) => sp.GetRequiredService<ModelKitEmbeddingGenerators>().Create(modelId, version));
+        return builder;
+    }
+
+    /// <summary>
+    /// Registers ModelKit's chat client over the decoder <paramref name="modelId"/> as the kernel's chat completion
+    /// service: an <see cref="IChatClient"/> (<see cref="ModelKitChatClient"/>) and, over it, an
+    /// <see cref="IChatCompletionService"/> made by Semantic Kernel's own adapter
+    /// (<see cref="Microsoft.SemanticKernel.ChatCompletion.ChatClientExtensions.AsChatCompletionService(IChatClient, IServiceProvider?)"/>), both under <paramref name="serviceId"/> (none: the
+    /// default ones). ModelKit is added as in <see cref="AddModelKitEmbeddingGenerator"/>; nothing is loaded here.
+    /// </summary>
+    /// <param name="builder">The kernel builder.</param>
+    /// <param name="modelId">The ModelKit model id of a decoder registered with its tokenizer files.</param>
+    /// <param name="configureModelKit">Configures ModelKit's options (its data directory above all); applied after any earlier configuration.</param>
+    /// <param name="version">The model version to use; null: the version resolved on each call.</param>
+    /// <param name="serviceId">The kernel service id; null registers the kernel's default services, replacing ones registered before.</param>
+    /// <returns>The same <paramref name="builder"/>.</returns>
+    /// <example><code>var kernel = Kernel.CreateBuilder()
+    ///     .AddModelKitChatCompletion("qwen2.5-0.5b-instruct", o => o.DataDirectory = "./modelkit-data")
+    ///     .Build();
+    /// var chat = kernel.GetRequiredService&lt;IChatCompletionService&gt;();
+    /// var history = new ChatHistory("You are terse.");
+    /// history.AddUserMessage("Why is the sky blue?");
+    /// await foreach (var token in chat.GetStreamingChatMessageContentsAsync(history)) Console.Write(token.Content);</code></example>
+    public static IKernelBuilder AddModelKitChatCompletion(
+        this IKernelBuilder builder,
+        string modelId,
+        Action<ModelKitOptions>? configureModelKit = null,
+        string? version = null,
+        string? serviceId = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrEmpty(modelId);
+        builder.Services.AddModelKit(configureModelKit).AddOnnxRuntime();
+        // Added (not try-added) under the service id, as Semantic Kernel's connectors do: the last one is the default.
+        builder.Services.AddKeyedSingleton<IChatClient>(
+            serviceId, (sp, _) => sp.GetRequiredService<ModelKitChatClients>().Create(modelId, version));
+        builder.Services.AddKeyedSingleton<IChatCompletionService>(
+            serviceId, (sp, key) => sp.GetRequiredKeyedService<IChatClient>(key).AsChatCompletionService(sp));
+        return builder;
+    }
+
+    /// <summary>
+    /// Registers Semantic Kernel's text generation service (<c>Microsoft.SemanticKernel.TextGeneration.ITextGenerationService</c>)
+    /// over the decoder <paramref name="modelId"/>: the prompt is continued as is, without the chat template, with
+    /// streaming; execution settings are read as for chat completion. Registered under <paramref name="serviceId"/>
+    /// (none: the default one). ModelKit is added as in <see cref="AddModelKitEmbeddingGenerator"/>; nothing is loaded here.
+    /// </summary>
+    /// <param name="builder">The kernel builder.</param>
+    /// <param name="modelId">The ModelKit model id of a decoder registered with its tokenizer files.</param>
+    /// <param name="configureModelKit">Configures ModelKit's options; applied after any earlier configuration.</param>
+    /// <param name="version">The model version to use; null: the version resolved on each call.</param>
+    /// <param name="serviceId">The kernel service id; null registers the kernel's default service, replacing one registered before.</param>
+    /// <returns>The same <paramref name="builder"/>.</returns>
+    public static IKernelBuilder AddModelKitTextGeneration(
+        this IKernelBuilder builder,
+        string modelId,
+        Action<ModelKitOptions>? configureModelKit = null,
+        string? version = null,
+        string? serviceId = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrEmpty(modelId);
+        builder.Services.AddModelKit(configureModelKit).AddOnnxRuntime();
+        builder.Services.AddKeyedSingleton<SKTextGenerationService>(
+            serviceId, (sp, _) => new ModelKitTextGenerationService(sp.GetRequiredService<ModelKitChatClients>().Create(modelId, version)));
         return builder;
     }
 }

@@ -53,7 +53,8 @@ public sealed class DeploymentsApiTests : IClassFixture<SampleServerFactory>
         Assert.Contains(started.GetProperty("status").GetString(), new[] { "starting", "running" });
         // The server's own address (the request's), not the port asked for: each setting not applied is named.
         Assert.Equal((_client.BaseAddress!.Host, _client.BaseAddress.Port), (started.GetProperty("host").GetString(), started.GetProperty("port").GetInt32()));
-        Assert.Equal(3, started.GetProperty("notes").GetArrayLength());
+        Assert.Equal(2, started.GetProperty("notes").GetArrayLength()); // port, and what gpu_memory_utilization became
+        Assert.Equal(2048, started.GetProperty("max_model_len").GetInt32());
         var running = await WaitForAsync("deploy_123", "running");
         Assert.Equal(100, running.GetProperty("progress").GetInt32());
         Assert.All(running.GetProperty("stages").EnumerateArray(), s => Assert.Equal("completed", s.GetProperty("status").GetString()));
@@ -99,8 +100,12 @@ public sealed class DeploymentsApiTests : IClassFixture<SampleServerFactory>
         await ExpectAsync(await _client.GetAsync("/api/deployments/demo-mlp/logs?lines=0"), HttpStatusCode.BadRequest, "INVALID_INPUT");
         await ExpectAsync(await _client.PutAsync("/api/deployments/nope/stop", null), HttpStatusCode.NotFound, "DEPLOYMENT_NOT_FOUND");
         await ExpectAsync(await _client.PostAsync("/api/chat/nope", Json("""{"messages": []}""")), HttpStatusCode.NotFound, "DEPLOYMENT_NOT_FOUND");
-        await ExpectAsync(await _client.PostAsync("/api/chat/demo-mlp", Json("""{"messages": []}""")), HttpStatusCode.NotImplemented, "NOT_IMPLEMENTED");
-        await ExpectAsync(await _client.PostAsync("/api/completions/demo-mlp", Json("""{"prompt": "x"}""")), HttpStatusCode.NotImplemented, "NOT_IMPLEMENTED");
+        await ExpectAsync(await _client.PostAsync("/api/chat/demo-mlp", Json("""{"messages": []}""")), HttpStatusCode.BadRequest, "INVALID_INPUT");
+        await ExpectAsync(await _client.PostAsync("/api/completions/demo-mlp", Json("""{"prompt": "x"}""")), HttpStatusCode.BadRequest, "CHAT_NOT_SUPPORTED");
         await ExpectAsync(await _client.GetAsync("/api/no-such-thing"), HttpStatusCode.NotFound, "NOT_FOUND");
+        var share = await ExpectAsync(await _client.PostAsync("/api/deployments/start", Json("""{"model_id": "demo-mlp", "gpu_memory_utilization": 1.5}""")), HttpStatusCode.BadRequest, "INVALID_INPUT");
+        Assert.Contains("'gpu_memory_utilization' must be a number above 0 and at most 1; got 1.5", share.GetProperty("message").GetString(), StringComparison.Ordinal);
+        var length = await ExpectAsync(await _client.PostAsync("/api/deployments/start", Json("""{"model_id": "demo-mlp", "max_model_len": "long"}""")), HttpStatusCode.BadRequest, "INVALID_INPUT");
+        Assert.Contains("'max_model_len' must be a whole number of tokens", length.GetProperty("message").GetString(), StringComparison.Ordinal);
     }
 }

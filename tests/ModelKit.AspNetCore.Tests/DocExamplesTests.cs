@@ -59,6 +59,8 @@ public sealed class DocExamplesTests
     {
         protected override bool ServeMiniLm => true; // the documents' embeddings examples
 
+        protected override bool ServeChatModel => true; // the documents' chat and completion examples
+
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
             base.ConfigureWebHost(builder);

@@ -6,7 +6,8 @@ namespace ModelKit.Tests;
 
 /// <summary>
 /// The Microsoft.Extensions.AI and Semantic Kernel samples run as real processes (<c>dotnet sample.dll data-dir</c>),
-/// built before these tests by the project references, on the real all-MiniLM-L6-v2.
+/// built before these tests by the project references, on the real all-MiniLM-L6-v2 (the chat sample on the
+/// generated reciting decoder).
 /// </summary>
 public sealed class SamplesTests
 {
@@ -42,6 +43,31 @@ public sealed class SamplesTests
         Assert.Equal(6, ranking.Count);
         Assert.StartsWith("1. ", ranking[0], StringComparison.Ordinal);
         Assert.EndsWith("To reset your password, open Settings and choose Security.", ranking[0], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ChatSample_StreamsTwoTurnsOfTheConversation()
+    {
+        using var data = new TempDirectory();
+
+        var run = await RunSampleAsync("ModelKit.ChatSample", data.Path);
+
+        Assert.True(run.ExitCode == 0, run.Describe());
+        var lines = run.Output.Split('\n').Select(l => l.TrimEnd('\r')).ToList();
+        Assert.Equal("registered gettysburg", lines[0]);
+        // Two turns, each answered with the address's first 30 tokens (the reciting decoder's answer to anything).
+        Assert.Equal(["user: How does your address at Gettysburg begin?", "user: Say it again, please."], lines.Where(l => l.StartsWith("user: ", StringComparison.Ordinal)));
+        var answers = lines.Where(l => l.StartsWith("assistant: ", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, answers.Count);
+        Assert.All(answers, a => Assert.StartsWith("assistant: Four score and seven years ago our fathers brought forth on this continent, a new nation", a, StringComparison.Ordinal));
+        Assert.Equal(answers[0], answers[1]);
+        var counts = lines.Select(l => System.Text.RegularExpressions.Regex.Match(l, @"^\((\d+) streamed updates, (\d+) prompt tokens, (\d+) completion tokens\)$"))
+            .Where(m => m.Success).Select(m => (Updates: int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), Prompt: int.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture), Completion: int.Parse(m.Groups[3].Value, System.Globalization.CultureInfo.InvariantCulture))).ToList();
+        Assert.Equal(2, counts.Count);
+        Assert.All(counts, c => Assert.Equal(30, c.Completion));
+        Assert.All(counts, c => Assert.InRange(c.Updates, 10, 30)); // streamed token by token, not in one piece
+        // The second prompt holds the whole history: the first question, its answer and the second question.
+        Assert.True(counts[1].Prompt > counts[0].Prompt + 30, $"prompt tokens: {counts[0].Prompt}, then {counts[1].Prompt}");
     }
 
     private static async Task<SampleRun> RunSampleAsync(string name, string dataDirectory)

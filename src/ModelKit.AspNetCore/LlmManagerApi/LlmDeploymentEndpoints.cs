@@ -9,7 +9,8 @@ namespace ModelKit.AspNetCore;
 /// <summary>Seed 004's deployments (chat and completions: <see cref="LlmChatEndpoints"/>).</summary>
 internal static class LlmDeploymentEndpoints
 {
-    public static async Task<IResult> StartAsync(HttpContext context, IDeploymentManager deployments, IModelRegistry registry, CancellationToken cancellationToken)
+    public static async Task<IResult> StartAsync(
+        HttpContext context, IDeploymentManager deployments, IModelRegistry registry, ModelKit.Caching.IModelCache cache, CancellationToken cancellationToken)
     {
         var body = await ModelKitJson.ReadAsync<StartDeploymentBody>(context.Request, cancellationToken);
         if (string.IsNullOrWhiteSpace(body.ModelId)) throw new InvalidInputException("'model_id' is required.");
@@ -36,12 +37,25 @@ internal static class LlmDeploymentEndpoints
             notes.Add($"port {Short(asked.ToJsonString())} is not applied: ModelKit serves deployments in-process, at this server's address ({host}:{port}).");
         }
 
+        // vLLM's settings map onto the generation engine: max_model_len caps the context, gpu_memory_utilization is the share
+        // of the model cache's memory limit the deployment's KV cache may take (ModelKit runs on the CPU as on a GPU).
+        var maxModelLen = body.MaxModelLen is null ? (int?)null
+            : body.MaxModelLen.GetValueKind() == System.Text.Json.JsonValueKind.Number && body.MaxModelLen.AsValue().TryGetValue<int>(out var length) && length >= 2
+                ? length : throw new InvalidInputException($"'max_model_len' must be a whole number of tokens, 2 or more; got {Short(body.MaxModelLen.ToJsonString())}.");
+        long? kvBytes = null;
         if (body.GpuMemoryUtilization is not null)
         {
-            notes.Add("gpu_memory_utilization is not applied: models share the model cache's memory budget ('memory' reserves part of it).");
-        }
+            if (body.GpuMemoryUtilization.GetValueKind() != System.Text.Json.JsonValueKind.Number
+                || !body.GpuMemoryUtilization.AsValue().TryGetValue<double>(out var share) || share is not (> 0 and <= 1))
+            {
+                throw new InvalidInputException($"'gpu_memory_utilization' must be a number above 0 and at most 1; got {Short(body.GpuMemoryUtilization.ToJsonString())}.");
+            }
 
-        if (body.MaxModelLen is not null) notes.Add("max_model_len is not applied: it is a setting of text generation, which arrives with issue 11.");
+            var limit = cache.GetStats().MemoryLimitBytes;
+            kvBytes = Math.Max(1L << 20, (long)(share * limit));
+            notes.Add($"gpu_memory_utilization {share.ToString(CultureInfo.InvariantCulture)}: the deployment's generations may hold {kvBytes / (1024.0 * 1024 * 1024):F2} GiB of KV cache "
+                + $"(that share of the model cache's {limit / (1024.0 * 1024 * 1024):F2} GiB limit).");
+        }
 
         var info = await deployments.DeployAsync(new DeploymentSpec
         {
@@ -55,6 +69,7 @@ internal static class LlmDeploymentEndpoints
             MemoryRequestBytes = ResourceQuantity.ParseBytes(body.Memory, "memory"),
             DefaultPriority = Parse.Priority(body.Priority) ?? RequestPriority.Normal,
             Batching = body.Batching?.ToOptions(),
+            Generation = maxModelLen is null && kvBytes is null ? null : new GenerationLimits { MaxContextLength = maxModelLen, KvCacheBytes = kvBytes },
         }, cancellationToken);
         return LlmManager.Ok(DeploymentOf(info, context.Request) with { Notes = notes }, "Deployment started");
     }
@@ -148,6 +163,7 @@ internal static class LlmDeploymentEndpoints
             FailureReason = info.FailureReason,
             FailureCode = info.FailureCode,
             MemoryBytes = info.MemoryUsedBytes,
+            MaxModelLen = info.Generation?.MaxContextLength,
         };
     }
 

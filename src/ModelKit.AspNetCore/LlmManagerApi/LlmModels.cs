@@ -131,9 +131,9 @@ internal sealed record LlmDeployment
     /// <summary>The host the request reached: ModelKit serves deployments in-process, at its own address.</summary>
     public required string Host { get; init; }
     public int Port { get; init; }
-    /// <summary>A vLLM setting: not applicable (left out).</summary>
+    /// <summary>Left out: ModelKit keeps the KV-cache budget it was turned into, in bytes, not the share.</summary>
     public double? GpuMemoryUtilization { get; init; }
-    /// <summary>A context length: not applicable to tensor models (left out).</summary>
+    /// <summary>The deployment's context limit for text generation, when its start request set one.</summary>
     public int? MaxModelLen { get; init; }
     public DateTimeOffset CreatedAt { get; init; }
     public DateTimeOffset? StartedAt { get; init; }

@@ -33,6 +33,7 @@ internal sealed class Deployment(string id, string modelId, int maxLogEntries)
     public long? MemoryRequest { get; set; }
     public RequestPriority DefaultPriority { get; set; }
     public int? IntraOpThreads { get; set; }
+    public GenerationLimits? Generation { get; set; }
     public DateTimeOffset CreatedAt { get; init; }
     public DateTimeOffset UpdatedAt { get; set; }
     public DateTimeOffset? StartedAt { get; set; }
@@ -192,6 +193,7 @@ internal sealed class Deployment(string id, string modelId, int maxLogEntries)
                 Progress = finished * 100 / stages.Length,
                 Queue = runtime?.Queue.GetStats(),
                 Environment = Environment,
+                Generation = Generation,
             };
         }
 
@@ -223,6 +225,8 @@ internal sealed class Deployment(string id, string modelId, int maxLogEntries)
                 InlineExecution = Batching.InlineExecution,
                 DefaultPriority = DefaultPriority,
                 IntraOpThreads = IntraOpThreads,
+                MaxContextLength = Generation?.MaxContextLength,
+                KvCacheBytes = Generation?.KvCacheBytes,
                 Running = DesiredRunning,
                 CreatedAt = CreatedAt,
                 Environment = Environment.Count == 0 ? null : new Dictionary<string, string>(Environment, StringComparer.Ordinal),

@@ -59,4 +59,7 @@ public sealed record DeploymentInfo
     public BatchQueueStats? Queue { get; init; }
     /// <summary>The kept key/value settings.</summary>
     public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Its text generation settings; null: the generation service's.</summary>
+    public GenerationLimits? Generation { get; init; }
 }

@@ -55,6 +55,8 @@ public sealed partial class DeploymentManager
                 MemoryRequest = record.MemoryRequestBytes,
                 DefaultPriority = record.DefaultPriority,
                 IntraOpThreads = record.IntraOpThreads,
+                Generation = record.MaxContextLength is null && record.KvCacheBytes is null
+                    ? null : new GenerationLimits { MaxContextLength = record.MaxContextLength, KvCacheBytes = record.KvCacheBytes },
                 CreatedAt = record.CreatedAt,
                 UpdatedAt = now,
                 DesiredRunning = record.Running,

@@ -102,6 +102,7 @@ public sealed partial class DeploymentManager : IDeploymentManager, IAsyncDispos
         batching.Validate();
         if (spec.MemoryRequestBytes is <= 0) throw new InvalidModelConfigException($"The memory request must be positive (was {spec.MemoryRequestBytes}).");
         if (spec.IntraOpThreads is < 1 or > 1024) throw new InvalidModelConfigException($"Intra-op threads must be 1..1024 (was {spec.IntraOpThreads}).");
+        spec.Generation?.Validate();
 
         var (model, version) = await _router.FindServableAsync(spec.ModelId, spec.Version, cancellationToken).ConfigureAwait(false);
         var now = _timeProvider.GetUtcNow();
@@ -119,6 +120,7 @@ public sealed partial class DeploymentManager : IDeploymentManager, IAsyncDispos
             MemoryRequest = spec.MemoryRequestBytes,
             DefaultPriority = spec.DefaultPriority,
             IntraOpThreads = spec.IntraOpThreads ?? _inferenceOptions.IntraOpThreads,
+            Generation = spec.Generation,
             Environment = spec.Environment is null ? new Dictionary<string, string>() : new Dictionary<string, string>(spec.Environment, StringComparer.Ordinal),
             CreatedAt = now,
             UpdatedAt = now,

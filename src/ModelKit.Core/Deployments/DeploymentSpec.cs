@@ -45,6 +45,9 @@ public sealed record DeploymentSpec
     /// <summary>Intra-op threads of the session; the inference service's setting when null.</summary>
     public int? IntraOpThreads { get; init; }
 
+    /// <summary>Text generation settings for a decoder (context length, KV-cache budget); null: the generation service's.</summary>
+    public GenerationLimits? Generation { get; init; }
+
     /// <summary>
     /// Free key/value settings kept with the deployment and shown in its status (seed 000's
     /// <c>environment_variables</c>). ModelKit runs models in-process, so they are not applied to a process environment.

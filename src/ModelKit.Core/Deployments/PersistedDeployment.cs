@@ -21,6 +21,8 @@ internal sealed record PersistedDeployment
     public bool InlineExecution { get; init; }
     public RequestPriority DefaultPriority { get; init; }
     public int? IntraOpThreads { get; init; }
+    public int? MaxContextLength { get; init; }
+    public long? KvCacheBytes { get; init; }
     public bool Running { get; init; }
     public Dictionary<string, string>? Environment { get; init; }
     public DateTimeOffset CreatedAt { get; init; }

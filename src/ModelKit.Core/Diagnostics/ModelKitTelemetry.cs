@@ -34,4 +34,14 @@ public static class ModelKitTelemetry
     public const string CacheMemoryUsage = "modelkit.cache.memory.usage";
     /// <summary>Histogram (s): time to load a model into a session.</summary>
     public const string ModelLoadDuration = "modelkit.model.load.duration";
+    /// <summary>Counter ({token}): tokens read (<see cref="TokenTypeTag"/> <c>prompt</c>) and generated (<c>completion</c>) by text generation.</summary>
+    public const string GenerationTokens = "modelkit.generation.tokens";
+    /// <summary>Histogram (s): time from a generation's arrival to its first token (queueing and prefill).</summary>
+    public const string TimeToFirstToken = "modelkit.generation.time_to_first_token";
+    /// <summary>Up-down counter ({sequence}): sequences in the decoding batches.</summary>
+    public const string GenerationSequences = "modelkit.generation.sequences";
+    /// <summary>Histogram ({sequence}): sequences that shared one decoding step.</summary>
+    public const string GenerationStepSequences = "modelkit.generation.step.sequences";
+    /// <summary>Tag of <see cref="GenerationTokens"/>: <c>prompt</c> or <c>completion</c>.</summary>
+    public const string TokenTypeTag = "modelkit.token.type";
 }

@@ -156,11 +156,12 @@ public sealed class Seed004ExampleTests : IClassFixture<KestrelSampleServerFacto
     }
 
     [Fact]
-    public async Task Deployments_StartInspectStopRestartDelete_AndChat501()
+    public async Task Deployments_StartInspectStopRestartDelete_AndChatRefusedForANonDecoder()
     {
         await RegisterStandInAsync();
         // 4.1 POST /api/deployments/start with the seed's body → success: the registry's copy of the model is deployed;
-        // port, gpu_memory_utilization and max_model_len are named in notes as not applied.
+        // port is named in a note as not applied; gpu_memory_utilization becomes the deployment's KV-cache budget (a share of
+        // the model cache's limit, said in a note) and max_model_len its context limit (shown on the deployment).
         var started = await DataAsync(await _client.PostAsync("/api/deployments/start", Json("""
             {
               "model_id": "microsoft/DialoGPT-medium",
@@ -176,11 +177,16 @@ public sealed class Seed004ExampleTests : IClassFixture<KestrelSampleServerFacto
         Assert.Equal((_client.BaseAddress!.Host, _client.BaseAddress.Port), (started.GetProperty("host").GetString(), started.GetProperty("port").GetInt32()));
         Assert.True(started.GetProperty("created_at").TryGetDateTimeOffset(out _));
         var startNotes = started.GetProperty("notes").EnumerateArray().Select(n => n.GetString()!).ToArray();
-        Assert.Equal(4, startNotes.Length); // model_source, port, gpu_memory_utilization, max_model_len: one note each
-        foreach (var field in new[] { "model_source 'huggingface'", "port 8000 is not applied", "gpu_memory_utilization is not applied", "max_model_len is not applied" })
+        Assert.Equal(3, startNotes.Length); // model_source, port, gpu_memory_utilization: one note each
+        foreach (var field in new[] { "model_source 'huggingface'", "port 8000 is not applied", "gpu_memory_utilization 0.8: the deployment's generations may hold" })
         {
             Assert.Single(startNotes, n => n.StartsWith(field, StringComparison.Ordinal));
         }
+
+        Assert.Equal(2048, started.GetProperty("max_model_len").GetInt32());
+        var limits = _factory.Services.GetRequiredService<ModelKit.Deployments.IDeploymentManager>().GetDeployment(id).Generation!;
+        var cacheLimit = _factory.Services.GetRequiredService<ModelKit.Caching.IModelCache>().GetStats().MemoryLimitBytes;
+        Assert.Equal((2048, (long)(0.8 * cacheLimit)), (limits.MaxContextLength, limits.KvCacheBytes));
 
         // 4.4 GET /api/deployments/{deployment_id} → success, until running.
         var deadline = DateTime.UtcNow.AddSeconds(30);
@@ -200,7 +206,8 @@ public sealed class Seed004ExampleTests : IClassFixture<KestrelSampleServerFacto
         Assert.Equal("healthy", (await DataAsync(await _client.GetAsync($"/api/deployments/{id}/health"))).GetProperty("status").GetString());
         Assert.Equal(DialoGpt, (await DataAsync(await _client.GetAsync($"/api/deployments/{id}/model-info"))).GetProperty("model_id").GetString());
 
-        // 5.1 POST /api/chat/{deployment_id} and 5.2 POST /api/completions/{deployment_id} with the seed's bodies → 501 (issue 11).
+        // 5.1 POST /api/chat/{deployment_id} and 5.2 POST /api/completions/{deployment_id} with the seed's bodies: the stand-in
+        // is an MLP, not a decoder → the seed's CHAT_NOT_SUPPORTED (the bodies run on a decoder in LlmChatTests).
         var chat = await ErrorAsync(await _client.PostAsync($"/api/chat/{id}", Json("""
             {
               "messages": [
@@ -211,8 +218,8 @@ public sealed class Seed004ExampleTests : IClassFixture<KestrelSampleServerFacto
               "max_tokens": 1000,
               "top_p": 0.9
             }
-            """)), HttpStatusCode.NotImplemented, "NOT_IMPLEMENTED");
-        Assert.Contains("issue 11", chat.GetProperty("message").GetString(), StringComparison.Ordinal);
+            """)), HttpStatusCode.BadRequest, "CHAT_NOT_SUPPORTED");
+        Assert.Contains("not a text decoder", chat.GetProperty("message").GetString(), StringComparison.Ordinal);
         await ErrorAsync(await _client.PostAsync($"/api/completions/{id}", Json("""
             {
               "prompt": "Once upon a time",
@@ -221,7 +228,7 @@ public sealed class Seed004ExampleTests : IClassFixture<KestrelSampleServerFacto
               "max_tokens": 100,
               "top_p": 0.9
             }
-            """)), HttpStatusCode.NotImplemented, "NOT_IMPLEMENTED");
+            """)), HttpStatusCode.BadRequest, "CHAT_NOT_SUPPORTED");
 
         // 4.2 PUT stop → success (stopped); 4.3 PUT restart → success (starting again); 4.5 DELETE → success.
         Assert.Equal("stopped", (await DataAsync(await _client.PutAsync($"/api/deployments/{id}/stop", null))).GetProperty("status").GetString());

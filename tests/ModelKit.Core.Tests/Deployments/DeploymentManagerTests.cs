@@ -392,6 +392,7 @@ public sealed class DeploymentManagerTests : IAsyncLifetime
         {
             DeploymentId = "kept", ModelId = "double", Version = "2", Replicas = 2, MaxReplicas = 3, Batching = OneAtATime with { MaxBatchElements = 512 }, DefaultPriority = RequestPriority.High,
             Environment = new Dictionary<string, string> { ["MODE"] = "fast" },
+            Generation = new GenerationLimits { MaxContextLength = 512, KvCacheBytes = 64L << 20 },
         });
         await Registry.RegisterAsync(new ModelDefinition { Id = "other", Name = "Other" }, Content("model"), "o.onnx");
         await DeployRunningAsync(new DeploymentSpec { DeploymentId = "paused", ModelId = "other" });
@@ -416,6 +417,7 @@ public sealed class DeploymentManagerTests : IAsyncLifetime
         Assert.Equal(("2", 2, 1, 3, RequestPriority.High, 1), (kept.Version, kept.DesiredReplicas, kept.MinReplicas, kept.MaxReplicas, kept.DefaultPriority, kept.Batching.MaxBatchSize));
         Assert.Equal("fast", kept.Environment["MODE"]);
         Assert.Equal(512, kept.Batching.MaxBatchElements);
+        Assert.Equal(new GenerationLimits { MaxContextLength = 512, KvCacheBytes = 64L << 20 }, kept.Generation);
         Assert.Equal(DeploymentState.Stopped, deployments.GetDeployment("paused").State);
         var orphan = deployments.GetDeployment("orphan");
         Assert.Equal(DeploymentState.Failed, orphan.State);

@@ -201,20 +201,73 @@ public sealed class GenerationTests(DecoderHost host) : IClassFixture<DecoderHos
         using var service = host.CreateService(_ => { });
         using var cts = new CancellationTokenSource();
         var seen = 0;
+        long atCancel = 0;
+        GenerationEngine? engine = null;
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
         {
             await foreach (var update in service.GenerateStreamingAsync(Greedy("Hello", 200), cts.Token))
             {
-                if (++seen == 3) await cts.CancelAsync();
+                if (++seen < 3) continue;
+                engine = service.EngineFor(DecoderHost.Id);
+                await cts.CancelAsync();
+                atCancel = engine.GeneratedTokens;
             }
         });
 
-        // The engine is idle again at once (it ends the sequence at the next step boundary), and serves the next request.
-        var engine = service.EngineFor(DecoderHost.Id);
-        for (var i = 0; i < 100 && !engine.IsIdle; i++) await Task.Delay(10);
-        Assert.True(engine.IsIdle);
-        Assert.InRange(engine.GeneratedTokens, 3, 5);
+        // The step running when the caller left may finish; the sequence is dropped at the next step boundary.
+        for (var i = 0; i < 200 && !engine!.IsIdle; i++) await Task.Delay(10);
+        Assert.True(engine!.IsIdle);
+        Assert.InRange(engine.GeneratedTokens, atCancel, atCancel + 1);
+        Assert.True(engine.GeneratedTokens < 200);
         Assert.Equal(3, (await service.GenerateAsync(Greedy("Hello", 3))).Choices[0].TokenIds.Count);
+    }
+
+    [Fact]
+    public async Task Metrics_CountTokensAndTimeToFirstToken()
+    {
+        var meters = host.Provider.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
+        using var tokens = new Microsoft.Extensions.Diagnostics.Metrics.Testing.MetricCollector<long>(
+            meters, ModelKit.Diagnostics.ModelKitTelemetry.Name, ModelKit.Diagnostics.ModelKitTelemetry.GenerationTokens);
+        using var ttft = new Microsoft.Extensions.Diagnostics.Metrics.Testing.MetricCollector<double>(
+            meters, ModelKit.Diagnostics.ModelKitTelemetry.Name, ModelKit.Diagnostics.ModelKitTelemetry.TimeToFirstToken);
+
+        await host.Generation.GenerateAsync(Greedy("The quick brown fox", 5));
+
+        long Sum(string type) => tokens.GetMeasurementSnapshot()
+            .Where(m => (string?)m.Tags[ModelKit.Diagnostics.ModelKitTelemetry.TokenTypeTag] == type && (string?)m.Tags[ModelKit.Diagnostics.ModelKitTelemetry.ModelTag] == DecoderHost.Id)
+            .Sum(m => m.Value);
+        Assert.Equal(4, Sum("prompt"));
+        Assert.Equal(5, Sum("completion"));
+        Assert.Contains(ttft.GetMeasurementSnapshot(), m => m.Value > 0);
+    }
+
+    [Fact]
+    public async Task DeploymentLimits_NarrowTheContextAndTheKvBudget()
+    {
+        var registry = host.Provider.GetRequiredService<IModelRegistry>();
+        var deployments = host.Provider.GetRequiredService<ModelKit.Deployments.IDeploymentManager>();
+        using var dir = new TempDirectory();
+        await DecoderHost.RegisterDecoderAsync(registry, "tiny-gpt2-limited", dir.Combine("decoder"), host.Spec);
+        await deployments.DeployAsync(new ModelKit.Deployments.DeploymentSpec
+        {
+            DeploymentId = "limited",
+            ModelId = "tiny-gpt2-limited",
+            Generation = new ModelKit.Deployments.GenerationLimits { MaxContextLength = 128, KvCacheBytes = 1 << 20 },
+        });
+        await deployments.WaitUntilRunningAsync("limited");
+
+        Assert.Equal(128, (await host.Generation.DescribeAsync("tiny-gpt2-limited")).ContextLength);
+        var tooLong = await Assert.ThrowsAsync<InvalidInputException>(() =>
+            host.Generation.GenerateAsync(new TextGenerationRequest { ModelId = "tiny-gpt2-limited", Prompt = "Hello", MaxTokens = 200 }));
+        Assert.Contains("context of 128 tokens", tooLong.Message);
+        // 1 KiB a token: 1 MiB holds 4 sequences of 128 tokens twice, not 5.
+        var tooMany = await Assert.ThrowsAsync<InvalidInputException>(() =>
+            host.Generation.GenerateAsync(new TextGenerationRequest { ModelId = "tiny-gpt2-limited", Prompt = "Hello", MaxTokens = 127, N = 5, Temperature = 0 }));
+        Assert.Contains("KV cache", tooMany.Message);
+        var result = await host.Generation.GenerateAsync(new TextGenerationRequest { ModelId = "tiny-gpt2-limited", Prompt = "Hello", Temperature = 0 });
+        Assert.Equal(127, result.Usage.CompletionTokens); // no max_tokens: up to the deployment's context
+        Assert.Equal(128, deployments.GetDeployment("limited").Generation?.MaxContextLength);
+        await deployments.DeleteAsync("limited");
     }
 
     [Fact]

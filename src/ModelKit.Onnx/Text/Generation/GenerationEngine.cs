@@ -29,6 +29,8 @@ internal sealed class GenerationEngine : IDisposable
     private readonly DecoderModel _decoder;
     private readonly TextGenerationOptions _options;
     private readonly ILogger _logger;
+    private readonly GenerationMetrics _metrics;
+    private readonly KeyValuePair<string, object?> _modelTag;
     private readonly bool _useCache;
     private readonly long _bytesPerToken;
     private readonly int _slotBytes;
@@ -52,10 +54,14 @@ internal sealed class GenerationEngine : IDisposable
     private long[] _mask = [];   // [rows, slots]
     private int _slots;
     private float[] _logits = [];
+    private int _reportedSequences;
 
-    public GenerationEngine(IServedModel model, DecoderModel decoder, TextGenerationOptions options, ILogger logger)
+    public GenerationEngine(IServedModel model, DecoderModel decoder, TextGenerationOptions options, int contextLength, GenerationMetrics metrics, ILogger logger)
     {
+        ContextLength = contextLength;
         _model = model;
+        _metrics = metrics;
+        _modelTag = new KeyValuePair<string, object?>(Diagnostics.ModelKitTelemetry.ModelTag, model.ModelId);
         _decoder = decoder;
         _options = options;
         _logger = logger;
@@ -79,6 +85,9 @@ internal sealed class GenerationEngine : IDisposable
     }
 
     public IServedModel Model => _model;
+
+    /// <summary>The most tokens a sequence may hold here: the model's context, or the deployment's lower limit.</summary>
+    public int ContextLength { get; }
 
     /// <summary>The KV-cache bytes one token of one sequence takes (0 without a cache).</summary>
     public long BytesPerToken => _useCache ? _bytesPerToken : 0;
@@ -123,6 +132,7 @@ internal sealed class GenerationEngine : IDisposable
             }
 
             job.Sequence = ++_arrivals;
+            job.Arrived = System.Diagnostics.Stopwatch.GetTimestamp();
             _pending.Enqueue(job, ((int)job.Priority, job.Sequence));
         }
 
@@ -171,6 +181,8 @@ internal sealed class GenerationEngine : IDisposable
 
                     RemoveFinished();
                 }
+
+                ReportSequences();
             }
             catch (Exception ex) when (!_disposed)
             {
@@ -182,6 +194,15 @@ internal sealed class GenerationEngine : IDisposable
 
         FailEverything(new ModelUnavailableException($"The generation engine of model '{_model.ModelId}' stopped (the server is shutting down)."));
         ReleaseSession();
+        ReportSequences();
+    }
+
+    private void ReportSequences()
+    {
+        var now = _active.Count + _joining.Count;
+        if (now == _reportedSequences) return;
+        _metrics.Sequences.Add(now - _reportedSequences, _modelTag);
+        _reportedSequences = now;
     }
 
     private bool EnsureSession()
@@ -347,6 +368,8 @@ internal sealed class GenerationEngine : IDisposable
             if (job.Prefilled < prompt.Length) return;
 
             _prefilling.Remove(job);
+            _metrics.Tokens.Add(prompt.Length, _modelTag, new(Diagnostics.ModelKitTelemetry.TokenTypeTag, "prompt"));
+            _metrics.TimeToFirstToken.Record(System.Diagnostics.Stopwatch.GetElapsedTime(job.Arrived).TotalSeconds, _modelTag);
             foreach (var choice in job.Choices)
             {
                 choice.CachedLength = prompt.Length;
@@ -394,6 +417,7 @@ internal sealed class GenerationEngine : IDisposable
             foreach (var value in owned) value.Dispose();
         }
 
+        _metrics.StepSequences.Record(rows, _modelTag);
         using var logits = outputs[0];
         foreach (var value in _cache!) value.Dispose(); // the rows stay: their keys and values are in the present tensors
         _cache = outputs[1..];
@@ -674,6 +698,7 @@ internal sealed class GenerationEngine : IDisposable
 
         s.Sampler.Accept(token);
         Interlocked.Increment(ref _generated);
+        _metrics.Tokens.Add(1, _modelTag, new(Diagnostics.ModelKitTelemetry.TokenTypeTag, "completion"));
         s.Generated++;
         job.CompletionTokens++;
         s.Tokens.Add(token);
@@ -698,7 +723,7 @@ internal sealed class GenerationEngine : IDisposable
             {
                 finish = TextGenerationFinishReasons.Stop;
             }
-            else if (s.Generated >= job.MaxTokens || s.Tokens.Count >= _decoder.ContextLength)
+            else if (s.Generated >= job.MaxTokens || s.Tokens.Count >= ContextLength)
             {
                 var (rest, stoppedAtEnd) = s.StopMatcher.Push(s.Detokenizer.Flush());
                 text += rest + (stoppedAtEnd ? string.Empty : s.StopMatcher.Flush());

@@ -28,6 +28,9 @@ internal sealed class GenerationJob
     /// <summary>Tells a timeout from the caller's cancellation.</summary>
     public required Func<bool> TimedOut { get; init; }
 
+    /// <summary>When it was queued (a Stopwatch timestamp), for the time to first token.</summary>
+    public long Arrived { get; set; }
+
     /// <summary>Arrival order, for FIFO within a priority.</summary>
     public long Sequence { get; set; }
 

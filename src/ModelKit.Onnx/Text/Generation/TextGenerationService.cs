@@ -23,6 +23,8 @@ public sealed class TextGenerationService : ITextGenerationService, IDisposable
     private readonly TextGenerationOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly GenerationMetrics _metrics;
+    private readonly ModelKit.Deployments.IDeploymentManager? _deployments;
     private readonly ConcurrentDictionary<(string ModelId, string Version), Lazy<Task<DecoderModel>>> _decoders = new();
     private readonly ConcurrentDictionary<IServedModel, GenerationEngine> _engines = new(ReferenceEqualityComparer.Instance);
     private readonly EventHandler<ModelRegistryChange> _onChanged;
@@ -31,7 +33,13 @@ public sealed class TextGenerationService : ITextGenerationService, IDisposable
 
     /// <summary>Creates the service over the router (which resolves the served model) and the registry (which holds the tokenizer and config files).</summary>
     public TextGenerationService(
-        IModelRouter router, IModelRegistry registry, IOptions<TextGenerationOptions>? options = null, ILogger<TextGenerationService>? logger = null, TimeProvider? timeProvider = null)
+        IModelRouter router,
+        IModelRegistry registry,
+        IOptions<TextGenerationOptions>? options = null,
+        ILogger<TextGenerationService>? logger = null,
+        TimeProvider? timeProvider = null,
+        System.Diagnostics.Metrics.IMeterFactory? meterFactory = null,
+        ModelKit.Deployments.IDeploymentManager? deployments = null)
     {
         ArgumentNullException.ThrowIfNull(router);
         ArgumentNullException.ThrowIfNull(registry);
@@ -40,6 +48,8 @@ public sealed class TextGenerationService : ITextGenerationService, IDisposable
         _options = options?.Value ?? new TextGenerationOptions();
         _time = timeProvider ?? TimeProvider.System;
         _logger = logger ?? NullLogger<TextGenerationService>.Instance;
+        _metrics = new GenerationMetrics(meterFactory);
+        _deployments = deployments;
         _onChanged = (_, change) =>
         {
             foreach (var key in _decoders.Keys)
@@ -110,13 +120,14 @@ public sealed class TextGenerationService : ITextGenerationService, IDisposable
         GenerationParameters.Validate(request, _options.MaxChoices);
         var model = await _router.ResolveAsync(request.ModelId, request.Version, cancellationToken).ConfigureAwait(false);
         var decoder = await GetDecoderAsync(model, cancellationToken).ConfigureAwait(false);
-        var prompt = Tokenize(decoder, request, model.ModelId);
-        var maxTokens = MaxTokens(decoder, request, prompt.Length, model.ModelId);
+        var engine = GetEngine(model, decoder);
+        var prompt = Tokenize(decoder, engine.ContextLength, request, model.ModelId);
+        var maxTokens = MaxTokens(engine.ContextLength, request, prompt.Length, model.ModelId);
 
         using var timeout = new CancellationTokenSource(request.Timeout ?? _options.DefaultTimeout, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         var job = CreateJob(model, decoder, request, prompt, maxTokens, () => timeout.IsCancellationRequested, linked.Token);
-        GetEngine(model, decoder).Submit(job);
+        engine.Submit(job);
         try
         {
             await foreach (var update in job.Updates.ReadAllAsync(cancellationToken).ConfigureAwait(false))
@@ -140,7 +151,7 @@ public sealed class TextGenerationService : ITextGenerationService, IDisposable
         {
             ModelId = model.ModelId,
             Version = model.Version,
-            ContextLength = decoder.ContextLength,
+            ContextLength = GetEngine(model, decoder).ContextLength,
             VocabularySize = decoder.Tokenizer.VocabularySize,
             Tokenizer = decoder.Tokenizer.Format,
             ChatTemplate = decoder.Template.Name,
@@ -149,10 +160,10 @@ public sealed class TextGenerationService : ITextGenerationService, IDisposable
         };
     }
 
-    private static int[] Tokenize(DecoderModel decoder, TextGenerationRequest request, string modelId)
+    private static int[] Tokenize(DecoderModel decoder, int context, TextGenerationRequest request, string modelId)
     {
         int[] ids;
-        var limit = decoder.ContextLength + 1;
+        var limit = context + 1;
         try
         {
             if (request.PromptTokenIds is { } given)
@@ -187,24 +198,24 @@ public sealed class TextGenerationService : ITextGenerationService, IDisposable
             throw new InvalidInputException($"The prompt has no tokens: model '{modelId}' tokenizes it to nothing.");
         }
 
-        if (ids.Length >= decoder.ContextLength)
+        if (ids.Length >= context)
         {
             throw new InvalidInputException(
-                $"The prompt has {(ids.Length > decoder.ContextLength ? $"more than {decoder.ContextLength}" : ids.Length)} tokens; model '{modelId}' has a context of "
-                + $"{decoder.ContextLength} tokens, which leaves no room to generate. Shorten the prompt.");
+                $"The prompt has {(ids.Length > context ? $"more than {context}" : ids.Length)} tokens; model '{modelId}' has a context of "
+                + $"{context} tokens, which leaves no room to generate. Shorten the prompt.");
         }
 
         return ids;
     }
 
-    private static int MaxTokens(DecoderModel decoder, TextGenerationRequest request, int promptTokens, string modelId)
+    private static int MaxTokens(int context, TextGenerationRequest request, int promptTokens, string modelId)
     {
-        var room = decoder.ContextLength - promptTokens;
+        var room = context - promptTokens;
         if (request.MaxTokens is not { } max) return room;
         if (max > room)
         {
             throw new InvalidInputException(
-                $"max_tokens is {max}, but model '{modelId}' has a context of {decoder.ContextLength} tokens and the prompt takes {promptTokens}: "
+                $"max_tokens is {max}, but model '{modelId}' has a context of {context} tokens and the prompt takes {promptTokens}: "
                 + $"at most {room} tokens can be generated.");
         }
 
@@ -275,7 +286,26 @@ public sealed class TextGenerationService : ITextGenerationService, IDisposable
                 if (!served.IsAcceptingRequests && old.IsIdle && _engines.TryRemove(served, out _)) old.Dispose();
             }
 
-            engine = new GenerationEngine(model, decoder, _options, _logger);
+            // A deployment's own limits (seed 004's max_model_len and gpu_memory_utilization) narrow the service's.
+            var limits = model.DeploymentId is { } deploymentId ? _deployments?.FindDeployment(deploymentId)?.Generation : null;
+            var options = _options;
+            if (limits?.KvCacheBytes is { } kv)
+            {
+                options = new TextGenerationOptions
+                {
+                    MaxBatchSequences = _options.MaxBatchSequences,
+                    KvCacheBytes = kv,
+                    MaxQueuedRequests = _options.MaxQueuedRequests,
+                    PrefillChunkTokens = _options.PrefillChunkTokens,
+                    MaxChoices = _options.MaxChoices,
+                    DefaultTimeout = _options.DefaultTimeout,
+                    UseKvCache = _options.UseKvCache,
+                    ChatTemplate = _options.ChatTemplate,
+                };
+            }
+
+            var context = Math.Min(decoder.ContextLength, limits?.MaxContextLength ?? int.MaxValue);
+            engine = new GenerationEngine(model, decoder, options, context, _metrics, _logger);
             _engines[model] = engine;
             return engine;
         }
@@ -320,5 +350,6 @@ public sealed class TextGenerationService : ITextGenerationService, IDisposable
         _registry.Changed -= _onChanged;
         foreach (var engine in _engines.Values) engine.Dispose();
         _engines.Clear();
+        _metrics.Dispose();
     }
 }
