@@ -341,8 +341,27 @@ public sealed class ServiceApiTests : IClassFixture<SampleServerFactory>
         }
     }
 
+    [Fact]
+    public async Task Stream_IsAWebSocketBehindTheSurfacesKey_WithTheSeedsErrors()
+    {
+        // Not an upgrade request: 400 in the seed's shape; without a key: 401 before any socket.
+        await ExpectErrorAsync(await _client.GetAsync("/inference/stream"), HttpStatusCode.BadRequest, "INVALID_INPUT", "InvalidInputError");
+        var anonymous = _factory.Server.CreateWebSocketClient();
+        await Assert.ThrowsAnyAsync<InvalidOperationException>(() => anonymous.ConnectAsync(new Uri(_factory.Server.BaseAddress, "inference/stream"), CancellationToken.None));
+
+        var client = _factory.Server.CreateWebSocketClient();
+        client.ConfigureRequest = request => request.Headers["X-API-Key"] = SampleServerFactory.AdminKey;
+        using var socket = await client.ConnectAsync(new Uri(_factory.Server.BaseAddress, "inference/stream"), CancellationToken.None);
+        await socket.SendAsync(System.Text.Encoding.UTF8.GetBytes("""{"id": "m", "model_name": "demo-mlp", "data": {"prompt": "x"}}"""),
+            System.Net.WebSockets.WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
+        var buffer = new byte[8192];
+        var received = await socket.ReceiveAsync(buffer, CancellationToken.None);
+        var error = JsonDocument.Parse(buffer.AsMemory(0, received.Count)).RootElement;
+        Assert.Equal(("error", "m", "UNSUPPORTED_TASK"), (error.GetProperty("type").GetString(), error.GetProperty("id").GetString(), error.GetProperty("error").GetProperty("code").GetString()));
+        await socket.CloseAsync(System.Net.WebSockets.WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
+    }
+
     [Theory]
-    [InlineData("/inference/stream", "issue 11")]
     [InlineData("/inference/dashboard", "issue 16")]
     public async Task NotBuiltYet_Is501NotImplemented(string path, string issue)
     {

@@ -192,26 +192,3 @@ internal sealed record LlmDeploymentDeleted(string DeploymentId, bool Deleted);
 
 /// <summary><c>POST /api/downloads/start</c>'s body (documented now; served with issue 13).</summary>
 internal sealed record LlmDownloadBody(string? ModelId, string? Source);
-
-/// <summary>One chat message.</summary>
-internal sealed record LlmChatMessage(string? Role, string? Content);
-
-/// <summary><c>POST /api/chat/{deployment_id}</c>'s body (documented now; served with issue 11).</summary>
-internal sealed record LlmChatBody
-{
-    public List<LlmChatMessage>? Messages { get; init; }
-    public bool? Stream { get; init; }
-    public double? Temperature { get; init; }
-    public int? MaxTokens { get; init; }
-    public double? TopP { get; init; }
-}
-
-/// <summary><c>POST /api/completions/{deployment_id}</c>'s body (documented now; served with issue 11).</summary>
-internal sealed record LlmCompletionBody
-{
-    public string? Prompt { get; init; }
-    public bool? Stream { get; init; }
-    public double? Temperature { get; init; }
-    public int? MaxTokens { get; init; }
-    public double? TopP { get; init; }
-}

@@ -63,6 +63,7 @@ internal sealed class ModelKitSurfaceErrorsStartupFilter : IStartupFilter
     public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
     {
         app.UseMiddleware<ModelKitSurfaceErrorsMiddleware>();
+        app.UseWebSockets(); // seed 003's streaming socket (GET /inference/stream)
         next(app);
     };
 }
