@@ -1,0 +1,540 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Numerics.Tensors;
+using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Microsoft.ML.OnnxRuntime;
+using ModelKit.ModelGenerator;
+using ModelKit.Onnx.Text;
+using ModelKit.Onnx.Text.Generation;
+using ModelKit.Registry;
+using ModelKit.Serving;
+using ModelKit.Text;
+
+namespace ModelKit.Benchmarks;
+
+/// <summary>
+/// Text generation on the benchmark decoder (<see cref="BenchModels.DecoderSpec"/>: GPT-2 vocabulary, 6 layers, hidden
+/// 512, 8 heads, random weights) under 1, 4, 16 … concurrent streams. A stream is a loop of requests: stream <c>s</c>
+/// sends prompts <c>s</c>, <c>s + N</c>, … of a fixed set of distinct prompts (16–64 GPT-2 tokens, cut from the
+/// Gettysburg Address), greedy, <c>max_tokens</c> tokens each. Contenders, interleaved in rounds so that machine noise
+/// hits all alike:
+/// <list type="number">
+/// <item>ModelKit: <see cref="ITextGenerationService.GenerateStreamingAsync"/> from N async streams (continuous batching,
+/// KV cache); and once with 1 stream through a second service with <see cref="TextGenerationOptions.UseKvCache"/> off
+/// (every step recomputes the whole sequence);</item>
+/// <item>per-request loop (what a user writes by hand): one <see cref="InferenceSession"/> on the same model.onnx with
+/// the same settings, each request tokenizes its prompt, runs its own prefill and then one <c>Run</c> per token with its
+/// own <c>past_key_values</c> (batch 1), greedy with <see cref="TensorPrimitives.IndexOfMax{T}(ReadOnlySpan{T})"/>;
+/// N threads call the shared session at once.</item>
+/// </list>
+/// Reports aggregate and per-stream tokens/s, time to first token and inter-token latency (p50/p95), and the ratios:
+/// ModelKit N streams ÷ ModelKit 1 stream, ModelKit ÷ the loop at each N, KV cache ÷ recompute. Before the contenders it
+/// checks that ModelKit's greedy tokens equal the loop's, and times raw decoding steps at batch 1, 4, 16, … (the model's
+/// own batching limit, for reading where the time goes). Results: docs/benchmarks.md, "Text generation".
+/// </summary>
+internal static class GenerationLoadDriver
+{
+    private const string ModelId = "gpt2-bench";
+    private const int PromptCount = 256;
+    private const int MinPromptTokens = 16;
+    private const int MaxPromptTokens = 64;
+    private static readonly TimeSpan Warmup = TimeSpan.FromSeconds(2);
+
+    public static async Task<int> RunAsync(TimeSpan duration, int maxTokens, int[] streamCounts, int[] threadCounts, int rounds)
+    {
+        var directory = BenchModels.DecoderDirectory();
+        var tokenizer = ModelTokenizers.LoadFromDirectory(directory)
+            ?? throw new InvalidOperationException($"The decoder folder '{directory}' has no tokenizer files; delete it so that it is written again.");
+        var prompts = CreatePrompts(tokenizer, PromptCount, seed: 5);
+        var lengths = prompts.Select(p => tokenizer.Tokenizer.EncodeToIds(p).Count).ToArray();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"decoder: {BenchModels.DecoderSpec.Layers} layers, hidden {BenchModels.DecoderSpec.Hidden}, {BenchModels.DecoderSpec.Heads} heads, vocabulary {BenchModels.DecoderSpec.Vocabulary} ({new FileInfo(Path.Combine(directory, "model.onnx")).Length / 1e6:F0} MB) in {directory}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"prompts: {prompts.Length}, {lengths.Min()}–{lengths.Max()} tokens (mean {lengths.Average():F1}); e.g. \"{prompts[0]}\"; greedy, max_tokens {maxTokens}"));
+
+        var report = new StringBuilder();
+        report.AppendLine("| intra-op threads | contender | streams | aggregate tokens/s (rounds) | median | per stream: mean (min) | TTFT p50 / p95 (ms) | inter-token p50 / p95 (ms) | requests done | cores busy (others) | vs loop, same streams | vs itself at 1 stream |");
+        report.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|");
+        var limits = new StringBuilder();
+        foreach (var threads in threadCounts)
+        {
+            var (provider, service) = await CreateHostAsync(threads, directory);
+            using var recompute = new TextGenerationService(
+                provider.GetRequiredService<IModelRouter>(), provider.GetRequiredService<IModelRegistry>(), Options.Create(new TextGenerationOptions { UseKvCache = false }));
+            using var sessionOptions = new SessionOptions { IntraOpNumThreads = threads, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+            using var session = new InferenceSession(Path.Combine(directory, "model.onnx"), sessionOptions);
+            var baseline = new Baseline(session, tokenizer, DecoderModels.EndOfTextTokenId);
+            Console.WriteLine($"-- {threads} intra-op thread(s) (ModelKit's OnnxRuntimeOptions.IntraOpThreads and the loop's session)");
+
+            // Correctness, once: ModelKit's greedy tokens equal the hand-written loop's, alone and with the whole set at once.
+            var checkedPrompts = prompts.Take(8).ToArray();
+            var expected = checkedPrompts.Select(p => baseline.Generate(p, maxTokens, onToken: null)).ToArray();
+            var alone = new List<IReadOnlyList<int>>();
+            foreach (var p in checkedPrompts) alone.Add(await GenerateIdsAsync(service, p, maxTokens));
+            var together = await Task.WhenAll(checkedPrompts.Select(p => GenerateIdsAsync(service, p, maxTokens)));
+            for (var i = 0; i < checkedPrompts.Length; i++)
+            {
+                if (!alone[i].SequenceEqual(expected[i]) || !together[i].SequenceEqual(expected[i]))
+                {
+                    Console.WriteLine($"FAIL: ModelKit's greedy tokens differ from the per-request loop's on prompt {i} (\"{checkedPrompts[i]}\"):");
+                    Console.WriteLine($"  loop     [{string.Join(", ", expected[i])}]");
+                    Console.WriteLine($"  alone    [{string.Join(", ", alone[i])}]");
+                    Console.WriteLine($"  together [{string.Join(", ", together[i])}]");
+                    return 1;
+                }
+            }
+
+            Console.WriteLine($"correctness: ModelKit's greedy tokens = the loop's for {checkedPrompts.Length} prompts, one at a time and all at once ({expected.Sum(e => e.Count)} tokens)");
+
+            // The model's own batching limit: one decoding step at batch B over a past of a typical length, and a typical prefill.
+            var past = (int)Math.Round(lengths.Average() + (maxTokens / 2.0));
+            var prefill = baseline.StepMilliseconds(rows: 1, sequence: (int)Math.Round(lengths.Average()), past: 0);
+            limits.Append(string.Create(CultureInfo.InvariantCulture, $"| {threads} | prefill {Math.Round(lengths.Average())} tokens | 1 | {prefill:F1} | — |\n"));
+            foreach (var rows in streamCounts.Append(32).Distinct().Order())
+            {
+                var step = baseline.StepMilliseconds(rows, sequence: 1, past);
+                var line = string.Create(CultureInfo.InvariantCulture, $"| {threads} | decode step, past {past} | {rows} | {step:F1} | {rows * 1000 / step:F0} |");
+                limits.AppendLine(line);
+                Console.WriteLine("  raw ORT " + line);
+            }
+
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  raw ORT prefill of {Math.Round(lengths.Average())} tokens: {prefill:F1} ms"));
+
+            var contenders = new List<(string Name, int Streams, Func<Task<Point>> Run)>();
+            foreach (var n in streamCounts)
+            {
+                contenders.Add(("ModelKit", n, () => RunModelKitAsync(service, prompts, n, maxTokens, duration)));
+                contenders.Add(("per-request loop", n, () => Task.Run(() => RunLoop(baseline, prompts, n, maxTokens, duration))));
+            }
+
+            contenders.Add(("ModelKit, KV cache off (recompute)", 1, () => RunModelKitAsync(recompute, prompts, 1, maxTokens, duration)));
+
+            var results = new Point[contenders.Count, rounds];
+            for (var r = 0; r < rounds; r++)
+            {
+                for (var c = 0; c < contenders.Count; c++)
+                {
+                    var cpu = MeasureCpuAsync(duration);
+                    var point = await contenders[c].Run();
+                    point = point with { Cpu = await cpu };
+                    results[c, r] = point;
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"  round {r + 1} {contenders[c].Name} × {contenders[c].Streams}: {point.Aggregate:F1} tokens/s, TTFT p50 {point.FirstToken.P50:F0} ms p95 {point.FirstToken.P95:F0} ms, inter-token p50 {point.InterToken.P50:F1} ms p95 {point.InterToken.P95:F1} ms, {point.Requests} requests; {point.Cpu.Own:F2} cores busy (others {point.Cpu.Others:F2})"));
+                }
+            }
+
+            for (var c = 0; c < contenders.Count; c++)
+            {
+                var (name, n, _) = contenders[c];
+                var points = Enumerable.Range(0, rounds).Select(r => results[c, r]).ToArray();
+                var loopIndex = contenders.FindIndex(x => x.Name == "per-request loop" && x.Streams == n);
+                var oneIndex = contenders.FindIndex(x => x.Name == name && x.Streams == 1);
+                var versusLoop = loopIndex < 0 || loopIndex == c ? "—" : Ratio(results, c, loopIndex, rounds);
+                var versusOne = name == "ModelKit, KV cache off (recompute)"
+                    ? $"{Ratio(results, c, contenders.FindIndex(x => x.Name == "ModelKit" && x.Streams == 1), rounds)} (KV on ÷ off: {Ratio(results, contenders.FindIndex(x => x.Name == "ModelKit" && x.Streams == 1), c, rounds)})"
+                    : oneIndex < 0 || oneIndex == c ? "—" : Ratio(results, c, oneIndex, rounds);
+                var streamRates = points.Select(p => p.PerStreamMean).ToArray();
+                report.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {threads} | {name} | {n} | {string.Join(" / ", points.Select(p => p.Aggregate.ToString("F0", CultureInfo.InvariantCulture)))} | **{Median(points.Select(p => p.Aggregate)):F0}** | {Median(streamRates):F1} ({Median(points.Select(p => p.PerStreamMin)):F1}) | {Median(points.Select(p => p.FirstToken.P50)):F0} / {Median(points.Select(p => p.FirstToken.P95)):F0} | {Median(points.Select(p => p.InterToken.P50)):F1} / {Median(points.Select(p => p.InterToken.P95)):F1} | {Median(points.Select(p => (double)p.Requests)):F0} | {Median(points.Select(p => p.Cpu.Own)):F2} ({Median(points.Select(p => p.Cpu.Others)):F2}) | {versusLoop} | {versusOne} |"));
+            }
+
+            await provider.DisposeAsync();
+        }
+
+        Console.WriteLine();
+        Console.WriteLine("Raw ONNX Runtime steps (the loop's session; median of repeated Runs):");
+        Console.WriteLine("| intra-op threads | run | rows | ms per Run | tokens/s if every step were this |");
+        Console.WriteLine("|---|---|---|---|---|");
+        Console.Write(limits);
+        Console.WriteLine();
+        Console.Write(report);
+        return 0;
+    }
+
+    private static async Task<(ServiceProvider Provider, ITextGenerationService Service)> CreateHostAsync(int threads, string directory)
+    {
+        var data = Path.Combine(Path.GetTempPath(), "modelkit-bench-data", Guid.NewGuid().ToString("N"));
+        var services = new ServiceCollection();
+        services.AddModelKit(o => o.DataDirectory = data)
+            .AddOnnxRuntime(o => o.IntraOpThreads = threads)
+            .ConfigureCache(c => c.MemoryLimitBytes = 4L << 30);
+        var provider = services.BuildServiceProvider();
+        var registry = provider.GetRequiredService<IModelRegistry>();
+        var files = new List<ArtifactSource>();
+        foreach (var name in DecoderModels.DirectoryFiles) files.Add(ArtifactSource.FromFile(name, Path.Combine(directory, name)));
+        await registry.RegisterAsync(new ModelDefinition { Id = ModelId, Name = ModelId }, files);
+        var service = provider.GetRequiredService<ITextGenerationService>();
+        await service.GenerateAsync(Greedy("Warm the model up.", 4));
+        return (provider, service);
+    }
+
+    private static TextGenerationRequest Greedy(string prompt, int maxTokens) =>
+        new() { ModelId = ModelId, Prompt = prompt, MaxTokens = maxTokens, Temperature = 0 };
+
+    private static async Task<IReadOnlyList<int>> GenerateIdsAsync(ITextGenerationService service, string prompt, int maxTokens) =>
+        (await service.GenerateAsync(Greedy(prompt, maxTokens))).Choices[0].TokenIds;
+
+    /// <summary>
+    /// <paramref name="count"/> distinct prompts cut from the Gettysburg Address (public domain, in the generator): prompt
+    /// <c>k</c> starts at a word of its own and runs (wrapping round) until it has a seeded target of 16–64 GPT-2 tokens.
+    /// </summary>
+    private static string[] CreatePrompts(ModelTokenizer tokenizer, int count, int seed)
+    {
+        var words = DecoderModels.GettysburgAddress.Split((char[])[' ', '\n'], StringSplitOptions.RemoveEmptyEntries);
+        var random = new Random(seed);
+        var prompts = new List<string>(count);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (var k = 0; prompts.Count < count; k++)
+        {
+            var target = random.Next(MinPromptTokens, MaxPromptTokens + 1);
+            var start = (k * 37) % words.Length;
+            var text = new StringBuilder(words[start]);
+            for (var w = start + 1; tokenizer.Tokenizer.EncodeToIds(text.ToString()).Count < target; w++)
+            {
+                text.Append(' ').Append(words[w % words.Length]);
+            }
+
+            if (seen.Add(text.ToString())) prompts.Add(text.ToString());
+        }
+
+        return [.. prompts];
+    }
+
+    /// <summary>One contender at one stream count over the timed window.</summary>
+    private sealed record Point(double Aggregate, double PerStreamMean, double PerStreamMin, Percentiles FirstToken, Percentiles InterToken, int Requests)
+    {
+        public (double Own, double Others) Cpu { get; init; }
+    }
+
+    private readonly record struct Percentiles(double P50, double P95);
+
+    /// <summary>
+    /// What one stream saw in the timed window: tokens that arrived in it, the time to first token of requests that started
+    /// in it, the gaps between a request's consecutive tokens that both arrived in it, and the requests that ended in it.
+    /// </summary>
+    private sealed class StreamLog(long warmupEnd, long end)
+    {
+        public long Tokens { get; private set; }
+
+        public int Requests { get; private set; }
+
+        public List<double> FirstToken { get; } = new(256);
+
+        public List<double> InterToken { get; } = new(4096);
+
+        public long End => end;
+
+        /// <summary>A token of the request that started at <paramref name="start"/> arrived now; returns now, the next call's <paramref name="previous"/> (0 before the first token).</summary>
+        public long Token(long start, long previous)
+        {
+            var now = Stopwatch.GetTimestamp();
+            if (now >= warmupEnd && now < end)
+            {
+                Tokens++;
+                if (previous == 0)
+                {
+                    if (start >= warmupEnd) FirstToken.Add(Stopwatch.GetElapsedTime(start, now).TotalMilliseconds);
+                }
+                else if (previous >= warmupEnd)
+                {
+                    InterToken.Add(Stopwatch.GetElapsedTime(previous, now).TotalMilliseconds);
+                }
+            }
+
+            return now;
+        }
+
+        public void Finished()
+        {
+            var now = Stopwatch.GetTimestamp();
+            if (now >= warmupEnd && now < end) Requests++;
+        }
+    }
+
+    private static (long WarmupEnd, long End) Window(TimeSpan duration)
+    {
+        var warmupEnd = Stopwatch.GetTimestamp() + (long)(Warmup.TotalSeconds * Stopwatch.Frequency);
+        return (warmupEnd, warmupEnd + (long)(duration.TotalSeconds * Stopwatch.Frequency));
+    }
+
+    private static async Task<Point> RunModelKitAsync(ITextGenerationService service, string[] prompts, int streams, int maxTokens, TimeSpan duration)
+    {
+        var (warmupEnd, end) = Window(duration);
+        using var stop = new CancellationTokenSource(Warmup + duration);
+        var logs = new StreamLog[streams];
+        var tasks = new Task[streams];
+        for (var s = 0; s < streams; s++)
+        {
+            var index = s;
+            var log = logs[s] = new StreamLog(warmupEnd, end);
+            tasks[s] = Task.Run(async () =>
+            {
+                for (var k = index; Stopwatch.GetTimestamp() < end; k += streams)
+                {
+                    var request = Greedy(prompts[k % prompts.Length], maxTokens);
+                    var start = Stopwatch.GetTimestamp();
+                    long previous = 0;
+                    try
+                    {
+                        await foreach (var update in service.GenerateStreamingAsync(request, stop.Token).ConfigureAwait(false))
+                        {
+                            if (update.TokenIds.Count > 0) previous = log.Token(start, previous);
+                        }
+                    }
+                    catch (OperationCanceledException) when (stop.IsCancellationRequested)
+                    {
+                        return;
+                    }
+
+                    log.Finished();
+                }
+            });
+        }
+
+        await Task.WhenAll(tasks);
+        return Summarise(logs, duration);
+    }
+
+    private static Point RunLoop(Baseline baseline, string[] prompts, int streams, int maxTokens, TimeSpan duration)
+    {
+        var (warmupEnd, end) = Window(duration);
+        var logs = new StreamLog[streams];
+        var threads = new Thread[streams];
+        for (var s = 0; s < streams; s++)
+        {
+            var index = s;
+            var log = logs[s] = new StreamLog(warmupEnd, end);
+            threads[s] = new Thread(() =>
+            {
+                for (var k = index; Stopwatch.GetTimestamp() < end; k += streams)
+                {
+                    var start = Stopwatch.GetTimestamp();
+                    long previous = 0;
+                    var done = baseline.Generate(prompts[k % prompts.Length], maxTokens, () =>
+                    {
+                        previous = log.Token(start, previous);
+                        return previous < end; // the window is over: stop, as a cancelled ModelKit stream does
+                    });
+                    if (done.Count == maxTokens || done.Count > 0 && done[^1] == DecoderModels.EndOfTextTokenId) log.Finished();
+                }
+            }) { IsBackground = true, Name = $"generation loop {index}" };
+        }
+
+        foreach (var t in threads) t.Start();
+        foreach (var t in threads) t.Join();
+        return Summarise(logs, duration);
+    }
+
+    private static Point Summarise(StreamLog[] logs, TimeSpan duration)
+    {
+        var perStream = logs.Select(l => l.Tokens / duration.TotalSeconds).ToArray();
+        return new Point(
+            perStream.Sum(),
+            perStream.Average(),
+            perStream.Min(),
+            Percentile(logs.SelectMany(l => l.FirstToken)),
+            Percentile(logs.SelectMany(l => l.InterToken)),
+            logs.Sum(l => l.Requests));
+    }
+
+    private static Percentiles Percentile(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        double At(double p) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];
+        return new Percentiles(At(0.50), At(0.95));
+    }
+
+    // Per round (both measured within a minute of each other), then the median over rounds.
+    private static string Ratio(Point[,] results, int c, int over, int rounds) =>
+        over < 0 ? "—" : string.Create(CultureInfo.InvariantCulture, $"{Median(Enumerable.Range(0, rounds).Select(r => results[c, r].Aggregate / results[over, r].Aggregate)):F2}×");
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    // The process's CPU time over the timed window of the point that starts now, in cores, and the rest of the machine's
+    // (from /proc/stat; NaN elsewhere): the noise other processes put on the window.
+    private static async Task<(double Own, double Others)> MeasureCpuAsync(TimeSpan duration)
+    {
+        using var process = Process.GetCurrentProcess();
+        await Task.Delay(Warmup).ConfigureAwait(false);
+        process.Refresh();
+        var start = process.TotalProcessorTime;
+        var machineStart = MachineBusySeconds();
+        await Task.Delay(duration).ConfigureAwait(false);
+        process.Refresh();
+        var own = (process.TotalProcessorTime - start).TotalSeconds;
+        return (own / duration.TotalSeconds, (MachineBusySeconds() - machineStart - own) / duration.TotalSeconds);
+    }
+
+    // Seconds all cores spent busy since boot (user, nice, system, irq, softirq, steal), from /proc/stat's cpu line.
+    private static double MachineBusySeconds()
+    {
+        try
+        {
+            var fields = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            long busy = 0;
+            foreach (var i in new[] { 1, 2, 3, 6, 7, 8 }) busy += long.Parse(fields[i], CultureInfo.InvariantCulture);
+            return busy / 100.0; // USER_HZ
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+        {
+            return double.NaN;
+        }
+    }
+
+    /// <summary>
+    /// The hand-written generation loop: tokenize, one prefill <c>Run</c> over the prompt with empty pasts, then one
+    /// <c>Run</c> per token with the previous <c>present</c> tensors as <c>past_key_values</c> (batch 1), greedy. Thread-safe
+    /// (ONNX Runtime's <c>Run</c> is; each call keeps its own cache).
+    /// </summary>
+    private sealed class Baseline
+    {
+        private readonly InferenceSession _session;
+        private readonly ModelTokenizer _tokenizer;
+        private readonly int _endToken;
+        private readonly int _layers;
+        private readonly int _heads;
+        private readonly int _headSize;
+        private readonly int _vocabulary;
+        private readonly int _context;
+        private readonly string[] _inputNames;
+        private readonly string[] _outputNames;
+        private readonly RunOptions _runOptions = new();
+
+        public Baseline(InferenceSession session, ModelTokenizer tokenizer, int endToken)
+        {
+            _session = session;
+            _tokenizer = tokenizer;
+            _endToken = endToken;
+            var spec = BenchModels.DecoderSpec;
+            (_layers, _heads, _headSize, _vocabulary, _context) = (spec.Layers, spec.Heads, spec.Hidden / spec.Heads, spec.Vocabulary, spec.MaxPositions);
+            var inputs = new List<string> { "input_ids", "attention_mask", "position_ids" };
+            var outputs = new List<string> { "logits" };
+            for (var l = 0; l < _layers; l++)
+            {
+                inputs.Add($"past_key_values.{l}.key");
+                inputs.Add($"past_key_values.{l}.value");
+                outputs.Add($"present.{l}.key");
+                outputs.Add($"present.{l}.value");
+            }
+
+            _inputNames = [.. inputs];
+            _outputNames = [.. outputs];
+        }
+
+        /// <summary>
+        /// Generates up to <paramref name="maxTokens"/> tokens for <paramref name="prompt"/>, calling <paramref name="onToken"/>
+        /// after each (false stops); returns the tokens (the end token included when it came).
+        /// </summary>
+        public List<int> Generate(string prompt, int maxTokens, Func<bool>? onToken)
+        {
+            var promptIds = _tokenizer.Tokenizer.EncodeToIds(prompt);
+            var generated = new List<int>(maxTokens);
+            var ids = new long[promptIds.Count];
+            var positions = new long[promptIds.Count];
+            for (var i = 0; i < ids.Length; i++)
+            {
+                ids[i] = promptIds[i];
+                positions[i] = i;
+            }
+
+            var length = ids.Length;
+            long[] emptyShape = [1, _heads, 0, _headSize];
+            IDisposableReadOnlyCollection<OrtValue>? previous = null;
+            try
+            {
+                while (true)
+                {
+                    var mask = new long[length];
+                    Array.Fill(mask, 1L);
+                    var values = new OrtValue[_inputNames.Length];
+                    IDisposableReadOnlyCollection<OrtValue> results;
+                    try
+                    {
+                        values[0] = OrtValue.CreateTensorValueFromMemory(ids, [1, ids.Length]);
+                        values[1] = OrtValue.CreateTensorValueFromMemory(mask, [1, length]);
+                        values[2] = OrtValue.CreateTensorValueFromMemory(positions, [1, positions.Length]);
+                        for (var i = 3; i < values.Length; i++)
+                        {
+                            values[i] = previous is null
+                                ? OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float, emptyShape)
+                                : previous[i - 2];
+                        }
+
+                        results = _session.Run(_runOptions, _inputNames, values, _outputNames);
+                    }
+                    finally
+                    {
+                        // The empty pasts and the id tensors are ours; the pasts from the previous step go with its results.
+                        for (var i = 0; i < values.Length; i++)
+                        {
+                            if (i < 3 || previous is null) values[i]?.Dispose();
+                        }
+                    }
+
+                    previous?.Dispose();
+                    previous = results;
+                    var logits = results[0].GetTensorDataAsSpan<float>();
+                    var token = TensorPrimitives.IndexOfMax(logits.Slice((ids.Length - 1) * _vocabulary, _vocabulary));
+                    generated.Add(token);
+                    if (onToken is not null && !onToken()) return generated;
+                    if (token == _endToken || generated.Count >= maxTokens || length >= _context) return generated;
+
+                    ids = [token];
+                    positions = [length];
+                    length++;
+                }
+            }
+            finally
+            {
+                previous?.Dispose();
+            }
+        }
+
+        /// <summary>The median time of one <c>Run</c> over <paramref name="rows"/> rows of <paramref name="sequence"/> new tokens after <paramref name="past"/> cached ones (zeros), over about a second.</summary>
+        public double StepMilliseconds(int rows, int sequence, int past)
+        {
+            var ids = new long[rows * sequence];
+            var positions = new long[rows * sequence];
+            for (var i = 0; i < ids.Length; i++)
+            {
+                ids[i] = 464 + (i * 13 % 1000);
+                positions[i] = past + (i % sequence);
+            }
+
+            var mask = new long[rows * (past + sequence)];
+            Array.Fill(mask, 1L);
+            var cache = new float[rows * _heads * past * _headSize];
+            var values = new OrtValue[_inputNames.Length];
+            try
+            {
+                values[0] = OrtValue.CreateTensorValueFromMemory(ids, [rows, sequence]);
+                values[1] = OrtValue.CreateTensorValueFromMemory(mask, [rows, past + sequence]);
+                values[2] = OrtValue.CreateTensorValueFromMemory(positions, [rows, sequence]);
+                for (var i = 3; i < values.Length; i++) values[i] = OrtValue.CreateTensorValueFromMemory(cache, [rows, _heads, past, _headSize]);
+                var times = new List<double>();
+                var budget = Stopwatch.StartNew();
+                for (var run = 0; run < 3 || budget.Elapsed < TimeSpan.FromSeconds(1); run++)
+                {
+                    var start = Stopwatch.GetTimestamp();
+                    using (_session.Run(_runOptions, _inputNames, values, _outputNames))
+                    {
+                    }
+
+                    if (run > 0) times.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds); // the first run warms up
+                }
+
+                return Median(times);
+            }
+            finally
+            {
+                foreach (var v in values) v?.Dispose();
+            }
+        }
+    }
+}
