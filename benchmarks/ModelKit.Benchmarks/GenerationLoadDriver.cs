@@ -40,7 +40,10 @@ internal static class GenerationLoadDriver
     private const int PromptCount = 256;
     private const int MinPromptTokens = 16;
     private const int MaxPromptTokens = 64;
-    private static readonly TimeSpan Warmup = TimeSpan.FromSeconds(2);
+
+    // The warm-up of a point: long enough for the staggered first requests to have given way to the steady mix (at 16
+    // streams all 16 prefills come first), so it grows with the streams.
+    private static TimeSpan WarmupFor(int streams) => TimeSpan.FromSeconds(2 + (0.25 * streams));
 
     public static async Task<int> RunAsync(TimeSpan duration, int maxTokens, int[] streamCounts, int[] threadCounts, int rounds)
     {
@@ -55,9 +58,11 @@ internal static class GenerationLoadDriver
             $"prompts: {prompts.Length}, {lengths.Min()}–{lengths.Max()} tokens (mean {lengths.Average():F1}); e.g. \"{prompts[0]}\"; greedy, max_tokens {maxTokens}"));
 
         var report = new StringBuilder();
-        report.AppendLine("| intra-op threads | contender | streams | aggregate tokens/s (rounds) | median | per stream: mean (min) | TTFT p50 / p95 (ms) | inter-token p50 / p95 (ms) | requests done | cores busy (others) | vs loop, same streams | vs itself at 1 stream |");
-        report.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|");
+        report.AppendLine("| intra-op threads | contender | streams | aggregate tokens/s (rounds) | median | per stream: mean (min) | TTFT p50 / p95 (ms) | inter-token p50 / p95 (ms) | requests done | cores busy (others) | vs loop, same streams | vs itself at 1 stream | of the parts' prediction: ORT alone / with copies and sampling |");
+        report.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         var limits = new StringBuilder();
+        var rebuilds = new Dictionary<(int Threads, int Rows), double>();
+        var predictions = new Dictionary<(int Threads, int Streams), (double OrtOnly, double WithCopies)>();
         foreach (var threads in threadCounts)
         {
             var (provider, service) = await CreateHostAsync(threads, directory);
@@ -88,19 +93,36 @@ internal static class GenerationLoadDriver
 
             Console.WriteLine($"correctness: ModelKit's greedy tokens = the loop's for {checkedPrompts.Length} prompts, one at a time and all at once ({expected.Sum(e => e.Count)} tokens)");
 
-            // The model's own batching limit: one decoding step at batch B over a past of a typical length, and a typical prefill.
+            // The parts of a step, measured alone: one ORT decoding step at batch B over a past of the mean length, one
+            // prefill of a mean prompt, sampling one row (copy its logits out, argmax), one rebuild of the batch's cache
+            // (fresh native tensors, cleared, every row's slots copied in: what the engine does when a row joins or leaves).
+            var prompt = (int)Math.Round(lengths.Average());
             var past = (int)Math.Round(lengths.Average() + (maxTokens / 2.0));
-            var prefill = baseline.StepMilliseconds(rows: 1, sequence: (int)Math.Round(lengths.Average()), past: 0);
-            limits.Append(string.Create(CultureInfo.InvariantCulture, $"| {threads} | prefill {Math.Round(lengths.Average())} tokens | 1 | {prefill:F1} | — |\n"));
+            var prefill = baseline.StepMilliseconds(rows: 1, sequence: prompt, past: 0);
+            var sample = SampleMilliseconds(BenchModels.DecoderSpec.Vocabulary);
+            limits.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| {threads} | 1 | prefill, {prompt} tokens | {prefill:F1} | — | sampling a row: {sample * 1000:F0} µs | — |"));
+            var steps = new Dictionary<int, double>();
             foreach (var rows in streamCounts.Append(32).Distinct().Order())
             {
-                var step = baseline.StepMilliseconds(rows, sequence: 1, past);
-                var line = string.Create(CultureInfo.InvariantCulture, $"| {threads} | decode step, past {past} | {rows} | {step:F1} | {rows * 1000 / step:F0} |");
+                var step = steps[rows] = baseline.StepMilliseconds(rows, sequence: 1, past);
+                var rebuild = RebuildMilliseconds(rows, past);
+                rebuilds[(threads, rows)] = rebuild;
+                var line = string.Create(CultureInfo.InvariantCulture,
+                    $"| {threads} | {rows} | decode step, past {past} | {step:F1} | {rows * 1000 / step:F0} | {rows * sample:F2} ms | {rebuild:F1} ms |");
                 limits.AppendLine(line);
-                Console.WriteLine("  raw ORT " + line);
+                Console.WriteLine("  parts " + line);
             }
 
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  raw ORT prefill of {Math.Round(lengths.Average())} tokens: {prefill:F1} ms"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  parts: prefill of {prompt} tokens {prefill:F1} ms; sampling {sample * 1000:F0} µs a row"));
+
+            // What N streams would give if the engine's time were these parts alone: per request, max_tokens decoding steps
+            // shared by N rows, its prefill, its sampling and one rebuild (a row leaving and the next joining meet in one).
+            foreach (var n in streamCounts)
+            {
+                var ortOnly = n * maxTokens * 1000 / ((maxTokens * steps[n]) + (n * prefill));
+                var withCopies = n * maxTokens * 1000 / ((maxTokens * (steps[n] + (n * sample))) + (n * (prefill + rebuilds[(threads, n)])));
+                predictions[(threads, n)] = (ortOnly, withCopies);
+            }
 
             var contenders = new List<(string Name, int Streams, Func<Task<Point>> Run)>();
             foreach (var n in streamCounts)
@@ -116,7 +138,7 @@ internal static class GenerationLoadDriver
             {
                 for (var c = 0; c < contenders.Count; c++)
                 {
-                    var cpu = MeasureCpuAsync(duration);
+                    var cpu = MeasureCpuAsync(WarmupFor(contenders[c].Streams), duration);
                     var point = await contenders[c].Run();
                     point = point with { Cpu = await cpu };
                     results[c, r] = point;
@@ -136,17 +158,21 @@ internal static class GenerationLoadDriver
                     ? $"{Ratio(results, c, contenders.FindIndex(x => x.Name == "ModelKit" && x.Streams == 1), rounds)} (KV on ÷ off: {Ratio(results, contenders.FindIndex(x => x.Name == "ModelKit" && x.Streams == 1), c, rounds)})"
                     : oneIndex < 0 || oneIndex == c ? "—" : Ratio(results, c, oneIndex, rounds);
                 var streamRates = points.Select(p => p.PerStreamMean).ToArray();
+                var ofPrediction = name == "ModelKit" && predictions.TryGetValue((threads, n), out var predicted)
+                    ? string.Create(CultureInfo.InvariantCulture,
+                        $"{Median(points.Select(p => p.Aggregate)) / predicted.OrtOnly:P0} of {predicted.OrtOnly:F0} / {Median(points.Select(p => p.Aggregate)) / predicted.WithCopies:P0} of {predicted.WithCopies:F0}")
+                    : "—";
                 report.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| {threads} | {name} | {n} | {string.Join(" / ", points.Select(p => p.Aggregate.ToString("F0", CultureInfo.InvariantCulture)))} | **{Median(points.Select(p => p.Aggregate)):F0}** | {Median(streamRates):F1} ({Median(points.Select(p => p.PerStreamMin)):F1}) | {Median(points.Select(p => p.FirstToken.P50)):F0} / {Median(points.Select(p => p.FirstToken.P95)):F0} | {Median(points.Select(p => p.InterToken.P50)):F1} / {Median(points.Select(p => p.InterToken.P95)):F1} | {Median(points.Select(p => (double)p.Requests)):F0} | {Median(points.Select(p => p.Cpu.Own)):F2} ({Median(points.Select(p => p.Cpu.Others)):F2}) | {versusLoop} | {versusOne} |"));
+                    $"| {threads} | {name} | {n} | {string.Join(" / ", points.Select(p => p.Aggregate.ToString("F0", CultureInfo.InvariantCulture)))} | **{Median(points.Select(p => p.Aggregate)):F0}** | {Median(streamRates):F1} ({Median(points.Select(p => p.PerStreamMin)):F1}) | {Median(points.Select(p => p.FirstToken.P50)):F0} / {Median(points.Select(p => p.FirstToken.P95)):F0} | {Median(points.Select(p => p.InterToken.P50)):F1} / {Median(points.Select(p => p.InterToken.P95)):F1} | {Median(points.Select(p => (double)p.Requests)):F0} | {Median(points.Select(p => p.Cpu.Own)):F2} ({Median(points.Select(p => p.Cpu.Others)):F2}) | {versusLoop} | {versusOne} | {ofPrediction} |"));
             }
 
             await provider.DisposeAsync();
         }
 
         Console.WriteLine();
-        Console.WriteLine("Raw ONNX Runtime steps (the loop's session; median of repeated Runs):");
-        Console.WriteLine("| intra-op threads | run | rows | ms per Run | tokens/s if every step were this |");
-        Console.WriteLine("|---|---|---|---|---|");
+        Console.WriteLine("The parts of a step, each measured alone (ORT runs on the loop's session; medians of repeated runs):");
+        Console.WriteLine("| intra-op threads | rows | ORT run | ms per run | tokens/s if every step were this | sampling the rows | one rebuild of the cache |");
+        Console.WriteLine("|---|---|---|---|---|---|---|");
         Console.Write(limits);
         Console.WriteLine();
         Console.Write(report);
@@ -253,16 +279,16 @@ internal static class GenerationLoadDriver
         }
     }
 
-    private static (long WarmupEnd, long End) Window(TimeSpan duration)
+    private static (long WarmupEnd, long End) Window(int streams, TimeSpan duration)
     {
-        var warmupEnd = Stopwatch.GetTimestamp() + (long)(Warmup.TotalSeconds * Stopwatch.Frequency);
+        var warmupEnd = Stopwatch.GetTimestamp() + (long)(WarmupFor(streams).TotalSeconds * Stopwatch.Frequency);
         return (warmupEnd, warmupEnd + (long)(duration.TotalSeconds * Stopwatch.Frequency));
     }
 
     private static async Task<Point> RunModelKitAsync(ITextGenerationService service, string[] prompts, int streams, int maxTokens, TimeSpan duration)
     {
-        var (warmupEnd, end) = Window(duration);
-        using var stop = new CancellationTokenSource(Warmup + duration);
+        var (warmupEnd, end) = Window(streams, duration);
+        using var stop = new CancellationTokenSource(WarmupFor(streams) + duration);
         var logs = new StreamLog[streams];
         var tasks = new Task[streams];
         for (var s = 0; s < streams; s++)
@@ -273,7 +299,7 @@ internal static class GenerationLoadDriver
             {
                 for (var k = index; Stopwatch.GetTimestamp() < end; k += streams)
                 {
-                    var request = Greedy(prompts[k % prompts.Length], maxTokens);
+                    var request = Greedy(prompts[k % prompts.Length], k == index ? FirstMaxTokens(index, streams, maxTokens) : maxTokens);
                     var start = Stopwatch.GetTimestamp();
                     long previous = 0;
                     try
@@ -299,7 +325,7 @@ internal static class GenerationLoadDriver
 
     private static Point RunLoop(Baseline baseline, string[] prompts, int streams, int maxTokens, TimeSpan duration)
     {
-        var (warmupEnd, end) = Window(duration);
+        var (warmupEnd, end) = Window(streams, duration);
         var logs = new StreamLog[streams];
         var threads = new Thread[streams];
         for (var s = 0; s < streams; s++)
@@ -312,12 +338,13 @@ internal static class GenerationLoadDriver
                 {
                     var start = Stopwatch.GetTimestamp();
                     long previous = 0;
-                    var done = baseline.Generate(prompts[k % prompts.Length], maxTokens, () =>
+                    var limit = k == index ? FirstMaxTokens(index, streams, maxTokens) : maxTokens;
+                    var done = baseline.Generate(prompts[k % prompts.Length], limit, () =>
                     {
                         previous = log.Token(start, previous);
                         return previous < end; // the window is over: stop, as a cancelled ModelKit stream does
                     });
-                    if (done.Count == maxTokens || done.Count > 0 && done[^1] == DecoderModels.EndOfTextTokenId) log.Finished();
+                    if (done.Count == limit || done.Count > 0 && done[^1] == DecoderModels.EndOfTextTokenId) log.Finished();
                 }
             }) { IsBackground = true, Name = $"generation loop {index}" };
         }
@@ -326,6 +353,10 @@ internal static class GenerationLoadDriver
         foreach (var t in threads) t.Join();
         return Summarise(logs, duration);
     }
+
+    // Stream s's first request stops after (s + 1)/N of max_tokens, so that the streams' requests end at different steps
+    // from the start, as in a steady flow (else all N would start, and end, together: static batching).
+    private static int FirstMaxTokens(int stream, int streams, int maxTokens) => Math.Max(1, maxTokens * (stream + 1) / streams);
 
     private static Point Summarise(StreamLog[] logs, TimeSpan duration)
     {
@@ -358,10 +389,10 @@ internal static class GenerationLoadDriver
 
     // The process's CPU time over the timed window of the point that starts now, in cores, and the rest of the machine's
     // (from /proc/stat; NaN elsewhere): the noise other processes put on the window.
-    private static async Task<(double Own, double Others)> MeasureCpuAsync(TimeSpan duration)
+    private static async Task<(double Own, double Others)> MeasureCpuAsync(TimeSpan warmup, TimeSpan duration)
     {
         using var process = Process.GetCurrentProcess();
-        await Task.Delay(Warmup).ConfigureAwait(false);
+        await Task.Delay(warmup).ConfigureAwait(false);
         process.Refresh();
         var start = process.TotalProcessorTime;
         var machineStart = MachineBusySeconds();
@@ -385,6 +416,56 @@ internal static class GenerationLoadDriver
         {
             return double.NaN;
         }
+    }
+
+    // One row's sampling as the engine does it for greedy: copy the row's logits out of the output, argmax.
+    private static double SampleMilliseconds(int vocabulary)
+    {
+        var logits = new float[vocabulary * 4];
+        for (var i = 0; i < logits.Length; i++) logits[i] = MathF.Sin(i);
+        var row = new float[vocabulary];
+        var times = new List<double>();
+        var sink = 0;
+        for (var rep = 0; rep < 2000; rep++)
+        {
+            var start = Stopwatch.GetTimestamp();
+            logits.AsSpan((rep % 4) * vocabulary, vocabulary).CopyTo(row);
+            sink += TensorPrimitives.IndexOfMax<float>(row);
+            times.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+        }
+
+        GC.KeepAlive(sink);
+        return Median(times);
+    }
+
+    // One rebuild of a batch of `rows` rows of `slots` cached tokens, as the engine's Rebuild does it: per layer key and
+    // value, a fresh native tensor [rows, heads, slots, head_dim], cleared, each row's and head's slots copied in.
+    private static double RebuildMilliseconds(int rows, int slots)
+    {
+        var spec = BenchModels.DecoderSpec;
+        var headSize = spec.Hidden / spec.Heads;
+        var slotBytes = headSize * sizeof(float);
+        var source = new byte[rows * spec.Heads * slots * slotBytes];
+        var times = new List<double>();
+        var budget = Stopwatch.StartNew();
+        for (var rep = 0; rep < 5 || budget.Elapsed < TimeSpan.FromSeconds(0.5); rep++)
+        {
+            var start = Stopwatch.GetTimestamp();
+            for (var t = 0; t < 2 * spec.Layers; t++)
+            {
+                using var tensor = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float, [rows, spec.Heads, slots, headSize]);
+                var destination = tensor.GetTensorMutableRawData();
+                destination.Clear();
+                for (var r = 0; r < rows * spec.Heads; r++)
+                {
+                    source.AsSpan(r * slots * slotBytes, slots * slotBytes).CopyTo(destination[(r * slots * slotBytes)..]);
+                }
+            }
+
+            if (rep > 0) times.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+        }
+
+        return Median(times);
     }
 
     /// <summary>

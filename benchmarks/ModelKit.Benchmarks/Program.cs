@@ -52,7 +52,7 @@ if (args.Length > 0 && args[0] == "generate")
     int[] streams = args.Length > 3 ? [.. args[3].Split(',').Select(c => int.Parse(c, System.Globalization.CultureInfo.InvariantCulture))] : [1, 4, 16];
     int[] threads = args.Length > 4 ? [.. args[4].Split(',').Select(c => int.Parse(c, System.Globalization.CultureInfo.InvariantCulture))] : [1, 2];
     var rounds = args.Length > 5 ? int.Parse(args[5], System.Globalization.CultureInfo.InvariantCulture) : 1;
-    Console.WriteLine($"{Environment.ProcessorCount} cores, ONNX Runtime {ModelKit.Onnx.OnnxBackend.RuntimeVersion}, {seconds} s per point after 2 s warm-up, {rounds} round(s); load average {File.ReadAllText("/proc/loadavg").Trim()}");
+    Console.WriteLine($"{Environment.ProcessorCount} cores, ONNX Runtime {ModelKit.Onnx.OnnxBackend.RuntimeVersion}, {seconds} s per point after a warm-up of 2 s + 0.25 s per stream, {rounds} round(s); load average {File.ReadAllText("/proc/loadavg").Trim()}");
     return await GenerationLoadDriver.RunAsync(TimeSpan.FromSeconds(seconds), maxTokens, streams, threads, rounds);
 }
 
