@@ -58,8 +58,8 @@ internal static class GenerationLoadDriver
             $"prompts: {prompts.Length}, {lengths.Min()}–{lengths.Max()} tokens (mean {lengths.Average():F1}); e.g. \"{prompts[0]}\"; greedy, max_tokens {maxTokens}"));
 
         var report = new StringBuilder();
-        report.AppendLine("| intra-op threads | contender | streams | aggregate tokens/s (rounds) | median | per stream: mean (min) | TTFT p50 / p95 (ms) | inter-token p50 / p95 (ms) | requests done | cores busy (others) | vs loop, same streams | vs itself at 1 stream | of the parts' prediction: ORT alone / with copies and sampling |");
-        report.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        report.AppendLine("| intra-op threads | contender | streams | aggregate tokens/s (rounds) | median | per stream: mean (min) | TTFT p50 / p95 (ms) | inter-token p50 / p95 (ms) | requests done | cores busy (others) | tokens per CPU-s | vs loop, same streams | vs itself at 1 stream | of the parts' prediction: ORT alone / with copies and sampling |");
+        report.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         var limits = new StringBuilder();
         var rebuilds = new Dictionary<(int Threads, int Rows), double>();
         var predictions = new Dictionary<(int Threads, int Streams), (double OrtOnly, double WithCopies)>();
@@ -143,7 +143,7 @@ internal static class GenerationLoadDriver
                     point = point with { Cpu = await cpu };
                     results[c, r] = point;
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"  round {r + 1} {contenders[c].Name} × {contenders[c].Streams}: {point.Aggregate:F1} tokens/s, TTFT p50 {point.FirstToken.P50:F0} ms p95 {point.FirstToken.P95:F0} ms, inter-token p50 {point.InterToken.P50:F1} ms p95 {point.InterToken.P95:F1} ms, {point.Requests} requests; {point.Cpu.Own:F2} cores busy (others {point.Cpu.Others:F2})"));
+                        $"  round {r + 1} {contenders[c].Name} × {contenders[c].Streams}: {point.Aggregate:F1} tokens/s, TTFT p50 {point.FirstToken.P50:F0} ms p95 {point.FirstToken.P95:F0} ms, inter-token p50 {point.InterToken.P50:F1} ms p95 {point.InterToken.P95:F1} ms, {point.Requests} requests; {point.Cpu.Own:F2} cores busy (others {point.Cpu.Others:F2}), {point.Aggregate / point.Cpu.Own:F0} tokens per CPU-s"));
                 }
             }
 
@@ -163,7 +163,7 @@ internal static class GenerationLoadDriver
                         $"{Median(points.Select(p => p.Aggregate)) / predicted.OrtOnly:P0} of {predicted.OrtOnly:F0} / {Median(points.Select(p => p.Aggregate)) / predicted.WithCopies:P0} of {predicted.WithCopies:F0}")
                     : "—";
                 report.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| {threads} | {name} | {n} | {string.Join(" / ", points.Select(p => p.Aggregate.ToString("F0", CultureInfo.InvariantCulture)))} | **{Median(points.Select(p => p.Aggregate)):F0}** | {Median(streamRates):F1} ({Median(points.Select(p => p.PerStreamMin)):F1}) | {Median(points.Select(p => p.FirstToken.P50)):F0} / {Median(points.Select(p => p.FirstToken.P95)):F0} | {Median(points.Select(p => p.InterToken.P50)):F1} / {Median(points.Select(p => p.InterToken.P95)):F1} | {Median(points.Select(p => (double)p.Requests)):F0} | {Median(points.Select(p => p.Cpu.Own)):F2} ({Median(points.Select(p => p.Cpu.Others)):F2}) | {versusLoop} | {versusOne} | {ofPrediction} |"));
+                    $"| {threads} | {name} | {n} | {string.Join(" / ", points.Select(p => p.Aggregate.ToString("F0", CultureInfo.InvariantCulture)))} | **{Median(points.Select(p => p.Aggregate)):F0}** | {Median(streamRates):F1} ({Median(points.Select(p => p.PerStreamMin)):F1}) | {Ms(points, p => p.FirstToken.P50, "F0")} / {Ms(points, p => p.FirstToken.P95, "F0")} | {Ms(points, p => p.InterToken.P50, "F1")} / {Ms(points, p => p.InterToken.P95, "F1")} | {Median(points.Select(p => (double)p.Requests)):F0} | {Median(points.Select(p => p.Cpu.Own)):F2} ({Median(points.Select(p => p.Cpu.Others)):F2}) | {Median(points.Select(p => p.Aggregate / p.Cpu.Own)):F0} | {versusLoop} | {versusOne} | {ofPrediction} |"));
             }
 
             await provider.DisposeAsync();
@@ -380,6 +380,13 @@ internal static class GenerationLoadDriver
     // Per round (both measured within a minute of each other), then the median over rounds.
     private static string Ratio(Point[,] results, int c, int over, int rounds) =>
         over < 0 ? "—" : string.Create(CultureInfo.InvariantCulture, $"{Median(Enumerable.Range(0, rounds).Select(r => results[c, r].Aggregate / results[over, r].Aggregate)):F2}×");
+
+    // The median over rounds of a latency, "—" where no round had one (no request started in the window).
+    private static string Ms(Point[] points, Func<Point, double> value, string format)
+    {
+        var known = points.Select(value).Where(v => !double.IsNaN(v)).ToArray();
+        return known.Length == 0 ? "—" : Median(known).ToString(format, CultureInfo.InvariantCulture);
+    }
 
     private static double Median(IEnumerable<double> values)
     {
