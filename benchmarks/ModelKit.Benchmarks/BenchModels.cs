@@ -39,6 +39,24 @@ internal static class BenchModels
     /// </summary>
     public static IReadOnlyList<string> MiniLmFiles() => [.. PretrainedModels.MiniLmFiles.Select(name => Path.Combine(PretrainedModels.MiniLmDirectory, name))];
 
+    /// <summary>The generation benchmark's decoder: GPT-2 vocabulary, 6 layers, hidden 512, 8 heads (≈ 45M parameters), random weights.</summary>
+    public static DecoderSpec DecoderSpec { get; } = new() { Layers = 6, Hidden = 512, Heads = 8 };
+
+    /// <summary>
+    /// The folder of <see cref="DecoderSpec"/>'s decoder (<see cref="DecoderModels.DirectoryFiles"/>: model.onnx, config, GPT-2's
+    /// tokenizer), written once under <see cref="Directory"/> and reused by later runs.
+    /// </summary>
+    public static string DecoderDirectory()
+    {
+        var directory = Path.Combine(Directory, $"gpt2-decoder-{DecoderSpec.Layers}x{DecoderSpec.Hidden}x{DecoderSpec.Heads}");
+        if (!DecoderModels.DirectoryFiles.All(name => File.Exists(Path.Combine(directory, name))))
+        {
+            DecoderModels.WriteGpt2DecoderDirectory(directory, DecoderSpec);
+        }
+
+        return directory;
+    }
+
     public static Dictionary<string, Tensor> Inputs(string model, int seed)
     {
         if (model == "mlp")

@@ -5,6 +5,7 @@
 //   ModelKit.Benchmarks gpu <libonnxruntime_providers_cuda.so> <out-dir>   CUDA probe and GPU hot path (see docs/gpu.md)
 //   dotnet run -c Release --project benchmarks/ModelKit.Benchmarks -- cache [rounds] [modelA,modelB]   cache accounting vs resident memory
 //   dotnet run -c Release --project benchmarks/ModelKit.Benchmarks -- embed [seconds] [callers] [rounds]   text embeddings on all-MiniLM-L6-v2: ModelKit vs a per-string loop vs direct threads
+//   dotnet run -c Release --project benchmarks/ModelKit.Benchmarks -- generate [seconds] [maxTokens] [streams] [intraOpThreads] [rounds]   text generation (45M decoder): ModelKit vs a per-request loop
 using BenchmarkDotNet.Running;
 using ModelKit.Benchmarks;
 
@@ -42,6 +43,17 @@ if (args.Length > 0 && args[0] == "embed")
     var rounds = args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 3;
     Console.WriteLine($"{Environment.ProcessorCount} cores, ONNX Runtime {ModelKit.Onnx.OnnxBackend.RuntimeVersion}, {callers} callers, {seconds} s per point after 1.5 s warm-up, {rounds} rounds");
     return await EmbeddingsLoadDriver.RunAsync(TimeSpan.FromSeconds(seconds), callers, rounds);
+}
+
+if (args.Length > 0 && args[0] == "generate")
+{
+    var seconds = args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 10;
+    var maxTokens = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 64;
+    int[] streams = args.Length > 3 ? [.. args[3].Split(',').Select(c => int.Parse(c, System.Globalization.CultureInfo.InvariantCulture))] : [1, 4, 16];
+    int[] threads = args.Length > 4 ? [.. args[4].Split(',').Select(c => int.Parse(c, System.Globalization.CultureInfo.InvariantCulture))] : [1, 2];
+    var rounds = args.Length > 5 ? int.Parse(args[5], System.Globalization.CultureInfo.InvariantCulture) : 1;
+    Console.WriteLine($"{Environment.ProcessorCount} cores, ONNX Runtime {ModelKit.Onnx.OnnxBackend.RuntimeVersion}, {seconds} s per point after a warm-up of 2 s + 0.25 s per stream, {rounds} round(s); load average {File.ReadAllText("/proc/loadavg").Trim()}");
+    return await GenerationLoadDriver.RunAsync(TimeSpan.FromSeconds(seconds), maxTokens, streams, threads, rounds);
 }
 
 if (args.Length == 3 && args[0] == "gpu")
