@@ -106,6 +106,12 @@ internal sealed record CompletionBody
 
     public int? MaxTokens { get; init; }
 
+    /// <summary>The chat field's newer name, taken here too (it wins over <see cref="MaxTokens"/>).</summary>
+    public int? MaxCompletionTokens { get; init; }
+
+    /// <summary>Only <c>{"type": "text"}</c> (or none) is accepted.</summary>
+    public JsonElement? ResponseFormat { get; init; }
+
     public double? Temperature { get; init; }
 
     public double? TopP { get; init; }
@@ -159,11 +165,7 @@ internal static class ChatBodies
         NotSupported(body.Audio, "audio", "ModelKit's text generation reads and writes text");
         NotSupported(body.Prediction, "prediction", "ModelKit does not speculate on predicted outputs");
         NotSupported(body.LogitBias, "logit_bias", LogitBias);
-        if (body.ResponseFormat is { ValueKind: not JsonValueKind.Null } format
-            && !(format.ValueKind == JsonValueKind.Object && format.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String && type.GetString() == "text"))
-        {
-            throw new InvalidInputException("'response_format' is not supported: ModelKit generates plain text (only {\"type\": \"text\"} is accepted).");
-        }
+        PlainText(body.ResponseFormat);
 
         if (body.Modalities is { ValueKind: JsonValueKind.Array } modalities
             && modalities.EnumerateArray().Any(m => m.ValueKind != JsonValueKind.String || m.GetString() != "text"))
@@ -195,6 +197,12 @@ internal static class ChatBodies
     public static TextGenerationRequest ToRequest(string modelId, CompletionBody body)
     {
         NotSupported(body.LogitBias, "logit_bias", LogitBias);
+        PlainText(body.ResponseFormat);
+        if (body.Logprobs is < 0 or > 20)
+        {
+            throw new InvalidInputException($"'logprobs' must be between 0 and 20 (the alternatives returned per position); got {body.Logprobs}.");
+        }
+
         if (body.Echo == true) throw new InvalidInputException("'echo' is not supported: the answer holds the completion only.");
         if (!string.IsNullOrEmpty(body.Suffix)) throw new InvalidInputException("'suffix' is not supported: ModelKit continues a prompt, it does not fill in between texts.");
         if (body.BestOf is { } bestOf && bestOf != (body.N ?? 1))
@@ -204,7 +212,7 @@ internal static class ChatBodies
 
         var request = Common(modelId, body.Stream, body.StreamOptions, body.Stop, body.Version, body.Priority) with
         {
-            MaxTokens = body.MaxTokens,
+            MaxTokens = body.MaxCompletionTokens ?? body.MaxTokens,
             Temperature = (float?)body.Temperature,
             TopP = (float?)body.TopP,
             TopK = body.TopK,
@@ -216,6 +224,15 @@ internal static class ChatBodies
             TopLogProbs = body.Logprobs ?? 0,
         };
         return Prompt(request, body.Prompt);
+    }
+
+    private static void PlainText(JsonElement? responseFormat)
+    {
+        if (responseFormat is { ValueKind: not JsonValueKind.Null } format
+            && !(format.ValueKind == JsonValueKind.Object && format.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String && type.GetString() == "text"))
+        {
+            throw new InvalidInputException("'response_format' is not supported: ModelKit generates plain text (only {\"type\": \"text\"} is accepted).");
+        }
     }
 
     /// <summary>Whether the body asks for a stream, and whether its stream ends with a usage chunk.</summary>

@@ -44,9 +44,14 @@ public static class GatewayApiEndpointRouteBuilderExtensions
 
         // Ids of the Hugging Face form org/name as two path segments (an escaped %2F works on the routes above).
         surface.Secure(group.MapGet("/models/{org}/{name}", GatewayEndpoints.GetOrgModelAsync), ModelKitScopes.Read).ExcludeFromDescription();
-        surface.Secure(group.MapPost("/models/{org}/{name}/completions", GatewayEndpoints.OrgCompletionsAsync), ModelKitScopes.Infer).ExcludeFromDescription();
-        surface.Secure(group.MapPost("/models/{org}/{name}/chat/completions", GatewayEndpoints.OrgChatAsync), ModelKitScopes.Infer).ExcludeFromDescription();
-        surface.Secure(group.MapPost("/models/{org}/{name}/embeddings", GatewayEndpoints.OrgEmbeddingsAsync), ModelKitScopes.Infer).ExcludeFromDescription();
+        // They accept JSON like the routes above, so a body of another type is 415 on both, instead of falling through from
+        // /models/{model_id}/chat/completions to /models/{org}/{name}/completions with 'chat' as the name.
+        surface.Secure(group.MapPost("/models/{org}/{name}/completions", GatewayEndpoints.OrgCompletionsAsync), ModelKitScopes.Infer)
+            .Accepts<CompletionBody>("application/json").ExcludeFromDescription();
+        surface.Secure(group.MapPost("/models/{org}/{name}/chat/completions", GatewayEndpoints.OrgChatAsync), ModelKitScopes.Infer)
+            .Accepts<ChatCompletionBody>("application/json").ExcludeFromDescription();
+        surface.Secure(group.MapPost("/models/{org}/{name}/embeddings", GatewayEndpoints.OrgEmbeddingsAsync), ModelKitScopes.Infer)
+            .Accepts<EmbeddingsBody>("application/json").ExcludeFromDescription();
         surface.Secure(group.MapDelete("/models/local/{org}/{name}", GatewayEndpoints.UnloadOrgAsync), ModelKitScopes.Manage).ExcludeFromDescription();
         return surface;
     }

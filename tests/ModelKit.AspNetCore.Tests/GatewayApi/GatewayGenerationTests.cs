@@ -146,4 +146,12 @@ public sealed class GatewayGenerationTests
             HttpStatusCode.NotFound, "MODEL_NOT_FOUND");
         await ErrorAsync(await _client.PostAsync("/models/openai/gpt-4/completions", Json("""{"prompt": "x"}""")), HttpStatusCode.NotFound, "MODEL_NOT_FOUND");
     }
+
+    [Fact]
+    public async Task ChatWithABodyThatIsNotJson_Is415_NotAnotherRoute()
+    {
+        // Not /models/{org}/{name}/completions with org = the model and name = "chat".
+        using var body = new StringContent("""{"messages": [{"role": "user", "content": "x"}], "max_tokens": 1}""", System.Text.Encoding.UTF8, "text/json");
+        await ErrorAsync(await _client.PostAsync($"/models/{DecoderSampleServer.RecitingModel}/chat/completions", body), HttpStatusCode.UnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE");
+    }
 }

@@ -115,6 +115,9 @@ public sealed class CompletionsApiTests(DecoderSampleServer server)
         Assert.True(text.Length > 30, text);
         Assert.StartsWith(text, Address[Prompt.Length..], StringComparison.Ordinal);
         Assert.Equal((12, "length"), (ChatCompletionsApiTests.Usage(json).Completion, json.GetProperty("choices")[0].GetProperty("finish_reason").GetString()));
+        // max_completion_tokens (chat's newer name) is taken here too, and wins over max_tokens.
+        var newer = await ExpectAsync(await _client.PostAsync("/v1/completions", Json(body[..^1] + ", \"max_completion_tokens\": 3}")), HttpStatusCode.OK);
+        Assert.Equal(3, ChatCompletionsApiTests.Usage(newer).Completion);
 
         // The stop text ends the choice before it; streamed, the same.
         var stopped = await ExpectAsync(await _client.PostAsync("/v1/completions", Json(body[..^1] + ", \"stop\": [\",\", \"Liberty\"]}")), HttpStatusCode.OK);
@@ -144,7 +147,8 @@ public sealed class CompletionsApiTests(DecoderSampleServer server)
     [InlineData("""{"model": "surfaces-gpt2", "prompt": "x", "top_p": 1.5}""", "invalid_input", "1.5", "top_p")]
     [InlineData("""{"model": "surfaces-gpt2", "prompt": "x", "max_tokens": 0}""", "invalid_input", "max_tokens must be 1 or more", "max_tokens")]
     [InlineData("""{"model": "surfaces-gpt2", "prompt": "x", "max_tokens": 1000000}""", "invalid_input", "context", "max_tokens")]
-    [InlineData("""{"model": "surfaces-gpt2", "prompt": "x", "logprobs": 50}""", "invalid_input", "50", null)]
+    [InlineData("""{"model": "surfaces-gpt2", "prompt": "x", "logprobs": 50}""", "invalid_input", "'logprobs' must be between 0 and 20", "logprobs")]
+    [InlineData("""{"model": "surfaces-gpt2", "prompt": "x", "response_format": {"type": "json_object"}}""", "invalid_input", "'response_format' is not supported", "response_format")]
     [InlineData("""{"model": "surfaces-gpt2", "prompt": "x", "max_tokens": "ten"}""", "invalid_input", "wrong JSON type", "max_tokens")]
     [InlineData("""{"model": "demo-mlp", "prompt": "x"}""", "unsupported_task", "demo-mlp", null)]
     public async Task Completion_BadInput_Is400InOpenAiErrorShape(string body, string code, string message, string? param)

@@ -287,6 +287,16 @@ public sealed class GenerationTests(DecoderHost host) : IClassFixture<DecoderHos
     }
 
     [Fact]
+    public async Task PromptOfMoreCharactersThanTheContextCanHold_IsRefusedBeforeTokenizing()
+    {
+        // 256 tokens × 32 characters: one more character, without a space, is refused at once (tokenizing one long word
+        // costs the square of its length).
+        var error = await Assert.ThrowsAsync<InvalidInputException>(() => host.Generation.GenerateAsync(Greedy(new string('a', (256 * 32) + 1), 1)));
+        Assert.Contains("8193 characters", error.Message);
+        Assert.Contains("at most 8192 characters", error.Message);
+    }
+
+    [Fact]
     public async Task MaxTokensBeyondTheContext_IsRefused()
     {
         var error = await Assert.ThrowsAsync<InvalidInputException>(() => host.Generation.GenerateAsync(Greedy("Hello", 300)));
@@ -387,6 +397,7 @@ public sealed class RecitingGenerationTests(RecitingHost host) : IClassFixture<R
 
         Assert.Equal(" and ", result.Choices[0].Text);
         Assert.Equal(TextGenerationFinishReasons.Stop, result.Choices[0].FinishReason);
+        Assert.Equal(2, result.Choices[0].TokenIds.Count); // " and", " seven"; " years" only completed the stop text, so it is left out
     }
 
     [Fact]

@@ -722,6 +722,12 @@ internal sealed class GenerationEngine : IDisposable
             if (stopped)
             {
                 finish = TextGenerationFinishReasons.Stop;
+                if (emit.Length == 0)
+                {
+                    // The token only completed the stop sequence: none of its text is in the answer, so neither is it.
+                    tokenIds = [];
+                    logProb = null;
+                }
             }
             else if (s.Generated >= job.MaxTokens || s.Tokens.Count >= ContextLength)
             {

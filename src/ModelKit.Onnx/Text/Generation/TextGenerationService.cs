@@ -160,10 +160,26 @@ public sealed class TextGenerationService : ITextGenerationService, IDisposable
         };
     }
 
+    /// <summary>
+    /// The most characters per token of context a prompt may have before it is tokenized. Byte-pair encoding costs the
+    /// square of a word's length, so a long run without spaces (200 KB of 'a') would hold a core for seconds only to be
+    /// refused for its length; a real prompt has 3–6 characters a token, and text built of the longest GPT-2 tokens 32.
+    /// </summary>
+    internal const int MaxCharactersPerToken = 32;
+
     private static int[] Tokenize(DecoderModel decoder, int context, TextGenerationRequest request, string modelId)
     {
         int[] ids;
         var limit = context + 1;
+        long characters = request.Prompt?.Length ?? 0;
+        foreach (var message in request.Messages ?? []) characters += message.Content?.Length ?? 0;
+        if (characters > (long)context * MaxCharactersPerToken)
+        {
+            throw new InvalidInputException(
+                $"The prompt has {characters} characters; model '{modelId}' has a context of {context} tokens, so it takes at most "
+                + $"{(long)context * MaxCharactersPerToken} characters ({MaxCharactersPerToken} a token). Shorten the prompt.");
+        }
+
         try
         {
             if (request.PromptTokenIds is { } given)
