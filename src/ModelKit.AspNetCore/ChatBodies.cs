@@ -9,41 +9,10 @@ namespace ModelKit.AspNetCore;
 /// and seed 004's <c>POST /api/chat/{deployment_id}</c> take it (the seeds send a subset of OpenAI's fields and name the
 /// model in the path). Unknown fields are ignored.
 /// </summary>
-internal sealed record ChatCompletionBody
+internal sealed record ChatCompletionBody : GenerationBody
 {
-    /// <summary>The model (OpenAI's field; the seeds take it from the path).</summary>
-    public string? Model { get; init; }
-
     /// <summary>The conversation: <c>{role, content}</c> objects; content is a string or an array of text parts.</summary>
     public List<ChatMessageBody?>? Messages { get; init; }
-
-    /// <summary>The most tokens each choice may generate (OpenAI's older name).</summary>
-    public int? MaxTokens { get; init; }
-
-    /// <summary>The most tokens each choice may generate (OpenAI's newer name; wins over <see cref="MaxTokens"/>).</summary>
-    public int? MaxCompletionTokens { get; init; }
-
-    public double? Temperature { get; init; }
-
-    public double? TopP { get; init; }
-
-    /// <summary>ModelKit (and vLLM): sample among this many most likely tokens.</summary>
-    public int? TopK { get; init; }
-
-    public int? N { get; init; }
-
-    public bool? Stream { get; init; }
-
-    public StreamOptionsBody? StreamOptions { get; init; }
-
-    /// <summary>A string or an array of up to 4 strings.</summary>
-    public JsonElement? Stop { get; init; }
-
-    public double? PresencePenalty { get; init; }
-
-    public double? FrequencyPenalty { get; init; }
-
-    public long? Seed { get; init; }
 
     /// <summary>Whether to return each generated token's log-probability.</summary>
     public bool? Logprobs { get; init; }
@@ -51,22 +20,11 @@ internal sealed record ChatCompletionBody
     /// <summary>With <see cref="Logprobs"/>, the most likely alternatives at each position (0–20).</summary>
     public int? TopLogprobs { get; init; }
 
-    /// <summary>OpenAI's end-user id; accepted and not used.</summary>
-    public string? User { get; init; }
-
-    /// <summary>ModelKit: the model version; default: the deployment's, else the default version.</summary>
-    public string? Version { get; init; }
-
-    /// <summary>ModelKit: <c>high</c>, <c>normal</c> or <c>low</c>.</summary>
-    public string? Priority { get; init; }
-
     // OpenAI features ModelKit does not serve: refused with 400 when set.
     public JsonElement? Tools { get; init; }
     public JsonElement? ToolChoice { get; init; }
     public JsonElement? Functions { get; init; }
     public JsonElement? FunctionCall { get; init; }
-    public JsonElement? ResponseFormat { get; init; }
-    public JsonElement? LogitBias { get; init; }
     public JsonElement? Audio { get; init; }
     public JsonElement? Modalities { get; init; }
     public JsonElement? Prediction { get; init; }
@@ -96,21 +54,31 @@ internal sealed record StreamOptionsBody
 /// A text completion request as OpenAI's <c>POST /v1/completions</c>, seed 001's <c>POST /models/{model_id}/completions</c>
 /// and seed 004's <c>POST /api/completions/{deployment_id}</c> take it.
 /// </summary>
-internal sealed record CompletionBody
+internal sealed record CompletionBody : GenerationBody
+{
+    /// <summary>A string, an array of one string, an array of token ids, or an array of one token-id array.</summary>
+    public JsonElement? Prompt { get; init; }
+
+    /// <summary>Return log-probabilities, with this many alternatives per position (0–20).</summary>
+    public int? Logprobs { get; init; }
+
+    // OpenAI features ModelKit does not serve: refused with 400 when set to anything but their defaults.
+    public bool? Echo { get; init; }
+    public string? Suffix { get; init; }
+    public int? BestOf { get; init; }
+}
+
+/// <summary>The fields chat and text completion requests share: the model, the limits and the sampling parameters.</summary>
+internal abstract record GenerationBody
 {
     /// <summary>The model (OpenAI's field; the seeds take it from the path).</summary>
     public string? Model { get; init; }
 
-    /// <summary>A string, an array of one string, an array of token ids, or an array of one token-id array.</summary>
-    public JsonElement? Prompt { get; init; }
-
+    /// <summary>The most tokens each choice may generate (OpenAI's older name).</summary>
     public int? MaxTokens { get; init; }
 
-    /// <summary>The chat field's newer name, taken here too (it wins over <see cref="MaxTokens"/>).</summary>
+    /// <summary>The most tokens each choice may generate (OpenAI's newer name; wins over <see cref="MaxTokens"/>).</summary>
     public int? MaxCompletionTokens { get; init; }
-
-    /// <summary>Only <c>{"type": "text"}</c> (or none) is accepted.</summary>
-    public JsonElement? ResponseFormat { get; init; }
 
     public double? Temperature { get; init; }
 
@@ -134,9 +102,6 @@ internal sealed record CompletionBody
 
     public long? Seed { get; init; }
 
-    /// <summary>Return log-probabilities, with this many alternatives per position (0–20).</summary>
-    public int? Logprobs { get; init; }
-
     /// <summary>OpenAI's end-user id; accepted and not used.</summary>
     public string? User { get; init; }
 
@@ -146,10 +111,10 @@ internal sealed record CompletionBody
     /// <summary>ModelKit: <c>high</c>, <c>normal</c> or <c>low</c>.</summary>
     public string? Priority { get; init; }
 
-    // OpenAI features ModelKit does not serve: refused with 400 when set to anything but their defaults.
-    public bool? Echo { get; init; }
-    public string? Suffix { get; init; }
-    public int? BestOf { get; init; }
+    /// <summary>Only <c>{"type": "text"}</c> (or none) is accepted.</summary>
+    public JsonElement? ResponseFormat { get; init; }
+
+    /// <summary>Refused when set: ModelKit does not bias logits.</summary>
     public JsonElement? LogitBias { get; init; }
 }
 
@@ -164,8 +129,6 @@ internal static class ChatBodies
         NotSupported(body.FunctionCall, "function_call", Tools);
         NotSupported(body.Audio, "audio", "ModelKit's text generation reads and writes text");
         NotSupported(body.Prediction, "prediction", "ModelKit does not speculate on predicted outputs");
-        NotSupported(body.LogitBias, "logit_bias", LogitBias);
-        PlainText(body.ResponseFormat);
 
         if (body.Modalities is { ValueKind: JsonValueKind.Array } modalities
             && modalities.EnumerateArray().Any(m => m.ValueKind != JsonValueKind.String || m.GetString() != "text"))
@@ -178,17 +141,9 @@ internal static class ChatBodies
             throw new InvalidInputException("'top_logprobs' needs 'logprobs': true.");
         }
 
-        return Common(modelId, body.Stream, body.StreamOptions, body.Stop, body.Version, body.Priority) with
+        return Common(modelId, body) with
         {
             Messages = Messages(body.Messages),
-            MaxTokens = body.MaxCompletionTokens ?? body.MaxTokens,
-            Temperature = (float?)body.Temperature,
-            TopP = (float?)body.TopP,
-            TopK = body.TopK,
-            N = body.N ?? 1,
-            PresencePenalty = (float)(body.PresencePenalty ?? 0),
-            FrequencyPenalty = (float)(body.FrequencyPenalty ?? 0),
-            Seed = body.Seed,
             LogProbs = body.Logprobs ?? false,
             TopLogProbs = body.TopLogprobs ?? 0,
         };
@@ -196,8 +151,6 @@ internal static class ChatBodies
 
     public static TextGenerationRequest ToRequest(string modelId, CompletionBody body)
     {
-        NotSupported(body.LogitBias, "logit_bias", LogitBias);
-        PlainText(body.ResponseFormat);
         if (body.Logprobs is < 0 or > 20)
         {
             throw new InvalidInputException($"'logprobs' must be between 0 and 20 (the alternatives returned per position); got {body.Logprobs}.");
@@ -210,16 +163,8 @@ internal static class ChatBodies
             throw new InvalidInputException($"'best_of' is not supported (was {bestOf}): ask for 'n' choices instead.");
         }
 
-        var request = Common(modelId, body.Stream, body.StreamOptions, body.Stop, body.Version, body.Priority) with
+        var request = Common(modelId, body) with
         {
-            MaxTokens = body.MaxCompletionTokens ?? body.MaxTokens,
-            Temperature = (float?)body.Temperature,
-            TopP = (float?)body.TopP,
-            TopK = body.TopK,
-            N = body.N ?? 1,
-            PresencePenalty = (float)(body.PresencePenalty ?? 0),
-            FrequencyPenalty = (float)(body.FrequencyPenalty ?? 0),
-            Seed = body.Seed,
             LogProbs = body.Logprobs is not null,
             TopLogProbs = body.Logprobs ?? 0,
         };
@@ -239,15 +184,26 @@ internal static class ChatBodies
     public static (bool Stream, bool IncludeUsage) Streaming(bool? stream, StreamOptionsBody? options) =>
         (stream == true, stream == true && options?.IncludeUsage == true);
 
-    private static TextGenerationRequest Common(string modelId, bool? stream, StreamOptionsBody? streamOptions, JsonElement? stop, string? version, string? priority)
+    // What both bodies say the same way: the model, the limits, the sampling parameters, the stream's options.
+    private static TextGenerationRequest Common(string modelId, GenerationBody body)
     {
-        if (streamOptions is not null && stream != true) throw new InvalidInputException("'stream_options' is only allowed with 'stream': true.");
+        NotSupported(body.LogitBias, "logit_bias", LogitBias);
+        PlainText(body.ResponseFormat);
+        if (body.StreamOptions is not null && body.Stream != true) throw new InvalidInputException("'stream_options' is only allowed with 'stream': true.");
         return new TextGenerationRequest
         {
             ModelId = modelId,
-            Version = version,
-            Priority = Parse.Priority(priority),
-            Stop = Stop(stop),
+            Version = body.Version,
+            Priority = Parse.Priority(body.Priority),
+            Stop = Stop(body.Stop),
+            MaxTokens = body.MaxCompletionTokens ?? body.MaxTokens,
+            Temperature = (float?)body.Temperature,
+            TopP = (float?)body.TopP,
+            TopK = body.TopK,
+            N = body.N ?? 1,
+            PresencePenalty = (float)(body.PresencePenalty ?? 0),
+            FrequencyPenalty = (float)(body.FrequencyPenalty ?? 0),
+            Seed = body.Seed,
         };
     }
 
