@@ -132,6 +132,9 @@ public sealed class TextGenerationService : ITextGenerationService, IDisposable
         {
             await foreach (var update in job.Updates.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
+                // ReadAllAsync hands out what is already buffered without looking at the token: a caller that cancelled
+                // gets nothing more.
+                cancellationToken.ThrowIfCancellationRequested();
                 yield return update;
             }
         }
