@@ -23,11 +23,12 @@ namespace ModelKit.Onnx.Text.Generation;
 /// <para>A model without <c>past_key_values</c> inputs (or <see cref="TextGenerationOptions.UseKvCache"/> off) runs the
 /// whole sequence at every step instead.</para>
 /// </remarks>
-internal sealed class GenerationEngine : IDisposable
+internal sealed partial class GenerationEngine : IDisposable
 {
     private readonly IServedModel _model;
     private readonly DecoderModel _decoder;
     private readonly TextGenerationOptions _options;
+    private readonly long _kvCacheBytes; // the options', or the deployment's own budget
     private readonly ILogger _logger;
     private readonly GenerationMetrics _metrics;
     private readonly KeyValuePair<string, object?> _modelTag;
@@ -56,8 +57,10 @@ internal sealed class GenerationEngine : IDisposable
     private float[] _logits = [];
     private int _reportedSequences;
 
-    public GenerationEngine(IServedModel model, DecoderModel decoder, TextGenerationOptions options, int contextLength, GenerationMetrics metrics, ILogger logger)
+    public GenerationEngine(
+        IServedModel model, DecoderModel decoder, TextGenerationOptions options, int contextLength, long kvCacheBytes, GenerationMetrics metrics, ILogger logger)
     {
+        _kvCacheBytes = kvCacheBytes;
         ContextLength = contextLength;
         _model = model;
         _metrics = metrics;
@@ -111,11 +114,11 @@ internal sealed class GenerationEngine : IDisposable
     public void Submit(GenerationJob job)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (_useCache && 2L * job.Choices.Length * job.FinalLength * _bytesPerToken > _options.KvCacheBytes)
+        if (_useCache && 2L * job.Choices.Length * job.FinalLength * _bytesPerToken > _kvCacheBytes)
         {
             throw new InvalidInputException(
                 $"The request needs {Megabytes(2L * job.Choices.Length * job.FinalLength * _bytesPerToken)} of KV cache ({job.Choices.Length} × "
-                + $"{job.FinalLength} tokens), more than model '{_model.ModelId}' may use ({Megabytes(_options.KvCacheBytes)}); ask for fewer max_tokens or choices.");
+                + $"{job.FinalLength} tokens), more than model '{_model.ModelId}' may use ({Megabytes(_kvCacheBytes)}); ask for fewer max_tokens or choices.");
         }
 
         if (job.Choices.Length > _options.MaxBatchSequences)
@@ -242,25 +245,19 @@ internal sealed class GenerationEngine : IDisposable
     {
         lock (_gate)
         {
-            if (_pending.Count > 0)
+            // Rebuilt only when a waiting request was cancelled: this runs at every step.
+            var any = false;
+            foreach (var (job, _) in _pending.UnorderedItems) any |= job.Cancellation.IsCancellationRequested;
+            if (any)
             {
                 var keep = new List<(GenerationJob, (int, long))>(_pending.Count);
-                var dropped = false;
                 while (_pending.TryDequeue(out var job, out var priority))
                 {
-                    if (job.Cancellation.IsCancellationRequested)
-                    {
-                        Cancel(job);
-                        dropped = true;
-                    }
-                    else
-                    {
-                        keep.Add((job, priority));
-                    }
+                    if (job.Cancellation.IsCancellationRequested) Cancel(job);
+                    else keep.Add((job, priority));
                 }
 
                 foreach (var (job, priority) in keep) _pending.Enqueue(job, priority);
-                _ = dropped;
             }
         }
 
@@ -271,16 +268,18 @@ internal sealed class GenerationEngine : IDisposable
             _prefilling.RemoveAt(i);
         }
 
-        foreach (var list in new[] { _active, _joining })
-        {
-            foreach (var sequence in list)
-            {
-                if (sequence.Finished || !sequence.Job.Cancellation.IsCancellationRequested) continue;
-                Cancel(sequence.Job);
-            }
-        }
+        CancelLeft(_active);
+        CancelLeft(_joining);
 
         RemoveFinished();
+    }
+
+    private void CancelLeft(List<GenerationSequence> sequences)
+    {
+        foreach (var sequence in sequences)
+        {
+            if (!sequence.Finished && sequence.Job.Cancellation.IsCancellationRequested) Cancel(sequence.Job);
+        }
     }
 
     private void Cancel(GenerationJob job)
@@ -325,433 +324,7 @@ internal sealed class GenerationEngine : IDisposable
         }
 
         if (rows > _options.MaxBatchSequences) return false;
-        return !_useCache || 2L * rows * longest * _bytesPerToken <= _options.KvCacheBytes;
-    }
-
-    // One chunk of one prompt (the whole prompt without a cache); at its end each choice samples its first token.
-    private void PrefillChunk(GenerationJob job)
-    {
-        var layout = _decoder.Layout;
-        var prompt = job.PromptIds;
-        var start = job.Prefilled;
-        var count = _useCache ? Math.Min(_options.PrefillChunkTokens, prompt.Length - start) : prompt.Length;
-        var inputs = new List<(string, OrtValue)>();
-        var owned = new List<OrtValue>();
-        try
-        {
-            var ids = new long[count];
-            var positions = new long[count];
-            for (var i = 0; i < count; i++)
-            {
-                ids[i] = prompt[start + i];
-                positions[i] = start + i;
-            }
-
-            var mask = new long[start + count];
-            Array.Fill(mask, 1L);
-            AddInputs(inputs, owned, ids, [1, count], mask, [1, start + count], positions, [1, count], useCache: start > 0);
-            AddPast(inputs, owned, job.PrefillCache, rows: 1);
-
-            var outputs = Run(inputs);
-            using var logits = outputs[0];
-            if (_useCache)
-            {
-                job.DisposePrefill();
-                job.PrefillCache = outputs[1..];
-            }
-            else
-            {
-                for (var i = 1; i < outputs.Length; i++) outputs[i].Dispose();
-            }
-
-            job.Prefilled = start + count;
-            if (job.Prefilled < prompt.Length) return;
-
-            _prefilling.Remove(job);
-            _metrics.Tokens.Add(prompt.Length, _modelTag, new(Diagnostics.ModelKitTelemetry.TokenTypeTag, "prompt"));
-            _metrics.TimeToFirstToken.Record(System.Diagnostics.Stopwatch.GetElapsedTime(job.Arrived).TotalSeconds, _modelTag);
-            foreach (var choice in job.Choices)
-            {
-                choice.CachedLength = prompt.Length;
-                Advance(choice, logits, row: 0, position: count - 1, sequenceLength: count);
-                if (!choice.Finished) _joining.Add(choice);
-            }
-
-            if (Array.TrueForAll(job.Choices, static c => c.Finished)) job.DisposePrefill();
-        }
-        finally
-        {
-            foreach (var value in owned) value.Dispose();
-        }
-    }
-
-    // One step for every row: each row's next token, its position among its real tokens, its mask with the new slot.
-    private void DecodeStep()
-    {
-        var layout = _decoder.Layout;
-        var rows = _active.Count;
-        var slots = _slots + 1;
-        var ids = new long[rows];
-        var positions = new long[rows];
-        var mask = new long[rows * slots];
-        for (var r = 0; r < rows; r++)
-        {
-            var s = _active[r];
-            ids[r] = s.NextToken;
-            positions[r] = s.CachedLength;
-            Array.Copy(_mask, r * _slots, mask, r * slots, _slots);
-            mask[(r * slots) + _slots] = 1;
-        }
-
-        var inputs = new List<(string, OrtValue)>();
-        var owned = new List<OrtValue>();
-        OrtValue[] outputs;
-        try
-        {
-            AddInputs(inputs, owned, ids, [rows, 1], mask, [rows, slots], positions, [rows, 1], useCache: true);
-            AddPast(inputs, owned, _cache, rows);
-            outputs = Run(inputs);
-        }
-        finally
-        {
-            foreach (var value in owned) value.Dispose();
-        }
-
-        _metrics.StepSequences.Record(rows, _modelTag);
-        using var logits = outputs[0];
-        foreach (var value in _cache!) value.Dispose(); // the rows stay: their keys and values are in the present tensors
-        _cache = outputs[1..];
-        _mask = mask;
-        _slots = slots;
-        for (var r = 0; r < rows; r++)
-        {
-            var s = _active[r];
-            s.CachedLength++;
-            Advance(s, logits, r, position: 0, sequenceLength: 1);
-        }
-    }
-
-    // Without a cache: every row's whole sequence, right-padded, at every step.
-    private void RecomputeStep()
-    {
-        var layout = _decoder.Layout;
-        var rows = _active.Count;
-        var length = 0;
-        foreach (var s in _active) length = Math.Max(length, s.Tokens.Count);
-        var ids = new long[rows * length];
-        var mask = new long[rows * length];
-        var positions = new long[rows * length];
-        for (var r = 0; r < rows; r++)
-        {
-            var tokens = _active[r].Tokens;
-            for (var i = 0; i < length; i++)
-            {
-                var real = i < tokens.Count;
-                ids[(r * length) + i] = real ? tokens[i] : 0;
-                mask[(r * length) + i] = real ? 1 : 0;
-                positions[(r * length) + i] = i;
-            }
-        }
-
-        var inputs = new List<(string, OrtValue)>();
-        var owned = new List<OrtValue>();
-        OrtValue[] outputs;
-        try
-        {
-            AddInputs(inputs, owned, ids, [rows, length], mask, [rows, length], positions, [rows, length], useCache: false);
-            AddPast(inputs, owned, null, rows);
-            outputs = Run(inputs);
-        }
-        finally
-        {
-            foreach (var value in owned) value.Dispose();
-        }
-
-        using var logits = outputs[0];
-        for (var i = 1; i < outputs.Length; i++) outputs[i].Dispose();
-        for (var r = 0; r < rows; r++)
-        {
-            var s = _active[r];
-            Advance(s, logits, r, position: s.Tokens.Count - 1, sequenceLength: length);
-        }
-    }
-
-    private void AddInputs(
-        List<(string, OrtValue)> inputs, List<OrtValue> owned, long[] ids, long[] idsShape, long[] mask, long[] maskShape, long[] positions, long[] positionsShape, bool useCache)
-    {
-        var layout = _decoder.Layout;
-        inputs.Add((layout.InputIds, Own(owned, Ids(layout.InputIds, ids, idsShape))));
-        if (layout.AttentionMask is { } maskName) inputs.Add((maskName, Own(owned, Ids(maskName, mask, maskShape))));
-        if (layout.PositionIds is { } positionName) inputs.Add((positionName, Own(owned, Ids(positionName, positions, positionsShape))));
-        if (layout.UseCacheBranch is { } branch) inputs.Add((branch, Own(owned, OrtValue.CreateTensorValueFromMemory(new[] { useCache }, [1]))));
-    }
-
-    private static OrtValue Own(List<OrtValue> owned, OrtValue value)
-    {
-        owned.Add(value);
-        return value;
-    }
-
-    // Past inputs: the given cache, or empty tensors [rows, heads, 0, head_dim] for a first pass.
-    private void AddPast(List<(string, OrtValue)> inputs, List<OrtValue> owned, OrtValue[]? cache, int rows)
-    {
-        var layers = _decoder.Layout.Layers;
-        for (var l = 0; l < layers.Count; l++)
-        {
-            if (cache is not null && _useCache)
-            {
-                inputs.Add((layers[l].PastKey, cache[2 * l]));
-                inputs.Add((layers[l].PastValue, cache[(2 * l) + 1]));
-            }
-            else
-            {
-                inputs.Add((layers[l].PastKey, Own(owned, EmptyPast(rows))));
-                inputs.Add((layers[l].PastValue, Own(owned, EmptyPast(rows))));
-            }
-        }
-    }
-
-    private OrtValue EmptyPast(int rows) =>
-        OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, KvOrtType, [rows, _decoder.KvHeads, 0, _decoder.HeadDim]);
-
-    private OrtElementType KvOrtType => _decoder.Layout.KvType == Tensors.TensorElementType.Float16 ? OrtElementType.Float16 : OrtElementType.Float;
-
-    private OrtValue[] Run(List<(string Name, OrtValue Value)> inputs)
-    {
-        var names = new string[inputs.Count];
-        var values = new OrtValue[inputs.Count];
-        for (var i = 0; i < inputs.Count; i++) (names[i], values[i]) = inputs[i];
-        var results = _session!.Run(_runOptions, names, values, _outputNames);
-        var outputs = new OrtValue[results.Count];
-        for (var i = 0; i < outputs.Length; i++) outputs[i] = results[i];
-        return outputs; // the caller owns each value; the collection holds nothing else
-    }
-
-    private OrtValue Ids(string input, long[] values, long[] shape)
-    {
-        if (_decoder.Int32Inputs.Contains(input))
-        {
-            var narrow = new int[values.Length];
-            for (var i = 0; i < values.Length; i++) narrow[i] = (int)values[i];
-            return OrtValue.CreateTensorValueFromMemory(narrow, shape);
-        }
-
-        return OrtValue.CreateTensorValueFromMemory(values, shape);
-    }
-
-    // Joins waiting rows and drops finished ones: every row's real slots are copied, in order, into compact tensors.
-    private void Rebuild()
-    {
-        var rows = new List<GenerationSequence>(_active.Count + _joining.Count);
-        foreach (var s in _active) if (!s.Finished) rows.Add(s);
-        foreach (var s in _joining) if (!s.Finished) rows.Add(s);
-        var consumed = new HashSet<GenerationJob>();
-        foreach (var s in _joining) consumed.Add(s.Job);
-        _joining.Clear();
-
-        if (rows.Count == 0)
-        {
-            DisposeCache();
-            _active.Clear();
-            foreach (var job in consumed) job.DisposePrefill();
-            _dirty = false;
-            return;
-        }
-
-        var slots = 0;
-        foreach (var s in rows) slots = Math.Max(slots, s.CachedLength);
-        var heads = _decoder.KvHeads;
-        var oldRuns = new List<(int Start, int Length)>[rows.Count];
-        for (var r = 0; r < rows.Count; r++)
-        {
-            if (rows[r].Row >= 0) oldRuns[r] = Runs(rows[r].Row);
-        }
-
-        var layers = _decoder.Layout.Layers.Count;
-        var cache = new OrtValue[2 * layers];
-        try
-        {
-            for (var t = 0; t < cache.Length; t++)
-            {
-                cache[t] = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, KvOrtType, [rows.Count, heads, slots, _decoder.HeadDim]);
-                var destination = cache[t].GetTensorMutableRawData();
-                destination.Clear(); // masked slots must hold numbers: garbage could be NaN, and NaN × 0 is still NaN
-                for (var r = 0; r < rows.Count; r++)
-                {
-                    var s = rows[r];
-                    for (var h = 0; h < heads; h++)
-                    {
-                        var target = destination.Slice((int)(((((long)r * heads) + h) * slots) * _slotBytes));
-                        if (s.Row >= 0)
-                        {
-                            var source = _cache![t].GetTensorDataAsSpan<byte>();
-                            var from = ((((long)s.Row * heads) + h) * _slots) * _slotBytes;
-                            var written = 0;
-                            foreach (var (start, length) in oldRuns[r])
-                            {
-                                source.Slice((int)(from + ((long)start * _slotBytes)), length * _slotBytes).CopyTo(target[(written * _slotBytes)..]);
-                                written += length;
-                            }
-                        }
-                        else
-                        {
-                            var source = s.Job.PrefillCache![t].GetTensorDataAsSpan<byte>();
-                            var length = s.CachedLength;
-                            source.Slice(h * length * _slotBytes, length * _slotBytes).CopyTo(target);
-                        }
-                    }
-                }
-            }
-        }
-        catch
-        {
-            foreach (var v in cache) v?.Dispose();
-            throw;
-        }
-
-        DisposeCache();
-        foreach (var job in consumed) job.DisposePrefill();
-        _cache = cache;
-        _slots = slots;
-        _mask = new long[rows.Count * slots];
-        for (var r = 0; r < rows.Count; r++)
-        {
-            Array.Fill(_mask, 1L, r * slots, rows[r].CachedLength);
-            rows[r].Row = r;
-        }
-
-        _active.Clear();
-        _active.AddRange(rows);
-        _dirty = false;
-    }
-
-    // The runs of real (unmasked) slots of a row of the current batch.
-    private List<(int Start, int Length)> Runs(int row)
-    {
-        var runs = new List<(int, int)>(2);
-        var offset = row * _slots;
-        var i = 0;
-        while (i < _slots)
-        {
-            if (_mask[offset + i] == 0)
-            {
-                i++;
-                continue;
-            }
-
-            var start = i;
-            while (i < _slots && _mask[offset + i] != 0) i++;
-            runs.Add((start, i - start));
-        }
-
-        return runs;
-    }
-
-    private void DisposeCache()
-    {
-        if (_cache is null) return;
-        foreach (var v in _cache) v.Dispose();
-        _cache = null;
-        _slots = 0;
-        _mask = [];
-        foreach (var s in _active) s.Row = -1;
-    }
-
-    // Samples a row's next token from its logits, updates its text, and ends it on an end token, a stop sequence or a limit.
-    private void Advance(GenerationSequence s, OrtValue logits, int row, int position, int sequenceLength)
-    {
-        var vocabulary = (int)logits.GetTensorTypeAndShape().Shape[2];
-        if (_logits.Length != vocabulary) _logits = new float[vocabulary];
-        var offset = (((long)row * sequenceLength) + position) * vocabulary;
-        if (_decoder.Layout.LogitsType == Tensors.TensorElementType.Float16)
-        {
-            var halves = MemoryMarshal.Cast<byte, Half>(logits.GetTensorDataAsSpan<byte>()).Slice((int)offset, vocabulary);
-            for (var i = 0; i < vocabulary; i++) _logits[i] = (float)halves[i];
-        }
-        else
-        {
-            logits.GetTensorDataAsSpan<float>().Slice((int)offset, vocabulary).CopyTo(_logits);
-        }
-
-        var job = s.Job;
-        TokenLogProb? logProb = null;
-        int token;
-        if (job.Settings.LogProbs)
-        {
-            var raw = _logits.AsSpan();
-            var scratch = System.Buffers.ArrayPool<float>.Shared.Rent(vocabulary);
-            try
-            {
-                raw.CopyTo(scratch);
-                token = s.Sampler.Sample(scratch.AsSpan(0, vocabulary));
-                logProb = _decoder.LogProb(raw, token, job.Settings.TopLogProbs);
-            }
-            finally
-            {
-                System.Buffers.ArrayPool<float>.Shared.Return(scratch);
-            }
-        }
-        else
-        {
-            token = s.Sampler.Sample(_logits);
-        }
-
-        s.Sampler.Accept(token);
-        Interlocked.Increment(ref _generated);
-        _metrics.Tokens.Add(1, _modelTag, new(Diagnostics.ModelKitTelemetry.TokenTypeTag, "completion"));
-        s.Generated++;
-        job.CompletionTokens++;
-        s.Tokens.Add(token);
-        s.NextToken = token;
-
-        string text;
-        string? finish = null;
-        IReadOnlyList<int> tokenIds = [token];
-        if (_decoder.IsEndToken(token))
-        {
-            tokenIds = [];
-            logProb = null;
-            var (rest, _) = s.StopMatcher.Push(s.Detokenizer.Flush());
-            text = rest + s.StopMatcher.Flush();
-            finish = TextGenerationFinishReasons.Stop;
-        }
-        else
-        {
-            var (emit, stopped) = s.StopMatcher.Push(s.Detokenizer.Push(token));
-            text = emit;
-            if (stopped)
-            {
-                finish = TextGenerationFinishReasons.Stop;
-                if (emit.Length == 0)
-                {
-                    // The token only completed the stop sequence: none of its text is in the answer, so neither is it.
-                    tokenIds = [];
-                    logProb = null;
-                }
-            }
-            else if (s.Generated >= job.MaxTokens || s.Tokens.Count >= ContextLength)
-            {
-                var (rest, stoppedAtEnd) = s.StopMatcher.Push(s.Detokenizer.Flush());
-                text += rest + (stoppedAtEnd ? string.Empty : s.StopMatcher.Flush());
-                finish = stoppedAtEnd ? TextGenerationFinishReasons.Stop : TextGenerationFinishReasons.Length;
-            }
-        }
-
-        job.Emit(new TextGenerationUpdate
-        {
-            ModelId = job.ModelId,
-            Version = job.Version,
-            ChoiceIndex = s.Index,
-            Text = text,
-            TokenIds = tokenIds,
-            LogProbs = logProb is null ? null : [logProb],
-            FinishReason = finish,
-        });
-
-        if (finish is null) return;
-        s.Finished = true;
-        _dirty = true;
-        if (--job.Unfinished == 0) job.Complete();
+        return !_useCache || 2L * rows * longest * _bytesPerToken <= _kvCacheBytes;
     }
 
     private void FailRunning(Exception error)

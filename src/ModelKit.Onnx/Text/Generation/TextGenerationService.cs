@@ -307,24 +307,8 @@ public sealed class TextGenerationService : ITextGenerationService, IDisposable
 
             // A deployment's own limits (seed 004's max_model_len and gpu_memory_utilization) narrow the service's.
             var limits = model.DeploymentId is { } deploymentId ? _deployments?.FindDeployment(deploymentId)?.Generation : null;
-            var options = _options;
-            if (limits?.KvCacheBytes is { } kv)
-            {
-                options = new TextGenerationOptions
-                {
-                    MaxBatchSequences = _options.MaxBatchSequences,
-                    KvCacheBytes = kv,
-                    MaxQueuedRequests = _options.MaxQueuedRequests,
-                    PrefillChunkTokens = _options.PrefillChunkTokens,
-                    MaxChoices = _options.MaxChoices,
-                    DefaultTimeout = _options.DefaultTimeout,
-                    UseKvCache = _options.UseKvCache,
-                    ChatTemplate = _options.ChatTemplate,
-                };
-            }
-
             var context = Math.Min(decoder.ContextLength, limits?.MaxContextLength ?? int.MaxValue);
-            engine = new GenerationEngine(model, decoder, options, context, _metrics, _logger);
+            engine = new GenerationEngine(model, decoder, _options, context, limits?.KvCacheBytes ?? _options.KvCacheBytes, _metrics, _logger);
             _engines[model] = engine;
             return engine;
         }
