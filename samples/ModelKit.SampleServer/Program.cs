@@ -27,6 +27,7 @@ builder.Services.AddModelKit(builder.Configuration.GetSection("ModelKit"))
     .AddOnnxRuntime()
     .ConfigureTextEmbeddings(builder.Configuration.GetSection("ModelKit:Embeddings")) // MaxInputs, MaxChunkRows, MaxChunkTokens, MaxChunksInFlight
     .ConfigureTextGeneration(builder.Configuration.GetSection("ModelKit:Generation")) // MaxBatchSequences, KvCacheBytes, PrefillChunkTokens, MaxQueuedRequests, MaxChoices, ChatTemplate
+    .AddRemoteModels(builder.Configuration.GetSection("ModelKit:RemoteModels"))       // OpenAI-compatible providers served as models: Models:{id}:{Endpoint, ApiKey, Model, Provider}, Timeout, MaxRetries
     .AddHttpApi(builder.Configuration.GetSection("ModelKit"));           // ModelKit:Auth (keys, scopes, limits; rotated live), ModelKit:Http
 builder.Services.AddHostedService<DemoModelSeeder>();
 // Prometheus text at /metrics: ModelKit's instruments (meter "ModelKit") and ASP.NET Core's, through OpenTelemetry.

@@ -47,6 +47,8 @@ public static class ModelKitProblems
         ModelKitErrorCodes.QueueFull => StatusCodes.Status429TooManyRequests,
         ModelKitErrorCodes.InsufficientResources or ModelKitErrorCodes.DeviceUnavailable or ModelKitErrorCodes.ModelUnavailable => StatusCodes.Status503ServiceUnavailable,
         ModelKitErrorCodes.PayloadTooLarge => StatusCodes.Status413PayloadTooLarge,
+        ModelKitErrorCodes.ProviderUnavailable => StatusCodes.Status502BadGateway,
+        ModelKitErrorCodes.ProviderTimeout => StatusCodes.Status504GatewayTimeout,
         _ => StatusCodes.Status500InternalServerError,
     };
 
@@ -123,6 +125,8 @@ public static class ModelKitProblems
         ModelKitErrorCodes.UnsupportedTask => "Unsupported task",
         ModelKitErrorCodes.InternalError => "Internal error",
         ModelKitErrorCodes.ModelUnavailable => "Model unavailable",
+        ModelKitErrorCodes.ProviderUnavailable => "Provider unavailable",
+        ModelKitErrorCodes.ProviderTimeout => "Provider timed out",
         Unauthorized => "Unauthorized",
         NotFound => "Not found",
         MethodNotAllowed => "Method not allowed",

@@ -31,7 +31,9 @@ public static class OnnxModelKitBuilderExtensions
         builder.Services.AddOptions<TextGenerationOptions>().Validate(o => o.MaxBatchSequences is >= 1 and <= 4096 && o.KvCacheBytes >= 1 << 20 && o.MaxQueuedRequests >= 0
                 && o.PrefillChunkTokens >= 1 && o.MaxChoices is >= 1 and <= 128 && o.DefaultTimeout > TimeSpan.Zero,
             "ModelKit:Generation: MaxBatchSequences must be 1..4096, KvCacheBytes at least 1 MiB, MaxQueuedRequests 0 or more, PrefillChunkTokens 1 or more, MaxChoices 1..128, DefaultTimeout positive.").ValidateOnStart();
-        builder.Services.TryAddSingleton<ITextGenerationService, TextGenerationService>();
+        builder.Services.TryAddSingleton<TextGenerationService>();
+        builder.Services.TryAddKeyedSingleton<ITextGenerationService>(TextGenerationServiceKeys.Local, static (sp, _) => sp.GetRequiredService<TextGenerationService>());
+        builder.Services.TryAddSingleton<ITextGenerationService>(static sp => sp.GetRequiredService<TextGenerationService>());
         builder.Services.TryAddSingleton<ModelKitChatClients>();
         return builder;
     }

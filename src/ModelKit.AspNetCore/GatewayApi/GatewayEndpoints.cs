@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using ModelKit.Deployments;
 using ModelKit.Diagnostics;
@@ -7,6 +8,7 @@ using ModelKit.Inference;
 using ModelKit.Registry;
 using ModelKit.Scheduling;
 using ModelKit.Serving;
+using ModelKit.Text;
 
 namespace ModelKit.AspNetCore;
 
@@ -16,12 +18,14 @@ internal static class GatewayEndpoints
     public static async Task<IResult> ListModelsAsync(
         HttpContext context, IModelRegistry registry, IDeploymentManager deployments, IOptions<InferenceOptions> inference, CancellationToken cancellationToken)
     {
+        var remote = context.RequestServices.GetService<IRemoteModelCatalog>();
         var models = new List<GatewayModel>();
         foreach (var model in await registry.ListAllModelsAsync(cancellationToken: cancellationToken))
         {
-            models.Add(Listed(model, deployments.FindByModel(model.Id), inference.Value));
+            if (remote?.Find(model.Id) is null) models.Add(Listed(model, deployments.FindByModel(model.Id), inference.Value));
         }
 
+        foreach (var model in remote?.Models ?? []) models.Add(Listed(model));
         return Gateway.Ok(context, new GatewayModelList(models));
     }
 
@@ -36,6 +40,11 @@ internal static class GatewayEndpoints
     private static async Task<IResult> ModelAsync(
         string modelId, HttpContext context, IModelRegistry registry, IDeploymentManager deployments, IModelRouter router, IOptions<InferenceOptions> inference, CancellationToken cancellationToken)
     {
+        if (context.RequestServices.GetService<IRemoteModelCatalog>() is { } catalog && catalog.Find(modelId) is { } remote)
+        {
+            return Gateway.Ok(context, RemoteDetail(remote, catalog.GetStats(remote.Id)));
+        }
+
         var model = await registry.GetModelAsync(modelId, cancellationToken);
         var active = deployments.FindByModel(model.Id);
         var stats = router.GetQueueStats(model.Id);
@@ -69,6 +78,36 @@ internal static class GatewayEndpoints
         ModelType = model.Task,
         Framework = model.Framework,
     };
+
+    // A remote model: served by its provider (no deployment here); 'active' as configured, its requests' outcomes in stats.
+    private static GatewayModel Listed(RemoteModelInfo model) => new()
+    {
+        Id = model.Id,
+        Name = model.Name,
+        Description = model.Description,
+        Version = model.Version,
+        Capabilities = ["chat", "completion"],
+        Provider = model.Provider,
+        Status = "active",
+    };
+
+    private static GatewayModelDetail RemoteDetail(RemoteModelInfo model, RemoteModelStats stats)
+    {
+        var finished = stats.Succeeded + stats.Failed + stats.TimedOut;
+        return new GatewayModelDetail(Listed(model))
+        {
+            Stats = new GatewayModelStats
+            {
+                AverageLatencyMs = stats.AverageLatencyMs,
+                Availability = finished == 0 ? null : Math.Round((double)stats.Succeeded / finished, 6),
+                SucceededRequests = stats.Succeeded,
+                FailedRequests = stats.Failed + stats.TimedOut,
+            },
+            Versions = model.Version is { } version ? [version] : [],
+            CreatedAt = model.AddedAt,
+            UpdatedAt = model.AddedAt,
+        };
+    }
 
     public static async Task<IResult> LocalModelsAsync(
         HttpContext context, IModelRegistry registry, IDeploymentManager deployments, CancellationToken cancellationToken)

@@ -15,13 +15,15 @@ internal record GatewayModel
     /// <summary>The default version.</summary>
     public string? Version { get; init; }
     public required IReadOnlyList<string> Capabilities { get; init; }
-    /// <summary>Always <c>local</c>: ModelKit serves the models it holds.</summary>
+    /// <summary><c>local</c> for the models ModelKit holds; a remote model's provider (<c>openai</c>, <c>anthropic</c> …).</summary>
     public required string Provider { get; init; }
     public required string Status { get; init; }
-    public required GatewayModelDeployment Deployment { get; init; }
-    /// <summary>The registry's task (model type), e.g. <c>feature-extraction</c>.</summary>
+    /// <summary>Where a local model is served; left out for a remote one, as the seed's remote examples have none.</summary>
+    public GatewayModelDeployment? Deployment { get; init; }
+    /// <summary>The registry's task (model type), e.g. <c>feature-extraction</c>; left out for a remote model.</summary>
     public string? ModelType { get; init; }
-    public required string Framework { get; init; }
+    /// <summary>The registry's framework (<c>onnx</c>); left out for a remote model.</summary>
+    public string? Framework { get; init; }
 }
 
 /// <summary>Where a model is served: always locally, on <see cref="Hardware"/>.</summary>

@@ -8,8 +8,8 @@ namespace ModelKit.AspNetCore.InferenceApi;
 /// <summary>
 /// Seed 003's error shape and its codes. The seed names six codes: UNSUPPORTED_TASK (400), MODEL_NOT_FOUND (404),
 /// INVALID_INPUT (400), INFERENCE_FAILED (500), RESOURCE_EXHAUSTED and TIMEOUT. ModelKit's codes map onto them where one
-/// means the same (QUEUE_FULL, INSUFFICIENT_RESOURCES and RATE_LIMITED → RESOURCE_EXHAUSTED; INFERENCE_TIMEOUT → TIMEOUT;
-/// PAYLOAD_TOO_LARGE → INVALID_INPUT), keeping their HTTP status; the original code is then in
+/// means the same (QUEUE_FULL, INSUFFICIENT_RESOURCES and RATE_LIMITED → RESOURCE_EXHAUSTED; INFERENCE_TIMEOUT and
+/// PROVIDER_TIMEOUT → TIMEOUT; PROVIDER_UNAVAILABLE → INFERENCE_FAILED; PAYLOAD_TOO_LARGE → INVALID_INPUT), keeping their HTTP status; the original code is then in
 /// <c>details.modelkit_code</c>. Codes the seed has no word for (JOB_NOT_FOUND, DEPLOYMENT_NOT_RUNNING, UNAUTHORIZED …)
 /// are sent as ModelKit names them.
 /// </summary>
@@ -52,7 +52,8 @@ internal static class InferenceApiErrors
     public static string SeedCode(string code) => code switch
     {
         ModelKitErrorCodes.QueueFull or ModelKitErrorCodes.InsufficientResources or ModelKitProblems.RateLimited => ResourceExhausted,
-        ModelKitErrorCodes.InferenceTimeout => Timeout,
+        ModelKitErrorCodes.InferenceTimeout or ModelKitErrorCodes.ProviderTimeout => Timeout,
+        ModelKitErrorCodes.ProviderUnavailable => ModelKitErrorCodes.InferenceFailed,
         ModelKitErrorCodes.PayloadTooLarge => ModelKitErrorCodes.InvalidInput,
         _ => code,
     };

@@ -8,15 +8,26 @@ namespace ModelKit.AspNetCore;
 /// <summary>The OpenAI-compatible handlers: one Core call each, in OpenAI's shapes.</summary>
 internal static class OpenAiEndpoints
 {
-    public static async Task<IResult> ListModelsAsync(IModelRegistry registry, CancellationToken cancellationToken)
+    // The registry's models, then the remote ones (a remote id hides a registered model of the same id, as generation does).
+    public static async Task<IResult> ListModelsAsync(HttpContext context, IModelRegistry registry, CancellationToken cancellationToken)
     {
+        var remote = context.RequestServices.GetService<IRemoteModelCatalog>();
         var models = new List<OpenAiModel>();
-        foreach (var model in await registry.ListAllModelsAsync(cancellationToken: cancellationToken)) models.Add(Of(model));
+        foreach (var model in await registry.ListAllModelsAsync(cancellationToken: cancellationToken))
+        {
+            if (remote?.Find(model.Id) is null) models.Add(Of(model));
+        }
+
+        foreach (var model in remote?.Models ?? []) models.Add(Of(model));
         return ModelKitJson.Json(new OpenAiModelList(models));
     }
 
-    public static async Task<IResult> GetModelAsync(string model, IModelRegistry registry, CancellationToken cancellationToken) =>
-        ModelKitJson.Json(Of(await registry.GetModelAsync(ModelIdRoute.FromSegment(model), cancellationToken)));
+    public static async Task<IResult> GetModelAsync(string model, HttpContext context, IModelRegistry registry, CancellationToken cancellationToken)
+    {
+        var id = ModelIdRoute.FromSegment(model);
+        if (context.RequestServices.GetService<IRemoteModelCatalog>()?.Find(id) is { } remote) return ModelKitJson.Json(Of(remote));
+        return ModelKitJson.Json(Of(await registry.GetModelAsync(id, cancellationToken)));
+    }
 
     public static async Task<IResult> EmbeddingsAsync(HttpContext context, CancellationToken cancellationToken)
     {
@@ -47,7 +58,7 @@ internal static class OpenAiEndpoints
     }
 
     private static string ModelOf(string? model) =>
-        string.IsNullOrWhiteSpace(model) ? throw new InvalidInputException("'model' is required: the id of a registered decoder (GET /v1/models lists the models).") : model;
+        string.IsNullOrWhiteSpace(model) ? throw new InvalidInputException("'model' is required: the id of a registered decoder or a remote model (GET /v1/models lists the models).") : model;
 
     /// <summary>The text embedding service; 501 when the host registered none (it comes with <c>AddOnnxRuntime()</c>).</summary>
     internal static ITextEmbeddingService ServiceOf(HttpContext context) =>
@@ -55,4 +66,6 @@ internal static class OpenAiEndpoints
         ?? throw new NotBuiltException("This server has no text embedding service: the host must add a text backend (services.AddModelKit().AddOnnxRuntime()).");
 
     private static OpenAiModel Of(ModelInfo model) => new(model.Id, model.CreatedAt.ToUnixTimeSeconds(), "modelkit");
+
+    private static OpenAiModel Of(RemoteModelInfo model) => new(model.Id, model.AddedAt.ToUnixTimeSeconds(), model.Provider);
 }

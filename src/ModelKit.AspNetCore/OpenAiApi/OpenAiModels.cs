@@ -19,8 +19,8 @@ internal sealed record OpenAiError(
 
 /// <summary>A model as OpenAI lists it.</summary>
 /// <param name="Id">The model id.</param>
-/// <param name="Created">When it was registered, in Unix seconds.</param>
-/// <param name="OwnedBy">Who serves it: <c>modelkit</c>, this server's registry.</param>
+/// <param name="Created">When it was registered (a remote model: when this server started serving it), in Unix seconds.</param>
+/// <param name="OwnedBy">Who serves it: <c>modelkit</c>, this server's registry; a remote model's provider (<c>openai</c> …).</param>
 internal sealed record OpenAiModel(string Id, long Created, string OwnedBy)
 {
     public string Object { get; } = "model";

@@ -42,4 +42,11 @@ public static class ModelKitErrorCodes
     /// unreadable or does not match its recorded hash. Not the client's mistake; an operator must re-upload.
     /// </summary>
     public const string ModelUnavailable = "MODEL_UNAVAILABLE";
+    /// <summary>
+    /// A model served through a remote provider cannot be served now: the provider could not be reached, refused the
+    /// server's credentials, does not know the configured model, or failed. Not the client's mistake (502).
+    /// </summary>
+    public const string ProviderUnavailable = "PROVIDER_UNAVAILABLE";
+    /// <summary>A model served through a remote provider: the provider did not answer within the model's timeout (504).</summary>
+    public const string ProviderTimeout = "PROVIDER_TIMEOUT";
 }

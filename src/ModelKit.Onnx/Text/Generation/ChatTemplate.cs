@@ -12,9 +12,6 @@ namespace ModelKit.Onnx.Text.Generation;
 /// </summary>
 internal sealed class ChatTemplate
 {
-    /// <summary>The roles a message may have, as error messages list them.</summary>
-    public const string RoleNames = "system, developer, user or assistant";
-
     private const string KnownNames = "chatml, llama3, llama2, mistral, gemma, phi3 or zephyr";
 
     private readonly Family _family;
@@ -110,13 +107,6 @@ internal sealed class ChatTemplate
         return ChatMl;
     }
 
-    /// <summary>True for the roles a message may have (any case).</summary>
-    public static bool IsSupportedRole(string? role) => ParseRole(role) is not null;
-
-    /// <summary>The message for a message whose role is none of the supported ones.</summary>
-    public static string UnsupportedRole(int index, string? role) =>
-        $"messages[{index.ToString(CultureInfo.InvariantCulture)}].role '{role}' is not supported; use {RoleNames}.";
-
     /// <summary>
     /// The prompt for <paramref name="messages"/>, ending with the assistant's turn opened. Families without a system
     /// role (Mistral, Gemma) put the system text at the start of the first user turn, as their own templates do.
@@ -137,7 +127,7 @@ internal sealed class ChatTemplate
         for (var i = 0; i < messages.Count; i++)
         {
             var message = messages[i] ?? throw new InvalidInputException($"messages[{i}] is null.");
-            var role = ParseRole(message.Role) ?? throw new InvalidInputException(UnsupportedRole(i, message.Role));
+            var role = ParseRole(message.Role) ?? throw new InvalidInputException(TextGenerationParameters.UnknownRole(i, message.Role));
             turns.Add((role, message.Content ?? "", i));
         }
 

@@ -10,7 +10,7 @@ namespace ModelKit.Onnx.Text.Generation;
 internal static class LogProbs
 {
     /// <summary>The most alternatives a position may list (OpenAI's limit).</summary>
-    public const int MaxTop = 20;
+    public const int MaxTop = TextGenerationParameters.MaxTopLogProbs;
 
     /// <summary>
     /// The log-softmax of <paramref name="rawLogits"/> at <paramref name="chosen"/>, and the <c>topIds.Length</c> most

@@ -117,7 +117,7 @@ public sealed class TextGenerationService : ITextGenerationService, IDisposable
     {
         ArgumentNullException.ThrowIfNull(request);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        GenerationParameters.Validate(request, _options.MaxChoices);
+        TextGenerationParameters.Validate(request, _options.MaxChoices);
         var model = await _router.ResolveAsync(request.ModelId, request.Version, cancellationToken).ConfigureAwait(false);
         var decoder = await GetDecoderAsync(model, cancellationToken).ConfigureAwait(false);
         var engine = GetEngine(model, decoder);

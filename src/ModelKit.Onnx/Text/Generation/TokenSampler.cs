@@ -50,7 +50,7 @@ internal sealed class TokenSampler
 
     /// <summary>
     /// The sampler for choice <paramref name="choiceIndex"/> of <paramref name="request"/> (its parameters validated by
-    /// <see cref="GenerationParameters.Validate"/>): null temperature and top-p are 1, null top-k is no limit, and each
+    /// <see cref="TextGenerationParameters.Validate"/>): null temperature and top-p are 1, null top-k is no limit, and each
     /// choice draws from its own generator (seeded from the request's seed and the index; a random seed without one).
     /// </summary>
     public static TokenSampler ForChoice(TextGenerationRequest request, int choiceIndex)

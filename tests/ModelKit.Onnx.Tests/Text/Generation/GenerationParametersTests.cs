@@ -24,9 +24,9 @@ public sealed class GenerationParametersTests
     [Fact]
     public void Validate_ParametersInRange_Passes()
     {
-        GenerationParameters.Validate(Valid, maxN: 4);
-        GenerationParameters.Validate(new TextGenerationRequest { ModelId = "m", Messages = [new("user", "Hi")] }, maxN: 1);
-        GenerationParameters.Validate(new TextGenerationRequest { ModelId = "m", PromptTokenIds = [1, 2], Temperature = 0, TopP = 1 }, maxN: 1);
+        TextGenerationParameters.Validate(Valid, maxChoices: 4);
+        TextGenerationParameters.Validate(new TextGenerationRequest { ModelId = "m", Messages = [new("user", "Hi")] }, maxChoices: 1);
+        TextGenerationParameters.Validate(new TextGenerationRequest { ModelId = "m", PromptTokenIds = [1, 2], Temperature = 0, TopP = 1 }, maxChoices: 1);
     }
 
     public static TheoryData<TextGenerationRequest, string> Invalid => new()
@@ -60,7 +60,7 @@ public sealed class GenerationParametersTests
     [MemberData(nameof(Invalid))]
     public void Validate_ParameterOutOfRange_ThrowsNamingTheFieldAndItsRange(TextGenerationRequest request, string message)
     {
-        var error = Assert.Throws<InvalidInputException>(() => GenerationParameters.Validate(request, maxN: 4));
+        var error = Assert.Throws<InvalidInputException>(() => TextGenerationParameters.Validate(request, maxChoices: 4));
 
         Assert.Equal(message, error.Message);
         Assert.Equal("INVALID_INPUT", error.ErrorCode);
@@ -69,7 +69,7 @@ public sealed class GenerationParametersTests
     [Fact]
     public void Validate_SeveralWrongFields_ListsThemAll()
     {
-        var error = Assert.Throws<InvalidInputException>(() => GenerationParameters.Validate(Valid with { Temperature = 3, TopK = -1, Stop = ["x", "y"] }, maxN: 4, maxStops: 1));
+        var error = Assert.Throws<InvalidInputException>(() => TextGenerationParameters.Validate(Valid with { Temperature = 3, TopK = -1, Stop = ["x", "y"] }, maxChoices: 4, maxStopSequences: 1));
 
         Assert.Equal("temperature must be between 0 and 2; got 3. top_k must be 1 or more; got -1. stop takes at most 1 sequences; got 2.", error.Message);
     }

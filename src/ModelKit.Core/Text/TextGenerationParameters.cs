@@ -1,28 +1,41 @@
 using System.Globalization;
-using ModelKit.Text;
 
-namespace ModelKit.Onnx.Text.Generation;
+namespace ModelKit.Text;
 
 /// <summary>
 /// Checks a <see cref="TextGenerationRequest"/>'s parameters before it is queued, naming each wrong field as OpenAI's
 /// API spells it (<c>temperature</c>, <c>top_p</c> …) with the range it takes. Whether the prompt fits the model's
-/// context is the engine's check, once the prompt is tokenized.
+/// context is the backend's check, once the prompt is tokenized. Every <see cref="ITextGenerationService"/> calls it
+/// first, so that local and remote models refuse the same requests with the same words.
 /// </summary>
-internal static class GenerationParameters
+public static class TextGenerationParameters
 {
     /// <summary>The most stop sequences OpenAI takes.</summary>
     public const int DefaultMaxStops = 4;
 
+    /// <summary>The most alternatives <see cref="TextGenerationRequest.TopLogProbs"/> may ask for (OpenAI's limit).</summary>
+    public const int MaxTopLogProbs = 20;
+
+    /// <summary>The roles a <see cref="TextChatMessage"/> may have, as messages name them.</summary>
+    public const string RoleNames = "system, developer, user or assistant";
+
+    /// <summary>Whether <paramref name="role"/> is one of <see cref="RoleNames"/> (in any case).</summary>
+    public static bool IsKnownRole(string? role) => role?.ToLowerInvariant() is "system" or "developer" or "user" or "assistant";
+
+    /// <summary>The message for message <paramref name="index"/> whose role is none of <see cref="RoleNames"/>.</summary>
+    public static string UnknownRole(int index, string? role) =>
+        $"messages[{index.ToString(CultureInfo.InvariantCulture)}].role '{(role is { Length: > 40 } ? role[..40] + "…" : role)}' is not supported; use {RoleNames}.";
+
     /// <summary>Throws when any parameter is out of range; the message lists every wrong field.</summary>
     /// <param name="request">The request.</param>
-    /// <param name="maxN">The most choices one request may ask for.</param>
-    /// <param name="maxStops">The most stop sequences one request may give.</param>
+    /// <param name="maxChoices">The most choices one request may ask for.</param>
+    /// <param name="maxStopSequences">The most stop sequences one request may give.</param>
     /// <exception cref="InvalidInputException">A parameter is out of range, or the prompt is missing, given twice or empty.</exception>
-    public static void Validate(TextGenerationRequest request, int maxN, int maxStops = DefaultMaxStops)
+    public static void Validate(TextGenerationRequest request, int maxChoices, int maxStopSequences = DefaultMaxStops)
     {
         ArgumentNullException.ThrowIfNull(request);
-        ArgumentOutOfRangeException.ThrowIfLessThan(maxN, 1);
-        ArgumentOutOfRangeException.ThrowIfNegative(maxStops);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxChoices, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(maxStopSequences);
         var errors = new List<string>();
         CheckPrompt(request, errors);
 
@@ -37,13 +50,13 @@ internal static class GenerationParameters
         }
 
         if (request.TopK is < 1) errors.Add($"top_k must be 1 or more; got {request.TopK}.");
-        if (request.N < 1 || request.N > maxN) errors.Add($"n must be between 1 and {maxN}; got {request.N}.");
+        if (request.N < 1 || request.N > maxChoices) errors.Add($"n must be between 1 and {maxChoices}; got {request.N}.");
         if (request.MaxTokens is < 1) errors.Add($"max_tokens must be 1 or more; got {request.MaxTokens}.");
         if (!(request.PresencePenalty is >= -2 and <= 2)) errors.Add($"presence_penalty must be between -2 and 2; got {Format(request.PresencePenalty)}.");
         if (!(request.FrequencyPenalty is >= -2 and <= 2)) errors.Add($"frequency_penalty must be between -2 and 2; got {Format(request.FrequencyPenalty)}.");
-        if (request.TopLogProbs is < 0 or > LogProbs.MaxTop)
+        if (request.TopLogProbs is < 0 or > MaxTopLogProbs)
         {
-            errors.Add($"top_logprobs must be between 0 and {LogProbs.MaxTop}; got {request.TopLogProbs}.");
+            errors.Add($"top_logprobs must be between 0 and {MaxTopLogProbs}; got {request.TopLogProbs}.");
         }
         else if (request.TopLogProbs > 0 && !request.LogProbs)
         {
@@ -52,7 +65,7 @@ internal static class GenerationParameters
 
         if (request.Stop is { } stops)
         {
-            if (stops.Count > maxStops) errors.Add($"stop takes at most {maxStops} sequences; got {stops.Count}.");
+            if (stops.Count > maxStopSequences) errors.Add($"stop takes at most {maxStopSequences} sequences; got {stops.Count}.");
             for (var i = 0; i < stops.Count; i++)
             {
                 if (string.IsNullOrEmpty(stops[i])) errors.Add($"stop[{i}] is empty; a stop sequence needs at least one character.");
@@ -91,11 +104,11 @@ internal static class GenerationParameters
             }
             else if (string.IsNullOrEmpty(message.Role))
             {
-                errors.Add($"messages[{i}].role is empty; use {ChatTemplate.RoleNames}.");
+                errors.Add($"messages[{i}].role is empty; use {RoleNames}.");
             }
-            else if (!ChatTemplate.IsSupportedRole(message.Role))
+            else if (!IsKnownRole(message.Role))
             {
-                errors.Add(ChatTemplate.UnsupportedRole(i, message.Role));
+                errors.Add(UnknownRole(i, message.Role));
             }
         }
     }
