@@ -170,6 +170,29 @@ public sealed class RemoteModelsTests(RemoteServers servers) : IClassFixture<Rem
     }
 
     [Fact]
+    public async Task ClientThatLeavesAStream_StopsTheProvidersGeneration()
+    {
+        // The provider's random decoder writes up to its whole context (1024 tokens) without max_tokens.
+        using (var leaving = servers.Front.CreateClient())
+        {
+            using var response = await Sse.PostAsync(leaving, "/v1/chat/completions",
+                $$"""{"model": "{{RemoteServers.RemoteRandom}}", "messages": [{"role": "user", "content": "x"}], "temperature": 0, "stream": true}""");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+            Assert.StartsWith("data: {", await reader.ReadLineAsync(), StringComparison.Ordinal);
+            Assert.True(await servers.ProviderSequencesAsync() > 0, "the provider should be generating while the client reads");
+        } // the front's client leaves here, its stream half read
+
+        // The front cancels its provider request, and the provider's engine drops the sequence.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (await servers.ProviderSequencesAsync() > 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the provider kept generating after the client left");
+            await Task.Delay(50);
+        }
+    }
+
+    [Fact]
     public async Task IChatClient_OverTheHostsGenerationService_ReachesTheRemoteModel()
     {
         var direct = await ExpectAsync(await _provider.PostAsync("/v1/chat/completions",
@@ -323,10 +346,13 @@ public sealed class RemoteServers : IAsyncLifetime
     public const string WrongKey = "remote-wrong-key";
     public const string ProviderModel = "gpt2-gettysburg";
     public const string BadKey = "sk-wrong-key-for-the-provider";
+    public const string RemoteRandom = "remote-random";
+    public const string ProviderRandom = "random-gpt2";
 
     private readonly TcpListener _silent = new(IPAddress.Loopback, 0);
     private readonly List<Socket> _held = [];
     private readonly CancellationTokenSource _stop = new();
+    private readonly TempDirectory _files = new();
 
     public KestrelSampleServerFactory Provider { get; } = new(serveMiniLm: false, serveChatModel: true);
 
@@ -337,6 +363,10 @@ public sealed class RemoteServers : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await Provider.WaitUntilRunningAsync(Provider.CreateClient(), ProviderModel);
+        var random = ModelKit.ModelGenerator.DecoderModels.WriteGpt2DecoderDirectory(_files.Path);
+        await Provider.Services.GetRequiredService<ModelKit.Registry.IModelRegistry>().RegisterAsync(
+            new ModelKit.Registry.ModelDefinition { Id = ProviderRandom, Name = "Random GPT-2", Task = "text-generation" },
+            [.. ModelKit.ModelGenerator.DecoderModels.DirectoryFiles.Select(name => ModelKit.Registry.ArtifactSource.FromFile(name, Path.Combine(random, name)))]);
 
         // A port nothing listens on: bound, then released, so connections to it are refused.
         using (var closed = new TcpListener(IPAddress.Loopback, 0))
@@ -373,6 +403,9 @@ public sealed class RemoteServers : IAsyncLifetime
             [$"ModelKit:RemoteModels:Models:{Remote}:Provider"] = "modelkit",
             [$"ModelKit:RemoteModels:Models:{Remote}:Name"] = "Gettysburg, served by another ModelKit",
             [$"ModelKit:RemoteModels:Models:{Remote}:Description"] = "The second host's generated chat model.",
+            [$"ModelKit:RemoteModels:Models:{RemoteRandom}:Endpoint"] = provider,
+            [$"ModelKit:RemoteModels:Models:{RemoteRandom}:ApiKey"] = SampleServerFactory.AdminKey,
+            [$"ModelKit:RemoteModels:Models:{RemoteRandom}:Model"] = ProviderRandom,
             [$"ModelKit:RemoteModels:Models:{Down}:Endpoint"] = $"http://127.0.0.1:{DownPort}/v1",
             [$"ModelKit:RemoteModels:Models:{Down}:MaxRetries"] = "1",
             [$"ModelKit:RemoteModels:Models:{Slow}:Endpoint"] = $"http://127.0.0.1:{((IPEndPoint)_silent.LocalEndpoint).Port}/v1",
@@ -382,6 +415,20 @@ public sealed class RemoteServers : IAsyncLifetime
             [$"ModelKit:RemoteModels:Models:{WrongKey}:Model"] = ProviderModel,
         });
         await Front.WaitUntilRunningAsync(Front.CreateClient(), "demo-mlp");
+    }
+
+    /// <summary>The sequences in the provider's decoding batches, from its Prometheus <c>/metrics</c> (all models together).</summary>
+    public async Task<double> ProviderSequencesAsync()
+    {
+        var text = await Provider.CreateClient().GetStringAsync("/metrics");
+        var total = 0.0;
+        foreach (var line in text.Split('\n'))
+        {
+            if (!line.StartsWith("modelkit_generation_sequences", StringComparison.Ordinal)) continue;
+            total += double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return total;
     }
 
     /// <summary>Sends each request on one seed 003 socket of the front and returns every frame until each request's last.</summary>
@@ -432,6 +479,7 @@ public sealed class RemoteServers : IAsyncLifetime
         Front?.Dispose();
         Provider.Dispose();
         _stop.Dispose();
+        _files.Dispose();
     }
 
     /// <summary>The front: the sample server on Kestrel with the given settings (no local chat model).</summary>

@@ -25,7 +25,7 @@ public sealed record TextGenerationChoice
     /// <summary>The generated text (a stop sequence that ended it is not included).</summary>
     public required string Text { get; init; }
 
-    /// <summary>The generated token ids.</summary>
+    /// <summary>The generated token ids; empty for a remote model (providers do not send them).</summary>
     public required IReadOnlyList<int> TokenIds { get; init; }
 
     /// <summary>Why it ended: <see cref="TextGenerationFinishReasons.Stop"/> or <see cref="TextGenerationFinishReasons.Length"/>.</summary>
@@ -74,7 +74,7 @@ public sealed record TextGenerationUsage(int PromptTokens, int CompletionTokens)
 
 /// <summary>The log-probability of one generated token.</summary>
 /// <param name="Token">The token's text (may be part of a character).</param>
-/// <param name="TokenId">The token id.</param>
+/// <param name="TokenId">The token id; −1 for a remote model (providers do not send ids).</param>
 /// <param name="LogProb">Its natural-log probability under the model (before temperature and penalties).</param>
 /// <param name="Bytes">The token's UTF-8 bytes.</param>
 /// <param name="TopLogProbs">The most likely tokens at this position, most likely first, when asked for.</param>
@@ -82,7 +82,7 @@ public sealed record TokenLogProb(string Token, int TokenId, float LogProb, byte
 
 /// <summary>An alternative token at a position.</summary>
 /// <param name="Token">The token's text.</param>
-/// <param name="TokenId">The token id.</param>
+/// <param name="TokenId">The token id; −1 for a remote model.</param>
 /// <param name="LogProb">Its natural-log probability.</param>
 /// <param name="Bytes">The token's UTF-8 bytes.</param>
 public sealed record TopTokenLogProb(string Token, int TokenId, float LogProb, byte[] Bytes);
