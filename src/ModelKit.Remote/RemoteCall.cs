@@ -58,7 +58,11 @@ internal sealed class RemoteCall : IDisposable
     /// </summary>
     public Exception Translate(Exception exception)
     {
-        if (exception is ModelKitException) return exception;
+        if (exception is ModelKitException known)
+        {
+            if (known is ProviderUnavailableException or ProviderTimeoutException) _model.Failed(timedOut: known is ProviderTimeoutException);
+            return exception;
+        }
 
         // The client's retry policy reports every attempt's failure together; the last one says what happened.
         if (exception is AggregateException { InnerExceptions.Count: > 0 } attempts) return Translate(attempts.InnerExceptions[^1]);
@@ -70,7 +74,9 @@ internal sealed class RemoteCall : IDisposable
                 $"The generation with {_model.Describe()} did not finish within its timeout of {Seconds(_requestTimeout!.Value)} s.");
         }
 
-        if (exception is OperationCanceledException || exception.InnerException is TimeoutException)
+        // The answer timer, or the client's network timeout (reported with a TimeoutException inside). Another
+        // cancellation that none of the timers or the caller caused is the transport giving up on a broken connection.
+        if (_answer.IsCancellationRequested || HasTimeout(exception))
         {
             _model.Failed(timedOut: true);
             Log.ProviderTimedOut(_logger, _model.Info.Id, _model.Info.Provider, _model.Timeout.TotalSeconds, _model.Host);
@@ -83,7 +89,7 @@ internal sealed class RemoteCall : IDisposable
         {
             ClientResultException { Status: > 0 } http => FromStatus(http),
             ClientResultException or HttpRequestException => Unreachable(exception),
-            IOException => Unavailable($"The connection to the provider of {_model.Describe()} broke during the answer.", exception, 0),
+            IOException or OperationCanceledException => Unavailable($"The connection to the provider of {_model.Describe()} broke during the answer.", exception, 0),
             JsonException or FormatException or InvalidOperationException or ArgumentException =>
                 Unavailable($"The provider of {_model.Describe()} answered with something ModelKit cannot read as a chat completion.", exception, 0),
             _ => exception,
@@ -161,6 +167,16 @@ internal sealed class RemoteCall : IDisposable
         && int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) && seconds is > 0 and <= 3600
             ? TimeSpan.FromSeconds(seconds)
             : TimeSpan.FromSeconds(1);
+
+    private static bool HasTimeout(Exception exception)
+    {
+        for (var inner = exception; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is TimeoutException) return true;
+        }
+
+        return false;
+    }
 
     private static string Seconds(TimeSpan value) => value.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);
 

@@ -134,7 +134,13 @@ public sealed class RemoteTextGenerationService : ITextGenerationService, IRemot
             producers[i] = ProduceAsync(model, messages, OptionsFor(request, i), i, channel.Writer, usages, versions, call);
         }
 
-        _ = Task.WhenAll(producers).ContinueWith(_ => channel.Writer.TryComplete(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        _ = Task.WhenAll(producers).ContinueWith(
+            static (all, writer) =>
+            {
+                _ = all.Exception; // observed here; the failure itself reaches the reader through the channel
+                ((ChannelWriter<TextGenerationUpdate>)writer!).TryComplete();
+            },
+            channel.Writer, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         try
         {
             while (await NextAsync(channel.Reader, call).ConfigureAwait(false))
@@ -216,7 +222,7 @@ public sealed class RemoteTextGenerationService : ITextGenerationService, IRemot
 
             if (!finished)
             {
-                throw new ProviderUnavailableException($"The provider's stream for {model.Describe()} ended without a finish reason; the answer is incomplete.");
+                throw new ProviderUnavailableException($"The provider's stream for {model.Describe()} broke off before the answer was finished (no finish reason).");
             }
         }
         catch (Exception ex)

@@ -284,6 +284,27 @@ public sealed class RemoteModelsTests(RemoteServers servers) : IClassFixture<Rem
             Json($$"""{"model": "{{Remote}}", "messages": {{Messages}}, "max_tokens": 2}""")), HttpStatusCode.OK);
     }
 
+    [Theory]
+    [InlineData(RemoteServers.Drops, "provider_unavailable", "broke")]
+    [InlineData(RemoteServers.Stalls, "provider_timeout", "within 1 s")]
+    public async Task ProviderThatFailsMidStream_EndsTheStreamWithAnErrorEvent(string model, string code, string says)
+    {
+        // The provider sends its first chunk, then drops the connection or goes silent: the client has the first text,
+        // then one last event with the error (no [DONE]), and the front serves the next request.
+        using var response = await Sse.PostAsync(_front, "/v1/chat/completions", $$"""{"model": "{{model}}", "messages": {{Messages}}, "stream": true}""");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var lines = (await response.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.DoesNotContain("data: [DONE]", lines);
+        var events = lines.Select(l => JsonDocument.Parse(l["data: ".Length..]).RootElement).ToList();
+        Assert.Equal("Four", events[0].GetProperty("choices")[0].GetProperty("delta").GetProperty("content").GetString());
+        var error = events[^1].GetProperty("error");
+        Assert.True(code == error.GetProperty("code").GetString(), events[^1].GetRawText());
+        Assert.Contains(says, error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("127.0.0.1", events[^1].GetRawText(), StringComparison.Ordinal);
+        await ExpectAsync(await _front.PostAsync("/v1/chat/completions",
+            Json($$"""{"model": "{{Remote}}", "messages": {{Messages}}, "max_tokens": 2}""")), HttpStatusCode.OK);
+    }
+
     [Fact]
     public async Task WrongKey_IsProviderUnavailable_NamingTheSetting_NotTheKey()
     {
@@ -347,9 +368,12 @@ public sealed class RemoteServers : IAsyncLifetime
     public const string ProviderModel = "gpt2-gettysburg";
     public const string BadKey = "sk-wrong-key-for-the-provider";
     public const string RemoteRandom = "remote-random";
+    public const string Drops = "remote-drops";
+    public const string Stalls = "remote-stalls";
     public const string ProviderRandom = "random-gpt2";
 
     private readonly TcpListener _silent = new(IPAddress.Loopback, 0);
+    private readonly TcpListener _misbehaving = new(IPAddress.Loopback, 0);
     private readonly List<Socket> _held = [];
     private readonly CancellationTokenSource _stop = new();
     private readonly TempDirectory _files = new();
@@ -394,6 +418,27 @@ public sealed class RemoteServers : IAsyncLifetime
             }
         });
 
+        // A provider that answers 200 with one streamed chunk, then drops the connection (/drop) or goes silent (/stall).
+        _misbehaving.Start();
+        _ = Task.Run(async () =>
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                Socket socket;
+                try
+                {
+                    socket = await _misbehaving.AcceptSocketAsync(_stop.Token);
+                }
+                catch (Exception) when (_stop.IsCancellationRequested)
+                {
+                    return;
+                }
+
+                _ = Task.Run(() => MisbehaveAsync(socket));
+            }
+        });
+        var misbehaving = $"http://127.0.0.1:{((IPEndPoint)_misbehaving.LocalEndpoint).Port}";
+
         var provider = new Uri(Provider.CreateClient().BaseAddress!, "/v1").ToString();
         Front = new FrontServer(new Dictionary<string, string?>
         {
@@ -406,6 +451,10 @@ public sealed class RemoteServers : IAsyncLifetime
             [$"ModelKit:RemoteModels:Models:{RemoteRandom}:Endpoint"] = provider,
             [$"ModelKit:RemoteModels:Models:{RemoteRandom}:ApiKey"] = SampleServerFactory.AdminKey,
             [$"ModelKit:RemoteModels:Models:{RemoteRandom}:Model"] = ProviderRandom,
+            [$"ModelKit:RemoteModels:Models:{Drops}:Endpoint"] = misbehaving + "/drop/v1",
+            [$"ModelKit:RemoteModels:Models:{Drops}:MaxRetries"] = "0",
+            [$"ModelKit:RemoteModels:Models:{Stalls}:Endpoint"] = misbehaving + "/stall/v1",
+            [$"ModelKit:RemoteModels:Models:{Stalls}:Timeout"] = "00:00:01",
             [$"ModelKit:RemoteModels:Models:{Down}:Endpoint"] = $"http://127.0.0.1:{DownPort}/v1",
             [$"ModelKit:RemoteModels:Models:{Down}:MaxRetries"] = "1",
             [$"ModelKit:RemoteModels:Models:{Slow}:Endpoint"] = $"http://127.0.0.1:{((IPEndPoint)_silent.LocalEndpoint).Port}/v1",
@@ -415,6 +464,54 @@ public sealed class RemoteServers : IAsyncLifetime
             [$"ModelKit:RemoteModels:Models:{WrongKey}:Model"] = ProviderModel,
         });
         await Front.WaitUntilRunningAsync(Front.CreateClient(), "demo-mlp");
+    }
+
+    // Reads the request (headers, then Content-Length bytes), answers a 200 event stream with one chunk, then closes the
+    // connection without ending the stream (/drop) or keeps it open saying nothing (/stall).
+    private async Task MisbehaveAsync(Socket socket)
+    {
+        using var stream = new NetworkStream(socket, ownsSocket: true);
+        var received = new List<byte>();
+        var buffer = new byte[8192];
+        int headerEnd;
+        while ((headerEnd = IndexOfBlankLine(received)) < 0)
+        {
+            var read = await stream.ReadAsync(buffer, _stop.Token);
+            if (read == 0) return;
+            received.AddRange(buffer.AsSpan(0, read).ToArray());
+        }
+
+        var headers = Encoding.ASCII.GetString(received.ToArray(), 0, headerEnd);
+        var length = int.Parse(headers.Split("\r\n").First(h => h.StartsWith("Content-Length:", StringComparison.OrdinalIgnoreCase))["Content-Length:".Length..].Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        while (received.Count < headerEnd + 4 + length)
+        {
+            var read = await stream.ReadAsync(buffer, _stop.Token);
+            if (read == 0) return;
+            received.AddRange(buffer.AsSpan(0, read).ToArray());
+        }
+
+        const string Chunk = """{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"misbehaving","choices":[{"index":0,"delta":{"role":"assistant","content":"Four"},"finish_reason":null}]}""";
+        var answer = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\ndata: " + Chunk + "\n\n";
+        await stream.WriteAsync(Encoding.UTF8.GetBytes(answer), _stop.Token);
+        await stream.FlushAsync(_stop.Token);
+        if (headers.StartsWith("POST /drop/", StringComparison.Ordinal))
+        {
+            socket.Close(); // mid-answer: the stream never ends with [DONE]
+            return;
+        }
+
+        lock (_held) _held.Add(socket);
+        await Task.Delay(Timeout.Infinite, _stop.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+    }
+
+    private static int IndexOfBlankLine(List<byte> bytes)
+    {
+        for (var i = 0; i + 3 < bytes.Count; i++)
+        {
+            if (bytes[i] == '\r' && bytes[i + 1] == '\n' && bytes[i + 2] == '\r' && bytes[i + 3] == '\n') return i;
+        }
+
+        return -1;
     }
 
     /// <summary>The sequences in the provider's decoding batches, from its Prometheus <c>/metrics</c> (all models together).</summary>
@@ -471,6 +568,7 @@ public sealed class RemoteServers : IAsyncLifetime
     {
         await _stop.CancelAsync();
         _silent.Stop();
+        _misbehaving.Stop();
         lock (_held)
         {
             foreach (var socket in _held) socket.Dispose();
