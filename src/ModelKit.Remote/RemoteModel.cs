@@ -31,7 +31,9 @@ internal sealed class RemoteModel
         var clientOptions = new OpenAIClientOptions
         {
             Endpoint = options.Endpoint,
-            NetworkTimeout = Timeout,
+            // A backstop only: RemoteCall's timer (Timeout, restarted by every chunk) fires first, so that a provider
+            // that stalls is always reported as PROVIDER_TIMEOUT, whatever the transport would have thrown.
+            NetworkTimeout = Timeout + TimeSpan.FromSeconds(10),
             RetryPolicy = new ClientRetryPolicy(options.MaxRetries ?? defaults.MaxRetries),
             UserAgentApplicationId = "ModelKit",
         };

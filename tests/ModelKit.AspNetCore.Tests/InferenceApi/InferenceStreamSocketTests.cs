@@ -104,7 +104,8 @@ public sealed class InferenceStreamSocketTests(StreamSocketServer server) : ICla
     private static Task SendAsync(ClientWebSocket socket, string json) =>
         socket.SendAsync(Encoding.UTF8.GetBytes(json), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
 
-    private static async Task<JsonElement> ReceiveAsync(ClientWebSocket socket)
+    /// <summary>The socket's next message as JSON; a close, or nothing for a minute, fails the test.</summary>
+    internal static async Task<JsonElement> ReceiveAsync(ClientWebSocket socket)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1)); // a hang fails the test instead of blocking the run
         var buffer = new byte[1 << 16];
