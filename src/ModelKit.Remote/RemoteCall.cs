@@ -7,10 +7,12 @@ using Microsoft.Extensions.Logging;
 namespace ModelKit.Remote;
 
 /// <summary>
-/// One request's deadlines at a provider, and what its failures mean to ModelKit's clients. Two timers: the answer
-/// timer (the model's <see cref="RemoteModel.Timeout"/>, restarted by every streamed chunk, so a provider that stalls
-/// fails as PROVIDER_TIMEOUT) and the request's own <see cref="Text.TextGenerationRequest.Timeout"/> (INFERENCE_TIMEOUT).
-/// The caller's cancellation passes through untouched.
+/// One request to a remote model (one or more provider requests, one per choice): its deadlines, its first failure, and
+/// what failures mean to ModelKit's clients. Each provider request runs with its own <see cref="AnswerTimer"/> (the
+/// model's <see cref="RemoteModel.Timeout"/>, for the whole answer or for each next streamed chunk), all of them with the
+/// caller's token and the request's own <see cref="Text.TextGenerationRequest.Timeout"/>. The first failure of any
+/// provider request is recorded (<see cref="Fail"/>) and stops the others; cancellations that follow it, or that the
+/// request itself caused (<see cref="Stop"/>), are not failures.
 /// </summary>
 internal sealed class RemoteCall : IDisposable
 {
@@ -18,99 +20,130 @@ internal sealed class RemoteCall : IDisposable
 
     private readonly RemoteModel _model;
     private readonly ILogger _logger;
+    private readonly TimeProvider _time;
     private readonly CancellationToken _caller;
     private readonly TimeSpan? _requestTimeout;
-    private readonly CancellationTokenSource _answer;
     private readonly CancellationTokenSource? _request;
+    private readonly CancellationTokenSource _stop = new();
     private readonly CancellationTokenSource _linked;
+    private readonly Lock _gate = new();
+    private Exception? _failure;
+    private bool _stopped;
 
     public RemoteCall(RemoteModel model, TimeSpan? requestTimeout, TimeProvider timeProvider, ILogger logger, CancellationToken cancellationToken)
     {
         _model = model;
         _logger = logger;
+        _time = timeProvider;
         _caller = cancellationToken;
         _requestTimeout = requestTimeout;
-        _answer = new CancellationTokenSource(model.Timeout, timeProvider);
         _request = requestTimeout is { } limit ? new CancellationTokenSource(limit, timeProvider) : null;
         _linked = _request is null
-            ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _answer.Token)
-            : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _answer.Token, _request.Token);
+            ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token)
+            : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token, _request.Token);
     }
 
-    /// <summary>The token every provider call of this request runs with.</summary>
+    /// <summary>Cancelled when the caller cancels, the request's timeout passes, or the request stops (a failure, or the consumer left).</summary>
     public CancellationToken Token => _linked.Token;
 
-    /// <summary>The provider sent something: its next chunk gets a full timeout again.</summary>
-    public void Answered()
+    /// <summary>The first failure, translated for the client; null while none.</summary>
+    public Exception? Failure
     {
-        if (!_answer.IsCancellationRequested) _answer.CancelAfter(_model.Timeout);
+        get
+        {
+            lock (_gate) return _failure;
+        }
     }
 
-    /// <summary>Stops every provider call of this request (a choice failed, or the consumer left).</summary>
-    public void Cancel() => _linked.Cancel();
+    /// <summary>A timer for one provider request, started now.</summary>
+    public AnswerTimer StartAnswerTimer() => new(_model.Timeout, _time, Token);
+
+    /// <summary>
+    /// Records <paramref name="exception"/> of a provider request (timed by <paramref name="timer"/>) as the request's
+    /// failure, unless one is recorded already or the request was stopped, and stops the other provider requests.
+    /// </summary>
+    public void Fail(Exception exception, AnswerTimer? timer)
+    {
+        lock (_gate)
+        {
+            if (_failure is not null || _stopped) return;
+            _failure = Translate(exception, timer);
+            _stopped = true;
+        }
+
+        _stop.Cancel();
+    }
+
+    /// <summary>Stops every provider request without a failure (the consumer left, or all is done).</summary>
+    public void Stop()
+    {
+        lock (_gate)
+        {
+            if (_stopped) return;
+            _stopped = true;
+        }
+
+        _stop.Cancel();
+    }
 
     /// <summary>
     /// What <paramref name="exception"/> means to the client: the caller's cancellation as is; a timer's as
     /// INFERENCE_TIMEOUT or PROVIDER_TIMEOUT; the provider's HTTP errors by status (its 400s are the client's mistakes,
     /// INVALID_INPUT with the provider's words; its 401/403/404 and 5xx are PROVIDER_UNAVAILABLE; 429 QUEUE_FULL); a
-    /// provider that cannot be reached or answers unreadably PROVIDER_UNAVAILABLE. The provider's address and ModelKit's
-    /// key never appear; the log has the address.
+    /// provider that cannot be reached, breaks the connection or answers unreadably PROVIDER_UNAVAILABLE. The provider's
+    /// address and the key never appear in a message; the log has the host.
     /// </summary>
-    public Exception Translate(Exception exception)
+    private Exception Translate(Exception exception, AnswerTimer? timer)
     {
-        if (exception is ModelKitException known)
-        {
-            if (known is ProviderUnavailableException or ProviderTimeoutException) _model.Failed(timedOut: known is ProviderTimeoutException);
-            return exception;
-        }
-
         // The client's retry policy reports every attempt's failure together; the last one says what happened.
-        if (exception is AggregateException { InnerExceptions.Count: > 0 } attempts) return Translate(attempts.InnerExceptions[^1]);
+        while (exception is AggregateException { InnerExceptions.Count: > 0 } attempts) exception = attempts.InnerExceptions[^1];
         if (_caller.IsCancellationRequested && exception is OperationCanceledException) return exception;
-        if (_request?.IsCancellationRequested == true && exception is OperationCanceledException)
-        {
-            _model.Failed(timedOut: true);
-            return new InferenceTimeoutException(
-                $"The generation with {_model.Describe()} did not finish within its timeout of {Seconds(_requestTimeout!.Value)} s.");
-        }
 
-        // The answer timer, or the client's network timeout (reported with a TimeoutException inside). Another
-        // cancellation that none of the timers or the caller caused is the transport giving up on a broken connection.
-        if (_answer.IsCancellationRequested || HasTimeout(exception))
+        var translated = exception switch
         {
-            _model.Failed(timedOut: true);
-            Log.ProviderTimedOut(_logger, _model.Info.Id, _model.Info.Provider, _model.Timeout.TotalSeconds, _model.Host);
-            return new ProviderTimeoutException(
-                $"The provider did not answer for {_model.Describe()} within {Seconds(_model.Timeout)} s; it may be down or overloaded. Try again later.", exception);
-        }
-
-        _model.Failed(timedOut: false);
-        return exception switch
-        {
+            ModelKitException known => known,
+            OperationCanceledException when _request?.IsCancellationRequested == true => new InferenceTimeoutException(
+                $"The generation with {_model.Describe()} did not finish within its timeout of {Seconds(_requestTimeout!.Value)} s."),
+            _ when timer?.Fired == true || HasTimeout(exception) => TimedOut(exception),
             ClientResultException { Status: > 0 } http => FromStatus(http),
             ClientResultException or HttpRequestException => Unreachable(exception),
+
+            // A cancellation that neither the caller, a timer nor the request caused is the transport giving up on a broken connection.
             IOException or OperationCanceledException => Unavailable($"The connection to the provider of {_model.Describe()} broke during the answer.", exception, 0),
-            JsonException or FormatException or InvalidOperationException or ArgumentException =>
+            JsonException or FormatException or InvalidOperationException or ArgumentException or NullReferenceException =>
                 Unavailable($"The provider of {_model.Describe()} answered with something ModelKit cannot read as a chat completion.", exception, 0),
             _ => exception,
         };
+        if (translated is not ModelKitException and not OperationCanceledException) return translated; // a bug here: the surfaces log it and answer 500
+        if (translated is ProviderTimeoutException or InferenceTimeoutException) _model.Failed(timedOut: true);
+        else if (translated is not OperationCanceledException) _model.Failed(timedOut: false);
+        return translated;
+    }
+
+    private ProviderTimeoutException TimedOut(Exception exception)
+    {
+        Log.ProviderTimedOut(_logger, _model.Info.Id, _model.Info.Provider, _model.Timeout.TotalSeconds, _model.Host);
+        return new ProviderTimeoutException(
+            $"The provider did not answer for {_model.Describe()} within {Seconds(_model.Timeout)} s; it may be down or overloaded. Try again later.", exception);
     }
 
     private Exception FromStatus(ClientResultException http)
     {
         var said = ProviderMessage(http);
         var quoted = said is null ? "" : $": {said}";
+        Log.ProviderAnswered(_logger, _model.Info.Id, _model.Info.Provider, http.Status, _model.Host, said ?? "", http);
         return http.Status switch
         {
+            // The provider's words are quoted only where they are about the request; its other errors may name its own infrastructure.
             400 or 422 => new InvalidInputException($"The provider refused the request for {_model.Describe()}{quoted}"),
             413 => new PayloadTooLargeException($"The provider refused the request for {_model.Describe()} as too large{quoted}"),
             429 => new QueueFullException($"The provider is limiting requests for {_model.Describe()}{quoted}. Retry later.", RetryAfter(http)),
-            401 or 403 => Unavailable(
-                $"The provider refused this server's credentials for {_model.Describe()} (HTTP {http.Status}); the operator must check the model's ApiKey.", http, http.Status),
-            404 => Unavailable(
-                $"The provider does not know {_model.Describe()} (HTTP 404){quoted}; the operator must check the model's Endpoint and Model.", http, http.Status),
-            408 or 504 => new ProviderTimeoutException($"The provider timed out answering for {_model.Describe()} (HTTP {http.Status}){quoted}", http),
-            _ => Unavailable($"The provider failed for {_model.Describe()} (HTTP {http.Status}){quoted}", http, http.Status),
+            401 or 403 => new ProviderUnavailableException(
+                $"The provider refused this server's credentials for {_model.Describe()} (HTTP {http.Status}); the operator must check the model's ApiKey.", http),
+            404 => new ProviderUnavailableException(
+                $"The provider does not know {_model.Describe()} (HTTP 404); the operator must check the model's Endpoint and Model.", http),
+            408 or 504 => new ProviderTimeoutException($"The provider timed out answering for {_model.Describe()} (HTTP {http.Status}). Try again later.", http),
+            _ => new ProviderUnavailableException($"The provider failed for {_model.Describe()} (HTTP {http.Status}). Try again later.", http),
         };
     }
 
@@ -134,16 +167,17 @@ internal sealed class RemoteCall : IDisposable
         return new ProviderUnavailableException(message, exception);
     }
 
-    // The provider's own words: OpenAI's {"error": {"message"}}, a plain {"message"} or {"error": "…"}, problem details' "detail".
-    private static string? ProviderMessage(ClientResultException http)
+    // The provider's own words: OpenAI's {"error": {"message"}}, a plain {"message"} or {"error": "…"}, problem details'
+    // "detail"; without control characters, the provider's host or address, or the key, and at most 200 characters.
+    private string? ProviderMessage(ClientResultException http)
     {
+        string? text = null;
         try
         {
             if (http.GetRawResponse()?.Content is not { } content || content.ToMemory().Length == 0) return null;
             using var document = JsonDocument.Parse(content.ToMemory());
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object) return null;
-            string? text = null;
             if (root.TryGetProperty("error", out var error))
             {
                 text = error.ValueKind == JsonValueKind.String ? error.GetString()
@@ -152,14 +186,15 @@ internal sealed class RemoteCall : IDisposable
 
             if (text is null && root.TryGetProperty("message", out var message) && message.ValueKind == JsonValueKind.String) text = message.GetString();
             if (text is null && root.TryGetProperty("detail", out var detail) && detail.ValueKind == JsonValueKind.String) text = detail.GetString();
-            if (string.IsNullOrWhiteSpace(text)) return null;
-            text = string.Concat(text.Select(c => char.IsControl(c) ? ' ' : c)).Trim();
-            return text.Length <= MaxProviderMessage ? text : text[..MaxProviderMessage] + "…";
         }
         catch (JsonException)
         {
             return null;
         }
+
+        if (string.IsNullOrWhiteSpace(text)) return null;
+        text = _model.Scrub(string.Concat(text.Select(c => char.IsControl(c) ? ' ' : c)).Trim());
+        return text.Length <= MaxProviderMessage ? text : text[..MaxProviderMessage] + "…";
     }
 
     private static TimeSpan RetryAfter(ClientResultException http) =>
@@ -184,6 +219,48 @@ internal sealed class RemoteCall : IDisposable
     {
         _linked.Dispose();
         _request?.Dispose();
-        _answer.Dispose();
+        _stop.Dispose();
+    }
+
+    /// <summary>
+    /// How long one provider request may stay silent: the model's timeout, for the whole answer, or, streamed, from the
+    /// request to the first chunk and between chunks. Paused while the consumer is slow to take what came.
+    /// </summary>
+    public sealed class AnswerTimer : IDisposable
+    {
+        private readonly TimeSpan _timeout;
+        private readonly CancellationTokenSource _timer;
+        private readonly CancellationTokenSource _linked;
+
+        public AnswerTimer(TimeSpan timeout, TimeProvider timeProvider, CancellationToken request)
+        {
+            _timeout = timeout;
+            _timer = new CancellationTokenSource(timeout, timeProvider);
+            _linked = CancellationTokenSource.CreateLinkedTokenSource(request, _timer.Token);
+        }
+
+        /// <summary>Cancelled when the timer fires or the request is cancelled.</summary>
+        public CancellationToken Token => _linked.Token;
+
+        /// <summary>Whether the timer itself fired.</summary>
+        public bool Fired => _timer.IsCancellationRequested;
+
+        /// <summary>The provider sent something: the timer stops until <see cref="Restart"/>.</summary>
+        public void Pause()
+        {
+            if (!_timer.IsCancellationRequested) _timer.CancelAfter(Timeout.InfiniteTimeSpan);
+        }
+
+        /// <summary>Waiting for the provider again: a full timeout from now.</summary>
+        public void Restart()
+        {
+            if (!_timer.IsCancellationRequested) _timer.CancelAfter(_timeout);
+        }
+
+        public void Dispose()
+        {
+            _linked.Dispose();
+            _timer.Dispose();
+        }
     }
 }

@@ -9,6 +9,7 @@ namespace ModelKit.Remote;
 /// <summary>One configured remote model: what is listed about it, its OpenAI client, its timeout and its counters.</summary>
 internal sealed class RemoteModel
 {
+    private readonly string[] _secrets;
     private long _succeeded;
     private long _failed;
     private long _timedOut;
@@ -28,6 +29,7 @@ internal sealed class RemoteModel
             AddedAt = addedAt,
         };
         Timeout = options.Timeout ?? defaults.Timeout;
+        LegacyMaxTokens = options.MaxTokensField == "max_tokens";
         var clientOptions = new OpenAIClientOptions
         {
             Endpoint = options.Endpoint,
@@ -38,6 +40,8 @@ internal sealed class RemoteModel
             UserAgentApplicationId = "ModelKit",
         };
         Host = options.Endpoint!.Host;
+        _secrets = [.. new[] { options.Endpoint.ToString(), options.Endpoint.Authority, options.Endpoint.Host, options.ApiKey }
+            .Where(s => !string.IsNullOrEmpty(s)).Distinct().OrderByDescending(s => s!.Length)!];
 #pragma warning disable OPENAI001 // The constructor taking an authentication policy is marked for evaluation; it is the client's only way to send no key.
         Client = string.IsNullOrEmpty(options.ApiKey)
             ? new ChatClient(Info.ProviderModel, new NoAuthentication(), clientOptions)
@@ -51,11 +55,21 @@ internal sealed class RemoteModel
     /// <summary>What the surfaces list.</summary>
     public RemoteModelInfo Info { get; }
 
+    /// <summary>Whether the completion limit is sent as <c>max_tokens</c> (older servers) rather than <c>max_completion_tokens</c>.</summary>
+    public bool LegacyMaxTokens { get; }
+
     /// <summary>The provider's Chat Completions client for this model.</summary>
     public ChatClient Client { get; }
 
     /// <summary>How long to wait for the provider's answer, or for its next streamed chunk.</summary>
     public TimeSpan Timeout { get; }
+
+    /// <summary><paramref name="text"/> without the provider's address, host or the key (a provider's message may hold them).</summary>
+    public string Scrub(string text)
+    {
+        foreach (var secret in _secrets) text = text.Replace(secret, "…", StringComparison.OrdinalIgnoreCase);
+        return text;
+    }
 
     public string Describe() => $"remote model '{Info.Id}' (provider '{Info.Provider}', model '{Info.ProviderModel}')";
 

@@ -43,17 +43,38 @@ public static class RemoteModelKitBuilderExtensions
         services.TryAddSingleton<RemoteTextGenerationService>();
         services.TryAddSingleton<IRemoteModelCatalog>(static sp => sp.GetRequiredService<RemoteTextGenerationService>());
 
-        // The router takes the unkeyed place whether the local backend was added before or after (its TryAdd then does nothing).
+        // The router takes the unkeyed place whether the local backend was added before or after (ModelKit.Onnx's TryAdd
+        // then does nothing; it also registers itself under the Local key). A host's own backend that sits in the unkeyed
+        // place without the Local key is moved there, so that local ids still reach it.
         if (!services.Any(static d => d.ServiceType == typeof(ITextGenerationService) && !d.IsKeyedService && d.ImplementationType == typeof(TextGenerationRouter)))
         {
+            var hasLocal = services.Any(static d => d.ServiceType == typeof(ITextGenerationService) && d.IsKeyedService && Equals(d.ServiceKey, TextGenerationServiceKeys.Local));
             for (var i = services.Count - 1; i >= 0; i--)
             {
-                if (services[i].ServiceType == typeof(ITextGenerationService) && !services[i].IsKeyedService) services.RemoveAt(i);
+                var existing = services[i];
+                if (existing.ServiceType != typeof(ITextGenerationService) || existing.IsKeyedService) continue;
+                services.RemoveAt(i);
+                if (!hasLocal)
+                {
+                    services.Add(AsLocal(existing));
+                    hasLocal = true;
+                }
             }
 
             services.AddSingleton<ITextGenerationService, TextGenerationRouter>();
         }
 
         return builder;
+    }
+
+    private static ServiceDescriptor AsLocal(ServiceDescriptor unkeyed)
+    {
+        if (unkeyed.ImplementationInstance is { } instance) return ServiceDescriptor.KeyedSingleton(typeof(ITextGenerationService), TextGenerationServiceKeys.Local, instance);
+        if (unkeyed.ImplementationFactory is { } factory)
+        {
+            return new ServiceDescriptor(typeof(ITextGenerationService), TextGenerationServiceKeys.Local, (sp, _) => factory(sp), unkeyed.Lifetime);
+        }
+
+        return new ServiceDescriptor(typeof(ITextGenerationService), TextGenerationServiceKeys.Local, unkeyed.ImplementationType!, unkeyed.Lifetime);
     }
 }

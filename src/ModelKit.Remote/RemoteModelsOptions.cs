@@ -59,6 +59,13 @@ public sealed class RemoteModelOptions
     /// <summary>The provider's context length for the model, when known; listed, not enforced (the provider checks). Default: none.</summary>
     public int? ContextLength { get; set; }
 
+    /// <summary>
+    /// The field the completion limit (<c>max_tokens</c> of a request) is sent in: <c>max_completion_tokens</c> (OpenAI's
+    /// current name; reasoning models take only this one) or <c>max_tokens</c> (servers that predate it and ignore the
+    /// new name: older vLLM, TGI, llama.cpp, Ollama). Default: <c>max_completion_tokens</c>.
+    /// </summary>
+    public string? MaxTokensField { get; set; }
+
     /// <summary>This model's answer timeout. Default: <see cref="RemoteModelsOptions.Timeout"/>.</summary>
     public TimeSpan? Timeout { get; set; }
 

@@ -35,6 +35,11 @@ internal sealed class RemoteModelsOptionsValidator : IValidateOptions<RemoteMode
             }
 
             if (model.Model is { } remoteName && string.IsNullOrWhiteSpace(remoteName)) errors.Add($"{path}:Model is blank; leave it out to use the id.");
+            if (model.MaxTokensField is not (null or "max_completion_tokens" or "max_tokens"))
+            {
+                errors.Add($"{path}:MaxTokensField must be max_completion_tokens or max_tokens (was '{model.MaxTokensField}').");
+            }
+
             if (model.ContextLength is < 1) errors.Add($"{path}:ContextLength must be 1 or more.");
             if (model.Timeout is { } timeout) CheckTimeout(path + ":Timeout", timeout, errors);
             if (model.MaxRetries is { } retries) CheckRetries(path + ":MaxRetries", retries, errors);

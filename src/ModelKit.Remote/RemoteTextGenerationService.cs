@@ -62,44 +62,34 @@ public sealed class RemoteTextGenerationService : ITextGenerationService, IRemot
         var model = Prepare(request, out var messages);
         using var call = new RemoteCall(model, request.Timeout, _time, _logger, cancellationToken);
         var started = _time.GetTimestamp();
-        var calls = new Task<System.ClientModel.ClientResult<ChatCompletion>>[request.N];
-        for (var i = 0; i < calls.Length; i++) calls[i] = model.Client.CompleteChatAsync(messages, OptionsFor(request, i), call.Token);
-        ChatCompletion[] completions;
+        var calls = new Task<Answer>[request.N];
+        for (var i = 0; i < calls.Length; i++) calls[i] = AnswerAsync(model, messages, OptionsFor(model, request, i), request.LogProbs, call);
+        Answer[] answers;
         try
         {
-            completions = [.. (await Task.WhenAll(calls).ConfigureAwait(false)).Select(r => r.Value)];
+            answers = await Task.WhenAll(calls).ConfigureAwait(false);
         }
-        catch (Exception ex)
+        catch (Exception ex) when (call.Failure is { } failure && !ReferenceEquals(failure, ex) && failure is not OperationCanceledException)
         {
-            call.Cancel();
-            var translated = call.Translate(FirstFailure(calls) ?? ex);
-            if (ReferenceEquals(translated, ex)) throw;
-            throw translated;
+            throw failure; // the first choice to fail says why (the others were stopped by it)
         }
 
-        var choices = new TextGenerationChoice[completions.Length];
+        var choices = new TextGenerationChoice[answers.Length];
         var completionTokens = 0;
         for (var i = 0; i < choices.Length; i++)
         {
-            var completion = completions[i];
-            choices[i] = new TextGenerationChoice
-            {
-                Index = i,
-                Text = TextOf(completion.Content),
-                TokenIds = [],
-                FinishReason = FinishReasonOf(completion.FinishReason, model),
-                LogProbs = request.LogProbs ? LogProbsOf(completion.ContentTokenLogProbabilities) : null,
-            };
-            completionTokens += completion.Usage?.OutputTokenCount ?? 0;
+            var answer = answers[i];
+            choices[i] = new TextGenerationChoice { Index = i, Text = answer.Text, TokenIds = [], FinishReason = answer.FinishReason, LogProbs = answer.LogProbs };
+            completionTokens += answer.Usage?.OutputTokenCount ?? 0;
         }
 
         model.Succeeded(_time.GetElapsedTime(started));
         return new TextGenerationResult
         {
             ModelId = model.Info.Id,
-            Version = VersionOf(completions[0].Model, model),
+            Version = VersionOf(answers[0].Model, model),
             Choices = choices,
-            Usage = new TextGenerationUsage(completions[0].Usage?.InputTokenCount ?? 0, completionTokens),
+            Usage = new TextGenerationUsage(answers[0].Usage?.InputTokenCount ?? 0, completionTokens),
         };
     }
 
@@ -118,8 +108,29 @@ public sealed class RemoteTextGenerationService : ITextGenerationService, IRemot
             $"{model.Describe()} is served by its provider: its tokenizer, chat template and context are the provider's and not known to this server.");
     }
 
+    // One choice, whole: read inside the try, so that an answer without choices or with a reason ModelKit cannot serve is
+    // the provider's failure (PROVIDER_UNAVAILABLE), and the first failure stops the other choices at once.
+    private static async Task<Answer> AnswerAsync(RemoteModel model, List<ChatMessage> messages, ChatCompletionOptions options, bool logprobs, RemoteCall call)
+    {
+        using var timer = call.StartAnswerTimer();
+        try
+        {
+            var completion = (await model.Client.CompleteChatAsync(messages, options, timer.Token).ConfigureAwait(false)).Value
+                ?? throw new InvalidOperationException("The provider answered without a chat completion.");
+            return new Answer(
+                TextOf(completion.Content), FinishReasonOf(completion.FinishReason, model), logprobs ? LogProbsOf(completion.ContentTokenLogProbabilities) : null,
+                completion.Usage, completion.Model);
+        }
+        catch (Exception ex)
+        {
+            call.Fail(ex, timer);
+            throw;
+        }
+    }
+
     // Choices stream concurrently into one channel, each update tagged with its choice; the usage update comes last,
-    // once every choice has finished. Disposing the enumerator (a client that left) cancels every provider request.
+    // once every choice has finished. The first failure of any choice stops the others and ends the stream (after the
+    // updates that came before it); disposing the enumerator (a client that left) stops every provider request.
     private async IAsyncEnumerable<TextGenerationUpdate> StreamAsync(TextGenerationRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var model = Prepare(request, out var messages);
@@ -131,27 +142,21 @@ public sealed class RemoteTextGenerationService : ITextGenerationService, IRemot
         var producers = new Task[request.N];
         for (var i = 0; i < producers.Length; i++)
         {
-            producers[i] = ProduceAsync(model, messages, OptionsFor(request, i), i, channel.Writer, usages, versions, call);
+            producers[i] = ProduceAsync(model, messages, OptionsFor(model, request, i), i, channel.Writer, usages, versions, call);
         }
 
+        // Producers record their failures in the call rather than throw; the channel completes when all have ended.
         _ = Task.WhenAll(producers).ContinueWith(
-            static (all, writer) =>
-            {
-                _ = all.Exception; // observed here; the failure itself reaches the reader through the channel
-                ((ChannelWriter<TextGenerationUpdate>)writer!).TryComplete();
-            },
+            static (_, writer) => ((ChannelWriter<TextGenerationUpdate>)writer!).TryComplete(),
             channel.Writer, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         try
         {
-            while (await NextAsync(channel.Reader, call).ConfigureAwait(false))
+            while (await channel.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                while (channel.Reader.TryRead(out var update))
-                {
-                    call.Answered();
-                    yield return update;
-                }
+                while (channel.Reader.TryRead(out var update)) yield return update;
             }
 
+            if (call.Failure is { } failure) throw failure;
             model.Succeeded(_time.GetElapsedTime(started));
             if (Array.TrueForAll(usages, u => u is not null))
             {
@@ -167,57 +172,44 @@ public sealed class RemoteTextGenerationService : ITextGenerationService, IRemot
         }
         finally
         {
-            call.Cancel();
-            try
-            {
-                await Task.WhenAll(producers).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or ModelKitException || call.Token.IsCancellationRequested)
-            {
-                // Already reported through the channel, or cancelled because the consumer left.
-            }
+            call.Stop();
+            await Task.WhenAll(producers).ConfigureAwait(false); // they catch everything themselves
         }
     }
 
-    private static async Task<bool> NextAsync(ChannelReader<TextGenerationUpdate> reader, RemoteCall call)
-    {
-        try
-        {
-            return await reader.WaitToReadAsync(call.Token).ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            var translated = call.Translate(ex);
-            if (ReferenceEquals(translated, ex)) throw;
-            throw translated;
-        }
-    }
-
+    // One choice, streamed. The answer timer runs while waiting for the provider only: it pauses while the consumer
+    // is slow to take updates (the channel is full), so a slow reader is never blamed on the provider.
     private static async Task ProduceAsync(
         RemoteModel model, List<ChatMessage> messages, ChatCompletionOptions options, int index, ChannelWriter<TextGenerationUpdate> writer,
         ChatTokenUsage?[] usages, string?[] versions, RemoteCall call)
     {
+        using var timer = call.StartAnswerTimer();
         try
         {
             var finished = false;
-            await foreach (var update in model.Client.CompleteChatStreamingAsync(messages, options, call.Token).WithCancellation(call.Token).ConfigureAwait(false))
+            await foreach (var update in model.Client.CompleteChatStreamingAsync(messages, options, timer.Token).WithCancellation(timer.Token).ConfigureAwait(false))
             {
+                timer.Pause();
                 if (update.Usage is { } usage) usages[index] = usage;
                 if (!string.IsNullOrEmpty(update.Model)) versions[index] ??= update.Model;
                 var text = TextOf(update.ContentUpdate);
                 var logprobs = options.IncludeLogProbabilities == true && update.ContentTokenLogProbabilities is { Count: > 0 } tokens ? LogProbsOf(tokens) : null;
                 var finish = update.FinishReason is { } reason ? FinishReasonOf(reason, model) : null;
                 finished |= finish is not null;
-                if (text.Length == 0 && logprobs is null && finish is null) continue;
-                await writer.WriteAsync(new TextGenerationUpdate
+                if (text.Length > 0 || logprobs is not null || finish is not null)
                 {
-                    ModelId = model.Info.Id,
-                    Version = VersionOf(versions[index], model),
-                    ChoiceIndex = index,
-                    Text = text,
-                    LogProbs = logprobs,
-                    FinishReason = finish,
-                }, call.Token).ConfigureAwait(false);
+                    await writer.WriteAsync(new TextGenerationUpdate
+                    {
+                        ModelId = model.Info.Id,
+                        Version = VersionOf(versions[index], model),
+                        ChoiceIndex = index,
+                        Text = text,
+                        LogProbs = logprobs,
+                        FinishReason = finish,
+                    }, call.Token).ConfigureAwait(false);
+                }
+
+                timer.Restart();
             }
 
             if (!finished)
@@ -227,10 +219,7 @@ public sealed class RemoteTextGenerationService : ITextGenerationService, IRemot
         }
         catch (Exception ex)
         {
-            // The first failure ends the stream for every choice; the reader translates it.
-            writer.TryComplete(ex);
-            call.Cancel();
-            throw;
+            call.Fail(ex, timer); // ignored when the request was stopped (the consumer left) or another choice failed first
         }
     }
 
@@ -268,13 +257,13 @@ public sealed class RemoteTextGenerationService : ITextGenerationService, IRemot
     };
 
 #pragma warning disable OPENAI001, SCME0001 // Seed is marked experimental by the OpenAI client, Patch (for vLLM's and ModelKit's top_k) by System.ClientModel.
-    private static ChatCompletionOptions OptionsFor(TextGenerationRequest request, int choice)
+    private static ChatCompletionOptions OptionsFor(RemoteModel model, TextGenerationRequest request, int choice)
     {
         var options = new ChatCompletionOptions
         {
             Temperature = request.Temperature,
             TopP = request.TopP,
-            MaxOutputTokenCount = request.MaxTokens,
+            MaxOutputTokenCount = model.LegacyMaxTokens ? null : request.MaxTokens,
             PresencePenalty = request.PresencePenalty == 0 ? null : request.PresencePenalty,
             FrequencyPenalty = request.FrequencyPenalty == 0 ? null : request.FrequencyPenalty,
             Seed = request.Seed is { } seed ? unchecked(seed + choice) : null,
@@ -287,6 +276,7 @@ public sealed class RemoteTextGenerationService : ITextGenerationService, IRemot
 
         foreach (var stop in request.Stop ?? []) options.StopSequences.Add(stop);
         if (request.TopK is { } topK) options.Patch.Set("$.top_k"u8, topK);
+        if (model.LegacyMaxTokens && request.MaxTokens is { } maxTokens) options.Patch.Set("$.max_tokens"u8, maxTokens);
         return options;
     }
 #pragma warning restore OPENAI001, SCME0001
@@ -302,7 +292,7 @@ public sealed class RemoteTextGenerationService : ITextGenerationService, IRemot
     {
         ChatFinishReason.Stop => TextGenerationFinishReasons.Stop,
         ChatFinishReason.Length => TextGenerationFinishReasons.Length,
-        ChatFinishReason.ContentFilter => "content_filter",
+        ChatFinishReason.ContentFilter => TextGenerationFinishReasons.ContentFilter,
         _ => throw new ProviderUnavailableException($"The provider of {model.Describe()} ended a choice with '{reason}', which needs tools this server does not offer."),
     };
 
@@ -328,13 +318,6 @@ public sealed class RemoteTextGenerationService : ITextGenerationService, IRemot
     private static string VersionOf(string? answered, RemoteModel model) =>
         !string.IsNullOrEmpty(answered) ? answered : model.Info.Version ?? model.Info.ProviderModel;
 
-    private static Exception? FirstFailure(Task[] tasks)
-    {
-        foreach (var task in tasks)
-        {
-            if (task.IsFaulted && task.Exception?.InnerException is { } ex && ex is not OperationCanceledException) return ex;
-        }
-
-        return null;
-    }
+    /// <summary>One choice of a whole answer, read from the provider's completion.</summary>
+    private sealed record Answer(string Text, string FinishReason, TokenLogProb[]? LogProbs, ChatTokenUsage? Usage, string? Model);
 }

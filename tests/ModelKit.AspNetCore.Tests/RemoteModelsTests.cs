@@ -156,37 +156,95 @@ public sealed class RemoteModelsTests(RemoteServers servers) : IClassFixture<Rem
         Assert.Equal(completionTokens, Usage(front).Completion);
 
         // top_k = 1 leaves one candidate, so a hot temperature still gives the greedy answer: the provider got top_k.
+        // Without it the same seeds do not all give the greedy answer (so the check can fail).
         var greedy = await ExpectAsync(await _front.PostAsync("/v1/chat/completions",
             Json($$"""{"model": "{{Remote}}", "messages": {{Messages}}, "max_tokens": 8, "temperature": 0}""")), HttpStatusCode.OK);
+        var differs = false;
         for (var seed = 1; seed <= 3; seed++)
         {
             var topK = await ExpectAsync(await _front.PostAsync("/v1/chat/completions",
                 Json($$"""{"model": "{{Remote}}", "messages": {{Messages}}, "max_tokens": 8, "temperature": 2, "top_k": 1, "seed": {{seed}}}""")), HttpStatusCode.OK);
             Assert.Equal(Content(greedy), Content(topK));
+            var hot = await ExpectAsync(await _front.PostAsync("/v1/chat/completions",
+                Json($$"""{"model": "{{Remote}}", "messages": {{Messages}}, "max_tokens": 8, "temperature": 2, "seed": {{seed}}}""")), HttpStatusCode.OK);
+            differs |= Content(hot) != Content(greedy);
         }
+
+        Assert.True(differs, "temperature 2 without top_k gave the greedy answer for every seed: this check proves nothing");
     }
 
     [Fact]
-    public async Task ClientThatLeavesAStream_StopsTheProvidersGeneration()
+    public async Task ClientThatLeavesAStream_StopsTheProviderRequest()
     {
-        // The provider's random decoder writes up to its whole context (1024 tokens) without max_tokens.
+        // The scripted provider streams until its client goes away.
         using (var leaving = servers.Front.CreateClient())
         {
             using var response = await Sse.PostAsync(leaving, "/v1/chat/completions",
-                $$"""{"model": "{{RemoteServers.RemoteRandom}}", "messages": [{"role": "user", "content": "x"}], "temperature": 0, "stream": true}""");
+                $$"""{"model": "{{RemoteServers.Endless}}", "messages": [{"role": "user", "content": "x"}], "stream": true}""");
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
             Assert.StartsWith("data: {", await reader.ReadLineAsync(), StringComparison.Ordinal);
-            Assert.True(await servers.ProviderSequencesAsync() > 0, "the provider should be generating while the client reads");
         } // the front's client leaves here, its stream half read
 
-        // The front cancels its provider request, and the provider's engine drops the sequence.
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (await servers.ProviderSequencesAsync() > 0)
+        // The front cancels its provider request: the provider sees its connection closed.
+        await servers.Scripted.EndlessClosed.Task.WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
+    public async Task OneChoiceFailing_FailsTheRequestAtOnce_AndStopsTheOthers()
+    {
+        // n = 2, seeds 0 and 1: the provider refuses seed 1 after 300 ms and never answers seed 0 (the model's timeout is a
+        // minute). The refusal is the answer, and the request for seed 0 is cancelled.
+        var json = await ExpectAsync(await _front.PostAsync("/v1/chat/completions",
+            Json($$"""{"model": "{{RemoteServers.Split}}", "messages": {{Messages}}, "n": 2, "seed": 0}""")), HttpStatusCode.BadRequest, "invalid_input");
+        Assert.Contains("seed 1 is refused here", json.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+        await servers.Scripted.SplitClosed.Task.WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
+    public async Task Stream_OneChoiceFailingWhileTheReaderIsBusy_IsThatChoicesError()
+    {
+        // Seed 0 streams 30 chunks 100 ms apart, seed 1 is refused after 300 ms; the reader takes 200 ms per update, so
+        // the refusal comes while it is busy. It must still read the provider's refusal, not a cancellation.
+        var service = servers.Front.Services.GetRequiredService<ITextGenerationService>();
+        var request = new TextGenerationRequest { ModelId = RemoteServers.Split, Messages = [new("user", "x")], N = 2, Seed = 0 };
+        var updates = 0;
+        var error = await Assert.ThrowsAsync<InvalidInputException>(async () =>
         {
-            Assert.True(DateTime.UtcNow < deadline, "the provider kept generating after the client left");
-            await Task.Delay(50);
+            await foreach (var update in service.GenerateStreamingAsync(request))
+            {
+                updates++;
+                await Task.Delay(200);
+            }
+        });
+        Assert.Contains("seed 1 is refused here", error.Message, StringComparison.Ordinal);
+        Assert.True(updates > 0, "the updates before the refusal are delivered");
+    }
+
+    [Fact]
+    public async Task Stream_AReaderSlowerThanTheTimeout_IsNotAProviderTimeout()
+    {
+        // The model's timeout is 1 s; the provider answers at once, the reader pauses 2 s after the first update.
+        var direct = await ExpectAsync(await _provider.PostAsync("/v1/chat/completions",
+            Json($$"""{"model": "{{ProviderModel}}", "messages": {{Messages}}, "max_tokens": 6, "temperature": 0}""")), HttpStatusCode.OK);
+        var service = servers.Front.Services.GetRequiredService<ITextGenerationService>();
+        var text = new StringBuilder();
+        TextGenerationUsage? usage = null;
+        await foreach (var update in service.GenerateStreamingAsync(new TextGenerationRequest
+        {
+            ModelId = RemoteServers.ShortTimeout,
+            Messages = [new("system", "Answer briefly."), new("user", "Four score and seven years")],
+            MaxTokens = 6,
+            Temperature = 0,
+        }))
+        {
+            if (text.Length == 0) await Task.Delay(TimeSpan.FromSeconds(2));
+            text.Append(update.Text);
+            usage ??= update.Usage;
         }
+
+        Assert.Equal(Content(direct), text.ToString());
+        Assert.Equal(Usage(direct).Completion, usage?.CompletionTokens);
     }
 
     [Fact]

@@ -28,7 +28,10 @@ public sealed record TextGenerationChoice
     /// <summary>The generated token ids; empty for a remote model (providers do not send them).</summary>
     public required IReadOnlyList<int> TokenIds { get; init; }
 
-    /// <summary>Why it ended: <see cref="TextGenerationFinishReasons.Stop"/> or <see cref="TextGenerationFinishReasons.Length"/>.</summary>
+    /// <summary>
+    /// Why it ended: <see cref="TextGenerationFinishReasons.Stop"/> or <see cref="TextGenerationFinishReasons.Length"/>
+    /// (a remote model also <see cref="TextGenerationFinishReasons.ContentFilter"/>).
+    /// </summary>
     public required string FinishReason { get; init; }
 
     /// <summary>The log-probability of each generated token, when asked for.</summary>
@@ -95,4 +98,7 @@ public static class TextGenerationFinishReasons
 
     /// <summary><see cref="TextGenerationRequest.MaxTokens"/> or the context was reached.</summary>
     public const string Length = "length";
+
+    /// <summary>A remote model's provider withheld the rest of the answer (its content filter).</summary>
+    public const string ContentFilter = "content_filter";
 }
