@@ -115,8 +115,9 @@ internal sealed class RemoteCall : IDisposable
             _ => exception,
         };
         if (translated is not ModelKitException and not OperationCanceledException) return translated; // a bug here: the surfaces log it and answer 500
+        // The provider's availability: its refusals of a client's mistakes are not its failures.
         if (translated is ProviderTimeoutException or InferenceTimeoutException) _model.Failed(timedOut: true);
-        else if (translated is not OperationCanceledException) _model.Failed(timedOut: false);
+        else if (translated is not (OperationCanceledException or InvalidInputException or PayloadTooLargeException)) _model.Failed(timedOut: false);
         return translated;
     }
 
@@ -197,11 +198,28 @@ internal sealed class RemoteCall : IDisposable
         return text.Length <= MaxProviderMessage ? text : text[..MaxProviderMessage] + "…";
     }
 
-    private static TimeSpan RetryAfter(ClientResultException http) =>
-        http.GetRawResponse()?.Headers.TryGetValue("Retry-After", out var value) == true
-        && int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) && seconds is > 0 and <= 3600
-            ? TimeSpan.FromSeconds(seconds)
-            : TimeSpan.FromSeconds(1);
+    // The provider's hint: retry-after-ms (OpenAI's), Retry-After in seconds or as a date; 1 s when it gives none.
+    private TimeSpan RetryAfter(ClientResultException http)
+    {
+        var headers = http.GetRawResponse()?.Headers;
+        if (headers?.TryGetValue("retry-after-ms", out var ms) == true
+            && double.TryParse(ms, NumberStyles.Float, CultureInfo.InvariantCulture, out var milliseconds) && milliseconds is > 0 and <= 3_600_000)
+        {
+            return TimeSpan.FromMilliseconds(milliseconds);
+        }
+
+        if (headers?.TryGetValue("Retry-After", out var value) == true)
+        {
+            if (double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds is > 0 and <= 3600) return TimeSpan.FromSeconds(seconds);
+            if (DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) && at - _time.GetUtcNow() is { } wait
+                && wait > TimeSpan.Zero && wait <= TimeSpan.FromHours(1))
+            {
+                return wait;
+            }
+        }
+
+        return TimeSpan.FromSeconds(1);
+    }
 
     private static bool HasTimeout(Exception exception)
     {

@@ -36,7 +36,7 @@ internal sealed class RemoteModel
             // A backstop only: RemoteCall's timer (Timeout, restarted by every chunk) fires first, so that a provider
             // that stalls is always reported as PROVIDER_TIMEOUT, whatever the transport would have thrown.
             NetworkTimeout = Timeout + TimeSpan.FromSeconds(10),
-            RetryPolicy = new ClientRetryPolicy(options.MaxRetries ?? defaults.MaxRetries),
+            RetryPolicy = new ProviderRetryPolicy(options.MaxRetries ?? defaults.MaxRetries),
             UserAgentApplicationId = "ModelKit",
         };
         Host = options.Endpoint!.Host;

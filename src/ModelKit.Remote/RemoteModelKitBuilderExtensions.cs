@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using ModelKit.Remote;
@@ -42,6 +43,7 @@ public static class RemoteModelKitBuilderExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RemoteModelsOptions>, RemoteModelsOptionsValidator>());
         services.TryAddSingleton<RemoteTextGenerationService>();
         services.TryAddSingleton<IRemoteModelCatalog>(static sp => sp.GetRequiredService<RemoteTextGenerationService>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, RemoteModelsStartup>());
 
         // The router takes the unkeyed place whether the local backend was added before or after (ModelKit.Onnx's TryAdd
         // then does nothing; it also registers itself under the Local key). A host's own backend that sits in the unkeyed

@@ -75,6 +75,7 @@ public sealed class RemoteModelsTests(RemoteServers servers) : IClassFixture<Rem
         var seed = await ExpectAsync(await _front.PostAsync($"/models/{Remote}/chat/completions", Json(body)), HttpStatusCode.OK);
         Assert.Equal(Content(direct), Content(seed.GetProperty("data")));
         var detail = await ExpectAsync(await _front.GetAsync($"/models/{Remote}"), HttpStatusCode.OK);
+        Assert.Equal(1024, detail.GetProperty("data").GetProperty("parameters").GetProperty("max_tokens").GetInt32()); // its configured ContextLength
         var stats = detail.GetProperty("data").GetProperty("stats");
         Assert.True(stats.GetProperty("succeeded_requests").GetInt64() >= 2);
         Assert.True(stats.GetProperty("average_latency_ms").GetDouble() > 0);
@@ -270,11 +271,24 @@ public sealed class RemoteModelsTests(RemoteServers servers) : IClassFixture<Rem
         Assert.Contains("messages[0].role 'robot' is not supported", message, StringComparison.Ordinal);
         Assert.Equal(before, servers.Front.Services.GetRequiredService<IRemoteModelCatalog>().GetStats(Remote));
 
-        // Beyond the provider's context: its 400, in the front's shape with its words.
+        // Beyond the provider's context: its 400, in the front's shape with its words; the provider's availability is
+        // not charged with the client's mistake.
         json = await ExpectAsync(await _front.PostAsync("/v1/chat/completions",
             Json($$"""{"model": "{{Remote}}", "messages": {{Messages}}, "max_tokens": 1000000}""")), HttpStatusCode.BadRequest, "invalid_input");
         Assert.Contains("The provider refused the request for remote model 'remote-gettysburg'", json.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
         Assert.Contains("context", json.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal(before.Failed, servers.Front.Services.GetRequiredService<IRemoteModelCatalog>().GetStats(Remote).Failed);
+
+        // A provider's refusal that repeats the key and its own address is quoted without them.
+        json = await ExpectAsync(await _front.PostAsync("/v1/chat/completions",
+            Json($$"""{"model": "{{RemoteServers.Leaky}}", "messages": {{Messages}}}""")), HttpStatusCode.BadRequest, "invalid_input");
+        Assert.Contains("Invalid key Bearer …", json.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.DoesNotContain(RemoteServers.LeakyKey, json.GetRawText(), StringComparison.Ordinal);
+        Assert.DoesNotContain("127.0.0.1", json.GetRawText(), StringComparison.Ordinal);
+
+        // Embeddings are not relayed: the listed model is no encoder here.
+        await ExpectAsync(await _front.PostAsync("/v1/embeddings", Json($$"""{"model": "{{Remote}}", "input": ["a"]}""")), HttpStatusCode.BadRequest, "unsupported_task");
+        await ExpectAsync(await _front.PostAsync($"/models/{Remote}/embeddings", Json("""{"input": ["a"]}""")), HttpStatusCode.BadRequest, "UNSUPPORTED_TASK");
 
         // Token ids mean nothing without the provider's tokenizer.
         await ExpectAsync(await _front.PostAsync("/v1/completions", Json($$"""{"model": "{{Remote}}", "prompt": [1, 2, 3]}""")), HttpStatusCode.BadRequest, "unsupported_task");
@@ -358,6 +372,17 @@ public sealed class RemoteModelsTests(RemoteServers servers) : IClassFixture<Rem
         Assert.DoesNotContain("127.0.0.1", events[^1].GetRawText(), StringComparison.Ordinal);
         await ExpectAsync(await _front.PostAsync("/v1/chat/completions",
             Json($$"""{"model": "{{Remote}}", "messages": {{Messages}}, "max_tokens": 2}""")), HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task ProviderLimitingTheRate_IsQueueFullAtOnce_WithItsRetryAfter()
+    {
+        // No retry sleeps through the provider's hour: the client gets 429 and decides.
+        using var response = await _front.PostAsync("/v1/chat/completions", Json($$"""{"model": "{{RemoteServers.Limited}}", "messages": {{Messages}}}"""));
+        var json = await ExpectAsync(response, HttpStatusCode.TooManyRequests, "queue_full");
+        Assert.Equal(TimeSpan.FromHours(1), response.Headers.RetryAfter?.Delta);
+        Assert.Contains("Rate limit reached for requests", json.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal(1, servers.Scripted.LimitRequests);
     }
 
     [Fact]

@@ -24,6 +24,9 @@ public sealed class RemoteServers : IAsyncLifetime
     public const string ShortTimeout = "remote-short-timeout";
     public const string Endless = "remote-endless";
     public const string Split = "remote-split";
+    public const string Limited = "remote-limited";
+    public const string Leaky = "remote-leaky";
+    public const string LeakyKey = "sk-leaky-key-never-to-be-seen";
     public const string Drops = "remote-drops";
     public const string Stalls = "remote-stalls";
 
@@ -62,6 +65,10 @@ public sealed class RemoteServers : IAsyncLifetime
             [$"ModelKit:RemoteModels:Models:{Split}:Endpoint"] = Scripted.Address + "/split/v1",
             [$"ModelKit:RemoteModels:Models:{Split}:MaxRetries"] = "0",
             [$"ModelKit:RemoteModels:Models:{Split}:Timeout"] = "00:01:00",
+            [$"ModelKit:RemoteModels:Models:{Remote}:ContextLength"] = "1024",
+            [$"ModelKit:RemoteModels:Models:{Limited}:Endpoint"] = Scripted.Address + "/limit/v1",
+            [$"ModelKit:RemoteModels:Models:{Leaky}:Endpoint"] = Scripted.Address + "/leak/v1",
+            [$"ModelKit:RemoteModels:Models:{Leaky}:ApiKey"] = LeakyKey,
             [$"ModelKit:RemoteModels:Models:{Drops}:Endpoint"] = Scripted.Address + "/drop/v1",
             [$"ModelKit:RemoteModels:Models:{Drops}:MaxRetries"] = "0",
             [$"ModelKit:RemoteModels:Models:{Stalls}:Endpoint"] = Scripted.Address + "/stall/v1",

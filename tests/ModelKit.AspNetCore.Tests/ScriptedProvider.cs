@@ -15,7 +15,9 @@ namespace ModelKit.Tests;
 /// <item><c>stall</c>: answers 200 with one streamed chunk, then says nothing more;</item>
 /// <item><c>endless</c>: streams a chunk every 20 ms until the client goes away (<see cref="EndlessClosed"/>);</item>
 /// <item><c>split</c>: by the request's <c>seed</c>: odd is refused with 400 after 300 ms; even streams 30 chunks 100 ms
-/// apart and finishes, or, not streamed, never answers until the client goes away (<see cref="SplitClosed"/>).</item>
+/// apart and finishes, or, not streamed, never answers until the client goes away (<see cref="SplitClosed"/>);</item>
+/// <item><c>limit</c>: 429 with <c>Retry-After: 3600</c>, counted in <see cref="LimitRequests"/>;</item>
+/// <item><c>leak</c>: 400 whose message repeats the request's <c>Authorization</c> header and the provider's own URL.</item>
 /// </list>
 /// </summary>
 public sealed class ScriptedProvider : IDisposable
@@ -39,6 +41,11 @@ public sealed class ScriptedProvider : IDisposable
 
     /// <summary>Completed when a client leaves a <c>split</c> request that was not answered.</summary>
     public TaskCompletionSource SplitClosed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private int _limitRequests;
+
+    /// <summary>How many requests the <c>limit</c> mode has answered.</summary>
+    public int LimitRequests => Volatile.Read(ref _limitRequests);
 
     private async Task AcceptAsync()
     {
@@ -64,7 +71,7 @@ public sealed class ScriptedProvider : IDisposable
         try
         {
             using var stream = new NetworkStream(socket, ownsSocket: false);
-            var (path, body) = await ReadRequestAsync(stream);
+            var (path, headers, body) = await ReadRequestAsync(stream);
             var mode = path.Split('/', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault();
             var streamed = body.TryGetProperty("stream", out var s) && s.ValueKind == JsonValueKind.True;
             var seed = body.TryGetProperty("seed", out var value) ? value.GetInt64() : 0;
@@ -116,6 +123,16 @@ public sealed class ScriptedProvider : IDisposable
                     await WaitForCloseAsync(stream);
                     SplitClosed.TrySetResult();
                     break;
+                case "limit":
+                    Interlocked.Increment(ref _limitRequests);
+                    const string Limited = """{"error": {"message": "Rate limit reached for requests", "type": "requests", "code": "rate_limit_exceeded"} }""";
+                    await WriteAsync(stream, Head("429 Too Many Requests", "application/json", Encoding.UTF8.GetByteCount(Limited), "Retry-After: 3600\r\n") + Limited);
+                    break;
+                case "leak":
+                    var authorization = headers.FirstOrDefault(h => h.StartsWith("Authorization:", StringComparison.OrdinalIgnoreCase))?["Authorization:".Length..].Trim();
+                    var leak = JsonSerializer.Serialize(new { error = new { message = $"Invalid key {authorization} sent to {Address}/leak/v1/chat/completions", type = "invalid_request_error" } });
+                    await WriteAsync(stream, Head("400 Bad Request", "application/json", Encoding.UTF8.GetByteCount(leak)) + leak);
+                    break;
             }
         }
         catch (Exception) when (_stop.IsCancellationRequested)
@@ -130,7 +147,7 @@ public sealed class ScriptedProvider : IDisposable
         }
     }
 
-    private async Task<(string Path, JsonElement Body)> ReadRequestAsync(NetworkStream stream)
+    private async Task<(string Path, string[] Headers, JsonElement Body)> ReadRequestAsync(NetworkStream stream)
     {
         var received = new List<byte>();
         var buffer = new byte[8192];
@@ -141,7 +158,7 @@ public sealed class ScriptedProvider : IDisposable
         var length = int.Parse(lengthHeader["Content-Length:".Length..].Trim(), System.Globalization.CultureInfo.InvariantCulture);
         while (received.Count < headerEnd + 4 + length) received.AddRange(await ReadSomeAsync(stream, buffer));
         var body = JsonDocument.Parse(received.ToArray().AsMemory(headerEnd + 4, length)).RootElement.Clone();
-        return (head[0].Split(' ')[1], body);
+        return (head[0].Split(' ')[1], head, body);
     }
 
     private async Task<byte[]> ReadSomeAsync(NetworkStream stream, byte[] buffer)
@@ -168,8 +185,8 @@ public sealed class ScriptedProvider : IDisposable
 
     private Task WriteAsync(NetworkStream stream, string text) => stream.WriteAsync(Encoding.UTF8.GetBytes(text), _stop.Token).AsTask();
 
-    private static string Head(string status, string contentType, int? length = null) =>
-        $"HTTP/1.1 {status}\r\nContent-Type: {contentType}\r\nConnection: close\r\n{(length is { } l ? $"Content-Length: {l}\r\n" : "")}\r\n";
+    private static string Head(string status, string contentType, int? length = null, string extra = "") =>
+        $"HTTP/1.1 {status}\r\nContent-Type: {contentType}\r\nConnection: close\r\n{(length is { } l ? $"Content-Length: {l}\r\n" : "")}{extra}\r\n";
 
     private static string Chunk(string content, string? finish) =>
         "data: " + JsonSerializer.Serialize(new

@@ -103,6 +103,7 @@ internal static class GatewayEndpoints
                 SucceededRequests = stats.Succeeded,
                 FailedRequests = stats.Failed + stats.TimedOut,
             },
+            Parameters = model.ContextLength is { } context ? new GatewayModelParameters(context) : null,
             Versions = model.Version is { } version ? [version] : [],
             CreatedAt = model.AddedAt,
             UpdatedAt = model.AddedAt,
@@ -289,6 +290,7 @@ internal static class GatewayEndpoints
     private static async Task<IResult> EmbedAsync(string modelId, HttpContext context, CancellationToken cancellationToken)
     {
         var body = await ModelKitJson.ReadAsync<EmbeddingsBody>(context.Request, cancellationToken);
+        OpenAiEndpoints.NotRemote(context, modelId);
         var result = await OpenAiEndpoints.ServiceOf(context).EmbedAsync(Embeddings.ToRequest(modelId, body), cancellationToken);
         return Gateway.Ok(context, Embeddings.ToList(result, body.EncodingFormat));
     }

@@ -53,11 +53,16 @@ internal sealed record GatewayModelDetail : GatewayModel
     }
 
     public required GatewayModelStats Stats { get; init; }
+    /// <summary>The seed's <c>parameters</c>: for a remote model with a configured context length, its <c>max_tokens</c>; else left out.</summary>
+    public GatewayModelParameters? Parameters { get; init; }
     public IReadOnlyList<string> Tags { get; init; } = [];
     public IReadOnlyList<string> Versions { get; init; } = [];
     public DateTimeOffset CreatedAt { get; init; }
     public DateTimeOffset UpdatedAt { get; init; }
 }
+
+/// <summary>The seed's <c>parameters</c>, as far as they are known.</summary>
+internal sealed record GatewayModelParameters(int MaxTokens);
 
 /// <summary>Measured on the model's queues since they started (this process): null before the first request.</summary>
 internal sealed record GatewayModelStats

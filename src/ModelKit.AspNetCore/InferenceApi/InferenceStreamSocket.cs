@@ -205,6 +205,7 @@ internal static class InferenceStreamSocket
             var code = InferenceApiErrors.SeedCode(error.ErrorCode);
             var details = new Dictionary<string, object?>(StringComparer.Ordinal);
             if (code != error.ErrorCode) details["modelkit_code"] = error.ErrorCode;
+            if (ModelKitProblems.RetryAfterSeconds(error) is { } seconds) details["retry_after"] = seconds;
             return SendAsync(new StreamSocketMessage("error", id)
             {
                 Error = new InferenceErrorDetail(error is UnsupportedEngineException ? "UnsupportedEngineError" : InferenceApiErrors.TypeOf(code), ModelKitProblems.Bounded(error.Message), code, details),

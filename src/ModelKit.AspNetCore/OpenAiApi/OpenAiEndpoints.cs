@@ -33,6 +33,7 @@ internal static class OpenAiEndpoints
     {
         var body = await ModelKitJson.ReadAsync<EmbeddingsBody>(context.Request, cancellationToken);
         if (string.IsNullOrWhiteSpace(body.Model)) throw new InvalidInputException("'model' is required: the id of a registered text encoder (GET /v1/models lists them).");
+        NotRemote(context, body.Model);
         var result = await ServiceOf(context).EmbedAsync(Embeddings.ToRequest(body.Model, body), cancellationToken);
         return ModelKitJson.Json(Embeddings.ToList(result, body.EncodingFormat));
     }
@@ -59,6 +60,16 @@ internal static class OpenAiEndpoints
 
     private static string ModelOf(string? model) =>
         string.IsNullOrWhiteSpace(model) ? throw new InvalidInputException("'model' is required: the id of a registered decoder or a remote model (GET /v1/models lists the models).") : model;
+
+    /// <summary>UNSUPPORTED_TASK for a remote model: listed beside the registry's, but served for chat and completions only.</summary>
+    internal static void NotRemote(HttpContext context, string modelId)
+    {
+        if (context.RequestServices.GetService<IRemoteModelCatalog>()?.Find(modelId) is { } remote)
+        {
+            throw new UnsupportedTaskException(
+                $"'{remote.Id}' is a remote model (provider '{remote.Provider}'): this server relays its chat and completions, not embeddings.");
+        }
+    }
 
     /// <summary>The text embedding service; 501 when the host registered none (it comes with <c>AddOnnxRuntime()</c>).</summary>
     internal static ITextEmbeddingService ServiceOf(HttpContext context) =>
