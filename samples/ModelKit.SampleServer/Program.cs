@@ -28,7 +28,8 @@ builder.Services.AddModelKit(builder.Configuration.GetSection("ModelKit"))
     .ConfigureTextEmbeddings(builder.Configuration.GetSection("ModelKit:Embeddings")) // MaxInputs, MaxChunkRows, MaxChunkTokens, MaxChunksInFlight
     .ConfigureTextGeneration(builder.Configuration.GetSection("ModelKit:Generation")) // MaxBatchSequences, KvCacheBytes, PrefillChunkTokens, MaxQueuedRequests, MaxChoices, ChatTemplate
     .AddRemoteModels(builder.Configuration.GetSection("ModelKit:RemoteModels"))       // OpenAI-compatible providers served as models: Models:{id}:{Endpoint, ApiKey, Model, Provider}, Timeout, MaxRetries
-    .AddHttpApi(builder.Configuration.GetSection("ModelKit"));           // ModelKit:Auth (keys, scopes, limits; rotated live), ModelKit:Http
+    .AddHttpApi(builder.Configuration.GetSection("ModelKit"))            // ModelKit:Auth (keys, scopes, limits; rotated live), ModelKit:Http
+    .AddGrpcApi(builder.Configuration.GetSection("ModelKit:Grpc"));      // gRPC: MaxReceiveMessageBytes, MaxSendMessageBytes (same keys and scopes as REST)
 builder.Services.AddHostedService<DemoModelSeeder>();
 // Prometheus text at /metrics: ModelKit's instruments (meter "ModelKit") and ASP.NET Core's, through OpenTelemetry.
 builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
@@ -59,6 +60,7 @@ var metricsEndpoint = app.MapPrometheusScrapingEndpoint(); // /metrics; ModelKit
 if (builder.Configuration.GetValue("ModelKit:Metrics:RequireKey", false)) metricsEndpoint.RequireModelKitScope(ModelKit.AspNetCore.ModelKitScopes.Read);
 app.MapScalarApiReference("/docs");                 // browsable reference at /docs
 app.MapModelKit();                                  // every seed at its own paths, and /v2 (Open Inference Protocol)
+app.MapModelKitGrpc();                              // gRPC on the h2c port: inference.GRPCInferenceService, model.ModelService, health, reflection
 app.MapGet("/", () => Results.Text(
     """
     ModelKit sample server (send an API key from ModelKit:Auth:Keys as X-API-Key)
@@ -86,6 +88,11 @@ app.Lifetime.ApplicationStarted.Register(() =>
     var rest = addresses.FirstOrDefault() ?? "http://localhost:8080";
     Console.WriteLine($"ModelKit sample server on {string.Join(", ", addresses)}; API reference at {rest}/docs (OpenAPI: {rest}/openapi/v1.json)");
     Console.WriteLine($"try: curl -H 'X-API-Key: <key>' {rest}/api/v1/models");
+    if (addresses.Count > 1)
+    {
+        Console.WriteLine($"gRPC (inference.GRPCInferenceService, model.ModelService, grpc.health.v1.Health, reflection) on {addresses[^1]} (h2c; "
+            + "or any HTTP/2 endpoint in Kestrel:Endpoints)");
+    }
 });
 app.Run();
 

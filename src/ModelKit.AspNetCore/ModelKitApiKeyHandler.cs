@@ -75,8 +75,11 @@ internal sealed partial class ModelKitApiKeyHandler(
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
         Write(SurfaceError.Of(ModelKitProblems.Forbidden, "The API key does not have the scope this endpoint needs."));
 
-    // In the error shape of the surface the request is for (problem details on a host app's own endpoints).
-    private Task Write(SurfaceError error) => (surfaces.Find(Request.Path) ?? ModelKitProblems.Writer)(Context, error).ExecuteAsync(Context);
+    // In the error shape of the surface the request is for (problem details on a host app's own endpoints; a gRPC status
+    // for a gRPC call, so that its client reads UNAUTHENTICATED, PERMISSION_DENIED or RESOURCE_EXHAUSTED with the message).
+    private Task Write(SurfaceError error) => GrpcStatus.IsGrpc(Request)
+        ? GrpcStatus.WriteAsync(Context, error)
+        : (surfaces.Find(Request.Path) ?? ModelKitProblems.Writer)(Context, error).ExecuteAsync(Context);
 
     [LoggerMessage(1, LogLevel.Warning, "Rejected an invalid API key on {Path}.")]
     private static partial void LogRejected(ILogger logger, PathString path);

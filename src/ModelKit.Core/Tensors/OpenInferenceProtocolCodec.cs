@@ -54,7 +54,7 @@ public static class OpenInferenceProtocolCodec
             }
 
             var (type, shape) = TensorJson.ReadHeader(name, input, null, strictDataType: true);
-            result[name] = ReadBinary(name, binary.Slice(offset, size), type!.Value, shape!);
+            result[name] = ReadRaw(name, binary.Slice(offset, size), type!.Value, shape!, "'binary_data_size' is");
             offset += size;
         }
 
@@ -116,8 +116,18 @@ public static class OpenInferenceProtocolCodec
     // BYTES elements become .NET strings: bytes that are not UTF-8 are refused rather than silently replaced.
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
-    private static Tensor ReadBinary(string name, ReadOnlySequence<byte> bytes, TensorElementType type, long[] shape)
+    /// <summary>
+    /// One input from its raw bytes (the binary extension's slice, or a gRPC request's <c>raw_input_contents</c> entry):
+    /// little-endian elements, row-major; BOOL one byte each (any non-zero byte true); BYTES a 4-byte little-endian length
+    /// before each element's UTF-8 bytes. INVALID_INPUT when the byte count does not fit the shape or a string is not UTF-8.
+    /// </summary>
+    public static Tensor ReadRaw(string name, ReadOnlySequence<byte> bytes, TensorElementType type, long[] shape) =>
+        ReadRaw(name, bytes, type, shape, "got");
+
+    private static Tensor ReadRaw(string name, ReadOnlySequence<byte> bytes, TensorElementType type, long[] shape, string gotWhat)
     {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(shape);
         var count = Tensor.CountElements(shape);
         if (type == TensorElementType.String)
         {
@@ -147,7 +157,7 @@ public static class OpenInferenceProtocolCodec
         if (bytes.Length != count * elementSize)
         {
             throw new InvalidInputException(
-                $"input '{name}': shape {Tensor.FormatShape(shape)} of {type.GetName()} needs {count * elementSize} bytes but 'binary_data_size' is {bytes.Length}.");
+                $"input '{name}': shape {Tensor.FormatShape(shape)} of {type.GetName()} needs {count * elementSize} bytes but {gotWhat} {bytes.Length}.");
         }
 
         var tensor = Tensor.Allocate(type, shape);
