@@ -3,7 +3,7 @@
 // package, registers them and deploys them; later starts restore
 // the saved deployments. Data lives in ./modelkit-data (ModelKit:DataDirectory).
 // Addresses: --urls / ASPNETCORE_URLS (or Kestrel:Endpoints) replace both defaults; ModelKit:RestPort and
-// ModelKit:GrpcPort move them.
+// ModelKit:GrpcPort move them (0: a free loopback port); ModelKit:GrpcCertificate:Path/Password put gRPC on TLS.
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using ModelKit.SampleServer;
 using OpenTelemetry.Metrics;
@@ -14,10 +14,22 @@ if (string.IsNullOrEmpty(builder.Configuration["urls"]) && !builder.Configuratio
 {
     var restPort = builder.Configuration.GetValue("ModelKit:RestPort", 8080);
     var grpcPort = builder.Configuration.GetValue("ModelKit:GrpcPort", 8081);
+    var certificate = builder.Configuration.GetSection("ModelKit:GrpcCertificate"); // Path (a .pfx) and Password: gRPC over TLS
     builder.WebHost.ConfigureKestrel(kestrel =>
     {
-        kestrel.ListenLocalhost(restPort, listen => listen.Protocols = HttpProtocols.Http1); // HTTP/2 without TLS is the h2c port
-        kestrel.ListenLocalhost(grpcPort, listen => listen.Protocols = HttpProtocols.Http2); // h2c: gRPC without TLS
+        Listen(kestrel, restPort, listen => listen.Protocols = HttpProtocols.Http1); // HTTP/2 without TLS is the h2c port
+        Listen(kestrel, grpcPort, listen =>
+        {
+            if (certificate["Path"] is { Length: > 0 } path)
+            {
+                listen.Protocols = HttpProtocols.Http1AndHttp2; // TLS: HTTP/2 by ALPN, as seed 001's Go client dials
+                listen.UseHttps(path, certificate["Password"]);
+            }
+            else
+            {
+                listen.Protocols = HttpProtocols.Http2; // h2c: gRPC without TLS
+            }
+        });
     });
 }
 
@@ -95,6 +107,13 @@ app.Lifetime.ApplicationStarted.Register(() =>
     }
 });
 app.Run();
+
+// Port 0 takes a free port, which Kestrel binds on the loopback address only (not "localhost").
+static void Listen(KestrelServerOptions kestrel, int port, Action<ListenOptions> configure)
+{
+    if (port == 0) kestrel.Listen(System.Net.IPAddress.Loopback, 0, configure);
+    else kestrel.ListenLocalhost(port, configure);
+}
 
 /// <summary>The sample server's entry point (public for the integration tests' WebApplicationFactory).</summary>
 public partial class Program;
