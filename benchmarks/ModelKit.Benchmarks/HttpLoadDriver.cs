@@ -25,8 +25,8 @@ internal static class HttpLoadDriver
 {
     public static async Task RunAsync(string[] models, int[] callerCounts, TimeSpan duration)
     {
-        // MODELKIT_HTTP_PHASES picks phases (default all): inproc, floor, json, binary.
-        var phases = (Environment.GetEnvironmentVariable("MODELKIT_HTTP_PHASES") ?? "inproc,floor,json,binary").Split(',');
+        // MODELKIT_HTTP_PHASES picks phases (default all): inproc, floor, json, binary, grpc.
+        var phases = (Environment.GetEnvironmentVariable("MODELKIT_HTTP_PHASES") ?? "inproc,floor,json,binary,grpc").Split(',');
         Console.WriteLine("| model | clients | surface | req/s | p50 / p95 / p99 (ms) | throughput vs in-process | p50 added |");
         Console.WriteLine("|---|---|---|---|---|---|---|");
         foreach (var model in models)
@@ -35,13 +35,19 @@ internal static class HttpLoadDriver
             var data = Path.Combine(Path.GetTempPath(), "modelkit-bench-data", Guid.NewGuid().ToString("N"));
             var builder = WebApplication.CreateSlimBuilder();
             builder.Logging.ClearProviders();
-            builder.WebHost.UseKestrelCore().ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0));
+            builder.WebHost.UseKestrelCore().ConfigureKestrel(k =>
+            {
+                k.Listen(System.Net.IPAddress.Loopback, 0);
+                k.Listen(System.Net.IPAddress.Loopback, 0, l => l.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http2); // h2c for gRPC
+            });
             builder.Services.AddModelKit(o => o.DataDirectory = data)
                 .AddOnnxRuntime(o => o.IntraOpThreads = 1)
                 .AddHttpApi(o => { o.Enabled = false; o.RequestsPerMinute = 0; })
+                .AddGrpcApi()
                 .ConfigureInference(o => o.DefaultBatching = new BatchingOptions { MaxBatchSize = maxBatch, Instances = 2, MaxQueueSize = 100_000 });
             await using var app = builder.Build();
             app.MapModelKit();
+            app.MapModelKitGrpc();
             // The floor: the same body posted to an endpoint that only reads it and answers a small JSON object.
             app.MapPost("/bench/echo", async (HttpContext context) =>
             {
@@ -49,12 +55,19 @@ internal static class HttpLoadDriver
                 return Results.Json(new { ok = true });
             });
             await app.StartAsync();
-            var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
+            var addresses = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.ToList();
+            var address = addresses[0];
             await app.Services.GetRequiredService<IModelRegistry>().RegisterFileAsync(new ModelDefinition { Id = model, Name = model }, BenchModels.PathOf(model));
 
             var inference = app.Services.GetRequiredService<IInferenceService>();
             await inference.InferAsync(new InferenceRequest { ModelId = model, Inputs = BenchModels.Inputs(model, 0) });
             using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 1024, PooledConnectionLifetime = Timeout.InfiniteTimeSpan }) { BaseAddress = new Uri(address) };
+            using var channel = global::Grpc.Net.Client.GrpcChannel.ForAddress(addresses[1], new global::Grpc.Net.Client.GrpcChannelOptions
+            {
+                HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true, PooledConnectionLifetime = Timeout.InfiniteTimeSpan },
+                MaxReceiveMessageSize = 64 << 20,
+            });
+            var grpc = new ModelKit.Grpc.Inference.GRPCInferenceService.GRPCInferenceServiceClient(channel);
             foreach (var callers in callerCounts)
             {
                 LoadDriver.Result? local = null;
@@ -67,6 +80,7 @@ internal static class HttpLoadDriver
                 if (phases.Contains("floor")) Report(model, callers, "HTTP floor (echo endpoint, same body)", await RunHttpAsync(http, callers, duration, "/bench/echo", seed => JsonBody(model, seed)), local);
                 if (phases.Contains("json")) Report(model, callers, "REST JSON (POST /api/v1/models/{id}/inference)", await RunHttpAsync(http, callers, duration, $"/api/v1/models/{model}/inference", seed => JsonBody(model, seed)), local);
                 if (phases.Contains("binary")) Report(model, callers, "OIP binary tensors (POST /v2/models/{id}/infer)", await RunHttpAsync(http, callers, duration, $"/v2/models/{model}/infer", seed => BinaryBody(model, seed)), local);
+                if (phases.Contains("grpc")) Report(model, callers, "gRPC ModelInfer, raw contents (h2c)", await RunGrpcAsync(grpc, callers, duration, seed => GrpcRequest(model, seed)), local);
             }
 
             await app.StopAsync();
@@ -123,6 +137,33 @@ internal static class HttpLoadDriver
                 using var response = await http.PostAsync(path, content).ConfigureAwait(false);
                 var answer = await response.Content.ReadAsByteArrayAsync().ConfigureAwait(false);
                 if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"{response.StatusCode}: {Encoding.UTF8.GetString(answer)}");
+            };
+        });
+
+    // inference.GRPCInferenceService/ModelInfer with raw_input_contents: the inputs' bytes, answered raw.
+    private static ModelKit.Grpc.Inference.ModelInferRequest GrpcRequest(string model, int seed)
+    {
+        var request = new ModelKit.Grpc.Inference.ModelInferRequest { ModelName = model };
+        foreach (var (name, tensor) in BenchModels.Inputs(model, seed))
+        {
+            var input = new ModelKit.Grpc.Inference.ModelInferRequest.Types.InferInputTensor { Name = name, Datatype = tensor.ElementType.GetDataTypeName() };
+            input.Shape.AddRange(tensor.Shape.ToArray());
+            request.Inputs.Add(input);
+            request.RawInputContents.Add(Google.Protobuf.ByteString.CopyFrom(tensor.AsBytes()));
+        }
+
+        return request;
+    }
+
+    private static Task<LoadDriver.Result> RunGrpcAsync(
+        ModelKit.Grpc.Inference.GRPCInferenceService.GRPCInferenceServiceClient client, int callers, TimeSpan duration, Func<int, ModelKit.Grpc.Inference.ModelInferRequest> requestFor) =>
+        LoadDriver.RunCallersAsync(callers, duration, index =>
+        {
+            var request = requestFor(index);
+            return async () =>
+            {
+                var response = await client.ModelInferAsync(request).ResponseAsync.ConfigureAwait(false);
+                if (response.RawOutputContents.Count == 0) throw new InvalidOperationException("gRPC answered no raw outputs.");
             };
         });
 }
