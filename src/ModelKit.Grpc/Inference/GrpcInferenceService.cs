@@ -1,5 +1,6 @@
 using Grpc.Core;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
 using ModelKit.Grpc.Inference;
 using ModelKit.Inference;
 using ModelKit.Registry;
@@ -12,7 +13,7 @@ namespace ModelKit.Grpc;
 /// REST's <c>/v2</c> (<see cref="IInferenceService"/>, <see cref="IModelRegistry"/>, the host's health checks). The call's
 /// cancellation token (its deadline, or a client that leaves) flows into the scheduler.
 /// </summary>
-internal sealed class GrpcInferenceService(IInferenceService inference, IModelRegistry registry, HealthCheckService health)
+internal sealed class GrpcInferenceService(IInferenceService inference, IModelRegistry registry, HealthCheckService health, IHostApplicationLifetime lifetime)
     : GRPCInferenceService.GRPCInferenceServiceBase
 {
     /// <summary>The parameter that asks for raw outputs when the inputs were typed (Triton's clients send raw inputs and get raw outputs).</summary>
@@ -75,19 +76,27 @@ internal sealed class GrpcInferenceService(IInferenceService inference, IModelRe
     // and the stream goes on. The stream ends when the client ends its side, leaves, or the host stops.
     public override async Task ModelStreamInfer(IAsyncStreamReader<ModelInferRequest> requestStream, IServerStreamWriter<ModelStreamInferResponse> responseStream, ServerCallContext context)
     {
-        await foreach (var request in requestStream.ReadAllAsync(context.CancellationToken))
+        using var stream = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
+        try
         {
-            ModelStreamInferResponse answer;
-            try
+            await foreach (var request in requestStream.ReadAllAsync(stream.Token))
             {
-                answer = new ModelStreamInferResponse { InferResponse = await InferAsync(request, context.CancellationToken) };
-            }
-            catch (ModelKitException ex)
-            {
-                answer = new ModelStreamInferResponse { ErrorMessage = $"{ex.ErrorCode}: {AspNetCore.ModelKitProblems.Bounded(ex.Message)}" };
-            }
+                ModelStreamInferResponse answer;
+                try
+                {
+                    answer = new ModelStreamInferResponse { InferResponse = await InferAsync(request, stream.Token) };
+                }
+                catch (ModelKitException ex)
+                {
+                    answer = new ModelStreamInferResponse { ErrorMessage = $"{ex.ErrorCode}: {AspNetCore.ModelKitProblems.Bounded(ex.Message)}" };
+                }
 
-            await responseStream.WriteAsync(answer, context.CancellationToken);
+                await responseStream.WriteAsync(answer, stream.Token);
+            }
+        }
+        catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
+        {
+            throw new RpcException(new Status(StatusCode.Unavailable, "The server is stopping; reconnect to another instance and send the remaining requests again."));
         }
     }
 
