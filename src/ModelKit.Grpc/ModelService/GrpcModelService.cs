@@ -109,7 +109,7 @@ internal sealed class GrpcModelService(
 
     public override async Task<UnloadLocalModelResponse> UnloadLocalModel(UnloadLocalModelRequest request, ServerCallContext context)
     {
-        var modelId = ModelServiceRequests.Required(request.ModelId, "model_id", "the id of a registered model (ListModels lists them)");
+        var modelId = ModelServiceRequests.Required(request.ModelId, "model_id", "the id of a deployed model (ListLocalModels lists them)");
         var info = deployments.FindLatestByModel(modelId);
         if (info is null)
         {
