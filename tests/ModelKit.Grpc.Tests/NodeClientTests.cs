@@ -10,9 +10,9 @@ namespace ModelKit.Grpc.Tests;
 /// <summary>
 /// A client not written in C#: Node's @grpc/grpc-js with @grpc/proto-loader (pinned in node/package-lock.json, installed
 /// with npm ci) loads only the shipped .proto files and drives the server (node/client.js): raw-contents inference, a
-/// NOT_FOUND, gRPC health.
+/// NOT_FOUND, a streamed chat completion (seed 001's ModelService), gRPC health.
 /// </summary>
-public sealed class NodeClientTests(GrpcSampleServer server) : IClassFixture<GrpcSampleServer>
+public sealed class NodeClientTests(NodeClientTests.ChatServer server) : IClassFixture<NodeClientTests.ChatServer>
 {
     private static readonly string NodeDirectory = Path.Combine(RepositoryRoot.Path, "tests", "ModelKit.Grpc.Tests", "node");
 
@@ -20,6 +20,7 @@ public sealed class NodeClientTests(GrpcSampleServer server) : IClassFixture<Grp
     public async Task NodeGrpcJs_WithTheShippedProtos_InfersAndChecksHealth()
     {
         await server.WaitUntilRunningAsync("demo-mlp");
+        await server.WaitUntilRunningAsync("gpt2-gettysburg");
         if (!Directory.Exists(Path.Combine(NodeDirectory, "node_modules", "@grpc", "grpc-js")))
         {
             var (installed, log) = await RunAsync("npm", ["ci", "--no-audit", "--no-fund"], TimeSpan.FromMinutes(5));
@@ -44,6 +45,27 @@ public sealed class NodeClientTests(GrpcSampleServer server) : IClassFixture<Grp
         Assert.Equal(expected.Outputs["logits"].ToArray<float>(), infer.GetProperty("logits").EnumerateArray().Select(v => v.GetSingle()));
         Assert.Equal(5, checks["NotFound"].GetProperty("code").GetInt32()); // NOT_FOUND
         Assert.Equal("SERVING", checks["Health"].GetProperty("status").GetString());
+
+        // The stream, compared with the same chat through the in-process service (greedy: the same text).
+        var chat = checks["ChatStream"];
+        var whole = await server.Services.GetRequiredService<ModelKit.Text.ITextGenerationService>().GenerateAsync(new ModelKit.Text.TextGenerationRequest
+        {
+            ModelId = "gpt2-gettysburg",
+            Messages = [new("user", "Four score and seven years ago")],
+            MaxTokens = 12,
+            Temperature = 0,
+        });
+        Assert.True(chat.GetProperty("chunks").GetInt32() > 2, "the answer should arrive in several chunks: " + chat);
+        Assert.Equal(whole.Choices[0].Text, chat.GetProperty("text").GetString());
+        Assert.Equal("assistant", chat.GetProperty("role").GetString());
+        Assert.Equal(whole.Choices[0].FinishReason, chat.GetProperty("finish").GetString());
+        Assert.Equal(whole.Usage.CompletionTokens, chat.GetProperty("completion_tokens").GetInt32());
+    }
+
+    /// <summary>The sample server with its generated chat model.</summary>
+    public sealed class ChatServer : GrpcSampleServer
+    {
+        protected override bool ServeChatModel => true;
     }
 
     private static async Task<(int ExitCode, string Output)> RunAsync(string file, string[] arguments, TimeSpan timeout)

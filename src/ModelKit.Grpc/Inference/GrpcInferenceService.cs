@@ -74,31 +74,24 @@ internal sealed class GrpcInferenceService(IInferenceService inference, IModelRe
 
     // Triton's streaming extension: requests are answered in order; one that fails is answered with its error message
     // and the stream goes on. The stream ends when the client ends its side, leaves, or the host stops.
-    public override async Task ModelStreamInfer(IAsyncStreamReader<ModelInferRequest> requestStream, IServerStreamWriter<ModelStreamInferResponse> responseStream, ServerCallContext context)
-    {
-        using var stream = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
-        try
+    public override Task ModelStreamInfer(IAsyncStreamReader<ModelInferRequest> requestStream, IServerStreamWriter<ModelStreamInferResponse> responseStream, ServerCallContext context) =>
+        ServerStreams.RunAsync(lifetime, context, async cancellationToken =>
         {
-            await foreach (var request in requestStream.ReadAllAsync(stream.Token))
+            await foreach (var request in requestStream.ReadAllAsync(cancellationToken))
             {
                 ModelStreamInferResponse answer;
                 try
                 {
-                    answer = new ModelStreamInferResponse { InferResponse = await InferAsync(request, stream.Token) };
+                    answer = new ModelStreamInferResponse { InferResponse = await InferAsync(request, cancellationToken) };
                 }
                 catch (ModelKitException ex)
                 {
                     answer = new ModelStreamInferResponse { ErrorMessage = $"{ex.ErrorCode}: {AspNetCore.ModelKitProblems.Bounded(ex.Message)}" };
                 }
 
-                await responseStream.WriteAsync(answer, stream.Token);
+                await responseStream.WriteAsync(answer, cancellationToken);
             }
-        }
-        catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
-        {
-            throw new RpcException(new Status(StatusCode.Unavailable, "The server is stopping; reconnect to another instance and send the remaining requests again."));
-        }
-    }
+        });
 
     private async Task<ModelInferResponse> InferAsync(ModelInferRequest request, CancellationToken cancellationToken)
     {

@@ -2,6 +2,7 @@ using Grpc.Core;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using ModelKit.AspNetCore;
 using ModelKit.Deployments;
@@ -18,14 +19,16 @@ namespace ModelKit.Grpc;
 /// Seed 001's <c>model.ModelService</c>: the gateway's REST API (<c>/models…</c>) over gRPC, without the envelope. Each
 /// RPC is one call into the Core services REST's seed 001 calls, shaped by <see cref="ModelServiceMessages"/>; failures
 /// are ModelKit exceptions, which the interceptor turns into statuses. The streaming RPCs run the generation with the
-/// call's cancellation token: a client that leaves, or a deadline that passes, stops it (<see cref="GenerationStreams"/>).
+/// call's cancellation token: a client that leaves, or a deadline that passes, stops it (<see cref="GenerationStreams"/>);
+/// a host that stops ends it with UNAVAILABLE (<see cref="ServerStreams"/>).
 /// </summary>
 internal sealed class GrpcModelService(
     IModelRegistry registry,
     IDeploymentManager deployments,
     IModelRouter router,
     IOptions<InferenceOptions> inference,
-    TimeProvider timeProvider)
+    TimeProvider timeProvider,
+    IHostApplicationLifetime lifetime)
     : Model.ModelService.ModelServiceBase
 {
     public override async Task<ListModelsResponse> ListModels(ListModelsRequest request, ServerCallContext context)
@@ -61,7 +64,7 @@ internal sealed class GrpcModelService(
     }
 
     public override Task CreateCompletionStream(CompletionRequest request, IServerStreamWriter<CompletionChunk> responseStream, ServerCallContext context) =>
-        GenerationStreams.CompletionAsync(Generation(context), ModelServiceRequests.ToRequest(request), responseStream, Now(), context.CancellationToken);
+        ServerStreams.RunAsync(lifetime, context, token => GenerationStreams.CompletionAsync(Generation(context), ModelServiceRequests.ToRequest(request), responseStream, Now(), token));
 
     public override async Task<ChatCompletionResponse> CreateChatCompletion(ChatCompletionRequest request, ServerCallContext context)
     {
@@ -71,7 +74,7 @@ internal sealed class GrpcModelService(
     }
 
     public override Task CreateChatCompletionStream(ChatCompletionRequest request, IServerStreamWriter<ChatCompletionChunk> responseStream, ServerCallContext context) =>
-        GenerationStreams.ChatAsync(Generation(context), ModelServiceRequests.ToRequest(request), responseStream, Now(), context.CancellationToken);
+        ServerStreams.RunAsync(lifetime, context, token => GenerationStreams.ChatAsync(Generation(context), ModelServiceRequests.ToRequest(request), responseStream, Now(), token));
 
     public override async Task<EmbeddingsResponse> CreateEmbeddings(EmbeddingsRequest request, ServerCallContext context)
     {

@@ -10,6 +10,7 @@ const [address, key, protos, healthProto] = process.argv.slice(2);
 const options = { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true };
 const load = (file) => grpc.loadPackageDefinition(loader.loadSync(file, { ...options, includeDirs: [path.dirname(file)] }));
 const inference = load(path.join(protos, 'grpc_service.proto')).inference;
+const model = load(path.join(protos, 'model.proto')).model;
 const health = load(healthProto).grpc.health.v1;
 const credentials = grpc.credentials.createInsecure();
 const metadata = () => { const m = new grpc.Metadata(); m.set('x-api-key', key); return m; };
@@ -41,6 +42,23 @@ async function main() {
     if (error.code !== grpc.status.NOT_FOUND) throw error;
     console.log(JSON.stringify({ check: 'NotFound', code: error.code, details: error.details }));
   }
+
+  // Seed 001's ModelService: a streamed chat completion from the sample's chat model, token by token.
+  const service = new model.ModelService(address, credentials);
+  const chunks = [];
+  await new Promise((resolve, reject) => {
+    const call = service.CreateChatCompletionStream({
+      model_id: 'gpt2-gettysburg', messages: [{ role: 'user', content: 'Four score and seven years ago' }], max_tokens: 12, temperature: 0, stream: true,
+    }, metadata(), { deadline: Date.now() + 60000 });
+    call.on('data', (chunk) => chunks.push(chunk));
+    call.on('error', reject);
+    call.on('end', resolve);
+  });
+  const last = chunks[chunks.length - 1];
+  console.log(JSON.stringify({
+    check: 'ChatStream', chunks: chunks.length, text: chunks.map((c) => c.choices[0].delta.content).join(''),
+    role: chunks[0].choices[0].delta.role, finish: last.choices[0].finish_reason, completion_tokens: last.usage && last.usage.completion_tokens,
+  }));
 
   const probe = new health.Health(address, credentials);
   const status = await new Promise((resolve, reject) => probe.Check({ service: '' }, (e, r) => e ? reject(e) : resolve(r)));
