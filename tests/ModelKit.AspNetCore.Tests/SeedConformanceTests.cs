@@ -39,6 +39,12 @@ public sealed partial class SeedConformanceTests(SampleServerFactory factory) : 
         var unmapped = rows.Where(r => !routes.Contains(Key(r.Method, r.Path))).Select(r => $"{r.Method} {r.Path}").ToList();
         Assert.True(unmapped.Count == 0, "rows that are no endpoint of the sample server: " + string.Join(", ", unmapped));
 
+        // A served gRPC row ("gRPC model.ModelService/ListModels") is the sample server's POST /model.ModelService/ListModels.
+        var grpc = Rows().Where(r => r.Method == "gRPC" && r.Status.StartsWith("served", StringComparison.Ordinal)).ToList();
+        Assert.True(grpc.Count >= 11, $"only {grpc.Count} served gRPC rows were read from docs/seed-conformance.md");
+        var unmappedGrpc = grpc.Where(r => !routes.Contains(Key("POST", "/" + r.Path))).Select(r => r.Path).ToList();
+        Assert.True(unmappedGrpc.Count == 0, "gRPC rows that are no method of the sample server: " + string.Join(", ", unmappedGrpc));
+
         foreach (var row in rows.Where(r => r.Status.StartsWith("501", StringComparison.Ordinal)))
         {
             var path = ParameterPattern().Replace(row.Path, "demo-mlp");
