@@ -25,8 +25,8 @@ internal static class HttpLoadDriver
 {
     public static async Task RunAsync(string[] models, int[] callerCounts, TimeSpan duration)
     {
-        // MODELKIT_HTTP_PHASES picks phases (default all): inproc, floor, json, binary, grpc.
-        var phases = (Environment.GetEnvironmentVariable("MODELKIT_HTTP_PHASES") ?? "inproc,floor,json,binary,grpc").Split(',');
+        // MODELKIT_HTTP_PHASES picks phases (default all): inproc, floor, json, binary, floor2, grpc.
+        var phases = (Environment.GetEnvironmentVariable("MODELKIT_HTTP_PHASES") ?? "inproc,floor,json,binary,floor2,grpc").Split(',');
         Console.WriteLine("| model | clients | surface | req/s | p50 / p95 / p99 (ms) | throughput vs in-process | p50 added |");
         Console.WriteLine("|---|---|---|---|---|---|---|");
         foreach (var model in models)
@@ -64,10 +64,18 @@ internal static class HttpLoadDriver
             using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 1024, PooledConnectionLifetime = Timeout.InfiniteTimeSpan }) { BaseAddress = new Uri(address) };
             using var channel = global::Grpc.Net.Client.GrpcChannel.ForAddress(addresses[1], new global::Grpc.Net.Client.GrpcChannelOptions
             {
-                HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true, PooledConnectionLifetime = Timeout.InfiniteTimeSpan },
+                // A receive window that holds a whole answer (bert-small's is 128 KB), so that no answer waits for a window update.
+                HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true, PooledConnectionLifetime = Timeout.InfiniteTimeSpan, InitialHttp2StreamWindowSize = 1 << 20 },
                 MaxReceiveMessageSize = 64 << 20,
             });
             var grpc = new ModelKit.Grpc.Inference.GRPCInferenceService.GRPCInferenceServiceClient(channel);
+            // HTTP/2's own floor: the echo endpoint over the same h2c port gRPC uses, prior knowledge, as gRPC's client talks.
+            using var http2 = new HttpClient(new SocketsHttpHandler { EnableMultipleHttp2Connections = true, PooledConnectionLifetime = Timeout.InfiniteTimeSpan, InitialHttp2StreamWindowSize = 1 << 20 })
+            {
+                BaseAddress = new Uri(addresses[1]),
+                DefaultRequestVersion = System.Net.HttpVersion.Version20,
+                DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            };
             foreach (var callers in callerCounts)
             {
                 LoadDriver.Result? local = null;
@@ -80,6 +88,7 @@ internal static class HttpLoadDriver
                 if (phases.Contains("floor")) Report(model, callers, "HTTP floor (echo endpoint, same body)", await RunHttpAsync(http, callers, duration, "/bench/echo", seed => JsonBody(model, seed)), local);
                 if (phases.Contains("json")) Report(model, callers, "REST JSON (POST /api/v1/models/{id}/inference)", await RunHttpAsync(http, callers, duration, $"/api/v1/models/{model}/inference", seed => JsonBody(model, seed)), local);
                 if (phases.Contains("binary")) Report(model, callers, "OIP binary tensors (POST /v2/models/{id}/infer)", await RunHttpAsync(http, callers, duration, $"/v2/models/{model}/infer", seed => BinaryBody(model, seed)), local);
+                if (phases.Contains("floor2")) Report(model, callers, "HTTP/2 floor (echo endpoint, h2c, same body)", await RunHttpAsync(http2, callers, duration, "/bench/echo", seed => BinaryBody(model, seed)), local);
                 if (phases.Contains("grpc")) Report(model, callers, "gRPC ModelInfer, raw contents (h2c)", await RunGrpcAsync(grpc, callers, duration, seed => GrpcRequest(model, seed)), local);
             }
 
