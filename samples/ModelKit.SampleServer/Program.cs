@@ -102,8 +102,9 @@ app.Lifetime.ApplicationStarted.Register(() =>
     Console.WriteLine($"try: curl -H 'X-API-Key: <key>' {rest}/api/v1/models");
     if (addresses.Count > 1)
     {
-        Console.WriteLine($"gRPC (inference.GRPCInferenceService, model.ModelService, grpc.health.v1.Health, reflection) on {addresses[^1]} (h2c; "
-            + "or any HTTP/2 endpoint in Kestrel:Endpoints)");
+        var grpcAddress = addresses[^1];
+        Console.WriteLine($"gRPC (inference.GRPCInferenceService, model.ModelService, grpc.health.v1.Health, reflection) on {grpcAddress} "
+            + (grpcAddress.StartsWith("https://", StringComparison.Ordinal) ? "(TLS, HTTP/2 by ALPN)" : "(h2c: HTTP/2 without TLS)"));
     }
 });
 app.Run();

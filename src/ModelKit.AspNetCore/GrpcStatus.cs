@@ -26,7 +26,7 @@ internal static class GrpcStatus
     {
         var response = context.Response;
         response.StatusCode = StatusCodes.Status200OK;
-        response.ContentType = "application/grpc";
+        response.ContentType = context.Request.ContentType; // application/grpc, or the +proto / -web variant the client spoke
         response.Headers["grpc-status"] = CodeFor(error.Code).ToString(CultureInfo.InvariantCulture);
         response.Headers["grpc-message"] = Uri.EscapeDataString(ModelKitProblems.Bounded(error.Message));
         return Task.CompletedTask;

@@ -16,19 +16,25 @@ public static class GrpcModelKitBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         var services = builder.Services;
+        if (configure is not null) services.Configure(configure);
+        if (services.Any(static d => d.ServiceType == typeof(ModelKitGrpcInterceptor))) return builder; // a second call only adds configuration
+
         services.AddOptions<ModelKitGrpcOptions>()
             .Validate(o => o.MaxReceiveMessageBytes > 0 && o.MaxSendMessageBytes > 0, "ModelKit:Grpc: MaxReceiveMessageBytes and MaxSendMessageBytes must be positive.")
             .ValidateOnStart();
-        if (configure is not null) services.Configure(configure);
-        services.TryAddSingleton<ModelKitGrpcInterceptor>();
-        services.AddGrpc(o => o.Interceptors.Add<ModelKitGrpcInterceptor>());
-        services.AddOptions<Grpc.AspNetCore.Server.GrpcServiceOptions>().Configure<Microsoft.Extensions.Options.IOptions<ModelKitGrpcOptions>>((grpc, own) =>
-        {
-            grpc.MaxReceiveMessageSize = own.Value.MaxReceiveMessageBytes;
-            grpc.MaxSendMessageSize = own.Value.MaxSendMessageBytes;
-        });
+        services.AddSingleton<ModelKitGrpcInterceptor>();
+
+        // gRPC's catch-all for unknown services would take every POST /a/b of the REST surfaces (and turn their 405 and 415
+        // answers into 404s): unknown gRPC methods fall through instead, and a gRPC client reads the 404 as UNIMPLEMENTED.
+        services.AddGrpc(o => o.IgnoreUnknownServices = true);
+
+        // ModelKit's interceptor and limits on ModelKit's services only: a host's own gRPC services keep theirs.
+        Configure<GrpcInferenceService>(services);
+        Configure<GrpcModelService>(services);
+        Configure<ModelKitHealthService>(services);
         services.AddGrpcReflection();
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<HealthReports>();
         return builder;
     }
 
@@ -40,4 +46,13 @@ public static class GrpcModelKitBuilderExtensions
         builder.Services.AddOptions<ModelKitGrpcOptions>().Bind(configuration);
         return builder.AddGrpcApi();
     }
+
+    private static void Configure<TService>(IServiceCollection services)
+        where TService : class =>
+        services.AddOptions<Grpc.AspNetCore.Server.GrpcServiceOptions<TService>>().Configure<Microsoft.Extensions.Options.IOptions<ModelKitGrpcOptions>>((grpc, own) =>
+        {
+            grpc.Interceptors.Add<ModelKitGrpcInterceptor>();
+            grpc.MaxReceiveMessageSize = own.Value.MaxReceiveMessageBytes;
+            grpc.MaxSendMessageSize = own.Value.MaxSendMessageBytes;
+        });
 }

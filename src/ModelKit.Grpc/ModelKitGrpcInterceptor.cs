@@ -1,6 +1,7 @@
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using ModelKit.AspNetCore;
 
@@ -12,7 +13,7 @@ namespace ModelKit.Grpc;
 /// deadline passed, ends as CANCELLED or DEADLINE_EXCEEDED (gRPC's own); any other exception is a bug: INTERNAL naming
 /// only the request id, and the log has it.
 /// </summary>
-internal sealed partial class ModelKitGrpcInterceptor(ModelKitRateLimiter limiter, ILogger<ModelKitGrpcInterceptor> logger) : Interceptor
+internal sealed partial class ModelKitGrpcInterceptor(ModelKitRateLimiter limiter, IHostApplicationLifetime lifetime, ILogger<ModelKitGrpcInterceptor> logger) : Interceptor
 {
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
     {
@@ -84,8 +85,12 @@ internal sealed partial class ModelKitGrpcInterceptor(ModelKitRateLimiter limite
                 return context.Deadline <= TimeProvider.System.GetUtcNow().UtcDateTime // gRPC's deadlines are wall-clock DateTimes
                     ? new RpcException(new Status(StatusCode.DeadlineExceeded, "The call's deadline passed."))
                     : new RpcException(new Status(StatusCode.Cancelled, "The call was cancelled."));
+            case OperationCanceledException when lifetime.ApplicationStopping.IsCancellationRequested:
+                return new RpcException(new Status(StatusCode.Unavailable, "The server is stopping; send the request again to another instance."));
             case BadHttpRequestException bad:
-                return GrpcErrors.ToRpcException(ModelKitErrorCodes.InvalidInput, "The request could not be read: " + bad.Message, null, context);
+                return GrpcErrors.ToRpcException(
+                    bad.StatusCode == StatusCodes.Status413PayloadTooLarge ? ModelKitErrorCodes.PayloadTooLarge : ModelKitErrorCodes.InvalidInput,
+                    "The request could not be read: " + bad.Message, null, context);
             default:
                 var requestId = context.GetHttpContext().TraceIdentifier;
                 LogUnhandled(logger, context.Method, requestId, exception);

@@ -97,12 +97,17 @@ public sealed class InferenceServiceTests(GrpcSampleServer server) : IClassFixtu
         Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, (await health.CheckAsync(new HealthCheckRequest())).Status);
         Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, (await health.CheckAsync(new HealthCheckRequest { Service = "inference.GRPCInferenceService" })).Status);
         Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, (await health.CheckAsync(new HealthCheckRequest { Service = "model.ModelService" })).Status);
-        Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, (await health.CheckAsync(new HealthCheckRequest { Service = Mlp })).Status);
-        var unknown = await Assert.ThrowsAsync<RpcException>(() => health.CheckAsync(new HealthCheckRequest { Service = "no-such-model" }).ResponseAsync);
+
+        // A model's health says whether it exists: it needs a key with the read scope, as ModelReady does.
+        var anonymous = await Assert.ThrowsAsync<RpcException>(() => health.CheckAsync(new HealthCheckRequest { Service = Mlp }).ResponseAsync);
+        Assert.Equal(StatusCode.Unauthenticated, anonymous.StatusCode);
+        var reader = new ModelKit.Grpc.Tests.Health.Health.HealthClient(server.Invoker(GrpcSampleServer.ReadOnlyKey));
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, (await reader.CheckAsync(new HealthCheckRequest { Service = Mlp })).Status);
+        var unknown = await Assert.ThrowsAsync<RpcException>(() => reader.CheckAsync(new HealthCheckRequest { Service = "no-such-model" }).ResponseAsync);
         Assert.Equal(StatusCode.NotFound, unknown.StatusCode);
 
         // Watch sends the current status at once.
-        using var watch = health.Watch(new HealthCheckRequest { Service = Mlp });
+        using var watch = reader.Watch(new HealthCheckRequest { Service = Mlp });
         Assert.True(await watch.ResponseStream.MoveNext(CancellationToken.None));
         Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, watch.ResponseStream.Current.Status);
     }
@@ -145,6 +150,21 @@ public sealed class InferenceServiceTests(GrpcSampleServer server) : IClassFixtu
         var lowercase = Input();
         lowercase.Datatype = "fp32";
         await FailsAsync(new ModelInferRequest { ModelName = Mlp, Inputs = { lowercase }, RawInputContents = { bytes } }, StatusCode.InvalidArgument);
+
+        // Shapes are the client's word: a tiny request declaring billions of elements is refused before any allocation.
+        var huge = new ModelInferRequest.Types.InferInputTensor { Name = "x", Datatype = "BYTES", Shape = { 2_000_000_000 } };
+        error = await FailsAsync(new ModelInferRequest { ModelName = Mlp, Inputs = { huge }, RawInputContents = { ByteString.Empty } }, StatusCode.InvalidArgument);
+        Assert.Contains("BYTES elements but 0 bytes cannot hold them", error.Status.Detail, StringComparison.Ordinal);
+        var overflow = new ModelInferRequest.Types.InferInputTensor { Name = "x", Datatype = "FP32", Shape = { 4_294_967_296, 4_294_967_296 } };
+        error = await FailsAsync(new ModelInferRequest { ModelName = Mlp, Inputs = { overflow }, RawInputContents = { ByteString.Empty } }, StatusCode.InvalidArgument);
+        Assert.Contains("more elements than one tensor can hold", error.Status.Detail, StringComparison.Ordinal);
+        var wraps = new ModelInferRequest.Types.InferInputTensor { Name = "x", Datatype = "FP32", Shape = { 4_611_686_018_427_387_904 } };
+        await FailsAsync(new ModelInferRequest { ModelName = Mlp, Inputs = { wraps }, RawInputContents = { ByteString.Empty } }, StatusCode.InvalidArgument);
+        overflow.Contents = new InferTensorContents();
+        await FailsAsync(new ModelInferRequest { ModelName = Mlp, Inputs = { overflow.Clone().Also(i => i.Contents = new InferTensorContents { Fp32Contents = { 1f } }) } }, StatusCode.InvalidArgument);
+        var output = new ModelInferRequest { ModelName = Mlp, Inputs = { Input() }, RawInputContents = { bytes }, Outputs = { new ModelInferRequest.Types.InferRequestedOutputTensor { Name = "nope" } } };
+        error = await FailsAsync(output, StatusCode.InvalidArgument);
+        Assert.Contains("output 'nope' is not an output of model 'demo-mlp'; it has: logits", error.Status.Detail, StringComparison.Ordinal);
     }
 
     [Fact]

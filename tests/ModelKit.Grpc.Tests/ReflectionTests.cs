@@ -17,6 +17,15 @@ public sealed class ReflectionTests(GrpcSampleServer server) : IClassFixture<Grp
         Assert.Equal(StatusCode.Unauthenticated, anonymous.StatusCode);
     }
 
+    [Fact]
+    public async Task UnknownMethod_IsUnimplemented()
+    {
+        var marshaller = Marshallers.Create<ModelKit.Grpc.Inference.ServerLiveRequest>(m => Google.Protobuf.MessageExtensions.ToByteArray(m), ModelKit.Grpc.Inference.ServerLiveRequest.Parser.ParseFrom);
+        var method = new Method<ModelKit.Grpc.Inference.ServerLiveRequest, ModelKit.Grpc.Inference.ServerLiveRequest>(MethodType.Unary, "inference.GRPCInferenceService", "NoSuchMethod", marshaller, marshaller);
+        var error = await Assert.ThrowsAsync<RpcException>(() => server.Invoker().AsyncUnaryCall(method, null, new CallOptions(), new ModelKit.Grpc.Inference.ServerLiveRequest()).ResponseAsync);
+        Assert.Equal(StatusCode.Unimplemented, error.StatusCode);
+    }
+
     private static async Task<List<string>> ListAsync(CallInvoker invoker)
     {
         using var call = new ServerReflection.ServerReflectionClient(invoker).ServerReflectionInfo();

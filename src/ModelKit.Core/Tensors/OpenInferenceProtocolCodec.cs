@@ -80,6 +80,32 @@ public static class OpenInferenceProtocolCodec
     }
 
     /// <summary>
+    /// The element count of an input's shape; INVALID_INPUT when it is negative somewhere or more than a tensor can hold
+    /// (a shape is the client's word, and a large one must not reach an allocation).
+    /// </summary>
+    public static long CountOf(string name, long[] shape)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        long count;
+        try
+        {
+            count = Tensor.CountElements(shape);
+        }
+        catch (OverflowException)
+        {
+            count = long.MaxValue;
+        }
+        catch (ArgumentException)
+        {
+            throw new InvalidInputException($"input '{name}': shape {Tensor.FormatShape(shape)} has a negative dimension.");
+        }
+
+        return count <= Array.MaxLength
+            ? count
+            : throw new InvalidInputException($"input '{name}': shape {Tensor.FormatShape(shape)} has more elements than one tensor can hold ({Array.MaxLength}).");
+    }
+
+    /// <summary>
     /// A BYTES tensor in the binary extension's encoding (a 4-byte little-endian length before each string). Every
     /// other type is sent as its own memory, <see cref="Tensor.AsBytes"/>.
     /// </summary>
@@ -128,9 +154,15 @@ public static class OpenInferenceProtocolCodec
     {
         ArgumentNullException.ThrowIfNull(name);
         ArgumentNullException.ThrowIfNull(shape);
-        var count = Tensor.CountElements(shape);
+        var count = CountOf(name, shape);
         if (type == TensorElementType.String)
         {
+            // Every element carries a 4-byte length: a shape the bytes cannot fill is refused before anything is allocated.
+            if (count > bytes.Length / 4)
+            {
+                throw new InvalidInputException($"input '{name}': shape {Tensor.FormatShape(shape)} has {count} BYTES elements but {bytes.Length} bytes cannot hold them (4 bytes of length each, at least).");
+            }
+
             var strings = new string[count];
             var reader = new SequenceReader<byte>(bytes);
             for (var i = 0; i < count; i++)
@@ -154,7 +186,7 @@ public static class OpenInferenceProtocolCodec
         }
 
         var elementSize = type.GetElementSize();
-        if (bytes.Length != count * elementSize)
+        if (bytes.Length != count * elementSize) // count ≤ Array.MaxLength and elementSize ≤ 8: no overflow
         {
             throw new InvalidInputException(
                 $"input '{name}': shape {Tensor.FormatShape(shape)} of {type.GetName()} needs {count * elementSize} bytes but {gotWhat} {bytes.Length}.");

@@ -1,6 +1,8 @@
 using Grpc.Core;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using ModelKit.AspNetCore;
 using ModelKit.Grpc.Inference;
 using ModelKit.Inference;
 using ModelKit.Registry;
@@ -13,7 +15,8 @@ namespace ModelKit.Grpc;
 /// REST's <c>/v2</c> (<see cref="IInferenceService"/>, <see cref="IModelRegistry"/>, the host's health checks). The call's
 /// cancellation token (its deadline, or a client that leaves) flows into the scheduler.
 /// </summary>
-internal sealed class GrpcInferenceService(IInferenceService inference, IModelRegistry registry, HealthCheckService health, IHostApplicationLifetime lifetime)
+internal sealed partial class GrpcInferenceService(
+    IInferenceService inference, IModelRegistry registry, HealthCheckService health, IHostApplicationLifetime lifetime, ModelKitRateLimiter limiter, ILogger<GrpcInferenceService> logger)
     : GRPCInferenceService.GRPCInferenceServiceBase
 {
     /// <summary>The parameter that asks for raw outputs when the inputs were typed (Triton's clients send raw inputs and get raw outputs).</summary>
@@ -77,16 +80,27 @@ internal sealed class GrpcInferenceService(IInferenceService inference, IModelRe
     public override Task ModelStreamInfer(IAsyncStreamReader<ModelInferRequest> requestStream, IServerStreamWriter<ModelStreamInferResponse> responseStream, ServerCallContext context) =>
         ServerStreams.RunAsync(lifetime, context, async cancellationToken =>
         {
+            var http = context.GetHttpContext();
             await foreach (var request in requestStream.ReadAllAsync(cancellationToken))
             {
                 ModelStreamInferResponse answer;
                 try
                 {
+                    limiter.Acquire(http); // each message is a request, as REST counts them (the call itself was counted once too)
                     answer = new ModelStreamInferResponse { InferResponse = await InferAsync(request, cancellationToken) };
                 }
                 catch (ModelKitException ex)
                 {
                     answer = new ModelStreamInferResponse { ErrorMessage = $"{ex.ErrorCode}: {AspNetCore.ModelKitProblems.Bounded(ex.Message)}" };
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // A bug answering one message: that message gets the request id to quote, the stream goes on.
+                    LogStreamFailure(logger, http.TraceIdentifier, ex);
+                    answer = new ModelStreamInferResponse
+                    {
+                        ErrorMessage = $"{ModelKitErrorCodes.InternalError}: An unexpected error occurred; the server's log has the details under request id '{http.TraceIdentifier}'.",
+                    };
                 }
 
                 await responseStream.WriteAsync(answer, cancellationToken);
@@ -99,6 +113,20 @@ internal sealed class GrpcInferenceService(IInferenceService inference, IModelRe
         var version = VersionOf(request.ModelVersion);
         var inputs = GrpcTensors.ReadInputs(request);
         var model = await inference.ResolveAsync(name, version, cancellationToken);
+
+        // Outputs asked for by name are checked before the model runs.
+        if (model.Signature is { } signature)
+        {
+            foreach (var requested in request.Outputs)
+            {
+                if (!signature.Outputs.Any(o => o.Name == requested.Name))
+                {
+                    throw new InvalidInputException(
+                        $"output '{requested.Name}' is not an output of model '{name}'; it has: {string.Join(", ", signature.Outputs.Select(o => o.Name))}.");
+                }
+            }
+        }
+
         var result = await inference.InferAsync(model, new InferenceRequest { ModelId = name, Version = version, Inputs = inputs }, cancellationToken);
 
         var outputs = new List<(string Name, Tensor Tensor)>();
@@ -147,4 +175,7 @@ internal sealed class GrpcInferenceService(IInferenceService inference, IModelRe
         string.IsNullOrEmpty(value) ? throw new InvalidInputException($"'{field}' is required: the model's id (ListModels or GET /v1/models lists them).") : value;
 
     private static string? VersionOf(string version) => string.IsNullOrEmpty(version) ? null : version;
+
+    [LoggerMessage(EventId = 5001, Level = LogLevel.Error, Message = "Unhandled exception answering a ModelStreamInfer message (request id {RequestId}).")]
+    private static partial void LogStreamFailure(ILogger logger, string requestId, Exception exception);
 }

@@ -40,10 +40,7 @@ internal static class GrpcTensors
             }
 
             var shape = input.Shape.ToArray();
-            foreach (var dimension in shape)
-            {
-                if (dimension < 0) throw new InvalidInputException($"input '{Short(name)}': shape {Tensor.FormatShape(shape)} has a negative dimension.");
-            }
+            _ = OpenInferenceProtocolCodec.CountOf(Short(name), shape); // negative or too large: INVALID_ARGUMENT before anything is read
 
             if (raw.Count != 0)
             {
@@ -95,7 +92,7 @@ internal static class GrpcTensors
     private static Tensor ReadTyped(string name, InferTensorContents? contents, TensorElementType type, long[] shape)
     {
         contents ??= new InferTensorContents();
-        var count = Tensor.CountElements(shape);
+        var count = OpenInferenceProtocolCodec.CountOf(Short(name), shape);
         var (field, given) = type switch
         {
             TensorElementType.Float32 => ("fp32_contents", contents.Fp32Contents.Count),

@@ -21,23 +21,11 @@ internal static class ModelServiceRequests
         if (request.HasTopLogprobs && !request.Logprobs) throw new InvalidInputException("'top_logprobs' needs 'logprobs': true.");
         var messages = new List<TextChatMessage>(request.Messages.Count);
         foreach (var message in request.Messages) messages.Add(new TextChatMessage(message.Role, message.Content));
-        return new TextGenerationRequest
+        return Sampling(request) with
         {
-            ModelId = ModelId(request.ModelId),
-            Version = request.HasVersion ? request.Version : null,
             Messages = messages,
-            MaxTokens = MaxTokens(request.MaxTokens),
-            Temperature = request.Temperature,
-            TopP = request.HasTopP ? request.TopP : null,
-            TopK = request.HasTopK ? request.TopK : null,
-            N = request.HasN ? request.N : 1,
-            Stop = request.Stop.Count > 0 ? [.. request.Stop] : null,
-            PresencePenalty = request.PresencePenalty,
-            FrequencyPenalty = request.FrequencyPenalty,
-            Seed = request.HasSeed ? request.Seed : null,
             LogProbs = request.Logprobs,
             TopLogProbs = request.TopLogprobs,
-            Priority = Parse.Priority(request.HasPriority ? request.Priority : null),
         };
     }
 
@@ -48,26 +36,31 @@ internal static class ModelServiceRequests
             throw new InvalidInputException($"'logprobs' must be between 0 and 20 (the alternatives returned per position); got {request.Logprobs}.");
         }
 
-        return new TextGenerationRequest
+        return Sampling(request) with
         {
-            ModelId = ModelId(request.ModelId),
-            Version = request.HasVersion ? request.Version : null,
             Prompt = request.Prompt.Length > 0 ? request.Prompt : null,
             PromptTokenIds = request.PromptTokenIds.Count > 0 ? [.. request.PromptTokenIds] : null,
-            MaxTokens = MaxTokens(request.MaxTokens),
-            Temperature = request.Temperature,
-            TopP = request.HasTopP ? request.TopP : null,
-            TopK = request.HasTopK ? request.TopK : null,
-            N = request.HasN ? request.N : 1,
-            Stop = request.Stop.Count > 0 ? [.. request.Stop] : null,
-            PresencePenalty = request.PresencePenalty,
-            FrequencyPenalty = request.FrequencyPenalty,
-            Seed = request.HasSeed ? request.Seed : null,
             LogProbs = request.HasLogprobs,
             TopLogProbs = request.Logprobs,
-            Priority = Parse.Priority(request.HasPriority ? request.Priority : null),
         };
     }
+
+    // The model and the sampling fields, which both generation requests carry with the same names and numbers.
+    private static TextGenerationRequest Sampling(IGenerationFields request) => new()
+    {
+        ModelId = ModelId(request.ModelId),
+        Version = request.HasVersion ? request.Version : null,
+        MaxTokens = MaxTokens(request.MaxTokens),
+        Temperature = request.Temperature,
+        TopP = request.HasTopP ? request.TopP : null,
+        TopK = request.HasTopK ? request.TopK : null,
+        N = request.HasN ? request.N : 1,
+        Stop = request.Stop.Count > 0 ? [.. request.Stop] : null,
+        PresencePenalty = request.PresencePenalty,
+        FrequencyPenalty = request.FrequencyPenalty,
+        Seed = request.HasSeed ? request.Seed : null,
+        Priority = Parse.Priority(request.HasPriority ? request.Priority : null),
+    };
 
     public static TextEmbeddingRequest ToRequest(EmbeddingsRequest request)
     {
