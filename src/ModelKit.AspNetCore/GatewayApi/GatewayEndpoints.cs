@@ -18,14 +18,10 @@ internal static class GatewayEndpoints
     public static async Task<IResult> ListModelsAsync(
         HttpContext context, IModelRegistry registry, IDeploymentManager deployments, IOptions<InferenceOptions> inference, CancellationToken cancellationToken)
     {
-        var remote = context.RequestServices.GetService<IRemoteModelCatalog>();
-        var models = new List<GatewayModel>();
-        foreach (var model in await registry.ListAllModelsAsync(cancellationToken: cancellationToken))
-        {
-            if (remote?.Find(model.Id) is null) models.Add(Listed(model, deployments.FindByModel(model.Id), inference.Value));
-        }
-
-        foreach (var model in remote?.Models ?? []) models.Add(Listed(model));
+        var (local, remote) = await GatewayRules.ListAsync(registry, context.RequestServices.GetService<IRemoteModelCatalog>(), cancellationToken);
+        var models = new List<GatewayModel>(local.Count + remote.Count);
+        foreach (var model in local) models.Add(Listed(model, deployments.FindByModel(model.Id), inference.Value));
+        foreach (var model in remote) models.Add(Listed(model));
         return Gateway.Ok(context, new GatewayModelList(models));
     }
 
@@ -176,26 +172,10 @@ internal static class GatewayEndpoints
         });
     }
 
-    private static List<string> NotesOn(LocalDeployBody body)
-    {
-        var notes = new List<string>();
-        if (body.Quantization is { } q)
-        {
-            notes.Add($"quantization '{Short(q)}' is not applied: ModelKit serves the model's weights as registered (quantize the ONNX file before registering it).");
-        }
-
-        if (body.TargetNodes is { Count: > 0 })
-        {
-            notes.Add($"target_nodes is not applied: ModelKit serves models in-process, on this node ('{Environment.MachineName}').");
-        }
-
-        if (body.DeploymentConfig is { } c && (c.UseFlashAttention is not null || c.UseKvCache is not null || c.TensorParallelSize is not null || c.CpuOffload is not null))
-        {
-            notes.Add("use_flash_attention, use_kv_cache, tensor_parallel_size and cpu_offload are not applied: they are settings of LLM engines, and ONNX Runtime runs the model as exported.");
-        }
-
-        return notes;
-    }
+    private static List<string> NotesOn(LocalDeployBody body) => GatewayRules.DeployNotes(
+        body.Quantization,
+        body.TargetNodes is { Count: > 0 },
+        body.DeploymentConfig is { } c && (c.UseFlashAttention is not null || c.UseKvCache is not null || c.TensorParallelSize is not null || c.CpuOffload is not null));
 
     public static IResult Progress(string deployment_id, HttpContext context, IDeploymentManager deployments)
     {
@@ -231,14 +211,7 @@ internal static class GatewayEndpoints
     private static async Task<IResult> UnloadModelAsync(
         string modelId, HttpContext context, IModelRegistry registry, IDeploymentManager deployments, CancellationToken cancellationToken)
     {
-        var info = deployments.FindLatestByModel(modelId);
-        if (info is null)
-        {
-            _ = await registry.GetModelAsync(modelId, cancellationToken); // MODEL_NOT_FOUND for an unknown model
-            throw new DeploymentNotFoundException($"Model '{modelId}' is not deployed; there is nothing to unload.");
-        }
-
-        await deployments.DeleteAsync(info.DeploymentId, cancellationToken);
+        var info = await GatewayRules.UnloadAsync(registry, deployments, modelId, cancellationToken);
         return Gateway.Ok(context, new GatewayUnloaded { ModelId = info.ModelId, Status = "unloaded", Nodes = [Environment.MachineName], DeploymentId = info.DeploymentId });
     }
 
@@ -307,6 +280,4 @@ internal static class GatewayEndpoints
             DeploymentId = active?.DeploymentId,
         };
     }
-
-    private static string Short(string text) => ClientText.Quote(text, 32);
 }

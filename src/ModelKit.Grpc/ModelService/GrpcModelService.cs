@@ -33,14 +33,10 @@ internal sealed class GrpcModelService(
 {
     public override async Task<ListModelsResponse> ListModels(ListModelsRequest request, ServerCallContext context)
     {
-        var remote = RemoteCatalog(context);
+        var (local, remote) = await GatewayRules.ListAsync(registry, RemoteCatalog(context), context.CancellationToken);
         var response = new ListModelsResponse();
-        foreach (var model in await registry.ListAllModelsAsync(cancellationToken: context.CancellationToken))
-        {
-            if (remote?.Find(model.Id) is null) response.Models.Add(ModelServiceMessages.Listed(model, deployments.FindByModel(model.Id), inference.Value));
-        }
-
-        foreach (var model in remote?.Models ?? []) response.Models.Add(ModelServiceMessages.Listed(model));
+        foreach (var model in local) response.Models.Add(ModelServiceMessages.Listed(model, deployments.FindByModel(model.Id), inference.Value));
+        foreach (var model in remote) response.Models.Add(ModelServiceMessages.Listed(model));
         return response;
     }
 
@@ -113,14 +109,7 @@ internal sealed class GrpcModelService(
     public override async Task<UnloadLocalModelResponse> UnloadLocalModel(UnloadLocalModelRequest request, ServerCallContext context)
     {
         var modelId = ModelServiceRequests.Required(request.ModelId, "model_id", "the id of a deployed model (ListLocalModels lists them)");
-        var info = deployments.FindLatestByModel(modelId);
-        if (info is null)
-        {
-            _ = await registry.GetModelAsync(modelId, context.CancellationToken); // MODEL_NOT_FOUND for an unknown model
-            throw new DeploymentNotFoundException($"Model '{ClientText.Quote(modelId)}' is not deployed; there is nothing to unload.");
-        }
-
-        await deployments.DeleteAsync(info.DeploymentId, context.CancellationToken);
+        var info = await GatewayRules.UnloadAsync(registry, deployments, modelId, context.CancellationToken);
         return new UnloadLocalModelResponse { ModelId = info.ModelId, Status = "unloaded", Nodes = { Environment.MachineName }, DeploymentId = info.DeploymentId };
     }
 

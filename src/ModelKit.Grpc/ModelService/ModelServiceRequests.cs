@@ -103,26 +103,10 @@ internal static class ModelServiceRequests
     }
 
     /// <summary>The settings of a deploy request that ModelKit does not apply, each with the reason (REST's notes, in the same words).</summary>
-    public static List<string> NotesOn(DeployLocalModelRequest request)
-    {
-        var notes = new List<string>();
-        if (request.HasQuantization)
-        {
-            notes.Add($"quantization '{ClientText.Quote(request.Quantization, 32)}' is not applied: ModelKit serves the model's weights as registered (quantize the ONNX file before registering it).");
-        }
-
-        if (request.TargetNodes.Count > 0)
-        {
-            notes.Add($"target_nodes is not applied: ModelKit serves models in-process, on this node ('{Environment.MachineName}').");
-        }
-
-        if (request.DeploymentConfig is { } c && (c.HasUseFlashAttention || c.HasUseKvCache || c.HasTensorParallelSize || c.HasCpuOffload))
-        {
-            notes.Add("use_flash_attention, use_kv_cache, tensor_parallel_size and cpu_offload are not applied: they are settings of LLM engines, and ONNX Runtime runs the model as exported.");
-        }
-
-        return notes;
-    }
+    public static List<string> NotesOn(DeployLocalModelRequest request) => GatewayRules.DeployNotes(
+        request.HasQuantization ? request.Quantization : null,
+        request.TargetNodes.Count > 0,
+        request.DeploymentConfig is { } c && (c.HasUseFlashAttention || c.HasUseKvCache || c.HasTensorParallelSize || c.HasCpuOffload));
 
     /// <summary>A required id, or INVALID_INPUT naming the field.</summary>
     public static string Required(string value, string field, string what) =>
