@@ -102,7 +102,7 @@ public static class OpenInferenceProtocolEndpointRouteBuilderExtensions
         var root = body.Header.RootElement;
         var model = await inference.ResolveAsync(model_name, model_version, context.RequestAborted);
         var result = IsTextInput(root, model.Signature) && context.RequestServices.GetService<ITextEmbeddingService>() is { } text
-            ? await EmbedAsync(text, model, body, context.RequestAborted)
+            ? await OpenInferenceProtocolText.EmbedAsync(text, model, body.ReadInputs(null).Values.Single(), context.RequestAborted)
             : await inference.InferAsync(model, new InferenceRequest { ModelId = model_name, Version = model_version, Inputs = body.ReadInputs(model.Signature) }, context.RequestAborted);
 
         // The outputs asked for (all when 'outputs' is left out), each as JSON data or, by the binary extension, raw bytes.
@@ -133,36 +133,11 @@ public static class OpenInferenceProtocolEndpointRouteBuilderExtensions
     // One BYTES input to a model that takes no strings: texts for a text encoder (its tokenizer makes the model's inputs).
     private static bool IsTextInput(JsonElement root, ModelSignature? signature)
     {
-        if (!root.TryGetProperty("inputs", out var inputs) || inputs.ValueKind != JsonValueKind.Array || inputs.GetArrayLength() != 1) return false;
-        if (inputs[0].ValueKind != JsonValueKind.Object || !inputs[0].TryGetProperty("datatype", out var type) || type.ValueKind != JsonValueKind.String || type.GetString() != "BYTES") return false;
-        if (signature is null) return false;
-        foreach (var input in signature.Inputs)
-        {
-            if (input.ElementType == TensorElementType.String) return false;
-        }
-
-        return true;
-    }
-
-    // The texts of the BYTES input (shape [n] or [n, 1]) embedded: output 'embeddings', FP32 [n, dimensions].
-    private static async Task<InferenceResult> EmbedAsync(ITextEmbeddingService text, ModelKit.Serving.IServedModel model, OpenInferenceProtocolBody body, CancellationToken cancellationToken)
-    {
-        var input = body.ReadInputs(null).Values.Single();
-        if (input.Rank is < 1 or > 2 || (input.Rank == 2 && input.Shape[1] != 1))
-        {
-            throw new InvalidInputException($"A text input has shape [n] or [n, 1] (one text per row), not {Tensor.FormatShape(input.Shape)}.");
-        }
-
-        var result = await text.EmbedAsync(new TextEmbeddingRequest { ModelId = model.ModelId, Version = model.Version, Texts = input.AsSpan<string>().ToArray() }, cancellationToken);
-        var rows = result.Embeddings.Count;
-        var flat = new float[rows * result.Dimensions];
-        for (var i = 0; i < rows; i++) result.Embeddings[i].CopyTo(flat, i * result.Dimensions);
-        return new InferenceResult
-        {
-            ModelId = result.ModelId,
-            Version = result.Version,
-            Outputs = new Dictionary<string, Tensor>(StringComparer.Ordinal) { ["embeddings"] = Tensor.Create(flat, rows, result.Dimensions) },
-        };
+        if (!root.TryGetProperty("inputs", out var inputs) || inputs.ValueKind != JsonValueKind.Array) return false;
+        var first = inputs.GetArrayLength() > 0 && inputs[0].ValueKind == JsonValueKind.Object && inputs[0].TryGetProperty("datatype", out var type) && type.ValueKind == JsonValueKind.String
+            ? type.GetString()
+            : null;
+        return OpenInferenceProtocolText.IsTextInput(inputs.GetArrayLength(), first, signature);
     }
 
     private static OipTensorMetadata Spec(TensorSpec spec) => new(spec.Name, spec.ElementType.GetDataTypeName(), spec.Shape);

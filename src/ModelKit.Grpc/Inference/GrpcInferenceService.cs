@@ -1,4 +1,5 @@
 using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -7,6 +8,7 @@ using ModelKit.Grpc.Inference;
 using ModelKit.Inference;
 using ModelKit.Registry;
 using ModelKit.Tensors;
+using ModelKit.Text;
 
 namespace ModelKit.Grpc;
 
@@ -16,7 +18,8 @@ namespace ModelKit.Grpc;
 /// cancellation token (its deadline, or a client that leaves) flows into the scheduler.
 /// </summary>
 internal sealed partial class GrpcInferenceService(
-    IInferenceService inference, IModelRegistry registry, HealthCheckService health, IHostApplicationLifetime lifetime, ModelKitRateLimiter limiter, ILogger<GrpcInferenceService> logger)
+    IInferenceService inference, IModelRegistry registry, HealthCheckService health, IHostApplicationLifetime lifetime, ModelKitRateLimiter limiter,
+    ILogger<GrpcInferenceService> logger, IServiceProvider services)
     : GRPCInferenceService.GRPCInferenceServiceBase
 {
     /// <summary>The parameter that asks for raw outputs when the inputs were typed (Triton's clients send raw inputs and get raw outputs).</summary>
@@ -114,8 +117,8 @@ internal sealed partial class GrpcInferenceService(
         var inputs = GrpcTensors.ReadInputs(request);
         var model = await inference.ResolveAsync(name, version, cancellationToken);
 
-        // Outputs asked for by name are checked before the model runs.
-        if (model.Signature is { } signature)
+        // Outputs asked for by name are checked before the model runs (the text path answers 'embeddings' only).
+        if (model.Signature is { } signature && !OpenInferenceProtocolText.IsTextInput(request.Inputs.Count, request.Inputs[0].Datatype, signature))
         {
             foreach (var requested in request.Outputs)
             {
@@ -127,7 +130,9 @@ internal sealed partial class GrpcInferenceService(
             }
         }
 
-        var result = await inference.InferAsync(model, new InferenceRequest { ModelId = name, Version = version, Inputs = inputs }, cancellationToken);
+        var result = OpenInferenceProtocolText.IsTextInput(request.Inputs.Count, request.Inputs[0].Datatype, model.Signature) && services.GetService<ITextEmbeddingService>() is { } text
+            ? await OpenInferenceProtocolText.EmbedAsync(text, model, inputs.Values.Single(), cancellationToken)
+            : await inference.InferAsync(model, new InferenceRequest { ModelId = name, Version = version, Inputs = inputs }, cancellationToken);
 
         var outputs = new List<(string Name, Tensor Tensor)>();
         if (request.Outputs.Count > 0)
