@@ -24,6 +24,12 @@ internal static class GrpcStatus
 
     public static Task WriteAsync(HttpContext context, SurfaceError error)
     {
+        // The gRPC adapter adds the google.rpc.Status details (ErrorInfo, RetryInfo) its own statuses carry.
+        if (context.RequestServices.GetService(typeof(IGrpcStatusDetails)) is IGrpcStatusDetails details)
+        {
+            context.Response.Headers["grpc-status-details-bin"] = details.Encode(CodeFor(error.Code), error, context.TraceIdentifier);
+        }
+
         var response = context.Response;
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = context.Request.ContentType; // application/grpc, or the +proto / -web variant the client spoke
@@ -31,4 +37,13 @@ internal static class GrpcStatus
         response.Headers["grpc-message"] = Uri.EscapeDataString(ModelKitProblems.Bounded(error.Message));
         return Task.CompletedTask;
     }
+}
+
+/// <summary>
+/// Encodes a refusal as gRPC's <c>grpc-status-details-bin</c> value (a base64 <c>google.rpc.Status</c>); registered by
+/// the gRPC adapter, which has the protobuf types.
+/// </summary>
+internal interface IGrpcStatusDetails
+{
+    string Encode(int grpcStatusCode, SurfaceError error, string requestId);
 }

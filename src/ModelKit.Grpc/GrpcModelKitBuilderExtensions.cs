@@ -35,6 +35,7 @@ public static class GrpcModelKitBuilderExtensions
         services.AddGrpcReflection();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<HealthReports>();
+        services.TryAddSingleton<ModelKit.AspNetCore.IGrpcStatusDetails, GrpcStatusDetails>();
         return builder;
     }
 

@@ -176,11 +176,13 @@ public sealed class InferenceServiceTests(GrpcSampleServer server) : IClassFixtu
         var error = await Assert.ThrowsAsync<RpcException>(() => anonymous.ModelInferAsync(request).ResponseAsync);
         Assert.Equal(StatusCode.Unauthenticated, error.StatusCode);
         Assert.Contains("An API key is required", error.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal("UNAUTHORIZED", ErrorInfo(error).Reason); // the refusal carries ModelKit's details too
         Assert.True((await anonymous.ServerLiveAsync(new ServerLiveRequest())).Live); // probes stay open
 
         var reader = new GRPCInferenceService.GRPCInferenceServiceClient(server.Invoker(GrpcSampleServer.ReadOnlyKey));
         error = await Assert.ThrowsAsync<RpcException>(() => reader.ModelInferAsync(request).ResponseAsync);
         Assert.Equal(StatusCode.PermissionDenied, error.StatusCode);
+        Assert.Equal("FORBIDDEN", ErrorInfo(error).Reason);
         Assert.Equal(Mlp, (await reader.ModelMetadataAsync(new ModelMetadataRequest { Name = Mlp })).Name);
 
         var wrong = new GRPCInferenceService.GRPCInferenceServiceClient(server.Invoker("not-a-key"));
