@@ -78,18 +78,21 @@ internal static class HttpLoadDriver
             };
             foreach (var callers in callerCounts)
             {
-                LoadDriver.Result? local = null;
-                if (phases.Contains("inproc"))
-                {
-                    local = await LoadDriver.RunModelKitAsync(inference, model, callers, duration);
-                    Report(model, callers, "in-process (IInferenceService)", local, null);
-                }
-
-                if (phases.Contains("floor")) Report(model, callers, "HTTP floor (echo endpoint, same body)", await RunHttpAsync(http, callers, duration, "/bench/echo", seed => JsonBody(model, seed)), local);
-                if (phases.Contains("json")) Report(model, callers, "REST JSON (POST /api/v1/models/{id}/inference)", await RunHttpAsync(http, callers, duration, $"/api/v1/models/{model}/inference", seed => JsonBody(model, seed)), local);
-                if (phases.Contains("binary")) Report(model, callers, "OIP binary tensors (POST /v2/models/{id}/infer)", await RunHttpAsync(http, callers, duration, $"/v2/models/{model}/infer", seed => BinaryBody(model, seed)), local);
-                if (phases.Contains("floor2")) Report(model, callers, "HTTP/2 floor (echo endpoint, h2c, same body)", await RunHttpAsync(http2, callers, duration, "/bench/echo", seed => BinaryBody(model, seed)), local);
-                if (phases.Contains("grpc")) Report(model, callers, "gRPC ModelInfer, raw contents (h2c)", await RunGrpcAsync(grpc, callers, duration, seed => GrpcRequest(model, seed)), local);
+                // The surfaces run one after the other on a shared machine whose speed drifts: the in-process baseline is
+                // measured before and after them, and each ratio is against the mean of the two.
+                LoadDriver.Result? before = phases.Contains("inproc") ? await LoadDriver.RunModelKitAsync(inference, model, callers, duration) : null;
+                var surfaces = new List<(string Surface, LoadDriver.Result Result)>();
+                if (phases.Contains("floor")) surfaces.Add(("HTTP floor (echo endpoint, same body)", await RunHttpAsync(http, callers, duration, "/bench/echo", seed => JsonBody(model, seed))));
+                if (phases.Contains("json")) surfaces.Add(("REST JSON (POST /api/v1/models/{id}/inference)", await RunHttpAsync(http, callers, duration, $"/api/v1/models/{model}/inference", seed => JsonBody(model, seed))));
+                if (phases.Contains("binary")) surfaces.Add(("OIP binary tensors (POST /v2/models/{id}/infer)", await RunHttpAsync(http, callers, duration, $"/v2/models/{model}/infer", seed => BinaryBody(model, seed))));
+                if (phases.Contains("floor2")) surfaces.Add(("HTTP/2 floor (echo endpoint, h2c, same body)", await RunHttpAsync(http2, callers, duration, "/bench/echo", seed => BinaryBody(model, seed))));
+                if (phases.Contains("grpc")) surfaces.Add(("gRPC ModelInfer, raw contents (h2c)", await RunGrpcAsync(grpc, callers, duration, seed => GrpcRequest(model, seed))));
+                LoadDriver.Result? after = before is not null && surfaces.Count > 0 ? await LoadDriver.RunModelKitAsync(inference, model, callers, duration) : null;
+                var local = before is null ? null : after is null ? before
+                    : new LoadDriver.Result((before.Throughput + after.Throughput) / 2, (before.P50 + after.P50) / 2, (before.P95 + after.P95) / 2, (before.P99 + after.P99) / 2);
+                if (before is not null) Report(model, callers, "in-process (IInferenceService), before", before, null);
+                foreach (var (surface, result) in surfaces) Report(model, callers, surface, result, local);
+                if (after is not null) Report(model, callers, "in-process (IInferenceService), after", after, null);
             }
 
             await app.StopAsync();
