@@ -246,36 +246,7 @@ internal static class EmbeddingsLoadDriver
             return () => baseline.Embed(nextText());
         }, Warmup);
 
-    // The process's CPU time over the timed window (after the warm-up) of the run that starts now, and the CPU time the
-    // rest of the machine used meanwhile (from /proc/stat; NaN elsewhere): the noise other builds put on the window.
-    private static async Task<(double Own, double Others)> MeasureCpuAsync(TimeSpan duration)
-    {
-        using var process = System.Diagnostics.Process.GetCurrentProcess();
-        await Task.Delay(Warmup).ConfigureAwait(false);
-        process.Refresh();
-        var start = process.TotalProcessorTime;
-        var machineStart = MachineBusySeconds();
-        await Task.Delay(duration).ConfigureAwait(false);
-        process.Refresh();
-        var own = (process.TotalProcessorTime - start).TotalSeconds;
-        return (own, MachineBusySeconds() - machineStart - own);
-    }
-
-    // Seconds all cores spent busy since boot (user, nice, system, irq, softirq, steal), from /proc/stat's cpu line.
-    private static double MachineBusySeconds()
-    {
-        try
-        {
-            var fields = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            long busy = 0;
-            foreach (var i in new[] { 1, 2, 3, 6, 7, 8 }) busy += long.Parse(fields[i], CultureInfo.InvariantCulture);
-            return busy / 100.0; // USER_HZ
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
-        {
-            return double.NaN;
-        }
-    }
+    private static Task<(double Own, double Others)> MeasureCpuAsync(TimeSpan duration) => BenchStats.MeasureCpuAsync(Warmup, duration);
 
     private static float MaxAbsDifference(float[] a, float[] b)
     {
@@ -285,11 +256,7 @@ internal static class EmbeddingsLoadDriver
         return worst;
     }
 
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
-    }
+    private static double Median(IEnumerable<double> values) => BenchStats.Median(values);
 
     /// <summary>
     /// The per-string pipeline of Semantic Kernel's BERT ONNX connector, with the OrtValue APIs: tokenize (with

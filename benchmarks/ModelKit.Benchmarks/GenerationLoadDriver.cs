@@ -394,41 +394,13 @@ internal static class GenerationLoadDriver
         return known.Length == 0 ? "—" : Median(known).ToString(format, CultureInfo.InvariantCulture);
     }
 
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
-    }
+    private static double Median(IEnumerable<double> values) => BenchStats.Median(values);
 
-    // The process's CPU time over the timed window of the point that starts now, in cores, and the rest of the machine's
-    // (from /proc/stat; NaN elsewhere): the noise other processes put on the window.
+    // The process's CPU over the timed window of the point that starts now, in cores, and the rest of the machine's.
     private static async Task<(double Own, double Others)> MeasureCpuAsync(TimeSpan warmup, TimeSpan duration)
     {
-        using var process = Process.GetCurrentProcess();
-        await Task.Delay(warmup).ConfigureAwait(false);
-        process.Refresh();
-        var start = process.TotalProcessorTime;
-        var machineStart = MachineBusySeconds();
-        await Task.Delay(duration).ConfigureAwait(false);
-        process.Refresh();
-        var own = (process.TotalProcessorTime - start).TotalSeconds;
-        return (own / duration.TotalSeconds, (MachineBusySeconds() - machineStart - own) / duration.TotalSeconds);
-    }
-
-    // Seconds all cores spent busy since boot (user, nice, system, irq, softirq, steal), from /proc/stat's cpu line.
-    private static double MachineBusySeconds()
-    {
-        try
-        {
-            var fields = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            long busy = 0;
-            foreach (var i in new[] { 1, 2, 3, 6, 7, 8 }) busy += long.Parse(fields[i], CultureInfo.InvariantCulture);
-            return busy / 100.0; // USER_HZ
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
-        {
-            return double.NaN;
-        }
+        var (own, others) = await BenchStats.MeasureCpuAsync(warmup, duration).ConfigureAwait(false);
+        return (own / duration.TotalSeconds, others / duration.TotalSeconds);
     }
 
     // The expected slots of an engine batch of `rows` rows in the steady flow: the longest row's length, each row a prompt
