@@ -18,7 +18,7 @@ namespace ModelKit.Grpc;
 /// cancellation token (its deadline, or a client that leaves) flows into the scheduler.
 /// </summary>
 internal sealed partial class GrpcInferenceService(
-    IInferenceService inference, IModelRegistry registry, HealthCheckService health, IHostApplicationLifetime lifetime, ModelKitRateLimiter limiter,
+    IInferenceService inference, IModelRegistry registry, HealthReports health, IHostApplicationLifetime lifetime, ModelKitRateLimiter limiter,
     ILogger<GrpcInferenceService> logger, IServiceProvider services)
     : GRPCInferenceService.GRPCInferenceServiceBase
 {
@@ -32,7 +32,7 @@ internal sealed partial class GrpcInferenceService(
 
     public override async Task<ServerReadyResponse> ServerReady(ServerReadyRequest request, ServerCallContext context)
     {
-        var report = await health.CheckHealthAsync(context.CancellationToken);
+        var report = await health.GetAsync(context.CancellationToken);
         return new ServerReadyResponse { Ready = report.Status != HealthStatus.Unhealthy };
     }
 
@@ -117,8 +117,11 @@ internal sealed partial class GrpcInferenceService(
         var inputs = GrpcTensors.ReadInputs(request);
         var model = await inference.ResolveAsync(name, version, cancellationToken);
 
-        // Outputs asked for by name are checked before the model runs (the text path answers 'embeddings' only).
-        if (model.Signature is { } signature && !OpenInferenceProtocolText.IsTextInput(request.Inputs.Count, request.Inputs[0].Datatype, signature))
+        // Texts for a text encoder take the embedding path; outputs asked for by name are checked before the model runs.
+        var text = OpenInferenceProtocolText.IsTextInput(request.Inputs.Count, request.Inputs[0].Datatype, model.Signature)
+            ? services.GetService<ITextEmbeddingService>()
+            : null;
+        if (text is null && model.Signature is { } signature)
         {
             foreach (var requested in request.Outputs)
             {
@@ -130,7 +133,7 @@ internal sealed partial class GrpcInferenceService(
             }
         }
 
-        var result = OpenInferenceProtocolText.IsTextInput(request.Inputs.Count, request.Inputs[0].Datatype, model.Signature) && services.GetService<ITextEmbeddingService>() is { } text
+        var result = text is not null
             ? await OpenInferenceProtocolText.EmbedAsync(text, model, inputs.Values.Single(), cancellationToken)
             : await inference.InferAsync(model, new InferenceRequest { ModelId = name, Version = version, Inputs = inputs }, cancellationToken);
 

@@ -85,9 +85,12 @@ internal static class GrpcTensors
         return contents;
     }
 
-    private static bool HasContents(InferTensorContents? contents) => contents is not null
-        && (contents.BoolContents.Count + contents.IntContents.Count + contents.Int64Contents.Count + contents.UintContents.Count
-            + contents.Uint64Contents.Count + contents.Fp32Contents.Count + contents.Fp64Contents.Count + contents.BytesContents.Count) > 0;
+    private static bool HasContents(InferTensorContents? contents) => contents is not null && ElementsIn(contents) > 0;
+
+    // Every typed field's elements together (a request fills at most the one its datatype names).
+    private static int ElementsIn(InferTensorContents contents) =>
+        contents.BoolContents.Count + contents.IntContents.Count + contents.Int64Contents.Count + contents.UintContents.Count
+        + contents.Uint64Contents.Count + contents.Fp32Contents.Count + contents.Fp64Contents.Count + contents.BytesContents.Count;
 
     private static Tensor ReadTyped(string name, InferTensorContents? contents, TensorElementType type, long[] shape)
     {
@@ -104,9 +107,7 @@ internal static class GrpcTensors
             TensorElementType.String => ("bytes_contents", contents.BytesContents.Count),
             _ => throw new InvalidInputException($"input '{Short(name)}': {type.GetDataTypeName()} has no typed contents field; send it in raw_input_contents."),
         };
-        var total = contents.BoolContents.Count + contents.IntContents.Count + contents.Int64Contents.Count + contents.UintContents.Count
-            + contents.Uint64Contents.Count + contents.Fp32Contents.Count + contents.Fp64Contents.Count + contents.BytesContents.Count;
-        if (total != given)
+        if (ElementsIn(contents) != given)
         {
             throw new InvalidInputException($"input '{Short(name)}' is {type.GetDataTypeName()}: its elements go in contents.{field}, and other contents fields must be empty.");
         }
