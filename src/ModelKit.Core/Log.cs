@@ -66,4 +66,31 @@ internal static partial class Log
 
     [LoggerMessage(33, LogLevel.Warning, "Model {Key} holds {Bytes} bytes once loaded, more than the {Reserved} bytes reserved for it; making room again.")]
     public static partial void ModelLargerThanReserved(ILogger logger, string key, long bytes, long reserved);
+
+    [LoggerMessage(40, LogLevel.Information, "Download {TaskId} queued: {Source} model {ModelId}, {Files} files, {Bytes} bytes.")]
+    public static partial void DownloadQueued(ILogger logger, string taskId, string source, string modelId, int files, long bytes);
+
+    [LoggerMessage(41, LogLevel.Information, "Download {TaskId} completed: registered as {ModelId} version {Version}.")]
+    public static partial void DownloadCompleted(ILogger logger, string taskId, string modelId, string version);
+
+    [LoggerMessage(42, LogLevel.Warning, "Download {TaskId} failed ({Code}): {Reason}")]
+    public static partial void DownloadFailed(ILogger logger, string taskId, string code, string reason);
+
+    [LoggerMessage(43, LogLevel.Error, "Download {TaskId} failed unexpectedly.")]
+    public static partial void DownloadCrashed(ILogger logger, Exception exception, string taskId);
+
+    [LoggerMessage(44, LogLevel.Information, "Retrying a download transfer (attempt {Attempt}) in {DelaySeconds:0.#} s: {Reason}")]
+    public static partial void DownloadRetrying(ILogger logger, int attempt, double delaySeconds, string reason);
+
+    [LoggerMessage(45, LogLevel.Warning, "Download {TaskId}: the source ignored the range for {File} (asked from byte {Offset}); the file starts over.")]
+    public static partial void DownloadRangeIgnored(ILogger logger, string taskId, string file, long offset);
+
+    [LoggerMessage(46, LogLevel.Information, "Download {TaskId} cancelled; its files were removed.")]
+    public static partial void DownloadCancelled(ILogger logger, string taskId);
+
+    [LoggerMessage(47, LogLevel.Information, "Resuming {Count} download tasks left unfinished by the last process.")]
+    public static partial void DownloadsResumed(ILogger logger, int count);
+
+    [LoggerMessage(48, LogLevel.Warning, "The files of download {TaskId} could not all be removed.")]
+    public static partial void DownloadCleanupFailed(ILogger logger, Exception exception, string taskId);
 }

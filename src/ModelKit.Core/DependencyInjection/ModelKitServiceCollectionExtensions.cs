@@ -16,7 +16,8 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class ModelKitServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds the registry, the model cache, the inference service, metrics and a health check named <c>modelkit</c>.
+    /// Adds the registry, the model cache, the inference service, the download manager (<see cref="ModelKit.Downloads.IDownloadManager"/>),
+    /// metrics and a health check named <c>modelkit</c>.
     /// Add a backend with <c>.AddOnnxRuntime()</c>. Calling it twice is harmless. Nothing is loaded here.
     /// </summary>
     public static IModelKitBuilder AddModelKit(this IServiceCollection services, Action<ModelKitOptions>? configure = null)
@@ -79,6 +80,8 @@ public static class ModelKitServiceCollectionExtensions
         services.TryAddSingleton<InferenceJobService>();
         services.TryAddSingleton<IInferenceJobService>(sp => sp.GetRequiredService<InferenceJobService>());
 
+        DownloadServices.Add(services);
+
         if (!services.Any(d => d.ServiceType == typeof(ModelKitHealthCheck)))
         {
             services.AddSingleton<ModelKitHealthCheck>();
@@ -95,7 +98,8 @@ public static class ModelKitServiceCollectionExtensions
     /// Adds ModelKit as <see cref="AddModelKit(IServiceCollection, Action{ModelKitOptions}?)"/> does and binds its options from
     /// <paramref name="configuration"/>, the host's <c>ModelKit</c> section: the section itself to <see cref="ModelKitOptions"/>,
     /// <c>Cache</c> to <see cref="ModelCacheOptions"/>, <c>Inference</c> to <see cref="InferenceOptions"/>, <c>Deployments</c> to
-    /// <see cref="DeploymentOptions"/> and <c>Jobs</c> to <see cref="InferenceJobOptions"/>. Every option is validated when the
+    /// <see cref="DeploymentOptions"/>, <c>Jobs</c> to <see cref="InferenceJobOptions"/>, <c>Downloads</c> to
+    /// <see cref="ModelKit.Downloads.DownloadOptions"/> and <c>Hub</c> to <see cref="ModelKit.Downloads.HubOptions"/>. Every option is validated when the
     /// host starts. With the default providers an environment variable such as <c>ModelKit__Cache__MemoryLimitBytes</c>
     /// sets <c>ModelKit:Cache:MemoryLimitBytes</c>. Later <c>Configure*</c> calls on the builder apply after the binding.
     /// </summary>
@@ -110,6 +114,8 @@ public static class ModelKitServiceCollectionExtensions
         services.AddOptions<InferenceOptions>().Bind(configuration.GetSection("Inference"));
         services.AddOptions<DeploymentOptions>().Bind(configuration.GetSection("Deployments"));
         services.AddOptions<InferenceJobOptions>().Bind(configuration.GetSection("Jobs"));
+        services.AddOptions<ModelKit.Downloads.DownloadOptions>().Bind(configuration.GetSection("Downloads"));
+        services.AddOptions<ModelKit.Downloads.HubOptions>().Bind(configuration.GetSection("Hub"));
         return builder;
     }
 

@@ -49,4 +49,14 @@ public static class ModelKitErrorCodes
     public const string ProviderUnavailable = "PROVIDER_UNAVAILABLE";
     /// <summary>A model served through a remote provider: the provider did not answer within the model's timeout (504).</summary>
     public const string ProviderTimeout = "PROVIDER_TIMEOUT";
+    /// <summary>A model source (a hub, a URL) cannot be reached, refused the server's credentials, or failed (502).</summary>
+    public const string SourceUnavailable = "SOURCE_UNAVAILABLE";
+    /// <summary>The request names a model source ModelKit does not have, or one that is switched off (400).</summary>
+    public const string InvalidSource = "INVALID_SOURCE";
+    /// <summary>The download task does not exist (or was deleted) (404).</summary>
+    public const string DownloadNotFound = "DOWNLOAD_NOT_FOUND";
+    /// <summary>Not enough free disk space for the download (507).</summary>
+    public const string InsufficientStorage = "INSUFFICIENT_STORAGE";
+    /// <summary>A downloaded file did not match the hash or size its source published; nothing was registered.</summary>
+    public const string IntegrityCheckFailed = "INTEGRITY_CHECK_FAILED";
 }

@@ -77,6 +77,9 @@ internal static class ArtifactNames
         return ordered;
     }
 
+    /// <summary>Whether <paramref name="name"/> may name a version's file (relative, '/' between folders, no '..', backslashes or control characters).</summary>
+    public static bool IsAllowed(string? name) => !string.IsNullOrWhiteSpace(name) && IsValid(name);
+
     /// <summary>The name as a path under <paramref name="directory"/>.</summary>
     public static string Combine(string directory, string name) =>
         Path.Combine(directory, Path.DirectorySeparatorChar == '/' ? name : name.Replace('/', Path.DirectorySeparatorChar));
