@@ -11,7 +11,7 @@ namespace ModelKit.AspNetCore;
 
 internal sealed partial class ModelKitApiKeyHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, ModelKitApiKeyDigests keys, ModelKitAuthThrottle throttle,
-    ModelKitSurfaces surfaces)
+    ModelKitSurfaces surfaces, ModelKitWebSocketTickets tickets)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "ModelKitApiKey";
@@ -23,6 +23,14 @@ internal sealed partial class ModelKitApiKeyHandler(
         else if (Request.Headers.Authorization is { Count: > 0 } authorization && authorization[0] is { } value && value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
             presented = value["Bearer ".Length..].Trim();
+        }
+
+        if (string.IsNullOrEmpty(presented) && Context.WebSockets.IsWebSocketRequest && Request.Query.TryGetValue("ticket", out var ticket) && ticket.Count == 1)
+        {
+            // A browser's WebSocket: the one-time ticket it was given for its key (ModelKitWebSocketTickets).
+            if (tickets.Redeem(ticket[0] ?? string.Empty) is { } user) return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(user, SchemeName)));
+            Context.Items[InvalidTicket] = true;
+            return Task.FromResult(AuthenticateResult.Fail("The WebSocket ticket is not valid."));
         }
 
         if (string.IsNullOrEmpty(presented)) return Task.FromResult(AuthenticateResult.NoResult());
@@ -56,6 +64,7 @@ internal sealed partial class ModelKitApiKeyHandler(
 
     private const string ThrottledKey = "modelkit:auth-throttled";
     private const string InvalidKey = "modelkit:auth-invalid-key";
+    private const string InvalidTicket = "modelkit:auth-invalid-ticket";
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)
     {
@@ -69,6 +78,8 @@ internal sealed partial class ModelKitApiKeyHandler(
         Response.Headers.WWWAuthenticate = "Bearer";
         return Write(SurfaceError.Of(ModelKitProblems.Unauthorized, Context.Items.ContainsKey(InvalidKey)
             ? "The API key is not valid (rotated or mistyped?); send a key from the server's configuration."
+            : Context.Items.ContainsKey(InvalidTicket)
+            ? "The WebSocket ticket is not valid: tickets work once, for 60 seconds; ask POST /api/ws/ticket for a new one."
             : "An API key is required: send it as 'X-API-Key: <key>' or 'Authorization: Bearer <key>'."));
     }
 

@@ -42,6 +42,7 @@ public static class ModelKitHttpApiExtensions
         services.TryAddSingleton<ModelKitRateLimiter>();
         services.TryAddSingleton<ModelKitLargeBodies>();
         services.TryAddSingleton<ModelKitAuthThrottle>();
+        services.TryAddSingleton(sp => new ModelKitWebSocketTickets(sp.GetService<TimeProvider>() ?? TimeProvider.System));
         services.TryAddSingleton<ModelKitApiKeyDigests>();
         services.TryAddSingleton<ModelKitHttpApiMarker>();
         services.TryAddSingleton<ModelKitSurfaces>();

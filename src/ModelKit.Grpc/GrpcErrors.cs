@@ -18,13 +18,13 @@ internal static class GrpcErrors
     /// <summary>The gRPC status code for a ModelKit error code.</summary>
     public static Code CodeFor(string errorCode) => errorCode switch
     {
-        ModelKitErrorCodes.ModelNotFound or ModelKitErrorCodes.DeploymentNotFound or ModelKitErrorCodes.JobNotFound or ModelKitProblems.NotFound => Code.NotFound,
-        ModelKitErrorCodes.InvalidInput or ModelKitErrorCodes.InvalidModelConfig or ModelKitErrorCodes.UnsupportedTask => Code.InvalidArgument,
+        ModelKitErrorCodes.ModelNotFound or ModelKitErrorCodes.DeploymentNotFound or ModelKitErrorCodes.JobNotFound or ModelKitErrorCodes.DownloadNotFound or ModelKitProblems.NotFound => Code.NotFound,
+        ModelKitErrorCodes.InvalidInput or ModelKitErrorCodes.InvalidModelConfig or ModelKitErrorCodes.UnsupportedTask or ModelKitErrorCodes.InvalidSource => Code.InvalidArgument,
         ModelKitErrorCodes.ModelAlreadyExists => Code.AlreadyExists,
         ModelKitErrorCodes.Conflict or ModelKitErrorCodes.DeploymentNotRunning => Code.FailedPrecondition,
-        ModelKitErrorCodes.QueueFull or ModelKitErrorCodes.InsufficientResources or ModelKitErrorCodes.PayloadTooLarge or ModelKitProblems.RateLimited => Code.ResourceExhausted,
+        ModelKitErrorCodes.QueueFull or ModelKitErrorCodes.InsufficientResources or ModelKitErrorCodes.PayloadTooLarge or ModelKitErrorCodes.InsufficientStorage or ModelKitProblems.RateLimited => Code.ResourceExhausted,
         ModelKitErrorCodes.InferenceTimeout or ModelKitErrorCodes.ProviderTimeout => Code.DeadlineExceeded,
-        ModelKitErrorCodes.DeviceUnavailable or ModelKitErrorCodes.ModelUnavailable or ModelKitErrorCodes.ProviderUnavailable => Code.Unavailable,
+        ModelKitErrorCodes.DeviceUnavailable or ModelKitErrorCodes.ModelUnavailable or ModelKitErrorCodes.ProviderUnavailable or ModelKitErrorCodes.SourceUnavailable or ModelKitErrorCodes.IntegrityCheckFailed => Code.Unavailable,
         ModelKitProblems.Unauthorized => Code.Unauthenticated,
         ModelKitProblems.Forbidden => Code.PermissionDenied,
         ModelKitProblems.NotImplemented => Code.Unimplemented,

@@ -96,12 +96,15 @@ internal static class LlmCatalogueEndpoints
     public static IResult Sync() => throw new NotBuiltException(
         "Syncing model data from a remote hub arrives with downloads (issue 13). The registry is ModelKit's own record: its changes are served at once, without a sync.");
 
-    public static async Task<IResult> StorageAsync(IModelRegistry registry, Diagnostics.SystemMonitor monitor, CancellationToken cancellationToken)
+    public static async Task<IResult> StorageAsync(IModelRegistry registry, Diagnostics.SystemMonitor monitor, Downloads.IDownloadManager downloads, CancellationToken cancellationToken)
     {
         var stats = await registry.GetStatisticsAsync(cancellationToken);
+        var storage = await downloads.GetStorageAsync(cancellationToken);
         var r = monitor.Read();
         var disk = LlmSystemEndpoints.Usage(r.DiskTotalBytes, r.DiskFreeBytes, memory: false);
-        return LlmManager.Ok(new LlmStorage(disk.TotalGb, disk.UsedGb, disk.FreeGb ?? 0, disk.UsagePercent, stats.TotalBytes, LlmSystemEndpoints.Gb(stats.TotalBytes), stats.Models, stats.Versions));
+        return LlmManager.Ok(new LlmStorage(
+            disk.TotalGb, disk.UsedGb, disk.FreeGb ?? 0, disk.UsagePercent, stats.TotalBytes, LlmSystemEndpoints.Gb(stats.TotalBytes), stats.Models, stats.Versions,
+            storage.DownloadsBytes, LlmSystemEndpoints.Gb(storage.DownloadsBytes), storage.ReservedFreeBytes));
     }
 
     public static LlmModel ModelOf(ModelInfo model, DeploymentInfo? deployment, bool details)

@@ -22,7 +22,13 @@ internal static class LlmManager
 {
 
     /// <summary>The code of a model source ModelKit does not serve (seed 004's <c>INVALID_SOURCE</c>, 400).</summary>
-    public const string InvalidSource = "INVALID_SOURCE";
+    public const string InvalidSource = ModelKitErrorCodes.InvalidSource;
+
+    /// <summary>Seed 004's code for an unknown download task (ModelKit's DOWNLOAD_NOT_FOUND).</summary>
+    public const string TaskNotFound = "TASK_NOT_FOUND";
+
+    /// <summary>Seed 004's code for an action the task's state does not allow (pausing a finished task …) or an unknown socket message.</summary>
+    public const string InvalidAction = "INVALID_ACTION";
 
     /// <summary>A success with <paramref name="message"/> around <paramref name="data"/>.</summary>
     public static IResult Ok<T>(T data, string message = "success", int status = StatusCodes.Status200OK) =>
@@ -32,7 +38,15 @@ internal static class LlmManager
     public static readonly SurfaceErrorWriter Errors = static (context, error) =>
     {
         return Results.Json(
-            new LlmError(false, error.Message, error.Code, DateTimeOffset.UtcNow) { RetryAfter = error.RetryAfterSeconds }, ModelKitJson.Options, statusCode: error.Status);
+            new LlmError(false, error.Message, CodeOf(context, error.Code), DateTimeOffset.UtcNow) { RetryAfter = error.RetryAfterSeconds }, ModelKitJson.Options, statusCode: error.Status);
+    };
+
+    // Seed 004 names two download errors its own way: TASK_NOT_FOUND, and INVALID_ACTION for what a task's state refuses.
+    private static string CodeOf(HttpContext context, string code) => code switch
+    {
+        ModelKitErrorCodes.DownloadNotFound => TaskNotFound,
+        ModelKitErrorCodes.Conflict when context.Request.Path.Value?.Contains("/api/downloads/", StringComparison.OrdinalIgnoreCase) == true => InvalidAction,
+        _ => code,
     };
 
     /// <summary>An error answer that also carries what was found (an unhealthy report).</summary>
@@ -40,8 +54,9 @@ internal static class LlmManager
         Results.Json(new LlmError(false, ModelKitProblems.Bounded(message), code, DateTimeOffset.UtcNow) { Data = data }, ModelKitJson.Options, statusCode: status);
 
     /// <summary>
-    /// Seed 004's model sources: <c>local</c> (or <c>registry</c>, or none) is ModelKit's registry and returns null;
-    /// <c>huggingface</c> answers 501 until downloads (issue 13); any other source (<c>ollama</c> …) is INVALID_SOURCE.
+    /// Seed 004's model sources where only the registry can answer (categories, trending): <c>local</c> (or
+    /// <c>registry</c>, or none) returns null; <c>huggingface</c> answers 501 (the hub has no such list ModelKit reads);
+    /// any other source (<c>ollama</c> …) is INVALID_SOURCE.
     /// </summary>
     public static IResult? SourceError(HttpContext context, string? source, string field, string whatNeedsIt)
     {
@@ -49,10 +64,10 @@ internal static class LlmManager
         var shown = ClientText.Quote(source, 32);
         if (source.Equals("huggingface", StringComparison.OrdinalIgnoreCase))
         {
-            throw new NotBuiltException($"'{field}' 'huggingface' needs the Hugging Face hub, which arrives with downloads (issue 13): {whatNeedsIt}. Use '{field}=local' for the models registered here.");
+            throw new NotBuiltException($"'{field}' 'huggingface' is not served for {whatNeedsIt}: ModelKit reads the hub's search and model information only. Use '{field}=local' for the models registered here.");
         }
 
         return Errors(context, new SurfaceError(StatusCodes.Status400BadRequest, InvalidSource,
-            $"'{field}' '{shown}' is not a model source ModelKit serves: use 'local' (the registry; 'huggingface' arrives with downloads, issue 13)."));
+            $"'{field}' '{shown}' is not a model source ModelKit serves here: use 'local' (the registry) or 'huggingface' (the hub)."));
     }
 }

@@ -60,28 +60,29 @@ public static class LlmManagerApiEndpointRouteBuilderExtensions
         surface.Secure(group.MapPost("/api/models/{org}/{name}/favorite", LlmCatalogueEndpoints.OrgFavoriteAsync), ModelKitScopes.Manage).ExcludeFromDescription();
         surface.Secure(group.MapDelete("/api/models/{org}/{name}/favorite", LlmCatalogueEndpoints.OrgUnfavoriteAsync), ModelKitScopes.Manage).ExcludeFromDescription();
 
-        surface.Secure(group.MapPost("/api/downloads/start", LlmDownloadEndpoints.NotBuilt), ModelKitScopes.Manage)
-            .WithName("Seed004_StartDownload").WithSummary("Start a download (501 until issue 13)").Accepts<LlmDownloadBody>("application/json")
-            .Produces<LlmError>(StatusCodes.Status501NotImplemented);
-        foreach (var action in new[] { "pause", "resume", "cancel" })
-        {
-            surface.Secure(group.MapPut($"/api/downloads/{{task_id}}/{action}", LlmDownloadEndpoints.NotBuilt), ModelKitScopes.Manage)
-                .WithName($"Seed004_{char.ToUpperInvariant(action[0])}{action[1..]}Download").WithSummary($"{char.ToUpperInvariant(action[0])}{action[1..]} a download (501 until issue 13)")
-                .Produces<LlmError>(StatusCodes.Status501NotImplemented);
-        }
-
-        surface.Secure(group.MapGet("/api/downloads/list", LlmDownloadEndpoints.NotBuilt), ModelKitScopes.Read)
-            .WithName("Seed004_ListDownloads").WithSummary("Download tasks (501 until issue 13)").Produces<LlmError>(StatusCodes.Status501NotImplemented);
-        surface.Secure(group.MapGet("/api/downloads/queue", LlmDownloadEndpoints.NotBuilt), ModelKitScopes.Read)
-            .WithName("Seed004_DownloadQueue").WithSummary("The download queue (501 until issue 13)").Produces<LlmError>(StatusCodes.Status501NotImplemented);
+        surface.Secure(group.MapPost("/api/downloads/start", LlmDownloadEndpoints.StartAsync), ModelKitScopes.Manage)
+            .WithName("Seed004_StartDownload").WithSummary("Start downloading a model (huggingface, url or file) into the registry").Accepts<LlmDownloadBody>("application/json")
+            .Produces<LlmEnvelope<LlmDownloadStarted>>();
+        surface.Secure(group.MapPut("/api/downloads/{task_id}/pause", LlmDownloadEndpoints.PauseAsync), ModelKitScopes.Manage)
+            .WithName("Seed004_PauseDownload").WithSummary("Pause a download, keeping what it received").Produces<LlmEnvelope<LlmDownloadTask>>();
+        surface.Secure(group.MapPut("/api/downloads/{task_id}/resume", LlmDownloadEndpoints.ResumeAsync), ModelKitScopes.Manage)
+            .WithName("Seed004_ResumeDownload").WithSummary("Resume a paused or failed download where it stopped").Produces<LlmEnvelope<LlmDownloadTask>>();
+        surface.Secure(group.MapPut("/api/downloads/{task_id}/cancel", LlmDownloadEndpoints.CancelAsync), ModelKitScopes.Manage)
+            .WithName("Seed004_CancelDownload").WithSummary("Cancel a download and remove its files").Produces<LlmEnvelope<LlmDownloadTask>>();
+        surface.Secure(group.MapGet("/api/downloads/list", LlmDownloadEndpoints.ListAsync), ModelKitScopes.Read)
+            .WithName("Seed004_ListDownloads").WithSummary("Download tasks, newest first, optionally by status").Produces<LlmEnvelope<LlmDownloadList>>();
+        surface.Secure(group.MapGet("/api/downloads/queue", LlmDownloadEndpoints.Queue), ModelKitScopes.Read)
+            .WithName("Seed004_DownloadQueue").WithSummary("Download slots, active and pending tasks").Produces<LlmEnvelope<LlmDownloadQueue>>();
         surface.Secure(group.MapGet("/api/downloads/storage", LlmCatalogueEndpoints.StorageAsync), ModelKitScopes.Read)
-            .WithName("Seed004_Storage").WithSummary("The data directory's disk and the registry's share of it").Produces<LlmEnvelope<LlmStorage>>();
-        surface.Secure(group.MapGet("/api/downloads/{task_id}", LlmDownloadEndpoints.NotBuilt), ModelKitScopes.Read)
-            .WithName("Seed004_GetDownload").WithSummary("A download task (501 until issue 13)").Produces<LlmError>(StatusCodes.Status501NotImplemented);
-        surface.Secure(group.MapDelete("/api/downloads/{task_id}", LlmDownloadEndpoints.NotBuilt), ModelKitScopes.Manage)
-            .WithName("Seed004_DeleteDownload").WithSummary("Delete a download task (501 until issue 13)").Produces<LlmError>(StatusCodes.Status501NotImplemented);
-        surface.Secure(group.MapGet("/ws/downloads", LlmDownloadEndpoints.ProgressSocket), ModelKitScopes.Read)
-            .WithName("Seed004_DownloadProgressSocket").WithSummary("WebSocket download progress (501 until issue 13)").Produces<LlmError>(StatusCodes.Status501NotImplemented);
+            .WithName("Seed004_Storage").WithSummary("The data directory's disk, the registry's and downloads' share of it").Produces<LlmEnvelope<LlmStorage>>();
+        surface.Secure(group.MapGet("/api/downloads/{task_id}", LlmDownloadEndpoints.GetAsync), ModelKitScopes.Read)
+            .WithName("Seed004_GetDownload").WithSummary("A download task with its progress").Produces<LlmEnvelope<LlmDownloadTask>>();
+        surface.Secure(group.MapDelete("/api/downloads/{task_id}", LlmDownloadEndpoints.DeleteAsync), ModelKitScopes.Manage)
+            .WithName("Seed004_DeleteDownload").WithSummary("Delete a download task (cancelling it first); a registered model stays").Produces<LlmEnvelope<LlmDownloadDeleted>>();
+        surface.Secure(group.MapPost("/api/ws/ticket", LlmDownloadEndpoints.Ticket), ModelKitScopes.Read)
+            .WithName("ModelKit_WebSocketTicket").WithSummary("A one-time ticket for a browser's WebSocket (?ticket=…)").Produces<LlmEnvelope<LlmSocketTicket>>();
+        surface.Secure(group.MapGet("/ws/downloads", DownloadProgressSocket.RunAsync), ModelKitScopes.Read)
+            .WithName("Seed004_DownloadProgressSocket").WithSummary("WebSocket: download progress pushed (?task_id=… for one task; ?ticket=… from browsers)");
 
         surface.Secure(group.MapPost("/api/deployments/start", LlmDeploymentEndpoints.StartAsync), ModelKitScopes.Manage)
             .WithName("Seed004_StartDeployment").WithSummary("Start a deployment of a registered model").Accepts<StartDeploymentBody>("application/json")

@@ -117,8 +117,10 @@ internal sealed record LlmModelStats
     public int Deployed { get; init; }
 }
 
-/// <summary><c>GET /api/downloads/storage</c>: the disk of the data directory and what the registry's models take of it.</summary>
-internal sealed record LlmStorage(double TotalGb, double UsedGb, double FreeGb, double UsagePercent, long ModelsSizeBytes, double ModelsSizeGb, int Models, int Versions);
+/// <summary><c>GET /api/downloads/storage</c>: the disk of the data directory, what the registry's models and unfinished downloads take of it, and the free space downloads keep.</summary>
+internal sealed record LlmStorage(
+    double TotalGb, double UsedGb, double FreeGb, double UsagePercent, long ModelsSizeBytes, double ModelsSizeGb, int Models, int Versions,
+    long DownloadsSizeBytes, double DownloadsSizeGb, long ReservedFreeBytes);
 
 /// <summary>A deployment as seed 004 shows it.</summary>
 internal sealed record LlmDeployment
@@ -190,5 +192,3 @@ internal sealed record LlmDeploymentModelInfo
 /// <summary><c>DELETE /api/deployments/{deployment_id}</c>.</summary>
 internal sealed record LlmDeploymentDeleted(string DeploymentId, bool Deleted);
 
-/// <summary><c>POST /api/downloads/start</c>'s body (documented now; served with issue 13).</summary>
-internal sealed record LlmDownloadBody(string? ModelId, string? Source);
