@@ -134,9 +134,10 @@ internal sealed partial class HubHandler
                 counters.AddBodyBytes(read);
                 if (drop && sent >= dropAfter)
                 {
+                    // Ending short of the Content-Length makes Kestrel close the connection once what was written is sent
+                    // (HttpContext.Abort would reset it, and the client could lose the bytes still in flight).
                     await response.Body.FlushAsync(aborted);
                     counters.AddDropped();
-                    context.Abort();
                     return;
                 }
 
