@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using ModelKit.LocalHub.Internal;
 
 namespace ModelKit.LocalHub;
@@ -55,6 +56,7 @@ public sealed class LocalHub : IAsyncDisposable
             k.AddServerHeader = false;
             k.Listen(IPAddress.Loopback, options.Port);
         });
+        builder.Services.AddSingleton<IHostLifetime, PassiveLifetime>();
         var app = builder.Build();
         app.Run(handler.HandleAsync);
         await app.StartAsync(cancellationToken);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using ModelKit.LocalHub;
 
 // dotnet run --project tools/ModelKit.LocalHub -- --root DIR [--port 5081] [--bytes-per-second N] [--token T] [--seed-minilm]
@@ -37,11 +38,14 @@ hub.Faults.BytesPerSecond = bytesPerSecond;
 Console.WriteLine($"Local hub serving {Path.GetFullPath(root)} at {hub.Endpoint} (HF_ENDPOINT={hub.Endpoint.ToString().TrimEnd('/')}); Ctrl+C stops it.");
 
 var stopped = new TaskCompletionSource();
-Console.CancelKeyPress += (_, e) =>
+void Stop(PosixSignalContext signal)
 {
-    e.Cancel = true;
+    signal.Cancel = true;
     stopped.TrySetResult();
-};
-AppDomain.CurrentDomain.ProcessExit += (_, _) => stopped.TrySetResult();
+}
+
+using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
 await stopped.Task;
+Console.WriteLine("Local hub stopped.");
 return 0;

@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 
@@ -10,6 +11,9 @@ internal static class HubErrors
     public const string RepoNotFound = "RepoNotFound";
     public const string EntryNotFound = "EntryNotFound";
     public const string RevisionNotFound = "RevisionNotFound";
+
+    // An application/json body read by programs: quotes and apostrophes need no HTML-safe escaping.
+    private static readonly JsonSerializerOptions BodyOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static Task RepoNotFoundAsync(HttpContext context, string repoId) =>
         WriteAsync(context, StatusCodes.Status404NotFound, RepoNotFound, $"Repository not found: '{repoId}' is not a folder {{owner}}/{{name}} under the local hub's root.");
@@ -28,7 +32,7 @@ internal static class HubErrors
         if (code is not null) response.Headers["X-Error-Code"] = code;
         response.Headers["X-Error-Message"] = HeaderSafe(message);
         response.ContentType = "application/json; charset=utf-8";
-        var body = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string> { ["error"] = message });
+        var body = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string> { ["error"] = message }, BodyOptions);
         response.ContentLength = body.Length;
         if (!HttpMethods.IsHead(context.Request.Method)) await response.Body.WriteAsync(body, context.RequestAborted);
     }

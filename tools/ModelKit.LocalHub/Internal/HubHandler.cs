@@ -37,8 +37,9 @@ internal sealed partial class HubHandler(RepositoryStore store, LocalHubFaults f
             {
                 context.Response.Headers.WWWAuthenticate = "Bearer";
                 var sent = context.Request.Headers.Authorization.Count > 0;
+                // The wrong-token wording is the hub's own: clients (huggingface_hub) recognise an invalid token by it.
                 await HubErrors.WriteAsync(context, StatusCodes.Status401Unauthorized, HubErrors.RepoNotFound, sent
-                    ? "Invalid credentials in Authorization header: the local hub was started with a different token."
+                    ? "Invalid credentials in Authorization header"
                     : "Repository not found or authentication required: the local hub was started with a token; send 'Authorization: Bearer {token}'.");
                 return;
             }
