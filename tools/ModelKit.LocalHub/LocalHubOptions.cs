@@ -7,7 +7,7 @@ public sealed class LocalHubOptions
     /// The directory served, laid out as <c>{owner}/{name}/**</c> (one folder per repository; an optional
     /// <c>.hub.json</c> in a repository holds the hub metadata that is not in its files). Required.
     /// </summary>
-    public string Root { get; set; } = "";
+    public required string Root { get; set; }
 
     /// <summary>The TCP port on 127.0.0.1; default 0 (a free port, see <see cref="LocalHub.Endpoint"/>).</summary>
     public int Port { get; set; }
