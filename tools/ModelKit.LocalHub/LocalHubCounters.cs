@@ -1,6 +1,6 @@
 namespace ModelKit.LocalHub;
 
-/// <summary>What a <see cref="LocalHub"/> was asked for since it started (or since <see cref="Reset"/>); thread-safe.</summary>
+/// <summary>What a <see cref="LocalHubServer"/> was asked for since it started (or since <see cref="Reset"/>); thread-safe.</summary>
 public sealed class LocalHubCounters
 {
     private readonly Lock _gate = new();

@@ -3,7 +3,7 @@ using System.Collections.Concurrent;
 namespace ModelKit.LocalHub;
 
 /// <summary>
-/// Faults a <see cref="LocalHub"/> injects, changeable while it runs (every member is thread-safe). File bodies are those
+/// Faults a <see cref="LocalHubServer"/> injects, changeable while it runs (every member is thread-safe). File bodies are those
 /// of resolve answers for non-LFS files and of LFS downloads (<c>/_lfs/{sha256}</c>); redirects have none.
 /// </summary>
 public sealed class LocalHubFaults

@@ -1,6 +1,6 @@
 namespace ModelKit.LocalHub;
 
-/// <summary>How a <see cref="LocalHub"/> is started.</summary>
+/// <summary>How a <see cref="LocalHubServer"/> is started.</summary>
 public sealed class LocalHubOptions
 {
     /// <summary>
@@ -9,7 +9,7 @@ public sealed class LocalHubOptions
     /// </summary>
     public required string Root { get; set; }
 
-    /// <summary>The TCP port on 127.0.0.1; default 0 (a free port, see <see cref="LocalHub.Endpoint"/>).</summary>
+    /// <summary>The TCP port on 127.0.0.1; default 0 (a free port, see <see cref="LocalHubServer.Endpoint"/>).</summary>
     public int Port { get; set; }
 
     /// <summary>

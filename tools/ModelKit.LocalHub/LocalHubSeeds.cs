@@ -2,7 +2,7 @@ using ModelKit.ModelGenerator;
 
 namespace ModelKit.LocalHub;
 
-/// <summary>Repositories a <see cref="LocalHub"/> can serve without the network.</summary>
+/// <summary>Repositories a <see cref="LocalHubServer"/> can serve without the network.</summary>
 public static class LocalHubSeeds
 {
     /// <summary>The repository id <see cref="SeedMiniLm"/> writes.</summary>

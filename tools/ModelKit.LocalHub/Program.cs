@@ -33,7 +33,7 @@ if (root is null)
 Directory.CreateDirectory(root);
 if (seed) Console.WriteLine($"Seeded {LocalHubSeeds.MiniLmRepoId} at {LocalHubSeeds.SeedMiniLm(root)}");
 
-await using var hub = await LocalHub.StartAsync(new LocalHubOptions { Root = root, Port = port, Token = token });
+await using var hub = await LocalHubServer.StartAsync(new LocalHubOptions { Root = root, Port = port, Token = token });
 hub.Faults.BytesPerSecond = bytesPerSecond;
 Console.WriteLine($"Local hub serving {Path.GetFullPath(root)} at {hub.Endpoint} (HF_ENDPOINT={hub.Endpoint.ToString().TrimEnd('/')}); Ctrl+C stops it.");
 

@@ -6,8 +6,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using ModelKit.LocalHub;
-// Inside ModelKit.* namespaces the name LocalHub finds the namespace ModelKit.LocalHub first.
-using Hub = ModelKit.LocalHub.LocalHub;
+using Hub = ModelKit.LocalHub.LocalHubServer;
 
 namespace ModelKit.Tests.Downloads;
 

@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Http.Features;
 namespace ModelKit.LocalHub.Internal;
 
 /// <summary>
-/// Answers every request of a <see cref="LocalHub"/>: faults and authentication first, then one of the hub's endpoints
+/// Answers every request of a <see cref="LocalHubServer"/>: faults and authentication first, then one of the hub's endpoints
 /// (<c>HubHandler.Api.cs</c>: search, model info, tree; <c>HubHandler.Files.cs</c>: resolve and LFS downloads).
 /// </summary>
 internal sealed partial class HubHandler(RepositoryStore store, LocalHubFaults faults, LocalHubCounters counters, string? token)

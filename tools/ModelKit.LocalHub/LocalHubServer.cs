@@ -14,13 +14,13 @@ namespace ModelKit.LocalHub;
 /// laid out as <c>{owner}/{name}/**</c> and read at request time): model search and info, file trees, resolve with LFS
 /// redirects and byte ranges, with <see cref="Faults"/> to inject and <see cref="Counters"/> to assert on.
 /// </summary>
-public sealed class LocalHub : IAsyncDisposable
+public sealed class LocalHubServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly RepositoryStore _store;
     private int _disposed;
 
-    private LocalHub(WebApplication app, RepositoryStore store, LocalHubFaults faults, LocalHubCounters counters, Uri endpoint)
+    private LocalHubServer(WebApplication app, RepositoryStore store, LocalHubFaults faults, LocalHubCounters counters, Uri endpoint)
     {
         _app = app;
         _store = store;
@@ -40,7 +40,7 @@ public sealed class LocalHub : IAsyncDisposable
 
     /// <summary>Starts a hub on 127.0.0.1 at <see cref="LocalHubOptions.Port"/> (0: a free port).</summary>
     /// <exception cref="ArgumentException"><see cref="LocalHubOptions.Root"/> is empty or not a directory, or a value is out of range.</exception>
-    public static async Task<LocalHub> StartAsync(LocalHubOptions options, CancellationToken cancellationToken = default)
+    public static async Task<LocalHubServer> StartAsync(LocalHubOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         Validate(options);
@@ -63,7 +63,7 @@ public sealed class LocalHub : IAsyncDisposable
 
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
             ?? throw new InvalidOperationException("Kestrel started without reporting the address it listens on.");
-        return new LocalHub(app, store, faults, counters, new Uri(address.TrimEnd('/') + "/"));
+        return new LocalHubServer(app, store, faults, counters, new Uri(address.TrimEnd('/') + "/"));
     }
 
     /// <summary>The commit <paramref name="repoId"/> (<c>owner/name</c>) has now: 40 hex digits, changing whenever a file does.</summary>
