@@ -37,10 +37,11 @@ public sealed class CatalogueApiTests(SampleServerFactory factory) : IClassFixtu
         Assert.True(paged.GetProperty("has_prev").GetBoolean());
         Assert.Equal(paged.GetProperty("total").GetInt32() > 2, paged.GetProperty("has_next").GetBoolean());
 
-        // Sources: the hub arrives with downloads (501); a source ModelKit never serves is seed 004's INVALID_SOURCE.
-        var hub = await ExpectAsync(await client.GetAsync("/api/models/search?query=x&source=huggingface"), HttpStatusCode.NotImplemented, "NOT_IMPLEMENTED");
-        Assert.False(hub.GetProperty("success").GetBoolean());
-        Assert.Contains("issue 13", hub.GetProperty("message").GetString(), StringComparison.Ordinal);
+        // Sources: a hub that cannot be reached leaves the answer to the local catalogue, which the message says; a source
+        // ModelKit never serves is seed 004's INVALID_SOURCE.
+        var hub = await ExpectAsync(await client.GetAsync("/api/models/search?query=x&source=huggingface"), HttpStatusCode.OK);
+        Assert.True(hub.GetProperty("success").GetBoolean());
+        Assert.Contains("local registry", hub.GetProperty("message").GetString(), StringComparison.Ordinal);
         await ExpectAsync(await client.GetAsync("/api/models/search?source=ollama"), HttpStatusCode.BadRequest, "INVALID_SOURCE");
         await ExpectAsync(await client.GetAsync("/api/models/search?page_size=0"), HttpStatusCode.BadRequest, "INVALID_INPUT");
         await ExpectAsync(await client.GetAsync("/api/models/search?page=abc"), HttpStatusCode.BadRequest, "INVALID_INPUT");

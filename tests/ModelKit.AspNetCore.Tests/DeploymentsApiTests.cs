@@ -90,7 +90,7 @@ public sealed class DeploymentsApiTests : IClassFixture<SampleServerFactory>
         await ExpectAsync(await _client.PostAsync("/api/deployments/start", Json("""{"model_source": "huggingface"}""")), HttpStatusCode.BadRequest, "INVALID_INPUT");
         var hub = await ExpectAsync(await _client.PostAsync("/api/deployments/start", Json("""{"model_id": "microsoft/Not-Registered", "model_source": "huggingface"}""")),
             HttpStatusCode.NotImplemented, "NOT_IMPLEMENTED");
-        Assert.Contains("register or upload it first", hub.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Contains("download it first", hub.GetProperty("message").GetString(), StringComparison.Ordinal);
         Assert.False(hub.GetProperty("success").GetBoolean());
         await ExpectAsync(await _client.PostAsync("/api/deployments/start", Json("""{"model_id": "demo-mlp", "model_source": "ollama"}""")), HttpStatusCode.BadRequest, "INVALID_SOURCE");
         await ExpectAsync(await _client.PostAsync("/api/deployments/start", Json("""{"model_id": "ghost"}""")), HttpStatusCode.NotFound, "MODEL_NOT_FOUND");

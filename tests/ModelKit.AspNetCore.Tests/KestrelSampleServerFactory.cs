@@ -7,7 +7,7 @@ namespace ModelKit.Tests;
 /// suites, which send each document's requests as a client would. <see cref="SampleServerFactory.CreateClient()"/> clients
 /// connect to it and send the admin key.
 /// </summary>
-public sealed class KestrelSampleServerFactory : SampleServerFactory
+public class KestrelSampleServerFactory : SampleServerFactory
 {
     private readonly bool _serveMiniLm;
     private readonly bool _serveChatModel;

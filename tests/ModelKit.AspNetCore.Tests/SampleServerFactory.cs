@@ -24,6 +24,13 @@ public class SampleServerFactory : WebApplicationFactory<Program>
     /// <summary>Whether the server registers and deploys its generated chat model (ModelKit:ServeChatModel); off unless a test needs it.</summary>
     protected virtual bool ServeChatModel => false;
 
+    /// <summary>
+    /// The model hub the server uses (ModelKit:Hub:Endpoint). By default a loopback port where nothing listens, so that no
+    /// test reaches the internet: hub calls fail at once as SOURCE_UNAVAILABLE. <see cref="HubSampleServerFactory"/> points
+    /// it at a local hub.
+    /// </summary>
+    protected virtual string HubEndpoint => "http://127.0.0.1:9/";
+
     protected override void ConfigureClient(HttpClient client)
     {
         base.ConfigureClient(client);
@@ -35,6 +42,7 @@ public class SampleServerFactory : WebApplicationFactory<Program>
         builder.UseSetting("ModelKit:DataDirectory", _dir.Path);
         builder.UseSetting("ModelKit:ServeMiniLm", ServeMiniLm ? "true" : "false");
         builder.UseSetting("ModelKit:ServeChatModel", ServeChatModel ? "true" : "false");
+        builder.UseSetting("ModelKit:Hub:Endpoint", HubEndpoint);
         builder.UseEnvironment("Development");
     }
 

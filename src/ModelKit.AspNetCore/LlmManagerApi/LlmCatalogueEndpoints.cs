@@ -10,10 +10,36 @@ namespace ModelKit.AspNetCore;
 internal static class LlmCatalogueEndpoints
 {
     public static async Task<IResult> SearchAsync(
-        HttpContext context, IModelRegistry registry, IDeploymentManager deployments, string? query, string? source, string? model_type, string? page, string? page_size,
-        CancellationToken cancellationToken)
+        HttpContext context, IModelRegistry registry, IDeploymentManager deployments, Downloads.IModelHub hub, string? query, string? source, string? model_type, string? page,
+        string? page_size, CancellationToken cancellationToken)
     {
-        if (LlmManager.SourceError(context, source, "source", "searching the hub") is { } refused) return refused;
+        string? fallback = null;
+        if (IsHub(source))
+        {
+            var (hubNumber, hubSize) = (Parse.Int(page, "page") ?? 1, Parse.Int(page_size, "page_size") ?? 20);
+            if (hubNumber < 1) throw new InvalidInputException($"'page' must be 1 or more (was {hubNumber}).");
+            if (hubSize is < 1 or > 100) throw new InvalidInputException($"'page_size' must be 1..100 (was {hubSize}).");
+            if ((long)(hubNumber - 1) * hubSize > 999) throw new InvalidInputException($"A hub search reaches its first 1000 results; page {hubNumber} of {hubSize} is past them.");
+            try
+            {
+                var found = await hub.SearchAsync(new Downloads.HubSearchQuery { Search = query, Filter = model_type, Offset = (hubNumber - 1) * hubSize, Limit = hubSize }, cancellationToken);
+                int? total = found.HasMore ? null : (hubNumber - 1) * hubSize + found.Items.Count;
+                int? hubPages = total is { } t ? Math.Max(1, (t + hubSize - 1) / hubSize) : null;
+                var items = new List<LlmHubModel>();
+                foreach (var item in found.Items) items.Add(HubModelOf(item, await registry.FindModelAsync(item.Id, cancellationToken) is not null));
+                return LlmManager.Ok(new LlmPage<LlmHubModel>(items, new LlmPagination(hubNumber, hubSize, total, hubPages, found.HasMore, hubNumber > 1)));
+            }
+            catch (SourceUnavailableException ex)
+            {
+                // The local catalogue stands in, and the message says so.
+                fallback = $"The model hub could not be searched ({ex.Message}); these are the models of the local registry.";
+            }
+        }
+        else if (LlmManager.SourceError(context, source, "source", "searching") is { } refused)
+        {
+            return refused;
+        }
+
         var number = Parse.Int(page, "page") ?? 1;
         var size = Parse.Int(page_size, "page_size") ?? 20;
         if (number < 1) throw new InvalidInputException($"'page' must be 1 or more (was {number}).");
@@ -24,20 +50,74 @@ internal static class LlmCatalogueEndpoints
         var pages = (result.Total + size - 1) / size;
         return LlmManager.Ok(new LlmPage<LlmModel>(
             [.. result.Items.Select(m => ModelOf(m, deployments.FindByModel(m.Id), details: false))],
-            new LlmPagination(number, size, result.Total, pages, number < pages, number > 1)));
+            new LlmPagination(number, size, result.Total, pages, number < pages, number > 1)), fallback ?? "success");
     }
 
-    public static Task<IResult> InfoAsync(string model_id, IModelRegistry registry, IDeploymentManager deployments, CancellationToken cancellationToken) =>
-        ModelInfoAsync(ModelIdRoute.FromSegment(model_id), registry, deployments, cancellationToken);
+    public static Task<IResult> InfoAsync(
+        HttpContext context, string model_id, string? source, IModelRegistry registry, IDeploymentManager deployments, Downloads.IModelHub hub, CancellationToken cancellationToken) =>
+        ModelInfoAsync(context, ModelIdRoute.FromSegment(model_id), source, registry, deployments, hub, cancellationToken);
 
-    public static Task<IResult> OrgInfoAsync(string org, string name, IModelRegistry registry, IDeploymentManager deployments, CancellationToken cancellationToken) =>
-        ModelInfoAsync(ModelIdRoute.FromSegments(org, name), registry, deployments, cancellationToken);
+    public static Task<IResult> OrgInfoAsync(
+        HttpContext context, string org, string name, string? source, IModelRegistry registry, IDeploymentManager deployments, Downloads.IModelHub hub, CancellationToken cancellationToken) =>
+        ModelInfoAsync(context, ModelIdRoute.FromSegments(org, name), source, registry, deployments, hub, cancellationToken);
 
-    private static async Task<IResult> ModelInfoAsync(string modelId, IModelRegistry registry, IDeploymentManager deployments, CancellationToken cancellationToken)
+    private static async Task<IResult> ModelInfoAsync(
+        HttpContext context, string modelId, string? source, IModelRegistry registry, IDeploymentManager deployments, Downloads.IModelHub hub, CancellationToken cancellationToken)
     {
+        if (IsHub(source))
+        {
+            var local = await registry.FindModelAsync(modelId, cancellationToken);
+            try
+            {
+                return LlmManager.Ok(HubModelOf(await hub.GetModelAsync(modelId, null, cancellationToken), local is not null));
+            }
+            catch (ModelKitException ex) when (local is not null && ex is SourceUnavailableException or ModelNotFoundException)
+            {
+                // The registry's copy stands in, and the message says so.
+                return LlmManager.Ok(ModelOf(local, deployments.FindByModel(local.Id), details: true), $"The model hub could not answer ({ex.Message}); this is the local registry's copy.");
+            }
+        }
+
+        if (LlmManager.SourceError(context, source, "source", "model information") is { } refused) return refused;
         var model = await registry.GetModelAsync(modelId, cancellationToken);
         return LlmManager.Ok(ModelOf(model, deployments.FindByModel(model.Id), details: true));
     }
+
+    private static bool IsHub(string? source) => source is not null && source.Equals("huggingface", StringComparison.OrdinalIgnoreCase);
+
+    private static LlmHubModel HubModelOf(Downloads.HubModelInfo model, bool registered)
+    {
+        var size = model.Files.Count == 0 || model.Files.Any(f => f.Size is null) ? (long?)null : model.Files.Sum(f => f.Size!.Value);
+        return new LlmHubModel
+        {
+            Id = model.Id,
+            Name = model.Id[(model.Id.IndexOf('/', StringComparison.Ordinal) + 1)..],
+            ModelType = model.PipelineTag,
+            Parameters = model.Parameters is { } count ? Count(count) : null,
+            Downloads = model.Downloads,
+            Likes = model.Likes,
+            Tags = model.Tags,
+            Author = model.Author,
+            LibraryName = model.LibraryName,
+            Gated = model.Gated,
+            Sha = model.Sha,
+            SizeBytes = size,
+            SizeGb = size is { } bytes ? LlmSystemEndpoints.Gb(bytes) : null,
+            CreatedAt = model.CreatedAt,
+            UpdatedAt = model.LastModified,
+            Files = model.Files.Count == 0 ? null : [.. model.Files.Select(f => new LlmHubFile(f.Path, f.Size, f.Sha256))],
+            Registered = registered,
+        };
+    }
+
+    // A parameter count as the seed writes it: 117M, 1.5B.
+    private static string Count(long count) => count switch
+    {
+        >= 1_000_000_000 => (count / 1e9).ToString("0.#", System.Globalization.CultureInfo.InvariantCulture) + "B",
+        >= 1_000_000 => (count / 1e6).ToString("0.#", System.Globalization.CultureInfo.InvariantCulture) + "M",
+        >= 1_000 => (count / 1e3).ToString("0.#", System.Globalization.CultureInfo.InvariantCulture) + "K",
+        _ => count.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
 
     public static async Task<IResult> CategoriesAsync(HttpContext context, IModelRegistry registry, string? source, CancellationToken cancellationToken)
     {
@@ -94,7 +174,7 @@ internal static class LlmCatalogueEndpoints
     }
 
     public static IResult Sync() => throw new NotBuiltException(
-        "Syncing model data from a remote hub arrives with downloads (issue 13). The registry is ModelKit's own record: its changes are served at once, without a sync.");
+        "Syncing the registry's models with their hub metadata is not built yet (issue 13 continues). The registry is ModelKit's own record: its changes are served at once; GET /api/models/{model_id}/info?source=huggingface reads the hub's current metadata.");
 
     public static async Task<IResult> StorageAsync(IModelRegistry registry, Diagnostics.SystemMonitor monitor, Downloads.IDownloadManager downloads, CancellationToken cancellationToken)
     {

@@ -19,10 +19,10 @@ internal static class LlmDeploymentEndpoints
         var notes = new List<string>();
         if (body.ModelSource is { } source && source.Equals("huggingface", StringComparison.OrdinalIgnoreCase))
         {
-            // A hub model is deployed from its copy in the registry; fetching it from the hub is issue 13's.
+            // A hub model is deployed from its copy in the registry. Downloading it as part of the deployment is not built yet.
             if (await registry.FindModelAsync(modelId, cancellationToken) is null)
             {
-                throw new NotBuiltException($"Model '{Short(modelId)}' is not in the registry, and fetching models from the Hugging Face hub arrives with downloads (issue 13); register or upload it first.");
+                throw new NotBuiltException($"Model '{Short(modelId)}' is not in the registry, and deploying straight from the hub is not built yet: download it first (POST /api/downloads/start with source 'huggingface'), then deploy it.");
             }
 
             notes.Add("model_source 'huggingface': the model is served from its copy in the registry.");

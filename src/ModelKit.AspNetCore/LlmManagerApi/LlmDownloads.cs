@@ -41,7 +41,7 @@ internal sealed record LlmDownloadTask
     /// <summary>Null while a file's size is unknown (a URL whose server did not say).</summary>
     public string? TotalSize { get; init; }
     public required string Speed { get; init; }
-    /// <summary><c>hh:mm:ss</c> while downloading with a known total; null otherwise.</summary>
+    /// <summary><c>hh:mm:ss</c> while downloading with a known total, <c>00:00:00</c> once completed; null otherwise.</summary>
     public string? Eta { get; init; }
     public long DownloadedBytes { get; init; }
     public long? TotalBytes { get; init; }
@@ -70,11 +70,12 @@ internal sealed record LlmDownloadTask
         DownloadedSize = Size(task.BytesDownloaded),
         TotalSize = task.BytesTotal is { } total ? Size(total) : null,
         Speed = Size((long)task.BytesPerSecond) + "/s",
-        Eta = task.EstimatedTimeLeft is { } eta ? ((int)eta.TotalHours).ToString("00", CultureInfo.InvariantCulture) + eta.ToString(@"\:mm\:ss", CultureInfo.InvariantCulture) : null,
+        Eta = task.Status == DownloadStatus.Completed ? "00:00:00"
+            : task.EstimatedTimeLeft is { } eta ? ((int)eta.TotalHours).ToString("00", CultureInfo.InvariantCulture) + eta.ToString(@"\:mm\:ss", CultureInfo.InvariantCulture) : null,
         DownloadedBytes = task.BytesDownloaded,
         TotalBytes = task.BytesTotal,
         SpeedBytesPerSecond = task.BytesPerSecond,
-        EtaSeconds = task.EstimatedTimeLeft?.TotalSeconds,
+        EtaSeconds = task.Status == DownloadStatus.Completed ? 0 : task.EstimatedTimeLeft?.TotalSeconds,
         Revision = task.Revision,
         Files = [.. task.Files.Select(f => new LlmDownloadFile(f.Name, f.Size, f.BytesDownloaded, f.Sha256, f.Verified))],
         ErrorCode = task.Error?.Code,

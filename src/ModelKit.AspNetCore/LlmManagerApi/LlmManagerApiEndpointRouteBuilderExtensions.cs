@@ -39,8 +39,8 @@ public static class LlmManagerApiEndpointRouteBuilderExtensions
             .WithName("Seed004_SystemHealth").WithSummary("Health checks, deployments and resources together").Produces<LlmEnvelope<LlmSystemHealth>>();
 
         surface.Secure(group.MapGet("/api/models/search", LlmCatalogueEndpoints.SearchAsync), ModelKitScopes.Read)
-            .WithName("Seed004_SearchModels").WithSummary("Search the registry (source=local)").Produces<LlmEnvelope<LlmPage<LlmModel>>>()
-            .Produces<LlmError>(StatusCodes.Status501NotImplemented);
+            .WithName("Seed004_SearchModels").WithSummary("Search the registry (source=local, the default) or the model hub (source=huggingface)")
+            .Produces<LlmEnvelope<LlmPage<LlmModel>>>().Produces<LlmEnvelope<LlmPage<LlmHubModel>>>();
         surface.Secure(group.MapGet("/api/models/categories", LlmCatalogueEndpoints.CategoriesAsync), ModelKitScopes.Read)
             .WithName("Seed004_ModelCategories").WithSummary("Model types and frameworks with counts").Produces<LlmEnvelope<LlmCategories>>();
         surface.Secure(group.MapGet("/api/models/trending", LlmCatalogueEndpoints.Trending), ModelKitScopes.Read)
@@ -48,9 +48,10 @@ public static class LlmManagerApiEndpointRouteBuilderExtensions
         surface.Secure(group.MapGet("/api/models/stats", LlmCatalogueEndpoints.StatsAsync), ModelKitScopes.Read)
             .WithName("Seed004_ModelStats").WithSummary("Registry counts and sizes").Produces<LlmEnvelope<LlmModelStats>>();
         surface.Secure(group.MapPost("/api/models/sync", LlmCatalogueEndpoints.Sync), ModelKitScopes.Manage)
-            .WithName("Seed004_SyncModels").WithSummary("Sync from a remote hub (501 until downloads, issue 13)").Produces<LlmError>(StatusCodes.Status501NotImplemented);
+            .WithName("Seed004_SyncModels").WithSummary("Sync the registry's hub models' metadata (not built yet: 501)").Produces<LlmError>(StatusCodes.Status501NotImplemented);
         surface.Secure(group.MapGet("/api/models/{model_id}/info", LlmCatalogueEndpoints.InfoAsync), ModelKitScopes.Read)
-            .WithName("Seed004_ModelInfo").WithSummary("A model with its versions and signature").Produces<LlmEnvelope<LlmModel>>();
+            .WithName("Seed004_ModelInfo").WithSummary("A registered model with its versions and signature, or the hub's model (source=huggingface)")
+            .Produces<LlmEnvelope<LlmModel>>().Produces<LlmEnvelope<LlmHubModel>>();
         surface.Secure(group.MapPost("/api/models/{model_id}/favorite", LlmCatalogueEndpoints.FavoriteAsync), ModelKitScopes.Manage)
             .WithName("Seed004_FavoriteModel").WithSummary("Mark a model as favourite").Produces<LlmEnvelope<LlmModel>>();
         surface.Secure(group.MapDelete("/api/models/{model_id}/favorite", LlmCatalogueEndpoints.UnfavoriteAsync), ModelKitScopes.Manage)
@@ -82,7 +83,7 @@ public static class LlmManagerApiEndpointRouteBuilderExtensions
         surface.Secure(group.MapPost("/api/ws/ticket", LlmDownloadEndpoints.Ticket), ModelKitScopes.Read)
             .WithName("ModelKit_WebSocketTicket").WithSummary("A one-time ticket for a browser's WebSocket (?ticket=…)").Produces<LlmEnvelope<LlmSocketTicket>>();
         surface.Secure(group.MapGet("/ws/downloads", DownloadProgressSocket.RunAsync), ModelKitScopes.Read)
-            .WithName("Seed004_DownloadProgressSocket").WithSummary("WebSocket: download progress pushed (?task_id=… for one task; ?ticket=… from browsers)");
+            .WithName("Seed004_DownloadProgressSocket").ExcludeFromDescription(); // a WebSocket, which OpenAPI cannot describe (docs/downloads.md has its messages)
 
         surface.Secure(group.MapPost("/api/deployments/start", LlmDeploymentEndpoints.StartAsync), ModelKitScopes.Manage)
             .WithName("Seed004_StartDeployment").WithSummary("Start a deployment of a registered model").Accepts<StartDeploymentBody>("application/json")

@@ -88,8 +88,43 @@ internal sealed record LlmTensor(string Name, string Datatype, IReadOnlyList<lon
 /// <summary>A page of items.</summary>
 internal sealed record LlmPage<T>(IReadOnlyList<T> Items, LlmPagination Pagination);
 
-/// <summary>Seed 004's pagination.</summary>
-internal sealed record LlmPagination(int Page, int PageSize, int Total, int TotalPages, bool HasNext, bool HasPrev);
+/// <summary>Seed 004's pagination; <c>total</c> and <c>total_pages</c> are null for a hub search past its last known page (the hub never says how many match).</summary>
+internal sealed record LlmPagination(int Page, int PageSize, int? Total, int? TotalPages, bool HasNext, bool HasPrev);
+
+/// <summary>A model of the hub as seed 004's catalogue shows it (<c>source=huggingface</c>): what the hub said, nothing made up.</summary>
+internal sealed record LlmHubModel
+{
+    public required string Id { get; init; }
+    /// <summary>The repository's name (the part after the owner).</summary>
+    public required string Name { get; init; }
+    /// <summary>The hub's API gives no description; left out.</summary>
+    public string? Description { get; init; }
+    /// <summary>The hub's pipeline tag.</summary>
+    public string? ModelType { get; init; }
+    public string Source { get; init; } = "huggingface";
+    /// <summary>The parameter count (<c>117M</c>) when the hub reports it; null otherwise.</summary>
+    public string? Parameters { get; init; }
+    public long? Downloads { get; init; }
+    public long? Likes { get; init; }
+    public IReadOnlyList<string> Tags { get; init; } = [];
+    public string? Author { get; init; }
+    public string? LibraryName { get; init; }
+    public bool Gated { get; init; }
+    /// <summary>The commit of the revision shown (info only).</summary>
+    public string? Sha { get; init; }
+    /// <summary>The files' total size (info only).</summary>
+    public double? SizeGb { get; init; }
+    public long? SizeBytes { get; init; }
+    public DateTimeOffset? CreatedAt { get; init; }
+    public DateTimeOffset? UpdatedAt { get; init; }
+    /// <summary>The files (info only): path, size, sha256 for LFS files.</summary>
+    public IReadOnlyList<LlmHubFile>? Files { get; init; }
+    /// <summary>Whether the registry holds a model with this id (a finished download).</summary>
+    public bool Registered { get; init; }
+}
+
+/// <summary>One file of a hub model.</summary>
+internal sealed record LlmHubFile(string Path, long? Size, string? Sha256);
 
 /// <summary><c>GET /api/models/categories</c>: model types and frameworks with their counts.</summary>
 internal sealed record LlmCategories(IReadOnlyList<LlmCount> Categories, IReadOnlyList<LlmCount> Frameworks);

@@ -91,10 +91,12 @@ public sealed class Seed004ExampleTests : IClassFixture<KestrelSampleServerFacto
     public async Task Models_SearchInfoCategoriesTrendingStatsFavoriteSync()
     {
         await RegisterStandInAsync();
-        // 2.1 GET /api/models/search with the documented parameters and source=huggingface: the hub arrives with downloads → 501.
-        var hub = await ErrorAsync(await _client.GetAsync("/api/models/search?query=DialoGPT&source=huggingface&model_type=conversational&page=1&page_size=20"),
-            HttpStatusCode.NotImplemented, "NOT_IMPLEMENTED");
-        Assert.Contains("issue 13", hub.GetProperty("message").GetString(), StringComparison.Ordinal);
+        // 2.1 GET /api/models/search with the documented parameters and source=huggingface: this server's hub cannot be
+        // reached (no test reaches the internet), so the local catalogue answers, and the message says so
+        // (DownloadsApiTests searches a real local hub).
+        var hub = await ExpectAsync(await _client.GetAsync("/api/models/search?query=DialoGPT&source=huggingface&model_type=conversational&page=1&page_size=20"), HttpStatusCode.OK);
+        Assert.Contains("could not be searched", hub.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal("local", Assert.Single(hub.GetProperty("data").GetProperty("items").EnumerateArray()).GetProperty("source").GetString());
         // … source=ollama is no source of ModelKit's: the seed's INVALID_SOURCE.
         await ErrorAsync(await _client.GetAsync("/api/models/search?query=DialoGPT&source=ollama"), HttpStatusCode.BadRequest, "INVALID_SOURCE");
         // … the same search of the local registry → success: items in the seed's fields and its pagination.
@@ -124,35 +126,37 @@ public sealed class Seed004ExampleTests : IClassFixture<KestrelSampleServerFacto
         // 2.6 POST and 2.7 DELETE /api/models/{model_id}/favorite → success.
         Assert.True((await DataAsync(await _client.PostAsync("/api/models/microsoft/DialoGPT-medium/favorite", null))).GetProperty("favorite").GetBoolean());
         Assert.False((await DataAsync(await _client.DeleteAsync("/api/models/microsoft/DialoGPT-medium/favorite"))).GetProperty("favorite").GetBoolean());
-        // 2.8 POST /api/models/sync: syncing from a remote hub arrives with downloads → 501.
+        // 2.8 POST /api/models/sync: not built yet → 501.
         await ErrorAsync(await _client.PostAsync("/api/models/sync", null), HttpStatusCode.NotImplemented, "NOT_IMPLEMENTED");
     }
 
     [Fact]
-    public async Task Downloads_Answer501UntilIssue13_ExceptStorage()
+    public async Task Downloads_WithoutAReachableHub_AnswerTheSeedsErrors()
     {
-        // 3.1 POST /api/downloads/start with the seed's body → 501 NOT_IMPLEMENTED (downloads are issue 13).
+        // 3.1 POST /api/downloads/start with the seed's body: this server's hub cannot be reached → 502 SOURCE_UNAVAILABLE
+        // (DownloadsApiTests runs the same body against a local hub, and every other download endpoint).
         await ErrorAsync(await _client.PostAsync("/api/downloads/start", Json("""
             {
               "model_id": "microsoft/DialoGPT-medium",
               "source": "huggingface"
             }
-            """)), HttpStatusCode.NotImplemented, "NOT_IMPLEMENTED");
-        // 3.2–3.4 PUT pause/resume/cancel, 3.5 GET, 3.6 DELETE /api/downloads/{task_id}, 3.7 list, 3.8 queue → 501.
+            """)), HttpStatusCode.BadGateway, "SOURCE_UNAVAILABLE");
+        // 3.2–3.4 PUT pause/resume/cancel, 3.5 GET, 3.6 DELETE /api/downloads/{task_id} of the seed's example id → TASK_NOT_FOUND.
         foreach (var action in new[] { "pause", "resume", "cancel" })
         {
-            await ErrorAsync(await _client.PutAsync($"/api/downloads/task_123/{action}", null), HttpStatusCode.NotImplemented, "NOT_IMPLEMENTED");
+            await ErrorAsync(await _client.PutAsync($"/api/downloads/task_123/{action}", null), HttpStatusCode.NotFound, "TASK_NOT_FOUND");
         }
 
-        await ErrorAsync(await _client.GetAsync("/api/downloads/task_123"), HttpStatusCode.NotImplemented, "NOT_IMPLEMENTED");
-        await ErrorAsync(await _client.DeleteAsync("/api/downloads/task_123"), HttpStatusCode.NotImplemented, "NOT_IMPLEMENTED");
-        await ErrorAsync(await _client.GetAsync("/api/downloads/list?status=downloading&page=1&page_size=20"), HttpStatusCode.NotImplemented, "NOT_IMPLEMENTED");
-        await ErrorAsync(await _client.GetAsync("/api/downloads/queue"), HttpStatusCode.NotImplemented, "NOT_IMPLEMENTED");
-        // 3.9 GET /api/downloads/storage → success: the data directory's disk and the registry's models on it.
+        await ErrorAsync(await _client.GetAsync("/api/downloads/task_123"), HttpStatusCode.NotFound, "TASK_NOT_FOUND");
+        await ErrorAsync(await _client.DeleteAsync("/api/downloads/task_123"), HttpStatusCode.NotFound, "TASK_NOT_FOUND");
+        // 3.7 list with the documented parameters, 3.8 queue, 3.9 storage → success.
+        var list = await DataAsync(await _client.GetAsync("/api/downloads/list?status=downloading&page=1&page_size=20"));
+        Assert.Equal(JsonValueKind.Array, list.GetProperty("items").ValueKind);
+        Assert.Equal(JsonValueKind.Number, (await DataAsync(await _client.GetAsync("/api/downloads/queue"))).GetProperty("max_concurrent_downloads").ValueKind);
         var storage = await DataAsync(await _client.GetAsync("/api/downloads/storage"));
         Assert.True(storage.GetProperty("total_gb").GetDouble() > 0);
-        // ws://…/ws/downloads: progress pushes arrive with downloads → 501.
-        await ErrorAsync(await _client.GetAsync("/ws/downloads"), HttpStatusCode.NotImplemented, "NOT_IMPLEMENTED");
+        // ws://…/ws/downloads answers a plain GET with INVALID_INPUT (it is a WebSocket).
+        await ErrorAsync(await _client.GetAsync("/ws/downloads"), HttpStatusCode.BadRequest, "INVALID_INPUT");
     }
 
     [Fact]

@@ -1,0 +1,48 @@
+using Microsoft.AspNetCore.Hosting;
+using ModelKit.LocalHub;
+using ModelKit.ModelGenerator;
+
+namespace ModelKit.Tests;
+
+/// <summary>
+/// The sample server on Kestrel with a local Hugging Face-compatible hub (<see cref="LocalHubServer"/>, real sockets)
+/// as its model hub. The hub holds the real all-MiniLM-L6-v2 in the hub's layout, and a generated stand-in under seed
+/// 004's example id <c>microsoft/DialoGPT-medium</c> (marked <c>stand-in</c> in its tags), so that the seed's download
+/// example runs verbatim.
+/// </summary>
+public sealed class HubSampleServerFactory : KestrelSampleServerFactory
+{
+    /// <summary>Seed 004's example model id.</summary>
+    public const string DialoGpt = "microsoft/DialoGPT-medium";
+
+    // Field initialisers run before the base constructor starts the server, which reads HubEndpoint (and so starts the hub).
+    private readonly TempDirectory _hubRoot = new();
+    private LocalHubServer? _hub;
+
+    /// <summary>The hub (its faults and counters are the tests' to set).</summary>
+    public LocalHubServer Hub => _hub ?? throw new InvalidOperationException("The hub did not start.");
+
+    protected override string HubEndpoint => StartedHub().Endpoint.AbsoluteUri;
+
+    private LocalHubServer StartedHub()
+    {
+        if (_hub is not null) return _hub;
+        LocalHubSeeds.SeedMiniLm(_hubRoot.Path);
+        var repo = Path.Combine(_hubRoot.Path, "microsoft", "DialoGPT-medium");
+        Directory.CreateDirectory(repo);
+        File.WriteAllBytes(Path.Combine(repo, "model.onnx"), DemoModels.CreateMlp(new MlpSpec { Seed = 17 }));
+        File.WriteAllText(Path.Combine(repo, ".hub.json"), """{"pipeline_tag": "conversational", "library_name": "onnx", "tags": ["conversational", "stand-in"], "downloads": 0, "likes": 0}""");
+        _hub = LocalHubServer.StartAsync(new LocalHubOptions { Root = _hubRoot.Path }).GetAwaiter().GetResult();
+        return _hub;
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing)
+        {
+            _hub?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            _hubRoot.Dispose();
+        }
+    }
+}

@@ -1,0 +1,286 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+using ModelKit.LocalHub;
+
+using static ModelKit.Tests.Http;
+
+namespace ModelKit.Tests.LlmManagerApi;
+
+/// <summary>
+/// Seed 004's downloads over real sockets: the sample server downloads from a local Hugging Face-compatible hub
+/// (<see cref="HubSampleServerFactory"/>), its progress watched over <c>ws /ws/downloads</c>.
+/// </summary>
+public sealed class DownloadsApiTests : IClassFixture<HubSampleServerFactory>
+{
+    private const string MiniLm = LocalHubSeeds.MiniLmRepoId;
+    private readonly HubSampleServerFactory _factory;
+    private readonly HttpClient _client;
+
+    public DownloadsApiTests(HubSampleServerFactory factory)
+    {
+        _factory = factory;
+        _client = factory.CreateClient();
+    }
+
+    [Fact]
+    public async Task MiniLm_SearchedDownloadedPausedResumedDeployed_ServesEmbeddings_WithProgressOverTheSocket()
+    {
+        // Search and info from the hub.
+        var search = await DataAsync(await _client.GetAsync("/api/models/search?query=MiniLM&source=huggingface"));
+        var found = Assert.Single(search.GetProperty("items").EnumerateArray());
+        Assert.Equal((MiniLm, "huggingface", "sentence-similarity"), (found.GetProperty("id").GetString(), found.GetProperty("source").GetString(), found.GetProperty("model_type").GetString()));
+        Assert.Equal(1, search.GetProperty("pagination").GetProperty("total").GetInt32());
+        var info = await DataAsync(await _client.GetAsync($"/api/models/{MiniLm}/info?source=huggingface"));
+        Assert.Equal(_factory.Hub.CommitOf(MiniLm), info.GetProperty("sha").GetString());
+        Assert.Contains(info.GetProperty("files").EnumerateArray(), f => f.GetProperty("path").GetString() == "onnx/model.onnx" && f.GetProperty("sha256").GetString()!.Length == 64);
+
+        // The download, slowed so that it can be paused midway; watched from the start over the socket, with a ticket.
+        _factory.Hub.Faults.BytesPerSecond = 20_000_000;
+        using var socket = await ConnectAsync(await TicketAsync());
+        var events = CollectAsync(socket);
+        var started = await DataAsync(await _client.PostAsync("/api/downloads/start", Json($$"""{"model_id": "{{MiniLm}}", "source": "huggingface", "register_as": "minilm-from-hub"}""")));
+        var task = started.GetProperty("task");
+        var id = task.GetProperty("id").GetString()!;
+        Assert.Contains(task.GetProperty("status").GetString(), new[] { "pending", "downloading" });
+        Assert.Equal(MiniLm, task.GetProperty("model_id").GetString());
+
+        // Paused once the socket has pushed progress of bytes arriving.
+        await events.UntilAsync(e => e.Id == id && e.Type == "progress" && e.Bytes > 0);
+        var paused = await DataAsync(await _client.PutAsync($"/api/downloads/{id}/pause", null));
+        Assert.Equal("paused", paused.GetProperty("status").GetString());
+        var kept = paused.GetProperty("downloaded_bytes").GetInt64();
+        Assert.True(kept > 0 && kept < paused.GetProperty("total_bytes").GetInt64());
+        _factory.Hub.Counters.Reset();
+        _factory.Hub.Faults.BytesPerSecond = 0;
+        Assert.Contains((await DataAsync(await _client.PutAsync($"/api/downloads/{id}/resume", null))).GetProperty("status").GetString(), new[] { "pending", "downloading" });
+        var done = await PollAsync(id, t => t.GetProperty("status").GetString() is "completed" or "failed");
+        Assert.Equal("completed", done.GetProperty("status").GetString());
+        Assert.Equal(100, done.GetProperty("progress").GetDouble());
+        // The resumed file asked the hub for the rest only.
+        Assert.Contains(_factory.Hub.Counters.RangeRequests, r => r.Range is { } range && range.StartsWith("bytes=", StringComparison.Ordinal) && !range.StartsWith("bytes=0-", StringComparison.Ordinal));
+
+        // The socket saw the task queued, downloading with progress, paused, and completed, in that order.
+        var seen = await events.UntilAsync(e => e.Status == "completed" && e.Id == id);
+        var statuses = seen.Where(e => e.Id == id && e.Type == "status").Select(e => e.Status).ToList();
+        Assert.True(Ordered(statuses, "downloading", "paused", "completed"), string.Join(",", statuses));
+        await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
+
+        // Registered with its vocabulary and configuration, verified against the hub's hashes; deployed; serves embeddings.
+        var model = await DataAsync(await _client.GetAsync("/api/models/minilm-from-hub/info"));
+        Assert.Equal("sentence-similarity", model.GetProperty("model_type").GetString());
+        var deployment = await DataAsync(await _client.PostAsync("/api/deployments/start", Json("""{"model_id": "minilm-from-hub"}""")));
+        await _factory.WaitUntilRunningAsync(_client, "minilm-from-hub");
+        var embeddings = await ExpectAsync(await _client.PostAsync("/v1/embeddings", Json("""{"model": "minilm-from-hub", "input": ["a real sentence encoder", "downloaded from a hub"]}""")), HttpStatusCode.OK);
+        Assert.Equal(2, embeddings.GetProperty("data").GetArrayLength());
+        Assert.Equal(384, embeddings.GetProperty("data")[0].GetProperty("embedding").GetArrayLength());
+        Assert.NotNull(deployment.GetProperty("deployment_id").GetString());
+    }
+
+    [Fact]
+    public async Task SeedExample_StartsTheDocumentedDownload_ListQueueAndDelete()
+    {
+        // 3.1 as written: the seed's model id and source (here a generated stand-in on the local hub).
+        var started = await DataAsync(await _client.PostAsync("/api/downloads/start", Json("""
+            {
+              "model_id": "microsoft/DialoGPT-medium",
+              "source": "huggingface"
+            }
+            """)));
+        Assert.Equal("Download task created", started.GetProperty("message").GetString());
+        var id = started.GetProperty("task").GetProperty("id").GetString()!;
+        var done = await PollAsync(id, t => t.GetProperty("status").GetString() is "completed" or "failed");
+        Assert.Equal("completed", done.GetProperty("status").GetString());
+        foreach (var field in new[] { "id", "model_id", "source", "status", "progress", "downloaded_size", "total_size", "speed", "eta", "created_at", "updated_at" })
+        {
+            Assert.True(done.TryGetProperty(field, out _), field);
+        }
+
+        // 3.7 list by status, 3.8 queue, 3.9 storage.
+        var list = await DataAsync(await _client.GetAsync("/api/downloads/list?status=completed&page=1&page_size=20"));
+        Assert.Contains(list.GetProperty("items").EnumerateArray(), t => t.GetProperty("id").GetString() == id);
+        var queue = await DataAsync(await _client.GetAsync("/api/downloads/queue"));
+        Assert.True(queue.GetProperty("max_concurrent_downloads").GetInt32() >= 1);
+        Assert.Equal(JsonValueKind.Array, queue.GetProperty("pending").ValueKind);
+        var storage = await DataAsync(await _client.GetAsync("/api/downloads/storage"));
+        Assert.True(storage.GetProperty("total_gb").GetDouble() > 0);
+        Assert.Equal(JsonValueKind.Number, storage.GetProperty("downloads_size_bytes").ValueKind);
+
+        // Pausing or cancelling a finished task is the seed's INVALID_ACTION; 3.6 delete removes the record, not the model.
+        await ErrorAsync(await _client.PutAsync($"/api/downloads/{id}/pause", null), HttpStatusCode.Conflict, "INVALID_ACTION");
+        await ErrorAsync(await _client.PutAsync($"/api/downloads/{id}/cancel", null), HttpStatusCode.Conflict, "INVALID_ACTION");
+        Assert.True((await DataAsync(await _client.DeleteAsync($"/api/downloads/{id}"))).GetProperty("deleted").GetBoolean());
+        await ErrorAsync(await _client.GetAsync($"/api/downloads/{id}"), HttpStatusCode.NotFound, "TASK_NOT_FOUND");
+        await DataAsync(await _client.GetAsync("/api/models/microsoft/DialoGPT-medium/info"));
+    }
+
+    [Fact]
+    public async Task BadRequests_AnswerTheSeedsErrors_AndCreateNoTask()
+    {
+        var before = (await DataAsync(await _client.GetAsync("/api/downloads/list"))).GetProperty("pagination").GetProperty("total").GetInt32();
+        await ErrorAsync(await _client.PostAsync("/api/downloads/start", Json("""{"model_id": "nobody/nothing-here", "source": "huggingface"}""")), HttpStatusCode.NotFound, "MODEL_NOT_FOUND");
+        await ErrorAsync(await _client.PostAsync("/api/downloads/start", Json($$"""{"model_id": "{{MiniLm}}", "source": "huggingface", "revision": "v9"}""")), HttpStatusCode.NotFound, "MODEL_NOT_FOUND");
+        var ollama = await ErrorAsync(await _client.PostAsync("/api/downloads/start", Json("""{"model_id": "llama3", "source": "ollama"}""")), HttpStatusCode.BadRequest, "INVALID_SOURCE");
+        Assert.Contains("GGUF", ollama.GetProperty("message").GetString(), StringComparison.Ordinal);
+        await ErrorAsync(await _client.PostAsync("/api/downloads/start", Json("""{"model_id": "x/y", "source": "gopher"}""")), HttpStatusCode.BadRequest, "INVALID_SOURCE");
+        await ErrorAsync(await _client.PostAsync("/api/downloads/start", Json("""{"source": "huggingface"}""")), HttpStatusCode.BadRequest, "INVALID_INPUT");
+        await ErrorAsync(await _client.PostAsync("/api/downloads/start", Json("""{"model_id": "../../etc", "source": "huggingface"}""")), HttpStatusCode.BadRequest, "INVALID_INPUT");
+        await ErrorAsync(await _client.PostAsync("/api/downloads/start", Json("""{"model_id": "x", "source": "file", "path": "/etc"}""")), HttpStatusCode.BadRequest, "INVALID_SOURCE");
+        await ErrorAsync(await _client.PostAsync("/api/downloads/start", Json("""{"model_id": "x", "source": "url", "url": "http://127.0.0.1:9/model.onnx"}""")), HttpStatusCode.BadRequest, "INVALID_INPUT");
+        await ErrorAsync(await _client.PostAsync("/api/downloads/start", Json("""{"model_id": 5}""")), HttpStatusCode.BadRequest, "INVALID_INPUT");
+        foreach (var action in new[] { "pause", "resume", "cancel" }) await ErrorAsync(await _client.PutAsync($"/api/downloads/task_123/{action}", null), HttpStatusCode.NotFound, "TASK_NOT_FOUND");
+        await ErrorAsync(await _client.DeleteAsync("/api/downloads/task_123"), HttpStatusCode.NotFound, "TASK_NOT_FOUND");
+        await ErrorAsync(await _client.GetAsync("/api/downloads/list?status=sleeping"), HttpStatusCode.BadRequest, "INVALID_INPUT");
+        Assert.Equal(before, (await DataAsync(await _client.GetAsync("/api/downloads/list"))).GetProperty("pagination").GetProperty("total").GetInt32());
+        // Nothing leaks a server path.
+        var text = await (await _client.PostAsync("/api/downloads/start", Json("""{"model_id": "x", "source": "file", "path": "/etc"}"""))).Content.ReadAsStringAsync();
+        Assert.DoesNotContain(_factory.DataDirectory, text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Socket_NeedsAKeyOrAOneTimeTicket_AndAnswersBadMessagesWithoutClosing()
+    {
+        var address = new Uri(new Uri(_client.BaseAddress!.AbsoluteUri.Replace("http", "ws", StringComparison.Ordinal)), "ws/downloads");
+        using (var anonymous = new ClientWebSocket())
+        {
+            var refused = await Assert.ThrowsAsync<WebSocketException>(() => anonymous.ConnectAsync(address, CancellationToken.None));
+            Assert.Contains("401", refused.Message, StringComparison.Ordinal);
+        }
+
+        // A header key (non-browser clients) works.
+        using (var withKey = new ClientWebSocket())
+        {
+            withKey.Options.SetRequestHeader("X-API-Key", SampleServerFactory.AdminKey);
+            await withKey.ConnectAsync(address, CancellationToken.None);
+            await withKey.CloseAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
+        }
+
+        // A ticket works once.
+        var ticket = await TicketAsync();
+        using var socket = await ConnectAsync(ticket);
+        using (var again = new ClientWebSocket())
+        {
+            await Assert.ThrowsAsync<WebSocketException>(() => again.ConnectAsync(new Uri(address + "?ticket=" + ticket), CancellationToken.None));
+        }
+
+        await SendAsync(socket, "not json");
+        Assert.Equal(("error", "INVALID_ACTION"), await ReceiveTypeAsync(socket, "error"));
+        await SendAsync(socket, """{"type": "subscribe", "task_id": "task_123"}""");
+        Assert.Equal(("error", "TASK_NOT_FOUND"), await ReceiveTypeAsync(socket, "error"));
+        await SendAsync(socket, """{"type": "ping"}""");
+        Assert.Equal("pong", (await ReceiveTypeAsync(socket, "pong")).Type);
+        await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
+    }
+
+    private async Task<string> TicketAsync() =>
+        (await DataAsync(await _client.PostAsync("/api/ws/ticket", null))).GetProperty("ticket").GetString()!;
+
+    private async Task<ClientWebSocket> ConnectAsync(string ticket)
+    {
+        var socket = new ClientWebSocket();
+        await socket.ConnectAsync(new Uri(new Uri(_client.BaseAddress!.AbsoluteUri.Replace("http", "ws", StringComparison.Ordinal)), "ws/downloads?ticket=" + ticket), CancellationToken.None);
+        return socket;
+    }
+
+    private static Task SendAsync(ClientWebSocket socket, string text) =>
+        socket.SendAsync(Encoding.UTF8.GetBytes(text), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
+
+    // The next message of the given type (snapshots and progress of other tests' tasks pass by).
+    private static async Task<(string Type, string? Error)> ReceiveTypeAsync(ClientWebSocket socket, string type)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            var message = await ReceiveAsync(socket, timeout.Token) ?? throw new InvalidOperationException("The socket closed.");
+            var t = message.GetProperty("type").GetString()!;
+            if (t == type) return (t, message.TryGetProperty("error", out var error) ? error.GetString() : null);
+        }
+    }
+
+    private static async Task<JsonElement?> ReceiveAsync(ClientWebSocket socket, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[1 << 16];
+        using var message = new MemoryStream();
+        while (true)
+        {
+            var result = await socket.ReceiveAsync(buffer, cancellationToken);
+            if (result.MessageType == WebSocketMessageType.Close) return null;
+            message.Write(buffer, 0, result.Count);
+            if (result.EndOfMessage) return JsonDocument.Parse(message.ToArray()).RootElement.Clone();
+        }
+    }
+
+    private static SocketEvents CollectAsync(ClientWebSocket socket) => new(socket);
+
+    /// <summary>Every message the socket receives, read in the background.</summary>
+    private sealed class SocketEvents
+    {
+        private readonly List<(string Type, string? Id, string? Status, long Bytes)> _seen = [];
+        private readonly Task _reading;
+
+        public SocketEvents(ClientWebSocket socket) => _reading = Task.Run(async () =>
+        {
+            while (await ReceiveAsync(socket, CancellationToken.None) is { } message)
+            {
+                var type = message.GetProperty("type").GetString()!;
+                var task = message.TryGetProperty("task", out var t) ? t : (JsonElement?)null;
+                lock (_seen) _seen.Add((type, task?.GetProperty("id").GetString(), task?.GetProperty("status").GetString(), task?.GetProperty("downloaded_bytes").GetInt64() ?? 0));
+            }
+        });
+
+        public async Task<List<(string Type, string? Id, string? Status, long Bytes)>> UntilAsync(Func<(string Type, string? Id, string? Status, long Bytes), bool> done)
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (true)
+            {
+                lock (_seen)
+                {
+                    if (_seen.Exists(e => done(e))) return [.. _seen];
+                }
+
+                if (DateTime.UtcNow > deadline || _reading.IsCompleted) throw new TimeoutException("The socket did not report it.");
+                await Task.Delay(20);
+            }
+        }
+    }
+
+    private static bool Ordered(List<string?> statuses, params string[] expected)
+    {
+        var at = 0;
+        foreach (var status in statuses)
+        {
+            if (at < expected.Length && status == expected[at]) at++;
+        }
+
+        return at == expected.Length;
+    }
+
+    private async Task<JsonElement> PollAsync(string id, Func<JsonElement, bool> done)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        while (true)
+        {
+            var task = await DataAsync(await _client.GetAsync($"/api/downloads/{id}"));
+            if (done(task)) return task;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException(task.ToString());
+            await Task.Delay(20);
+        }
+    }
+
+    private static async Task<JsonElement> DataAsync(HttpResponseMessage response)
+    {
+        var json = await ExpectAsync(response, HttpStatusCode.OK);
+        Assert.Equal((true, 200), (json.GetProperty("success").GetBoolean(), json.GetProperty("code").GetInt32()));
+        return json.GetProperty("data");
+    }
+
+    private static async Task<JsonElement> ErrorAsync(HttpResponseMessage response, HttpStatusCode status, string code)
+    {
+        var json = await ExpectAsync(response, status, code);
+        Assert.False(json.GetProperty("success").GetBoolean());
+        Assert.Equal(code, json.GetProperty("error").GetString());
+        return json;
+    }
+}
