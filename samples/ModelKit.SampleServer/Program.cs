@@ -34,7 +34,8 @@ if (string.IsNullOrEmpty(builder.Configuration["urls"]) && !builder.Configuratio
 }
 
 // ModelKit (DataDirectory, MaxArtifactBytes), ModelKit:Cache (MemoryLimitBytes, MemoryLimitFraction, MaxModels),
-// ModelKit:Inference, ModelKit:Deployments, ModelKit:Jobs; environment variables such as ModelKit__Cache__MemoryLimitBytes.
+// ModelKit:Inference, ModelKit:Deployments, ModelKit:Jobs, ModelKit:Downloads, ModelKit:Hub (Endpoint, Token; else HF_ENDPOINT,
+// HF_TOKEN); environment variables such as ModelKit__Cache__MemoryLimitBytes.
 builder.Services.AddModelKit(builder.Configuration.GetSection("ModelKit"))
     .AddOnnxRuntime()
     .ConfigureTextEmbeddings(builder.Configuration.GetSection("ModelKit:Embeddings")) // MaxInputs, MaxChunkRows, MaxChunkTokens, MaxChunksInFlight
@@ -43,6 +44,7 @@ builder.Services.AddModelKit(builder.Configuration.GetSection("ModelKit"))
     .AddHttpApi(builder.Configuration.GetSection("ModelKit"))            // ModelKit:Auth (keys, scopes, limits; rotated live), ModelKit:Http
     .AddGrpcApi(builder.Configuration.GetSection("ModelKit:Grpc"));      // gRPC: MaxReceiveMessageBytes, MaxSendMessageBytes (same keys and scopes as REST)
 builder.Services.AddHostedService<DemoModelSeeder>();
+builder.Services.AddHostedService<DownloadProgressLog>(); // downloads' states and progress bars in the log
 // Prometheus text at /metrics: ModelKit's instruments (meter "ModelKit") and ASP.NET Core's, through OpenTelemetry.
 builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
     .AddMeter(ModelKit.Diagnostics.ModelKitTelemetry.Name)

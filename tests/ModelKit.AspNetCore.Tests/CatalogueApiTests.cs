@@ -73,7 +73,10 @@ public sealed class CatalogueApiTests(SampleServerFactory factory) : IClassFixtu
         var mlp = trending.GetProperty("models").EnumerateArray().Single(m => m.GetProperty("id").GetString() == "demo-mlp");
         Assert.True(mlp.GetProperty("runs").GetInt64() >= 3);
         await ExpectAsync(await client.GetAsync("/api/models/trending?limit=51"), HttpStatusCode.BadRequest, "INVALID_INPUT");
-        await ExpectAsync(await client.PostAsync("/api/models/sync", null), HttpStatusCode.NotImplemented, "NOT_IMPLEMENTED");
+        Assert.Equal(0, (await DataAsync(await client.PostAsync("/api/models/sync", null))).GetProperty("synced").GetInt32());
+        await ExpectAsync(await client.PostAsync("/api/models/sync", Json("""{"model_ids": ["ghost"]}""")), HttpStatusCode.NotFound, "MODEL_NOT_FOUND");
+        var skipped = (await DataAsync(await client.PostAsync("/api/models/sync", Json("""{"model_ids": ["demo-mlp"]}""")))).GetProperty("models")[0];
+        Assert.Equal(("demo-mlp", "skipped"), (skipped.GetProperty("id").GetString(), skipped.GetProperty("status").GetString()));
     }
 
     [Fact]

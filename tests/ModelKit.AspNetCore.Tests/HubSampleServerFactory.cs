@@ -19,6 +19,9 @@ public sealed class HubSampleServerFactory : KestrelSampleServerFactory
     private readonly TempDirectory _hubRoot = new();
     private LocalHubServer? _hub;
 
+    /// <summary>The hub's directory of repositories (tests may change files: the hub's commits follow).</summary>
+    public string HubRoot => _hubRoot.Path;
+
     /// <summary>The hub (its faults and counters are the tests' to set).</summary>
     public LocalHubServer Hub => _hub ?? throw new InvalidOperationException("The hub did not start.");
 

@@ -173,8 +173,22 @@ internal static class LlmCatalogueEndpoints
         return LlmManager.Ok(ModelOf(model, deployments.FindByModel(model.Id), details: false), favorite ? "Model added to favorites" : "Model removed from favorites");
     }
 
-    public static IResult Sync() => throw new NotBuiltException(
-        "Syncing the registry's models with their hub metadata is not built yet (issue 13 continues). The registry is ModelKit's own record: its changes are served at once; GET /api/models/{model_id}/info?source=huggingface reads the hub's current metadata.");
+    public static async Task<IResult> SyncAsync(HttpContext context, Downloads.IModelSync sync, CancellationToken cancellationToken)
+    {
+        // The seed's request has no body (every model downloaded from a hub); {"model_ids": [...]} narrows it.
+        IReadOnlyList<string>? ids = null;
+        if (context.Request.ContentLength is > 0 || context.Request.Headers.TransferEncoding.Count > 0)
+        {
+            ids = (await ModelKitJson.ReadAsync<LlmSyncBody>(context.Request, cancellationToken)).ModelIds;
+        }
+
+        var results = await sync.SyncAsync(ids, cancellationToken);
+        var items = results.Select(r => new LlmSyncItem(
+            r.ModelId, ModelKitJson.Name(r.Status), r.Repository, r.DownloadedRevision, r.HubRevision, r.UpdateAvailable, r.Downloads, r.Likes, r.SizeBytes, r.ErrorCode, r.Message)).ToList();
+        var synced = items.Count(i => i.Status == "synced");
+        var failed = items.Count(i => i.Status == "failed");
+        return LlmManager.Ok(new LlmSyncResult(synced, failed, items.Count - synced - failed, items), $"Synced {synced} of {items.Count} models");
+    }
 
     public static async Task<IResult> StorageAsync(IModelRegistry registry, Diagnostics.SystemMonitor monitor, Downloads.IDownloadManager downloads, CancellationToken cancellationToken)
     {
@@ -199,6 +213,8 @@ internal static class LlmCatalogueEndpoints
             ModelType = model.Task,
             Source = "local",
             Tags = model.Tags,
+            Downloads = HubFigure(model, "hub_downloads"),
+            Likes = HubFigure(model, "hub_likes"),
             SizeGb = LlmSystemEndpoints.Gb(size),
             SizeBytes = size,
             CreatedAt = model.CreatedAt,
@@ -214,6 +230,10 @@ internal static class LlmCatalogueEndpoints
             Outputs = details ? Tensors(version?.Signature?.Outputs) : null,
         };
     }
+
+    // The hub's figures a sync recorded (POST /api/models/sync); null for models that never came from a hub.
+    private static long? HubFigure(ModelInfo model, string key) =>
+        model.Metadata.TryGetValue(key, out var text) && long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var value) ? value : null;
 
     public static IReadOnlyList<LlmTensor>? Tensors(IReadOnlyList<TensorSpec>? specs) =>
         specs is null ? null : [.. specs.Select(s => new LlmTensor(s.Name, s.ElementType.GetDataTypeName(), s.Shape))];

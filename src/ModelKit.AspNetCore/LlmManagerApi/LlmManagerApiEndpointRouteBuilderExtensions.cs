@@ -47,8 +47,9 @@ public static class LlmManagerApiEndpointRouteBuilderExtensions
             .WithName("Seed004_TrendingModels").WithSummary("Most used models since they were loaded").Produces<LlmEnvelope<LlmTrending>>();
         surface.Secure(group.MapGet("/api/models/stats", LlmCatalogueEndpoints.StatsAsync), ModelKitScopes.Read)
             .WithName("Seed004_ModelStats").WithSummary("Registry counts and sizes").Produces<LlmEnvelope<LlmModelStats>>();
-        surface.Secure(group.MapPost("/api/models/sync", LlmCatalogueEndpoints.Sync), ModelKitScopes.Manage)
-            .WithName("Seed004_SyncModels").WithSummary("Sync the registry's hub models' metadata (not built yet: 501)").Produces<LlmError>(StatusCodes.Status501NotImplemented);
+        surface.Secure(group.MapPost("/api/models/sync", LlmCatalogueEndpoints.SyncAsync), ModelKitScopes.Manage)
+            .WithName("Seed004_SyncModels").WithSummary("Refresh the hub metadata (revision, downloads, likes, tags, size) of models downloaded from a hub")
+            .Accepts<LlmSyncBody>("application/json").Produces<LlmEnvelope<LlmSyncResult>>();
         surface.Secure(group.MapGet("/api/models/{model_id}/info", LlmCatalogueEndpoints.InfoAsync), ModelKitScopes.Read)
             .WithName("Seed004_ModelInfo").WithSummary("A registered model with its versions and signature, or the hub's model (source=huggingface)")
             .Produces<LlmEnvelope<LlmModel>>().Produces<LlmEnvelope<LlmHubModel>>();

@@ -50,13 +50,13 @@ internal sealed record LlmModel
     public string? Description { get; init; }
     /// <summary>The registry's task (<c>classification</c>, <c>feature-extraction</c> …).</summary>
     public string? ModelType { get; init; }
-    /// <summary>Always <c>local</c>: the registry.</summary>
+    /// <summary><c>local</c>: the registry (where a model downloaded from a hub now lives too).</summary>
     public required string Source { get; init; }
     /// <summary>The parameter count (<c>117M</c>): not known to ModelKit, left out.</summary>
     public string? Parameters { get; init; }
-    /// <summary>Hub downloads: not applicable to the local registry, left out.</summary>
+    /// <summary>The hub's downloads of a model downloaded from a hub, as the last sync found them; left out otherwise.</summary>
     public long? Downloads { get; init; }
-    /// <summary>Hub likes: not applicable to the local registry, left out (see <see cref="Favorite"/>).</summary>
+    /// <summary>The hub's likes of a model downloaded from a hub, as the last sync found them; left out otherwise (see <see cref="Favorite"/>).</summary>
     public long? Likes { get; init; }
     public IReadOnlyList<string> Tags { get; init; } = [];
     /// <summary>The files of all versions, in GB.</summary>
@@ -227,3 +227,14 @@ internal sealed record LlmDeploymentModelInfo
 /// <summary><c>DELETE /api/deployments/{deployment_id}</c>.</summary>
 internal sealed record LlmDeploymentDeleted(string DeploymentId, bool Deleted);
 
+
+/// <summary><c>POST /api/models/sync</c>'s optional body: the models to sync (all downloaded from a hub when absent).</summary>
+internal sealed record LlmSyncBody(IReadOnlyList<string>? ModelIds);
+
+/// <summary><c>POST /api/models/sync</c>'s data: counts, and what happened to each model.</summary>
+internal sealed record LlmSyncResult(int Synced, int Failed, int Skipped, IReadOnlyList<LlmSyncItem> Models);
+
+/// <summary>One model's sync: its hub repository, the revision downloaded and the hub's current one, the hub's figures.</summary>
+internal sealed record LlmSyncItem(
+    string Id, string Status, string? Repository, string? DownloadedRevision, string? HubRevision, bool UpdateAvailable, long? Downloads, long? Likes, long? SizeBytes,
+    string? ErrorCode, string? Message);

@@ -59,6 +59,7 @@ internal static class DownloadServices
             sp.GetService<TimeProvider>(),
             sp.GetService<Microsoft.Extensions.Logging.ILogger<DownloadManager>>()));
         services.TryAddSingleton<IDownloadManager>(sp => sp.GetRequiredService<DownloadManager>());
+        services.TryAddSingleton<IModelSync>(sp => new HubModelSync(sp.GetRequiredService<IModelRegistry>(), sp.GetRequiredService<IModelHub>(), sp.GetService<TimeProvider>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, DownloadsRestorer>());
     }
 }

@@ -77,6 +77,17 @@ public sealed class DownloadsApiTests : IClassFixture<HubSampleServerFactory>
         Assert.Equal(2, embeddings.GetProperty("data").GetArrayLength());
         Assert.Equal(384, embeddings.GetProperty("data")[0].GetProperty("embedding").GetArrayLength());
         Assert.NotNull(deployment.GetProperty("deployment_id").GetString());
+
+        // Sync: the registry records the hub's current commit and figures; a change on the hub shows as an update.
+        var synced = (await DataAsync(await _client.PostAsync("/api/models/sync", Json("""{"model_ids": ["minilm-from-hub"]}""")))).GetProperty("models")[0];
+        Assert.Equal(("synced", _factory.Hub.CommitOf(MiniLm), false), (synced.GetProperty("status").GetString(), synced.GetProperty("hub_revision").GetString(), synced.GetProperty("update_available").GetBoolean()));
+        Assert.Equal(_factory.Hub.CommitOf(MiniLm), synced.GetProperty("downloaded_revision").GetString());
+        Assert.Equal(0, (await DataAsync(await _client.GetAsync("/api/models/minilm-from-hub/info"))).GetProperty("downloads").GetInt64()); // the local hub counts none
+        var readme = Path.Combine(_factory.HubRoot, MiniLm.Replace('/', Path.DirectorySeparatorChar), "README.md");
+        await File.AppendAllTextAsync(readme, "\nA line added on the hub.\n");
+        var again = (await DataAsync(await _client.PostAsync("/api/models/sync", null))).GetProperty("models").EnumerateArray().Single(m => m.GetProperty("id").GetString() == "minilm-from-hub");
+        Assert.True(again.GetProperty("update_available").GetBoolean());
+        Assert.Equal(_factory.Hub.CommitOf(MiniLm), again.GetProperty("hub_revision").GetString());
     }
 
     [Fact]
