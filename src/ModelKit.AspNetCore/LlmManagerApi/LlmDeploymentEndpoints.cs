@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Http;
 using ModelKit.Deployments;
+using ModelKit.Downloads;
 using ModelKit.Registry;
 using ModelKit.Scheduling;
 
@@ -17,15 +18,20 @@ internal static class LlmDeploymentEndpoints
         var modelId = body.ModelId;
         var (host, port) = Address(context.Request);
         var notes = new List<string>();
+        DownloadRequest? download = null;
         if (body.ModelSource is { } source && source.Equals("huggingface", StringComparison.OrdinalIgnoreCase))
         {
-            // A hub model is deployed from its copy in the registry. Downloading it as part of the deployment is not built yet.
+            // A model the registry has (downloaded earlier) is deployed from there; any other is downloaded first, the
+            // deployment showing the download as its first stage.
             if (await registry.FindModelAsync(modelId, cancellationToken) is null)
             {
-                throw new NotBuiltException($"Model '{Short(modelId)}' is not in the registry, and deploying straight from the hub is not built yet: download it first (POST /api/downloads/start with source 'huggingface'), then deploy it.");
+                download = new DownloadRequest { Source = "huggingface", ModelId = modelId };
+                notes.Add("model_source 'huggingface': the model is downloaded from the hub first (the 'download' stage, download_task_id), then deployed.");
             }
-
-            notes.Add("model_source 'huggingface': the model is served from its copy in the registry.");
+            else
+            {
+                notes.Add("model_source 'huggingface': the model is served from its copy in the registry.");
+            }
         }
         else if (LlmManager.SourceError(context, body.ModelSource, "model_source", "fetching the model") is { } refused)
         {
@@ -70,6 +76,7 @@ internal static class LlmDeploymentEndpoints
             DefaultPriority = Parse.Priority(body.Priority) ?? RequestPriority.Normal,
             Batching = body.Batching?.ToOptions(),
             Generation = maxModelLen is null && kvBytes is null ? null : new GenerationLimits { MaxContextLength = maxModelLen, KvCacheBytes = kvBytes },
+            Source = download,
         }, cancellationToken);
         return LlmManager.Ok(DeploymentOf(info, context.Request) with { Notes = notes }, "Deployment started");
     }
@@ -147,7 +154,8 @@ internal static class LlmDeploymentEndpoints
         {
             DeploymentId = info.DeploymentId,
             ModelId = info.ModelId,
-            ModelSource = "local",
+            ModelSource = info.DownloadSource ?? "local",
+            DownloadTaskId = info.DownloadTaskId,
             Status = LlmVocabulary.DeploymentStatus(info.State),
             Host = host,
             Port = port,

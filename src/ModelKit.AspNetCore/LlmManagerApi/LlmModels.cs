@@ -162,8 +162,10 @@ internal sealed record LlmDeployment
 {
     public required string DeploymentId { get; init; }
     public required string ModelId { get; init; }
-    /// <summary>Always <c>local</c>: deployments serve registered models.</summary>
+    /// <summary><c>local</c> for a registered model; the download's source (<c>huggingface</c>) for one deployed from a hub.</summary>
     public required string ModelSource { get; init; }
+    /// <summary>The download that brings the model into the registry (see <c>GET /api/downloads/{task_id}</c>); null for a registered model.</summary>
+    public string? DownloadTaskId { get; init; }
     public required string Status { get; init; }
     /// <summary>The host the request reached: ModelKit serves deployments in-process, at its own address.</summary>
     public required string Host { get; init; }

@@ -72,7 +72,8 @@ public static class ModelKitServiceCollectionExtensions
             sp.GetService<TimeProvider>(),
             sp.GetService<ModelKitMetrics>(),
             sp.GetService<Microsoft.Extensions.Logging.ILogger<DeploymentManager>>(),
-            sp.GetRequiredService<IOptions<ModelKitOptions>>()));
+            sp.GetRequiredService<IOptions<ModelKitOptions>>(),
+            sp.GetService<ModelKit.Downloads.IDownloadManager>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, DeploymentRestorer>());
         services.TryAddSingleton<IDeploymentManager>(sp => sp.GetRequiredService<DeploymentManager>());
         services.TryAddSingleton<InferenceService>();

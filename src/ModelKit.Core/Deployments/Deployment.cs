@@ -8,10 +8,14 @@ using ModelKit.Serving;
 namespace ModelKit.Deployments;
 
 /// <summary>The mutable state of one deployment. Fields change under <see cref="Gate"/>; operations are serialised by <see cref="Operation"/>.</summary>
-internal sealed class Deployment(string id, string modelId, int maxLogEntries)
+internal sealed class Deployment(string id, string modelId, int maxLogEntries, string? downloadTaskId = null)
 {
     private readonly Queue<DeploymentLogEntry> _log = new();
-    private readonly StageState[] _stages = Array.ConvertAll(DeploymentManager.StageNames, static n => new StageState(n));
+    // A deployment of a model still to be downloaded has a "download" stage before the others.
+    private readonly StageState[] _stages = downloadTaskId is null
+        ? Array.ConvertAll(DeploymentManager.StageNames, static n => new StageState(n))
+        : [new StageState(DeploymentManager.DownloadStage), .. Array.ConvertAll(DeploymentManager.StageNames, static n => new StageState(n))];
+    private readonly int _offset = downloadTaskId is null ? 0 : 1;
     private TaskCompletionSource _settled = NewSettled();
     private volatile ServedModel? _runtime;
 
@@ -19,6 +23,12 @@ internal sealed class Deployment(string id, string modelId, int maxLogEntries)
     public SemaphoreSlim Operation { get; } = new(1, 1);
     public string Id { get; } = id;
     public string ModelId { get; } = modelId;
+
+    /// <summary>The download task that brings the model into the registry (a deployment from a source); null otherwise.</summary>
+    public string? DownloadTaskId { get; } = downloadTaskId;
+
+    /// <summary>The source the download takes the model from (<c>huggingface</c>, <c>url</c> …); null without a download.</summary>
+    public string? DownloadSource { get; init; }
 
     public required string Framework { get; set; }
     public required string Version { get; set; }
@@ -91,7 +101,7 @@ internal sealed class Deployment(string id, string modelId, int maxLogEntries)
     {
         lock (Gate)
         {
-            var s = _stages[index];
+            var s = _stages[index + _offset];
             s.Status = DeploymentStageStatus.InProgress;
             s.StartedAt = time.GetUtcNow();
             s.StartedTimestamp = time.GetTimestamp();
@@ -102,12 +112,24 @@ internal sealed class Deployment(string id, string modelId, int maxLogEntries)
     {
         lock (Gate)
         {
-            var s = _stages[index];
+            var s = _stages[index + _offset];
             s.Status = status;
             s.Message = message;
             s.Duration = time.GetElapsedTime(s.StartedTimestamp);
         }
     }
+
+    /// <summary>Begins the download stage (index -1 in <see cref="BeginStage"/>'s numbering).</summary>
+    public void BeginDownloadStage(TimeProvider time) => BeginStage(-1, time);
+
+    /// <summary>Sets the download stage's message while it runs (its progress).</summary>
+    public void ReportDownload(string message)
+    {
+        lock (Gate) _stages[0].Message = message;
+    }
+
+    /// <summary>Ends the download stage.</summary>
+    public void EndDownloadStage(DeploymentStageStatus status, string? message, TimeProvider time) => EndStage(-1, status, message, time);
 
     public void CancelBringUp()
     {
@@ -194,6 +216,8 @@ internal sealed class Deployment(string id, string modelId, int maxLogEntries)
                 Queue = runtime?.Queue.GetStats(),
                 Environment = Environment,
                 Generation = Generation,
+                DownloadTaskId = DownloadTaskId,
+                DownloadSource = DownloadSource,
             };
         }
 
@@ -228,6 +252,8 @@ internal sealed class Deployment(string id, string modelId, int maxLogEntries)
                 MaxContextLength = Generation?.MaxContextLength,
                 KvCacheBytes = Generation?.KvCacheBytes,
                 Running = DesiredRunning,
+                DownloadTaskId = DownloadTaskId,
+                DownloadSource = DownloadSource,
                 CreatedAt = CreatedAt,
                 Environment = Environment.Count == 0 ? null : new Dictionary<string, string>(Environment, StringComparer.Ordinal),
             };

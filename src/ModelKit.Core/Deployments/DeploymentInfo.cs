@@ -62,4 +62,13 @@ public sealed record DeploymentInfo
 
     /// <summary>Its text generation settings; null: the generation service's.</summary>
     public GenerationLimits? Generation { get; init; }
+
+    /// <summary>
+    /// The download that brings the model into the registry, for a deployment started from a source
+    /// (<see cref="DeploymentSpec.Source"/>); its progress is the <c>download</c> stage's. Null otherwise.
+    /// </summary>
+    public string? DownloadTaskId { get; init; }
+
+    /// <summary>The source of <see cref="DownloadTaskId"/>'s download (<c>huggingface</c>, <c>url</c>, <c>file</c> …); null without one.</summary>
+    public string? DownloadSource { get; init; }
 }

@@ -29,6 +29,26 @@ public sealed partial class DeploymentManager
 
     private async Task BringUpAsync(Deployment d, CancellationToken cancellationToken)
     {
+        if (d.DownloadTaskId is { } taskId)
+        {
+            try
+            {
+                await AwaitDownloadAsync(d, taskId, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                d.AddLog(_timeProvider.GetUtcNow(), LogLevel.Information, "Bring-up cancelled while the model was downloading.");
+                d.SetSettled();
+                return;
+            }
+            catch (Exception ex)
+            {
+                FailBringUp(d, ex);
+                d.SetSettled();
+                return;
+            }
+        }
+
         ModelCacheKey key;
         ModelVersionInfo version;
         bool pin;
@@ -69,24 +89,92 @@ public sealed partial class DeploymentManager
         catch (Exception ex)
         {
             if (pinned) _cache.Unpin(key);
-            var reason = ex.Message;
-            lock (d.Gate)
-            {
-                d.State = DeploymentState.Failed;
-                d.FailureReason = reason;
-                d.FailureCode = ex is ModelKitException mk ? mk.ErrorCode : ModelKitErrorCodes.DeploymentFailed;
-                d.Touch(_timeProvider.GetUtcNow());
-                d.AddLog(_timeProvider.GetUtcNow(), LogLevel.Error, "Failed: " + reason);
-            }
-
-            _table.Deactivate(d);
-            Log.DeploymentFailed(_logger, d.Id, reason, ex);
+            FailBringUp(d, ex);
         }
         finally
         {
             d.SetSettled();
         }
     }
+
+    private void FailBringUp(Deployment d, Exception ex)
+    {
+        var reason = ex.Message;
+        lock (d.Gate)
+        {
+            d.State = DeploymentState.Failed;
+            d.FailureReason = reason;
+            d.FailureCode = ex is ModelKitException mk ? mk.ErrorCode : ModelKitErrorCodes.DeploymentFailed;
+            d.Touch(_timeProvider.GetUtcNow());
+            d.AddLog(_timeProvider.GetUtcNow(), LogLevel.Error, "Failed: " + reason);
+        }
+
+        _table.Deactivate(d);
+        Log.DeploymentFailed(_logger, d.Id, reason, ex);
+    }
+
+    /// <summary>
+    /// The download stage: follows the deployment's download (its progress is the stage's message) until it completes, then
+    /// takes the version it registered. A download that fails, is cancelled or deleted fails the deployment with its reason.
+    /// A deployment whose model is already in the registry (restarted after the download) passes at once.
+    /// </summary>
+    private async Task AwaitDownloadAsync(Deployment d, string taskId, CancellationToken cancellationToken)
+    {
+        d.BeginDownloadStage(_timeProvider);
+        if (d.VersionInfo is not null)
+        {
+            d.EndDownloadStage(DeploymentStageStatus.Completed, "downloaded earlier", _timeProvider);
+            return;
+        }
+
+        var downloads = _downloads ?? throw new InvalidModelConfigException("Deploying from a source needs a download manager; none is configured.");
+        d.AddLog(_timeProvider.GetUtcNow(), LogLevel.Information, $"Waiting for download {taskId}.");
+        Downloads.DownloadTaskInfo? last = null;
+        var deleted = false;
+        try
+        {
+            await foreach (var e in downloads.WatchAsync(taskId, cancellationToken).ConfigureAwait(false))
+            {
+                last = e.Task;
+                deleted = e.Kind == Downloads.DownloadEventKind.Deleted;
+                d.ReportDownload(DescribeDownload(e.Task));
+            }
+        }
+        catch (DownloadNotFoundException)
+        {
+            deleted = true;
+        }
+
+        if (deleted || last is null || last.Status != Downloads.DownloadStatus.Completed)
+        {
+            var why = deleted ? "was deleted" : last?.Status == Downloads.DownloadStatus.Failed ? $"failed ({last.Error?.Code}): {last.Error?.Message}" : "was cancelled";
+            d.EndDownloadStage(DeploymentStageStatus.Failed, $"download {taskId} {why}", _timeProvider);
+            throw new DeploymentFailedException($"The model's download {taskId} {why}");
+        }
+
+        var (model, version) = await _router.FindServableAsync(d.ModelId, last.RegisteredVersion, cancellationToken).ConfigureAwait(false);
+        lock (d.Gate)
+        {
+            d.Framework = model.Framework;
+            d.Version = version.Version;
+            d.VersionInfo = version;
+        }
+
+        d.EndDownloadStage(DeploymentStageStatus.Completed, $"{DescribeBytes(last.BytesDownloaded)} downloaded; registered as version {version.Version}", _timeProvider);
+        d.AddLog(_timeProvider.GetUtcNow(), LogLevel.Information, $"Download {taskId} completed: version {version.Version}.");
+        Persist();
+    }
+
+    private static string DescribeDownload(Downloads.DownloadTaskInfo task) => task.Status switch
+    {
+        Downloads.DownloadStatus.Downloading when task.BytesTotal is { } total =>
+            $"{task.Percent:0.#}% ({DescribeBytes(task.BytesDownloaded)} of {DescribeBytes(total)})",
+        Downloads.DownloadStatus.Downloading => $"{DescribeBytes(task.BytesDownloaded)} received",
+        Downloads.DownloadStatus.Registering => "registering the downloaded files",
+        _ => task.Status.ToString().ToLowerInvariant(),
+    };
+
+    private static string DescribeBytes(long bytes) => ModelCache.FormatBytes(bytes);
 
     // Runs the four stages for one served model: checks, load (pinned when asked), warm-up, queue. The served model is
     // built by the router, the one place that builds them; it takes traffic once the deployment publishes it.

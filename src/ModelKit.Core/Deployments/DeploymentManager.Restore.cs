@@ -29,13 +29,18 @@ public sealed partial class DeploymentManager
             {
                 (model, version) = await _router.FindServableAsync(record.ModelId, record.Version, cancellationToken).ConfigureAwait(false);
             }
-            catch (ModelKitException ex)
+            catch (ModelKitException ex) when (record.DownloadTaskId is null || ex is not ModelNotFoundException)
             {
                 failure = ex.Message;
             }
-
-            var d = new Deployment(record.DeploymentId, record.ModelId, _options.MaxLogEntries)
+            catch (ModelNotFoundException)
             {
+                // Still downloading when the process stopped: its bring-up waits for the download again.
+            }
+
+            var d = new Deployment(record.DeploymentId, record.ModelId, _options.MaxLogEntries, record.DownloadTaskId)
+            {
+                DownloadSource = record.DownloadSource,
                 Framework = model?.Framework ?? "onnx",
                 Version = record.Version,
                 VersionInfo = version,

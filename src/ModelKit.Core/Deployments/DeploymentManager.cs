@@ -20,6 +20,9 @@ public sealed partial class DeploymentManager : IDeploymentManager, IAsyncDispos
 {
     internal static readonly string[] StageNames = ["preparation", "model_loading", "warmup", "service_registration"];
 
+    /// <summary>The stage before the others of a deployment whose model is downloaded first.</summary>
+    internal const string DownloadStage = "download";
+
     private readonly DeploymentTable _table;
     private readonly IModelRegistry _registry;
     private readonly IModelCache _cache;
@@ -31,6 +34,7 @@ public sealed partial class DeploymentManager : IDeploymentManager, IAsyncDispos
     private readonly ILogger _logger;
     private readonly ITimer _autoscaler;
     private readonly DeploymentStore? _store;
+    private readonly Downloads.IDownloadManager? _downloads;
     private int _disposed;
 
     /// <summary>Creates the manager; the autoscaler starts at once.</summary>
@@ -43,8 +47,9 @@ public sealed partial class DeploymentManager : IDeploymentManager, IAsyncDispos
         TimeProvider? timeProvider = null,
         ModelKitMetrics? metrics = null,
         ILogger<DeploymentManager>? logger = null,
-        IOptions<ModelKitOptions>? storage = null)
-        : this(new DeploymentTable(), registry, cache, router, options, inferenceOptions, timeProvider, metrics, logger, storage)
+        IOptions<ModelKitOptions>? storage = null,
+        Downloads.IDownloadManager? downloads = null)
+        : this(new DeploymentTable(), registry, cache, router, options, inferenceOptions, timeProvider, metrics, logger, storage, downloads)
     {
     }
 
@@ -58,7 +63,8 @@ public sealed partial class DeploymentManager : IDeploymentManager, IAsyncDispos
         TimeProvider? timeProvider,
         ModelKitMetrics? metrics,
         ILogger<DeploymentManager>? logger,
-        IOptions<ModelKitOptions>? storage)
+        IOptions<ModelKitOptions>? storage,
+        Downloads.IDownloadManager? downloads = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(inferenceOptions);
@@ -72,6 +78,7 @@ public sealed partial class DeploymentManager : IDeploymentManager, IAsyncDispos
         _timeProvider = timeProvider ?? TimeProvider.System;
         _metrics = metrics ?? new ModelKitMetrics();
         _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _downloads = downloads;
         if (_options.Persist && storage?.Value.DataDirectory is { Length: > 0 } data)
         {
             Directory.CreateDirectory(data);
@@ -104,12 +111,28 @@ public sealed partial class DeploymentManager : IDeploymentManager, IAsyncDispos
         if (spec.IntraOpThreads is < 1 or > 1024) throw new InvalidModelConfigException($"Intra-op threads must be 1..1024 (was {spec.IntraOpThreads}).");
         spec.Generation?.Validate();
 
-        var (model, version) = await _router.FindServableAsync(spec.ModelId, spec.Version, cancellationToken).ConfigureAwait(false);
-        var now = _timeProvider.GetUtcNow();
-        var deployment = new Deployment(id, model.Id, _options.MaxLogEntries)
+        ModelInfo? model = null;
+        ModelVersionInfo? version = null;
+        string? downloadTaskId = null;
+        if (spec.Source is { } source && await _registry.FindModelAsync(spec.ModelId, cancellationToken).ConfigureAwait(false) is null)
         {
-            Framework = model.Framework,
-            Version = version.Version,
+            // Not in the registry yet: the download starts now (a bad source or model fails here, creating nothing), and the
+            // deployment comes up once it has registered the model.
+            if (_downloads is null) throw new InvalidModelConfigException("Deploying from a source needs a download manager; none is configured.");
+            var task = await _downloads.StartAsync(source with { RegisterAs = spec.ModelId, Version = spec.Version ?? "1" }, cancellationToken).ConfigureAwait(false);
+            downloadTaskId = task.Id;
+        }
+        else
+        {
+            (model, version) = await _router.FindServableAsync(spec.ModelId, spec.Version, cancellationToken).ConfigureAwait(false);
+        }
+
+        var now = _timeProvider.GetUtcNow();
+        var deployment = new Deployment(id, model?.Id ?? spec.ModelId, _options.MaxLogEntries, downloadTaskId)
+        {
+            DownloadSource = downloadTaskId is null ? null : spec.Source!.Source.ToLowerInvariant(),
+            Framework = model?.Framework ?? "onnx",
+            Version = version?.Version ?? spec.Version ?? "1",
             VersionInfo = version,
             Device = device,
             Batching = batching,
@@ -127,7 +150,9 @@ public sealed partial class DeploymentManager : IDeploymentManager, IAsyncDispos
         };
 
         _table.Add(deployment, _cache.GetStats().MemoryLimitBytes);
-        deployment.AddLog(now, LogLevel.Information, $"Deploying model '{model.Id}' version {version.Version} on {device} with {deployment.Desired} replica(s).");
+        deployment.AddLog(now, LogLevel.Information, downloadTaskId is null
+            ? $"Deploying model '{deployment.ModelId}' version {deployment.Version} on {device} with {deployment.Desired} replica(s)."
+            : $"Deploying model '{deployment.ModelId}' on {device} with {deployment.Desired} replica(s) once download {downloadTaskId} has brought it into the registry.");
         deployment.DesiredRunning = true;
         StartBringUp(deployment);
         Persist();
@@ -290,11 +315,15 @@ public sealed partial class DeploymentManager : IDeploymentManager, IAsyncDispos
                 if (d.State is not (DeploymentState.Stopped or DeploymentState.Failed)) return d.Snapshot(_cache);
             }
 
-            var (model, version) = await _router.FindServableAsync(d.ModelId, d.Version, cancellationToken).ConfigureAwait(false);
-            lock (d.Gate)
+            // A deployment still waiting for its download waits again; the others check their version is still servable.
+            if (d.DownloadTaskId is null || await _registry.FindModelAsync(d.ModelId, cancellationToken).ConfigureAwait(false) is not null)
             {
-                d.Framework = model.Framework;
-                d.VersionInfo = version;
+                var (model, version) = await _router.FindServableAsync(d.ModelId, d.Version, cancellationToken).ConfigureAwait(false);
+                lock (d.Gate)
+                {
+                    d.Framework = model.Framework;
+                    d.VersionInfo = version;
+                }
             }
 
             _table.Activate(d, _cache.GetStats().MemoryLimitBytes);

@@ -49,6 +49,14 @@ public sealed record DeploymentSpec
     public GenerationLimits? Generation { get; init; }
 
     /// <summary>
+    /// Where to download the model from when the registry does not have <see cref="ModelId"/> yet: the deployment is
+    /// created at once with a <c>download</c> stage before the others, downloads the model (registered as
+    /// <see cref="ModelId"/>, version <see cref="Version"/> or <c>1</c>) and then comes up. Ignored when the registry has the
+    /// model. Needs a download manager (<c>AddModelKit()</c> adds one).
+    /// </summary>
+    public Downloads.DownloadRequest? Source { get; init; }
+
+    /// <summary>
     /// Free key/value settings kept with the deployment and shown in its status (seed 000's
     /// <c>environment_variables</c>). ModelKit runs models in-process, so they are not applied to a process environment.
     /// </summary>

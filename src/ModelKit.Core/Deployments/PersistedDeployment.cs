@@ -24,6 +24,8 @@ internal sealed record PersistedDeployment
     public int? MaxContextLength { get; init; }
     public long? KvCacheBytes { get; init; }
     public bool Running { get; init; }
+    public string? DownloadTaskId { get; init; }
+    public string? DownloadSource { get; init; }
     public Dictionary<string, string>? Environment { get; init; }
     public DateTimeOffset CreatedAt { get; init; }
 }
