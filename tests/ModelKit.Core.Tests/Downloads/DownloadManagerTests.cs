@@ -420,7 +420,7 @@ public sealed class DownloadManagerTests : IAsyncLifetime
                 if (all.Current.Task.Status == DownloadStatus.Completed) completed++;
             }
 
-            next = all.MoveNextAsync();
+            if (completed < 2) next = all.MoveNextAsync(); // never dispose the watch while a read is pending
         }
 
         var firstCompleted = changes.IndexOf((first.Id, DownloadStatus.Completed));

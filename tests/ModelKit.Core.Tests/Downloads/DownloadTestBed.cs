@@ -73,7 +73,7 @@ internal sealed class DownloadTestBed : IAsyncDisposable
     public void SeedMlpRepo(string repo = Repo, int hidden = 256, int vocabularyLines = 2000)
     {
         Write(repo, "model.onnx", DemoModels.CreateMlp(new MlpSpec { Hidden = hidden }));
-        Write(repo, "vocab.txt", string.Join('\n', Enumerable.Range(0, vocabularyLines).Select(i => "token" + i)));
+        Write(repo, "vocab.txt", string.Join('\n', ((string[])["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]).Concat(Enumerable.Range(0, vocabularyLines).Select(i => "token" + i))));
         Write(repo, "config.json", """{"model_type": "mlp", "hidden_size": 256}""");
         Write(repo, "README.md", "# An MLP\nA generated model for tests.");
         Write(repo, "onnx/model_fp16.onnx", DemoModels.CreateMlp(new MlpSpec { Hidden = 32, Seed = 3 }));
