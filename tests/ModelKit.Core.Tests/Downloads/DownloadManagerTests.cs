@@ -174,10 +174,12 @@ public sealed class DownloadManagerTests : IAsyncLifetime
         Assert.Equal(DownloadTestBed.Sha256(_bed.Read("acme/big", "model.onnx")), model.Sha256);
     }
 
-    [Fact]
-    public async Task Transfer_CorruptedFile_FailsWithIntegrityCheckAndRegistersNothing_ThenResumeCompletes()
+    [Theory]
+    [InlineData("model.onnx")] // an LFS file: checked against its sha256
+    [InlineData("vocab.txt")] // a plain file: checked against its git blob sha1
+    public async Task Transfer_CorruptedFile_FailsWithIntegrityCheckAndRegistersNothing_ThenResumeCompletes(string path)
     {
-        _bed.Hub.Faults.CorruptFile(Repo, "model.onnx");
+        _bed.Hub.Faults.CorruptFile(Repo, path);
         var manager = _bed.CreateManager();
         var started = await manager.StartAsync(Hub());
 
@@ -189,7 +191,7 @@ public sealed class DownloadManagerTests : IAsyncLifetime
         Assert.Equal(ModelKitErrorCodes.IntegrityCheckFailed, failed.Error?.Code);
         Assert.Null(await _bed.Registry.FindModelAsync(Repo));
 
-        _bed.Hub.Faults.RestoreFile(Repo, "model.onnx");
+        _bed.Hub.Faults.RestoreFile(Repo, path);
         await manager.ResumeAsync(started.Id);
         var done = await DownloadTestBed.CompleteAsync(manager, started.Id);
 
@@ -246,6 +248,33 @@ public sealed class DownloadManagerTests : IAsyncLifetime
 
         Assert.Equal(DownloadStatus.Completed, done.Status);
         Assert.Equal(2, _bed.Hub.Counters.FailedByFault);
+    }
+
+    [Fact]
+    public async Task Transfer_HubSilentLongerThanTheStallTimeout_FailsWithSourceUnavailableAfterItsRetries()
+    {
+        _bed.Hub.Faults.BytesPerSecond = 2_000;
+        var manager = _bed.CreateManager(o =>
+        {
+            o.StallTimeout = TimeSpan.FromSeconds(1);
+            o.MaxRetries = 1;
+        });
+        var started = await manager.StartAsync(Hub());
+        await manager.PauseAsync(started.Id);
+        _bed.Hub.Faults.BytesPerSecond = 0;
+        _bed.Hub.Faults.Delay = TimeSpan.FromSeconds(30);
+
+        await manager.ResumeAsync(started.Id);
+        var error = await Assert.ThrowsAsync<DownloadFailedException>(() => DownloadTestBed.CompleteAsync(manager, started.Id));
+
+        Assert.Equal(ModelKitErrorCodes.SourceUnavailable, error.ErrorCode);
+        Assert.Contains("did not answer", error.Message, StringComparison.Ordinal);
+        Assert.Equal(DownloadStatus.Failed, (await manager.GetAsync(started.Id)).Status);
+
+        // The hub answers again: the failed task resumes and completes.
+        _bed.Hub.Faults.Delay = TimeSpan.Zero;
+        await manager.ResumeAsync(started.Id);
+        Assert.Equal(DownloadStatus.Completed, (await DownloadTestBed.CompleteAsync(manager, started.Id)).Status);
     }
 
     [Fact]
