@@ -25,7 +25,10 @@ internal static class ArchiveFormats
 
         async Task TakeAsync(string entryName, Stream content)
         {
-            var name = entryName.Replace('\\', '/').TrimStart('.', '/');
+            // Only a leading "./" (as tar writes it) is dropped: trimming every leading '.' and '/' would turn "../x.onnx"
+            // or "/etc/x" into harmless-looking names and hide an archive that tries to write outside its folder.
+            var name = entryName.Replace('\\', '/');
+            while (name.StartsWith("./", StringComparison.Ordinal)) name = name[2..];
             if (prefix.Length > 0)
             {
                 if (name == prefix) name = Path.GetFileName(prefix);

@@ -39,13 +39,15 @@ internal sealed partial class DownloadManager
             lock (_gate) SetStatus(entry, DownloadStatus.Registering);
             await _store.SaveAsync(entry.Record, CancellationToken.None).ConfigureAwait(false);
             var version = await RegisterAsync(entry, cancellationToken).ConfigureAwait(false);
+
+            // The staging files go before the task says "completed", so that whoever awaits or watches it never finds them.
+            DeleteFiles(id);
             lock (_gate)
             {
                 entry.Record = entry.Record with { RegisteredVersion = version };
                 Finish(entry, DownloadStatus.Completed, null);
             }
 
-            DeleteFiles(id);
             Log.DownloadCompleted(_logger, id, entry.Record.TargetModelId, version);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

@@ -154,14 +154,23 @@ internal sealed partial class HuggingFaceHub : IModelHub
         {
             response = await _api.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is HttpRequestException or TimeoutException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        catch (Exception ex) when (ex is HttpRequestException or TimeoutException or Polly.ExecutionRejectedException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
+            // ExecutionRejectedException: the host's resilience handler gave up (an attempt or the total timed out, or its
+            // circuit is open); it is neither an HttpRequestException nor a TimeoutException.
             throw new SourceUnavailableException($"The model hub could not be reached while {doing}: {Reason(ex)}", ex);
         }
 
         using (response)
         {
-            if (!response.IsSuccessStatusCode) throw Failure(response, doing, subject);
+            if (!response.IsSuccessStatusCode)
+            {
+                // A transient answer (5xx, 429, 408) has already been retried by the API client's resilience handler, if
+                // any: here it means the hub is unavailable, not an error to retry again.
+                var failure = Failure(response, doing, subject);
+                throw failure is HttpRequestException transient ? new SourceUnavailableException(transient.Message, transient) : failure;
+            }
+
             try
             {
                 using var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
@@ -210,7 +219,8 @@ internal sealed partial class HuggingFaceHub : IModelHub
 
     private static string Reason(Exception ex) => ex switch
     {
-        TimeoutException or OperationCanceledException => "it did not answer in time.",
+        TimeoutException or OperationCanceledException or Polly.Timeout.TimeoutRejectedException => "it did not answer in time.",
+        Polly.CircuitBreaker.BrokenCircuitException => "it failed too often lately; calls to it are paused for a while.",
         HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError } => "the connection was refused or the name did not resolve.",
         HttpRequestException { StatusCode: { } status } => $"it answered {(int)status}.",
         _ => "the connection failed.",
