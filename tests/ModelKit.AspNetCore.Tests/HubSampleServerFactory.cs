@@ -8,7 +8,7 @@ namespace ModelKit.Tests;
 /// The sample server on Kestrel with a local Hugging Face-compatible hub (<see cref="LocalHubServer"/>, real sockets)
 /// as its model hub. The hub holds the real all-MiniLM-L6-v2 in the hub's layout, and a generated stand-in under seed
 /// 004's example id <c>microsoft/DialoGPT-medium</c> (marked <c>stand-in</c> in its tags), so that the seed's download
-/// example runs verbatim.
+/// example runs verbatim, and a generated MLP as <c>modelkit/demo-mlp</c> (never registered at start: deployed from the hub).
 /// </summary>
 public sealed class HubSampleServerFactory : KestrelSampleServerFactory
 {
@@ -35,6 +35,9 @@ public sealed class HubSampleServerFactory : KestrelSampleServerFactory
         Directory.CreateDirectory(repo);
         File.WriteAllBytes(Path.Combine(repo, "model.onnx"), DemoModels.CreateMlp(new MlpSpec { Seed = 17 }));
         File.WriteAllText(Path.Combine(repo, ".hub.json"), """{"pipeline_tag": "conversational", "library_name": "onnx", "tags": ["conversational", "stand-in"], "downloads": 0, "likes": 0}""");
+        var mlp = Path.Combine(_hubRoot.Path, "modelkit", "demo-mlp");
+        Directory.CreateDirectory(mlp);
+        File.WriteAllBytes(Path.Combine(mlp, "model.onnx"), DemoModels.CreateMlp(new MlpSpec { Seed = 23 }));
         _hub = LocalHubServer.StartAsync(new LocalHubOptions { Root = _hubRoot.Path }).GetAwaiter().GetResult();
         return _hub;
     }

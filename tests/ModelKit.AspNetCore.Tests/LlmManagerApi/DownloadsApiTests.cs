@@ -128,6 +128,49 @@ public sealed class DownloadsApiTests : IClassFixture<HubSampleServerFactory>
     }
 
     [Fact]
+    public async Task DeploymentFromTheHub_ShowsADownloadStage_ThenServes()
+    {
+        _factory.Hub.Faults.BytesPerSecond = 40_000; // slow enough to see the download stage at work
+        try
+        {
+            var started = await DataAsync(await _client.PostAsync("/api/deployments/start", Json("""{"model_id": "modelkit/demo-mlp", "model_source": "huggingface"}""")));
+            var id = started.GetProperty("deployment_id").GetString()!;
+            var taskId = started.GetProperty("download_task_id").GetString()!;
+            Assert.Equal(("huggingface", "starting", "download"), (started.GetProperty("model_source").GetString(), started.GetProperty("status").GetString(), started.GetProperty("stages")[0].GetProperty("name").GetString()));
+            Assert.Contains(started.GetProperty("notes").EnumerateArray(), n => n.GetString()!.Contains("downloaded from the hub first", StringComparison.Ordinal));
+
+            // The download stage reports the download's progress while it runs.
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            JsonElement status;
+            var sawProgress = false;
+            do
+            {
+                status = await DataAsync(await _client.GetAsync($"/api/deployments/{id}"));
+                var stage = status.GetProperty("stages")[0];
+                sawProgress |= stage.GetProperty("status").GetString() == "in_progress" && stage.TryGetProperty("message", out var m) && m.GetString()!.Contains('%', StringComparison.Ordinal);
+                Assert.True(DateTime.UtcNow < deadline, status.ToString());
+                await Task.Delay(20);
+            }
+            while (status.GetProperty("status").GetString() is "starting");
+
+            Assert.True(sawProgress, "the download stage never showed its progress");
+            Assert.Equal("running", status.GetProperty("status").GetString());
+            Assert.Equal("1", status.GetProperty("version").GetString());
+            Assert.Contains("registered as version 1", status.GetProperty("stages")[0].GetProperty("message").GetString(), StringComparison.Ordinal);
+            Assert.Equal("completed", (await DataAsync(await _client.GetAsync($"/api/downloads/{taskId}"))).GetProperty("status").GetString());
+            var modelInfo = await DataAsync(await _client.GetAsync($"/api/deployments/{id}/model-info"));
+            Assert.Equal(("modelkit/demo-mlp", "1"), (modelInfo.GetProperty("model_id").GetString(), modelInfo.GetProperty("version").GetString()));
+        }
+        finally
+        {
+            _factory.Hub.Faults.BytesPerSecond = 0;
+        }
+
+        // A repository the hub does not have fails at once, creating no deployment.
+        await ErrorAsync(await _client.PostAsync("/api/deployments/start", Json("""{"model_id": "modelkit/not-there", "model_source": "huggingface"}""")), HttpStatusCode.NotFound, "MODEL_NOT_FOUND");
+    }
+
+    [Fact]
     public async Task BadRequests_AnswerTheSeedsErrors_AndCreateNoTask()
     {
         var before = (await DataAsync(await _client.GetAsync("/api/downloads/list"))).GetProperty("pagination").GetProperty("total").GetInt32();
