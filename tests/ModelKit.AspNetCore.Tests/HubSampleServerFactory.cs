@@ -42,6 +42,13 @@ public sealed class HubSampleServerFactory : KestrelSampleServerFactory
         return _hub;
     }
 
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        base.ConfigureWebHost(builder);
+        // Seed 001's model_type + model_size "minilm" + "l6" names the real MiniLM on the hub.
+        builder.UseSetting("ModelKit:Downloads:Catalogue:minilm-l6:Repository", LocalHubSeeds.MiniLmRepoId);
+    }
+
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);

@@ -146,11 +146,16 @@ internal static class GatewayEndpoints
 
     // The model is named by model_type and model_size (ModelNaming), or model_id. Settings ModelKit does not apply are
     // named in 'notes' rather than refused, so the seed's example request deploys as written.
-    public static async Task<IResult> DeployAsync(HttpContext context, IDeploymentManager deployments, CancellationToken cancellationToken)
+    public static async Task<IResult> DeployAsync(
+        HttpContext context, IDeploymentManager deployments, IModelRegistry registry, Microsoft.Extensions.Options.IOptions<Downloads.DownloadOptions> downloads,
+        CancellationToken cancellationToken)
     {
         var request = context.Request;
         var body = await ModelKitJson.ReadAsync<LocalDeployBody>(request, cancellationToken);
         var modelId = ModelNaming.FromTypeAndSize(body.ModelId, body.ModelType, body.ModelSize);
+        // A model of the download catalogue that the registry lacks is downloaded first (the 'downloading_weights' stage).
+        var source = await GatewayRules.CatalogueSourceAsync(registry, downloads.Value, modelId, cancellationToken);
+
         var config = body.DeploymentConfig;
         if (config?.MaxBatchSize is < 1) throw new InvalidInputException($"'deployment_config.max_batch_size' must be at least 1 (was {config.MaxBatchSize}).");
         var info = await deployments.DeployAsync(new DeploymentSpec
@@ -159,6 +164,7 @@ internal static class GatewayEndpoints
             Version = body.Version,
             Device = body.Device,
             Batching = config?.MaxBatchSize is { } max ? new BatchingConfig { MaxBatchSize = max }.ToOptions() : null,
+            Source = source,
         }, cancellationToken);
         return Gateway.Ok(context, new GatewayDeployAccepted
         {
@@ -186,10 +192,11 @@ internal static class GatewayEndpoints
             ModelId = info.ModelId,
             Status = GatewayVocabulary.DeploymentStatus(info.State),
             Progress = info.Progress,
-            CurrentStage = info.CurrentStage,
+            CurrentStage = info.CurrentStage is { } current ? GatewayVocabulary.StageName(current) : null,
             Stages = [.. info.Stages.Select(s => new GatewayStage
             {
-                Name = s.Name,
+                Name = GatewayVocabulary.StageName(s.Name),
+                Progress = s.Progress,
                 Status = ModelKitJson.Name(s.Status),
                 Duration = s.Duration is { } d ? GatewayVocabulary.Duration(d) : null,
                 DurationMs = s.Duration?.TotalMilliseconds,

@@ -164,6 +164,8 @@ internal sealed record GatewayStage
     public string? Duration { get; init; }
     public double? DurationMs { get; init; }
     public string? Message { get; init; }
+    /// <summary>Percent done, as the seed shows on its <c>downloading_weights</c> stage; null for stages that cannot tell.</summary>
+    public double? Progress { get; init; }
 }
 
 /// <summary>One log line.</summary>

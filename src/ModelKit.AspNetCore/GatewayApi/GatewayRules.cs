@@ -42,6 +42,14 @@ internal static class GatewayRules
     }
 
     /// <summary>
+    /// Where to download <paramref name="modelId"/> from before deploying it: its entry of the download catalogue
+    /// (ModelKit:Downloads:Catalogue) when the registry lacks it; null when the registry has it or the catalogue does not.
+    /// </summary>
+    public static async Task<Downloads.DownloadRequest?> CatalogueSourceAsync(
+        IModelRegistry registry, Downloads.DownloadOptions downloads, string modelId, CancellationToken cancellationToken) =>
+        downloads.Catalogue.TryGetValue(modelId, out var entry) && await registry.FindModelAsync(modelId, cancellationToken) is null ? entry.ToRequest(modelId) : null;
+
+    /// <summary>
     /// The notes a deploy answers with for the settings it accepts but does not apply, so that the seed's example
     /// request deploys as written: <paramref name="quantization"/>, target nodes, the LLM engine settings.
     /// </summary>

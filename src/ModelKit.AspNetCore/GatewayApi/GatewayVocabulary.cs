@@ -101,4 +101,7 @@ internal static class GatewayVocabulary
     }
 
     private static string Decimal(double value, int digits = 1) => Math.Round(value, digits).ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>Seed 001's stage names: the download stage is its <c>downloading_weights</c>; the others keep ModelKit's names.</summary>
+    public static string StageName(string stage) => stage == "download" ? "downloading_weights" : stage;
 }

@@ -167,7 +167,7 @@ internal static class LlmDeploymentEndpoints
             Replicas = new LlmReplicas(info.DesiredReplicas, info.ReadyReplicas, info.MinReplicas, info.MaxReplicas),
             Progress = info.Progress,
             CurrentStage = info.CurrentStage,
-            Stages = [.. info.Stages.Select(s => new LlmStage(s.Name, ModelKitJson.Name(s.Status), s.StartedAt, s.Duration?.TotalMilliseconds, s.Message))],
+            Stages = [.. info.Stages.Select(s => new LlmStage(s.Name, ModelKitJson.Name(s.Status), s.StartedAt, s.Duration?.TotalMilliseconds, s.Message, s.Progress))],
             FailureReason = info.FailureReason,
             FailureCode = info.FailureCode,
             MemoryBytes = info.MemoryUsedBytes,

@@ -194,7 +194,7 @@ internal sealed record LlmDeployment
 internal sealed record LlmReplicas(int Desired, int Ready, int Min, int Max);
 
 /// <summary>One bring-up stage.</summary>
-internal sealed record LlmStage(string Name, string Status, DateTimeOffset? StartedAt, double? DurationMs, string? Message);
+internal sealed record LlmStage(string Name, string Status, DateTimeOffset? StartedAt, double? DurationMs, string? Message, double? Progress = null);
 
 /// <summary><c>GET /api/deployments/list</c>.</summary>
 internal sealed record LlmDeploymentList(IReadOnlyList<LlmDeployment> Deployments, int Total);

@@ -21,6 +21,16 @@ internal sealed class DownloadOptionsValidator : IValidateOptions<DownloadOption
             if (string.IsNullOrWhiteSpace(options.LocalRoots[i]) || !Path.IsPathFullyQualified(options.LocalRoots[i])) errors.Add($"ModelKit:Downloads:LocalRoots:{i} must be an absolute path.");
         }
 
+        foreach (var (key, entry) in options.Catalogue)
+        {
+            if (string.IsNullOrWhiteSpace(entry.Source)) errors.Add($"ModelKit:Downloads:Catalogue:{key}:Source is required (huggingface, url or file).");
+            else if (entry.Source.Equals("huggingface", StringComparison.OrdinalIgnoreCase) && string.IsNullOrWhiteSpace(entry.Repository))
+            {
+                errors.Add($"ModelKit:Downloads:Catalogue:{key}:Repository is required for the huggingface source ('org/name').");
+            }
+            else if (entry.Source.Equals("url", StringComparison.OrdinalIgnoreCase) && entry.Url is null) errors.Add($"ModelKit:Downloads:Catalogue:{key}:Url is required for the url source.");
+        }
+
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

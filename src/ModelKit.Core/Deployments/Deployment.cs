@@ -123,9 +123,13 @@ internal sealed class Deployment(string id, string modelId, int maxLogEntries, s
     public void BeginDownloadStage(TimeProvider time) => BeginStage(-1, time);
 
     /// <summary>Sets the download stage's message while it runs (its progress).</summary>
-    public void ReportDownload(string message)
+    public void ReportDownload(string message, double? percent)
     {
-        lock (Gate) _stages[0].Message = message;
+        lock (Gate)
+        {
+            _stages[0].Message = message;
+            _stages[0].Progress = percent;
+        }
     }
 
     /// <summary>Ends the download stage.</summary>
@@ -183,6 +187,7 @@ internal sealed class Deployment(string id, string modelId, int maxLogEntries, s
                     StartedAt = s.StartedAt,
                     Duration = s.Duration,
                     Message = status == DeploymentStageStatus.Failed && s.Message is null ? FailureReason : s.Message,
+                    Progress = s.Progress,
                 };
             }
 
@@ -270,6 +275,7 @@ internal sealed class Deployment(string id, string modelId, int maxLogEntries, s
         public long StartedTimestamp { get; set; }
         public TimeSpan? Duration { get; set; }
         public string? Message { get; set; }
+        public double? Progress { get; set; }
 
         public void Reset()
         {
@@ -277,6 +283,7 @@ internal sealed class Deployment(string id, string modelId, int maxLogEntries, s
             StartedAt = null;
             Duration = null;
             Message = null;
+            Progress = null;
         }
     }
 }

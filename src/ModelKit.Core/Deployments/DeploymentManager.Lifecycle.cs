@@ -137,7 +137,7 @@ public sealed partial class DeploymentManager
             {
                 last = e.Task;
                 deleted = e.Kind == Downloads.DownloadEventKind.Deleted;
-                d.ReportDownload(DescribeDownload(e.Task));
+                d.ReportDownload(DescribeDownload(e.Task), e.Task.Status is Downloads.DownloadStatus.Registering ? 100 : e.Task.BytesTotal is null ? null : e.Task.Percent);
             }
         }
         catch (DownloadNotFoundException)
@@ -160,6 +160,7 @@ public sealed partial class DeploymentManager
             d.VersionInfo = version;
         }
 
+        d.ReportDownload($"{DescribeBytes(last.BytesDownloaded)} downloaded; registered as version {version.Version}", 100);
         d.EndDownloadStage(DeploymentStageStatus.Completed, $"{DescribeBytes(last.BytesDownloaded)} downloaded; registered as version {version.Version}", _timeProvider);
         d.AddLog(_timeProvider.GetUtcNow(), LogLevel.Information, $"Download {taskId} completed: version {version.Version}.");
         Persist();

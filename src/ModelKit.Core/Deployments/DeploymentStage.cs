@@ -13,4 +13,7 @@ public sealed record DeploymentStage
     public TimeSpan? Duration { get; init; }
     /// <summary>A note (why it was skipped or failed).</summary>
     public string? Message { get; init; }
+
+    /// <summary>How far the stage is, in percent, for a stage that can tell (the download stage); null otherwise.</summary>
+    public double? Progress { get; init; }
 }

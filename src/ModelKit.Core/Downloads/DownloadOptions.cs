@@ -41,4 +41,57 @@ public sealed class DownloadOptions
 
     /// <summary>Finished tasks (completed, failed, cancelled) kept in the list (10–100000). Default 1000; the oldest go first.</summary>
     public int MaxFinishedTasks { get; set; } = 1000;
+
+    /// <summary>
+    /// Models a deployment request may name without a source (seed 001's <c>model_type</c> + <c>model_size</c>, joined as
+    /// <c>{type}-{size}</c>, or a model id), each with where to download it from. A deployment of a catalogue model the
+    /// registry lacks downloads it first. Empty by default.
+    /// </summary>
+    public IDictionary<string, DownloadCatalogueEntry> Catalogue { get; set; } = new Dictionary<string, DownloadCatalogueEntry>(StringComparer.OrdinalIgnoreCase);
+}
+
+/// <summary>Where a catalogue model (<see cref="DownloadOptions.Catalogue"/>) is downloaded from.</summary>
+public sealed class DownloadCatalogueEntry
+{
+    /// <summary>The source: <c>huggingface</c> (default), <c>url</c> or <c>file</c>.</summary>
+    public string Source { get; set; } = "huggingface";
+
+    /// <summary>The hub repository (<c>org/name</c>) for <c>huggingface</c>.</summary>
+    public string? Repository { get; set; }
+
+    /// <summary>The hub revision; default <c>main</c>.</summary>
+    public string? Revision { get; set; }
+
+    /// <summary>The address for <c>url</c>.</summary>
+    public Uri? Url { get; set; }
+
+    /// <summary>The path for <c>file</c>.</summary>
+    public string? Path { get; set; }
+
+    /// <summary>The folder inside an archive.</summary>
+    public string? PathInArchive { get; set; }
+
+    /// <summary>Files to take (glob patterns); what the backend needs when empty.</summary>
+    public IList<string> AllowPatterns { get; set; } = [];
+
+    /// <summary>Files to leave out (glob patterns).</summary>
+    public IList<string> IgnorePatterns { get; set; } = [];
+
+    /// <summary>The task recorded with the model.</summary>
+    public string? Task { get; set; }
+
+    /// <summary>The request that downloads this entry as <paramref name="modelId"/>.</summary>
+    public DownloadRequest ToRequest(string modelId) => new()
+    {
+        Source = Source,
+        ModelId = Repository ?? modelId,
+        Revision = Revision,
+        Url = Url,
+        Path = Path,
+        PathInArchive = PathInArchive,
+        AllowPatterns = [.. AllowPatterns],
+        IgnorePatterns = [.. IgnorePatterns],
+        RegisterAs = modelId,
+        Task = Task,
+    };
 }

@@ -96,6 +96,8 @@ internal sealed class GrpcModelService(
     public override async Task<DeployLocalModelResponse> DeployLocalModel(DeployLocalModelRequest request, ServerCallContext context)
     {
         var spec = ModelServiceRequests.ToSpec(request);
+        var downloads = context.GetHttpContext().RequestServices.GetRequiredService<IOptions<ModelKit.Downloads.DownloadOptions>>().Value;
+        spec = spec with { Source = await GatewayRules.CatalogueSourceAsync(registry, downloads, spec.ModelId, context.CancellationToken) };
         var info = await deployments.DeployAsync(spec, context.CancellationToken);
         return ModelServiceMessages.Deployed(info, ProgressUrl(context, info.DeploymentId), ModelServiceRequests.NotesOn(request));
     }

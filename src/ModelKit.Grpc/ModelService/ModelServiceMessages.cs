@@ -197,11 +197,12 @@ internal static class ModelServiceMessages
             Progress = info.Progress,
             Version = info.Version,
         };
-        if (info.CurrentStage is { } current) response.CurrentStage = current;
+        if (info.CurrentStage is { } current) response.CurrentStage = GatewayVocabulary.StageName(current);
         if (info.FailureReason is { } reason) response.FailureReason = reason;
         foreach (var s in info.Stages)
         {
-            var stage = new DeploymentStage { Name = s.Name, Status = ModelKitJson.Name(s.Status) };
+            var stage = new DeploymentStage { Name = GatewayVocabulary.StageName(s.Name), Status = ModelKitJson.Name(s.Status) };
+            if (s.Progress is { } percent) stage.Progress = percent;
             if (s.Duration is { } duration)
             {
                 stage.Duration = GatewayVocabulary.Duration(duration);

@@ -171,6 +171,43 @@ public sealed class DownloadsApiTests : IClassFixture<HubSampleServerFactory>
     }
 
     [Fact]
+    public async Task Seed001LocalDeploy_OfACatalogueModel_ShowsItsDownloadingWeightsStage_ThenRuns()
+    {
+        _factory.Hub.Faults.BytesPerSecond = 30_000_000;
+        try
+        {
+            var accepted = await ExpectAsync(await _client.PostAsync("/models/local/deploy", Json("""{"model_type": "minilm", "model_size": "l6", "deployment_config": {"max_batch_size": 8}}""")), HttpStatusCode.OK);
+            Assert.Equal(200, accepted.GetProperty("code").GetInt32());
+            var progressUrl = accepted.GetProperty("data").GetProperty("progress_url").GetString()!;
+            Assert.Equal("minilm-l6", accepted.GetProperty("data").GetProperty("model_id").GetString());
+            var deadline = DateTime.UtcNow.AddSeconds(90);
+            var partial = false;
+            JsonElement data;
+            do
+            {
+                data = (await ExpectAsync(await _client.GetAsync(progressUrl), HttpStatusCode.OK)).GetProperty("data");
+                var stage = data.GetProperty("stages")[0];
+                Assert.Equal("downloading_weights", stage.GetProperty("name").GetString());
+                partial |= stage.TryGetProperty("progress", out var p) && p.GetDouble() is > 0 and < 100;
+                Assert.True(DateTime.UtcNow < deadline, data.ToString());
+                await Task.Delay(20);
+            }
+            while (data.GetProperty("status").GetString() is "in_progress" or "pending");
+
+            Assert.True(partial, "the downloading_weights stage never showed partial progress");
+            Assert.Equal("completed", data.GetProperty("stages")[0].GetProperty("status").GetString());
+            Assert.Equal(100, data.GetProperty("stages")[0].GetProperty("progress").GetDouble());
+            await _factory.WaitUntilRunningAsync(_client, "minilm-l6");
+            var embeddings = await ExpectAsync(await _client.PostAsync("/v1/embeddings", Json("""{"model": "minilm-l6", "input": "from the catalogue"}""")), HttpStatusCode.OK);
+            Assert.Equal(384, embeddings.GetProperty("data")[0].GetProperty("embedding").GetArrayLength());
+        }
+        finally
+        {
+            _factory.Hub.Faults.BytesPerSecond = 0;
+        }
+    }
+
+    [Fact]
     public async Task BadRequests_AnswerTheSeedsErrors_AndCreateNoTask()
     {
         var before = (await DataAsync(await _client.GetAsync("/api/downloads/list"))).GetProperty("pagination").GetProperty("total").GetInt32();
