@@ -3,6 +3,8 @@ using System.Net.Http.Json;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
 using ModelKit.LocalHub;
 
 using static ModelKit.Tests.Http;
@@ -88,6 +90,53 @@ public sealed class DownloadsApiTests : IClassFixture<HubSampleServerFactory>
         var again = (await DataAsync(await _client.PostAsync("/api/models/sync", null))).GetProperty("models").EnumerateArray().Single(m => m.GetProperty("id").GetString() == "minilm-from-hub");
         Assert.True(again.GetProperty("update_available").GetBoolean());
         Assert.Equal(_factory.Hub.CommitOf(MiniLm), again.GetProperty("hub_revision").GetString());
+    }
+
+    [Fact]
+    public async Task Download_InterruptedByAServerRestart_ResumesByRangeInTheNextProcess()
+    {
+        // Two server processes in turn over one data directory (test servers beside the Kestrel one, same hub).
+        using var data = new TempDirectory();
+        WebApplicationFactory<Program> Server() => _factory.WithWebHostBuilder(b => b
+            .UseSetting("ModelKit:DataDirectory", data.Path)
+            .UseSetting("ModelKit:DeployDemoModels", "false"));
+        HttpClient ClientOf(WebApplicationFactory<Program> server)
+        {
+            var client = server.CreateClient();
+            if (!client.DefaultRequestHeaders.Contains("X-API-Key")) client.DefaultRequestHeaders.Add("X-API-Key", SampleServerFactory.AdminKey);
+            return client;
+        }
+
+        _factory.Hub.Faults.BytesPerSecond = 10_000_000;
+        string id;
+        try
+        {
+            await using (var first = Server())
+            {
+                var client = ClientOf(first);
+                var started = await DataAsync(await client.PostAsync("/api/downloads/start", Json($$"""{"model_id": "{{MiniLm}}", "source": "huggingface", "register_as": "minilm-restarted"}""")));
+                id = started.GetProperty("task").GetProperty("id").GetString()!;
+                var deadline = DateTime.UtcNow.AddSeconds(60);
+                while ((await DataAsync(await client.GetAsync($"/api/downloads/{id}"))).GetProperty("downloaded_bytes").GetInt64() < 5_000_000)
+                {
+                    Assert.True(DateTime.UtcNow < deadline);
+                    await Task.Delay(20);
+                }
+            } // the server stops mid-file; the task stays unfinished on disk
+
+            _factory.Hub.Counters.Reset();
+        }
+        finally
+        {
+            _factory.Hub.Faults.BytesPerSecond = 0;
+        }
+
+        await using var second = Server();
+        var next = ClientOf(second);
+        var done = await PollAsync(next, id, t => t.GetProperty("status").GetString() is "completed" or "failed");
+        Assert.Equal("completed", done.GetProperty("status").GetString());
+        Assert.Contains(_factory.Hub.Counters.RangeRequests, r => r.Range is { } range && range.StartsWith("bytes=", StringComparison.Ordinal) && !range.StartsWith("bytes=0-", StringComparison.Ordinal));
+        Assert.Equal("minilm-restarted", (await DataAsync(await next.GetAsync("/api/models/minilm-restarted/info"))).GetProperty("id").GetString());
     }
 
     [Fact]
@@ -348,12 +397,14 @@ public sealed class DownloadsApiTests : IClassFixture<HubSampleServerFactory>
         return at == expected.Length;
     }
 
-    private async Task<JsonElement> PollAsync(string id, Func<JsonElement, bool> done)
+    private Task<JsonElement> PollAsync(string id, Func<JsonElement, bool> done) => PollAsync(_client, id, done);
+
+    private static async Task<JsonElement> PollAsync(HttpClient client, string id, Func<JsonElement, bool> done)
     {
         var deadline = DateTime.UtcNow.AddSeconds(90);
         while (true)
         {
-            var task = await DataAsync(await _client.GetAsync($"/api/downloads/{id}"));
+            var task = await DataAsync(await client.GetAsync($"/api/downloads/{id}"));
             if (done(task)) return task;
             if (DateTime.UtcNow > deadline) throw new TimeoutException(task.ToString());
             await Task.Delay(20);
