@@ -50,12 +50,13 @@ internal sealed partial class DownloadManager
 
             Log.DownloadCompleted(_logger, id, entry.Record.TargetModelId, version);
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (Exception) when (cancellationToken.IsCancellationRequested)
         {
+            // Stopped on purpose (usually an OperationCanceledException; whatever else broke on the way out, such as a
+            // registration cut short, is the stop's doing). Pause keeps the files; cancel and delete are finished by their
+            // callers; shutdown leaves the stored state as it is, so that the next process resumes.
             lock (_gate)
             {
-                // Pause keeps the files; cancel and delete are finished by their callers; shutdown leaves the stored state
-                // as it is, so that the next process resumes.
                 if (entry.Stop == StopReason.Pause) SetStatus(entry, DownloadStatus.Paused);
             }
         }
@@ -174,7 +175,7 @@ internal sealed partial class DownloadManager
                     if (file.Size is { } whole && written < whole)
                     {
                         // The connection ended early: retried, from where it stopped.
-                        throw new IOException($"The source ended '{file.Name}' after {written} of {whole} bytes.");
+                        throw new TransferEndedException($"The source ended '{file.Name}' after {written} of {whole} bytes.");
                     }
                 }
                 finally
@@ -317,11 +318,14 @@ internal sealed partial class DownloadManager
         IntegrityException integrity => new(ModelKitErrorCodes.IntegrityCheckFailed, integrity.Message),
         ModelKitException known => new(known.ErrorCode, known.Message),
         IOException io when ArchiveFormats.IsDiskFull(io) => new(ModelKitErrorCodes.InsufficientStorage, "The disk filled up during the download; its files were removed. Free space and resume it."),
+        TransferEndedException ended => new(ModelKitErrorCodes.SourceUnavailable, ended.Message + " Gave up after every retry."),
+        IOException { InnerException: System.Net.Sockets.SocketException } or HttpIOException =>
+            new(ModelKitErrorCodes.SourceUnavailable, "The connection to the source kept breaking; gave up after every retry."),
         HttpRequestException { StatusCode: { } status } => new(ModelKitErrorCodes.SourceUnavailable, $"The source kept failing ({(int)status}) after every retry."),
         HttpRequestException => new(ModelKitErrorCodes.SourceUnavailable, "The source could not be reached after every retry."),
         TimeoutException timeout => new(ModelKitErrorCodes.SourceUnavailable, timeout.Message + " Gave up after every retry."),
-        IOException io => new(ModelKitErrorCodes.SourceUnavailable, io.Message + " Gave up after every retry."),
-        _ => new(ModelKitErrorCodes.InternalError, "The download failed unexpectedly; the server's log has the details."),
+        // Anything else (the server's own file system) is the server's fault, and its message may name server paths.
+        _ => new(ModelKitErrorCodes.InternalError, "The download failed on the server; the server's log has the details."),
     };
 
     /// <summary>Sets each file's received bytes from what is on disk (after a restart, or a resume).</summary>
@@ -385,6 +389,9 @@ internal sealed partial class DownloadManager
 
     /// <summary>A transferred file that does not match what its source published: not retried.</summary>
     private sealed class IntegrityException(string message) : Exception(message);
+
+    /// <summary>The source ended a file before its length (retried, from where it stopped).</summary>
+    private sealed class TransferEndedException(string message) : IOException(message);
 }
 
 /// <summary>Bytes a second over the last five seconds of samples.</summary>
