@@ -21,7 +21,7 @@ internal sealed class SampleServerProcess : IDisposable
 
     public Uri Address { get; }
 
-    public static SampleServerProcess Start(string dataDirectory)
+    public static SampleServerProcess Start(string dataDirectory, params string[] settings)
     {
         int port;
         using (var probe = new TcpListener(IPAddress.Loopback, 0))
@@ -38,6 +38,7 @@ internal sealed class SampleServerProcess : IDisposable
             RedirectStandardError = true,
         };
         foreach (var arg in new[] { typeof(Program).Assembly.Location, "--urls", address.ToString(), "--ModelKit:DataDirectory=" + dataDirectory, "--ModelKit:ServeMiniLm=false" }) start.ArgumentList.Add(arg);
+        foreach (var setting in settings) start.ArgumentList.Add(setting);
         var process = Process.Start(start)!;
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, _) => { };
@@ -66,6 +67,34 @@ internal sealed class SampleServerProcess : IDisposable
             if (DateTime.UtcNow > deadline) throw new TimeoutException($"{modelId} did not come up on the sample server process.");
             await Task.Delay(100);
         }
+    }
+
+    /// <summary>Waits until the server answers its health endpoint.</summary>
+    public async Task WaitUntilListeningAsync(HttpClient client)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            Assert.False(_process.HasExited, "the sample server exited");
+            try
+            {
+                if ((await client.GetAsync("/health/live")).IsSuccessStatusCode) return;
+            }
+            catch (HttpRequestException)
+            {
+                // not listening yet
+            }
+
+            if (DateTime.UtcNow > deadline) throw new TimeoutException("The sample server process did not start listening.");
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>Kills the process at once (SIGKILL on Unix): nothing of it runs after, no shutdown code, no flushes.</summary>
+    public void Kill()
+    {
+        _process.Kill(entireProcessTree: true);
+        _process.WaitForExit();
     }
 
     public long ResidentBytes()

@@ -140,6 +140,52 @@ public sealed class DownloadsApiTests : IClassFixture<HubSampleServerFactory>
     }
 
     [Fact]
+    public async Task Download_WhenTheServerProcessIsKilled_ResumesInTheNextProcess()
+    {
+        using var data = new TempDirectory();
+        string[] settings = ["--ModelKit:Hub:Endpoint=" + _factory.Hub.Endpoint, "--ModelKit:DeployDemoModels=false", "--ModelKit:ServeChatModel=false"];
+        HttpClient ClientOf(SampleServerProcess server)
+        {
+            var client = new HttpClient { BaseAddress = server.Address };
+            client.DefaultRequestHeaders.Add("X-API-Key", SampleServerFactory.AdminKey);
+            return client;
+        }
+
+        _factory.Hub.Faults.BytesPerSecond = 10_000_000;
+        string id;
+        try
+        {
+            using var first = SampleServerProcess.Start(data.Path, settings);
+            using var client = ClientOf(first);
+            await first.WaitUntilListeningAsync(client);
+            var started = await DataAsync(await client.PostAsync("/api/downloads/start", Json($$"""{"model_id": "{{MiniLm}}", "source": "huggingface", "register_as": "minilm-killed"}""")));
+            id = started.GetProperty("task").GetProperty("id").GetString()!;
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while ((await DataAsync(await client.GetAsync($"/api/downloads/{id}"))).GetProperty("downloaded_bytes").GetInt64() < 5_000_000)
+            {
+                Assert.True(DateTime.UtcNow < deadline);
+                await Task.Delay(20);
+            }
+
+            first.Kill(); // kill -9 mid-file
+            _factory.Hub.Counters.Reset();
+        }
+        finally
+        {
+            _factory.Hub.Faults.BytesPerSecond = 0;
+        }
+
+        using var second = SampleServerProcess.Start(data.Path, settings);
+        using var next = ClientOf(second);
+        await second.WaitUntilListeningAsync(next);
+        var done = await PollAsync(next, id, t => t.GetProperty("status").GetString() is "completed" or "failed");
+        Assert.Equal("completed", done.GetProperty("status").GetString());
+        Assert.Contains(_factory.Hub.Counters.RangeRequests, r => r.Range is { } range && range.StartsWith("bytes=", StringComparison.Ordinal) && !range.StartsWith("bytes=0-", StringComparison.Ordinal));
+        Assert.True(done.GetProperty("files").EnumerateArray().All(f => f.GetProperty("verified").GetBoolean()));
+        Assert.Equal("minilm-killed", (await DataAsync(await next.GetAsync("/api/models/minilm-killed/info"))).GetProperty("id").GetString());
+    }
+
+    [Fact]
     public async Task SeedExample_StartsTheDocumentedDownload_ListQueueAndDelete()
     {
         // 3.1 as written: the seed's model id and source (here a generated stand-in on the local hub).
