@@ -93,4 +93,7 @@ internal static partial class Log
 
     [LoggerMessage(48, LogLevel.Warning, "The files of download {TaskId} could not all be removed.")]
     public static partial void DownloadCleanupFailed(ILogger logger, Exception exception, string taskId);
+
+    [LoggerMessage(49, LogLevel.Warning, "{Count} download task records could not be read and were skipped.")]
+    public static partial void DownloadRecordsUnreadable(ILogger logger, int count);
 }

@@ -43,6 +43,8 @@ internal static class DownloadProgressSocket
     {
         private readonly SemaphoreSlim _sending = new(1, 1);
         private readonly Lock _gate = new();
+        // Watching all tasks (watched null): the ones unsubscribed from.
+        private readonly HashSet<string> _excluded = new(StringComparer.Ordinal);
 
         public async Task RunAsync(CancellationToken aborted)
         {
@@ -84,7 +86,7 @@ internal static class DownloadProgressSocket
 
         private bool Watches(string taskId)
         {
-            lock (_gate) return watched is null || watched.Contains(taskId);
+            lock (_gate) return watched is null ? !_excluded.Contains(taskId) : watched.Contains(taskId);
         }
 
         private async Task HandleAsync(byte[] message, CancellationToken cancellationToken)
@@ -105,8 +107,18 @@ internal static class DownloadProgressSocket
                     await SendAsync(new Dictionary<string, object?> { ["type"] = "pong", ["timestamp"] = DateTimeOffset.UtcNow }, cancellationToken);
                     break;
                 case "subscribe" when request.TaskId is null:
-                    lock (_gate) watched = null;
+                    lock (_gate)
+                    {
+                        watched = null;
+                        _excluded.Clear();
+                    }
+
                     await SendAsync(new Dictionary<string, object?> { ["type"] = "subscribed", ["task_id"] = null }, cancellationToken);
+                    foreach (var each in (await downloads.ListAsync(new DownloadQuery { Limit = 1000 }, cancellationToken)).Items)
+                    {
+                        await SendAsync(Message(new DownloadEvent(DownloadEventKind.Snapshot, each)), cancellationToken);
+                    }
+
                     break;
                 case "subscribe":
                     DownloadTaskInfo task;
@@ -120,12 +132,22 @@ internal static class DownloadProgressSocket
                         break;
                     }
 
-                    lock (_gate) watched?.Add(task.Id);
+                    lock (_gate)
+                    {
+                        watched?.Add(task.Id);
+                        _excluded.Remove(task.Id);
+                    }
+
                     await SendAsync(new Dictionary<string, object?> { ["type"] = "subscribed", ["task_id"] = task.Id }, cancellationToken);
                     await SendAsync(Message(new DownloadEvent(DownloadEventKind.Snapshot, task)), cancellationToken);
                     break;
                 case "unsubscribe" when request.TaskId is not null:
-                    lock (_gate) (watched ??= []).Remove(request.TaskId);
+                    lock (_gate)
+                    {
+                        if (watched is null) _excluded.Add(request.TaskId);
+                        else watched.Remove(request.TaskId);
+                    }
+
                     await SendAsync(new Dictionary<string, object?> { ["type"] = "unsubscribed", ["task_id"] = request.TaskId }, cancellationToken);
                     break;
                 default:

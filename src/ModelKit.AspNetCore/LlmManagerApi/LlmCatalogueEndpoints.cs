@@ -24,7 +24,7 @@ internal static class LlmCatalogueEndpoints
             {
                 var found = await hub.SearchAsync(new Downloads.HubSearchQuery { Search = query, Filter = model_type, Offset = (hubNumber - 1) * hubSize, Limit = hubSize }, cancellationToken);
                 int? total = found.HasMore ? null : (hubNumber - 1) * hubSize + found.Items.Count;
-                int? hubPages = total is { } t ? Math.Max(1, (t + hubSize - 1) / hubSize) : null;
+                int? hubPages = total is { } t ? (t + hubSize - 1) / hubSize : null;
                 var items = new List<LlmHubModel>();
                 foreach (var item in found.Items) items.Add(HubModelOf(item, await registry.FindModelAsync(item.Id, cancellationToken) is not null));
                 return LlmManager.Ok(new LlmPage<LlmHubModel>(items, new LlmPagination(hubNumber, hubSize, total, hubPages, found.HasMore, hubNumber > 1)));

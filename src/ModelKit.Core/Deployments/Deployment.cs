@@ -24,8 +24,11 @@ internal sealed class Deployment(string id, string modelId, int maxLogEntries, s
     public string Id { get; } = id;
     public string ModelId { get; } = modelId;
 
-    /// <summary>The download task that brings the model into the registry (a deployment from a source); null otherwise.</summary>
-    public string? DownloadTaskId { get; } = downloadTaskId;
+    /// <summary>
+    /// The download task that brings the model into the registry (a deployment from a source; empty until the task is
+    /// started); null otherwise.
+    /// </summary>
+    public string? DownloadTaskId { get; set; } = downloadTaskId;
 
     /// <summary>The source the download takes the model from (<c>huggingface</c>, <c>url</c> …); null without a download.</summary>
     public string? DownloadSource { get; init; }
@@ -93,7 +96,12 @@ internal sealed class Deployment(string id, string modelId, int maxLogEntries, s
     {
         lock (Gate)
         {
-            foreach (var s in _stages) s.Reset();
+            // A completed download stays completed: the model is in the registry, and a restart or update does not fetch it again.
+            for (var i = 0; i < _stages.Length; i++)
+            {
+                if (i < _offset && _stages[i].Status == DeploymentStageStatus.Completed) continue;
+                _stages[i].Reset();
+            }
         }
     }
 
@@ -129,6 +137,19 @@ internal sealed class Deployment(string id, string modelId, int maxLogEntries, s
         {
             _stages[0].Message = message;
             _stages[0].Progress = percent;
+        }
+    }
+
+    /// <summary>Marks the download stage completed when it has not run in this process (a deployment restored after its download).</summary>
+    public void CompleteDownloadStageIfPending(string message)
+    {
+        lock (Gate)
+        {
+            var s = _stages[0];
+            if (s.Status != DeploymentStageStatus.Pending) return;
+            s.Status = DeploymentStageStatus.Completed;
+            s.Message = message;
+            s.Progress = 100;
         }
     }
 

@@ -120,12 +120,14 @@ public sealed partial class DeploymentManager
     /// </summary>
     private async Task AwaitDownloadAsync(Deployment d, string taskId, CancellationToken cancellationToken)
     {
-        d.BeginDownloadStage(_timeProvider);
         if (d.VersionInfo is not null)
         {
-            d.EndDownloadStage(DeploymentStageStatus.Completed, "downloaded earlier", _timeProvider);
+            // Restarted after its download: the stage stays as it ended (or, restored by a new process, reads completed).
+            d.CompleteDownloadStageIfPending($"downloaded earlier (task {taskId})");
             return;
         }
+
+        d.BeginDownloadStage(_timeProvider);
 
         var downloads = _downloads ?? throw new InvalidModelConfigException("Deploying from a source needs a download manager; none is configured.");
         d.AddLog(_timeProvider.GetUtcNow(), LogLevel.Information, $"Waiting for download {taskId}.");

@@ -113,19 +113,20 @@ public sealed partial class DeploymentManager : IDeploymentManager, IAsyncDispos
 
         ModelInfo? model = null;
         ModelVersionInfo? version = null;
-        string? downloadTaskId = null;
-        if (spec.Source is { } source && await _registry.FindModelAsync(spec.ModelId, cancellationToken).ConfigureAwait(false) is null)
+        var source = spec.Source is not null && await _registry.FindModelAsync(spec.ModelId, cancellationToken).ConfigureAwait(false) is null ? spec.Source : null;
+        if (source is not null)
         {
-            // Not in the registry yet: the download starts now (a bad source or model fails here, creating nothing), and the
-            // deployment comes up once it has registered the model.
+            // Not in the registry yet: the deployment is added first (its checks refuse a second deployment of the model before
+            // anything is fetched), then the download starts (a bad source or model fails here, removing the deployment), and
+            // the deployment comes up once the download has registered the model.
             if (_downloads is null) throw new InvalidModelConfigException("Deploying from a source needs a download manager; none is configured.");
-            var task = await _downloads.StartAsync(source with { RegisterAs = spec.ModelId, Version = spec.Version ?? "1" }, cancellationToken).ConfigureAwait(false);
-            downloadTaskId = task.Id;
         }
         else
         {
             (model, version) = await _router.FindServableAsync(spec.ModelId, spec.Version, cancellationToken).ConfigureAwait(false);
         }
+
+        var downloadTaskId = source is null ? null : string.Empty;
 
         var now = _timeProvider.GetUtcNow();
         var deployment = new Deployment(id, model?.Id ?? spec.ModelId, _options.MaxLogEntries, downloadTaskId)
@@ -150,13 +151,44 @@ public sealed partial class DeploymentManager : IDeploymentManager, IAsyncDispos
         };
 
         _table.Add(deployment, _cache.GetStats().MemoryLimitBytes);
+        if (source is not null)
+        {
+            try
+            {
+                deployment.DownloadTaskId = (await StartOrJoinDownloadAsync(source, spec, cancellationToken).ConfigureAwait(false)).Id;
+            }
+            catch
+            {
+                _table.Remove(deployment);
+                throw;
+            }
+        }
+
         deployment.AddLog(now, LogLevel.Information, downloadTaskId is null
             ? $"Deploying model '{deployment.ModelId}' version {deployment.Version} on {device} with {deployment.Desired} replica(s)."
-            : $"Deploying model '{deployment.ModelId}' on {device} with {deployment.Desired} replica(s) once download {downloadTaskId} has brought it into the registry.");
+            : $"Deploying model '{deployment.ModelId}' on {device} with {deployment.Desired} replica(s) once download {deployment.DownloadTaskId} has brought it into the registry.");
         deployment.DesiredRunning = true;
         StartBringUp(deployment);
         Persist();
         return deployment.Snapshot(_cache);
+    }
+
+    // A download of the same model to the same version that has not finished (an earlier deployment's, deleted meanwhile,
+    // or one started by hand) is joined rather than started twice.
+    private async Task<Downloads.DownloadTaskInfo> StartOrJoinDownloadAsync(Downloads.DownloadRequest source, DeploymentSpec spec, CancellationToken cancellationToken)
+    {
+        var version = spec.Version ?? "1";
+        var unfinished = await _downloads!.ListAsync(new Downloads.DownloadQuery
+        {
+            Statuses = [Downloads.DownloadStatus.Pending, Downloads.DownloadStatus.Downloading, Downloads.DownloadStatus.Paused, Downloads.DownloadStatus.Registering],
+            Limit = 1000,
+        }, cancellationToken).ConfigureAwait(false);
+        foreach (var task in unfinished.Items)
+        {
+            if (task.TargetModelId == spec.ModelId && (task.Request.Version ?? "1") == version) return task;
+        }
+
+        return await _downloads.StartAsync(source with { RegisterAs = spec.ModelId, Version = version }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -315,8 +347,29 @@ public sealed partial class DeploymentManager : IDeploymentManager, IAsyncDispos
                 if (d.State is not (DeploymentState.Stopped or DeploymentState.Failed)) return d.Snapshot(_cache);
             }
 
-            // A deployment still waiting for its download waits again; the others check their version is still servable.
-            if (d.DownloadTaskId is null || await _registry.FindModelAsync(d.ModelId, cancellationToken).ConfigureAwait(false) is not null)
+            // A deployment still waiting for its download waits again (a failed download is resumed; a cancelled or deleted
+            // one cannot be: deploy again); the others check their version is still servable.
+            if (d.DownloadTaskId is { Length: > 0 } taskId && _downloads is not null
+                && await _registry.FindModelAsync(d.ModelId, cancellationToken).ConfigureAwait(false) is null)
+            {
+                Downloads.DownloadTaskInfo? task = null;
+                try
+                {
+                    task = await _downloads.GetAsync(taskId, cancellationToken).ConfigureAwait(false);
+                }
+                catch (DownloadNotFoundException)
+                {
+                    // Deleted.
+                }
+
+                if (task is null || task.Status == Downloads.DownloadStatus.Cancelled)
+                {
+                    throw new ModelKitConflictException($"Deployment '{d.Id}' cannot start again: its download {taskId} was {(task is null ? "deleted" : "cancelled")}. Delete it and deploy the model again.");
+                }
+
+                if (task.Status == Downloads.DownloadStatus.Failed) await _downloads.ResumeAsync(taskId, cancellationToken).ConfigureAwait(false);
+            }
+            else
             {
                 var (model, version) = await _router.FindServableAsync(d.ModelId, d.Version, cancellationToken).ConfigureAwait(false);
                 lock (d.Gate)

@@ -17,36 +17,39 @@ internal sealed partial class DownloadManager
             {
                 _queue.RemoveFirst();
                 var entry = first.Value;
+                if (entry.Terminating != StopReason.None || entry.Deleted) continue;
                 _active++;
                 entry.Stop = StopReason.None;
-                entry.Run = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+                var run = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+                entry.Run = run;
                 entry.Record = entry.Record with { StartedAt = entry.Record.StartedAt ?? _time.GetUtcNow() };
                 SetStatus(entry, DownloadStatus.Downloading);
                 entry.Speed.Reset(_time.GetTimestamp(), entry.Bytes.Sum());
-                entry.Running = Task.Run(() => RunAsync(entry, entry.Run.Token));
+                entry.Running = Task.Run(() => RunAsync(entry, run));
             }
         }
     }
 
-    private async Task RunAsync(Entry entry, CancellationToken cancellationToken)
+    private async Task RunAsync(Entry entry, CancellationTokenSource run)
     {
         var id = entry.Record.Id;
+        var cancellationToken = run.Token;
         try
         {
-            await _store.SaveAsync(entry.Record, CancellationToken.None).ConfigureAwait(false);
+            await SaveAsync(entry).ConfigureAwait(false);
             var plan = entry.Record.Plan;
             for (var i = 0; i < plan.Files.Count; i++) await TransferAsync(entry, i, cancellationToken).ConfigureAwait(false);
             lock (_gate) SetStatus(entry, DownloadStatus.Registering);
-            await _store.SaveAsync(entry.Record, CancellationToken.None).ConfigureAwait(false);
+            await SaveAsync(entry).ConfigureAwait(false);
             var version = await RegisterAsync(entry, cancellationToken).ConfigureAwait(false);
 
-            // The staging files go before the task says "completed", so that whoever awaits or watches it never finds them.
+            // The stored record says completed first (a crash after it leaves staging files that the next start removes, not
+            // a task that downloads everything again); then the files go; then waiters and watchers hear of it, and never
+            // find the files.
+            lock (_gate) entry.Record = entry.Record with { RegisteredVersion = version, Status = DownloadStatus.Completed, FinishedAt = _time.GetUtcNow() };
+            await SaveAsync(entry).ConfigureAwait(false);
             DeleteFiles(id);
-            lock (_gate)
-            {
-                entry.Record = entry.Record with { RegisteredVersion = version };
-                Finish(entry, DownloadStatus.Completed, null);
-            }
+            lock (_gate) Finish(entry, DownloadStatus.Completed, null);
 
             Log.DownloadCompleted(_logger, id, entry.Record.TargetModelId, version);
         }
@@ -66,6 +69,7 @@ internal sealed partial class DownloadManager
             if (failure.Code == ModelKitErrorCodes.InternalError) Log.DownloadCrashed(_logger, ex, id);
             else Log.DownloadFailed(_logger, id, failure.Code, failure.Message);
             if (failure.Code == ModelKitErrorCodes.InsufficientStorage) DeleteFiles(id); // give the disk back
+            else DeleteDirectory(Path.Combine(TaskDirectory(id), "unpacked")); // an archive's unpacked copy is made again on resume
             lock (_gate) Finish(entry, DownloadStatus.Failed, failure);
         }
         finally
@@ -73,16 +77,20 @@ internal sealed partial class DownloadManager
             lock (_gate)
             {
                 _active--;
-                entry.Run?.Dispose();
-                entry.Run = null;
-                entry.Running = null;
+                // Only this run's own handles: a resume may already have started the next run.
+                if (ReferenceEquals(entry.Run, run))
+                {
+                    entry.Run = null;
+                    entry.Running = null;
+                }
             }
 
+            run.Dispose();
             if (!_stopping.IsCancellationRequested)
             {
                 try
                 {
-                    await _store.SaveAsync(entry.Record, CancellationToken.None).ConfigureAwait(false);
+                    await SaveAsync(entry).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is Microsoft.Data.Sqlite.SqliteException or IOException)
                 {
@@ -165,6 +173,17 @@ internal sealed partial class DownloadManager
                         if (file.Size is { } limit && written > limit)
                         {
                             throw new IntegrityException($"'{file.Name}' is longer than the {limit} bytes its source published.");
+                        }
+
+                        // A file of unknown size is held to the registry's limit and the disk's reserve as it arrives.
+                        if (written > _maxArtifactBytes)
+                        {
+                            throw new PayloadTooLargeException($"'{file.Name}' passed {Bytes(_maxArtifactBytes)}, the most the registry accepts (ModelKit:MaxArtifactBytes).");
+                        }
+
+                        if ((written & ((1L << 26) - 1)) < read && new DriveInfo(_dataDirectory).AvailableFreeSpace < _options.ReservedFreeBytes)
+                        {
+                            throw new InsufficientStorageException($"The disk's free space fell below the {Bytes(_options.ReservedFreeBytes)} kept in reserve while '{file.Name}' arrived.");
                         }
 
                         await output.WriteAsync(buffer.AsMemory(0, read), token).ConfigureAwait(false);
@@ -361,7 +380,17 @@ internal sealed partial class DownloadManager
             old = finished.Take(Math.Max(0, finished.Count - _options.MaxFinishedTasks)).Select(e => e.Record.Id).ToList();
         }
 
-        foreach (var id in old) await DeleteAsync(id).ConfigureAwait(false);
+        foreach (var id in old)
+        {
+            try
+            {
+                await DeleteAsync(id).ConfigureAwait(false);
+            }
+            catch (DownloadNotFoundException)
+            {
+                // Deleted meanwhile by someone else.
+            }
+        }
     }
 
     private string TaskDirectory(string id) => Path.Combine(_stagingRoot, id);

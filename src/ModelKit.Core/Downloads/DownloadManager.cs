@@ -105,6 +105,7 @@ internal sealed partial class DownloadManager : IDownloadManager, IAsyncDisposab
 
             RemoveOrphanedFiles();
             if (resumed > 0) Log.DownloadsResumed(_logger, resumed);
+            if (_store.Unreadable > 0) Log.DownloadRecordsUnreadable(_logger, _store.Unreadable);
             _ticker = TickAsync(_stopping.Token);
             Pump();
         }
@@ -134,6 +135,18 @@ internal sealed partial class DownloadManager : IDownloadManager, IAsyncDisposab
             && existing.Versions.Any(v => string.Equals(v.Version, request.Version, StringComparison.Ordinal)))
         {
             throw new ModelAlreadyExistsException($"Model '{target}' already has a version '{request.Version}'.");
+        }
+
+        if (request.Task is { } task && (task.Length is 0 or > 64 || task.Any(char.IsControl)))
+        {
+            throw new InvalidInputException("'model_type' must be 1-64 printable characters.");
+        }
+
+        FileSelection.Validate(request.AllowPatterns, "allow_patterns");
+        FileSelection.Validate(request.IgnorePatterns, "ignore_patterns");
+        if (request.PathInArchive is { } inside && (inside.Length > 1024 || inside.Any(char.IsControl) || inside.Contains("..", StringComparison.Ordinal)))
+        {
+            throw new InvalidInputException("'path_in_archive' must be a folder or file inside the archive: at most 1024 printable characters, without '..'.");
         }
 
         var plan = await source.PlanAsync(request, cancellationToken).ConfigureAwait(false);
@@ -234,10 +247,13 @@ internal sealed partial class DownloadManager : IDownloadManager, IAsyncDisposab
             var entry = Find(taskId);
             switch (entry.Record.Status)
             {
+                case DownloadStatus.Paused or DownloadStatus.Failed when entry.Terminating != StopReason.None:
+                    throw new ModelKitConflictException($"Download '{taskId}' is being cancelled or deleted; it cannot be resumed.");
                 case DownloadStatus.Paused or DownloadStatus.Failed:
                     CheckDiskSpace(NeededBytes(entry.Record.Plan, entry.Bytes.Sum()), taskId);
                     entry.Record = entry.Record with { Error = null, FinishedAt = null };
-                    entry.Finished = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    // A paused task's waiters keep waiting for the same completion; a failed one's were released.
+                    if (entry.Finished.Task.IsCompleted) entry.Finished = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                     MeasureFiles(entry);
                     SetStatus(entry, DownloadStatus.Pending);
                     _queue.AddLast(entry);
@@ -249,42 +265,58 @@ internal sealed partial class DownloadManager : IDownloadManager, IAsyncDisposab
             }
         }
 
-        var snapshot = await PersistAsync(taskId).ConfigureAwait(false);
         Pump();
-        return snapshot;
+        return await PersistAsync(taskId).ConfigureAwait(false);
     }
 
     public async Task<DownloadTaskInfo> CancelAsync(string taskId, CancellationToken cancellationToken = default)
     {
         await RestoreAsync(cancellationToken).ConfigureAwait(false);
-        await StopAsync(taskId, StopReason.Cancel, allowFinished: false).ConfigureAwait(false);
+        var entry = await StopAsync(taskId, StopReason.Cancel, allowFinished: false).ConfigureAwait(false);
         lock (_gate)
         {
-            var entry = Find(taskId);
+            if (entry.Record.Status == DownloadStatus.Completed)
+            {
+                // Its registration committed before the cancellation reached it: the model is registered.
+                entry.Terminating = StopReason.None;
+                throw new ModelKitConflictException($"Download '{taskId}' completed before it could be cancelled; its model is registered as version {entry.Record.RegisteredVersion}.");
+            }
+
             if (entry.Record.Status != DownloadStatus.Cancelled) Finish(entry, DownloadStatus.Cancelled, null);
         }
 
+        // The record first, then the files: a crash between the two leaves files that the next start removes, never a
+        // task that comes back.
+        var snapshot = await PersistAsync(taskId).ConfigureAwait(false);
         DeleteFiles(taskId);
         Log.DownloadCancelled(_logger, taskId);
-        return await PersistAsync(taskId).ConfigureAwait(false);
+        return snapshot;
     }
 
     public async Task DeleteAsync(string taskId, CancellationToken cancellationToken = default)
     {
         await RestoreAsync(cancellationToken).ConfigureAwait(false);
-        await StopAsync(taskId, StopReason.Delete, allowFinished: true).ConfigureAwait(false);
-        Entry entry;
-        lock (_gate)
+        var entry = await StopAsync(taskId, StopReason.Delete, allowFinished: true).ConfigureAwait(false);
+        await entry.Saving.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        try
         {
-            entry = Find(taskId);
-            _tasks.Remove(taskId);
-            _queue.Remove(entry);
-            entry.Finished.TrySetResult();
-            _watchers.Publish(new DownloadEvent(DownloadEventKind.Deleted, Snapshot(entry)));
+            lock (_gate)
+            {
+                entry.Deleted = true;
+                _tasks.Remove(taskId);
+                _queue.Remove(entry);
+                entry.Finished.TrySetResult();
+                _watchers.Publish(new DownloadEvent(DownloadEventKind.Deleted, Snapshot(entry)));
+            }
+
+            await _store.DeleteAsync(taskId, CancellationToken.None).ConfigureAwait(false);
+        }
+        finally
+        {
+            entry.Saving.Release();
         }
 
         DeleteFiles(taskId);
-        await _store.DeleteAsync(taskId, CancellationToken.None).ConfigureAwait(false);
     }
 
     public DownloadQueueInfo GetQueue()
@@ -426,30 +458,58 @@ internal sealed partial class DownloadManager : IDownloadManager, IAsyncDisposab
 
     private async Task<DownloadTaskInfo> PersistAsync(string taskId)
     {
-        PersistedDownload record;
-        lock (_gate) record = Find(taskId).Record;
-        await _store.SaveAsync(record, CancellationToken.None).ConfigureAwait(false);
-        lock (_gate) return _tasks.TryGetValue(taskId, out var entry) ? Snapshot(entry) : throw new DownloadNotFoundException($"Download '{taskId}' was deleted.");
+        Entry entry;
+        lock (_gate) entry = Find(taskId);
+        await SaveAsync(entry).ConfigureAwait(false);
+        lock (_gate) return entry.Deleted ? throw new DownloadNotFoundException($"Download '{taskId}' was deleted.") : Snapshot(entry);
     }
 
-    private async Task StopAsync(string taskId, StopReason reason, bool allowFinished)
+    /// <summary>Writes the entry's record, unless it was deleted: one write at a time per task, so that no late save brings a deleted task back.</summary>
+    private async Task SaveAsync(Entry entry)
     {
+        await entry.Saving.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            PersistedDownload record;
+            lock (_gate)
+            {
+                if (entry.Deleted) return;
+                record = entry.Record;
+            }
+
+            await _store.SaveAsync(record, CancellationToken.None).ConfigureAwait(false);
+        }
+        finally
+        {
+            entry.Saving.Release();
+        }
+    }
+
+    /// <summary>
+    /// Marks the task as being cancelled or deleted (no resume can start it again from here on), stops its run, and
+    /// waits until the run has ended.
+    /// </summary>
+    private async Task<Entry> StopAsync(string taskId, StopReason reason, bool allowFinished)
+    {
+        Entry entry;
         Task? running;
         lock (_gate)
         {
-            var entry = Find(taskId);
+            entry = Find(taskId);
             if (!allowFinished && entry.Record.Status is DownloadStatus.Completed or DownloadStatus.Cancelled)
             {
                 throw new ModelKitConflictException($"Download '{taskId}' is {Name(entry.Record.Status)}; only a task that has not finished can be cancelled.");
             }
 
             _queue.Remove(entry);
+            entry.Terminating = reason;
             entry.Stop = reason;
             entry.Run?.Cancel();
             running = entry.Running;
         }
 
         if (running is not null) await running.ConfigureAwait(false);
+        return entry;
     }
 
     private void SetStatus(Entry entry, DownloadStatus status)
@@ -525,15 +585,21 @@ internal sealed partial class DownloadManager : IDownloadManager, IAsyncDisposab
     }
 
     /// <summary>A task in memory: its record, bytes received per file, and its run.</summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "SemaphoreSlim holds nothing to dispose unless its AvailableWaitHandle is read, which it never is; a deleted task's late savers may still wait on it.")]
     private sealed class Entry(PersistedDownload record)
     {
         public PersistedDownload Record = record;
         public readonly long[] Bytes = new long[record.Plan.Files.Count];
         public readonly bool[] Verified = new bool[record.Plan.Files.Count];
         public readonly SpeedMeter Speed = new();
+        public readonly SemaphoreSlim Saving = new(1, 1);
         public CancellationTokenSource? Run;
         public Task? Running;
         public StopReason Stop;
+        /// <summary>Set when a cancel or delete begins: the task is never queued or started again.</summary>
+        public StopReason Terminating;
+        /// <summary>Set when the record is deleted: no save writes it back.</summary>
+        public bool Deleted;
         public TaskCompletionSource Finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

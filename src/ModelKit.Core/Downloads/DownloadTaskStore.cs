@@ -31,6 +31,9 @@ internal sealed class DownloadTaskStore
     private readonly string _connectionString;
     private int _created;
 
+    /// <summary>Records skipped by the last <see cref="LoadAsync"/> because they could not be read.</summary>
+    public int Unreadable { get; private set; }
+
     public DownloadTaskStore(string databasePath)
     {
         _connectionString = new SqliteConnectionStringBuilder
@@ -51,7 +54,15 @@ internal sealed class DownloadTaskStore
         using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            if (JsonSerializer.Deserialize<PersistedDownload>(reader.GetString(0), Json) is { } task) tasks.Add(task);
+            try
+            {
+                if (JsonSerializer.Deserialize<PersistedDownload>(reader.GetString(0), Json) is { } task) tasks.Add(task);
+            }
+            catch (JsonException)
+            {
+                // A record this version cannot read (written by another version, or damaged) is skipped, not fatal.
+                Unreadable++;
+            }
         }
 
         return tasks;

@@ -26,6 +26,7 @@ internal sealed class DownloadWatchers
         {
             // Registered before the snapshot is taken, so nothing between the two is missed.
             var initial = snapshot();
+            if (taskId is not null && initial.Count == 0) yield break; // deleted before watching began
             foreach (var task in initial)
             {
                 yield return new DownloadEvent(DownloadEventKind.Snapshot, task);

@@ -26,8 +26,8 @@ internal static class FileSelection
     /// <summary>The chosen files (in <paramref name="names"/>' order) and the primary one.</summary>
     public static (List<string> Files, string Primary) Select(IReadOnlyList<string> names, IReadOnlyList<string> allow, IReadOnlyList<string> ignore)
     {
-        var allowed = allow.Count == 0 ? null : allow.Select(Compile).ToList();
-        var ignored = ignore.Select(Compile).ToList();
+        var allowed = allow.Count == 0 ? null : allow.Select(p => Compile(p, "allow_patterns")).ToList();
+        var ignored = ignore.Select(p => Compile(p, "ignore_patterns")).ToList();
         var candidates = new List<string>();
         foreach (var name in names)
         {
@@ -78,9 +78,22 @@ internal static class FileSelection
     /// <summary>Whether <paramref name="name"/> matches the fnmatch-style <paramref name="pattern"/>.</summary>
     public static bool Matches(string pattern, string name) => Compile(pattern).IsMatch(name);
 
-    private static Regex Compile(string pattern)
+    /// <summary>Checks every pattern (INVALID_INPUT naming the first bad one), before anything is downloaded.</summary>
+    public static void Validate(IReadOnlyList<string> patterns, string field)
     {
-        if (string.IsNullOrWhiteSpace(pattern) || pattern.Length > 256) throw new InvalidInputException("A file pattern must be 1-256 characters.");
+        if (patterns.Count > 64) throw new InvalidInputException($"'{field}' holds at most 64 patterns (got {patterns.Count}).");
+        foreach (var pattern in patterns) Compile(pattern, field);
+    }
+
+    private static Regex Compile(string pattern) => Compile(pattern, "patterns");
+
+    private static Regex Compile(string pattern, string field)
+    {
+        if (string.IsNullOrWhiteSpace(pattern) || pattern.Length > 256 || pattern.Any(char.IsControl))
+        {
+            throw new InvalidInputException($"Each of '{field}' must be a pattern of 1-256 printable characters.");
+        }
+
         if (pattern.EndsWith('/')) pattern += "*";
         var regex = new StringBuilder("^");
         for (var i = 0; i < pattern.Length; i++)
@@ -88,20 +101,47 @@ internal static class FileSelection
             var c = pattern[i];
             switch (c)
             {
+                // Runs of '*' are one '*' (the same set of names), so that a pattern cannot make matching slow.
+                case '*' when i > 0 && pattern[i - 1] == '*': break;
                 case '*': regex.Append(".*"); break;
                 case '?': regex.Append('.'); break;
                 case '[':
-                    var close = pattern.IndexOf(']', i + 1);
+                    // As fnmatch: a ']' right after '[' (or '[!') is a member, not the end.
+                    var negated = i + 1 < pattern.Length && pattern[i + 1] == '!';
+                    var from = i + (negated ? 3 : 2);
+                    var close = from < pattern.Length ? pattern.IndexOf(']', from) : -1;
                     if (close < 0) { regex.Append(@"\["); break; }
-                    var set = pattern[(i + 1)..close];
-                    regex.Append('[').Append(set.StartsWith('!') ? "^" + Regex.Escape(set[1..]) : Regex.Escape(set)).Append(']');
+                    var set = pattern[(i + (negated ? 2 : 1))..close];
+                    regex.Append('[').Append(negated ? "^" : string.Empty);
+                    for (var k = 0; k < set.Length; k++)
+                    {
+                        // A range only when both ends are in order; every other character stands for itself.
+                        if (k + 2 < set.Length && set[k + 1] == '-' && set[k] <= set[k + 2])
+                        {
+                            regex.Append(Regex.Escape(set[k].ToString())).Append('-').Append(Regex.Escape(set[k + 2].ToString()));
+                            k += 2;
+                        }
+                        else
+                        {
+                            regex.Append(set[k] is '-' or ']' or '^' or '\\' ? "\\" + set[k] : Regex.Escape(set[k].ToString()));
+                        }
+                    }
+
+                    regex.Append(']');
                     i = close;
                     break;
                 default: regex.Append(Regex.Escape(c.ToString())); break;
             }
         }
 
-        return new Regex(regex.Append('$').ToString(), RegexOptions.CultureInvariant | RegexOptions.Singleline, TimeSpan.FromMilliseconds(100));
+        try
+        {
+            return new Regex(regex.Append('$').ToString(), RegexOptions.CultureInvariant | RegexOptions.Singleline | RegexOptions.NonBacktracking);
+        }
+        catch (ArgumentException)
+        {
+            throw new InvalidInputException($"'{ClientText.Quote(pattern, 64)}' in '{field}' is not a pattern: use '*', '?' and '[abc]' as the hub clients do.");
+        }
     }
 
     private static string FolderOf(string name) => name.LastIndexOf('/') is var slash and >= 0 ? name[..(slash + 1)] : string.Empty;

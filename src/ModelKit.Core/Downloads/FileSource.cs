@@ -18,11 +18,12 @@ internal sealed class FileSource(IOptions<DownloadOptions> options) : IModelSour
         var roots = options.Value.LocalRoots;
         if (roots.Count == 0) throw new InvalidSourceException("The 'file' source is off: the server has no ModelKit:Downloads:LocalRoots configured.");
         if (string.IsNullOrWhiteSpace(request.Path)) throw new InvalidInputException("The 'file' source needs 'path': a directory or file under one of the server's download roots.");
+        if (request.Path.Length > 4096 || request.Path.Any(char.IsControl)) throw new InvalidInputException("'path' must be at most 4096 printable characters.");
         var root = roots.Select(r => Path.TrimEndingDirectorySeparator(Path.GetFullPath(r)))
             .FirstOrDefault(r => IsUnder(Path.GetFullPath(request.Path.StartsWith('/') ? request.Path : Path.Combine(r, request.Path)), r));
         var full = root is null ? null : Path.GetFullPath(request.Path.StartsWith('/') ? request.Path : Path.Combine(root, request.Path));
         // The message never echoes which roots exist or what the file system holds beyond "not there".
-        if (full is null || (!File.Exists(full) && !Directory.Exists(full)) || IsLink(full))
+        if (full is null || (!File.Exists(full) && !Directory.Exists(full)) || PassesThroughLink(root!, full))
         {
             throw new ModelNotFoundException($"'{ClientText.Quote(request.Path, 64)}' is not a file or directory under the server's download roots.");
         }
@@ -86,5 +87,18 @@ internal sealed class FileSource(IOptions<DownloadOptions> options) : IModelSour
     private static bool IsUnder(string path, string root) =>
         path == root || path.StartsWith(root + Path.DirectorySeparatorChar, StringComparison.Ordinal);
 
-    private static bool IsLink(string path) => new FileInfo(path).LinkTarget is not null || new DirectoryInfo(path).LinkTarget is not null;
+    // Any link between the root and the path (the path itself included) could lead outside the root: refused as absent.
+    private static bool PassesThroughLink(string root, string path)
+    {
+        var relative = Path.GetRelativePath(root, path);
+        if (relative == ".") return false;
+        var current = root;
+        foreach (var part in relative.Split(Path.DirectorySeparatorChar))
+        {
+            current = Path.Combine(current, part);
+            if (new FileInfo(current).LinkTarget is not null || new DirectoryInfo(current).LinkTarget is not null) return true;
+        }
+
+        return false;
+    }
 }

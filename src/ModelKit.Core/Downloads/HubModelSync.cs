@@ -20,7 +20,11 @@ internal sealed class HubModelSync(IModelRegistry registry, IModelHub hub, TimeP
         if (modelIds is { Count: > 0 })
         {
             if (modelIds.Count > 1000) throw new InvalidInputException($"At most 1000 models are synced at once (got {modelIds.Count}).");
-            foreach (var id in modelIds.Distinct(StringComparer.Ordinal)) models.Add(await registry.GetModelAsync(id, cancellationToken).ConfigureAwait(false));
+            foreach (var id in modelIds.Distinct(StringComparer.Ordinal))
+            {
+                if (string.IsNullOrWhiteSpace(id)) throw new InvalidInputException("'model_ids' holds an empty id.");
+                models.Add(await registry.GetModelAsync(id, cancellationToken).ConfigureAwait(false));
+            }
         }
         else
         {

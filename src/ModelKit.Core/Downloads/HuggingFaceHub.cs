@@ -128,10 +128,10 @@ internal sealed partial class HuggingFaceHub : IModelHub
         }
     }
 
-    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")]
+    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?\z")]
     private static partial Regex RepoId();
 
-    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._/-]*$")]
+    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._/-]*\z")]
     private static partial Regex Revision();
 
     private static string RepoPath(string repoId) => string.Join('/', repoId.Split('/').Select(Uri.EscapeDataString));

@@ -41,9 +41,18 @@ internal sealed class UrlSource(HttpClient http, IOptions<DownloadOptions> optio
         {
             response = await http.SendAsync(head, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
         }
+        catch (HttpRequestException ex) when (ex.InnerException is PrivateAddressException refused)
+        {
+            throw new InvalidInputException($"The address redirects to where the server does not download from: {refused.Message}");
+        }
         catch (Exception ex) when (ex is HttpRequestException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
             throw new SourceUnavailableException($"'{url.Host}' could not be reached to plan the download.", ex);
+        }
+        catch (Exception ex) when (ex is UriFormatException or InvalidOperationException or NotSupportedException)
+        {
+            // A redirect to an address HttpClient cannot follow (file:, a malformed Location …).
+            throw new InvalidInputException("The address redirects to a location that is not an http or https address.");
         }
 
         using (response)
@@ -84,7 +93,20 @@ internal sealed class UrlSource(HttpClient http, IOptions<DownloadOptions> optio
             }
         }
 
-        var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        HttpResponseMessage response;
+        try
+        {
+            response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpRequestException ex) when (ex.InnerException is PrivateAddressException refused)
+        {
+            throw new InvalidInputException($"The address redirects to where the server does not download from: {refused.Message}");
+        }
+        catch (Exception ex) when (ex is UriFormatException or InvalidOperationException or NotSupportedException)
+        {
+            throw new InvalidInputException("The address redirects to a location that is not an http or https address.");
+        }
+
         try
         {
             var status = (int)response.StatusCode;
@@ -124,7 +146,7 @@ internal sealed class UrlSource(HttpClient http, IOptions<DownloadOptions> optio
         {
             var addresses = await Dns.GetHostAddressesAsync(context.DnsEndPoint.Host, cancellationToken).ConfigureAwait(false);
             var allowed = addresses.Where(a => !IsPrivate(a)).ToArray();
-            if (allowed.Length == 0) throw new HttpRequestException($"'{context.DnsEndPoint.Host}' is a loopback or private-network address; the download does not go there.");
+            if (allowed.Length == 0) throw new PrivateAddressException($"'{ClientText.Quote(context.DnsEndPoint.Host, 64)}' is a loopback or private-network address, which this server does not download from (ModelKit:Downloads:AllowPrivateNetworkUrls).");
             var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
             try
             {
@@ -164,9 +186,21 @@ internal sealed class UrlSource(HttpClient http, IOptions<DownloadOptions> optio
     private static bool IsPrivate(IPAddress address)
     {
         if (address.IsIPv4MappedToIPv6) address = address.MapToIPv4();
+        if (address.AddressFamily == AddressFamily.InterNetworkV6)
+        {
+            var v6 = address.GetAddressBytes();
+            // NAT64 (64:ff9b::/96) and 6to4 (2002::/16) carry an IPv4 address: judge that one.
+            if (v6[0] == 0x00 && v6[1] == 0x64 && v6[2] == 0xff && v6[3] == 0x9b && v6.AsSpan(4, 8).IndexOfAnyExcept((byte)0) < 0) return IsPrivate(new IPAddress(v6.AsSpan(12, 4)));
+            if (v6[0] == 0x20 && v6[1] == 0x02) return IsPrivate(new IPAddress(v6.AsSpan(2, 4)));
+            if (v6[0] == 0xff) return true; // multicast
+            if (v6.AsSpan(0, 12).IndexOfAnyExcept((byte)0) < 0) return IsPrivate(new IPAddress(v6.AsSpan(12, 4))); // ::a.b.c.d
+        }
         if (IPAddress.IsLoopback(address) || address.IsIPv6LinkLocal || address.IsIPv6SiteLocal || address.IsIPv6UniqueLocal) return true;
         if (address.AddressFamily != AddressFamily.InterNetwork) return address.Equals(IPAddress.IPv6Any);
         var b = address.GetAddressBytes();
-        return b[0] is 10 or 0 || (b[0] == 172 && b[1] is >= 16 and <= 31) || (b[0] == 192 && b[1] == 168) || (b[0] == 169 && b[1] == 254) || (b[0] == 100 && b[1] is >= 64 and <= 127);
+        return b[0] is 10 or 0 || b[0] >= 224 || (b[0] == 198 && b[1] is 18 or 19) || (b[0] == 172 && b[1] is >= 16 and <= 31) || (b[0] == 192 && b[1] == 168) || (b[0] == 169 && b[1] == 254) || (b[0] == 100 && b[1] is >= 64 and <= 127);
     }
+
+    /// <summary>A connection refused because its address is loopback or private (never retried).</summary>
+    private sealed class PrivateAddressException(string message) : Exception(message);
 }

@@ -11,7 +11,7 @@ internal static partial class ModelIdentifiers
 
     public const string VersionRule = "1-128 characters of letters, digits, '.', '_' or '-', starting with a letter or digit";
 
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")]
+    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\z")] // \z, not $: "$" also matches before a final newline
     private static partial Regex Part();
 
     /// <summary>A plain id (<c>resnet50</c>) or one in the Hugging Face form <c>org/name</c>: exactly one '/', each part a plain id.</summary>

@@ -337,6 +337,20 @@ public sealed class DownloadsApiTests : IClassFixture<HubSampleServerFactory>
         await ErrorAsync(await _client.PostAsync("/api/downloads/start", Json("""{"model_id": "x", "source": "file", "path": "/etc"}""")), HttpStatusCode.BadRequest, "INVALID_SOURCE");
         await ErrorAsync(await _client.PostAsync("/api/downloads/start", Json("""{"model_id": "x", "source": "url", "url": "http://127.0.0.1:9/model.onnx"}""")), HttpStatusCode.BadRequest, "INVALID_INPUT");
         await ErrorAsync(await _client.PostAsync("/api/downloads/start", Json("""{"model_id": 5}""")), HttpStatusCode.BadRequest, "INVALID_INPUT");
+        foreach (var pattern in new[] { "[]", "[!]", "[z-a]", "", string.Concat(Enumerable.Repeat("*a", 120)) + "b" })
+        {
+            // Patterns are checked before anything is planned; none makes matching slow or fails as a server error.
+            var body = System.Text.Json.JsonSerializer.Serialize(new { model_id = MiniLm, source = "huggingface", allow_patterns = new[] { pattern } });
+            var response = await _client.PostAsync("/api/downloads/start", Json(body));
+            Assert.True(response.StatusCode is HttpStatusCode.BadRequest or HttpStatusCode.OK, $"{pattern}: {(int)response.StatusCode}");
+            if (response.StatusCode == HttpStatusCode.OK)
+            {
+                // A pattern fnmatch also accepts ([] matches nothing, so no ONNX file is chosen: refused anyway).
+                Assert.Fail($"'{pattern}' started a download");
+            }
+        }
+
+        await ErrorAsync(await _client.PostAsync("/api/downloads/start", Json("""{"model_id": "x", "source": "file", "path": "a\u0000b"}""")), HttpStatusCode.BadRequest, "INVALID_SOURCE");
         foreach (var action in new[] { "pause", "resume", "cancel" }) await ErrorAsync(await _client.PutAsync($"/api/downloads/task_123/{action}", null), HttpStatusCode.NotFound, "TASK_NOT_FOUND");
         await ErrorAsync(await _client.DeleteAsync("/api/downloads/task_123"), HttpStatusCode.NotFound, "TASK_NOT_FOUND");
         await ErrorAsync(await _client.GetAsync("/api/downloads/list?status=sleeping"), HttpStatusCode.BadRequest, "INVALID_INPUT");

@@ -111,4 +111,29 @@ public sealed class DeploymentFromSourceTests : IAsyncLifetime
         Assert.Empty(deployments.ListDeployments());
         Assert.Equal(0, (await provider.GetRequiredService<IDownloadManager>().ListAsync(new DownloadQuery())).Total);
     }
+
+    [Fact]
+    public async Task StartAsync_AfterItsDownloadWasCancelled_IsAConflict()
+    {
+        _bed.Hub.Faults.BytesPerSecond = 20_000;
+        await using var provider = Build();
+        await RestoreAsync(provider);
+        var deployments = provider.GetRequiredService<IDeploymentManager>();
+        var info = await deployments.DeployAsync(Spec);
+        var downloads = provider.GetRequiredService<IDownloadManager>();
+        await DownloadTestBed.WaitForBytesAsync(downloads, info.DownloadTaskId!, 1);
+        await downloads.CancelAsync(info.DownloadTaskId!);
+        using var timeout = new CancellationTokenSource(DownloadTestBed.Patience);
+        await Assert.ThrowsAsync<DeploymentFailedException>(() => deployments.WaitUntilRunningAsync("from-hub", timeout.Token));
+        var refused = await Assert.ThrowsAsync<ModelKitConflictException>(() => deployments.StartAsync("from-hub"));
+        Assert.Contains("was cancelled", refused.Message, StringComparison.Ordinal);
+
+        // A second deployment of the same model while the first is active is refused before any download starts.
+        _bed.Hub.Faults.BytesPerSecond = 0;
+        await deployments.DeleteAsync("from-hub");
+        await deployments.DeployAsync(Spec);
+        var before = (await downloads.ListAsync(new DownloadQuery())).Total;
+        await Assert.ThrowsAnyAsync<ModelKitException>(() => deployments.DeployAsync(Spec with { DeploymentId = "second" }));
+        Assert.Equal(before, (await downloads.ListAsync(new DownloadQuery())).Total);
+    }
 }
