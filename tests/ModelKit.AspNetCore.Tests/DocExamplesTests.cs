@@ -23,8 +23,14 @@ public sealed class DocExamplesTests
         await factory.WaitUntilRunningAsync(client, "demo-bert");
         await factory.WaitUntilRunningAsync(client, "all-MiniLM-L6-v2");
 
+        await AssertAnswerAsDocumentedAsync(document, client.BaseAddress!);
+    }
+
+    /// <summary>Runs <paramref name="document"/>'s bash blocks with the real curl against <paramref name="server"/> (scripts/check-doc-examples.sh).</summary>
+    internal static async Task AssertAnswerAsDocumentedAsync(string document, Uri server)
+    {
         var script = Path.Combine(RepositoryRoot.Path, "scripts", "check-doc-examples.sh");
-        var start = new ProcessStartInfo("bash", [script, Path.Combine(RepositoryRoot.Path, document), client.BaseAddress!.ToString().TrimEnd('/')])
+        var start = new ProcessStartInfo("bash", [script, Path.Combine(RepositoryRoot.Path, document), server.ToString().TrimEnd('/')])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

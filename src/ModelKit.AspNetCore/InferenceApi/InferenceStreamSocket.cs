@@ -70,24 +70,7 @@ internal static class InferenceStreamSocket
         public void Dispose() => _sending.Dispose();
 
         // One whole text message, or null when the client closes.
-        private async Task<byte[]?> ReceiveAsync(CancellationToken cancellationToken)
-        {
-            var buffer = new byte[8192];
-            using var message = new MemoryStream();
-            while (true)
-            {
-                var result = await socket.ReceiveAsync(buffer, cancellationToken);
-                if (result.MessageType == WebSocketMessageType.Close) return null;
-                message.Write(buffer, 0, result.Count);
-                if (message.Length > MaxMessageBytes)
-                {
-                    await socket.CloseAsync(WebSocketCloseStatus.MessageTooBig, $"A message may hold at most {MaxMessageBytes} bytes.", cancellationToken);
-                    return null;
-                }
-
-                if (result.EndOfMessage) return message.ToArray();
-            }
-        }
+        private Task<byte[]?> ReceiveAsync(CancellationToken cancellationToken) => WebSocketMessages.ReceiveAsync(socket, MaxMessageBytes, cancellationToken);
 
         private void Handle(byte[] message, CancellationToken closing)
         {

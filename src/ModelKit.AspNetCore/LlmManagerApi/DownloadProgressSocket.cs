@@ -185,25 +185,8 @@ internal static class DownloadProgressSocket
             }
         }
 
-        // One whole text message (at most 4 KiB: subscriptions are small), or null when the client closes.
-        private async Task<byte[]?> ReceiveAsync(CancellationToken cancellationToken)
-        {
-            var buffer = new byte[1024];
-            using var message = new MemoryStream();
-            while (true)
-            {
-                var result = await socket.ReceiveAsync(buffer, cancellationToken);
-                if (result.MessageType == WebSocketMessageType.Close) return null;
-                message.Write(buffer, 0, result.Count);
-                if (message.Length > MaxMessageBytes)
-                {
-                    await socket.CloseAsync(WebSocketCloseStatus.MessageTooBig, "Messages are at most 4 KiB.", CancellationToken.None);
-                    return null;
-                }
-
-                if (result.EndOfMessage) return message.ToArray();
-            }
-        }
+        // One whole text message, or null when the client closes.
+        private Task<byte[]?> ReceiveAsync(CancellationToken cancellationToken) => WebSocketMessages.ReceiveAsync(socket, MaxMessageBytes, cancellationToken);
     }
 
     private sealed record ClientMessage(string? Type, string? TaskId);

@@ -16,14 +16,12 @@ internal static class LlmCatalogueEndpoints
         string? fallback = null;
         if (IsHub(source))
         {
-            var (hubNumber, hubSize) = (Parse.Int(page, "page") ?? 1, Parse.Int(page_size, "page_size") ?? 20);
-            if (hubNumber < 1) throw new InvalidInputException($"'page' must be 1 or more (was {hubNumber}).");
-            if (hubSize is < 1 or > 100) throw new InvalidInputException($"'page_size' must be 1..100 (was {hubSize}).");
-            if ((long)(hubNumber - 1) * hubSize > 999) throw new InvalidInputException($"A hub search reaches its first 1000 results; page {hubNumber} of {hubSize} is past them.");
+            var (hubNumber, hubSize, hubSkip) = LlmManager.Paging(page, page_size);
+            if (hubSkip > 999) throw new InvalidInputException($"A hub search reaches its first 1000 results; page {hubNumber} of {hubSize} is past them.");
             try
             {
-                var found = await hub.SearchAsync(new Downloads.HubSearchQuery { Search = query, Filter = model_type, Offset = (hubNumber - 1) * hubSize, Limit = hubSize }, cancellationToken);
-                int? total = found.HasMore ? null : (hubNumber - 1) * hubSize + found.Items.Count;
+                var found = await hub.SearchAsync(new Downloads.HubSearchQuery { Search = query, Filter = model_type, Offset = hubSkip, Limit = hubSize }, cancellationToken);
+                int? total = found.HasMore ? null : hubSkip + found.Items.Count;
                 int? hubPages = total is { } t ? (t + hubSize - 1) / hubSize : null;
                 var items = new List<LlmHubModel>();
                 foreach (var item in found.Items) items.Add(HubModelOf(item, await registry.FindModelAsync(item.Id, cancellationToken) is not null));
@@ -40,13 +38,8 @@ internal static class LlmCatalogueEndpoints
             return refused;
         }
 
-        var number = Parse.Int(page, "page") ?? 1;
-        var size = Parse.Int(page_size, "page_size") ?? 20;
-        if (number < 1) throw new InvalidInputException($"'page' must be 1 or more (was {number}).");
-        if (size is < 1 or > 100) throw new InvalidInputException($"'page_size' must be 1..100 (was {size}).");
-        var skip = (long)(number - 1) * size;
-        if (skip > int.MaxValue) throw new InvalidInputException($"'page' {number} is past any result.");
-        var result = await registry.ListModelsAsync(new ModelQuery { Text = query, Task = model_type, Offset = (int)skip, Limit = size }, cancellationToken);
+        var (number, size, skip) = LlmManager.Paging(page, page_size);
+        var result = await registry.ListModelsAsync(new ModelQuery { Text = query, Task = model_type, Offset = skip, Limit = size }, cancellationToken);
         var pages = (result.Total + size - 1) / size;
         return LlmManager.Ok(new LlmPage<LlmModel>(
             [.. result.Items.Select(m => ModelOf(m, deployments.FindByModel(m.Id), details: false))],

@@ -54,16 +54,11 @@ internal static class LlmDownloadEndpoints
 
     public static async Task<IResult> ListAsync(IDownloadManager downloads, string? status, string? page, string? page_size, CancellationToken cancellationToken)
     {
-        var number = Parse.Int(page, "page") ?? 1;
-        var size = Parse.Int(page_size, "page_size") ?? 20;
-        if (number < 1) throw new InvalidInputException($"'page' must be 1 or more (was {number}).");
-        if (size is < 1 or > 100) throw new InvalidInputException($"'page_size' must be 1..100 (was {size}).");
-        var skip = (long)(number - 1) * size;
-        if (skip > int.MaxValue) throw new InvalidInputException($"'page' {number} is past any result.");
+        var (number, size, skip) = LlmManager.Paging(page, page_size);
         var result = await downloads.ListAsync(new DownloadQuery
         {
             Statuses = status is null ? [] : LlmDownloadTask.StatesNamed(status),
-            Offset = (int)skip,
+            Offset = skip,
             Limit = size,
         }, cancellationToken);
         var pages = (result.Total + size - 1) / size;

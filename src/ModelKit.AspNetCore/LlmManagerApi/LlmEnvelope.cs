@@ -30,6 +30,18 @@ internal static class LlmManager
     /// <summary>Seed 004's code for an action the task's state does not allow (pausing a finished task …) or an unknown socket message.</summary>
     public const string InvalidAction = "INVALID_ACTION";
 
+    /// <summary>Seed 004's paging: <c>page</c> ≥ 1 (default 1), <c>page_size</c> 1..100 (default 20); INVALID_INPUT otherwise.</summary>
+    public static (int Page, int Size, int Skip) Paging(string? page, string? pageSize)
+    {
+        var number = Parse.Int(page, "page") ?? 1;
+        var size = Parse.Int(pageSize, "page_size") ?? 20;
+        if (number < 1) throw new InvalidInputException($"'page' must be 1 or more (was {number}).");
+        if (size is < 1 or > 100) throw new InvalidInputException($"'page_size' must be 1..100 (was {size}).");
+        var skip = (long)(number - 1) * size;
+        if (skip > int.MaxValue) throw new InvalidInputException($"'page' {number} is past any result.");
+        return (number, size, (int)skip);
+    }
+
     /// <summary>A success with <paramref name="message"/> around <paramref name="data"/>.</summary>
     public static IResult Ok<T>(T data, string message = "success", int status = StatusCodes.Status200OK) =>
         Results.Json(new LlmEnvelope<T>(true, message, data, status, DateTimeOffset.UtcNow), ModelKitJson.Options, statusCode: status);

@@ -306,21 +306,7 @@ public sealed class DownloadsApiTests : IClassFixture<HubSampleServerFactory>
     public async Task DownloadsDocument_CurlExamples_AnswerAsDocumented()
     {
         // docs/downloads.md's bash blocks, run with the real curl against this server and its local hub.
-        var script = Path.Combine(RepositoryRoot.Path, "scripts", "check-doc-examples.sh");
-        var start = new System.Diagnostics.ProcessStartInfo("bash", [script, Path.Combine(RepositoryRoot.Path, "docs", "downloads.md"), _client.BaseAddress!.ToString().TrimEnd('/')])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = RepositoryRoot.Path,
-        };
-        using var process = System.Diagnostics.Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
-        var report = await output + await errors;
-        Assert.True(process.ExitCode == 0, report);
-        Assert.Contains(" 0 not as documented", report, StringComparison.Ordinal);
-        Assert.DoesNotContain("FAIL", report, StringComparison.Ordinal);
+        await DocExamplesTests.AssertAnswerAsDocumentedAsync(Path.Combine("docs", "downloads.md"), _client.BaseAddress!);
     }
 
     [Fact]

@@ -75,21 +75,29 @@ internal sealed partial class HubHandler
         });
     }
 
-    private async Task ModelInfoAsync(HttpContext context, string owner, string name, string revision)
+    // The repository at the revision asked for, or null once the hub's error (RepoNotFound, RevisionNotFound) is written.
+    private async Task<HubRepository?> OpenAtRevisionAsync(HttpContext context, string owner, string name, string revision)
     {
-        counters.AddInfo();
         var repository = store.Open(owner, name);
         if (repository is null)
         {
             await HubErrors.RepoNotFoundAsync(context, owner + "/" + name);
-            return;
+            return null;
         }
 
         if (!repository.HasRevision(revision))
         {
             await HubErrors.RevisionNotFoundAsync(context, repository, revision);
-            return;
+            return null;
         }
+
+        return repository;
+    }
+
+    private async Task ModelInfoAsync(HttpContext context, string owner, string name, string revision)
+    {
+        counters.AddInfo();
+        if (await OpenAtRevisionAsync(context, owner, name, revision) is not { } repository) return;
 
         var blobs = IsTrue(context.Request.Query["blobs"]);
         await WriteJsonAsync(context, writer => WriteModel(writer, repository, siblings: true, blobs, config: true));
@@ -98,18 +106,7 @@ internal sealed partial class HubHandler
     private async Task TreeAsync(HttpContext context, string owner, string name, string revision, ReadOnlyMemory<string> pathSegments)
     {
         counters.AddTree();
-        var repository = store.Open(owner, name);
-        if (repository is null)
-        {
-            await HubErrors.RepoNotFoundAsync(context, owner + "/" + name);
-            return;
-        }
-
-        if (!repository.HasRevision(revision))
-        {
-            await HubErrors.RevisionNotFoundAsync(context, repository, revision);
-            return;
-        }
+        if (await OpenAtRevisionAsync(context, owner, name, revision) is not { } repository) return;
 
         var prefix = "";
         if (pathSegments.Length > 0 && !HubPaths.TryFilePath(pathSegments.Span, out prefix))
@@ -161,14 +158,7 @@ internal sealed partial class HubHandler
                     writer.WriteString("oid", file.BlobId);
                     writer.WriteNumber("size", file.Length);
                     writer.WriteString("path", path);
-                    if (file.IsLfs)
-                    {
-                        writer.WriteStartObject("lfs");
-                        writer.WriteString("oid", file.Sha256);
-                        writer.WriteNumber("size", file.Length);
-                        writer.WriteNumber("pointerSize", file.PointerSize);
-                        writer.WriteEndObject();
-                    }
+                    if (file.IsLfs) WriteLfs(writer, file, "oid"); // the tree names the hash "oid"
                 }
 
                 writer.WriteEndObject();
@@ -217,14 +207,7 @@ internal sealed partial class HubHandler
                 {
                     writer.WriteNumber("size", file.Length);
                     writer.WriteString("blobId", file.BlobId);
-                    if (file.IsLfs)
-                    {
-                        writer.WriteStartObject("lfs");
-                        writer.WriteString("sha256", file.Sha256);
-                        writer.WriteNumber("size", file.Length);
-                        writer.WriteNumber("pointerSize", file.PointerSize);
-                        writer.WriteEndObject();
-                    }
+                    if (file.IsLfs) WriteLfs(writer, file, "sha256"); // the model API names it "sha256"
                 }
 
                 writer.WriteEndObject();
@@ -304,5 +287,14 @@ internal sealed partial class HubHandler
         context.Response.ContentType = "application/json; charset=utf-8";
         context.Response.ContentLength = buffer.WrittenCount;
         if (!HttpMethods.IsHead(context.Request.Method)) await context.Response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted);
+    }
+
+    private static void WriteLfs(System.Text.Json.Utf8JsonWriter writer, HubFile file, string hashName)
+    {
+        writer.WriteStartObject("lfs");
+        writer.WriteString(hashName, file.Sha256);
+        writer.WriteNumber("size", file.Length);
+        writer.WriteNumber("pointerSize", file.PointerSize);
+        writer.WriteEndObject();
     }
 }

@@ -12,18 +12,7 @@ internal sealed partial class HubHandler
     private async Task ResolveAsync(HttpContext context, string owner, string name, string revision, ReadOnlyMemory<string> pathSegments)
     {
         counters.AddResolve();
-        var repository = store.Open(owner, name);
-        if (repository is null)
-        {
-            await HubErrors.RepoNotFoundAsync(context, owner + "/" + name);
-            return;
-        }
-
-        if (!repository.HasRevision(revision))
-        {
-            await HubErrors.RevisionNotFoundAsync(context, repository, revision);
-            return;
-        }
+        if (await OpenAtRevisionAsync(context, owner, name, revision) is not { } repository) return;
 
         if (!HubPaths.TryFilePath(pathSegments.Span, out var path) || repository.Find(path) is not { } file)
         {
