@@ -273,7 +273,16 @@ internal sealed partial class DownloadManager
         }
 
         var target = record.TargetModelId;
-        if (await _registry.FindModelAsync(target, cancellationToken).ConfigureAwait(false) is null)
+        var existing = await _registry.FindModelAsync(target, cancellationToken).ConfigureAwait(false);
+        if (existing is not null && await FindSameVersionAsync(existing, files, cancellationToken).ConfigureAwait(false) is { } same
+            && (request.Version is null || request.Version == same))
+        {
+            // The same files are a version already (registered by this task before the process stopped, between the
+            // registry's commit and the task's record, or downloaded before): they are not registered twice.
+            return same;
+        }
+
+        if (existing is null)
         {
             var metadata = new Dictionary<string, string>(StringComparer.Ordinal)
             {
@@ -304,6 +313,28 @@ internal sealed partial class DownloadManager
 
         var version = await _registry.AddVersionAsync(target, request.Version, files, primary, cancellationToken).ConfigureAwait(false);
         return version.Version;
+    }
+
+    /// <summary>A ready version of <paramref name="model"/> with exactly these files (names and contents), if any.</summary>
+    private static async Task<string?> FindSameVersionAsync(ModelInfo model, List<ArtifactSource> files, CancellationToken cancellationToken)
+    {
+        var candidates = model.Versions.Where(v => v.Status == ModelVersionStatus.Ready && v.Files.Count == files.Count).ToList();
+        if (candidates.Count == 0) return null;
+        var hashes = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var file in files)
+        {
+            var (stream, owned) = await file.OpenAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                hashes[file.Name] = Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken).ConfigureAwait(false));
+            }
+            finally
+            {
+                if (owned) await stream.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+
+        return candidates.FirstOrDefault(v => v.Files.All(f => hashes.TryGetValue(f.Name, out var hash) && string.Equals(hash, f.Sha256, StringComparison.OrdinalIgnoreCase)))?.Version;
     }
 
     /// <summary>Publishes progress of the downloading tasks about every <see cref="DownloadOptions.ProgressInterval"/>.</summary>

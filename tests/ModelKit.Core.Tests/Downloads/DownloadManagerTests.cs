@@ -459,7 +459,7 @@ public sealed class DownloadManagerTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task StartAsync_VersionAlreadyRegistered_ThrowsModelAlreadyExists()
+    public async Task StartAsync_VersionAlreadyRegistered_ThrowsModelAlreadyExists_AndTheSameFilesAreNotRegisteredTwice()
     {
         var manager = _bed.CreateManager();
         var started = await manager.StartAsync(Hub() with { Version = "v1" });
@@ -467,9 +467,15 @@ public sealed class DownloadManagerTests : IAsyncLifetime
 
         await Assert.ThrowsAsync<ModelAlreadyExistsException>(() => manager.StartAsync(Hub() with { Version = "v1" }));
 
-        // Without a version, a second download becomes the next version of the same model.
+        // Without a version, a second download of the same files is the version already there, not a copy of it …
         var again = await manager.StartAsync(Hub());
-        await DownloadTestBed.CompleteAsync(manager, again.Id);
+        Assert.Equal("v1", (await DownloadTestBed.CompleteAsync(manager, again.Id)).RegisteredVersion);
+        Assert.Single((await _bed.Registry.GetModelAsync(Repo)).Versions);
+
+        // … and once the hub's files change, the next version.
+        _bed.Write(Repo, "config.json", """{"model_type": "mlp", "hidden_size": 256, "revised": true}""");
+        var changed = await manager.StartAsync(Hub());
+        Assert.NotEqual("v1", (await DownloadTestBed.CompleteAsync(manager, changed.Id)).RegisteredVersion);
         Assert.Equal(2, (await _bed.Registry.GetModelAsync(Repo)).Versions.Count);
     }
 
