@@ -6,6 +6,7 @@
 //   dotnet run -c Release --project benchmarks/ModelKit.Benchmarks -- cache [rounds] [modelA,modelB]   cache accounting vs resident memory
 //   dotnet run -c Release --project benchmarks/ModelKit.Benchmarks -- embed [seconds] [callers] [rounds]   text embeddings on all-MiniLM-L6-v2: ModelKit vs a per-string loop vs direct threads
 //   dotnet run -c Release --project benchmarks/ModelKit.Benchmarks -- generate [seconds] [maxTokens] [streams] [intraOpThreads] [rounds]   text generation (45M decoder): ModelKit vs a per-request loop
+//   dotnet run -c Release --project benchmarks/ModelKit.Benchmarks -- download [rounds]   MiniLM from a local hub: ModelKit's download manager vs GET + sha256 by hand
 using BenchmarkDotNet.Running;
 using ModelKit.Benchmarks;
 
@@ -54,6 +55,13 @@ if (args.Length > 0 && args[0] == "generate")
     var rounds = args.Length > 5 ? int.Parse(args[5], System.Globalization.CultureInfo.InvariantCulture) : 1;
     Console.WriteLine($"{Environment.ProcessorCount} cores, ONNX Runtime {ModelKit.Onnx.OnnxBackend.RuntimeVersion}, {seconds} s per point after a warm-up of 2 s + 0.25 s per stream, {rounds} round(s); load average {File.ReadAllText("/proc/loadavg").Trim()}");
     return await GenerationLoadDriver.RunAsync(TimeSpan.FromSeconds(seconds), maxTokens, streams, threads, rounds);
+}
+
+if (args.Length > 0 && args[0] == "download")
+{
+    var rounds = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5;
+    Console.WriteLine($"{Environment.ProcessorCount} cores; local hub on loopback; {rounds} rounds");
+    return await DownloadDriver.RunAsync(rounds);
 }
 
 if (args.Length == 3 && args[0] == "gpu")
