@@ -122,6 +122,7 @@ internal sealed partial class DownloadManager
         var part = final + ".part";
         Directory.CreateDirectory(Path.GetDirectoryName(part)!);
         var source = _sources.TryGetValue(record.Source, out var s) ? s : throw new InvalidSourceException($"The source '{record.Source}' of this task is no longer configured.");
+        string? expectedSha256 = null;
         await _retry.ExecuteAsync(async token =>
         {
             var offset = File.Exists(part) ? new FileInfo(part).Length : 0;
@@ -144,6 +145,23 @@ internal sealed partial class DownloadManager
                 if (file.Size is { } planned && content.TotalLength is { } total && total != planned)
                 {
                     throw new IntegrityException($"'{file.Name}' is {total} bytes at the source now, not the {planned} bytes it had when the download was planned: the file changed. Start a new download.");
+                }
+
+                // What the hub says with the file must agree with the plan: the commit asked for, the hash published.
+                if (content.Revision is { Length: 40 } served && record.Plan.Revision.Length == 40 && !served.Equals(record.Plan.Revision, StringComparison.OrdinalIgnoreCase))
+                {
+                    throw new IntegrityException($"The hub served '{file.Name}' from commit {served[..12]}…, not the pinned {record.Plan.Revision[..12]}….");
+                }
+
+                if (content.EntityTag is { } tag && (file.Sha256 ?? file.GitBlobSha1) is { } published && tag.Length == published.Length
+                    && !tag.Equals(published, StringComparison.OrdinalIgnoreCase))
+                {
+                    throw new IntegrityException($"The hub sent '{file.Name}' with the hash {tag[..12]}…, not the {published[..12]}… its listing published.");
+                }
+
+                if (content.EntityTag is { Length: 64 } sha256 && file.Sha256 is null && file.GitBlobSha1 is null)
+                {
+                    expectedSha256 = sha256; // a hub whose listing gave no hash: the one it sends with the file is checked
                 }
 
                 if (content.Offset != offset) Log.DownloadRangeIgnored(_logger, record.Id, file.Name, offset);
@@ -204,7 +222,7 @@ internal sealed partial class DownloadManager
             }
         }, cancellationToken).ConfigureAwait(false);
 
-        await VerifyAsync(file, part, cancellationToken).ConfigureAwait(false);
+        await VerifyAsync(expectedSha256 is null ? file : file with { Sha256 = expectedSha256 }, part, cancellationToken).ConfigureAwait(false);
         File.Move(part, final, overwrite: true);
         Interlocked.Exchange(ref entry.Bytes[index], new FileInfo(final).Length);
         entry.Verified[index] = true;

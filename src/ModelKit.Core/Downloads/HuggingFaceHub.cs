@@ -70,6 +70,7 @@ internal sealed partial class HuggingFaceHub : IModelHub
         CheckRepoId(repoId);
         ArgumentException.ThrowIfNullOrEmpty(path);
         var address = new Uri(Endpoint, $"{RepoPath(repoId)}/resolve/{EscapeRevision(revision)}/{string.Join('/', path.Split('/').Select(Uri.EscapeDataString))}");
+        string? linkedEtag = null, repoCommit = null;
         for (var hop = 0; ; hop++)
         {
             using var request = new HttpRequestMessage(HttpMethod.Get, address);
@@ -79,6 +80,9 @@ internal sealed partial class HuggingFaceHub : IModelHub
             try
             {
                 var status = (int)response.StatusCode;
+                // The hub's answer for the file names its hash and commit; a redirect to storage does not repeat them.
+                linkedEtag ??= Header(response, "X-Linked-Etag");
+                repoCommit ??= Header(response, "X-Repo-Commit");
                 if (status is >= 300 and < 400 && response.Headers.Location is { } location)
                 {
                     if (hop >= MaxRedirects) throw new SourceUnavailableException($"The hub redirected '{path}' of '{repoId}' more than {MaxRedirects} times.");
@@ -99,7 +103,11 @@ internal sealed partial class HuggingFaceHub : IModelHub
                 var range = response.Content.Headers.ContentRange;
                 var start = response.StatusCode == HttpStatusCode.PartialContent && range?.From is { } from ? from : 0;
                 var total = range?.Length ?? (start == 0 ? response.Content.Headers.ContentLength : null);
-                return new ModelSourceContent(content, start, total, response);
+                return new ModelSourceContent(content, start, total, response)
+                {
+                    EntityTag = Unquote(linkedEtag ?? response.Headers.ETag?.Tag),
+                    Revision = repoCommit,
+                };
             }
             catch
             {
@@ -107,6 +115,18 @@ internal sealed partial class HuggingFaceHub : IModelHub
                 throw;
             }
         }
+    }
+
+    private static string? Header(HttpResponseMessage response, string name) =>
+        response.Headers.TryGetValues(name, out var values) ? values.FirstOrDefault() : null;
+
+    // "W/\"abc\"" or "\"abc\"" → abc, lower-case; only what looks like a hash (40 or 64 hex digits) is kept.
+    private static string? Unquote(string? tag)
+    {
+        if (tag is null) return null;
+        var value = tag.StartsWith("W/", StringComparison.Ordinal) ? tag[2..] : tag;
+        value = value.Trim('"').ToLowerInvariant();
+        return value.Length is 40 or 64 && value.All(char.IsAsciiHexDigit) ? value : null;
     }
 
     /// <summary>A repository id as the hub spells it in paths: <c>org/name</c> or a bare <c>name</c>, each part of letters, digits, '.', '_' or '-'.</summary>

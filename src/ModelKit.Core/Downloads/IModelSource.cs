@@ -82,6 +82,15 @@ public sealed class ModelSourceContent : IAsyncDisposable
     /// <summary>The file's whole length, when the source said.</summary>
     public long? TotalLength { get; }
 
+    /// <summary>
+    /// The hash the source sent with the file, unquoted (a hub's <c>X-Linked-Etag</c> — the sha256 of an LFS file — or its
+    /// <c>ETag</c>, the git blob sha1 of another file); null when it sent none. Checked against the plan's hash.
+    /// </summary>
+    public string? EntityTag { get; init; }
+
+    /// <summary>The revision the source says it served (a hub's <c>X-Repo-Commit</c>); null when it did not say.</summary>
+    public string? Revision { get; init; }
+
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()
     {

@@ -127,4 +127,33 @@ public sealed class DownloadLifecycleTests : IAsyncLifetime
         await Assert.ThrowsAsync<ModelNotFoundException>(() => manager.StartAsync(new DownloadRequest { Source = "file", ModelId = "escaped", Path = "link" }));
         Assert.Equal(0, (await manager.ListAsync(new DownloadQuery())).Total);
     }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Transfer_TheHashSentWithTheFile_IsChecked(bool listingHasHash)
+    {
+        // A source whose listing publishes the right hash but sends another with the file, or publishes none and sends one
+        // that the bytes do not match: either way the task fails its integrity check and registers nothing.
+        var bytes = _bed.Read(DownloadTestBed.Repo, "model.onnx");
+        var real = DownloadTestBed.Sha256(bytes);
+        var other = DownloadTestBed.Sha256([1, 2, 3]);
+        var source = new TaggingSource(bytes, listingHasHash ? real : null, other);
+        var manager = _bed.CreateManager(extraSources: [source]);
+        var task = await manager.StartAsync(new DownloadRequest { Source = "tagging", ModelId = "tagged" });
+        var failed = await DownloadTestBed.WaitForStatusAsync(manager, task.Id, DownloadStatus.Failed);
+        Assert.Equal(ModelKitErrorCodes.IntegrityCheckFailed, failed.Error?.Code);
+        Assert.Null(await _bed.Registry.FindModelAsync("tagged"));
+    }
+
+    private sealed class TaggingSource(byte[] content, string? listed, string sent) : IModelSource
+    {
+        public string Name => "tagging";
+
+        public Task<ModelSourcePlan> PlanAsync(DownloadRequest request, CancellationToken cancellationToken = default) =>
+            Task.FromResult(new ModelSourcePlan { Location = "memory", Revision = "r1", Files = [new ModelSourceFile("model.onnx", "model.onnx", content.Length, listed)], PrimaryFile = "model.onnx" });
+
+        public Task<ModelSourceContent> OpenAsync(ModelSourcePlan plan, ModelSourceFile file, long offset, CancellationToken cancellationToken = default) =>
+            Task.FromResult(new ModelSourceContent(new MemoryStream(content, (int)offset, content.Length - (int)offset), offset, content.Length) { EntityTag = sent });
+    }
 }
