@@ -1,0 +1,55 @@
+using System.Net;
+using System.Text.Json;
+using ModelKit.ModelGenerator;
+using ModelKit.Peers;
+
+using static ModelKit.Tests.Http;
+
+namespace ModelKit.Tests.Peers;
+
+/// <summary>
+/// The benchmarks' hand-written peer (benchmarks/peers/HandWrittenServer) answers seed 000's inference request as
+/// ModelKit does, for the same model and body, over real sockets: a comparison between the two measures the same work.
+/// </summary>
+public sealed class HandWrittenPeerTests : IClassFixture<KestrelSampleServerFactory>
+{
+    private readonly KestrelSampleServerFactory _factory;
+
+    public HandWrittenPeerTests(KestrelSampleServerFactory factory) => _factory = factory;
+
+    [Fact]
+    public async Task DemoMlp_SameBody_SameLogitsAsModelKit()
+    {
+        var client = _factory.CreateClient();
+        await _factory.WaitUntilRunningAsync(client, "demo-mlp");
+        using var dir = new TempDirectory();
+        var model = Path.Combine(dir.Path, "model.onnx");
+        await File.WriteAllBytesAsync(model, DemoModels.CreateMlp()); // the sample's demo-mlp: the same generator, the same weights
+        await using var peer = HandWrittenPeer.Build(model, "demo-mlp", ["--urls", "http://127.0.0.1:0"]);
+        await peer.StartAsync();
+        using var peerClient = new HttpClient { BaseAddress = new Uri(peer.Urls.First()) };
+
+        var body = $$"""{"input_data": [[{{string.Join(", ", Enumerable.Range(1, 64).Select(i => (i / 64.0).ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)))}}], [{{string.Join(", ", Enumerable.Repeat("0.5", 64))}}]]}""";
+        var ours = await ExpectAsync(await client.PostAsync("/api/v1/models/demo-mlp/inference", Json(body)), HttpStatusCode.OK);
+        var theirs = await ExpectAsync(await peerClient.PostAsync("/api/v1/models/demo-mlp/inference", Json(body)), HttpStatusCode.OK);
+        foreach (var field in new[] { "request_id", "model_id", "output_data", "processing_time", "timestamp" }) Assert.True(theirs.TryGetProperty(field, out _), field);
+
+        var (ourLogits, theirLogits) = (ours.GetProperty("output_data").GetProperty("logits"), theirs.GetProperty("output_data").GetProperty("logits"));
+        Assert.Equal(Ints(ourLogits.GetProperty("shape")), Ints(theirLogits.GetProperty("shape")));
+        Assert.Equal([2, 10], Ints(theirLogits.GetProperty("shape")));
+        var (a, b) = (Floats(ourLogits.GetProperty("data")), Floats(theirLogits.GetProperty("data")));
+        Assert.Equal(a.Length, b.Length);
+        for (var i = 0; i < a.Length; i++) Assert.Equal(a[i], b[i], 4);
+        Assert.Contains(b, v => Math.Abs(v) > 1e-3); // real logits, not zeros
+
+        // An id it does not serve is a 404, as ModelKit's.
+        Assert.Equal(HttpStatusCode.NotFound, (await peerClient.PostAsync("/api/v1/models/ghost/inference", Json(body))).StatusCode);
+    }
+
+    // The data may come flat or nested by the shape; either way, the numbers in order.
+    private static float[] Floats(JsonElement data) => data.ValueKind == JsonValueKind.Array
+        ? [.. data.EnumerateArray().SelectMany(e => e.ValueKind == JsonValueKind.Array ? Floats(e) : [e.GetSingle()])]
+        : [];
+
+    private static long[] Ints(JsonElement shape) => [.. shape.EnumerateArray().Select(e => e.GetInt64())];
+}
