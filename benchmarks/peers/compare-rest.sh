@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ModelKit's sample server against the hand-written peer (HandWrittenServer), seed 000's inference endpoint, the same
+# ModelKit's sample server against the peers (HandWrittenServer, MlNetServer), seed 000's inference endpoint, the same
 # model and JSON body, measured with wrk (not .NET, so the load does not share the servers' runtime) in alternating
 # rounds on this machine.
 #   benchmarks/peers/compare-rest.sh [seconds=10] [connections=64] [rounds=2]
@@ -8,12 +8,13 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 seconds="${1:-10}"; connections="${2:-64}"; rounds="${3:-2}"
 work="$(mktemp -d)"
-cleanup() { kill "${server_pid:-}" "${peer_pid:-}" 2>/dev/null || true; rm -rf "$work"; }
+cleanup() { kill "${server_pid:-}" "${peer_pid:-}" "${mlnet_pid:-}" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk)"; exit 2; }
 
 dotnet build -c Release "$root/samples/ModelKit.SampleServer" -v q -nologo >/dev/null
 dotnet build -c Release "$root/benchmarks/peers/HandWrittenServer" -v q -nologo >/dev/null
+dotnet build -c Release "$root/benchmarks/peers/MlNetServer" -v q -nologo >/dev/null
 
 # ModelKit: the sample server (auth on, as shipped; the key's rate limit raised so that the load is not refused), demo models only.
 (cd "$root/samples/ModelKit.SampleServer" && exec dotnet bin/Release/net10.0/ModelKit.SampleServer.dll --urls http://127.0.0.1:9101 \
@@ -31,7 +32,9 @@ model="$work/data/blobs/sha256/${blob:0:2}/$blob"
 [ -f "$model" ] || { echo "demo-mlp's file was not found in the sample's store"; exit 1; }
 (exec dotnet "$root/benchmarks/peers/HandWrittenServer/bin/Release/net10.0/HandWrittenServer.dll" "$model" demo-mlp --urls http://127.0.0.1:9102 > "$work/peer.log" 2>&1) &
 peer_pid=$!
-sleep 3
+(exec dotnet "$root/benchmarks/peers/MlNetServer/bin/Release/net10.0/MlNetServer.dll" "$model" demo-mlp --urls http://127.0.0.1:9103 > "$work/mlnet.log" 2>&1) &
+mlnet_pid=$!
+sleep 4
 
 row="[$(seq -s, 1 64)]"
 cat > "$work/body.lua" <<LUA
@@ -48,7 +51,7 @@ LUA
 echo "$(nproc) cores; wrk -t2 -c$connections -d${seconds}s; seed 000 inference of demo-mlp (64→256→10), one row a request; $(date -u +%FT%TZ)"
 printf '%-8s %-12s %10s %9s %9s %9s %7s\n' round server req/s p50_ms p95_ms p99_ms errors
 for round in $(seq 1 "$rounds"); do
-  for target in modelkit:9101 hand-written:9102; do
+  for target in modelkit:9101 hand-written:9102 ml.net:9103; do
     name="${target%%:*}"; port="${target##*:}"
     line="$(wrk -t2 -c"$connections" -d"${seconds}s" -s "$work/body.lua" "http://127.0.0.1:$port/api/v1/models/demo-mlp/inference" | grep '^RESULT')"
     read -r _ rps p50 p95 p99 errors <<<"$line"
@@ -56,4 +59,5 @@ for round in $(seq 1 "$rounds"); do
     echo "$name $rps $p95" >> "$work/results"
   done
 done
-awk '{rps[$1]+=$2; n[$1]++} END {printf "mean req/s: modelkit %.0f, hand-written %.0f, ratio %.2fx\n", rps["modelkit"]/n["modelkit"], rps["hand-written"]/n["hand-written"], (rps["modelkit"]/n["modelkit"])/(rps["hand-written"]/n["hand-written"])}' "$work/results"
+awk '{rps[$1]+=$2; n[$1]++} END {m=rps["modelkit"]/n["modelkit"]; h=rps["hand-written"]/n["hand-written"]; l=rps["ml.net"]/n["ml.net"];
+  printf "mean req/s: modelkit %.0f, hand-written %.0f, ml.net %.0f; modelkit/hand-written %.2fx, modelkit/ml.net %.2fx\n", m, h, l, m/h, m/l}' "$work/results"

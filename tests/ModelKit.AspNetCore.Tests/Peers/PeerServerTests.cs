@@ -8,24 +8,28 @@ using static ModelKit.Tests.Http;
 namespace ModelKit.Tests.Peers;
 
 /// <summary>
-/// The benchmarks' hand-written peer (benchmarks/peers/HandWrittenServer) answers seed 000's inference request as
-/// ModelKit does, for the same model and body, over real sockets: a comparison between the two measures the same work.
+/// The benchmarks' peers (benchmarks/peers: the hand-written server and the ML.NET one) answer seed 000's inference
+/// request as ModelKit does, for the same model and body, over real sockets: a comparison measures the same work.
 /// </summary>
-public sealed class HandWrittenPeerTests : IClassFixture<KestrelSampleServerFactory>
+public sealed class PeerServerTests : IClassFixture<KestrelSampleServerFactory>
 {
     private readonly KestrelSampleServerFactory _factory;
 
-    public HandWrittenPeerTests(KestrelSampleServerFactory factory) => _factory = factory;
+    public PeerServerTests(KestrelSampleServerFactory factory) => _factory = factory;
 
-    [Fact]
-    public async Task DemoMlp_SameBody_SameLogitsAsModelKit()
+    [Theory]
+    [InlineData("hand-written")]
+    [InlineData("ml.net")]
+    public async Task DemoMlp_SameBody_SameLogitsAsModelKit(string kind)
     {
         var client = _factory.CreateClient();
         await _factory.WaitUntilRunningAsync(client, "demo-mlp");
         using var dir = new TempDirectory();
         var model = Path.Combine(dir.Path, "model.onnx");
         await File.WriteAllBytesAsync(model, DemoModels.CreateMlp()); // the sample's demo-mlp: the same generator, the same weights
-        await using var peer = HandWrittenPeer.Build(model, "demo-mlp", ["--urls", "http://127.0.0.1:0"]);
+        await using var peer = kind == "ml.net"
+            ? MlNetPeer.Build(model, "demo-mlp", ["--urls", "http://127.0.0.1:0"])
+            : HandWrittenPeer.Build(model, "demo-mlp", ["--urls", "http://127.0.0.1:0"]);
         await peer.StartAsync();
         using var peerClient = new HttpClient { BaseAddress = new Uri(peer.Urls.First()) };
 
