@@ -25,8 +25,8 @@ internal static class LlmDownloadEndpoints
             Url = url,
             Path = body.Path,
             PathInArchive = body.PathInArchive,
-            AllowPatterns = Patterns(body.AllowPatterns, "allow_patterns"),
-            IgnorePatterns = Patterns(body.IgnorePatterns, "ignore_patterns"),
+            AllowPatterns = body.AllowPatterns ?? [],
+            IgnorePatterns = body.IgnorePatterns ?? [],
             RegisterAs = body.RegisterAs,
             Version = body.Version,
             Task = body.ModelType,
@@ -78,17 +78,5 @@ internal static class LlmDownloadEndpoints
     {
         var (ticket, expires) = tickets.Issue(context.User);
         return LlmManager.Ok(new LlmSocketTicket(ticket, expires, (int)ModelKitWebSocketTickets.Lifetime.TotalSeconds), "Ticket issued");
-    }
-
-    private static List<string> Patterns(IReadOnlyList<string>? patterns, string field)
-    {
-        if (patterns is null) return [];
-        if (patterns.Count > 64) throw new InvalidInputException($"'{field}' holds at most 64 patterns (got {patterns.Count}).");
-        foreach (var pattern in patterns)
-        {
-            if (string.IsNullOrWhiteSpace(pattern) || pattern.Length > 256) throw new InvalidInputException($"Each of '{field}' must be a pattern of 1-256 characters.");
-        }
-
-        return [.. patterns];
     }
 }

@@ -118,13 +118,7 @@ internal sealed partial class DownloadManager
 
     private static string Name(DownloadStatus status) => status.ToString().ToLowerInvariant();
 
-    internal static string Bytes(long bytes) => bytes switch
-    {
-        >= 1L << 30 => $"{bytes / (double)(1L << 30):0.##} GiB",
-        >= 1L << 20 => $"{bytes / (double)(1L << 20):0.##} MiB",
-        >= 1L << 10 => $"{bytes / 1024.0:0.##} KiB",
-        _ => $"{bytes} B",
-    };
+    private static string Bytes(long bytes) => Caching.ModelCache.FormatBytes(bytes);
 
     private enum StopReason
     {

@@ -76,7 +76,7 @@ internal static class FileSelection
     }
 
     /// <summary>Whether <paramref name="name"/> matches the fnmatch-style <paramref name="pattern"/>.</summary>
-    public static bool Matches(string pattern, string name) => Compile(pattern).IsMatch(name);
+    public static bool Matches(string pattern, string name) => Compile(pattern, "patterns").IsMatch(name);
 
     /// <summary>Checks every pattern (INVALID_INPUT naming the first bad one), before anything is downloaded.</summary>
     public static void Validate(IReadOnlyList<string> patterns, string field)
@@ -84,8 +84,6 @@ internal static class FileSelection
         if (patterns.Count > 64) throw new InvalidInputException($"'{field}' holds at most 64 patterns (got {patterns.Count}).");
         foreach (var pattern in patterns) Compile(pattern, field);
     }
-
-    private static Regex Compile(string pattern) => Compile(pattern, "patterns");
 
     private static Regex Compile(string pattern, string field)
     {

@@ -39,20 +39,11 @@ internal sealed class UrlSource(HttpClient http, IOptions<DownloadOptions> optio
         HttpResponseMessage response;
         try
         {
-            response = await http.SendAsync(head, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
-        }
-        catch (HttpRequestException ex) when (ex.InnerException is PrivateAddressException refused)
-        {
-            throw new InvalidInputException($"The address redirects to where the server does not download from: {refused.Message}");
+            response = await SendAsync(head, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is HttpRequestException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
             throw new SourceUnavailableException($"'{url.Host}' could not be reached to plan the download.", ex);
-        }
-        catch (Exception ex) when (ex is UriFormatException or InvalidOperationException or NotSupportedException)
-        {
-            // A redirect to an address HttpClient cannot follow (file:, a malformed Location …).
-            throw new InvalidInputException("The address redirects to a location that is not an http or https address.");
         }
 
         using (response)
@@ -93,19 +84,7 @@ internal sealed class UrlSource(HttpClient http, IOptions<DownloadOptions> optio
             }
         }
 
-        HttpResponseMessage response;
-        try
-        {
-            response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
-        }
-        catch (HttpRequestException ex) when (ex.InnerException is PrivateAddressException refused)
-        {
-            throw new InvalidInputException($"The address redirects to where the server does not download from: {refused.Message}");
-        }
-        catch (Exception ex) when (ex is UriFormatException or InvalidOperationException or NotSupportedException)
-        {
-            throw new InvalidInputException("The address redirects to a location that is not an http or https address.");
-        }
+        var response = await SendAsync(request, cancellationToken).ConfigureAwait(false);
 
         try
         {
@@ -129,6 +108,25 @@ internal sealed class UrlSource(HttpClient http, IOptions<DownloadOptions> optio
         {
             response.Dispose();
             throw;
+        }
+    }
+
+    // Sends, following redirects; a redirect to a private address or to one that is not http(s) is the client's mistake
+    // (INVALID_INPUT, not retried); other failures pass through as HttpRequestException (transient).
+    private async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpRequestException ex) when (ex.InnerException is PrivateAddressException refused)
+        {
+            throw new InvalidInputException($"The address redirects to where the server does not download from: {refused.Message}");
+        }
+        catch (Exception ex) when (ex is UriFormatException or InvalidOperationException or NotSupportedException)
+        {
+            // A redirect to an address HttpClient cannot follow (file:, a malformed Location …).
+            throw new InvalidInputException("The address redirects to a location that is not an http or https address.");
         }
     }
 
