@@ -37,7 +37,7 @@ if (string.IsNullOrEmpty(builder.Configuration["urls"]) && !builder.Configuratio
 // ModelKit:Inference, ModelKit:Deployments, ModelKit:Jobs, ModelKit:Downloads, ModelKit:Hub (Endpoint, Token; else HF_ENDPOINT,
 // HF_TOKEN); environment variables such as ModelKit__Cache__MemoryLimitBytes.
 builder.Services.AddModelKit(builder.Configuration.GetSection("ModelKit"))
-    .AddOnnxRuntime()
+    .AddOnnxRuntime(o => builder.Configuration.GetSection("ModelKit:Onnx").Bind(o)) // IntraOpThreads, InterOpThreads, AllowSpinning, UseSharedThreadPool, SharedThreadPoolSize, GraphOptimization
     .ConfigureTextEmbeddings(builder.Configuration.GetSection("ModelKit:Embeddings")) // MaxInputs, MaxChunkRows, MaxChunkTokens, MaxChunksInFlight
     .ConfigureTextGeneration(builder.Configuration.GetSection("ModelKit:Generation")) // MaxBatchSequences, KvCacheBytes, PrefillChunkTokens, MaxQueuedRequests, MaxChoices, ChatTemplate
     .AddRemoteModels(builder.Configuration.GetSection("ModelKit:RemoteModels"))       // OpenAI-compatible providers served as models: Models:{id}:{Endpoint, ApiKey, Model, Provider}, Timeout, MaxRetries

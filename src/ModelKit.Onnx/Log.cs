@@ -4,8 +4,8 @@ namespace ModelKit.Onnx;
 
 internal static partial class Log
 {
-    [LoggerMessage(1001, LogLevel.Information, "Created ONNX Runtime session for {Path} on {Device} in {ElapsedMs:F1} ms.")]
-    public static partial void SessionCreated(ILogger logger, string path, string device, double elapsedMs);
+    [LoggerMessage(1001, LogLevel.Information, "Created ONNX Runtime session for {Path} on {Device} ({IntraOpThreads} intra-op threads) in {ElapsedMs:F1} ms.")]
+    public static partial void SessionCreated(ILogger logger, string path, string device, string intraOpThreads, double elapsedMs);
 
     [LoggerMessage(1002, LogLevel.Warning, "Device {Device} is not available ({Reason}); running {Path} on the CPU because CpuFallback is on.")]
     public static partial void FallingBackToCpu(ILogger logger, string device, string reason, string path);

@@ -23,6 +23,9 @@ internal sealed partial class OnnxModelSession : IModelSession
     private readonly OrtElementType[] _inputTypes;
     private bool _disposed;
 
+    /// <summary>The intra-op threads the session was created with; null for ONNX Runtime's default or the shared pool.</summary>
+    public int? IntraOpThreads { get; init; }
+
     public OnnxModelSession(InferenceSession session, SessionOptions sessionOptions, ExecutionDevice device, long memoryBytes, MemoryMeasurement measurement)
     {
         _session = session;

@@ -3,7 +3,11 @@ namespace ModelKit.Onnx;
 /// <summary>Settings of the ONNX Runtime backend.</summary>
 public sealed class OnnxRuntimeOptions
 {
-    /// <summary>Threads one run may use inside an operator; null lets ONNX Runtime choose (one per core). Default: null.</summary>
+    /// <summary>
+    /// Threads one run may use inside an operator, for every session; a deployment's own setting wins. Null: one per core
+    /// for a model that runs one batch at a time, and the cores divided by the replicas (at least one) for a deployment
+    /// whose replicas run at once on the CPU, decided when the session is created. Default: null.
+    /// </summary>
     public int? IntraOpThreads { get; set; }
 
     /// <summary>Threads for running independent graph branches in parallel; null leaves ONNX Runtime's default. Default: null.</summary>

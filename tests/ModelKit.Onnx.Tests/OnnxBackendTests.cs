@@ -29,6 +29,34 @@ public sealed class OnnxBackendTests : IDisposable
     }
 
     [Fact]
+    public async Task LoadAsync_ConcurrentRunsOnTheCpu_ShareTheCoresUnlessThreadsAreSet()
+    {
+        var defaults = new OnnxBackend(Options.Create(new OnnxRuntimeOptions()));
+        using (var alone = (OnnxModelSession)await defaults.LoadAsync(new ModelLoadRequest(TestModels.Mlp)))
+        {
+            Assert.Null(alone.IntraOpThreads); // one run at a time: ONNX Runtime's default (a thread per core)
+        }
+
+        using (var shared = (OnnxModelSession)await defaults.LoadAsync(new ModelLoadRequest(TestModels.Mlp) { ConcurrentRuns = 2 }))
+        {
+            Assert.Equal(Math.Max(1, Environment.ProcessorCount / 2), shared.IntraOpThreads);
+        }
+
+        using (var many = (OnnxModelSession)await defaults.LoadAsync(new ModelLoadRequest(TestModels.Mlp) { ConcurrentRuns = 4 * Environment.ProcessorCount }))
+        {
+            Assert.Equal(1, many.IntraOpThreads);
+        }
+
+        using (var asked = (OnnxModelSession)await defaults.LoadAsync(new ModelLoadRequest(TestModels.Mlp) { ConcurrentRuns = 2, IntraOpThreads = 3 }))
+        {
+            Assert.Equal(3, asked.IntraOpThreads);
+        }
+
+        using var configured = (OnnxModelSession)await _backend.LoadAsync(new ModelLoadRequest(TestModels.Mlp) { ConcurrentRuns = 2 });
+        Assert.Equal(1, configured.IntraOpThreads); // OnnxRuntimeOptions.IntraOpThreads wins over the share
+    }
+
+    [Fact]
     public async Task Run_BatchOfRequests_EqualsEachRequestRunAlone()
     {
         using var session = await _backend.LoadAsync(new ModelLoadRequest(TestModels.Mlp));

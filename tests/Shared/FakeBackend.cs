@@ -33,6 +33,9 @@ public sealed class FakeBackend : IInferenceBackend
 
     public List<FakeSession> Sessions { get; } = [];
 
+    /// <summary>Every load request, in order.</summary>
+    public ConcurrentQueue<ModelLoadRequest> LoadRequests { get; } = new();
+
     public SemaphoreSlim? RunGate { get; set; }
 
     public TaskCompletionSource? LoadGate { get; set; }
@@ -42,6 +45,7 @@ public sealed class FakeBackend : IInferenceBackend
     public async ValueTask<IModelSession> LoadAsync(ModelLoadRequest request, CancellationToken cancellationToken = default)
     {
         Interlocked.Increment(ref _loads);
+        LoadRequests.Enqueue(request);
         if (LoadGate is { } gate) await gate.Task.WaitAsync(cancellationToken);
         var text = await File.ReadAllTextAsync(request.ArtifactPath, cancellationToken);
         if (text.StartsWith("bad", StringComparison.Ordinal)) throw new InvalidModelConfigException($"'{request.ArtifactPath}' is not a model.");

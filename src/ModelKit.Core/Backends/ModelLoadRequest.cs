@@ -19,6 +19,13 @@ public sealed record ModelLoadRequest
     public int? IntraOpThreads { get; init; }
 
     /// <summary>
+    /// How many runs of this model may be under way at once (a deployment's replicas). A backend whose runs share the
+    /// cores (ModelKit.Onnx on the CPU) gives each run a share of them when <see cref="IntraOpThreads"/> is null, so that
+    /// concurrent runs do not contend for the same cores. Default: 1.
+    /// </summary>
+    public int ConcurrentRuns { get; init; } = 1;
+
+    /// <summary>
     /// What the content is (for example the sha256 of its files): a cached session is reused only for the same
     /// content under the same key, so a version deleted and registered again with other files is never served from
     /// the old session. Null: the artifact path identifies the content.

@@ -203,6 +203,7 @@ public sealed class ModelRouter : IModelRouter, IAsyncDisposable, IDisposable
             Framework = framework,
             Device = device,
             IntraOpThreads = intraOpThreads,
+            ConcurrentRuns = batching.Instances,
             ContentId = ContentIdOf(version),
         };
         return new ServedModel(this, _registry, _cache, version, load, key, batching, priority, deploymentId, _timeProvider, _metrics, _logger);

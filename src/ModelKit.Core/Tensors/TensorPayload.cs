@@ -1,6 +1,7 @@
 namespace ModelKit.Tensors;
 
 /// <summary>A tensor on the wire: name (Open Inference Protocol outputs only), shape, datatype and flat row-major data.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(TensorPayloadJsonConverter))]
 public sealed record TensorPayload
 {
     /// <summary>The tensor's name where the protocol lists tensors in an array.</summary>

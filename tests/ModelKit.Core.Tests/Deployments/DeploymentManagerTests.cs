@@ -106,6 +106,7 @@ public sealed class DeploymentManagerTests : IAsyncLifetime
         Assert.True(info.Pinned);
         Assert.Contains(Cache.GetStats().Entries, e => e.Key.ModelId == "double" && e.Pinned);
         Assert.Equal(3, _backend.Loads); // two checks at registration, one load for the deployment
+        Assert.Equal(2, _backend.LoadRequests.Last().ConcurrentRuns); // the backend may split the cores between the 2 replicas
         Assert.Equal([0f], _backend.RunOrder); // the warm-up ran zeros
 
         var result = await Service.InferAsync(Request(4));
