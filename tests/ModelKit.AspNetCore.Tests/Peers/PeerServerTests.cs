@@ -32,7 +32,11 @@ public sealed class PeerServerTests : IClassFixture<KestrelSampleServerFactory>
             : HandWrittenPeer.Build(model, "demo-mlp", ["--urls", "http://127.0.0.1:0"]);
         await peer.StartAsync();
         using var peerClient = new HttpClient { BaseAddress = new Uri(peer.Urls.First()) };
+        await AssertSameLogitsAsync(client, peerClient);
+    }
 
+    private static async Task AssertSameLogitsAsync(HttpClient client, HttpClient peerClient)
+    {
         var body = $$"""{"input_data": [[{{string.Join(", ", Enumerable.Range(1, 64).Select(i => (i / 64.0).ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)))}}], [{{string.Join(", ", Enumerable.Repeat("0.5", 64))}}]]}""";
         var ours = await ExpectAsync(await client.PostAsync("/api/v1/models/demo-mlp/inference", Json(body)), HttpStatusCode.OK);
         var theirs = await ExpectAsync(await peerClient.PostAsync("/api/v1/models/demo-mlp/inference", Json(body)), HttpStatusCode.OK);
