@@ -43,10 +43,10 @@ async function main() {
   const output = session.outputNames[0];
   const route = `/api/v1/models/${modelId}/inference`;
   const server = http.createServer((req, res) => {
-    if (req.method !== 'POST' || !req.url.startsWith('/api/v1/models/') || !req.url.endsWith('/inference')) {
-      return reply(res, 404, { error: 'not found' });
+    if (req.url !== route || req.method !== 'POST') {
+      req.resume(); // read the body away, or the next request on this kept-alive connection is never parsed
+      return reply(res, 404, { error: `${req.method} ${req.url.slice(0, 80)} is not served here` });
     }
-    if (req.url !== route) return reply(res, 404, { error: `model is not served here` });
     const started = process.hrtime.bigint();
     const chunks = [];
     req.on('data', (c) => chunks.push(c));

@@ -8,7 +8,7 @@ using static ModelKit.Tests.Http;
 namespace ModelKit.Tests.Peers;
 
 /// <summary>
-/// The benchmarks' peers (benchmarks/peers: the hand-written server and the ML.NET one) answer seed 000's inference
+/// The benchmarks' peers (benchmarks/peers: the hand-written server, the ML.NET one and the Node.js one) answer seed 000's inference
 /// request as ModelKit does, for the same model and body, over real sockets: a comparison measures the same work.
 /// </summary>
 public sealed class PeerServerTests : IClassFixture<KestrelSampleServerFactory>
@@ -33,6 +33,63 @@ public sealed class PeerServerTests : IClassFixture<KestrelSampleServerFactory>
         await peer.StartAsync();
         using var peerClient = new HttpClient { BaseAddress = new Uri(peer.Urls.First()) };
         await AssertSameLogitsAsync(client, peerClient);
+    }
+
+    // The Node.js peer (benchmarks/peers/NodeServer: onnxruntime-node behind Node's http server), installed from npm on
+    // first use as compare-rest.sh does, started as its own process.
+    [Fact]
+    public async Task NodePeer_DemoMlp_SameBody_SameLogitsAsModelKit()
+    {
+        var peerDirectory = Path.Combine(RepositoryRoot.Path, "benchmarks", "peers", "NodeServer");
+        if (!Directory.Exists(Path.Combine(peerDirectory, "node_modules", "onnxruntime-node")))
+        {
+            var (code, output) = await RunAsync("npm", ["install", "--prefix", peerDirectory, "--no-package-lock", "--ignore-scripts", "--no-audit", "--no-fund", "--no-update-notifier"]);
+            Assert.True(code == 0, $"npm install of the Node peer failed: {output}");
+        }
+
+        var client = _factory.CreateClient();
+        await _factory.WaitUntilRunningAsync(client, "demo-mlp");
+        using var dir = new TempDirectory();
+        var model = Path.Combine(dir.Path, "model.onnx");
+        await File.WriteAllBytesAsync(model, DemoModels.CreateMlp());
+        var port = FreePort();
+        using var node = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("node", [Path.Combine(peerDirectory, "server.js"), model, "demo-mlp", port.ToString(System.Globalization.CultureInfo.InvariantCulture)])
+        {
+            RedirectStandardOutput = true,
+        })!;
+        try
+        {
+            var ready = await node.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.True(ready is not null && ready.Contains("node peer: demo-mlp", StringComparison.Ordinal), $"the Node peer did not start: {ready}");
+            using var peerClient = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
+            await AssertSameLogitsAsync(client, peerClient);
+
+            // The same kept-alive connection still answers after the 404 (whose body the peer must read away), and bad JSON is a 400.
+            Assert.Equal(HttpStatusCode.BadRequest, (await peerClient.PostAsync("/api/v1/models/demo-mlp/inference", Json("{bad"))).StatusCode);
+        }
+        finally
+        {
+            node.Kill();
+            await node.WaitForExitAsync();
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static async Task<(int Code, string Output)> RunAsync(string file, string[] arguments)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo(file, arguments) { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.Environment["NPM_CONFIG_UPDATE_NOTIFIER"] = "false";
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(5));
+        return (process.ExitCode, await output + await errors);
     }
 
     private static async Task AssertSameLogitsAsync(HttpClient client, HttpClient peerClient)
