@@ -8,20 +8,34 @@ namespace ModelKit.Scheduling;
 // Running batches: dispatch to the thread pool, the backend run, the one-by-one fallback, and the bookkeeping after.
 internal sealed partial class BatchQueue
 {
-    private void Dispatch(List<PendingRequest[]>? batches)
+    // Each batch (from index `from` on) to a thread-pool thread of its own.
+    private void Dispatch(List<PendingRequest[]>? batches, int from = 0)
     {
         if (batches is null) return;
-        foreach (var batch in batches)
+        for (var i = from; i < batches.Count; i++)
         {
-            ThreadPool.UnsafeQueueUserWorkItem(static state => _ = state.Queue.RunBatchAsync(state.Batch), new BatchWork(this, batch), preferLocal: false);
+            ThreadPool.UnsafeQueueUserWorkItem(static state => _ = state.Queue.RunBatchesAsync(state.Batch, keepRunning: true), new BatchWork(this, batches[i]), preferLocal: false);
         }
     }
 
     private readonly record struct BatchWork(BatchQueue Queue, PendingRequest[] Batch);
 
+    // Runs `batch`; with `keepRunning`, then runs on the same thread the next batch that became ready as it finished (the
+    // others go to the pool), for as long as there is one: under load an instance keeps its thread instead of handing
+    // every batch over to another. An inline run (on a caller's thread) runs its own batch only.
+    private async Task RunBatchesAsync(PendingRequest[] batch, bool keepRunning)
+    {
+        for (PendingRequest[]? next = batch; next is not null;)
+        {
+            var started = _timeProvider.GetTimestamp();
+            await RunBatchAsync(next).ConfigureAwait(false);
+            next = OnBatchFinished(next, _timeProvider.GetElapsedTime(started), keepRunning);
+        }
+    }
+
+    // Never throws: every outcome reaches the batch's callers.
     private async Task RunBatchAsync(PendingRequest[] batch)
     {
-        var started = _timeProvider.GetTimestamp();
         try
         {
             var inputs = new IReadOnlyDictionary<string, Tensor>[batch.Length];
@@ -69,7 +83,6 @@ internal sealed partial class BatchQueue
         finally
         {
             batch[0].Batch?.Dispose();
-            OnBatchFinished(batch, _timeProvider.GetElapsedTime(started));
         }
     }
 
@@ -109,7 +122,8 @@ internal sealed partial class BatchQueue
         ? ex
         : new InferenceFailedException($"Model '{Name}' failed to run: {ex.Message}", ex);
 
-    private void OnBatchFinished(PendingRequest[] batch, TimeSpan elapsed)
+    // The bookkeeping after a batch; returns the next ready batch for this thread to run when `keepRunning` (the rest are dispatched).
+    private PendingRequest[]? OnBatchFinished(PendingRequest[] batch, TimeSpan elapsed, bool keepRunning)
     {
         List<PendingRequest[]>? batches = null;
         TaskCompletionSource? drained = null;
@@ -133,7 +147,9 @@ internal sealed partial class BatchQueue
             if (_stopping && _running == 0 && _count == 0) drained = _drained;
         }
 
-        Dispatch(batches);
+        var next = keepRunning && batches is { Count: > 0 } ? batches[0] : null;
+        Dispatch(batches, from: next is null ? 0 : 1);
         drained?.TrySetResult();
+        return next;
     }
 }

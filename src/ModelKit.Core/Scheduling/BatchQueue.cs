@@ -155,7 +155,7 @@ internal sealed partial class BatchQueue : IAsyncDisposable
 
         if (request.Task.IsCompleted) request.Cleanup();
         Dispatch(more);
-        if (inline is not null) _ = RunBatchAsync(inline);
+        if (inline is not null) _ = RunBatchesAsync(inline, keepRunning: false);
         return request.Task;
     }
 
@@ -373,6 +373,7 @@ internal sealed partial class BatchQueue : IAsyncDisposable
         return batch;
     }
 
+    // On a thread-pool thread: the first batch that became ready runs here, without another hand-over.
     private void OnDelayElapsed()
     {
         List<PendingRequest[]>? batches = null;
@@ -382,7 +383,9 @@ internal sealed partial class BatchQueue : IAsyncDisposable
             FormBatches(ref batches);
         }
 
-        Dispatch(batches);
+        if (batches is not { Count: > 0 }) return;
+        Dispatch(batches, from: 1);
+        _ = RunBatchesAsync(batches[0], keepRunning: true);
     }
 
     // Under _lock. The time the requests already waiting take to drain at the rate the queue has been measured to drain at

@@ -4,8 +4,8 @@ using System.Text.Json;
 
 namespace ModelKit.Tensors;
 
-// Reading: one forward pass of Utf8JsonReader over the input's UTF-8 text (plus a counting pass for the nested shape),
-// straight into typed arrays. A copy of the reader (a struct) is a saved position.
+// Reading: one forward pass of Utf8JsonReader over the input's UTF-8 text, straight into typed arrays (grown while the
+// nesting is not yet known). A copy of the reader (a struct) is a saved position.
 public static partial class TensorJson
 {
     private const int MaxRank = 16;
@@ -139,12 +139,32 @@ public static partial class TensorJson
         throw new InvalidInputException($"input '{ClientText.Quote(name, 60)}' is not an input of the model, so its datatype cannot be inferred{takes}.");
     }
 
-    // Flattens (possibly nested) data at its StartArray straight into a typed array; the nesting gives the shape unless one
-    // is declared. Leaves the reader at the data's EndArray.
-    private static Tensor ReadNested(ref Utf8JsonReader reader, string name, TensorElementType type, long[]? declaredShape)
+    // Flattens (possibly nested) data at its StartArray straight into a typed array, in one pass: the nesting gives the shape
+    // unless one is declared. Leaves the reader at the data's EndArray.
+    private static Tensor ReadNested(ref Utf8JsonReader reader, string name, TensorElementType type, long[]? declaredShape) => type switch
     {
-        var nested = NestedShape(reader);
-        var count = Tensor.CountElements(nested);
+        TensorElementType.Float32 => ReadNested<float, Float32Reader>(ref reader, name, type, declaredShape),
+        TensorElementType.Float16 => ReadNested<Half, Float16Reader>(ref reader, name, type, declaredShape),
+        TensorElementType.Float64 => ReadNested<double, Float64Reader>(ref reader, name, type, declaredShape),
+        TensorElementType.Int64 => ReadNested<long, Int64Reader>(ref reader, name, type, declaredShape),
+        TensorElementType.Int32 => ReadNested<int, Int32Reader>(ref reader, name, type, declaredShape),
+        TensorElementType.Int8 => ReadNested<sbyte, Int8Reader>(ref reader, name, type, declaredShape),
+        TensorElementType.UInt8 => ReadNested<byte, UInt8Reader>(ref reader, name, type, declaredShape),
+        TensorElementType.Bool => ReadNested<bool, BoolReader>(ref reader, name, type, declaredShape),
+        _ => ReadNested<string, StringReader>(ref reader, name, type, declaredShape),
+    };
+
+    private static Tensor ReadNested<T, TReader>(ref Utf8JsonReader reader, string name, TensorElementType type, long[]? declaredShape)
+        where TReader : struct, IElementReader<T>
+    {
+        var nesting = new Nesting(name, type);
+        nesting.Dims[..].Fill(-1);
+        var capacity = declaredShape is null ? 64 : (int)Math.Min(Tensor.CountElements(declaredShape), 1 << 16);
+        var values = new T[Math.Max(capacity, 1)];
+        var count = 0;
+        Walk<T, TReader>(ref reader, ref nesting, 0, ref values, ref count);
+        if (nesting.Rank == 0) nesting.Rank = 1;
+        var nested = nesting.Dims[..nesting.Rank].ToArray();
         var shape = declaredShape ?? nested;
         var expected = Tensor.CountElements(shape);
         if (expected != count)
@@ -152,18 +172,124 @@ public static partial class TensorJson
             throw new InvalidInputException($"input '{name}': shape {Tensor.FormatShape(shape)} holds {expected} values but {count} were given.");
         }
 
-        return type switch
+        if (values.Length != count) Array.Resize(ref values, count);
+        return Tensor.Create(values, shape);
+    }
+
+    // The nesting met so far: each depth's length is that of the first array completed there (-1 until then), and every
+    // other array at that depth must match it; the rank is the depth of the first value.
+    private struct Nesting(string name, TensorElementType type)
+    {
+        public readonly string Name = name;
+        public readonly TensorElementType Type = type;
+        public Dims16 Dims;
+        public int Rank;
+    }
+
+    [System.Runtime.CompilerServices.InlineArray(MaxRank)]
+    private struct Dims16
+    {
+        private long _element;
+    }
+
+    private static void Walk<T, TReader>(ref Utf8JsonReader reader, ref Nesting nesting, int depth, ref T[] values, ref int count)
+        where TReader : struct, IElementReader<T>
+    {
+        long length = 0;
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
-            TensorElementType.Float32 => Tensor.Create(Fill(ref reader, name, nested, count, type, static (ref Utf8JsonReader r) => Floating(ref r) is { } d ? (float)d : Finite(r.GetSingle())), shape),
-            TensorElementType.Float16 => Tensor.Create(Fill(ref reader, name, nested, count, type, static (ref Utf8JsonReader r) => Floating(ref r) is { } d ? (Half)d : Finite((Half)Finite(r.GetSingle()))), shape),
-            TensorElementType.Float64 => Tensor.Create(Fill(ref reader, name, nested, count, type, static (ref Utf8JsonReader r) => Floating(ref r) ?? Finite(r.GetDouble())), shape),
-            TensorElementType.Int64 => Tensor.Create(Fill(ref reader, name, nested, count, type, static (ref Utf8JsonReader r) => r.GetInt64()), shape),
-            TensorElementType.Int32 => Tensor.Create(Fill(ref reader, name, nested, count, type, static (ref Utf8JsonReader r) => r.GetInt32()), shape),
-            TensorElementType.Int8 => Tensor.Create(Fill(ref reader, name, nested, count, type, static (ref Utf8JsonReader r) => r.GetSByte()), shape),
-            TensorElementType.UInt8 => Tensor.Create(Fill(ref reader, name, nested, count, type, static (ref Utf8JsonReader r) => r.GetByte()), shape),
-            TensorElementType.Bool => Tensor.Create(Fill(ref reader, name, nested, count, type, static (ref Utf8JsonReader r) => r.GetBoolean()), shape),
-            _ => Tensor.Create(Fill(ref reader, name, nested, count, type, static (ref Utf8JsonReader r) => r.TokenType == JsonTokenType.String ? r.GetString()! : throw new InvalidOperationException()), shape),
-        };
+            if (++length > nesting.Dims[depth] && nesting.Dims[depth] >= 0)
+            {
+                throw new InvalidInputException($"input '{nesting.Name}': the nested arrays are ragged (dimension {depth} has lengths {nesting.Dims[depth]} and more).");
+            }
+
+            if (reader.TokenType == JsonTokenType.StartArray)
+            {
+                if (nesting.Rank != 0 && depth + 1 >= nesting.Rank) throw Ragged(nesting.Name, depth + 1);
+                if (depth + 1 == MaxRank) throw new InvalidInputException($"The data is nested more than {MaxRank} levels deep.");
+                Walk<T, TReader>(ref reader, ref nesting, depth + 1, ref values, ref count);
+                continue;
+            }
+
+            if (reader.TokenType == JsonTokenType.StartObject || (nesting.Rank != 0 && nesting.Rank != depth + 1)) throw Ragged(nesting.Name, depth + 1);
+            nesting.Rank = depth + 1;
+            if (count == values.Length) Array.Resize(ref values, count >= Array.MaxLength / 2 ? Array.MaxLength : count * 2);
+            try
+            {
+                values[count] = TReader.Read(ref reader);
+            }
+            catch (OverflowException) when (nesting.Type is TensorElementType.Float32 or TensorElementType.Float16 or TensorElementType.Float64)
+            {
+                throw new InvalidInputException($"input '{nesting.Name}': value {count}, {Describe(ref reader)}, is outside the range of {nesting.Type.GetName()} (write \"Infinity\" for an infinity).");
+            }
+            catch (Exception ex) when (ex is FormatException or InvalidOperationException or OverflowException)
+            {
+                throw new InvalidInputException($"input '{nesting.Name}': every value must be a {nesting.Type.GetName()}; value {count} is {Describe(ref reader)}.");
+            }
+
+            count++;
+        }
+
+        if (nesting.Rank == 0) nesting.Rank = depth + 1; // an empty innermost array
+        if (nesting.Dims[depth] < 0) nesting.Dims[depth] = length;
+        else if (length != nesting.Dims[depth])
+        {
+            throw new InvalidInputException($"input '{nesting.Name}': the nested arrays are ragged (dimension {depth} has lengths {nesting.Dims[depth]} and {length}).");
+        }
+    }
+
+    private static InvalidInputException Ragged(string name, int dimension) =>
+        new($"input '{name}': the nested arrays are ragged at dimension {dimension}.");
+
+    // One element at the reader's token, as the element type (a struct per type, so that each walk is compiled for its own).
+    private interface IElementReader<T>
+    {
+        static abstract T Read(ref Utf8JsonReader reader);
+    }
+
+    private readonly struct Float32Reader : IElementReader<float>
+    {
+        public static float Read(ref Utf8JsonReader reader) => Floating(ref reader) is { } d ? (float)d : Finite(reader.GetSingle());
+    }
+
+    private readonly struct Float16Reader : IElementReader<Half>
+    {
+        public static Half Read(ref Utf8JsonReader reader) => Floating(ref reader) is { } d ? (Half)d : Finite((Half)Finite(reader.GetSingle()));
+    }
+
+    private readonly struct Float64Reader : IElementReader<double>
+    {
+        public static double Read(ref Utf8JsonReader reader) => Floating(ref reader) ?? Finite(reader.GetDouble());
+    }
+
+    private readonly struct Int64Reader : IElementReader<long>
+    {
+        public static long Read(ref Utf8JsonReader reader) => reader.GetInt64();
+    }
+
+    private readonly struct Int32Reader : IElementReader<int>
+    {
+        public static int Read(ref Utf8JsonReader reader) => reader.GetInt32();
+    }
+
+    private readonly struct Int8Reader : IElementReader<sbyte>
+    {
+        public static sbyte Read(ref Utf8JsonReader reader) => reader.GetSByte();
+    }
+
+    private readonly struct UInt8Reader : IElementReader<byte>
+    {
+        public static byte Read(ref Utf8JsonReader reader) => reader.GetByte();
+    }
+
+    private readonly struct BoolReader : IElementReader<bool>
+    {
+        public static bool Read(ref Utf8JsonReader reader) => reader.GetBoolean();
+    }
+
+    private readonly struct StringReader : IElementReader<string>
+    {
+        public static string Read(ref Utf8JsonReader reader) => reader.TokenType == JsonTokenType.String ? reader.GetString()! : throw new InvalidOperationException();
     }
 
     // A JSON number beyond the element type's range is the client's mistake, not an infinity (that is spelt "Infinity").
@@ -180,82 +306,6 @@ public static partial class TensorJson
             "-Infinity" => double.NegativeInfinity,
             var other => throw new FormatException($"\"{other}\" is not a number"),
         };
-
-    // The shape the nesting describes, read down the first elements (counting each array's elements on a copy of the
-    // reader); Fill checks every other array against it.
-    private static long[] NestedShape(Utf8JsonReader probe)
-    {
-        Span<long> dims = stackalloc long[MaxRank];
-        var rank = 0;
-        while (probe.TokenType == JsonTokenType.StartArray)
-        {
-            if (rank == MaxRank) throw new InvalidInputException($"The data is nested more than {MaxRank} levels deep.");
-            var counter = probe;
-            var first = probe;
-            long length = 0;
-            while (counter.Read() && counter.TokenType != JsonTokenType.EndArray)
-            {
-                if (length++ == 0) first = counter;
-                counter.Skip();
-            }
-
-            dims[rank++] = length;
-            if (length == 0) break;
-            probe = first;
-        }
-
-        return dims[..rank].ToArray();
-    }
-
-    private delegate T ElementReader<T>(ref Utf8JsonReader reader);
-
-    private static T[] Fill<T>(ref Utf8JsonReader reader, string name, long[] shape, long count, TensorElementType type, ElementReader<T> read)
-    {
-        var values = new T[count];
-        var index = 0;
-        Walk(ref reader, 0, values, ref index);
-        return values;
-
-        void Walk(ref Utf8JsonReader current, int depth, T[] into, ref int at)
-        {
-            long length = 0;
-            while (current.Read() && current.TokenType != JsonTokenType.EndArray)
-            {
-                if (++length > shape[depth]) break;
-                if (depth + 1 < shape.Length)
-                {
-                    if (current.TokenType != JsonTokenType.StartArray) throw new InvalidInputException($"input '{name}': the nested arrays are ragged at dimension {depth + 1}.");
-                    Walk(ref current, depth + 1, into, ref at);
-                }
-                else
-                {
-                    if (current.TokenType is JsonTokenType.StartArray or JsonTokenType.StartObject)
-                    {
-                        throw new InvalidInputException($"input '{name}': the nested arrays are ragged at dimension {depth + 1}.");
-                    }
-
-                    try
-                    {
-                        into[at++] = read(ref current);
-                    }
-                    catch (OverflowException) when (type is TensorElementType.Float32 or TensorElementType.Float16 or TensorElementType.Float64)
-                    {
-                        throw new InvalidInputException($"input '{name}': value {at - 1}, {Describe(ref current)}, is outside the range of {type.GetName()} (write \"Infinity\" for an infinity).");
-                    }
-                    catch (Exception ex) when (ex is FormatException or InvalidOperationException or OverflowException)
-                    {
-                        throw new InvalidInputException($"input '{name}': every value must be a {type.GetName()}; value {at - 1} is {Describe(ref current)}.");
-                    }
-                }
-            }
-
-            if (length != shape[depth])
-            {
-                var seen = length > shape[depth] ? "more" : length.ToString(CultureInfo.InvariantCulture);
-                throw new InvalidInputException($"input '{name}': the nested arrays are ragged (dimension {depth} has lengths {shape[depth]} and {seen}).");
-            }
-        }
-    }
 
     // The current token as the client wrote it, at most 40 characters.
     private static string Describe(ref Utf8JsonReader reader)

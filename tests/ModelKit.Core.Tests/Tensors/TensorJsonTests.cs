@@ -43,4 +43,73 @@ public sealed class TensorJsonTests
             TensorJson.ReadInputs(Parse($$$"""{"x": {"shape": [1, 1], "datatype": "FP32", "data": ["{{{new string('z', 10_000)}}}"]}}"""), null));
         Assert.True(error.Message.Length < 200, error.Message);
     }
+
+    [Theory]
+    [InlineData("[[1, 2, 3], [4, 5, 6]]", new long[] { 2, 3 })]
+    [InlineData("[[[1], [2]], [[3], [4]], [[5], [6]]]", new long[] { 3, 2, 1 })]
+    [InlineData("[1, 2, 3, 4, 5, 6]", new long[] { 6 })]
+    [InlineData("[]", new long[] { 0 })]
+    [InlineData("[[]]", new long[] { 1, 0 })]
+    public void ReadInputs_NestedData_TakesItsShapeFromTheNestingInOnePass(string data, long[] shape)
+    {
+        var tensor = TensorJson.ReadInputs(Parse($$$"""{"x": {{{data}}}}"""), Float32Input())["x"];
+        Assert.Equal(shape, tensor.Shape.ToArray());
+        Assert.Equal(Enumerable.Range(1, (int)tensor.Length).Select(i => (float)i), tensor.ToArray<float>());
+    }
+
+    [Fact]
+    public void ReadInputs_MoreValuesThanTheFirstGuess_GrowAndKeepEveryValue()
+    {
+        var data = "[" + string.Join(",", Enumerable.Range(0, 300).Select(r => "[" + string.Join(",", Enumerable.Range(0, 7).Select(c => r * 7 + c)) + "]")) + "]";
+        var tensor = TensorJson.ReadInputs(Parse($$$"""{"x": {{{data}}}}"""), Float32Input())["x"];
+        Assert.Equal([300L, 7], tensor.Shape.ToArray());
+        Assert.Equal(Enumerable.Range(0, 2100).Select(i => (float)i), tensor.ToArray<float>());
+    }
+
+    [Theory]
+    [InlineData("[[1, 2], [3]]", "dimension 1 has lengths 2 and 1")]
+    [InlineData("[[1], [2, 3]]", "dimension 1 has lengths 1 and more")]
+    [InlineData("[[1, 2], []]", "dimension 1 has lengths 2 and 0")]
+    [InlineData("[1, [2]]", "ragged at dimension 1")]
+    [InlineData("[[1], 2]", "ragged at dimension 1")]
+    [InlineData("[[1], [[2]]]", "ragged at dimension 2")]
+    [InlineData("[[1], [{}]]", "ragged at dimension 2")]
+    public void ReadInputs_RaggedNesting_SaysWhereItIsRagged(string data, string expected)
+    {
+        var error = Assert.Throws<InvalidInputException>(() => TensorJson.ReadInputs(Parse($$$"""{"x": {{{data}}}}"""), Float32Input()));
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ReadInputs_DeclaredShapeThatDoesNotMatchTheValues_SaysBoth()
+    {
+        var error = Assert.Throws<InvalidInputException>(() =>
+            TensorJson.ReadInputs(Parse("""{"x": {"shape": [2, 2], "datatype": "FP32", "data": [1, 2, 3]}}"""), null));
+        Assert.Contains("holds 4 values but 3 were given", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ReadInputs_DeclaredShapeOverFlatData_ReshapesIt()
+    {
+        var tensor = TensorJson.ReadInputs(Parse("""{"x": {"shape": [2, 3], "datatype": "INT64", "data": [1, 2, 3, 4, 5, 6]}}"""), null)["x"];
+        Assert.Equal([2L, 3], tensor.Shape.ToArray());
+        Assert.Equal([1L, 2, 3, 4, 5, 6], tensor.ToArray<long>());
+    }
+
+    [Fact]
+    public void ReadInputs_BadValueDeepInTheData_NamesItsIndex()
+    {
+        var error = Assert.Throws<InvalidInputException>(() => TensorJson.ReadInputs(Parse("""{"x": [[1, 2], [3, "four"]]}"""), Float32Input()));
+        Assert.Contains("value 3 is \"four\"", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ReadInputs_NestingDeeperThanSixteen_IsRefused()
+    {
+        var data = new string('[', 17) + "1" + new string(']', 17);
+        var error = Assert.Throws<InvalidInputException>(() => TensorJson.ReadInputs(Parse($$$"""{"x": {{{data}}}}"""), Float32Input()));
+        Assert.Contains("nested more than 16 levels", error.Message, StringComparison.Ordinal);
+    }
+
+    private static ModelSignature Float32Input() => new([new TensorSpec("x", TensorElementType.Float32, [-1, -1])], [new TensorSpec("y", TensorElementType.Float32, [-1])]);
 }
