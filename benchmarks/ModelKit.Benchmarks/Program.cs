@@ -7,6 +7,8 @@
 //   dotnet run -c Release --project benchmarks/ModelKit.Benchmarks -- embed [seconds] [callers] [rounds]   text embeddings on all-MiniLM-L6-v2: ModelKit vs a per-string loop vs direct threads
 //   dotnet run -c Release --project benchmarks/ModelKit.Benchmarks -- generate [seconds] [maxTokens] [streams] [intraOpThreads] [rounds]   text generation (45M decoder): ModelKit vs a per-request loop
 //   dotnet run -c Release --project benchmarks/ModelKit.Benchmarks -- download [rounds]   MiniLM from a local hub: ModelKit's download manager vs GET + sha256 by hand
+//   dotnet run -c Release --project benchmarks/ModelKit.Benchmarks -- bodies <model.onnx> <out-dir> [sequence=32]   compare-rest.sh's request bodies (PeerBodies)
+//   dotnet run -c Release --project benchmarks/ModelKit.Benchmarks -- write-model <mlp|bert-small> <path>   a generated benchmark model as a file
 //   dotnet run -c Release --project benchmarks/ModelKit.Benchmarks -- charts <results.csv> <out-dir> [caption] [svg|png]   charts of benchmarks/peers/compare-rest.sh's results
 using BenchmarkDotNet.Running;
 using ModelKit.Benchmarks;
@@ -14,6 +16,17 @@ using ModelKit.Benchmarks;
 if (args.Length > 2 && args[0] == "charts")
 {
     return RestCharts.Render(args[1], args[2], args.Length > 3 ? args[3] : $"{Environment.ProcessorCount} cores", args.Length > 4 ? args[4] : "svg");
+}
+
+if (args.Length > 2 && args[0] == "bodies")
+{
+    return PeerBodies.Write(args[1], args[2], args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 32);
+}
+
+if (args.Length > 2 && args[0] == "write-model")
+{
+    File.Copy(BenchModels.PathOf(args[1]), args[2], overwrite: true);
+    return 0;
 }
 
 if (args.Length > 0 && args[0] == "load")

@@ -4,13 +4,14 @@ using ScottPlot;
 namespace ModelKit.Benchmarks;
 
 /// <summary>
-/// Charts of benchmarks/peers/compare-rest.sh's results.csv (model, server, round, requests_per_second, p50_ms, p95_ms,
-/// p99_ms, errors), as SVG per model: throughput per server (the mean of the measured rounds next to the first,
-/// warm-up window) and latency percentiles per server (the mean over the measured rounds). PNG when asked for.
+/// Charts of benchmarks/peers/compare-rest.sh's results.csv (model, surface, server, connections, round,
+/// requests_per_second, p50_ms, p95_ms, p99_ms, errors), as SVG per model: throughput against connections per server
+/// (ModelKit once per surface; the mean of the measured rounds), latency percentiles per server at 64 connections (else
+/// the first count), and each server's first window after start-up next to its measured mean (the warm-up). PNG when asked for.
 /// </summary>
 internal static class RestCharts
 {
-    private sealed record Row(string Model, string Server, string Round, double Rps, double P50, double P95, double P99);
+    private sealed record Row(string Model, string Server, int Connections, string Round, double Rps, double P50, double P95, double P99);
 
     public static int Render(string csvPath, string outDirectory, string caption, string format = "svg")
     {
@@ -26,24 +27,55 @@ internal static class RestCharts
         {
             var ofModel = rows.Where(r => r.Model == model).ToList();
             var servers = ofModel.Select(r => r.Server).Distinct().ToList();
-            var measured = servers.ToDictionary(s => s, s => ofModel.Where(r => r.Server == s && r.Round != "first").ToList());
-            var first = servers.ToDictionary(s => s, s => ofModel.FirstOrDefault(r => r.Server == s && r.Round == "first"));
+            var counts = ofModel.Select(r => r.Connections).Distinct().Order().ToList();
+            var main = ofModel.FirstOrDefault(r => r.Round == "first")?.Connections ?? counts[0]; // where the warm-up window is
+            var goal = counts.Contains(64) ? 64 : main; // the goals are at 64 connections
+            List<Row> Measured(string server, int count) => [.. ofModel.Where(r => r.Server == server && r.Connections == count && r.Round != "first")];
 
             var throughput = Path.Combine(outDirectory, $"rest-{model}-throughput.{format}");
-            Grouped(
-                throughput, $"{model}: requests per second ({caption})", "requests/s", servers,
-                [("measured rounds (mean)", s => Mean(measured[s], r => r.Rps)), ("first window after ready", s => first[s]?.Rps ?? 0)]);
+            Lines(throughput, $"{model}: requests per second against connections ({caption})", counts, servers, (s, c) => Mean(Measured(s, c), r => r.Rps));
             var latency = Path.Combine(outDirectory, $"rest-{model}-latency.{format}");
             Grouped(
-                latency, $"{model}: latency, mean over measured rounds ({caption})", "milliseconds", servers,
-                [("p50", s => Mean(measured[s], r => r.P50)), ("p95", s => Mean(measured[s], r => r.P95)), ("p99", s => Mean(measured[s], r => r.P99))]);
-            Console.WriteLine($"wrote {throughput} and {latency}");
+                latency, $"{model}: latency at {goal} connections, mean over measured rounds ({caption})", "milliseconds", servers,
+                [("p50", s => Mean(Measured(s, goal), r => r.P50)), ("p95", s => Mean(Measured(s, goal), r => r.P95)), ("p99", s => Mean(Measured(s, goal), r => r.P99))]);
+            var warmup = Path.Combine(outDirectory, $"rest-{model}-warmup.{format}");
+            Grouped(
+                warmup, $"{model}: requests per second at {main} connections, first window after start-up and measured ({caption})", "requests/s", servers,
+                [("measured rounds (mean)", s => Mean(Measured(s, main), r => r.Rps)), ("first window after start-up", s => ofModel.FirstOrDefault(r => r.Server == s && r.Round == "first")?.Rps ?? 0)]);
+            Console.WriteLine($"wrote {throughput}, {latency} and {warmup}");
         }
 
         return 0;
     }
 
-    private static double Mean(List<Row> rows, Func<Row, double> value) => rows.Count == 0 ? 0 : rows.Average(value);
+    private static double Mean(List<Row> rows, Func<Row, double> value) => rows.Count == 0 ? double.NaN : rows.Average(value);
+
+    // One line per server over the connection counts (evenly spaced, labelled with the count).
+    private static void Lines(string path, string title, List<int> counts, List<string> servers, Func<string, int, double> value)
+    {
+        var plot = new Plot();
+        var palette = new ScottPlot.Palettes.Category10();
+        double[] xs = [.. counts.Select((_, i) => (double)i)];
+        for (var s = 0; s < servers.Count; s++)
+        {
+            double[] ys = [.. counts.Select(c => value(servers[s], c))];
+            var line = plot.Add.Scatter(xs, ys, palette.GetColor(s));
+            line.LegendText = servers[s];
+            line.LineWidth = servers[s].StartsWith("modelkit", StringComparison.Ordinal) ? 3 : 1.5f;
+            line.MarkerSize = 7;
+        }
+
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual([.. counts.Select((c, i) => new Tick(i, c.ToString(CultureInfo.InvariantCulture)))]);
+        plot.Axes.Margins(left: 0.1, right: 0.1);
+        plot.Axes.AutoScale();
+        plot.Axes.SetLimitsY(0, plot.Axes.GetLimits().Top * 1.05); // from zero: the ratios read off the heights
+        plot.Legend.Alignment = Alignment.UpperLeft;
+        plot.ShowLegend();
+        plot.Title(title);
+        plot.XLabel("connections (wrk -t2)");
+        plot.YLabel("requests/s");
+        Save(plot, path);
+    }
 
     // One group of bars per server, one bar per series.
     private static void Grouped(string path, string title, string unit, List<string> servers, (string Name, Func<string, double> Value)[] series)
@@ -78,6 +110,11 @@ internal static class RestCharts
         plot.ShowLegend();
         plot.Title(title);
         plot.YLabel(unit);
+        Save(plot, path);
+    }
+
+    private static void Save(Plot plot, string path)
+    {
         if (path.EndsWith(".png", StringComparison.Ordinal)) plot.SavePng(path, 900, 480);
         else plot.SaveSvg(path, 900, 480);
     }
@@ -86,6 +123,6 @@ internal static class RestCharts
     {
         var f = line.Split(',');
         double D(int i) => double.Parse(f[i], CultureInfo.InvariantCulture);
-        return new Row(f[0], f[1], f[2], D(3), D(4), D(5), D(6));
+        return new Row(f[0], f[2], int.Parse(f[3], CultureInfo.InvariantCulture), f[4], D(5), D(6), D(7), D(8));
     }
 }
