@@ -28,8 +28,20 @@ internal sealed partial class BatchQueue
         for (PendingRequest[]? next = batch; next is not null;)
         {
             var started = _timeProvider.GetTimestamp();
-            await RunBatchAsync(next).ConfigureAwait(false);
-            next = OnBatchFinished(next, _timeProvider.GetElapsedTime(started), keepRunning);
+            var healthy = true;
+            try
+            {
+                await RunBatchAsync(next).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                // RunBatchAsync completes its callers whatever happens; this is a bug of the queue's own. The bookkeeping
+                // still runs, so that the instance is free again, and the next batches go to the pool.
+                Log.BatchFailed(_logger, next.Length, Name, ex);
+                healthy = false;
+            }
+
+            next = OnBatchFinished(next, _timeProvider.GetElapsedTime(started), keepRunning && healthy);
         }
     }
 

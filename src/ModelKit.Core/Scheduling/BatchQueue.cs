@@ -71,8 +71,13 @@ internal sealed partial class BatchQueue : IAsyncDisposable
         _metrics = metrics ?? new ModelKitMetrics();
         _logger = logger ?? NullLogger.Instance;
         _modelTag = new KeyValuePair<string, object?>(ModelKitTelemetry.ModelTag, name);
-        _delayTimer = _timeProvider.CreateTimer(static state => ((BatchQueue)state!).OnDelayElapsed(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-        _deadlineTimer = _timeProvider.CreateTimer(static state => ((BatchQueue)state!).OnDeadline(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        // The timers must not capture the context of whoever creates the queue (the first request of a model): the delay
+        // timer runs batches, which would otherwise log and trace under that request's activity and scopes.
+        using (ExecutionContext.SuppressFlow())
+        {
+            _delayTimer = _timeProvider.CreateTimer(static state => ((BatchQueue)state!).OnDelayElapsed(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            _deadlineTimer = _timeProvider.CreateTimer(static state => ((BatchQueue)state!).OnDeadline(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        }
         _reservedThreads = _instances;
         ThreadPoolReservation.Change(_reservedThreads);
     }

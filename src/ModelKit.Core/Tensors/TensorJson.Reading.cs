@@ -24,7 +24,7 @@ public static partial class TensorJson
             }
 
             var spec = signature.Inputs[0];
-            result[spec.Name] = ReadNested(ref reader, spec.Name, spec.ElementType, declaredShape: null);
+            result[spec.Name] = ReadNested(ref reader, spec.Name, spec.ElementType, declaredShape: null, utf8.Length - reader.TokenStartIndex);
             return result;
         }
 
@@ -36,7 +36,7 @@ public static partial class TensorJson
             var spec = signature?.FindInput(name);
             result[name] = reader.TokenType switch
             {
-                JsonTokenType.StartArray => ReadNested(ref reader, name, spec?.ElementType ?? Unknown(name, signature), declaredShape: null),
+                JsonTokenType.StartArray => ReadNested(ref reader, name, spec?.ElementType ?? Unknown(name, signature), declaredShape: null, utf8.Length - reader.TokenStartIndex),
                 JsonTokenType.StartObject => ReadTensorObject(ref reader, name, spec?.ElementType, signature: signature),
                 _ => throw new InvalidInputException($"input '{name}' must be an array or an object with 'data' (and optionally 'shape' and 'datatype')."),
             };
@@ -48,20 +48,21 @@ public static partial class TensorJson
     // A named tensor object at its StartObject; leaves the reader at its EndObject.
     private static Tensor ReadTensorObject(ref Utf8JsonReader reader, string name, TensorElementType? modelType, bool strictDataType = false, ModelSignature? signature = null)
     {
-        var (type, shape) = ReadObjectHeader(ref reader, name, modelType, strictDataType, out var data, out var hasData);
+        var (type, shape) = ReadObjectHeader(ref reader, name, modelType, strictDataType, out var data, out var hasData, out var dataBytes);
         if (!hasData || data.TokenType != JsonTokenType.StartArray) throw new InvalidInputException($"input '{name}': 'data' (an array) is required.");
-        return ReadNested(ref data, name, type ?? Unknown(name, signature), shape);
+        return ReadNested(ref data, name, type ?? Unknown(name, signature), shape, dataBytes);
     }
 
     // The object's datatype and shape, and the position of its data (if any); the reader ends at the object's EndObject.
     private static (TensorElementType? Type, long[]? Shape) ReadObjectHeader(
-        ref Utf8JsonReader reader, string name, TensorElementType? modelType, bool strictDataType, out Utf8JsonReader data, out bool hasData)
+        ref Utf8JsonReader reader, string name, TensorElementType? modelType, bool strictDataType, out Utf8JsonReader data, out bool hasData, out long dataBytes)
     {
         if (reader.TokenType != JsonTokenType.StartObject) throw new InvalidInputException($"input '{name}' must be an object with 'data' (and optionally 'shape' and 'datatype').");
         var type = modelType;
         long[]? shape = null;
         data = default;
         hasData = false;
+        dataBytes = 0;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             var property = reader.ValueTextEquals("datatype"u8) ? 1 : reader.ValueTextEquals("shape"u8) ? 2 : reader.ValueTextEquals("data"u8) ? 3 : 0;
@@ -78,6 +79,7 @@ public static partial class TensorJson
                     data = reader;
                     hasData = true;
                     reader.Skip();
+                    dataBytes = reader.BytesConsumed - data.TokenStartIndex;
                     break;
                 default:
                     reader.Skip();
@@ -140,30 +142,44 @@ public static partial class TensorJson
     }
 
     // Flattens (possibly nested) data at its StartArray straight into a typed array, in one pass: the nesting gives the shape
-    // unless one is declared. Leaves the reader at the data's EndArray.
-    private static Tensor ReadNested(ref Utf8JsonReader reader, string name, TensorElementType type, long[]? declaredShape) => type switch
+    // unless one is declared. `available` bounds the data's length in bytes (what is left of the text from its '['), and so
+    // the values it can hold: each takes at least 2 bytes with its separator. Data of up to SmallDataBytes is read into an
+    // array of that bound (trimmed after); longer data is counted first, so that a large input is allocated once at its
+    // size and a declared shape that is larger than what was sent costs nothing. Leaves the reader at the data's EndArray.
+    private static Tensor ReadNested(ref Utf8JsonReader reader, string name, TensorElementType type, long[]? declaredShape, long available) => type switch
     {
-        TensorElementType.Float32 => ReadNested<float, Float32Reader>(ref reader, name, type, declaredShape),
-        TensorElementType.Float16 => ReadNested<Half, Float16Reader>(ref reader, name, type, declaredShape),
-        TensorElementType.Float64 => ReadNested<double, Float64Reader>(ref reader, name, type, declaredShape),
-        TensorElementType.Int64 => ReadNested<long, Int64Reader>(ref reader, name, type, declaredShape),
-        TensorElementType.Int32 => ReadNested<int, Int32Reader>(ref reader, name, type, declaredShape),
-        TensorElementType.Int8 => ReadNested<sbyte, Int8Reader>(ref reader, name, type, declaredShape),
-        TensorElementType.UInt8 => ReadNested<byte, UInt8Reader>(ref reader, name, type, declaredShape),
-        TensorElementType.Bool => ReadNested<bool, BoolReader>(ref reader, name, type, declaredShape),
-        _ => ReadNested<string, StringReader>(ref reader, name, type, declaredShape),
+        TensorElementType.Float32 => ReadNested<float, Float32Reader>(ref reader, name, type, declaredShape, available),
+        TensorElementType.Float16 => ReadNested<Half, Float16Reader>(ref reader, name, type, declaredShape, available),
+        TensorElementType.Float64 => ReadNested<double, Float64Reader>(ref reader, name, type, declaredShape, available),
+        TensorElementType.Int64 => ReadNested<long, Int64Reader>(ref reader, name, type, declaredShape, available),
+        TensorElementType.Int32 => ReadNested<int, Int32Reader>(ref reader, name, type, declaredShape, available),
+        TensorElementType.Int8 => ReadNested<sbyte, Int8Reader>(ref reader, name, type, declaredShape, available),
+        TensorElementType.UInt8 => ReadNested<byte, UInt8Reader>(ref reader, name, type, declaredShape, available),
+        TensorElementType.Bool => ReadNested<bool, BoolReader>(ref reader, name, type, declaredShape, available),
+        _ => ReadNested<string, StringReader>(ref reader, name, type, declaredShape, available),
     };
 
-    private static Tensor ReadNested<T, TReader>(ref Utf8JsonReader reader, string name, TensorElementType type, long[]? declaredShape)
+    private const int SmallDataBytes = 16 << 10;
+
+    private static Tensor ReadNested<T, TReader>(ref Utf8JsonReader reader, string name, TensorElementType type, long[]? declaredShape, long available)
         where TReader : struct, IElementReader<T>
     {
         var nesting = new Nesting(name, type);
         nesting.Dims[..].Fill(-1);
-        var capacity = declaredShape is null ? 64 : (int)Math.Min(Tensor.CountElements(declaredShape), 1 << 16);
-        var values = new T[Math.Max(capacity, 1)];
+        long capacity = (available + 1) / 2;
+        if (available > SmallDataBytes)
+        {
+            capacity = CountValues(reader);
+            if (declaredShape is not null && Tensor.CountElements(declaredShape) != capacity)
+            {
+                throw new InvalidInputException($"input '{name}': shape {Tensor.FormatShape(declaredShape)} holds {Tensor.CountElements(declaredShape)} values but {capacity} were given.");
+            }
+        }
+
+        if (declaredShape is not null) capacity = Math.Min(capacity, Tensor.CountElements(declaredShape));
+        var values = new T[Math.Clamp(capacity, 1, Array.MaxLength)];
         var count = 0;
         Walk<T, TReader>(ref reader, ref nesting, 0, ref values, ref count);
-        if (nesting.Rank == 0) nesting.Rank = 1;
         var nested = nesting.Dims[..nesting.Rank].ToArray();
         var shape = declaredShape ?? nested;
         var expected = Tensor.CountElements(shape);
@@ -174,6 +190,19 @@ public static partial class TensorJson
 
         if (values.Length != count) Array.Resize(ref values, count);
         return Tensor.Create(values, shape);
+    }
+
+    // The values (not arrays) in the array at the reader's StartArray, at any depth, read on a copy of the reader.
+    private static long CountValues(Utf8JsonReader probe)
+    {
+        var depth = probe.CurrentDepth;
+        long values = 0;
+        while (probe.Read() && probe.CurrentDepth > depth)
+        {
+            if (probe.TokenType is not (JsonTokenType.StartArray or JsonTokenType.EndArray or JsonTokenType.StartObject or JsonTokenType.EndObject or JsonTokenType.PropertyName)) values++;
+        }
+
+        return values;
     }
 
     // The nesting met so far: each depth's length is that of the first array completed there (-1 until then), and every

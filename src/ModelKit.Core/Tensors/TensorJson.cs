@@ -55,7 +55,7 @@ public static partial class TensorJson
     {
         var reader = new Utf8JsonReader(JsonMarshal.GetRawUtf8Value(tensor));
         reader.Read();
-        return ReadObjectHeader(ref reader, name, modelType, strictDataType, out _, out _);
+        return ReadObjectHeader(ref reader, name, modelType, strictDataType, out _, out _, out _);
     }
 
     /// <summary>

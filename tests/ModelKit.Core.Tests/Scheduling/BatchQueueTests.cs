@@ -461,6 +461,48 @@ public sealed class BatchQueueTests : IDisposable
     }
 
     [Fact]
+    public async Task DelayTimer_FormingSeveralBatches_RunsThemAll_AndFreesItsInstances()
+    {
+        var time = new FakeTimeProvider();
+        await using var queue = CreateQueue(new BatchingOptions { MaxBatchSize = 8, Instances = 2, MaxQueueDelay = TimeSpan.FromMilliseconds(10) }, time);
+        var a = queue.EnqueueAsync(Rows(1));
+        var odd = queue.EnqueueAsync(new Dictionary<string, Tensor> { ["x"] = Tensor.Create(new float[] { 1, 2, 3 }, 1, 3) });
+        var b = queue.EnqueueAsync(Rows(2));
+        time.Advance(TimeSpan.FromMilliseconds(10)); // the timer forms two batches (two shapes): it runs one, the pool the other
+        await Task.WhenAll(a, odd, b).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal([[1], [1, 1]], _backend.Batches.Order(Comparer<int[]>.Create((x, y) => x.Length.CompareTo(y.Length))).ToArray());
+        for (var i = 0; i < 100 && queue.GetStats().Running != 0; i++) await Task.Delay(10);
+        Assert.Equal((0, 0, 2L), (queue.GetStats().Running, queue.Count, queue.GetStats().Batches));
+    }
+
+    [Fact]
+    public async Task BatchesRunByTheDelayTimer_DoNotRunInTheContextOfWhoeverCreatedTheQueue()
+    {
+        var seen = new List<string?>();
+        var executor = new ContextRecordingExecutor(_executor, seen);
+        s_context.Value = "the request that created the queue";
+        var queue = new BatchQueue("m", new BatchingOptions { MaxBatchSize = 8, MaxQueueDelay = TimeSpan.FromMilliseconds(5) }, supportsBatching: true, executor);
+        await using (queue)
+        {
+            s_context.Value = null;
+            await queue.EnqueueAsync(Rows(1)).WaitAsync(TimeSpan.FromSeconds(10)); // alone: it waits for the delay, and the timer runs it
+            Assert.Equal([null], seen);
+        }
+    }
+
+    private static readonly AsyncLocal<string?> s_context = new();
+
+    private sealed class ContextRecordingExecutor(IBatchExecutor inner, List<string?> seen) : IBatchExecutor
+    {
+        public ValueTask<IReadOnlyList<IReadOnlyDictionary<string, Tensor>>> ExecuteAsync(
+            IReadOnlyList<IReadOnlyDictionary<string, Tensor>> batch, CancellationToken cancellationToken = default)
+        {
+            lock (seen) seen.Add(s_context.Value);
+            return inner.ExecuteAsync(batch, cancellationToken);
+        }
+    }
+
+    [Fact]
     public async Task SetInstances_Two_RunsTwoBatchesAtOnce()
     {
         await using var queue = CreateQueue(new BatchingOptions { MaxBatchSize = 1, Instances = 1 });

@@ -74,6 +74,11 @@ public sealed class TensorJsonTests
     [InlineData("[[1], 2]", "ragged at dimension 1")]
     [InlineData("[[1], [[2]]]", "ragged at dimension 2")]
     [InlineData("[[1], [{}]]", "ragged at dimension 2")]
+    [InlineData("[[], [1]]", "dimension 1 has lengths 0 and more")]
+    [InlineData("[[[1]], []]", "dimension 1 has lengths 1 and 0")]
+    [InlineData("[[], [[]]]", "dimension 1 has lengths 0 and more")]
+    [InlineData("[[], 1]", "ragged at dimension 1")]
+    [InlineData("[{}]", "ragged at dimension 1")]
     public void ReadInputs_RaggedNesting_SaysWhereItIsRagged(string data, string expected)
     {
         var error = Assert.Throws<InvalidInputException>(() => TensorJson.ReadInputs(Parse($$$"""{"x": {{{data}}}}"""), Float32Input()));
@@ -109,6 +114,61 @@ public sealed class TensorJsonTests
         var data = new string('[', 17) + "1" + new string(']', 17);
         var error = Assert.Throws<InvalidInputException>(() => TensorJson.ReadInputs(Parse($$$"""{"x": {{{data}}}}"""), Float32Input()));
         Assert.Contains("nested more than 16 levels", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ReadInputs_SixteenLevels_AreAccepted()
+    {
+        var data = new string('[', 16) + "1" + new string(']', 16);
+        var tensor = TensorJson.ReadInputs(Parse($$$"""{"x": {{{data}}}}"""), Float32Input())["x"];
+        Assert.Equal(Enumerable.Repeat(1L, 16), tensor.Shape.ToArray());
+    }
+
+    [Fact]
+    public void ReadInputs_LargeNestedData_IsCountedFirst_AndReadWhole()
+    {
+        // Over 16 KiB of text: the values are counted before the array is allocated, at its size.
+        var data = "[" + string.Join(",", Enumerable.Range(0, 2_000).Select(r => "[" + string.Join(",", Enumerable.Range(0, 10).Select(c => r * 10 + c)) + "]")) + "]";
+        var signature = new ModelSignature(
+            [new TensorSpec("x", TensorElementType.Int64, [-1, -1]), new TensorSpec("y", TensorElementType.Int64, [-1, -1])], [new TensorSpec("z", TensorElementType.Int64, [-1])]);
+        var inputs = TensorJson.ReadInputs(Parse($$$"""{"x": {{{data}}}, "y": [[7]]}"""), signature);
+        Assert.Equal([2_000L, 10], inputs["x"].Shape.ToArray());
+        Assert.Equal(Enumerable.Range(0, 20_000).Select(i => (long)i), inputs["x"].ToArray<long>());
+        Assert.Equal([7L], inputs["y"].ToArray<long>()); // the reader ended at the data's end
+    }
+
+    [Theory]
+    [InlineData(100_000_000, "holds 100000000 values but 3 were given")]
+    [InlineData(2, "holds 2 values but 3 were given")]
+    public void ReadInputs_DeclaredShapeThatLies_IsRefusedWithoutAllocatingForIt(long declared, string expected)
+    {
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var error = Assert.Throws<InvalidInputException>(() =>
+            TensorJson.ReadInputs(Parse($$$"""{"x": {"shape": [{{{declared}}}], "datatype": "FP64", "data": [1, 2, 3]}}"""), null));
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 64 << 10, "a 60-byte body must not allocate for the shape it declares");
+    }
+
+    [Fact]
+    public void ReadInputs_LargeDataAndADeclaredShapeLargerThanIt_SaysBoth()
+    {
+        var data = string.Join(",", Enumerable.Range(0, 10_000));
+        var error = Assert.Throws<InvalidInputException>(() =>
+            TensorJson.ReadInputs(Parse($$$"""{"x": {"shape": [10001], "datatype": "INT32", "data": [{{{data}}}]}}"""), null));
+        Assert.Contains("holds 10001 values but 10000 were given", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ReadInputs_ManyStrings_AndABadValueFarIn_AreReadAndNamed()
+    {
+        var words = string.Join(",", Enumerable.Range(0, 200).Select(i => $"\"w{i}\""));
+        var tensor = TensorJson.ReadInputs(Parse($$$"""{"s": {"datatype": "BYTES", "data": [[{{{words}}}]]}}"""), null)["s"];
+        Assert.Equal([1L, 200], tensor.Shape.ToArray());
+        Assert.Equal("w199", tensor.ToArray<string>()[199]);
+
+        var numbers = string.Join(",", Enumerable.Range(0, 150)) + ",true";
+        var error = Assert.Throws<InvalidInputException>(() => TensorJson.ReadInputs(Parse($$$"""{"x": [[{{{numbers}}}]]}"""), Float32Input()));
+        Assert.Contains("value 150 is true", error.Message, StringComparison.Ordinal);
     }
 
     private static ModelSignature Float32Input() => new([new TensorSpec("x", TensorElementType.Float32, [-1, -1])], [new TensorSpec("y", TensorElementType.Float32, [-1])]);
