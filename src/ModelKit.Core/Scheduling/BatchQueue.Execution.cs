@@ -20,6 +20,14 @@ internal sealed partial class BatchQueue
 
     private readonly record struct BatchWork(BatchQueue Queue, PendingRequest[] Batch);
 
+    // The first of `batches`, for the calling thread to run; the others to the pool.
+    private PendingRequest[]? KeepFirst(List<PendingRequest[]>? batches)
+    {
+        if (batches is not { Count: > 0 }) return null;
+        Dispatch(batches, from: 1);
+        return batches[0];
+    }
+
     // Runs `batch`; with `keepRunning`, then runs on the same thread the next batch that became ready as it finished (the
     // others go to the pool), for as long as there is one: under load an instance keeps its thread instead of handing
     // every batch over to another. An inline run (on a caller's thread) runs its own batch only.
@@ -159,8 +167,9 @@ internal sealed partial class BatchQueue
             if (_stopping && _running == 0 && _count == 0) drained = _drained;
         }
 
-        var next = keepRunning && batches is { Count: > 0 } ? batches[0] : null;
-        Dispatch(batches, from: next is null ? 0 : 1);
+        PendingRequest[]? next = null;
+        if (keepRunning) next = KeepFirst(batches);
+        else Dispatch(batches);
         drained?.TrySetResult();
         return next;
     }

@@ -388,9 +388,7 @@ internal sealed partial class BatchQueue : IAsyncDisposable
             FormBatches(ref batches);
         }
 
-        if (batches is not { Count: > 0 }) return;
-        Dispatch(batches, from: 1);
-        _ = RunBatchesAsync(batches[0], keepRunning: true);
+        if (KeepFirst(batches) is { } first) _ = RunBatchesAsync(first, keepRunning: true);
     }
 
     // Under _lock. The time the requests already waiting take to drain at the rate the queue has been measured to drain at

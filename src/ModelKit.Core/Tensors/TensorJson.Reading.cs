@@ -4,8 +4,8 @@ using System.Text.Json;
 
 namespace ModelKit.Tensors;
 
-// Reading: one forward pass of Utf8JsonReader over the input's UTF-8 text, straight into typed arrays (grown while the
-// nesting is not yet known). A copy of the reader (a struct) is a saved position.
+// Reading: one forward pass of Utf8JsonReader over the input's UTF-8 text, straight into typed arrays sized from the
+// text's length (ReadNested). A copy of the reader (a struct) is a saved position.
 public static partial class TensorJson
 {
     private const int MaxRank = 16;
@@ -170,10 +170,7 @@ public static partial class TensorJson
         if (available > SmallDataBytes)
         {
             capacity = CountValues(reader);
-            if (declaredShape is not null && Tensor.CountElements(declaredShape) != capacity)
-            {
-                throw new InvalidInputException($"input '{name}': shape {Tensor.FormatShape(declaredShape)} holds {Tensor.CountElements(declaredShape)} values but {capacity} were given.");
-            }
+            if (declaredShape is not null && Tensor.CountElements(declaredShape) != capacity) throw CountMismatch(name, declaredShape, capacity);
         }
 
         if (declaredShape is not null) capacity = Math.Min(capacity, Tensor.CountElements(declaredShape));
@@ -183,10 +180,7 @@ public static partial class TensorJson
         var nested = nesting.Dims[..nesting.Rank].ToArray();
         var shape = declaredShape ?? nested;
         var expected = Tensor.CountElements(shape);
-        if (expected != count)
-        {
-            throw new InvalidInputException($"input '{name}': shape {Tensor.FormatShape(shape)} holds {expected} values but {count} were given.");
-        }
+        if (expected != count) throw CountMismatch(name, shape, count);
 
         if (values.Length != count) Array.Resize(ref values, count);
         return Tensor.Create(values, shape);
@@ -266,6 +260,9 @@ public static partial class TensorJson
             throw new InvalidInputException($"input '{nesting.Name}': the nested arrays are ragged (dimension {depth} has lengths {nesting.Dims[depth]} and {length}).");
         }
     }
+
+    private static InvalidInputException CountMismatch(string name, long[] shape, long given) =>
+        new($"input '{name}': shape {Tensor.FormatShape(shape)} holds {Tensor.CountElements(shape)} values but {given} were given.");
 
     private static InvalidInputException Ragged(string name, int dimension) =>
         new($"input '{name}': the nested arrays are ragged at dimension {dimension}.");

@@ -131,7 +131,11 @@ public sealed class TensorJsonTests
         var data = "[" + string.Join(",", Enumerable.Range(0, 2_000).Select(r => "[" + string.Join(",", Enumerable.Range(0, 10).Select(c => r * 10 + c)) + "]")) + "]";
         var signature = new ModelSignature(
             [new TensorSpec("x", TensorElementType.Int64, [-1, -1]), new TensorSpec("y", TensorElementType.Int64, [-1, -1])], [new TensorSpec("z", TensorElementType.Int64, [-1])]);
-        var inputs = TensorJson.ReadInputs(Parse($$$"""{"x": {{{data}}}, "y": [[7]]}"""), signature);
+        var body = Parse($$$"""{"x": {{{data}}}, "y": [[7]]}""");
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var inputs = TensorJson.ReadInputs(body, signature);
+        // 20 000 int64 are 160 KB: an array sized from the text (≈ 60 000 slots) or grown by doubling would be over 300 KB.
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 240_000, "large data is allocated once, at its size");
         Assert.Equal([2_000L, 10], inputs["x"].Shape.ToArray());
         Assert.Equal(Enumerable.Range(0, 20_000).Select(i => (long)i), inputs["x"].ToArray<long>());
         Assert.Equal([7L], inputs["y"].ToArray<long>()); // the reader ended at the data's end
