@@ -1,6 +1,10 @@
+using System.Buffers.Binary;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
+using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
+using ModelKit.Grpc.Inference;
 using TensorElementType = Microsoft.ML.OnnxRuntime.Tensors.TensorElementType;
 
 namespace ModelKit.Benchmarks;
@@ -12,14 +16,17 @@ namespace ModelKit.Benchmarks;
 /// <item><c>seed000.json</c>: seed 000's <c>{"input_data": …}</c> (an array for a one-input model, else named arrays);</item>
 /// <item><c>oip.json</c>: the Open Inference Protocol's JSON request (<c>inputs</c> with name, shape, datatype, data);</item>
 /// <item><c>oip.bin</c>: its binary extension, the JSON header (each input's <c>binary_data_size</c>, outputs asked for in
-/// binary) followed by the inputs' little-endian bytes; <c>oip.bin.header</c> holds the header's length in bytes.</item>
+/// binary) followed by the inputs' little-endian bytes; <c>oip.bin.header</c> holds the header's length in bytes;</item>
+/// <item><c>grpc.bin</c> and <c>grpc-raw.bin</c>: the Open Inference Protocol's gRPC <c>ModelInfer</c> request for
+/// <c>modelId</c> as one gRPC message on the wire (a 5-byte length prefix, then the protobuf), the values in typed contents
+/// or in <c>raw_input_contents</c>, for a load generator that posts a file (h2load).</item>
 /// </list>
 /// A float input is 1, 2, … (one row of its feature size); a text encoder's int64 inputs are one sequence of
 /// <c>sequence</c> tokens: [CLS] 200, 201, … [SEP] as <c>input_ids</c>, ones as <c>attention_mask</c>, zeros otherwise.
 /// </summary>
 internal static class PeerBodies
 {
-    public static int Write(string modelPath, string directory, int sequence)
+    public static int Write(string modelPath, string directory, int sequence, string modelId)
     {
         using var session = new InferenceSession(modelPath);
         var inputs = new List<(string Name, string Datatype, long[] Shape, string Json, byte[] Bytes)>();
@@ -69,7 +76,29 @@ internal static class PeerBodies
         }
 
         File.WriteAllText(Path.Combine(directory, "oip.bin.header"), header.Length.ToString(CultureInfo.InvariantCulture));
-        Console.WriteLine($"wrote seed000.json, oip.json and oip.bin ({header.Length}-byte header) for {string.Join(", ", inputs.Select(i => $"{i.Name} {i.Datatype}[{string.Join(",", i.Shape)}]"))}");
+        WriteGrpc(Path.Combine(directory, "grpc.bin"), modelId, inputs.Select(i => (i.Name, i.Datatype, i.Shape, i.Bytes)), raw: false);
+        WriteGrpc(Path.Combine(directory, "grpc-raw.bin"), modelId, inputs.Select(i => (i.Name, i.Datatype, i.Shape, i.Bytes)), raw: true);
+        Console.WriteLine($"wrote seed000.json, oip.json, oip.bin, grpc.bin and grpc-raw.bin ({header.Length}-byte header) for {string.Join(", ", inputs.Select(i => $"{i.Name} {i.Datatype}[{string.Join(",", i.Shape)}]"))}");
         return 0;
+    }
+
+    private static void WriteGrpc(string path, string modelId, IEnumerable<(string Name, string Datatype, long[] Shape, byte[] Bytes)> inputs, bool raw)
+    {
+        var request = new ModelInferRequest { ModelName = modelId };
+        foreach (var (name, datatype, shape, bytes) in inputs)
+        {
+            var tensor = new ModelInferRequest.Types.InferInputTensor { Name = name, Datatype = datatype, Shape = { shape } };
+            request.Inputs.Add(tensor);
+            if (raw) request.RawInputContents.Add(ByteString.CopyFrom(bytes));
+            else if (datatype == "INT64") tensor.Contents = new InferTensorContents { Int64Contents = { MemoryMarshal.Cast<byte, long>(bytes).ToArray() } };
+            else tensor.Contents = new InferTensorContents { Fp32Contents = { MemoryMarshal.Cast<byte, float>(bytes).ToArray() } };
+        }
+
+        // A gRPC message on the wire: not compressed (0), its length (4 bytes, big-endian), the message.
+        var message = request.ToByteArray();
+        var frame = new byte[5 + message.Length];
+        BinaryPrimitives.WriteInt32BigEndian(frame.AsSpan(1), message.Length);
+        message.CopyTo(frame, 5);
+        File.WriteAllBytes(path, frame);
     }
 }

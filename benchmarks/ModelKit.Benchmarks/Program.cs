@@ -7,7 +7,7 @@
 //   dotnet run -c Release --project benchmarks/ModelKit.Benchmarks -- embed [seconds] [callers] [rounds]   text embeddings on all-MiniLM-L6-v2: ModelKit vs a per-string loop vs direct threads
 //   dotnet run -c Release --project benchmarks/ModelKit.Benchmarks -- generate [seconds] [maxTokens] [streams] [intraOpThreads] [rounds]   text generation (45M decoder): ModelKit vs a per-request loop
 //   dotnet run -c Release --project benchmarks/ModelKit.Benchmarks -- download [rounds]   MiniLM from a local hub: ModelKit's download manager vs GET + sha256 by hand
-//   dotnet run -c Release --project benchmarks/ModelKit.Benchmarks -- bodies <model.onnx> <out-dir> [sequence=32]   compare-rest.sh's request bodies (PeerBodies)
+//   dotnet run -c Release --project benchmarks/ModelKit.Benchmarks -- bodies <model.onnx> <out-dir> [sequence=32] [model_id]   compare-rest.sh's request bodies (PeerBodies)
 //   dotnet run -c Release --project benchmarks/ModelKit.Benchmarks -- write-model <mlp|bert-small> <path>   a generated benchmark model as a file
 //   dotnet run -c Release --project benchmarks/ModelKit.Benchmarks -- charts <results.csv> <out-dir> [caption] [svg|png]   charts of benchmarks/peers/compare-rest.sh's results
 using BenchmarkDotNet.Running;
@@ -20,7 +20,8 @@ if (args.Length > 2 && args[0] == "charts")
 
 if (args.Length > 2 && args[0] == "bodies")
 {
-    return PeerBodies.Write(args[1], args[2], args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 32);
+    return PeerBodies.Write(args[1], args[2], args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 32,
+        args.Length > 4 ? args[4] : Path.GetFileNameWithoutExtension(args[1]));
 }
 
 if (args.Length > 2 && args[0] == "write-model")

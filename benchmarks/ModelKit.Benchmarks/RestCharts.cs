@@ -8,10 +8,12 @@ namespace ModelKit.Benchmarks;
 /// requests_per_second, p50_ms, p95_ms, p99_ms, errors), as SVG per model: throughput against connections per server
 /// (ModelKit once per surface; the mean of the measured rounds), latency percentiles per server at 64 connections (else
 /// the first count), and each server's first window after start-up next to its measured mean (the warm-up). PNG when asked for.
+/// The gRPC surfaces (grpc, grpc-raw: ModelKit's and the peers' ModelInfer) get charts of their own, named <c>grpc-…</c>
+/// beside the HTTP/1.1 ones (<c>rest-…</c>).
 /// </summary>
 internal static class RestCharts
 {
-    private sealed record Row(string Model, string Server, int Connections, string Round, double Rps, double P50, double P95, double P99);
+    private sealed record Row(string Model, string Surface, string Server, int Connections, string Round, double Rps, double P50, double P95, double P99);
 
     public static int Render(string csvPath, string outDirectory, string caption, string format = "svg")
     {
@@ -23,29 +25,38 @@ internal static class RestCharts
         }
 
         Directory.CreateDirectory(outDirectory);
-        foreach (var model in rows.Select(r => r.Model).Distinct())
+        foreach (var (protocol, ofProtocol) in rows.GroupBy(r => r.Surface.StartsWith("grpc", StringComparison.Ordinal) ? "grpc" : "rest").Select(g => (g.Key, g.ToList())))
         {
-            var ofModel = rows.Where(r => r.Model == model).ToList();
-            var servers = ofModel.Select(r => r.Server).Distinct().ToList();
-            var counts = ofModel.Select(r => r.Connections).Distinct().Order().ToList();
-            var main = ofModel.FirstOrDefault(r => r.Round == "first")?.Connections ?? counts[0]; // where the warm-up window is
-            var goal = counts.Contains(64) ? 64 : main; // the goals are at 64 connections
-            List<Row> Measured(string server, int count) => [.. ofModel.Where(r => r.Server == server && r.Connections == count && r.Round != "first")];
-
-            var throughput = Path.Combine(outDirectory, $"rest-{model}-throughput.{format}");
-            Lines(throughput, $"{model}: requests per second against connections ({caption})", counts, servers, (s, c) => Mean(Measured(s, c), r => r.Rps));
-            var latency = Path.Combine(outDirectory, $"rest-{model}-latency.{format}");
-            Grouped(
-                latency, $"{model}: latency at {goal} connections, mean over measured rounds ({caption})", "milliseconds", servers,
-                [("p50", s => Mean(Measured(s, goal), r => r.P50)), ("p95", s => Mean(Measured(s, goal), r => r.P95)), ("p99", s => Mean(Measured(s, goal), r => r.P99))]);
-            var warmup = Path.Combine(outDirectory, $"rest-{model}-warmup.{format}");
-            Grouped(
-                warmup, $"{model}: requests per second at {main} connections, first window after start-up and measured ({caption})", "requests/s", servers,
-                [("measured rounds (mean)", s => Mean(Measured(s, main), r => r.Rps)), ("first window after start-up", s => ofModel.FirstOrDefault(r => r.Server == s && r.Round == "first")?.Rps ?? 0)]);
-            Console.WriteLine($"wrote {throughput}, {latency} and {warmup}");
+            foreach (var model in ofProtocol.Select(r => r.Model).Distinct())
+            {
+                Charts(ofProtocol.Where(r => r.Model == model).ToList(), model, protocol, outDirectory, caption, format);
+            }
         }
 
         return 0;
+    }
+
+    // The three charts of one model over one protocol's surfaces.
+    private static void Charts(List<Row> ofModel, string model, string protocol, string outDirectory, string caption, string format)
+    {
+        var name = protocol == "grpc" ? $"{model} over gRPC" : model;
+        var servers = ofModel.Select(r => r.Server).Distinct().ToList();
+        var counts = ofModel.Select(r => r.Connections).Distinct().Order().ToList();
+        var main = ofModel.FirstOrDefault(r => r.Round == "first")?.Connections ?? counts[0]; // where the warm-up window is
+        var goal = counts.Contains(64) ? 64 : main; // the goals are at 64 connections
+        List<Row> Measured(string server, int count) => [.. ofModel.Where(r => r.Server == server && r.Connections == count && r.Round != "first")];
+
+        var throughput = Path.Combine(outDirectory, $"{protocol}-{model}-throughput.{format}");
+        Lines(throughput, $"{name}: requests per second against connections ({caption})", counts, servers, (s, c) => Mean(Measured(s, c), r => r.Rps));
+        var latency = Path.Combine(outDirectory, $"{protocol}-{model}-latency.{format}");
+        Grouped(
+            latency, $"{name}: latency at {goal} connections, mean over measured rounds ({caption})", "milliseconds", servers,
+            [("p50", s => Mean(Measured(s, goal), r => r.P50)), ("p95", s => Mean(Measured(s, goal), r => r.P95)), ("p99", s => Mean(Measured(s, goal), r => r.P99))]);
+        var warmup = Path.Combine(outDirectory, $"{protocol}-{model}-warmup.{format}");
+        Grouped(
+            warmup, $"{name}: requests per second at {main} connections, first window after start-up and measured ({caption})", "requests/s", servers,
+            [("measured rounds (mean)", s => Mean(Measured(s, main), r => r.Rps)), ("first window after start-up", s => ofModel.FirstOrDefault(r => r.Server == s && r.Round == "first")?.Rps ?? 0)]);
+        Console.WriteLine($"wrote {throughput}, {latency} and {warmup}");
     }
 
     private static double Mean(List<Row> rows, Func<Row, double> value) => rows.Count == 0 ? double.NaN : rows.Average(value);
@@ -123,6 +134,6 @@ internal static class RestCharts
     {
         var f = line.Split(',');
         double D(int i) => double.Parse(f[i], CultureInfo.InvariantCulture);
-        return new Row(f[0], f[2], int.Parse(f[3], CultureInfo.InvariantCulture), f[4], D(5), D(6), D(7), D(8));
+        return new Row(f[0], f[1], f[2], int.Parse(f[3], CultureInfo.InvariantCulture), f[4], D(5), D(6), D(7), D(8));
     }
 }

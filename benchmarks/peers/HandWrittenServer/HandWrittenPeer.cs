@@ -9,7 +9,10 @@ namespace ModelKit.Peers;
 /// What a .NET developer writes to serve one ONNX model without a serving library: a minimal API over one shared
 /// <see cref="InferenceSession"/>, calling <c>Run</c> once per request (no batching, no queue, no auth), answering seed
 /// 000's <c>POST /api/v1/models/{model_id}/inference</c> with the same body ModelKit takes and the same fields it answers.
-/// <c>input_data</c> is one float matrix for a single-input model, or an object of named int64/float matrices.
+/// <c>input_data</c> is one float matrix for a single-input model, or an object of named int64/float matrices. The same
+/// session also answers the Open Inference Protocol's gRPC <c>ModelInfer</c> (<see cref="HandWrittenGrpcService"/>) on an
+/// HTTP/2 endpoint, when the arguments configure one (<c>--Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:9112
+/// --Kestrel:Endpoints:Grpc:Protocols=Http2</c>, beside <c>--Kestrel:Endpoints:Rest:Url=…</c>).
 /// </summary>
 public static class HandWrittenPeer
 {
@@ -18,11 +21,14 @@ public static class HandWrittenPeer
     {
         var builder = WebApplication.CreateSlimBuilder(args ?? []);
         builder.Logging.ClearProviders();
-        var app = builder.Build();
         var session = new InferenceSession(modelPath);
-        app.Lifetime.ApplicationStopped.Register(session.Dispose);
         var inputs = session.InputMetadata;
         var output = session.OutputMetadata.Keys.First();
+        builder.Services.AddSingleton(new HandWrittenModel(modelId, session, output));
+        builder.Services.AddGrpc();
+        var app = builder.Build();
+        app.Lifetime.ApplicationStopped.Register(session.Dispose);
+        app.MapGrpcService<HandWrittenGrpcService>();
 
         app.MapPost("/api/v1/models/{model_id}/inference", async (string model_id, HttpRequest request) =>
         {

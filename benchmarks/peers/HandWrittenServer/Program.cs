@@ -1,5 +1,6 @@
 // The hand-written peer server (see HandWrittenPeer):
 //   dotnet run -c Release --project benchmarks/peers/HandWrittenServer -- <model.onnx> <model_id> [--urls http://127.0.0.1:9100]
+// With gRPC (ModelInfer) on an h2c port: --Kestrel:Endpoints:Rest:Url=http://127.0.0.1:9100 --Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:9110 --Kestrel:Endpoints:Grpc:Protocols=Http2
 namespace ModelKit.Peers;
 
 internal static class HandWrittenServer

@@ -11,7 +11,9 @@ namespace ModelKit.Peers;
 /// What a .NET developer writes with ML.NET to serve one ONNX model: an <c>ApplyOnnxModel</c> transformer, prediction
 /// engines taken from a pool per request (the pattern Microsoft.Extensions.ML's PredictionEnginePool implements; that
 /// package is not on this feed, so the pool is an <see cref="ObjectPool{T}"/>), one <c>Predict</c> per row of the request,
-/// answering seed 000's <c>POST /api/v1/models/{model_id}/inference</c> for a model with one float input vector.
+/// answering seed 000's <c>POST /api/v1/models/{model_id}/inference</c> for a model with one float input vector, and the
+/// Open Inference Protocol's gRPC <c>ModelInfer</c> (<see cref="MlNetGrpcService"/>) on an HTTP/2 endpoint when the
+/// arguments configure one (<c>--Kestrel:Endpoints:Grpc:Url=… --Kestrel:Endpoints:Grpc:Protocols=Http2</c>).
 /// </summary>
 public static class MlNetPeer
 {
@@ -45,8 +47,11 @@ public static class MlNetPeer
 
         var builder = WebApplication.CreateSlimBuilder(args ?? []);
         builder.Logging.ClearProviders();
+        builder.Services.AddSingleton(new MlNetModel(modelId, engines, inputSize, outputSize, outputName));
+        builder.Services.AddGrpc();
         var app = builder.Build();
         app.Lifetime.ApplicationStopped.Register(() => (transformer as IDisposable)?.Dispose());
+        app.MapGrpcService<MlNetGrpcService>();
         app.MapPost("/api/v1/models/{model_id}/inference", async (string model_id, HttpRequest request) =>
         {
             if (model_id != modelId) return Results.NotFound(new { error = $"model '{model_id}' is not served here" });
