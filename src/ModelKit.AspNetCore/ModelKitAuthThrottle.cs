@@ -21,13 +21,23 @@ internal sealed class ModelKitAuthThrottle : IDisposable
             _ => new FixedWindowRateLimiterOptions { PermitLimit = limit, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 }));
     }
 
+    // When the last failure was counted (Environment.TickCount64); long.MinValue / 2 before the first.
+    private long _lastFailure = long.MinValue / 2;
+
     /// <summary>True while <paramref name="context"/>'s address has no failed attempts left.</summary>
-    public bool IsBlocked(HttpContext context) => _failures?.GetStatistics(Address(context))?.CurrentAvailablePermits == 0;
+    public bool IsBlocked(HttpContext context)
+    {
+        // An address's failures count in a one-minute window and are forgiven when it ends: with no failure anywhere for
+        // longer than that, no address can be blocked, and the request's address need not be looked up.
+        if (_failures is null || Environment.TickCount64 - Volatile.Read(ref _lastFailure) > 61_000) return false;
+        return _failures.GetStatistics(Address(context))?.CurrentAvailablePermits == 0;
+    }
 
     /// <summary>Counts a failed attempt of <paramref name="context"/>'s address.</summary>
     public void RecordFailure(HttpContext context)
     {
         if (_failures is null) return;
+        Volatile.Write(ref _lastFailure, Environment.TickCount64);
         using var _ = _failures.AttemptAcquire(Address(context));
     }
 

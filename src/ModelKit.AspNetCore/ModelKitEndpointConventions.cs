@@ -10,27 +10,41 @@ namespace ModelKit.AspNetCore;
 /// <summary>What both ModelKit route groups share: the scope requirement, and one filter for rate limits and errors.</summary>
 internal static partial class ModelKitEndpointConventions
 {
-    /// <summary>Requires <paramref name="scope"/> when authentication is on; anonymous when it is explicitly off.</summary>
+    /// <summary>
+    /// Requires <paramref name="scope"/> when authentication is on; anonymous when it is explicitly off. The surfaces' filter
+    /// checks the key (<see cref="AddModelKitFilter"/>), not ASP.NET's authorization middleware: the endpoint is anonymous to
+    /// the host's policies (a host's fallback policy or default scheme does not apply to ModelKit's keys), and a request pays
+    /// for one key check instead of the policy pipeline's second authentication and its evaluation.
+    /// </summary>
     public static RouteHandlerBuilder Secure(RouteHandlerBuilder endpoint, string scope, bool authEnabled)
     {
-        if (authEnabled) endpoint.RequireAuthorization(ModelKitScopes.Policy(scope));
-        else endpoint.AllowAnonymous();
+        if (authEnabled) endpoint.WithMetadata(new ModelKitScopeRequirement(scope));
+        endpoint.AllowAnonymous();
         return endpoint;
     }
 
     /// <summary>
-    /// Adds the group filter: the per-key rate limit (RATE_LIMITED) first, then every <see cref="ModelKitException"/> (and Kestrel's
-    /// body errors, mapped to one) written by <paramref name="errors"/>, the surface's own error shape.
+    /// Adds the group filter: the key and its scope where the endpoint requires one (<see cref="Secure"/>: UNAUTHORIZED,
+    /// FORBIDDEN, or RATE_LIMITED for an address with too many failures), the per-key rate limit (RATE_LIMITED), then every
+    /// <see cref="ModelKitException"/> (and Kestrel's body errors, mapped to one), all written by <paramref name="errors"/>,
+    /// the surface's own error shape.
     /// </summary>
     public static void AddModelKitFilter(this RouteGroupBuilder group, IServiceProvider services, SurfaceErrorWriter errors)
     {
         IResult toResult(ModelKitException ex, HttpContext context) => errors(context, SurfaceError.From(ex));
         var limiter = services.GetRequiredService<ModelKitRateLimiter>();
+        var authenticator = services.GetRequiredService<ModelKitKeyAuthenticator>();
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("ModelKit.AspNetCore");
         group.AddEndpointFilter(async (context, next) =>
         {
             try
             {
+                if (context.HttpContext.GetEndpoint()?.Metadata.GetMetadata<ModelKitScopeRequirement>() is { Scope: var scope }
+                    && Refusal(context.HttpContext, scope, authenticator) is { } refusal)
+                {
+                    return errors(context.HttpContext, refusal);
+                }
+
                 limiter.Acquire(context.HttpContext);
                 return await next(context).ConfigureAwait(false);
             }
@@ -60,6 +74,21 @@ internal static partial class ModelKitEndpointConventions
                     $"An unexpected error occurred; the server's log has the details under request id '{context.HttpContext.TraceIdentifier}'."), context.HttpContext);
             }
         });
+    }
+
+    // Why the request may not run: no valid key (401, or 429 for a throttled address) or not the scope (403). The user the
+    // host's authentication middleware already found with ModelKit's scheme is taken as it is; a request whose key it
+    // already refused is not checked (nor counted) again.
+    private static SurfaceError? Refusal(HttpContext context, string scope, ModelKitKeyAuthenticator authenticator)
+    {
+        var user = context.User;
+        if (user.Identity is not { IsAuthenticated: true, AuthenticationType: ModelKitKeyAuthenticator.SchemeName })
+        {
+            if (ModelKitKeyAuthenticator.Failed(context) || authenticator.Authenticate(context, out _) is not { } found) return ModelKitKeyAuthenticator.Challenge(context);
+            context.User = user = found;
+        }
+
+        return ModelKitKeyAuthenticator.HasScope(user, scope) ? null : ModelKitKeyAuthenticator.Forbidden();
     }
 
     /// <summary>

@@ -44,24 +44,22 @@ public static class ModelKitHttpApiExtensions
         services.TryAddSingleton<ModelKitAuthThrottle>();
         services.TryAddSingleton(sp => new ModelKitWebSocketTickets(sp.GetService<TimeProvider>() ?? TimeProvider.System));
         services.TryAddSingleton<ModelKitApiKeyDigests>();
+        services.TryAddSingleton<ModelKitKeyAuthenticator>();
         services.TryAddSingleton<ModelKitHttpApiMarker>();
         services.TryAddSingleton<ModelKitSurfaces>();
         services.TryAddEnumerable(ServiceDescriptor.Transient<Microsoft.AspNetCore.Hosting.IStartupFilter, ModelKitSurfaceErrorsStartupFilter>());
         services.AddAuthentication().AddScheme<AuthenticationSchemeOptions, ModelKitApiKeyHandler>(ModelKitApiKeyHandler.SchemeName, null);
         services.AddAuthorization(options =>
         {
-            foreach (var scope in new[] { ModelKitScopes.Read, ModelKitScopes.Infer, ModelKitScopes.Manage })
+            // For a host app's own endpoints (RequireModelKitScope) and the gRPC services; ModelKit's HTTP surfaces check
+            // the same scopes in their filter (ModelKitEndpointConventions).
+            foreach (var scope in new[] { ModelKitScopes.Read, ModelKitScopes.Infer, ModelKitScopes.Manage, ModelKitScopes.ReadOrInfer })
             {
                 options.AddPolicy(ModelKitScopes.Policy(scope), policy => policy
                     .AddAuthenticationSchemes(ModelKitApiKeyHandler.SchemeName)
                     .RequireAuthenticatedUser()
-                    .RequireAssertion(context => context.User.HasClaim("scope", scope) || context.User.HasClaim("scope", ModelKitScopes.Manage)));
+                    .RequireAssertion(context => ModelKitKeyAuthenticator.HasScope(context.User, scope)));
             }
-
-            options.AddPolicy(ModelKitScopes.Policy(ModelKitScopes.ReadOrInfer), policy => policy
-                .AddAuthenticationSchemes(ModelKitApiKeyHandler.SchemeName)
-                .RequireAuthenticatedUser()
-                .RequireAssertion(context => context.User.HasClaim(c => c.Type == "scope" && c.Value is ModelKitScopes.Read or ModelKitScopes.Infer or ModelKitScopes.Manage)));
         });
         return builder;
     }

@@ -13,6 +13,10 @@ internal sealed class ModelKitRateLimiter : IDisposable
     private readonly IDisposable? _subscription;
     private volatile PartitionedRateLimiter<HttpContext>? _limiter;
 
+    // A partition: the key's name (or the anonymous caller's address) with its limit, so that the limiter factory below
+    // captures nothing and is not allocated again per request.
+    private readonly record struct Budget(string Name, int Limit);
+
     public ModelKitRateLimiter(IOptionsMonitor<ModelKitAuthOptions> options)
     {
         _limiter = Create(options.CurrentValue);
@@ -30,14 +34,17 @@ internal sealed class ModelKitRateLimiter : IDisposable
         var perKey = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var key in auth.Keys) perKey[key.Name] = key.RequestsPerMinute ?? auth.RequestsPerMinute;
         var defaultLimit = auth.RequestsPerMinute;
-        return PartitionedRateLimiter.Create<HttpContext, string>(context =>
+        return PartitionedRateLimiter.Create<HttpContext, Budget>(context =>
         {
             // A key's budget is keyed by its name (no allocation); only anonymous callers (auth off) are keyed by address.
-            var name = context.User.Identity is { IsAuthenticated: true, Name: { } keyName } ? keyName : "ip:" + context.Connection.RemoteIpAddress;
-            var limit = context.User.Identity?.Name is { } n && perKey.TryGetValue(n, out var l) ? l : defaultLimit;
+            // (ClaimsPrincipal.Identity enumerates the identities each time it is read: once here.)
+            var identity = context.User.Identity;
+            var name = identity is { IsAuthenticated: true, Name: { } keyName } ? keyName : "ip:" + context.Connection.RemoteIpAddress;
+            var limit = identity?.Name is { } n && perKey.TryGetValue(n, out var l) ? l : defaultLimit;
             return limit <= 0
-                ? RateLimitPartition.GetNoLimiter(name)
-                : RateLimitPartition.GetFixedWindowLimiter(name, _ => new FixedWindowRateLimiterOptions { PermitLimit = limit, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 });
+                ? RateLimitPartition.GetNoLimiter(new Budget(name, 0))
+                : RateLimitPartition.Get(new Budget(name, limit), static budget => new FixedWindowRateLimiter(
+                    new FixedWindowRateLimiterOptions { PermitLimit = budget.Limit, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 }));
         });
     }
 

@@ -1,0 +1,141 @@
+using System.Buffers;
+using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace ModelKit.AspNetCore;
+
+/// <summary>
+/// Checks ModelKit's API keys: <c>X-API-Key</c>, <c>Authorization: Bearer</c>, or a WebSocket's one-time ticket. Both the
+/// authentication handler (for a host app's own endpoints and gRPC) and ModelKit's own surfaces (in their endpoint filter,
+/// without ASP.NET's authorization pipeline per request) call it. A failure is remembered on the request, so that it is
+/// counted once against the client's address and answered with its reason.
+/// </summary>
+internal sealed partial class ModelKitKeyAuthenticator(
+    ModelKitApiKeyDigests keys, ModelKitAuthThrottle throttle, ModelKitWebSocketTickets tickets, ILogger<ModelKitKeyAuthenticator> logger)
+{
+    /// <summary>The authentication scheme, and the authentication type of the identities made here.</summary>
+    public const string SchemeName = "ModelKitApiKey";
+
+    private const string Throttled = "modelkit:auth-throttled";
+    private const string InvalidKey = "modelkit:auth-invalid-key";
+    private const string InvalidTicket = "modelkit:auth-invalid-ticket";
+
+    /// <summary>
+    /// The key's user when the request presents a valid key or ticket; null with no <paramref name="failure"/> when it
+    /// presents none; null with the reason when it presents a bad one or its address is throttled.
+    /// </summary>
+    public ClaimsPrincipal? Authenticate(HttpContext context, out string? failure)
+    {
+        failure = null;
+        var request = context.Request;
+        ReadOnlySpan<char> presented = default;
+        if (request.Headers.TryGetValue("X-API-Key", out var header) && header.Count > 0) presented = header[0];
+        else if (request.Headers.Authorization is { Count: > 0 } authorization && authorization[0] is { } value && value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            presented = value.AsSpan("Bearer ".Length).Trim();
+        }
+
+        if (presented.IsEmpty && context.WebSockets.IsWebSocketRequest && request.Query.TryGetValue("ticket", out var ticket) && ticket.Count == 1)
+        {
+            // A browser's WebSocket: the one-time ticket it was given for its key (ModelKitWebSocketTickets).
+            if (tickets.Redeem(ticket[0] ?? string.Empty) is { } user) return user;
+            context.Items[InvalidTicket] = true;
+            failure = "The WebSocket ticket is not valid.";
+            return null;
+        }
+
+        if (presented.IsEmpty) return null;
+        if (throttle.IsBlocked(context))
+        {
+            context.Items[Throttled] = true;
+            failure = "Too many failed authentications from this address.";
+            return null;
+        }
+
+        if (Match(presented) is not { } match)
+        {
+            throttle.RecordFailure(context);
+            context.Items[InvalidKey] = true;
+            LogRejected(logger, request.Path);
+            failure = "The API key is not valid.";
+            return null;
+        }
+
+        // Each claim is made for its identity (no copy is taken as it is added).
+        var identity = new ModelKitKeyIdentity(match);
+        identity.AddClaim(new Claim(ClaimTypes.Name, match.Name, ClaimValueTypes.String, ClaimsIdentity.DefaultIssuer, ClaimsIdentity.DefaultIssuer, identity));
+        foreach (var scope in match.Scopes) identity.AddClaim(new Claim("scope", scope, ClaimValueTypes.String, ClaimsIdentity.DefaultIssuer, ClaimsIdentity.DefaultIssuer, identity));
+        return new ClaimsPrincipal(identity);
+    }
+
+    // Every key is compared (no early exit), each in constant time over equal-length SHA-256 digests.
+    private ModelKitApiKey? Match(ReadOnlySpan<char> presented)
+    {
+        var length = Encoding.UTF8.GetMaxByteCount(presented.Length);
+        byte[]? rented = length > 512 ? ArrayPool<byte>.Shared.Rent(length) : null;
+        Span<byte> bytes = rented ?? stackalloc byte[512];
+        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(bytes[..Encoding.UTF8.GetBytes(presented, bytes)], digest);
+        if (rented is not null) ArrayPool<byte>.Shared.Return(rented, clearArray: true);
+        ModelKitApiKey? match = null;
+        foreach (var (known, key) in keys.Keys)
+        {
+            if (CryptographicOperations.FixedTimeEquals(digest, known)) match ??= key;
+        }
+
+        return match;
+    }
+
+    /// <summary>
+    /// What a request that did not authenticate is answered, in the error shape of its surface: too many failures from its
+    /// address (429, <c>Retry-After</c>), or 401 with <c>WWW-Authenticate: Bearer</c> and why (no key, a bad key, a bad ticket).
+    /// </summary>
+    public static SurfaceError Challenge(HttpContext context)
+    {
+        if (context.Items.ContainsKey(Throttled))
+        {
+            context.Response.Headers.RetryAfter = "60";
+            return SurfaceError.Of(ModelKitProblems.RateLimited,
+                "Too many failed authentications from this address; retry after the Retry-After interval.", retryAfterSeconds: 60);
+        }
+
+        context.Response.Headers.WWWAuthenticate = "Bearer";
+        return SurfaceError.Of(ModelKitProblems.Unauthorized, context.Items.ContainsKey(InvalidKey)
+            ? "The API key is not valid (rotated or mistyped?); send a key from the server's configuration."
+            : context.Items.ContainsKey(InvalidTicket)
+            ? "The WebSocket ticket is not valid: tickets work once, for 60 seconds; ask POST /api/ws/ticket for a new one."
+            : "An API key is required: send it as 'X-API-Key: <key>' or 'Authorization: Bearer <key>'.");
+    }
+
+    /// <summary>What a key without the endpoint's scope is answered (403).</summary>
+    public static SurfaceError Forbidden() => SurfaceError.Of(ModelKitProblems.Forbidden, "The API key does not have the scope this endpoint needs.");
+
+    /// <summary>Whether the request already failed here (its reason is remembered): it is not checked again.</summary>
+    public static bool Failed(HttpContext context) =>
+        context.Items.Count > 0 && (context.Items.ContainsKey(Throttled) || context.Items.ContainsKey(InvalidKey) || context.Items.ContainsKey(InvalidTicket));
+
+    /// <summary>Whether <paramref name="user"/> holds <paramref name="scope"/> (manage holds every scope; read-or-infer is either).</summary>
+    public static bool HasScope(ClaimsPrincipal user, string scope) => user.Identity is ModelKitKeyIdentity { Key: var key }
+        ? Holds(key.Scopes, scope)
+        : user.HasClaim(c => c.Type == "scope" && Holds([c.Value], scope));
+
+    private static bool Holds(List<string> scopes, string scope) => scope == ModelKitScopes.ReadOrInfer
+        ? scopes.Contains(ModelKitScopes.Read) || scopes.Contains(ModelKitScopes.Infer) || scopes.Contains(ModelKitScopes.Manage)
+        : scopes.Contains(scope) || scopes.Contains(ModelKitScopes.Manage);
+
+    [LoggerMessage(1, LogLevel.Warning, "Rejected an invalid API key on {Path}.")]
+    private static partial void LogRejected(ILogger logger, PathString path);
+}
+
+/// <summary>The identity of a request authenticated with one of ModelKit's keys: the key's name and scopes as claims, and the key.</summary>
+internal sealed class ModelKitKeyIdentity(ModelKitApiKey key) : ClaimsIdentity(ModelKitKeyAuthenticator.SchemeName)
+{
+    /// <summary>The key the request presented.</summary>
+    public ModelKitApiKey Key { get; } = key;
+}
+
+/// <summary>Endpoint metadata: the scope a key needs on one of ModelKit's own endpoints (checked by the surfaces' filter).</summary>
+internal sealed record ModelKitScopeRequirement(string Scope);
