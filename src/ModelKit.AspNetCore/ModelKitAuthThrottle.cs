@@ -11,6 +11,7 @@ namespace ModelKit.AspNetCore;
 /// </summary>
 internal sealed class ModelKitAuthThrottle : IDisposable
 {
+    private static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
     private readonly PartitionedRateLimiter<string>? _failures;
 
     public ModelKitAuthThrottle(IOptions<ModelKitAuthOptions> options)
@@ -18,7 +19,7 @@ internal sealed class ModelKitAuthThrottle : IDisposable
         var limit = options.Value.FailedAttemptsPerMinute;
         if (limit <= 0) return;
         _failures = PartitionedRateLimiter.Create<string, string>(address => RateLimitPartition.GetFixedWindowLimiter(address,
-            _ => new FixedWindowRateLimiterOptions { PermitLimit = limit, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 }));
+            _ => new FixedWindowRateLimiterOptions { PermitLimit = limit, Window = Window, QueueLimit = 0 }));
     }
 
     // When the last failure was counted (Environment.TickCount64); long.MinValue / 2 before the first.
@@ -29,7 +30,7 @@ internal sealed class ModelKitAuthThrottle : IDisposable
     {
         // An address's failures count in a one-minute window and are forgiven when it ends: with no failure anywhere for
         // longer than that, no address can be blocked, and the request's address need not be looked up.
-        if (_failures is null || Environment.TickCount64 - Volatile.Read(ref _lastFailure) > 61_000) return false;
+        if (_failures is null || Environment.TickCount64 - Volatile.Read(ref _lastFailure) > (long)Window.TotalMilliseconds + 1_000) return false;
         return _failures.GetStatistics(Address(context))?.CurrentAvailablePermits == 0;
     }
 

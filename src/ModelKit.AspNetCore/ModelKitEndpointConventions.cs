@@ -1,3 +1,5 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -11,15 +13,20 @@ namespace ModelKit.AspNetCore;
 internal static partial class ModelKitEndpointConventions
 {
     /// <summary>
-    /// Requires <paramref name="scope"/> when authentication is on; anonymous when it is explicitly off. The surfaces' filter
-    /// checks the key (<see cref="AddModelKitFilter"/>), not ASP.NET's authorization middleware: the endpoint is anonymous to
-    /// the host's policies (a host's fallback policy or default scheme does not apply to ModelKit's keys), and a request pays
-    /// for one key check instead of the policy pipeline's second authentication and its evaluation.
+    /// Requires <paramref name="scope"/> when authentication is on. The surfaces' filter checks the key
+    /// (<see cref="AddModelKitFilter"/>), not ASP.NET's authorization middleware, so that a request pays for one key check
+    /// instead of the policy pipeline's second authentication and its evaluation. To the host's authorization the endpoint
+    /// is anonymous (its fallback policy does not apply to ModelKit's keys) unless the host put a policy of its own on it
+    /// (<c>MapModelKit().RequireAuthorization(…)</c>, a group around it): then that policy runs too, and both must pass.
+    /// Answers that need a key are never stored by the host's output cache.
     /// </summary>
     public static RouteHandlerBuilder Secure(RouteHandlerBuilder endpoint, string scope, bool authEnabled)
     {
-        if (authEnabled) endpoint.WithMetadata(new ModelKitScopeRequirement(scope));
-        endpoint.AllowAnonymous();
+        if (authEnabled) endpoint.WithMetadata(new ModelKitScopeRequirement(scope), new Microsoft.AspNetCore.OutputCaching.OutputCacheAttribute { NoStore = true });
+        endpoint.Finally(builder =>
+        {
+            if (!builder.Metadata.Any(m => m is IAuthorizeData or AuthorizationPolicy or IAuthorizationRequirementData)) builder.Metadata.Add(new AllowAnonymousAttribute());
+        });
         return endpoint;
     }
 
@@ -82,10 +89,12 @@ internal static partial class ModelKitEndpointConventions
     private static SurfaceError? Refusal(HttpContext context, string scope, ModelKitKeyAuthenticator authenticator)
     {
         var user = context.User;
-        if (user.Identity is not { IsAuthenticated: true, AuthenticationType: ModelKitKeyAuthenticator.SchemeName })
+        if (!ModelKitKeyAuthenticator.IsKeyUser(user))
         {
             if (ModelKitKeyAuthenticator.Failed(context) || authenticator.Authenticate(context, out _) is not { } found) return ModelKitKeyAuthenticator.Challenge(context);
-            context.User = user = found;
+
+            // The key's identity first (the request's name is the key's), after it whatever the host's schemes found.
+            context.User = user = user.Identities.Any(i => i.IsAuthenticated) ? new ClaimsPrincipal(found.Identities.Concat(user.Identities)) : found;
         }
 
         return ModelKitKeyAuthenticator.HasScope(user, scope) ? null : ModelKitKeyAuthenticator.Forbidden();

@@ -22,6 +22,7 @@ internal sealed partial class ModelKitKeyAuthenticator(
     private const string Throttled = "modelkit:auth-throttled";
     private const string InvalidKey = "modelkit:auth-invalid-key";
     private const string InvalidTicket = "modelkit:auth-invalid-ticket";
+    private const string TicketUser = "modelkit:auth-ticket-user";
 
     /// <summary>
     /// The key's user when the request presents a valid key or ticket; null with no <paramref name="failure"/> when it
@@ -40,8 +41,15 @@ internal sealed partial class ModelKitKeyAuthenticator(
 
         if (presented.IsEmpty && context.WebSockets.IsWebSocketRequest && request.Query.TryGetValue("ticket", out var ticket) && ticket.Count == 1)
         {
-            // A browser's WebSocket: the one-time ticket it was given for its key (ModelKitWebSocketTickets).
-            if (tickets.Redeem(ticket[0] ?? string.Empty) is { } user) return user;
+            // A browser's WebSocket: the one-time ticket it was given for its key (ModelKitWebSocketTickets). Its user is kept
+            // on the request, since the ticket works once and a second check of the same request must find it too.
+            if (context.Items.TryGetValue(TicketUser, out var redeemed) && redeemed is ClaimsPrincipal known) return known;
+            if (tickets.Redeem(ticket[0] ?? string.Empty) is { } user)
+            {
+                context.Items[TicketUser] = user;
+                return user;
+            }
+
             context.Items[InvalidTicket] = true;
             failure = "The WebSocket ticket is not valid.";
             return null;
@@ -65,7 +73,7 @@ internal sealed partial class ModelKitKeyAuthenticator(
         }
 
         // Each claim is made for its identity (no copy is taken as it is added).
-        var identity = new ModelKitKeyIdentity(match);
+        var identity = new ModelKitKeyIdentity();
         identity.AddClaim(new Claim(ClaimTypes.Name, match.Name, ClaimValueTypes.String, ClaimsIdentity.DefaultIssuer, ClaimsIdentity.DefaultIssuer, identity));
         foreach (var scope in match.Scopes) identity.AddClaim(new Claim("scope", scope, ClaimValueTypes.String, ClaimsIdentity.DefaultIssuer, ClaimsIdentity.DefaultIssuer, identity));
         return new ClaimsPrincipal(identity);
@@ -78,8 +86,16 @@ internal sealed partial class ModelKitKeyAuthenticator(
         byte[]? rented = length > 512 ? ArrayPool<byte>.Shared.Rent(length) : null;
         Span<byte> bytes = rented ?? stackalloc byte[512];
         Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
-        SHA256.HashData(bytes[..Encoding.UTF8.GetBytes(presented, bytes)], digest);
-        if (rented is not null) ArrayPool<byte>.Shared.Return(rented, clearArray: true);
+        try
+        {
+            SHA256.HashData(bytes[..Encoding.UTF8.GetBytes(presented, bytes)], digest);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(bytes); // the presented key's bytes do not outlive the check
+            if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
+        }
+
         ModelKitApiKey? match = null;
         foreach (var (known, key) in keys.Keys)
         {
@@ -117,25 +133,43 @@ internal sealed partial class ModelKitKeyAuthenticator(
     public static bool Failed(HttpContext context) =>
         context.Items.Count > 0 && (context.Items.ContainsKey(Throttled) || context.Items.ContainsKey(InvalidKey) || context.Items.ContainsKey(InvalidTicket));
 
-    /// <summary>Whether <paramref name="user"/> holds <paramref name="scope"/> (manage holds every scope; read-or-infer is either).</summary>
-    public static bool HasScope(ClaimsPrincipal user, string scope) => user.Identity is ModelKitKeyIdentity { Key: var key }
-        ? Holds(key.Scopes, scope)
-        : user.HasClaim(c => c.Type == "scope" && Holds([c.Value], scope));
+    /// <summary>
+    /// Whether <paramref name="user"/> holds <paramref name="scope"/> as a <c>scope</c> claim of an identity of ModelKit's
+    /// scheme (manage holds every scope; read-or-infer is either); scope claims of other schemes' identities do not count.
+    /// </summary>
+    public static bool HasScope(ClaimsPrincipal user, string scope)
+    {
+        foreach (var identity in user.Identities)
+        {
+            if (identity is not { IsAuthenticated: true, AuthenticationType: SchemeName }) continue;
+            foreach (var claim in identity.Claims)
+            {
+                if (claim.Type == "scope" && (claim.Value == scope || claim.Value == ModelKitScopes.Manage
+                    || (scope == ModelKitScopes.ReadOrInfer && claim.Value is ModelKitScopes.Read or ModelKitScopes.Infer)))
+                {
+                    return true;
+                }
+            }
+        }
 
-    private static bool Holds(List<string> scopes, string scope) => scope == ModelKitScopes.ReadOrInfer
-        ? scopes.Contains(ModelKitScopes.Read) || scopes.Contains(ModelKitScopes.Infer) || scopes.Contains(ModelKitScopes.Manage)
-        : scopes.Contains(scope) || scopes.Contains(ModelKitScopes.Manage);
+        return false;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="user"/> was made here, for a key or ticket presented with a request (the host's own schemes
+    /// cannot make one, whatever authentication type they name).
+    /// </summary>
+    public static bool IsKeyUser(ClaimsPrincipal user) => user.Identity is ModelKitKeyIdentity { IsAuthenticated: true };
 
     [LoggerMessage(1, LogLevel.Warning, "Rejected an invalid API key on {Path}.")]
     private static partial void LogRejected(ILogger logger, PathString path);
 }
 
-/// <summary>The identity of a request authenticated with one of ModelKit's keys: the key's name and scopes as claims, and the key.</summary>
-internal sealed class ModelKitKeyIdentity(ModelKitApiKey key) : ClaimsIdentity(ModelKitKeyAuthenticator.SchemeName)
-{
-    /// <summary>The key the request presented.</summary>
-    public ModelKitApiKey Key { get; } = key;
-}
+/// <summary>
+/// The identity of a request authenticated with one of ModelKit's keys: the key's name and scopes as claims. Its type marks
+/// what ModelKit made (a copy a claims transformation takes, or one the host rebuilds, is a plain identity).
+/// </summary>
+internal sealed class ModelKitKeyIdentity() : ClaimsIdentity(ModelKitKeyAuthenticator.SchemeName);
 
 /// <summary>Endpoint metadata: the scope a key needs on one of ModelKit's own endpoints (checked by the surfaces' filter).</summary>
 internal sealed record ModelKitScopeRequirement(string Scope);

@@ -14,7 +14,8 @@ internal sealed class ModelKitRateLimiter : IDisposable
     private volatile PartitionedRateLimiter<HttpContext>? _limiter;
 
     // A partition: the key's name (or the anonymous caller's address) with its limit, so that the limiter factory below
-    // captures nothing and is not allocated again per request.
+    // captures nothing and is not allocated again per request. Its windows are replenished by the partitioned limiter's own
+    // timer (AutoReplenishment off), not one timer per partition.
     private readonly record struct Budget(string Name, int Limit);
 
     public ModelKitRateLimiter(IOptionsMonitor<ModelKitAuthOptions> options)
@@ -44,7 +45,7 @@ internal sealed class ModelKitRateLimiter : IDisposable
             return limit <= 0
                 ? RateLimitPartition.GetNoLimiter(new Budget(name, 0))
                 : RateLimitPartition.Get(new Budget(name, limit), static budget => new FixedWindowRateLimiter(
-                    new FixedWindowRateLimiterOptions { PermitLimit = budget.Limit, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 }));
+                    new FixedWindowRateLimiterOptions { PermitLimit = budget.Limit, Window = TimeSpan.FromMinutes(1), QueueLimit = 0, AutoReplenishment = false }));
         });
     }
 

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.OutputCaching;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -38,11 +39,15 @@ public sealed class HostAuthCompositionTests : IDisposable
         });
         builder.Services.AddAuthentication(o => o.DefaultScheme = HostUserHandler.Name).AddScheme<AuthenticationSchemeOptions, HostUserHandler>(HostUserHandler.Name, null);
         builder.Services.AddAuthorization(o => o.FallbackPolicy = new AuthorizationPolicyBuilder(HostUserHandler.Name).RequireAuthenticatedUser().Build());
+        builder.Services.AddOutputCache(o => o.AddBasePolicy(policy => policy.Cache())); // caches every anonymous GET it may
         await using var app = builder.Build();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseOutputCache();
         app.MapDeploymentApi();
         app.MapGet("/host", (HttpContext context) => context.User.Identity?.Name);
+        var calls = 0;
+        app.MapGet("/host/open", () => Interlocked.Increment(ref calls).ToString(System.Globalization.CultureInfo.InvariantCulture)).AllowAnonymous();
         app.MapGet("/host/scoped", (HttpContext context) => context.User.Identity?.Name).RequireModelKitScope(ModelKitScopes.Read);
         await app.StartAsync();
         var client = app.GetTestClient();
@@ -54,13 +59,18 @@ public sealed class HostAuthCompositionTests : IDisposable
             return request;
         }
 
-        // ModelKit's endpoints: ModelKit's keys, with or without a host user; the host's user alone is not a key.
+        // ModelKit's endpoints: ModelKit's keys, with or without a host user; the host's user alone is not a key. An answer that
+        // needed a key is not kept by the host's output cache (the key is checked after it, when the endpoint runs).
         Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(Get("/api/v1/models", AdminKey))).StatusCode);
+        DeploymentApi.Seed000Flow.AssertErrorShape(await ExpectAsync(await client.SendAsync(Get("/api/v1/models")), HttpStatusCode.Unauthorized, "UNAUTHORIZED"), "UNAUTHORIZED");
         Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(Get("/api/v1/models", ReadKey, hostUser: "alice"))).StatusCode);
         DeploymentApi.Seed000Flow.AssertErrorShape(await ExpectAsync(await client.SendAsync(Get("/api/v1/models", hostUser: "alice")), HttpStatusCode.Unauthorized, "UNAUTHORIZED"), "UNAUTHORIZED");
         var deploy = new HttpRequestMessage(HttpMethod.Post, "/api/v1/models/deploy") { Content = Json("""{"config": {"model_id": "nothing-here"}}""") };
         deploy.Headers.Add("X-API-Key", ReadKey);
         DeploymentApi.Seed000Flow.AssertErrorShape(await ExpectAsync(await client.SendAsync(deploy), HttpStatusCode.Forbidden, "FORBIDDEN"), "FORBIDDEN");
+
+        // The host's output cache works (an anonymous endpoint of its own is answered from it).
+        Assert.Equal(await client.GetStringAsync("/host/open"), await client.GetStringAsync("/host/open"));
 
         // The host's own endpoints: its fallback policy with its scheme, untouched by ModelKit.
         Assert.Equal(HttpStatusCode.Unauthorized, (await client.SendAsync(Get("/host", AdminKey))).StatusCode);
@@ -71,6 +81,35 @@ public sealed class HostAuthCompositionTests : IDisposable
         var scoped = await client.SendAsync(Get("/host/scoped", ReadKey));
         Assert.Equal((HttpStatusCode.OK, "reader"), (scoped.StatusCode, await scoped.Content.ReadAsStringAsync()));
         Assert.Equal(HttpStatusCode.Unauthorized, (await client.SendAsync(Get("/host/scoped", hostUser: "alice"))).StatusCode);
+    }
+
+    // A policy the host puts on a surface's builder runs as well: a request needs the host's user and ModelKit's key.
+    [Fact]
+    public async Task HostPolicyOnASurface_RunsBesideModelKitsKeys()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseTestServer();
+        builder.Services.AddModelKit(o => o.DataDirectory = _dir.Path).AddOnnxRuntime().AddHttpApi(o =>
+            o.Keys.Add(new ModelKitApiKey { Name = "admin", Key = AdminKey, Scopes = [ModelKitScopes.Manage] }));
+        builder.Services.AddAuthentication(o => o.DefaultScheme = HostUserHandler.Name).AddScheme<AuthenticationSchemeOptions, HostUserHandler>(HostUserHandler.Name, null);
+        builder.Services.AddAuthorization();
+        await using var app = builder.Build();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapDeploymentApi().RequireAuthorization(new AuthorizationPolicyBuilder(HostUserHandler.Name).RequireAuthenticatedUser().Build());
+        await app.StartAsync();
+        var client = app.GetTestClient();
+        async Task<HttpResponseMessage> GetAsync(string? key, string? hostUser)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/models");
+            if (key is not null) request.Headers.Add("X-API-Key", key);
+            if (hostUser is not null) request.Headers.Add(HostUserHandler.Header, hostUser);
+            return await client.SendAsync(request);
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await GetAsync(AdminKey, "alice")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await GetAsync(AdminKey, hostUser: null)).StatusCode); // the host's policy
+        DeploymentApi.Seed000Flow.AssertErrorShape(await ExpectAsync(await GetAsync(key: null, "alice"), HttpStatusCode.Unauthorized, "UNAUTHORIZED"), "UNAUTHORIZED");
     }
 
     public void Dispose() => _dir.Dispose();
