@@ -13,7 +13,7 @@ internal static partial class DeploymentApiHandlers
         var body = await ModelKitJson.ReadAsync<InferenceBody>(context.Request, context.RequestAborted);
         var (model, request) = await InferenceBodies.ToRequestAsync(model_id, body, inference, context.RequestAborted);
         var result = await inference.InferAsync(model, request, context.RequestAborted);
-        return ModelKitJson.Json(DeploymentInferenceResult.From(result, context.TraceIdentifier));
+        return new DeploymentInferenceAnswer(result, context.TraceIdentifier);
     }
 
     // Each item is read on its own and a bad one fails alone, in its place (error instead of output_data); when no item

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http;
 using ModelKit.Inference;
 using ModelKit.Tensors;
 
@@ -27,4 +28,46 @@ internal sealed record DeploymentInferenceResult
         ProcessingTime = result.Duration.TotalSeconds,
         Timestamp = DateTimeOffset.UtcNow,
     };
+}
+
+/// <summary>
+/// Seed 000's inference answer written straight to the response with <see cref="System.Text.Json.Utf8JsonWriter"/>: the same
+/// JSON as <see cref="DeploymentInferenceResult"/> serialised with <see cref="ModelKitJson.Options"/>, without the serializer's
+/// per-response state, the outputs' copies or the payload dictionary (the output tensors are written from their elements).
+/// </summary>
+internal sealed class DeploymentInferenceAnswer(InferenceResult result, string requestId) : IResult
+{
+    private static readonly System.Text.Json.JsonEncodedText RequestIdName = System.Text.Json.JsonEncodedText.Encode("request_id");
+    private static readonly System.Text.Json.JsonEncodedText ModelIdName = System.Text.Json.JsonEncodedText.Encode("model_id");
+    private static readonly System.Text.Json.JsonEncodedText VersionName = System.Text.Json.JsonEncodedText.Encode("version");
+    private static readonly System.Text.Json.JsonEncodedText OutputDataName = System.Text.Json.JsonEncodedText.Encode("output_data");
+    private static readonly System.Text.Json.JsonEncodedText ProcessingTimeName = System.Text.Json.JsonEncodedText.Encode("processing_time");
+    private static readonly System.Text.Json.JsonEncodedText TimestampName = System.Text.Json.JsonEncodedText.Encode("timestamp");
+
+    public Task ExecuteAsync(HttpContext httpContext)
+    {
+        var response = httpContext.Response;
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = "application/json; charset=utf-8";
+        using (var writer = new System.Text.Json.Utf8JsonWriter(response.BodyWriter, new System.Text.Json.JsonWriterOptions { Encoder = ModelKitJson.Options.Encoder }))
+        {
+            writer.WriteStartObject();
+            writer.WriteString(RequestIdName, requestId);
+            writer.WriteString(ModelIdName, result.ModelId);
+            if (result.Version is { } version) writer.WriteString(VersionName, version);
+            writer.WriteStartObject(OutputDataName);
+            foreach (var (name, tensor) in result.Outputs)
+            {
+                writer.WritePropertyName(name);
+                TensorJson.WriteTensor(writer, tensor, ModelKitJson.Options);
+            }
+
+            writer.WriteEndObject();
+            writer.WriteNumber(ProcessingTimeName, result.Duration.TotalSeconds);
+            writer.WriteString(TimestampName, DateTimeOffset.UtcNow);
+            writer.WriteEndObject();
+        }
+
+        return response.BodyWriter.FlushAsync(httpContext.RequestAborted).AsTask();
+    }
 }

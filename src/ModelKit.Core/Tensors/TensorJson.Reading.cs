@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 
@@ -143,9 +145,10 @@ public static partial class TensorJson
 
     // Flattens (possibly nested) data at its StartArray straight into a typed array, in one pass: the nesting gives the shape
     // unless one is declared. `available` bounds the data's length in bytes (what is left of the text from its '['), and so
-    // the values it can hold: each takes at least 2 bytes with its separator. Data of up to SmallDataBytes is read into an
-    // array of that bound (trimmed after); longer data is counted first, so that a large input is allocated once at its
-    // size and a declared shape that is larger than what was sent costs nothing. Leaves the reader at the data's EndArray.
+    // the values it can hold: each takes at least 2 bytes with its separator. Data of up to SmallDataBytes is read into a
+    // pooled buffer of that bound and copied out at its count (one allocation, of the tensor's own size); longer data is
+    // counted first, so that a large input is allocated once at its size and a declared shape that is larger than what was
+    // sent costs nothing. Leaves the reader at the data's EndArray.
     private static Tensor ReadNested(ref Utf8JsonReader reader, string name, TensorElementType type, long[]? declaredShape, long available) => type switch
     {
         TensorElementType.Float32 => ReadNested<float, Float32Reader>(ref reader, name, type, declaredShape, available),
@@ -174,16 +177,26 @@ public static partial class TensorJson
         }
 
         if (declaredShape is not null) capacity = Math.Min(capacity, Tensor.CountElements(declaredShape));
-        var values = new T[Math.Clamp(capacity, 1, Array.MaxLength)];
+        var pooled = available <= SmallDataBytes ? ArrayPool<T>.Shared.Rent((int)Math.Max(capacity, 1)) : null;
+        var values = pooled ?? new T[Math.Clamp(capacity, 1, Array.MaxLength)];
         var count = 0;
-        Walk<T, TReader>(ref reader, ref nesting, 0, ref values, ref count);
-        var nested = nesting.Dims[..nesting.Rank].ToArray();
-        var shape = declaredShape ?? nested;
-        var expected = Tensor.CountElements(shape);
-        if (expected != count) throw CountMismatch(name, shape, count);
+        try
+        {
+            Walk<T, TReader>(ref reader, ref nesting, 0, ref values, ref count);
+            var nested = nesting.Dims[..nesting.Rank].ToArray();
+            var shape = declaredShape ?? nested;
+            var expected = Tensor.CountElements(shape);
+            if (expected != count) throw CountMismatch(name, shape, count);
 
-        if (values.Length != count) Array.Resize(ref values, count);
-        return Tensor.Create(values, shape);
+            // (Walk replaces a buffer it outgrows; a pooled one is only ever copied from.)
+            if (ReferenceEquals(values, pooled)) values = values.AsSpan(0, count).ToArray();
+            else if (values.Length != count) Array.Resize(ref values, count);
+            return Tensor.Create(values, shape);
+        }
+        finally
+        {
+            if (pooled is not null) ArrayPool<T>.Shared.Return(pooled, clearArray: RuntimeHelpers.IsReferenceOrContainsReferences<T>());
+        }
     }
 
     // The values (not arrays) in the array at the reader's StartArray, at any depth, read on a copy of the reader.

@@ -16,7 +16,7 @@ internal sealed class TensorPayloadJsonConverter : JsonConverter<TensorPayload>
     private static readonly JsonEncodedText NegativeInfinity = JsonEncodedText.Encode("-Infinity");
     private static Names? s_names; // the names under the last naming policy seen (one policy per app in practice)
 
-    private sealed record Names(JsonNamingPolicy? Policy, JsonEncodedText Name, JsonEncodedText Shape, JsonEncodedText Datatype, JsonEncodedText Data)
+    internal sealed record Names(JsonNamingPolicy? Policy, JsonEncodedText Name, JsonEncodedText Shape, JsonEncodedText Datatype, JsonEncodedText Data)
     {
         public static Names For(JsonNamingPolicy? policy)
         {
@@ -40,39 +40,19 @@ internal sealed class TensorPayloadJsonConverter : JsonConverter<TensorPayload>
         switch (value.Data)
         {
             case float[] floats:
-                writer.WriteStartArray();
-                foreach (var v in floats)
-                {
-                    if (float.IsFinite(v)) writer.WriteNumberValue(v);
-                    else WriteNonFinite(writer, v, named);
-                }
-
-                writer.WriteEndArray();
+                WriteValues(writer, floats, named);
                 break;
             case double[] doubles:
-                writer.WriteStartArray();
-                foreach (var v in doubles)
-                {
-                    if (double.IsFinite(v)) writer.WriteNumberValue(v);
-                    else WriteNonFinite(writer, v, named);
-                }
-
-                writer.WriteEndArray();
+                WriteValues(writer, doubles, named);
                 break;
             case long[] longs:
-                writer.WriteStartArray();
-                foreach (var v in longs) writer.WriteNumberValue(v);
-                writer.WriteEndArray();
+                WriteValues(writer, longs);
                 break;
             case int[] ints:
-                writer.WriteStartArray();
-                foreach (var v in ints) writer.WriteNumberValue(v);
-                writer.WriteEndArray();
+                WriteValues(writer, ints);
                 break;
             case bool[] bools:
-                writer.WriteStartArray();
-                foreach (var v in bools) writer.WriteBooleanValue(v);
-                writer.WriteEndArray();
+                WriteValues(writer, bools);
                 break;
             default:
                 JsonSerializer.Serialize(writer, value.Data, value.Data.GetType(), options);
@@ -82,7 +62,53 @@ internal sealed class TensorPayloadJsonConverter : JsonConverter<TensorPayload>
         writer.WriteEndObject();
     }
 
-    private static void WriteNonFinite(Utf8JsonWriter writer, double value, bool named)
+    // The data arrays, element by element (TensorJson.WriteTensor writes a tensor's own elements with these too).
+    internal static void WriteValues(Utf8JsonWriter writer, ReadOnlySpan<float> values, bool named)
+    {
+        writer.WriteStartArray();
+        foreach (var v in values)
+        {
+            if (float.IsFinite(v)) writer.WriteNumberValue(v);
+            else WriteNonFinite(writer, v, named);
+        }
+
+        writer.WriteEndArray();
+    }
+
+    internal static void WriteValues(Utf8JsonWriter writer, ReadOnlySpan<double> values, bool named)
+    {
+        writer.WriteStartArray();
+        foreach (var v in values)
+        {
+            if (double.IsFinite(v)) writer.WriteNumberValue(v);
+            else WriteNonFinite(writer, v, named);
+        }
+
+        writer.WriteEndArray();
+    }
+
+    internal static void WriteValues(Utf8JsonWriter writer, ReadOnlySpan<long> values)
+    {
+        writer.WriteStartArray();
+        foreach (var v in values) writer.WriteNumberValue(v);
+        writer.WriteEndArray();
+    }
+
+    internal static void WriteValues(Utf8JsonWriter writer, ReadOnlySpan<int> values)
+    {
+        writer.WriteStartArray();
+        foreach (var v in values) writer.WriteNumberValue(v);
+        writer.WriteEndArray();
+    }
+
+    internal static void WriteValues(Utf8JsonWriter writer, ReadOnlySpan<bool> values)
+    {
+        writer.WriteStartArray();
+        foreach (var v in values) writer.WriteBooleanValue(v);
+        writer.WriteEndArray();
+    }
+
+    internal static void WriteNonFinite(Utf8JsonWriter writer, double value, bool named)
     {
         if (!named) throw new ArgumentException($"{value} is not a JSON number; allow named floating-point literals to write it.", nameof(value));
         writer.WriteStringValue(double.IsNaN(value) ? NaN : value > 0 ? PositiveInfinity : NegativeInfinity);

@@ -62,6 +62,37 @@ public sealed class TensorPayloadJsonTests
         Assert.Throws<ArgumentException>(() => JsonSerializer.Serialize(doubles, strict));
     }
 
+    // The writer that answers straight from a tensor's elements writes what the payload serialises to, for every type.
+    [Theory]
+    [MemberData(nameof(Tensors))]
+    public void WriteTensor_ToAWriter_WritesWhatThePayloadSerialisesTo(string expected, Tensor tensor)
+    {
+        Assert.Equal(expected, Written(tensor, Wire));
+        Assert.Equal(JsonSerializer.Serialize(TensorJson.WriteTensor(tensor)), Written(tensor, options: null)); // no naming policy
+    }
+
+    [Fact]
+    public void WriteTensor_ToAWriter_NonFiniteValues_AsThePayload()
+    {
+        var tensor = Tensor.Create([float.NaN, float.PositiveInfinity, float.NegativeInfinity, 1f], 4);
+        Assert.Equal("""{"shape":[4],"datatype":"FP32","data":["NaN","Infinity","-Infinity",1]}""", Written(tensor, Wire));
+        Assert.Equal("""{"shape":[1],"datatype":"FP16","data":["-Infinity"]}""", Written(Tensor.Create([Half.NegativeInfinity], 1), Wire));
+        var strict = new JsonSerializerOptions(Wire) { NumberHandling = JsonNumberHandling.Strict };
+        Assert.Throws<ArgumentException>(() => Written(tensor, strict));
+        Assert.Throws<ArgumentException>(() => Written(Tensor.Create([double.NaN], 1), strict));
+    }
+
+    private static string Written(Tensor tensor, JsonSerializerOptions? options)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = options?.Encoder }))
+        {
+            TensorJson.WriteTensor(writer, tensor, options);
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
     [Fact]
     public void Read_ATensorWithoutData_IsAJsonError()
     {
