@@ -48,7 +48,7 @@ builder.Services.AddHostedService<DownloadProgressLog>(); // downloads' states a
 // Prometheus text at /metrics: ModelKit's instruments (meter "ModelKit") and ASP.NET Core's, through OpenTelemetry.
 builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
     .AddMeter(ModelKit.Diagnostics.ModelKitTelemetry.Name)
-    .AddAspNetCoreInstrumentation()
+    .AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel") // ASP.NET Core's own instruments (http_server_request_duration, …)
     .AddPrometheusExporter());
 builder.Services.AddOpenApi(o => o.AddModelKitSchemas().AddDocumentTransformer((document, _, _) =>
 {
