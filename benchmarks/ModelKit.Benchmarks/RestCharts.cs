@@ -46,8 +46,9 @@ internal static class RestCharts
         var goal = counts.Contains(64) ? 64 : main; // the goals are at 64 connections
         List<Row> Measured(string server, int count) => [.. ofModel.Where(r => r.Server == server && r.Connections == count && r.Round != "first")];
 
+        // Against connections only where several counts were measured (the warm-up chart has each server's mean as a bar).
         var throughput = Path.Combine(outDirectory, $"{protocol}-{model}-throughput.{format}");
-        Lines(throughput, $"{name}: requests per second against connections ({caption})", counts, servers, (s, c) => Mean(Measured(s, c), r => r.Rps));
+        if (counts.Count > 1) Lines(throughput, $"{name}: requests per second against connections ({caption})", counts, servers, (s, c) => Mean(Measured(s, c), r => r.Rps));
         var latency = Path.Combine(outDirectory, $"{protocol}-{model}-latency.{format}");
         Grouped(
             latency, $"{name}: latency at {goal} connections, mean over measured rounds ({caption})", "milliseconds", servers,
@@ -56,7 +57,7 @@ internal static class RestCharts
         Grouped(
             warmup, $"{name}: requests per second at {main} connections, first window after start-up and measured ({caption})", "requests/s", servers,
             [("measured rounds (mean)", s => Mean(Measured(s, main), r => r.Rps)), ("first window after start-up", s => ofModel.FirstOrDefault(r => r.Server == s && r.Round == "first")?.Rps ?? 0)]);
-        Console.WriteLine($"wrote {throughput}, {latency} and {warmup}");
+        Console.WriteLine(counts.Count > 1 ? $"wrote {throughput}, {latency} and {warmup}" : $"wrote {latency} and {warmup}");
     }
 
     private static double Mean(List<Row> rows, Func<Row, double> value) => rows.Count == 0 ? double.NaN : rows.Average(value);
@@ -108,7 +109,7 @@ internal static class RestCharts
         }
 
         plot.Add.Bars(bars);
-        Tick[] ticks = [.. servers.Select((name, s) => new Tick((s * (series.Length + 1)) + ((series.Length - 1) / 2.0), name))];
+        Tick[] ticks = [.. servers.Select((name, s) => new Tick((s * (series.Length + 1)) + ((series.Length - 1) / 2.0), TwoLines(name)))];
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(ticks);
         plot.Axes.Bottom.MajorTickStyle.Length = 0;
         plot.Axes.Margins(bottom: 0);
@@ -122,6 +123,17 @@ internal static class RestCharts
         plot.Title(title);
         plot.YLabel(unit);
         Save(plot, path);
+    }
+
+    // A server's label with its surface on a second line (modelkit-grpc-raw → modelkit / grpc-raw), so that labels side by side do not overlap.
+    private static string TwoLines(string server)
+    {
+        foreach (var surface in (string[])["-oip-json", "-oip-binary", "-grpc-raw", "-grpc"])
+        {
+            if (server.EndsWith(surface, StringComparison.Ordinal)) return server[..^surface.Length] + "\n" + surface[1..];
+        }
+
+        return server;
     }
 
     private static void Save(Plot plot, string path)
