@@ -33,8 +33,8 @@ public sealed class PeerGrpcTests(GrpcSampleServer server) : IClassFixture<GrpcS
         using var dir = new TempDirectory();
         var model = Path.Combine(dir.Path, "model.onnx");
         await File.WriteAllBytesAsync(model, DemoModels.CreateMlp()); // the sample's demo-mlp: the same generator, the same weights
-        var port = FreePort();
-        string[] args = [$"--Kestrel:Endpoints:Rest:Url=http://127.0.0.1:{FreePort()}", $"--Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:{port}", "--Kestrel:Endpoints:Grpc:Protocols=Http2"];
+        var port = LocalProcesses.FreePort();
+        string[] args = [$"--Kestrel:Endpoints:Rest:Url=http://127.0.0.1:{LocalProcesses.FreePort()}", $"--Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:{port}", "--Kestrel:Endpoints:Grpc:Protocols=Http2"];
         await using var peer = kind == "ml.net" ? MlNetPeer.Build(model, Mlp, args) : HandWrittenPeer.Build(model, Mlp, args);
         await peer.StartAsync();
         await AssertSameAnswersAsync(port);
@@ -48,15 +48,15 @@ public sealed class PeerGrpcTests(GrpcSampleServer server) : IClassFixture<GrpcS
         var peerDirectory = Path.Combine(RepositoryRoot.Path, "benchmarks", "peers", "NodeServer");
         if (!Directory.Exists(Path.Combine(peerDirectory, "node_modules", "@grpc", "grpc-js")))
         {
-            var (code, output) = await RunAsync("npm", ["install", "--prefix", peerDirectory, "--no-package-lock", "--ignore-scripts", "--no-audit", "--no-fund", "--no-update-notifier"]);
+            var (code, output) = await LocalProcesses.RunAsync("npm", ["install", "--prefix", peerDirectory, "--no-package-lock", "--ignore-scripts", "--no-audit", "--no-fund", "--no-update-notifier"]);
             Assert.True(code == 0, $"npm install of the Node peer failed: {output}");
         }
 
         using var dir = new TempDirectory();
         var model = Path.Combine(dir.Path, "model.onnx");
         await File.WriteAllBytesAsync(model, DemoModels.CreateMlp());
-        var port = FreePort();
-        var start = new System.Diagnostics.ProcessStartInfo("node", [Path.Combine(peerDirectory, "server.js"), model, Mlp, FreePort().ToString(CultureInfo.InvariantCulture), port.ToString(CultureInfo.InvariantCulture)])
+        var port = LocalProcesses.FreePort();
+        var start = new System.Diagnostics.ProcessStartInfo("node", [Path.Combine(peerDirectory, "server.js"), model, Mlp, LocalProcesses.FreePort().ToString(CultureInfo.InvariantCulture), port.ToString(CultureInfo.InvariantCulture)])
         {
             RedirectStandardOutput = true,
         };
@@ -133,21 +133,4 @@ public sealed class PeerGrpcTests(GrpcSampleServer server) : IClassFixture<GrpcS
         Assert.Fail($"Nothing listened on {port} after 30 s.");
     }
 
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static async Task<(int Code, string Output)> RunAsync(string file, string[] arguments)
-    {
-        var start = new System.Diagnostics.ProcessStartInfo(file, arguments) { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.Environment["NPM_CONFIG_UPDATE_NOTIFIER"] = "false";
-        using var process = System.Diagnostics.Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(5));
-        return (process.ExitCode, await output + await errors);
-    }
 }

@@ -43,7 +43,7 @@ public sealed class PeerServerTests : IClassFixture<KestrelSampleServerFactory>
         var peerDirectory = Path.Combine(RepositoryRoot.Path, "benchmarks", "peers", "NodeServer");
         if (!Directory.Exists(Path.Combine(peerDirectory, "node_modules", "onnxruntime-node")))
         {
-            var (code, output) = await RunAsync("npm", ["install", "--prefix", peerDirectory, "--no-package-lock", "--ignore-scripts", "--no-audit", "--no-fund", "--no-update-notifier"]);
+            var (code, output) = await LocalProcesses.RunAsync("npm", ["install", "--prefix", peerDirectory, "--no-package-lock", "--ignore-scripts", "--no-audit", "--no-fund", "--no-update-notifier"]);
             Assert.True(code == 0, $"npm install of the Node peer failed: {output}");
         }
 
@@ -52,7 +52,7 @@ public sealed class PeerServerTests : IClassFixture<KestrelSampleServerFactory>
         using var dir = new TempDirectory();
         var model = Path.Combine(dir.Path, "model.onnx");
         await File.WriteAllBytesAsync(model, DemoModels.CreateMlp());
-        var port = FreePort();
+        var port = LocalProcesses.FreePort();
         using var node = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("node", [Path.Combine(peerDirectory, "server.js"), model, "demo-mlp", port.ToString(System.Globalization.CultureInfo.InvariantCulture)])
         {
             RedirectStandardOutput = true,
@@ -72,24 +72,6 @@ public sealed class PeerServerTests : IClassFixture<KestrelSampleServerFactory>
             node.Kill();
             await node.WaitForExitAsync();
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static async Task<(int Code, string Output)> RunAsync(string file, string[] arguments)
-    {
-        var start = new System.Diagnostics.ProcessStartInfo(file, arguments) { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.Environment["NPM_CONFIG_UPDATE_NOTIFIER"] = "false";
-        using var process = System.Diagnostics.Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(5));
-        return (process.ExitCode, await output + await errors);
     }
 
     private static async Task AssertSameLogitsAsync(HttpClient client, HttpClient peerClient)
