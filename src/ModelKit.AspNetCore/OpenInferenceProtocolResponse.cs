@@ -46,7 +46,7 @@ internal sealed class OpenInferenceProtocolResponse(string? id, string modelName
                 else
                 {
                     writer.WritePropertyName("data");
-                    JsonSerializer.Serialize(writer, TensorJson.WriteTensor(tensor).Data, ModelKitJson.Options);
+                    TensorJson.WriteData(writer, tensor, ModelKitJson.Options);
                 }
 
                 writer.WriteEndObject();

@@ -17,13 +17,27 @@ public static partial class TensorJson
         ArgumentNullException.ThrowIfNull(writer);
         ArgumentNullException.ThrowIfNull(tensor);
         var names = TensorPayloadJsonConverter.Names.For(options?.PropertyNamingPolicy);
-        var named = options is not null && (options.NumberHandling & JsonNumberHandling.AllowNamedFloatingPointLiterals) != 0;
         writer.WriteStartObject();
         writer.WriteStartArray(names.Shape);
         foreach (var d in tensor.Shape) writer.WriteNumberValue(d);
         writer.WriteEndArray();
         writer.WriteString(names.Datatype, tensor.ElementType.GetDataTypeName());
         writer.WritePropertyName(names.Data);
+        WriteData(writer, tensor, options);
+        writer.WriteEndObject();
+    }
+
+    /// <summary>
+    /// Writes <paramref name="tensor"/>'s elements as one flat JSON array (row-major) straight from its memory: the
+    /// <c>data</c> of <see cref="WriteTensor(Utf8JsonWriter, Tensor, JsonSerializerOptions?)"/>, for a protocol that lays
+    /// the tensor's other fields out itself. FP16 is written as numbers, INT8 and UINT8 as integers, BYTES as strings;
+    /// NaN and ±Infinity as the options allow (see there).
+    /// </summary>
+    public static void WriteData(Utf8JsonWriter writer, Tensor tensor, JsonSerializerOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ArgumentNullException.ThrowIfNull(tensor);
+        var named = options is not null && (options.NumberHandling & JsonNumberHandling.AllowNamedFloatingPointLiterals) != 0;
         switch (tensor.ElementType)
         {
             case TensorElementType.Float32:
@@ -67,7 +81,5 @@ public static partial class TensorJson
                 writer.WriteEndArray();
                 break;
         }
-
-        writer.WriteEndObject();
     }
 }

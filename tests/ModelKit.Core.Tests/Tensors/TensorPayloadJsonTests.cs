@@ -71,6 +71,22 @@ public sealed class TensorPayloadJsonTests
         Assert.Equal(JsonSerializer.Serialize(TensorJson.WriteTensor(tensor)), Written(tensor, options: null)); // no naming policy
     }
 
+    // The data alone (a protocol that lays out the other fields itself): what the serializer writes for the payload's data.
+    [Theory]
+    [MemberData(nameof(Tensors))]
+    public void WriteData_WritesWhatThePayloadsDataSerialisesTo(string expected, Tensor tensor)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            TensorJson.WriteData(writer, tensor, Wire);
+        }
+
+        var written = System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+        Assert.Equal(JsonDocument.Parse(expected).RootElement.GetProperty("data").GetRawText(), written);
+        Assert.Equal(JsonSerializer.Serialize(TensorJson.WriteTensor(tensor).Data, Wire), written);
+    }
+
     [Fact]
     public void WriteTensor_ToAWriter_NonFiniteValues_AsThePayload()
     {
