@@ -44,6 +44,29 @@ for trx in "$results"/*.trx; do
 done
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
 
+# Names the failed tests with the first lines of each one's message, so that a log's tail says what failed.
+if [ "$failed" -gt 0 ]; then
+  echo
+  echo "Failed tests:"
+  for trx in "$results"/*.trx; do
+    [ -f "$trx" ] || continue
+    if command -v python3 >/dev/null 2>&1; then
+      python3 - "$trx" <<'PY'
+import sys, xml.etree.ElementTree as ET
+for result in ET.parse(sys.argv[1]).getroot().iter():
+    if result.tag.endswith("UnitTestResult") and result.get("outcome") == "Failed":
+        message = next((e.text or "" for e in result.iter() if e.tag.endswith("Message")), "")
+        lines = [line.strip() for line in message.strip().splitlines() if line.strip()][:4]
+        first = " | ".join(lines)[:400] if lines else "(no message)"
+        print(f"  {result.get('testName')}: {first}")
+PY
+    else
+      grep -o '<UnitTestResult [^>]*outcome="Failed"[^>]*>' "$trx" | sed -n 's/.* testName="\([^"]*\)".*/  \1/p'
+    fi
+  done
+  echo
+fi
+
 summary="Tests: $passed passed, $failed failed"
 [ "$skipped" -gt 0 ] && summary="$summary, $skipped skipped"
 echo "$summary"
