@@ -17,7 +17,12 @@
 # Node peer runs where node and npm are (installed from npm, without install scripts, on first use). Prints req/s and
 # latency percentiles per round, RATIO lines per surface, peer and connection count, WARMUP lines; with OUT=<folder>, also
 # writes results.csv there (charts: `ModelKit.Benchmarks charts`).
+# Every .NET server here (ModelKit's and the peers) runs with DOTNET_TC_CallCountingDelayMs=0, the setting README.md
+# recommends for servers: the runtime starts counting calls for its optimizing recompilation at once instead of after
+# 100 ms without new compilations, which a server taking its first requests rarely has. Set it in the environment
+# (100 is the runtime's default) to measure otherwise.
 set -euo pipefail
+export DOTNET_TC_CallCountingDelayMs="${DOTNET_TC_CallCountingDelayMs:-0}"
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 seconds="${1:-10}"; connections="${2:-64}"; rounds="${3:-2}"; models="${4:-demo-mlp,demo-bert}"
 surfaces="${SURFACES:-rest,oip-json,oip-binary,grpc,grpc-raw}"
