@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
@@ -17,10 +18,16 @@ public sealed class DeadlineTests(DeadlineTests.RandomDecoderServer server) : IC
     [Fact]
     public async Task CreateChatCompletion_DeadlinePassingMidGeneration_StopsTheGeneration()
     {
-        // The model loads on first use: a short generation first, so that the deadline below falls mid-generation.
+        // The model loads on first use: a short generation first. Then two timed ones, so that the deadline below falls
+        // mid-generation on any machine: after the generation has begun (a 2-token answer's time) and about a third of the
+        // way through its 900 tokens (the time a token takes, from a 66-token answer).
         var client = new ModelService.ModelServiceClient(server.Invoker());
-        var warm = await client.CreateChatCompletionAsync(new ChatCompletionRequest { ModelId = RandomDecoderServer.Model, Messages = { new Message { Role = "user", Content = "x" } }, MaxTokens = 2, Temperature = 0 });
-        Assert.Equal(2, warm.Usage.CompletionTokens);
+        Assert.Equal(2, (await GenerateAsync(client, 2)).Tokens);
+        var (twoTokens, shortTime) = await GenerateAsync(client, 2);
+        var (moreTokens, longerTime) = await GenerateAsync(client, 66);
+        Assert.Equal((2, 66), (twoTokens, moreTokens));
+        var perToken = TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerMillisecond / 20, (longerTime - shortTime).Ticks / 64));
+        var deadline = shortTime + (perToken * 300);
 
         var factory = server.Services.GetRequiredService<IMeterFactory>();
         var sequences = 0;
@@ -49,14 +56,21 @@ public sealed class DeadlineTests(DeadlineTests.RandomDecoderServer server) : IC
         });
         listener.Start();
 
-        // The random decoder writes up to its whole context without stopping: 900 tokens take far longer than the deadline.
+        // The random decoder writes up to its whole context without stopping: 900 tokens take about three times the deadline.
         var request = new ChatCompletionRequest { ModelId = RandomDecoderServer.Model, Messages = { new Message { Role = "user", Content = "x" } }, MaxTokens = 900, Temperature = 0 };
-        var error = await Assert.ThrowsAsync<RpcException>(() => client.CreateChatCompletionAsync(request, deadline: DateTime.UtcNow.AddMilliseconds(300)).ResponseAsync);
+        var error = await Assert.ThrowsAsync<RpcException>(() => client.CreateChatCompletionAsync(request, deadline: DateTime.UtcNow + deadline).ResponseAsync);
         Assert.Equal(StatusCode.DeadlineExceeded, error.StatusCode);
 
         await started.Task.WaitAsync(TimeSpan.FromSeconds(30)); // the generation had begun …
         await drained.Task.WaitAsync(TimeSpan.FromSeconds(30)); // … and its sequence left the batch
         Assert.InRange(Interlocked.Read(ref generated), 1, 899);
+    }
+
+    private static async Task<(int Tokens, TimeSpan Took)> GenerateAsync(ModelService.ModelServiceClient client, int maxTokens)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        var answer = await client.CreateChatCompletionAsync(new ChatCompletionRequest { ModelId = RandomDecoderServer.Model, Messages = { new Message { Role = "user", Content = "x" } }, MaxTokens = maxTokens, Temperature = 0 });
+        return (answer.Usage.CompletionTokens, stopwatch.Elapsed);
     }
 
     /// <summary>The sample server with a generated GPT-2-style decoder of random weights registered (it rarely ends by itself).</summary>

@@ -62,6 +62,9 @@ public class GrpcSampleServer : WebApplicationFactory<Program>
         builder.UseSetting("ModelKit:ServeMiniLm", "false");
         builder.UseSetting("ModelKit:ServeChatModel", ServeChatModel ? "true" : "false");
         builder.UseSetting("ModelKit:Grpc:MaxReceiveMessageBytes", MaxReceiveMessageBytes.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        // No autoscaling: the demo deployments keep their replica count, so that two views of one deployment taken a moment
+        // apart (gRPC and REST) agree whatever the machine's speed.
+        builder.UseSetting("ModelKit:Deployments:AutoscaleInterval", "01:00:00");
         builder.UseEnvironment("Development");
     }
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Net;
@@ -163,14 +164,14 @@ public sealed class ModelServiceTests(ModelServiceServer server) : IClassFixture
     [Fact]
     public async Task CreateChatCompletionStream_Cancelled_StopsTheGeneration()
     {
-        var full = await _client.CreateChatCompletionAsync(ChatRequest(maxTokens: 400));
-        var fullTokens = full.Usage.CompletionTokens;
-        Assert.True(fullTokens > 100, $"the recitation should be long; it was {fullTokens} tokens");
-
-        // The server's generation, seen through its own meter: sequences in the batch, completion tokens generated.
+        // The server's generation, seen through its own meter: sequences in the batch, completion tokens generated. The
+        // listener starts before the whole answer below, so that the streamed call starts from a batch seen empty (the
+        // engine counts a finished sequence out after its caller has the answer).
         var factory = server.Services.GetRequiredService<IMeterFactory>();
         var sequences = 0;
         var generated = 0L;
+        var watching = 0;
+        var streamed = 0;
         var drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var listener = new MeterListener
         {
@@ -181,7 +182,9 @@ public sealed class ModelServiceTests(ModelServiceServer server) : IClassFixture
         };
         listener.SetMeasurementEventCallback<int>((instrument, value, tags, _) =>
         {
-            if (Interlocked.Add(ref sequences, value) == 0) drained.TrySetResult();
+            var now = Interlocked.Add(ref sequences, value);
+            if (value > 0 && Volatile.Read(ref watching) == 1) Volatile.Write(ref streamed, 1);
+            if (now == 0 && Volatile.Read(ref streamed) == 1) drained.TrySetResult();
         });
         listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
         {
@@ -191,6 +194,19 @@ public sealed class ModelServiceTests(ModelServiceServer server) : IClassFixture
             }
         });
         listener.Start();
+
+        var full = await _client.CreateChatCompletionAsync(ChatRequest(maxTokens: 400));
+        var fullTokens = full.Usage.CompletionTokens;
+        Assert.True(fullTokens > 100, $"the recitation should be long; it was {fullTokens} tokens");
+        var waited = Stopwatch.StartNew();
+        while (Volatile.Read(ref sequences) != 0)
+        {
+            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(30), "the whole answer's sequence never left the batch");
+            await Task.Delay(10);
+        }
+
+        Interlocked.Exchange(ref generated, 0);
+        Volatile.Write(ref watching, 1);
 
         using var cancel = new CancellationTokenSource();
         using var call = _client.CreateChatCompletionStream(ChatRequest(maxTokens: 400, stream: true), cancellationToken: cancel.Token);

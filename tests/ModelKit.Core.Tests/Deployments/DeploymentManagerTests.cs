@@ -227,6 +227,8 @@ public sealed class DeploymentManagerTests : IAsyncLifetime
 
         _backend.RunGate.Release(100);
         await Task.WhenAll(calls).WaitAsync(Wait);
+        // A caller hears of its outputs before its batch's instance is counted free: the checks below must see no run.
+        await EventuallyAsync(() => Deployments.GetDeployment("auto").Queue?.Running == 0, "no batch runs");
         for (var i = 0; i < 4; i++) time.Advance(TimeSpan.FromSeconds(2));
         Assert.Equal(1, Deployments.GetDeployment("auto").DesiredReplicas);
         time.Advance(TimeSpan.FromSeconds(10));

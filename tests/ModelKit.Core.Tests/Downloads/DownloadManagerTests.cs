@@ -215,7 +215,11 @@ public sealed class DownloadManagerTests : IAsyncLifetime
     [Fact]
     public async Task StartAsync_HubUnreachable_ThrowsSourceUnavailable()
     {
-        var manager = _bed.CreateManager(hubOptions: new HubOptions { Endpoint = new Uri($"http://127.0.0.1:{ClosedPort()}/") });
+        // A port bound and never listened on: connections to it are refused, and no other test can take it meanwhile.
+        using var closed = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        closed.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        var port = ((System.Net.IPEndPoint)closed.LocalEndPoint!).Port;
+        var manager = _bed.CreateManager(hubOptions: new HubOptions { Endpoint = new Uri($"http://127.0.0.1:{port}/") });
 
         await Assert.ThrowsAsync<SourceUnavailableException>(() => manager.StartAsync(Hub()));
 
@@ -481,13 +485,4 @@ public sealed class DownloadManagerTests : IAsyncLifetime
 
     private static long StartOf(string range) =>
         range.StartsWith("bytes=", StringComparison.Ordinal) && range.EndsWith('-') && long.TryParse(range["bytes=".Length..^1], System.Globalization.CultureInfo.InvariantCulture, out var start) ? start : -1;
-
-    private static int ClosedPort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
 }
