@@ -48,10 +48,11 @@ if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
 if [ "$failed" -gt 0 ]; then
   echo
   echo "Failed tests:"
+  listed=0
   for trx in "$results"/*.trx; do
     [ -f "$trx" ] || continue
-    if command -v python3 >/dev/null 2>&1; then
-      python3 - "$trx" <<'PY'
+    listed=1
+    if ! command -v python3 >/dev/null 2>&1 || ! python3 - "$trx" <<'PY'
 import sys, xml.etree.ElementTree as ET
 for result in ET.parse(sys.argv[1]).getroot().iter():
     if result.tag.endswith("UnitTestResult") and result.get("outcome") == "Failed":
@@ -60,10 +61,11 @@ for result in ET.parse(sys.argv[1]).getroot().iter():
         first = " | ".join(lines)[:400] if lines else "(no message)"
         print(f"  {result.get('testName')}: {first}")
 PY
-    else
+    then
       grep -o '<UnitTestResult [^>]*outcome="Failed"[^>]*>' "$trx" | sed -n 's/.* testName="\([^"]*\)".*/  \1/p'
     fi
   done
+  [ "$listed" = 1 ] || echo "  (no test results were written: the build or the test host failed; see the output above)"
   echo
 fi
 

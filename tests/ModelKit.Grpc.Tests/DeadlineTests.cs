@@ -18,52 +18,38 @@ public sealed class DeadlineTests(DeadlineTests.RandomDecoderServer server) : IC
     [Fact]
     public async Task CreateChatCompletion_DeadlinePassingMidGeneration_StopsTheGeneration()
     {
-        // The model loads on first use: a short generation first. Then two timed ones, so that the deadline below falls
-        // mid-generation on any machine: after the generation has begun (a 2-token answer's time) and about a third of the
-        // way through its 900 tokens (the time a token takes, from a 66-token answer).
+        // The server's generation, seen through its own meter from before the first request.
+        using var meter = new GenerationMeter(server.Services.GetRequiredService<IMeterFactory>());
+
+        // The model loads on first use: a short generation first. Then timed ones (the quickest of three each), so that
+        // the deadline below falls mid-generation on any machine: after the generation has begun (a 2-token answer's
+        // time) and about a third of the way through its 900 tokens (the time a token takes, from 66-token answers).
         var client = new ModelService.ModelServiceClient(server.Invoker());
         Assert.Equal(2, (await GenerateAsync(client, 2)).Tokens);
-        var (twoTokens, shortTime) = await GenerateAsync(client, 2);
-        var (moreTokens, longerTime) = await GenerateAsync(client, 66);
-        Assert.Equal((2, 66), (twoTokens, moreTokens));
+        var shortTime = TimeSpan.MaxValue;
+        var longerTime = TimeSpan.MaxValue;
+        for (var i = 0; i < 3; i++)
+        {
+            var (twoTokens, took) = await GenerateAsync(client, 2);
+            var (moreTokens, tookLonger) = await GenerateAsync(client, 66);
+            Assert.Equal((2, 66), (twoTokens, moreTokens));
+            shortTime = took < shortTime ? took : shortTime;
+            longerTime = tookLonger < longerTime ? tookLonger : longerTime;
+        }
+
         var perToken = TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerMillisecond / 20, (longerTime - shortTime).Ticks / 64));
         var deadline = shortTime + (perToken * 300);
-
-        var factory = server.Services.GetRequiredService<IMeterFactory>();
-        var sequences = 0;
-        var generated = 0L;
-        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var listener = new MeterListener
-        {
-            InstrumentPublished = (instrument, l) =>
-            {
-                if (instrument.Meter.Scope == factory && instrument.Name is ModelKitTelemetry.GenerationSequences or ModelKitTelemetry.GenerationTokens) l.EnableMeasurementEvents(instrument);
-            },
-        };
-        listener.SetMeasurementEventCallback<int>((_, value, _, _) =>
-        {
-            var now = Interlocked.Add(ref sequences, value);
-            if (value > 0) started.TrySetResult();
-            if (now == 0 && started.Task.IsCompleted) drained.TrySetResult();
-        });
-        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
-        {
-            foreach (var tag in tags)
-            {
-                if (tag is { Key: ModelKitTelemetry.TokenTypeTag, Value: "completion" }) Interlocked.Add(ref generated, value);
-            }
-        });
-        listener.Start();
+        await meter.SettleAsync(TimeSpan.FromMilliseconds(200)); // the timed answers' sequences counted out
+        meter.Watch();
 
         // The random decoder writes up to its whole context without stopping: 900 tokens take about three times the deadline.
         var request = new ChatCompletionRequest { ModelId = RandomDecoderServer.Model, Messages = { new Message { Role = "user", Content = "x" } }, MaxTokens = 900, Temperature = 0 };
         var error = await Assert.ThrowsAsync<RpcException>(() => client.CreateChatCompletionAsync(request, deadline: DateTime.UtcNow + deadline).ResponseAsync);
         Assert.Equal(StatusCode.DeadlineExceeded, error.StatusCode);
 
-        await started.Task.WaitAsync(TimeSpan.FromSeconds(30)); // the generation had begun …
-        await drained.Task.WaitAsync(TimeSpan.FromSeconds(30)); // … and its sequence left the batch
-        Assert.InRange(Interlocked.Read(ref generated), 1, 899);
+        await meter.Started.WaitAsync(TimeSpan.FromSeconds(30)); // the generation had begun …
+        await meter.Left.WaitAsync(TimeSpan.FromSeconds(30)); // … and its sequence left the batch
+        Assert.InRange(meter.Generated, 1, 899);
     }
 
     private static async Task<(int Tokens, TimeSpan Took)> GenerateAsync(ModelService.ModelServiceClient client, int maxTokens)

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Net;
@@ -164,49 +163,14 @@ public sealed class ModelServiceTests(ModelServiceServer server) : IClassFixture
     [Fact]
     public async Task CreateChatCompletionStream_Cancelled_StopsTheGeneration()
     {
-        // The server's generation, seen through its own meter: sequences in the batch, completion tokens generated. The
-        // listener starts before the whole answer below, so that the streamed call starts from a batch seen empty (the
-        // engine counts a finished sequence out after its caller has the answer).
-        var factory = server.Services.GetRequiredService<IMeterFactory>();
-        var sequences = 0;
-        var generated = 0L;
-        var watching = 0;
-        var streamed = 0;
-        var drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var listener = new MeterListener
-        {
-            InstrumentPublished = (instrument, l) =>
-            {
-                if (instrument.Meter.Scope == factory && instrument.Name is ModelKitTelemetry.GenerationSequences or ModelKitTelemetry.GenerationTokens) l.EnableMeasurementEvents(instrument);
-            },
-        };
-        listener.SetMeasurementEventCallback<int>((instrument, value, tags, _) =>
-        {
-            var now = Interlocked.Add(ref sequences, value);
-            if (value > 0 && Volatile.Read(ref watching) == 1) Volatile.Write(ref streamed, 1);
-            if (now == 0 && Volatile.Read(ref streamed) == 1) drained.TrySetResult();
-        });
-        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
-        {
-            foreach (var tag in tags)
-            {
-                if (tag is { Key: ModelKitTelemetry.TokenTypeTag, Value: "completion" }) Interlocked.Add(ref generated, value);
-            }
-        });
-        listener.Start();
-
+        // The server's generation, seen through its own meter; the streamed call is watched once the whole answer's
+        // sequence (and any earlier test's) has been counted out.
+        using var meter = new GenerationMeter(server.Services.GetRequiredService<IMeterFactory>());
         var full = await _client.CreateChatCompletionAsync(ChatRequest(maxTokens: 400));
         var fullTokens = full.Usage.CompletionTokens;
         Assert.True(fullTokens > 100, $"the recitation should be long; it was {fullTokens} tokens");
-        var waited = Stopwatch.StartNew();
-        while (Volatile.Read(ref sequences) != 0)
-        {
-            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(30), "the whole answer's sequence never left the batch");
-            await Task.Delay(10);
-        }
-
-        Interlocked.Exchange(ref generated, 0);
-        Volatile.Write(ref watching, 1);
+        await meter.SettleAsync(TimeSpan.FromMilliseconds(200));
+        meter.Watch();
 
         using var cancel = new CancellationTokenSource();
         using var call = _client.CreateChatCompletionStream(ChatRequest(maxTokens: 400, stream: true), cancellationToken: cancel.Token);
@@ -221,9 +185,9 @@ public sealed class ModelServiceTests(ModelServiceServer server) : IClassFixture
             }
         });
         Assert.Equal(StatusCode.Cancelled, error.StatusCode);
-        await drained.Task.WaitAsync(TimeSpan.FromSeconds(30)); // the sequence left the batch …
-        Assert.True(Interlocked.Read(ref generated) > 0, "the listener saw no generated token");
-        Assert.True(Interlocked.Read(ref generated) < fullTokens, $"… before its end: {generated} of {fullTokens} tokens generated");
+        await meter.Left.WaitAsync(TimeSpan.FromSeconds(30)); // the sequence left the batch …
+        Assert.True(meter.Generated > 0, "the listener saw no generated token");
+        Assert.True(meter.Generated < fullTokens, $"… before its end: {meter.Generated} of {fullTokens} tokens generated");
     }
 
     [Fact]

@@ -31,7 +31,10 @@ public sealed class ShutdownTests
         server.Services.GetRequiredService<IHostApplicationLifetime>().StopApplication();
         using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         var error = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(limit.Token));
-        Assert.Equal(StatusCode.Unavailable, error.StatusCode);
-        Assert.Contains("The server is stopping", error.Status.Detail, StringComparison.Ordinal);
+        // Both in one message, so that a failure says which status came instead and why (seen once in 16 runs of the
+        // project's tests on 2 cores, not yet explained).
+        Assert.True(
+            error.StatusCode == StatusCode.Unavailable && error.Status.Detail.Contains("The server is stopping", StringComparison.Ordinal),
+            $"expected UNAVAILABLE, 'The server is stopping …'; got {error.StatusCode}: {error.Status.Detail} ({error.Status.DebugException?.GetType().Name}: {error.Status.DebugException?.Message})");
     }
 }
