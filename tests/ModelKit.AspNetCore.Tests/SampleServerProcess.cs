@@ -23,14 +23,7 @@ internal sealed class SampleServerProcess : IDisposable
 
     public static SampleServerProcess Start(string dataDirectory, params string[] settings)
     {
-        int port;
-        using (var probe = new TcpListener(IPAddress.Loopback, 0))
-        {
-            probe.Start();
-            port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        }
-
-        var address = new Uri($"http://127.0.0.1:{port}");
+        var address = new Uri($"http://127.0.0.1:{LocalProcesses.FreePort()}");
         var start = new ProcessStartInfo("dotnet")
         {
             WorkingDirectory = Path.GetDirectoryName(typeof(Program).Assembly.Location)!,

@@ -45,12 +45,7 @@ public sealed class PeerGrpcTests(GrpcSampleServer server) : IClassFixture<GrpcS
     [Fact]
     public async Task NodePeer_ModelInfer_SameLogitsAsModelKit()
     {
-        var peerDirectory = Path.Combine(RepositoryRoot.Path, "benchmarks", "peers", "NodeServer");
-        if (!Directory.Exists(Path.Combine(peerDirectory, "node_modules", "@grpc", "grpc-js")))
-        {
-            var (code, output) = await LocalProcesses.RunAsync("npm", ["install", "--prefix", peerDirectory, "--no-package-lock", "--ignore-scripts", "--no-audit", "--no-fund", "--no-update-notifier"]);
-            Assert.True(code == 0, $"npm install of the Node peer failed: {output}");
-        }
+        var peerDirectory = await LocalProcesses.NodePeerAsync();
 
         using var dir = new TempDirectory();
         var model = Path.Combine(dir.Path, "model.onnx");

@@ -4,7 +4,7 @@ using System.Net.Sockets;
 
 namespace ModelKit.Tests;
 
-/// <summary>What tests that start other processes (npm, node) on this machine need: a free loopback port, a finished command's output.</summary>
+/// <summary>What tests that start other processes (npm, node) on this machine need: a free loopback port, a finished command's output, the Node peer.</summary>
 internal static class LocalProcesses
 {
     /// <summary>A loopback port nothing listens on now.</summary>
@@ -25,5 +25,19 @@ internal static class LocalProcesses
         var errors = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(5));
         return (process.ExitCode, await output + await errors);
+    }
+
+    /// <summary>
+    /// The Node peer's folder (benchmarks/peers/NodeServer), its packages installed from npm on first use as
+    /// compare-rest.sh installs them (no install scripts: they would fetch binaries from outside npm).
+    /// </summary>
+    public static async Task<string> NodePeerAsync()
+    {
+        var directory = Path.Combine(RepositoryRoot.Path, "benchmarks", "peers", "NodeServer");
+        string[] packages = ["onnxruntime-node", Path.Combine("@grpc", "grpc-js"), Path.Combine("@grpc", "proto-loader")];
+        if (packages.All(package => Directory.Exists(Path.Combine(directory, "node_modules", package)))) return directory;
+        var (code, output) = await RunAsync("npm", ["install", "--prefix", directory, "--no-package-lock", "--ignore-scripts", "--no-audit", "--no-fund", "--no-update-notifier"]);
+        Assert.True(code == 0, $"npm install of the Node peer failed: {output}");
+        return directory;
     }
 }

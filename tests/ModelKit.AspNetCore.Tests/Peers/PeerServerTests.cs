@@ -40,12 +40,7 @@ public sealed class PeerServerTests : IClassFixture<KestrelSampleServerFactory>
     [Fact]
     public async Task NodePeer_DemoMlp_SameBody_SameLogitsAsModelKit()
     {
-        var peerDirectory = Path.Combine(RepositoryRoot.Path, "benchmarks", "peers", "NodeServer");
-        if (!Directory.Exists(Path.Combine(peerDirectory, "node_modules", "onnxruntime-node")))
-        {
-            var (code, output) = await LocalProcesses.RunAsync("npm", ["install", "--prefix", peerDirectory, "--no-package-lock", "--ignore-scripts", "--no-audit", "--no-fund", "--no-update-notifier"]);
-            Assert.True(code == 0, $"npm install of the Node peer failed: {output}");
-        }
+        var peerDirectory = await LocalProcesses.NodePeerAsync();
 
         var client = _factory.CreateClient();
         await _factory.WaitUntilRunningAsync(client, "demo-mlp");
