@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Text;
 using Microsoft.ML.OnnxRuntime;
@@ -28,7 +29,10 @@ internal static class LoadDriver
                 var direct = Environment.GetEnvironmentVariable("MODELKIT_LOAD_SKIP_DIRECT") == "1"
                     ? new Result(double.NaN, double.NaN, double.NaN, double.NaN)
                     : RunDirect(session, model, callers, duration);
+                // MODELKIT_LOAD_BATCHES=1 prints the mean batch size the queue formed (listening costs some throughput).
+                using var batches = BatchSizeListener.StartIf(Environment.GetEnvironmentVariable("MODELKIT_LOAD_BATCHES") == "1");
                 var kit = await RunModelKitAsync(inference, model, callers, duration);
+                if (batches is not null) Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{model}, {callers} callers: {batches.Batches:N0} batches, mean {batches.Mean:F1} requests"));
                 var line = string.Create(CultureInfo.InvariantCulture,
                     $"| {model} | {callers} | {direct.Throughput:N0} | {direct.P50:F2} / {direct.P95:F2} | {kit.Throughput:N0} | {kit.P50:F2} / {kit.P95:F2} / {kit.P99:F2} | {kit.Throughput / direct.Throughput:F2}× | {kit.P95 / direct.P95:F2}× |");
                 report.AppendLine(line);
@@ -132,5 +136,35 @@ internal static class LoadDriver
         var all = latencies.SelectMany(l => l).Order().ToArray();
         double Percentile(double p) => all.Length == 0 ? double.NaN : all[Math.Min(all.Length - 1, (int)(p * all.Length))];
         return new Result(all.Length / duration.TotalSeconds, Percentile(0.50), Percentile(0.95), Percentile(0.99));
+    }
+
+    // Counts the batches the queue forms, from ModelKit's batch-size histogram.
+    private sealed class BatchSizeListener : IDisposable
+    {
+        private readonly MeterListener _listener = new();
+        private long _batches;
+        private long _requests;
+
+        private BatchSizeListener()
+        {
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Name == ModelKit.Diagnostics.ModelKitTelemetry.BatchSize) listener.EnableMeasurementEvents(instrument);
+            };
+            _listener.SetMeasurementEventCallback<int>((_, size, _, _) =>
+            {
+                Interlocked.Increment(ref _batches);
+                Interlocked.Add(ref _requests, size);
+            });
+            _listener.Start();
+        }
+
+        public long Batches => Interlocked.Read(ref _batches);
+
+        public double Mean => Batches == 0 ? double.NaN : (double)Interlocked.Read(ref _requests) / Batches;
+
+        public static BatchSizeListener? StartIf(bool enabled) => enabled ? new BatchSizeListener() : null;
+
+        public void Dispose() => _listener.Dispose();
     }
 }

@@ -6,7 +6,7 @@ internal sealed partial class BatchQueue
     // Under _lock: one timer per queue fires at the earliest deadline of the requests it is tracking.
     private void ArmDeadline(long deadline, long now)
     {
-        _armedDeadline = deadline;
+        Volatile.Write(ref _armedDeadline, deadline);
         var due = deadline == long.MaxValue
             ? Timeout.InfiniteTimeSpan
             : TimeSpan.FromSeconds(Math.Max(0, deadline - now) / (double)_timeProvider.TimestampFrequency);
@@ -22,6 +22,10 @@ internal sealed partial class BatchQueue
         TaskCompletionSource? drained = null;
         lock (_lock)
         {
+            // Callers that push from here on see no timer armed for them and come in for one (EnqueueAsync); those that
+            // pushed before are in the lists after the drain.
+            Volatile.Write(ref _armedDeadline, long.MaxValue);
+            DrainIntake();
             var now = _timeProvider.GetTimestamp();
             var next = long.MaxValue;
             foreach (var list in _lists)
@@ -33,7 +37,8 @@ internal sealed partial class BatchQueue
                     {
                         list.Remove(node);
                         node.State = PendingRequest.Removed;
-                        _count--;
+                        _listed--;
+                        Interlocked.Decrement(ref _count);
                         _queuedRows -= node.Rows;
                         _metrics.QueueLength.Add(-1, _modelTag);
                         (queued ??= []).Add(node);
@@ -66,7 +71,7 @@ internal sealed partial class BatchQueue
             }
 
             ArmDeadline(next, now);
-            if (queued is not null && _stopping && _running == 0 && _count == 0) drained = _drained;
+            if (queued is not null && _stopping && _running == 0 && Volatile.Read(ref _count) == 0) drained = _drained;
         }
 
         if (queued is not null)
@@ -103,15 +108,17 @@ internal sealed partial class BatchQueue
         TaskCompletionSource? drained = null;
         lock (_lock)
         {
+            DrainIntake(); // the request may still be in the intake
             removed = request.State == PendingRequest.Queued;
             if (removed)
             {
                 _lists[(int)request.Priority].Remove(request);
                 request.State = PendingRequest.Removed;
-                _count--;
+                _listed--;
+                Interlocked.Decrement(ref _count);
                 _queuedRows -= request.Rows;
                 _metrics.QueueLength.Add(-1, _modelTag);
-                if (_stopping && _running == 0 && _count == 0) drained = _drained;
+                if (_stopping && _running == 0 && Volatile.Read(ref _count) == 0) drained = _drained;
             }
         }
 

@@ -49,6 +49,11 @@ internal sealed partial class BatchQueue
                 healthy = false;
             }
 
+            // The batch's callers were just completed: their continuations wait in this thread's local queue, and those
+            // that send again will do so within microseconds. Greedy batching would take the first of them alone on an
+            // instance it finds free; instead this instance steps to the back of the pool's queue (still counted running,
+            // so the callers push without the lock) and forms its next batch from what they sent meanwhile.
+            if (keepRunning && healthy && next.Length > 1) await Task.Yield();
             next = OnBatchFinished(next, _timeProvider.GetElapsedTime(started), keepRunning && healthy);
         }
     }
@@ -164,7 +169,7 @@ internal sealed partial class BatchQueue
             _averageBatchSeconds = _averageBatchSeconds == 0 ? elapsed.TotalSeconds : (0.8 * _averageBatchSeconds) + (0.2 * elapsed.TotalSeconds);
             MeasureDrain(batch.Length);
             FormBatches(ref batches);
-            if (_stopping && _running == 0 && _count == 0) drained = _drained;
+            if (_stopping && _running == 0 && Volatile.Read(ref _count) == 0) drained = _drained;
         }
 
         PendingRequest[]? next = null;

@@ -108,6 +108,7 @@ internal sealed partial class BatchQueue
         public int State;
         public PendingRequest? Prev;
         public PendingRequest? Next;
+        public PendingRequest? NextIntake; // the intake's link (BatchQueue.Push)
         public long Deadline = long.MaxValue;
         public bool Tracked;
         public RunningBatch? Batch;

@@ -32,10 +32,14 @@ internal sealed partial class BatchQueue : IAsyncDisposable
     private int _instances;
     private int _reservedThreads; // thread-pool threads this queue's instances may hold (ThreadPoolReservation)
     private int _running;
-    private int _count;
+    private int _count;   // waiting requests, in the intake or the lists (changed with Interlocked: callers add without the lock)
+    private int _listed;  // under _lock: the waiting requests in the lists
+    private int _starting; // 1 while a caller starts batches on free instances (StartFreeInstances)
+    private PendingRequest? _intake; // requests pushed without the lock, newest first; moved to the lists under it
     private long _queuedRows;
     private bool _timerArmed;
     private bool _stopping;
+    private bool _dropping; // stopped without draining: requests that slip in fail at once
     private double _averageBatchSeconds;
     private double _drainPerSecond;  // requests finished per second while a backlog waited (EWMA): what Retry-After is based on
     private long _backlogFinishedAt; // timestamp of the last batch that finished with requests still queued; 0 when none waited
@@ -120,39 +124,44 @@ internal sealed partial class BatchQueue : IAsyncDisposable
             request.Deadline = now + ticks;
         }
 
-        PendingRequest[]? inline = null;
-        List<PendingRequest[]>? more = null;
-        lock (_lock)
+        if (Volatile.Read(ref _stopping))
         {
-            if (_stopping)
-            {
-                throw new ModelKitConflictException($"Model '{Name}' is stopping and accepts no new requests.");
-            }
-
-            if (_count >= _options.MaxQueueSize)
-            {
-                _rejected++;
-                _metrics.QueueRejections.Add(1, _modelTag);
-                Log.QueueFull(_logger, Name, _options.MaxQueueSize);
-                throw new QueueFullException(
-                    $"The queue of model '{Name}' is full ({_options.MaxQueueSize} requests waiting); retry later.", EstimateRetryAfter());
-            }
-
-            _lists[(int)priority].Append(request);
-            if (request.Deadline < _armedDeadline) ArmDeadline(request.Deadline, now);
-            _count++;
-            _queuedRows += request.Rows;
-            _enqueued++;
-            _metrics.QueueLength.Add(1, _modelTag);
-            var canInline = _options.InlineExecution && _running == 0 && _count == 1;
-            FormBatches(ref more);
-            if (canInline && more is { Count: 1 })
-            {
-                inline = more[0];
-                more = null;
-            }
+            throw new ModelKitConflictException($"Model '{Name}' is stopping and accepts no new requests.");
         }
 
+        if (Interlocked.Increment(ref _count) > _options.MaxQueueSize)
+        {
+            Interlocked.Decrement(ref _count);
+            throw Reject();
+        }
+
+        Interlocked.Increment(ref _enqueued);
+        _metrics.QueueLength.Add(1, _modelTag);
+        Push(request);
+
+        // The lock is needed only when the request may have to start a batch or a timer: an instance is free, the queue is
+        // stopping, or no timer is armed early enough for its deadline. Otherwise the instance that finishes next takes it
+        // from the intake. Push is a full fence, and whoever frees an instance or fires the timer looks at the intake after
+        // changing what is read here, so one of the two always sees the other (OnBatchFinished, OnDeadline).
+        PendingRequest[]? inline = null;
+        List<PendingRequest[]>? more = null;
+        List<PendingRequest>? dropped = null;
+        if (Volatile.Read(ref _stopping) || request.Deadline < Volatile.Read(ref _armedDeadline))
+        {
+            lock (_lock)
+            {
+                DrainIntake();
+                if (_dropping) dropped = DropListed();
+                if (request.Deadline < _armedDeadline) ArmDeadline(request.Deadline, now);
+                inline = FormBatchesOrInline(ref more);
+            }
+        }
+        else if (Volatile.Read(ref _running) < Volatile.Read(ref _instances))
+        {
+            inline = StartFreeInstances(ref more);
+        }
+
+        FailStopped(dropped);
         if (cancellationToken.CanBeCanceled)
         {
             request.Registration = cancellationToken.UnsafeRegister(static state => ((PendingRequest)state!).Abort(timedOut: false), request);
@@ -194,10 +203,10 @@ internal sealed partial class BatchQueue : IAsyncDisposable
         {
             return new BatchQueueStats
             {
-                QueueLength = _count,
+                QueueLength = Volatile.Read(ref _count),
                 Running = _running,
                 Instances = _instances,
-                Enqueued = _enqueued,
+                Enqueued = Interlocked.Read(ref _enqueued),
                 Succeeded = Interlocked.Read(ref _succeeded),
                 Failed = Interlocked.Read(ref _failed),
                 TimedOut = Interlocked.Read(ref _timedOut),
@@ -223,28 +232,19 @@ internal sealed partial class BatchQueue : IAsyncDisposable
         lock (_lock)
         {
             Volatile.Write(ref _stopping, true);
+            Interlocked.MemoryBarrier(); // callers that push after this see it and come here for their request (EnqueueAsync)
+            DrainIntake();
             if (!drain)
             {
-                dropped = [];
-                foreach (var list in _lists)
-                {
-                    while (list.TakeFirst() is { } r)
-                    {
-                        r.State = PendingRequest.Removed;
-                        dropped.Add(r);
-                    }
-                }
-
-                _metrics.QueueLength.Add(-_count, _modelTag);
-                _count = 0;
-                _queuedRows = 0;
+                _dropping = true;
+                dropped = DropListed();
             }
             else
             {
                 FormBatches(ref batches);
             }
 
-            if (_count == 0 && _running == 0)
+            if (Volatile.Read(ref _count) == 0 && _running == 0)
             {
                 waitFor = Task.CompletedTask;
             }
@@ -255,16 +255,146 @@ internal sealed partial class BatchQueue : IAsyncDisposable
             }
         }
 
-        if (dropped is not null)
+        FailStopped(dropped);
+        Dispatch(batches);
+        await waitFor.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    // Under _lock: forms the batches that are ready; with inline execution, when this is the only request and no batch
+    // runs, returns its batch for the caller's thread to run instead of adding it to `batches`.
+    private PendingRequest[]? FormBatchesOrInline(ref List<PendingRequest[]>? batches)
+    {
+        DrainIntake();
+        var canInline = _options.InlineExecution && _running == 0 && _listed == 1;
+        var before = batches?.Count ?? 0;
+        FormBatches(ref batches);
+        if (!canInline || batches is null || batches.Count != before + 1) return null;
+        var single = batches[before];
+        batches.RemoveAt(before);
+        return single;
+    }
+
+    // Without the lock, after a push that found an instance free: one caller at a time takes the lock to start batches
+    // (when an instance frees up, every caller finds it free at once; the others leave their requests in the intake). The
+    // one that takes the lock looks at the intake again after letting go, so a request pushed while it held the lock is
+    // not left behind while an instance is free.
+    private PendingRequest[]? StartFreeInstances(ref List<PendingRequest[]>? batches)
+    {
+        PendingRequest[]? inline = null;
+        var first = true;
+        while (Interlocked.CompareExchange(ref _starting, 1, 0) == 0)
         {
-            foreach (var r in dropped)
+            lock (_lock)
             {
-                r.Fail(new ModelKitConflictException($"Model '{Name}' was stopped before the request ran."));
+                if (first) inline = FormBatchesOrInline(ref batches);
+                else FormBatches(ref batches);
+            }
+
+            first = false;
+            Interlocked.Exchange(ref _starting, 0);
+            if (Volatile.Read(ref _intake) is null || Volatile.Read(ref _running) >= Volatile.Read(ref _instances)) break;
+        }
+
+        return inline;
+    }
+
+    // Without the lock: a request joins the intake.
+    private void Push(PendingRequest request)
+    {
+        var head = Volatile.Read(ref _intake);
+        while (true)
+        {
+            request.NextIntake = head;
+            var seen = Interlocked.CompareExchange(ref _intake, request, head);
+            if (seen == head) return;
+            head = seen;
+        }
+    }
+
+    // Under _lock: the intake's requests join the lists in the order they came.
+    private void DrainIntake()
+    {
+        var node = Interlocked.Exchange(ref _intake, null);
+        if (node is null) return;
+        PendingRequest? reversed = null;
+        while (node is not null)
+        {
+            var next = node.NextIntake;
+            node.NextIntake = reversed;
+            reversed = node;
+            node = next;
+        }
+
+        for (node = reversed; node is not null;)
+        {
+            var next = node.NextIntake;
+            node.NextIntake = null;
+            _lists[(int)node.Priority].Append(node);
+            _listed++;
+            _queuedRows += node.Rows;
+            node = next;
+        }
+    }
+
+    // Under _lock, after DrainIntake: takes every waiting request out of the lists (a stop without draining).
+    private List<PendingRequest>? DropListed()
+    {
+        if (_listed == 0) return null;
+        var dropped = new List<PendingRequest>(_listed);
+        foreach (var list in _lists)
+        {
+            while (list.TakeFirst() is { } r)
+            {
+                r.State = PendingRequest.Removed;
+                dropped.Add(r);
             }
         }
 
-        Dispatch(batches);
-        await waitFor.WaitAsync(cancellationToken).ConfigureAwait(false);
+        Interlocked.Add(ref _count, -dropped.Count);
+        _metrics.QueueLength.Add(-dropped.Count, _modelTag);
+        _listed = 0;
+        _queuedRows = 0;
+        return dropped;
+    }
+
+    // Without the lock: fails the requests a stop without draining took out of the queue.
+    private void FailStopped(List<PendingRequest>? dropped)
+    {
+        if (dropped is null) return;
+        foreach (var r in dropped)
+        {
+            r.Fail(new ModelKitConflictException($"Model '{Name}' was stopped before the request ran."));
+        }
+
+        SignalIfDrained();
+    }
+
+    // Without the lock: completes StopAsync's wait once nothing is queued or running.
+    private void SignalIfDrained()
+    {
+        TaskCompletionSource? drained = null;
+        lock (_lock)
+        {
+            if (_stopping && _running == 0 && Volatile.Read(ref _count) == 0) drained = _drained;
+        }
+
+        drained?.TrySetResult();
+    }
+
+    // A full queue: counted, logged, and the exception with when to retry.
+    private QueueFullException Reject()
+    {
+        TimeSpan retryAfter;
+        lock (_lock)
+        {
+            _rejected++;
+            retryAfter = EstimateRetryAfter();
+        }
+
+        _metrics.QueueRejections.Add(1, _modelTag);
+        Log.QueueFull(_logger, Name, _options.MaxQueueSize);
+        return new QueueFullException(
+            $"The queue of model '{Name}' is full ({_options.MaxQueueSize} requests waiting); retry later.", retryAfter);
     }
 
     /// <summary>Stops without draining and releases the timer.</summary>
@@ -283,7 +413,8 @@ internal sealed partial class BatchQueue : IAsyncDisposable
     // Under _lock: takes every batch that is ready while instances are free.
     private void FormBatches(ref List<PendingRequest[]>? batches)
     {
-        while (_running < _instances && _count > 0)
+        DrainIntake();
+        while (_running < _instances && _listed > 0)
         {
             var oldest = OldestTimestamp();
             if (!_stopping && _supportsBatching && _options.MaxQueueDelay > TimeSpan.Zero && _queuedRows < _options.MaxBatchSize)
@@ -372,7 +503,8 @@ internal sealed partial class BatchQueue : IAsyncDisposable
             }
         }
 
-        _count -= batch.Length;
+        _listed -= batch.Length;
+        Interlocked.Add(ref _count, -batch.Length);
         _queuedRows -= rows;
         _metrics.QueueLength.Add(-batch.Length, _modelTag);
         return batch;
@@ -398,7 +530,7 @@ internal sealed partial class BatchQueue : IAsyncDisposable
         double seconds;
         if (_drainPerSecond > 0)
         {
-            seconds = _count / _drainPerSecond;
+            seconds = Volatile.Read(ref _count) / _drainPerSecond;
         }
         else
         {
@@ -424,6 +556,6 @@ internal sealed partial class BatchQueue : IAsyncDisposable
             }
         }
 
-        _backlogFinishedAt = _count > 0 ? now : 0;
+        _backlogFinishedAt = _listed > 0 ? now : 0;
     }
 }
