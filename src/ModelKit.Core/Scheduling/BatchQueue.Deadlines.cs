@@ -19,6 +19,7 @@ internal sealed partial class BatchQueue
     {
         List<PendingRequest>? queued = null;
         List<PendingRequest>? running = null;
+        List<PendingRequest[]>? batches = null;
         TaskCompletionSource? drained = null;
         lock (_lock)
         {
@@ -71,6 +72,7 @@ internal sealed partial class BatchQueue
             }
 
             ArmDeadline(next, now);
+            FormBatches(ref batches); // the drain may have brought requests an idle instance can take
             if (queued is not null && _stopping && _running == 0 && Volatile.Read(ref _count) == 0) drained = _drained;
         }
 
@@ -97,15 +99,16 @@ internal sealed partial class BatchQueue
             }
         }
 
+        Dispatch(batches);
         drained?.TrySetResult();
     }
-
 
     // Called by a request's timer or cancellation registration.
     private void Abort(PendingRequest request, bool timedOut)
     {
         bool removed;
         TaskCompletionSource? drained = null;
+        List<PendingRequest[]>? batches = null;
         lock (_lock)
         {
             DrainIntake(); // the request may still be in the intake
@@ -120,6 +123,8 @@ internal sealed partial class BatchQueue
                 _metrics.QueueLength.Add(-1, _modelTag);
                 if (_stopping && _running == 0 && Volatile.Read(ref _count) == 0) drained = _drained;
             }
+
+            FormBatches(ref batches); // the drain may have brought requests an idle instance can take
         }
 
         // A dispatched request's caller stops waiting too; its batch-mates are unaffected. When it was the last caller
@@ -128,6 +133,7 @@ internal sealed partial class BatchQueue
         var completed = timedOut
             ? request.Fail(new InferenceTimeoutException($"The request to model '{Name}' did not complete within its timeout{(removed ? " (it was still queued)" : string.Empty)}."))
             : request.Cancel();
+        Dispatch(batches);
         if (completed)
         {
             if (timedOut) Interlocked.Increment(ref _timedOut);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using ModelKit.Diagnostics;
@@ -19,6 +20,25 @@ internal sealed partial class BatchQueue
     }
 
     private readonly record struct BatchWork(BatchQueue Queue, PendingRequest[] Batch);
+
+    // Continues on the thread pool, behind the work already queued there, whatever context the awaiting code runs in
+    // (unlike Task.Yield, which posts to a synchronization context where there is one).
+    private readonly struct ThreadPoolYield : ICriticalNotifyCompletion
+    {
+        public bool IsCompleted => false;
+
+        public ThreadPoolYield GetAwaiter() => this;
+
+        public void GetResult()
+        {
+        }
+
+        public void OnCompleted(Action continuation) =>
+            ThreadPool.QueueUserWorkItem(static c => c(), continuation, preferLocal: false);
+
+        public void UnsafeOnCompleted(Action continuation) =>
+            ThreadPool.UnsafeQueueUserWorkItem(static c => c(), continuation, preferLocal: false);
+    }
 
     // The first of `batches`, for the calling thread to run; the others to the pool.
     private PendingRequest[]? KeepFirst(List<PendingRequest[]>? batches)
@@ -53,8 +73,9 @@ internal sealed partial class BatchQueue
             // that send again will do so within microseconds. Greedy batching would take the first of them alone on an
             // instance it finds free; instead this instance steps to the back of the pool's queue (still counted running,
             // so the callers push without the lock) and forms its next batch from what they sent meanwhile.
-            if (keepRunning && healthy && next.Length > 1) await Task.Yield();
-            next = OnBatchFinished(next, _timeProvider.GetElapsedTime(started), keepRunning && healthy);
+            var elapsed = _timeProvider.GetElapsedTime(started);
+            if (keepRunning && healthy && next.Length > 1) await new ThreadPoolYield();
+            next = OnBatchFinished(next, elapsed, keepRunning && healthy);
         }
     }
 

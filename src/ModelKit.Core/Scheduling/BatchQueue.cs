@@ -124,16 +124,16 @@ internal sealed partial class BatchQueue : IAsyncDisposable
             request.Deadline = now + ticks;
         }
 
+        // Counted before the stop is read, as StopAsync sets the stop before it reads the count: either the stop sees this
+        // request (and waits for it), or this caller sees the stop.
+        var count = Interlocked.Increment(ref _count);
         if (Volatile.Read(ref _stopping))
         {
+            Uncount();
             throw new ModelKitConflictException($"Model '{Name}' is stopping and accepts no new requests.");
         }
 
-        if (Interlocked.Increment(ref _count) > _options.MaxQueueSize)
-        {
-            Interlocked.Decrement(ref _count);
-            throw Reject();
-        }
+        if (count > _options.MaxQueueSize) throw Reject();
 
         Interlocked.Increment(ref _enqueued);
         _metrics.QueueLength.Add(1, _modelTag);
@@ -150,10 +150,17 @@ internal sealed partial class BatchQueue : IAsyncDisposable
         {
             lock (_lock)
             {
-                DrainIntake();
-                if (_dropping) dropped = DropListed();
-                if (request.Deadline < _armedDeadline) ArmDeadline(request.Deadline, now);
-                inline = FormBatchesOrInline(ref more);
+                if (_dropping)
+                {
+                    // Stopped without draining after this request was counted: it fails with the others that slipped in.
+                    DrainIntake();
+                    dropped = DropListed();
+                }
+                else
+                {
+                    if (request.Deadline < _armedDeadline) ArmDeadline(request.Deadline, now);
+                    inline = FormBatchesOrInline(ref more);
+                }
             }
         }
         else if (Volatile.Read(ref _running) < Volatile.Read(ref _instances))
@@ -284,14 +291,20 @@ internal sealed partial class BatchQueue : IAsyncDisposable
         var first = true;
         while (Interlocked.CompareExchange(ref _starting, 1, 0) == 0)
         {
-            lock (_lock)
+            try
             {
-                if (first) inline = FormBatchesOrInline(ref batches);
-                else FormBatches(ref batches);
+                lock (_lock)
+                {
+                    if (first) inline = FormBatchesOrInline(ref batches);
+                    else FormBatches(ref batches);
+                }
+            }
+            finally
+            {
+                Interlocked.Exchange(ref _starting, 0);
             }
 
             first = false;
-            Interlocked.Exchange(ref _starting, 0);
             if (Volatile.Read(ref _intake) is null || Volatile.Read(ref _running) >= Volatile.Read(ref _instances)) break;
         }
 
@@ -369,6 +382,13 @@ internal sealed partial class BatchQueue : IAsyncDisposable
         SignalIfDrained();
     }
 
+    // Without the lock: takes back the count of a request that was refused before it was pushed; a stop may be waiting for it.
+    private void Uncount()
+    {
+        Interlocked.Decrement(ref _count);
+        if (Volatile.Read(ref _stopping)) SignalIfDrained();
+    }
+
     // Without the lock: completes StopAsync's wait once nothing is queued or running.
     private void SignalIfDrained()
     {
@@ -388,8 +408,11 @@ internal sealed partial class BatchQueue : IAsyncDisposable
         lock (_lock)
         {
             _rejected++;
+            Interlocked.Decrement(ref _count); // before the estimate: the refused request is not one of those waiting
             retryAfter = EstimateRetryAfter();
         }
+
+        if (Volatile.Read(ref _stopping)) SignalIfDrained(); // a stop may have been waiting for its count
 
         _metrics.QueueRejections.Add(1, _modelTag);
         Log.QueueFull(_logger, Name, _options.MaxQueueSize);
@@ -414,6 +437,7 @@ internal sealed partial class BatchQueue : IAsyncDisposable
     private void FormBatches(ref List<PendingRequest[]>? batches)
     {
         DrainIntake();
+        if (_dropping) return; // what slipped in after a stop without draining is failed by its own caller (EnqueueAsync)
         while (_running < _instances && _listed > 0)
         {
             var oldest = OldestTimestamp();
@@ -535,7 +559,8 @@ internal sealed partial class BatchQueue : IAsyncDisposable
         else
         {
             var perBatch = _averageBatchSeconds > 0 ? _averageBatchSeconds : 0.05;
-            seconds = perBatch * Math.Ceiling(_queuedRows / (double)(_options.MaxBatchSize * Math.Max(1, _instances)));
+            var rows = Math.Max(_queuedRows, Volatile.Read(ref _count)); // the intake's requests are not in _queuedRows yet
+            seconds = perBatch * Math.Ceiling(rows / (double)(_options.MaxBatchSize * Math.Max(1, _instances)));
         }
 
         return TimeSpan.FromSeconds(Math.Clamp(seconds, 0.05, 60));
@@ -556,6 +581,6 @@ internal sealed partial class BatchQueue : IAsyncDisposable
             }
         }
 
-        _backlogFinishedAt = _listed > 0 ? now : 0;
+        _backlogFinishedAt = Volatile.Read(ref _count) > 0 ? now : 0;
     }
 }

@@ -309,20 +309,26 @@ public sealed partial class BatchQueueTests : IDisposable
         var time = new FakeTimeProvider();
         await using var queue = CreateQueue(new BatchingOptions { MaxBatchSize = 1, MaxQueueSize = 4 }, time);
         var running = new List<Task<IReadOnlyDictionary<string, Tensor>>> { await Task.Run(() => BlockWithFirstRequestAsync(queue)) };
-        for (var i = 1; i <= 4; i++) running.Add(queue.EnqueueAsync(Rows(i)));
-        for (var i = 0; i < 4; i++)
+        try
         {
-            time.Advance(TimeSpan.FromMilliseconds(100));
-            _backend.RunGate!.Release(1);
-            Assert.True(await _backend.RunStarted.WaitAsync(TimeSpan.FromSeconds(10))); // the next waiting request runs
+            for (var i = 1; i <= 4; i++) running.Add(queue.EnqueueAsync(Rows(i)));
+            for (var i = 0; i < 4; i++)
+            {
+                time.Advance(TimeSpan.FromMilliseconds(100));
+                _backend.RunGate!.Release(1);
+                Assert.True(await _backend.RunStarted.WaitAsync(TimeSpan.FromSeconds(10))); // the next waiting request runs
+            }
+
+            for (var i = 5; i <= 8; i++) running.Add(queue.EnqueueAsync(Rows(i)));
+            var full = await Assert.ThrowsAsync<QueueFullException>(() => queue.EnqueueAsync(Rows(9)));
+            Assert.Equal(0.4, full.RetryAfter.TotalSeconds, 3); // 4 waiting at 10 per second
+        }
+        finally
+        {
+            Release(); // also when an assertion failed: the queue's disposal waits for the held run
         }
 
-        for (var i = 5; i <= 8; i++) running.Add(queue.EnqueueAsync(Rows(i)));
-        var full = await Assert.ThrowsAsync<QueueFullException>(() => queue.EnqueueAsync(Rows(9)));
-        Assert.Equal(0.4, full.RetryAfter.TotalSeconds, 3); // 4 waiting at 10 per second
-
-        Release();
-        await Task.WhenAll(running);
+        await Task.WhenAll(running).WaitAsync(TimeSpan.FromSeconds(10));
     }
 
     [Fact]
