@@ -21,6 +21,10 @@ internal sealed partial class BatchQueue
 
     private readonly record struct BatchWork(BatchQueue Queue, PendingRequest[] Batch);
 
+    // A batch this short is worth waiting a turn of the thread pool for more requests (RunBatchesAsync); the MLP's batches
+    // take tens of microseconds, an encoder's milliseconds.
+    private static readonly TimeSpan ShortBatch = TimeSpan.FromMilliseconds(0.5);
+
     // Continues on the thread pool, behind the work already queued there, whatever context the awaiting code runs in
     // (unlike Task.Yield, which posts to a synchronization context where there is one).
     private readonly struct ThreadPoolYield : ICriticalNotifyCompletion
@@ -70,11 +74,12 @@ internal sealed partial class BatchQueue
             }
 
             // The batch's callers were just completed: their continuations wait in this thread's local queue, and those
-            // that send again will do so within microseconds. Greedy batching would take the first of them alone on an
-            // instance it finds free; instead this instance steps to the back of the pool's queue (still counted running,
-            // so the callers push without the lock) and forms its next batch from what they sent meanwhile.
+            // that send again will do so within microseconds. After a short batch, greedy batching would take the first of
+            // them alone; instead this instance steps to the back of the pool's queue (still counted running, so the
+            // callers push without the lock) and forms its next batch from what they sent meanwhile. After a long batch
+            // the step would only leave the instance idle behind the pool's other work (a server's request parsing).
             var elapsed = _timeProvider.GetElapsedTime(started);
-            if (keepRunning && healthy && next.Length > 1) await new ThreadPoolYield();
+            if (keepRunning && healthy && next.Length > 1 && elapsed < ShortBatch) await new ThreadPoolYield();
             next = OnBatchFinished(next, elapsed, keepRunning && healthy);
         }
     }
