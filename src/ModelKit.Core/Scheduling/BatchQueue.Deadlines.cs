@@ -73,7 +73,7 @@ internal sealed partial class BatchQueue
 
             ArmDeadline(next, now);
             FormBatches(ref batches); // the drain may have brought requests an idle instance can take
-            if (queued is not null && _stopping && _running == 0 && Volatile.Read(ref _count) == 0) drained = _drained;
+            if (queued is not null) drained = DrainedWaiter();
         }
 
         if (queued is not null)
@@ -121,7 +121,7 @@ internal sealed partial class BatchQueue
                 Interlocked.Decrement(ref _count);
                 _queuedRows -= request.Rows;
                 _metrics.QueueLength.Add(-1, _modelTag);
-                if (_stopping && _running == 0 && Volatile.Read(ref _count) == 0) drained = _drained;
+                drained = DrainedWaiter();
             }
 
             FormBatches(ref batches); // the drain may have brought requests an idle instance can take

@@ -195,7 +195,7 @@ internal sealed partial class BatchQueue
             _averageBatchSeconds = _averageBatchSeconds == 0 ? elapsed.TotalSeconds : (0.8 * _averageBatchSeconds) + (0.2 * elapsed.TotalSeconds);
             MeasureDrain(batch.Length);
             FormBatches(ref batches);
-            if (_stopping && _running == 0 && Volatile.Read(ref _count) == 0) drained = _drained;
+            drained = DrainedWaiter();
         }
 
         PendingRequest[]? next = null;

@@ -88,9 +88,10 @@ internal sealed partial class BatchQueue
         }
     }
 
-    // Under _lock, after DrainIntake: takes every waiting request out of the lists (a stop without draining).
+    // Under _lock: takes every waiting request out of the intake and the lists (a stop without draining).
     private List<PendingRequest>? DropListed()
     {
+        DrainIntake();
         if (_listed == 0) return null;
         var dropped = new List<PendingRequest>(_listed);
         foreach (var list in _lists)
@@ -128,13 +129,17 @@ internal sealed partial class BatchQueue
         if (Volatile.Read(ref _stopping)) SignalIfDrained();
     }
 
+    // Under _lock: the wait of StopAsync to complete now that nothing is queued or running; null while something is, or
+    // when no stop waits.
+    private TaskCompletionSource? DrainedWaiter() => _stopping && _running == 0 && Volatile.Read(ref _count) == 0 ? _drained : null;
+
     // Without the lock: completes StopAsync's wait once nothing is queued or running.
     private void SignalIfDrained()
     {
         TaskCompletionSource? drained = null;
         lock (_lock)
         {
-            if (_stopping && _running == 0 && Volatile.Read(ref _count) == 0) drained = _drained;
+            drained = DrainedWaiter();
         }
 
         drained?.TrySetResult();

@@ -153,7 +153,6 @@ internal sealed partial class BatchQueue : IAsyncDisposable
                 if (_dropping)
                 {
                     // Stopped without draining after this request was counted: it fails with the others that slipped in.
-                    DrainIntake();
                     dropped = DropListed();
                 }
                 else
@@ -238,9 +237,8 @@ internal sealed partial class BatchQueue : IAsyncDisposable
         Task waitFor;
         lock (_lock)
         {
+            // Callers that count themselves after this see it (EnqueueAsync); the drain below (a full fence) takes the rest.
             Volatile.Write(ref _stopping, true);
-            Interlocked.MemoryBarrier(); // callers that push after this see it and come here for their request (EnqueueAsync)
-            DrainIntake();
             if (!drain)
             {
                 _dropping = true;
