@@ -27,6 +27,13 @@ if ! command -v curl >/dev/null 2>&1; then
   command -v curl >/dev/null 2>&1 || echo "note: curl is not installed and could not be installed; DocExamplesTests will fail" >&2
 fi
 
+# The PostgreSQL registry tests start a throwaway server from PostgreSQL's own binaries (Debian: postgresql).
+has_postgres() { [ -n "${MODELKIT_POSTGRES_BIN:-}" ] || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1; }
+if ! has_postgres; then
+  apt_install postgresql || true
+  has_postgres || echo "note: PostgreSQL's server binaries are not installed and could not be installed; the PostgreSQL tests will fail" >&2
+fi
+
 results="$root/TestResults"
 rm -rf "$results"
 dotnet test ModelKit.sln -c Release --blame-hang-timeout 5m --logger "trx" --logger "console;verbosity=normal" --results-directory "$results" "$@"

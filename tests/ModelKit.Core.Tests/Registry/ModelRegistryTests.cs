@@ -4,13 +4,27 @@ using ModelKit.Registry;
 
 namespace ModelKit.Tests.Registry;
 
-public sealed class ModelRegistryTests : IDisposable
+// The registry's contract on the embedded SQLite store; PostgresModelRegistryTests runs the same tests on PostgreSQL.
+public class ModelRegistryTests : IAsyncLifetime
 {
     private readonly TempDirectory _dir = new();
     private readonly FakeBackend _backend = new();
+    private IModelMetadataStore? _store;
 
-    private ModelRegistry CreateRegistry(params IModelUsageGuard[] guards) =>
-        new(Options.Create(new ModelKitOptions { DataDirectory = _dir.Path }), [_backend], guards);
+    // Null: the embedded store in the data directory.
+    protected virtual Task<IModelMetadataStore?> CreateStoreAsync() => Task.FromResult<IModelMetadataStore?>(null);
+
+    public async Task InitializeAsync() => _store = await CreateStoreAsync();
+
+    public virtual Task DisposeAsync()
+    {
+        _dir.Dispose();
+        return Task.CompletedTask;
+    }
+
+    private ModelRegistry CreateRegistry(params IModelUsageGuard[] guards) => _store is null
+        ? new(Options.Create(new ModelKitOptions { DataDirectory = _dir.Path }), [_backend], guards)
+        : new(_store, Options.Create(new ModelKitOptions { DataDirectory = _dir.Path }), [_backend], guards);
 
     private static MemoryStream Content(string text) => new(Encoding.UTF8.GetBytes(text));
 
@@ -290,5 +304,4 @@ public sealed class ModelRegistryTests : IDisposable
         public void OnForcedDelete(string modelId, string? version) => ForcedDeletes.Add((modelId, version));
     }
 
-    public void Dispose() => _dir.Dispose();
 }
