@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using Microsoft.Data.Sqlite;
 
 namespace ModelKit.Registry;
@@ -73,34 +72,16 @@ internal sealed partial class SqliteModelMetadataStore
 
     private static async Task<List<ModelInfo>> QueryModelsAsync(SqliteConnection connection, string where, List<SqliteParameter> parameters, CancellationToken cancellationToken)
     {
-        var models = new List<ModelInfo>();
+        List<ModelInfo> models;
         using (var command = connection.CreateCommand())
         {
-            command.CommandText = $"SELECT m.id, m.name, m.description, m.framework, m.task, m.tags, m.metadata, m.favorite, m.default_version, m.created_at, m.updated_at FROM models m {where}";
+            command.CommandText = $"SELECT {ModelRows.ModelColumns} FROM models m {where}";
             foreach (var p in parameters) command.Parameters.Add(new SqliteParameter(p.ParameterName, p.Value));
             using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                models.Add(new ModelInfo
-                {
-                    Id = reader.GetString(0),
-                    Name = reader.GetString(1),
-                    Description = reader.IsDBNull(2) ? null : reader.GetString(2),
-                    Framework = reader.GetString(3),
-                    Task = reader.IsDBNull(4) ? null : reader.GetString(4),
-                    Tags = JsonSerializer.Deserialize<List<string>>(reader.GetString(5)) ?? [],
-                    Metadata = JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(6)) ?? [],
-                    Favorite = reader.GetInt64(7) != 0,
-                    DefaultVersion = reader.IsDBNull(8) ? null : reader.GetString(8),
-                    CreatedAt = Parse(reader.GetString(9)),
-                    UpdatedAt = Parse(reader.GetString(10)),
-                });
-            }
+            models = await ModelRows.ReadModelsAsync(reader, cancellationToken).ConfigureAwait(false);
         }
 
         if (models.Count == 0) return models;
-        var versions = new Dictionary<string, List<ModelVersionInfo>>();
-        var files = new Dictionary<(string, string), List<ModelArtifactFile>>();
         var ids = new StringBuilder();
         using (var command = connection.CreateCommand())
         {
@@ -111,42 +92,11 @@ internal sealed partial class SqliteModelMetadataStore
             }
 
             command.CommandText = $"""
-                SELECT model_id, version, ordinal, name, sha256, size_bytes FROM model_files WHERE model_id IN ({ids}) ORDER BY ordinal;
-                SELECT model_id, version, status, size_bytes, signature, error, created_at FROM model_versions WHERE model_id IN ({ids}) ORDER BY seq;
+                SELECT {ModelRows.FileColumns} FROM model_files WHERE model_id IN ({ids}) ORDER BY ordinal;
+                SELECT {ModelRows.VersionColumns} FROM model_versions WHERE model_id IN ({ids}) ORDER BY seq;
                 """;
             using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                var key = (reader.GetString(0), reader.GetString(1));
-                if (!files.TryGetValue(key, out var list)) files[key] = list = [];
-                list.Add(new ModelArtifactFile { Name = reader.GetString(3), Sha256 = reader.GetString(4), SizeBytes = reader.GetInt64(5) });
-            }
-
-            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                var modelId = reader.GetString(0);
-                var version = reader.GetString(1);
-                var versionFiles = files.GetValueOrDefault((modelId, version)) ?? [];
-                if (!versions.TryGetValue(modelId, out var list)) versions[modelId] = list = [];
-                list.Add(new ModelVersionInfo
-                {
-                    ModelId = modelId,
-                    Version = version,
-                    Status = ModelVersionStatusNames.Parse(reader.GetString(2)),
-                    SizeBytes = reader.GetInt64(3),
-                    Signature = reader.IsDBNull(4) ? null : ModelSignatureJson.Deserialize(reader.GetString(4)),
-                    Error = reader.IsDBNull(5) ? null : reader.GetString(5),
-                    CreatedAt = Parse(reader.GetString(6)),
-                    Sha256 = versionFiles.Count > 0 ? versionFiles[0].Sha256 : null,
-                    Files = versionFiles,
-                });
-            }
-        }
-
-        for (var i = 0; i < models.Count; i++)
-        {
-            models[i] = models[i] with { Versions = versions.GetValueOrDefault(models[i].Id) ?? [] };
+            await ModelRows.AttachVersionsAsync(models, reader, cancellationToken).ConfigureAwait(false);
         }
 
         return models;
