@@ -30,6 +30,10 @@ fi
 # The PostgreSQL registry tests start a throwaway server from PostgreSQL's own binaries (Debian: postgresql).
 has_postgres() { [ -n "${MODELKIT_POSTGRES_BIN:-}" ] || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1; }
 if ! has_postgres; then
+  # Only the binaries are wanted: Debian's package would also create and start a system cluster on port 5432.
+  if [ "$(id -u)" = 0 ] && [ ! -e /etc/postgresql-common/createcluster.conf ]; then
+    mkdir -p /etc/postgresql-common && echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.conf
+  fi
   apt_install postgresql || true
   has_postgres || echo "note: PostgreSQL's server binaries are not installed and could not be installed; the PostgreSQL tests will fail" >&2
 fi

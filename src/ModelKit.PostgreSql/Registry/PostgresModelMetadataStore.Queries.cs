@@ -10,7 +10,9 @@ internal sealed partial class PostgresModelMetadataStore
     public async Task<ModelInfo?> FindModelAsync(string modelId, CancellationToken cancellationToken = default)
     {
         using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        using var snapshot = await BeginSnapshotAsync(connection, cancellationToken).ConfigureAwait(false);
         var models = await QueryModelsAsync(connection, "WHERE m.id = @id", [new("id", modelId)], cancellationToken).ConfigureAwait(false);
+        await snapshot.CommitAsync(cancellationToken).ConfigureAwait(false);
         return models.Count == 0 ? null : models[0];
     }
 
@@ -55,6 +57,7 @@ internal sealed partial class PostgresModelMetadataStore
         }
 
         using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        using var snapshot = await BeginSnapshotAsync(connection, cancellationToken).ConfigureAwait(false);
         int total;
         using (var count = new NpgsqlCommand($"SELECT COUNT(*) FROM models m {where}", connection))
         {
@@ -67,7 +70,18 @@ internal sealed partial class PostgresModelMetadataStore
         parameters.Add(new("limit", query.Limit));
         parameters.Add(new("offset", query.Offset));
         var items = await QueryModelsAsync(connection, where.ToString(), parameters, cancellationToken).ConfigureAwait(false);
+        await snapshot.CommitAsync(cancellationToken).ConfigureAwait(false);
         return new ModelPage(items, total, query.Offset, query.Limit);
+    }
+
+    // The model, its versions and their files are read in several statements; one snapshot makes them agree (a version
+    // another node completes meanwhile is seen with its files or not at all), as SQLite's read transaction does.
+    private static async ValueTask<NpgsqlTransaction> BeginSnapshotAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken).ConfigureAwait(false);
+        using var readOnly = new NpgsqlCommand("SET TRANSACTION READ ONLY", connection, transaction);
+        await readOnly.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        return transaction;
     }
 
     private static async Task<List<ModelInfo>> QueryModelsAsync(NpgsqlConnection connection, string where, List<NpgsqlParameter> parameters, CancellationToken cancellationToken)

@@ -16,6 +16,18 @@ internal sealed partial class PostgresModelMetadataStore
     public async Task InitializeAsync(CancellationToken cancellationToken = default)
     {
         using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        // A schema already at this version needs nothing, and no right to create tables: read it first, without the lock.
+        using (var exists = new NpgsqlCommand("SELECT to_regclass('modelkit_schema') IS NOT NULL", connection))
+        {
+            if ((bool)(await exists.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!)
+            {
+                using var read = new NpgsqlCommand("SELECT COALESCE(MAX(version), 0) FROM modelkit_schema", connection);
+                var found = (int)(await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+                if (found == SchemaVersion) return;
+                if (found > SchemaVersion) throw NewerSchema(found);
+            }
+        }
+
         using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         using (var command = new NpgsqlCommand("SELECT pg_advisory_xact_lock(@lock); CREATE TABLE IF NOT EXISTS modelkit_schema (version INTEGER NOT NULL);", connection, transaction))
         {
@@ -29,11 +41,7 @@ internal sealed partial class PostgresModelMetadataStore
             version = await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is int v ? v : 0;
         }
 
-        if (version > SchemaVersion)
-        {
-            throw new InvalidOperationException(
-                $"The registry database was written by a newer ModelKit (schema {version}); this version reads schemas up to {SchemaVersion}. Upgrade ModelKit or use another database.");
-        }
+        if (version > SchemaVersion) throw NewerSchema(version);
 
         if (version < SchemaVersion)
         {
@@ -45,6 +53,9 @@ internal sealed partial class PostgresModelMetadataStore
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         if (version < SchemaVersion) Log.SchemaCreated(_logger, version, SchemaVersion);
     }
+
+    private static InvalidOperationException NewerSchema(int version) => new(
+        $"The registry database was written by a newer ModelKit (schema {version}); this version reads schemas up to {SchemaVersion}. Upgrade ModelKit or use another database.");
 
     // Times are ISO 8601 text in UTC with seven fractional digits, as the SQLite store keeps them: they sort as text and
     // round-trip to the tick (timestamptz keeps microseconds).

@@ -16,8 +16,6 @@ namespace ModelKit.Registry;
 /// </summary>
 internal sealed partial class PostgresModelMetadataStore : IModelMetadataStore, IAsyncDisposable, IDisposable
 {
-    private const string UniqueViolation = "23505";
-    private const string ForeignKeyViolation = "23503";
     private readonly NpgsqlDataSource _dataSource;
     private readonly ILogger _logger;
     private readonly bool _ownsDataSource;
@@ -69,7 +67,7 @@ internal sealed partial class PostgresModelMetadataStore : IModelMetadataStore, 
     {
         ArgumentNullException.ThrowIfNull(update);
         using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        using var transaction = await BeginAsync(connection, cancellationToken).ConfigureAwait(false);
         if (!await LockModelAsync(connection, transaction, modelId, cancellationToken).ConfigureAwait(false)) return ModelUpdateResult.ModelNotFound;
         using var command = new NpgsqlCommand("""
             UPDATE models SET
@@ -102,7 +100,7 @@ internal sealed partial class PostgresModelMetadataStore : IModelMetadataStore, 
     public async Task<string?> TryReserveVersionAsync(string modelId, string? version, string uploadToken, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        using var transaction = await BeginAsync(connection, cancellationToken).ConfigureAwait(false);
         // The model's lock orders every reservation of this model, so the next number is taken once.
         if (!await LockModelAsync(connection, transaction, modelId, cancellationToken).ConfigureAwait(false)) return null;
         using var command = new NpgsqlCommand(version is null
@@ -151,7 +149,7 @@ internal sealed partial class PostgresModelMetadataStore : IModelMetadataStore, 
         ArgumentNullException.ThrowIfNull(commit);
         ArgumentNullException.ThrowIfNull(storeContent);
         using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        using var transaction = await BeginAsync(connection, cancellationToken).ConfigureAwait(false);
         if (!await LockModelAsync(connection, transaction, commit.ModelId, cancellationToken).ConfigureAwait(false)) return false;
         long size = 0;
         foreach (var file in commit.Files) size += file.SizeBytes;
@@ -224,7 +222,7 @@ internal sealed partial class PostgresModelMetadataStore : IModelMetadataStore, 
     /// <inheritdoc />
     public async Task<IReadOnlyList<PendingUpload>> ListUploadsAsync(CancellationToken cancellationToken = default)
     {
-        using var command = _dataSource.CreateCommand("SELECT model_id, version, upload_token FROM model_versions WHERE status = 'uploading' ORDER BY model_id, seq");
+        using var command = _dataSource.CreateCommand("SELECT model_id, version, upload_token FROM model_versions WHERE status = 'uploading' ORDER BY model_id COLLATE \"C\", seq");
         using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var uploads = new List<PendingUpload>();
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -240,37 +238,44 @@ internal sealed partial class PostgresModelMetadataStore : IModelMetadataStore, 
     {
         ArgumentNullException.ThrowIfNull(releaseContent);
         using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        using var transaction = await BeginAsync(connection, cancellationToken).ConfigureAwait(false);
         if (!await LockModelAsync(connection, transaction, modelId, cancellationToken).ConfigureAwait(false)) return false;
-        var versions = new List<string>();
         var hashes = new List<string>();
-        using (var select = new NpgsqlCommand("""
-            SELECT version FROM model_versions WHERE model_id = @m AND (@v IS NULL OR version = @v) ORDER BY seq;
-            SELECT DISTINCT sha256 FROM model_files WHERE model_id = @m AND (@v IS NULL OR version = @v);
-            """, connection, transaction))
+        using (var select = new NpgsqlCommand(
+            "SELECT DISTINCT sha256 FROM model_files WHERE model_id = @m AND (@v IS NULL OR version = @v)", connection, transaction))
         {
             select.Parameters.AddWithValue("m", modelId);
             select.Parameters.Add(Text("v", version));
             using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false)) versions.Add(reader.GetString(0));
-            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false)) hashes.Add(reader.GetString(0));
         }
 
-        if (version is not null && versions.Count == 0) return false;
         await LockContentAsync(connection, transaction, hashes, cancellationToken).ConfigureAwait(false);
-        using (var delete = new NpgsqlCommand(version is null
-            ? "DELETE FROM models WHERE id = @m"
-            : """
-              DELETE FROM model_versions WHERE model_id = @m AND version = @v;
-              UPDATE models SET default_version =
-                  (SELECT version FROM model_versions WHERE model_id = @m AND status = 'ready' ORDER BY seq DESC LIMIT 1)
-              WHERE id = @m AND default_version = @v;
-              """, connection, transaction))
+
+        // The versions are the ones this statement removed: an upload released by another caller since is not among them.
+        var deleted = new List<(long Seq, string Version)>();
+        using (var delete = new NpgsqlCommand(
+            "DELETE FROM model_versions WHERE model_id = @m AND (@v IS NULL OR version = @v) RETURNING seq, version", connection, transaction))
         {
             delete.Parameters.AddWithValue("m", modelId);
             delete.Parameters.Add(Text("v", version));
-            await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            using var reader = await delete.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false)) deleted.Add((reader.GetInt64(0), reader.GetString(1)));
+        }
+
+        if (version is not null && deleted.Count == 0) return false;
+        var versions = deleted.OrderBy(d => d.Seq).Select(d => d.Version).ToList();
+        using (var after = new NpgsqlCommand(version is null
+            ? "DELETE FROM models WHERE id = @m"
+            : """
+              UPDATE models SET default_version =
+                  (SELECT version FROM model_versions WHERE model_id = @m AND status = 'ready' ORDER BY seq DESC LIMIT 1)
+              WHERE id = @m AND default_version = @v
+              """, connection, transaction))
+        {
+            after.Parameters.AddWithValue("m", modelId);
+            after.Parameters.Add(Text("v", version));
+            await after.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
         var unreferenced = new List<string>();
@@ -288,6 +293,11 @@ internal sealed partial class PostgresModelMetadataStore : IModelMetadataStore, 
         await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
         return true;
     }
+
+    // READ COMMITTED, whatever the database's default: each statement sees what committed before it, which the delete's
+    // check of unreferenced content relies on once it holds the content's locks.
+    private static ValueTask<NpgsqlTransaction> BeginAsync(NpgsqlConnection connection, CancellationToken cancellationToken) =>
+        connection.BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted, cancellationToken);
 
     // Locks the model's row until the transaction ends; false when there is no such model.
     private static async Task<bool> LockModelAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string modelId, CancellationToken cancellationToken)

@@ -66,14 +66,17 @@ public sealed class PostgresModelMetadataStoreTests(PostgresServer server) : ICl
             Assert.True(await _a.CompleteVersionAsync(Commit(old, v1!, "t-old"), _ => Store()));
             var v2 = await _b.TryReserveVersionAsync(next, null, "t-new", DateTimeOffset.UtcNow);
 
-            // Node B stores the content and then holds its transaction open for a moment; node A's delete starts in that
-            // moment. Without waiting for B's transaction, A would find the content unreferenced and release it.
+            // Node B stores the content and holds its transaction open; node A's delete starts then. B commits once A waits
+            // on a lock (or has finished: without the content lock it would not wait, find the content unreferenced, and
+            // release it while B's version refers to it).
             var storedByB = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var deleteStarted = new TaskCompletionSource<Task<bool>>(TaskCreationOptions.RunContinuationsAsynchronously);
             var complete = Task.Run(() => _b.CompleteVersionAsync(Commit(next, v2!, "t-new"), async token =>
             {
                 await Store();
                 storedByB.SetResult();
-                await Task.Delay(50, token);
+                var deleting = await deleteStarted.Task;
+                for (var waited = 0; waited < 500 && !deleting.IsCompleted && !await SomeoneWaitsOnAnAdvisoryLockAsync(); waited++) await Task.Delay(10, token);
             }));
             await storedByB.Task;
             var delete = Task.Run(() => _a.DeleteAsync(old, null, (released, _) =>
@@ -85,6 +88,7 @@ public sealed class PostgresModelMetadataStoreTests(PostgresServer server) : ICl
 
                 return Task.CompletedTask;
             }));
+            deleteStarted.SetResult(delete);
             Assert.True(await delete);
             Assert.True(await complete);
 
@@ -112,6 +116,12 @@ public sealed class PostgresModelMetadataStoreTests(PostgresServer server) : ICl
             Files = [new ModelArtifactFile { Name = "model.onnx", Sha256 = sha, SizeBytes = 3 }],
             CompletedAt = DateTimeOffset.UtcNow,
         };
+    }
+
+    private async Task<bool> SomeoneWaitsOnAnAdvisoryLockAsync()
+    {
+        await using var command = _sources[0].CreateCommand("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted)");
+        return (bool)(await command.ExecuteScalarAsync())!;
     }
 
     [Fact]
