@@ -78,6 +78,18 @@ internal static class ModelRows
         }
     }
 
+    // model_id, version, upload_token of the uploading versions.
+    public static async Task<IReadOnlyList<PendingUpload>> ReadUploadsAsync(DbDataReader reader, CancellationToken cancellationToken)
+    {
+        var uploads = new List<PendingUpload>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            uploads.Add(new PendingUpload(reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2)));
+        }
+
+        return uploads;
+    }
+
     // Times are ISO 8601 text in UTC to the tick in both stores: they sort as text and round-trip exactly.
     public static string FormatTime(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
 

@@ -224,13 +224,7 @@ internal sealed partial class PostgresModelMetadataStore : IModelMetadataStore, 
     {
         using var command = _dataSource.CreateCommand("SELECT model_id, version, upload_token FROM model_versions WHERE status = 'uploading' ORDER BY model_id COLLATE \"C\", seq");
         using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        var uploads = new List<PendingUpload>();
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            uploads.Add(new PendingUpload(reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2)));
-        }
-
-        return uploads;
+        return await ModelRows.ReadUploadsAsync(reader, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
