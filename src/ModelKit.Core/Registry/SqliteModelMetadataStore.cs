@@ -108,22 +108,33 @@ internal sealed partial class SqliteModelMetadataStore : IModelMetadataStore
         for (var attempt = 0; ; attempt++)
         {
             using var command = connection.CreateCommand();
-            command.CommandText = version is null
-                ? """
-                  INSERT INTO model_versions (model_id, version, seq, status, created_at, upload_token)
-                  SELECT $m, CAST(next AS TEXT), next, 'uploading', $now, $token
-                  FROM (SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM model_versions WHERE model_id = $m)
-                  RETURNING version
-                  """
-                : """
-                  INSERT INTO model_versions (model_id, version, seq, status, created_at, upload_token)
-                  VALUES ($m, $v, (SELECT COALESCE(MAX(seq), 0) + 1 FROM model_versions WHERE model_id = $m), 'uploading', $now, $token)
-                  ON CONFLICT (model_id, version) DO UPDATE SET
-                      status = 'uploading', upload_token = excluded.upload_token, created_at = excluded.created_at,
-                      error = NULL, signature = NULL, size_bytes = 0
-                  WHERE model_versions.status = 'failed'
-                  RETURNING version
-                  """;
+            command.CommandText = (version, attempt) switch
+            {
+                (null, 0) => """
+                    INSERT INTO model_versions (model_id, version, seq, status, created_at, upload_token)
+                    SELECT $m, CAST(next AS TEXT), next, 'uploading', $now, $token
+                    FROM (SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM model_versions WHERE model_id = $m)
+                    RETURNING version
+                    """,
+                // A version labelled by hand with the next number: number past every numeric label instead.
+                (null, _) => """
+                    INSERT INTO model_versions (model_id, version, seq, status, created_at, upload_token)
+                    SELECT $m, CAST(next AS TEXT), next, 'uploading', $now, $token
+                    FROM (SELECT MAX(COALESCE(MAX(seq), 0), COALESCE(MAX(CASE
+                              WHEN length(version) BETWEEN 1 AND 18 AND version NOT GLOB '*[^0-9]*' THEN CAST(version AS INTEGER) END), 0)) + 1 AS next
+                          FROM model_versions WHERE model_id = $m)
+                    RETURNING version
+                    """,
+                _ => """
+                    INSERT INTO model_versions (model_id, version, seq, status, created_at, upload_token)
+                    VALUES ($m, $v, (SELECT COALESCE(MAX(seq), 0) + 1 FROM model_versions WHERE model_id = $m), 'uploading', $now, $token)
+                    ON CONFLICT (model_id, version) DO UPDATE SET
+                        status = 'uploading', upload_token = excluded.upload_token, created_at = excluded.created_at,
+                        error = NULL, signature = NULL, size_bytes = 0
+                    WHERE model_versions.status = 'failed'
+                    RETURNING version
+                    """,
+            };
             command.Parameters.AddWithValue("$m", modelId);
             command.Parameters.AddWithValue("$v", (object?)version ?? DBNull.Value);
             command.Parameters.AddWithValue("$token", uploadToken);
@@ -136,9 +147,9 @@ internal sealed partial class SqliteModelMetadataStore : IModelMetadataStore
             {
                 return null; // the model was deleted meanwhile
             }
-            catch (SqliteException ex) when (ex.SqliteErrorCode == ConstraintViolation && version is null && attempt < 5)
+            catch (SqliteException ex) when (ex.SqliteErrorCode == ConstraintViolation && version is null && attempt < 1)
             {
-                // A version labelled with the next number by hand: count on.
+                // The next number is taken by a hand-made label: the second attempt numbers past every numeric label.
             }
         }
     }

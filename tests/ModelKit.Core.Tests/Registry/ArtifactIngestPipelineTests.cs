@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Text;
-using Microsoft.Extensions.Options;
 using ModelKit.Registry;
 
 namespace ModelKit.Tests.Registry;
@@ -9,21 +8,18 @@ namespace ModelKit.Tests.Registry;
 /// The ingest pipeline through the registry: versions of several files, presented together and stored once by
 /// content; and on every failure (rejected, too large, cancelled) nothing left behind.
 /// </summary>
-public sealed class ArtifactIngestPipelineTests : IDisposable
+public class ArtifactIngestPipelineTests : RegistryTestBase
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
-    private readonly TempDirectory _dir = new();
-    private readonly FakeBackend _backend = new();
 
-    private ModelRegistry Open(long maxArtifactBytes = 1 << 20) =>
-        new(Options.Create(new ModelKitOptions { DataDirectory = _dir.Path, MaxArtifactBytes = maxArtifactBytes }), [_backend]);
+    private ModelRegistry Open(long maxArtifactBytes = 1 << 20) => OpenRegistry(maxArtifactBytes: maxArtifactBytes);
 
     private static ArtifactSource File(string name, string text) => new(name, new MemoryStream(Encoding.UTF8.GetBytes(text)));
 
     private static string Sha(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
 
-    private string[] Entries(string folder) => Directory.Exists(_dir.Combine(folder))
-        ? Directory.GetFileSystemEntries(_dir.Combine(folder), "*", SearchOption.AllDirectories).Where(e => !Directory.Exists(e) || folder == "tmp").ToArray()
+    private string[] Entries(string folder) => Directory.Exists(Dir.Combine(folder))
+        ? Directory.GetFileSystemEntries(Dir.Combine(folder), "*", SearchOption.AllDirectories).Where(e => !Directory.Exists(e) || folder == "tmp").ToArray()
         : [];
 
     [Fact]
@@ -71,7 +67,7 @@ public sealed class ArtifactIngestPipelineTests : IDisposable
 
         Assert.Equal("microsoft/DialoGPT-medium", (await registry.GetModelAsync("microsoft/DialoGPT-medium")).Id);
         Assert.NotEqual(Path.GetDirectoryName(hub.Versions[0].Files[0].Path), Path.GetDirectoryName(org.Versions[0].Files[0].Path));
-        Assert.DoesNotContain(Directory.GetFileSystemEntries(_dir.Path, "*", SearchOption.AllDirectories), e => e.Contains("microsoft", StringComparison.OrdinalIgnoreCase));
+        Assert.DoesNotContain(Directory.GetFileSystemEntries(Dir.Path, "*", SearchOption.AllDirectories), e => e.Contains("microsoft", StringComparison.OrdinalIgnoreCase));
     }
 
     [Theory]
@@ -156,7 +152,7 @@ public sealed class ArtifactIngestPipelineTests : IDisposable
     [Fact]
     public async Task AddVersionDirectoryAsync_ReadsSubfoldersAndLeavesOutHiddenFiles()
     {
-        var source = _dir.Combine("download");
+        var source = Dir.Combine("download");
         Directory.CreateDirectory(Path.Combine(source, "tokenizer"));
         Directory.CreateDirectory(Path.Combine(source, ".cache"));
         await System.IO.File.WriteAllTextAsync(Path.Combine(source, "model.onnx"), "model");
@@ -173,5 +169,4 @@ public sealed class ArtifactIngestPipelineTests : IDisposable
         Assert.Contains("primary file 'onnx/model.onnx'", missing.Message, StringComparison.Ordinal);
     }
 
-    public void Dispose() => _dir.Dispose();
 }

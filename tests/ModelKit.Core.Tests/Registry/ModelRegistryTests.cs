@@ -1,34 +1,16 @@
 using System.Text;
-using Microsoft.Extensions.Options;
 using ModelKit.Registry;
 
 namespace ModelKit.Tests.Registry;
 
 // The registry's contract on the embedded SQLite store; PostgresModelRegistryTests runs the same tests on PostgreSQL.
-public class ModelRegistryTests : IAsyncLifetime
+public class ModelRegistryTests : RegistryTestBase
 {
-    private readonly TempDirectory _dir = new();
-    private readonly FakeBackend _backend = new();
-    private IModelMetadataStore? _store;
-
-    // Null: the embedded store in the data directory.
-    protected virtual Task<IModelMetadataStore?> CreateStoreAsync() => Task.FromResult<IModelMetadataStore?>(null);
-
-    public async Task InitializeAsync() => _store = await CreateStoreAsync();
-
-    public virtual Task DisposeAsync()
-    {
-        _dir.Dispose();
-        return Task.CompletedTask;
-    }
-
-    private ModelRegistry CreateRegistry(params IModelUsageGuard[] guards) => _store is null
-        ? new(Options.Create(new ModelKitOptions { DataDirectory = _dir.Path }), [_backend], guards)
-        : new(_store, Options.Create(new ModelKitOptions { DataDirectory = _dir.Path }), [_backend], guards);
+    private ModelRegistry CreateRegistry(params IModelUsageGuard[] guards) => OpenRegistry(guards);
 
     private static MemoryStream Content(string text) => new(Encoding.UTF8.GetBytes(text));
 
-    private string[] StoredFiles() => Directory.GetFiles(_dir.Path, "*", SearchOption.AllDirectories)
+    private string[] StoredFiles() => Directory.GetFiles(Dir.Path, "*", SearchOption.AllDirectories)
         .Where(f => !f.EndsWith(".db", StringComparison.Ordinal) && !f.EndsWith("-wal", StringComparison.Ordinal) && !f.EndsWith("-shm", StringComparison.Ordinal))
         .ToArray();
 
@@ -265,7 +247,7 @@ public class ModelRegistryTests : IAsyncLifetime
     public async Task RegisterFileAsync_CopiesTheFileIntoTheStore_AndAMissingFileIsAClearError()
     {
         var registry = CreateRegistry();
-        var source = Path.Combine(_dir.Path, "outside", "classifier.onnx");
+        var source = Path.Combine(Dir.Path, "outside", "classifier.onnx");
         Directory.CreateDirectory(Path.GetDirectoryName(source)!);
         await File.WriteAllTextAsync(source, "model from disk");
 
@@ -281,7 +263,7 @@ public class ModelRegistryTests : IAsyncLifetime
         var missing = await Assert.ThrowsAsync<InvalidModelConfigException>(() => registry.RegisterFileAsync(new ModelDefinition { Id = "nope", Name = "Nope" }, source + ".missing"));
         Assert.Contains("cannot be read", missing.Message, StringComparison.Ordinal);
         Assert.Contains("'classifier.onnx.missing'", missing.Message, StringComparison.Ordinal);
-        Assert.DoesNotContain(_dir.Path, missing.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(Dir.Path, missing.Message, StringComparison.Ordinal);
         Assert.Null(await registry.FindModelAsync("nope"));
     }
 

@@ -50,16 +50,6 @@ public sealed class PostgresModelMetadataStoreTests(PostgresServer server) : ICl
     }
 
     [Fact]
-    public async Task TryReserveVersion_NumberedAfterAHandLabelTakingTheNextNumber_NumbersPastIt()
-    {
-        // "2" labelled by hand is the model's first version (seq 1), so the next number, 2, is taken: numbering goes past it.
-        Assert.True(await _a.TryCreateModelAsync(Model("labels")));
-        Assert.Equal("2", await _a.TryReserveVersionAsync("labels", "2", "t-hand", DateTimeOffset.UtcNow));
-        Assert.Equal("3", await _b.TryReserveVersionAsync("labels", null, "t-auto", DateTimeOffset.UtcNow));
-        Assert.Equal(["2", "3"], (await _a.FindModelAsync("labels"))!.Versions.Select(v => v.Version));
-    }
-
-    [Fact]
     public async Task DeleteAndCompleteSharingContent_FromTwoNodesAtOnce_ContentIsNeverReleasedWhileReferenced()
     {
         // Node A deletes a model whose only file is content X while node B completes an upload of the same content into

@@ -7,19 +7,25 @@ namespace ModelKit.Tests.Registry;
 // The registry's tests on the PostgreSQL store, each in a database of its own on a throwaway server.
 public sealed class PostgresModelRegistryTests(PostgresServer server) : ModelRegistryTests, IClassFixture<PostgresServer>
 {
-    private NpgsqlDataSource? _dataSource;
+    protected override async Task<IModelMetadataStore?> CreateStoreAsync() => await server.CreateStoreAsync();
+}
 
-    protected override async Task<IModelMetadataStore?> CreateStoreAsync()
-    {
-        _dataSource = await server.CreateDatabaseAsync();
-        return new PostgresModelMetadataStore(_dataSource);
-    }
+// Upload recovery at start, with the uploads' rows on PostgreSQL (the lock files stay in the shared data directory).
+public sealed class PostgresUploadRecoveryTests(PostgresServer server) : UploadRecoveryTests, IClassFixture<PostgresServer>
+{
+    protected override async Task<IModelMetadataStore?> CreateStoreAsync() => await server.CreateStoreAsync();
+}
 
-    public override async Task DisposeAsync()
-    {
-        if (_dataSource is not null) await _dataSource.DisposeAsync();
-        await base.DisposeAsync();
-    }
+// The ingest pipeline's commits and failures, with the versions' rows on PostgreSQL.
+public sealed class PostgresArtifactIngestPipelineTests(PostgresServer server) : ArtifactIngestPipelineTests, IClassFixture<PostgresServer>
+{
+    protected override async Task<IModelMetadataStore?> CreateStoreAsync() => await server.CreateStoreAsync();
+}
+
+// The store's own contract on PostgreSQL.
+public sealed class PostgresModelMetadataStoreContractTests(PostgresServer server) : ModelMetadataStoreContractTests, IClassFixture<PostgresServer>
+{
+    protected override async Task<IModelMetadataStore?> CreateStoreAsync() => await server.CreateStoreAsync();
 }
 
 // AddModelKit() with the PostgreSQL registry: the host's registry is on the database, and nothing is written to registry.db.

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using ModelKit.Registry;
 using Npgsql;
 
 namespace ModelKit.Tests.Registry;
@@ -34,6 +35,9 @@ public sealed class PostgresServer : IAsyncLifetime
 
         return NpgsqlDataSource.Create(ConnectionString(name));
     }
+
+    /// <summary>A metadata store on a new empty database; disposing the store disposes its data source.</summary>
+    public async Task<IModelMetadataStore> CreateStoreAsync() => new PostgresModelMetadataStore(await CreateDatabaseAsync(), ownsDataSource: true);
 
     public async Task InitializeAsync()
     {

@@ -84,44 +84,5 @@ public sealed class SqliteModelMetadataStoreTests : IDisposable
         Assert.Contains("newer ModelKit (schema 99)", error.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task Reservations_AreDecidedByTheirUploadToken()
-    {
-        var store = new SqliteModelMetadataStore(Database);
-        await store.InitializeAsync();
-        var now = DateTimeOffset.UnixEpoch;
-        Assert.True(await store.TryCreateModelAsync(new ModelInfo { Id = "m", Name = "M", Framework = "onnx", CreatedAt = now, UpdatedAt = now }));
-        Assert.Null(await store.TryReserveVersionAsync("ghost", null, "t0", now));
-
-        Assert.Equal("1", await store.TryReserveVersionAsync("m", "1", "a", now));
-        Assert.Null(await store.TryReserveVersionAsync("m", "1", "b", now)); // uploading: taken
-        Assert.Equal("2", await store.TryReserveVersionAsync("m", null, "c", now));
-        Assert.Equal(new[] { new PendingUpload("m", "1", "a"), new PendingUpload("m", "2", "c") }, await store.ListUploadsAsync());
-
-        // Recovery failed upload "a" while its process was (wrongly) still going: that process can no longer commit.
-        Assert.False(await store.FailVersionAsync("m", "1", "other", "no"));
-        Assert.True(await store.FailVersionAsync("m", "1", "a", "interrupted"));
-        var called = false;
-        var commit = new ModelVersionCommit { ModelId = "m", Version = "1", UploadToken = "a", Files = [new ModelArtifactFile { Name = "m.onnx", Sha256 = "ab", SizeBytes = 1 }] };
-        Assert.False(await store.CompleteVersionAsync(commit, _ => { called = true; return Task.CompletedTask; }));
-        Assert.False(called);
-
-        // A failed version is replaced by the next upload of its label, which then commits.
-        Assert.Equal("1", await store.TryReserveVersionAsync("m", "1", "d", now));
-        Assert.False(await store.ReleaseVersionAsync("m", "1", "a"));
-        Assert.True(await store.CompleteVersionAsync(commit with { UploadToken = "d" }, _ => { called = true; return Task.CompletedTask; }));
-        Assert.True(called);
-        var model = (await store.FindModelAsync("m"))!;
-        Assert.Equal(("1", ModelVersionStatus.Ready, (string?)null), (model.DefaultVersion, model.Versions[0].Status, model.Versions[0].Error));
-        Assert.Equal(string.Empty, model.Versions[0].Files[0].Path); // paths are the artifact store's business
-
-        // A commit whose content step fails commits nothing.
-        await Assert.ThrowsAsync<IOException>(() => store.CompleteVersionAsync(
-            commit with { Version = "2", UploadToken = "c" }, _ => throw new IOException("disk full")));
-        Assert.Equal(ModelVersionStatus.Uploading, (await store.FindModelAsync("m"))!.Versions[1].Status);
-        Assert.True(await store.ReleaseVersionAsync("m", "2", "c"));
-        Assert.Empty(await store.ListUploadsAsync());
-    }
-
     public void Dispose() => _dir.Dispose();
 }

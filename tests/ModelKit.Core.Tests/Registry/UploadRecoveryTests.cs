@@ -1,44 +1,28 @@
 using System.Diagnostics;
 using System.Text;
-using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.Options;
 using ModelKit.Registry;
 
 namespace ModelKit.Tests.Registry;
 
 /// <summary>Crash recovery at start: uploads of processes that died are failed and cleaned up; live ones are left alone.</summary>
-public sealed class UploadRecoveryTests : IDisposable
+public class UploadRecoveryTests : RegistryTestBase
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
-    private readonly TempDirectory _dir = new();
-    private readonly FakeBackend _backend = new();
 
-    private string Tmp => _dir.Combine("tmp");
+    private string Tmp => Dir.Combine("tmp");
 
-    private ModelRegistry Open() => new(Options.Create(new ModelKitOptions { DataDirectory = _dir.Path }), [_backend]);
+    private ModelRegistry Open() => OpenRegistry();
 
     private static MemoryStream Content(string text) => new(Encoding.UTF8.GetBytes(text));
 
     // What a process killed in the middle of an upload leaves behind: the version's row 'uploading' with its upload
     // token, the upload's lock file (no longer locked: the kernel drops a process's locks when it dies) and the
     // half-received file.
-    private string LeaveUploadOfADeadProcess(string modelId, string version)
+    private async Task<string> LeaveUploadOfADeadProcessAsync(string modelId, string version)
     {
         var token = Guid.NewGuid().ToString("N");
-        using (var connection = new SqliteConnection($"Data Source={_dir.Combine("registry.db")};Pooling=False"))
-        {
-            connection.Open();
-            using var command = connection.CreateCommand();
-            command.CommandText = """
-                INSERT INTO model_versions (model_id, version, seq, status, created_at, upload_token)
-                VALUES ($m, $v, (SELECT COALESCE(MAX(seq), 0) + 1 FROM model_versions WHERE model_id = $m), 'uploading', '2025-01-01T00:00:00.0000000Z', $t)
-                """;
-            command.Parameters.AddWithValue("$m", modelId);
-            command.Parameters.AddWithValue("$v", version);
-            command.Parameters.AddWithValue("$t", token);
-            command.ExecuteNonQuery();
-        }
-
+        var store = await OpenStoreAsync();
+        Assert.Equal(version, await store.TryReserveVersionAsync(modelId, version, token, DateTimeOffset.UtcNow));
         File.WriteAllBytes(LockFile(token), []);
         Directory.CreateDirectory(Path.Combine(Tmp, token, "files"));
         File.WriteAllText(Path.Combine(Tmp, token, "files", "m.onnx"), "half of a mod");
@@ -51,8 +35,8 @@ public sealed class UploadRecoveryTests : IDisposable
     public async Task Start_UploadOfAProcessThatDied_FailsWithAReason_CanBeUploadedAgainOrDeleted_AndItsFilesAreGone()
     {
         await Open().CreateModelAsync(new ModelDefinition { Id = "m", Name = "M" });
-        LeaveUploadOfADeadProcess("m", "1");
-        LeaveUploadOfADeadProcess("m", "2");
+        await LeaveUploadOfADeadProcessAsync("m", "1");
+        await LeaveUploadOfADeadProcessAsync("m", "2");
 
         var registry = Open();
         var changes = new List<ModelRegistryChange>();
@@ -97,7 +81,7 @@ public sealed class UploadRecoveryTests : IDisposable
     public async Task Start_UploadWhoseLockIsHeld_IsLeftAloneUntilItsHolderGoes()
     {
         await Open().CreateModelAsync(new ModelDefinition { Id = "m", Name = "M" });
-        var token = LeaveUploadOfADeadProcess("m", "1");
+        var token = await LeaveUploadOfADeadProcessAsync("m", "1");
 
         using (new FileStream(LockFile(token), FileMode.Open, FileAccess.ReadWrite, FileShare.None))
         {
@@ -116,7 +100,7 @@ public sealed class UploadRecoveryTests : IDisposable
         // flock itself holds it (not the command it runs), so the lock goes when flock is killed.
         Skip.IfNot(File.Exists("/usr/bin/flock"), "flock(1) (util-linux) is not installed.");
         await Open().CreateModelAsync(new ModelDefinition { Id = "m", Name = "M" });
-        var token = LeaveUploadOfADeadProcess("m", "1");
+        var token = await LeaveUploadOfADeadProcessAsync("m", "1");
         var start = new ProcessStartInfo("/usr/bin/flock", ["--exclusive", "--close", LockFile(token), "sh", "-c", "echo locked; exec cat"])
         {
             RedirectStandardInput = true,
@@ -161,5 +145,4 @@ public sealed class UploadRecoveryTests : IDisposable
         }
     }
 
-    public void Dispose() => _dir.Dispose();
 }
