@@ -19,9 +19,56 @@ internal sealed partial class DemoModelSeeder(IModelRegistry registry, IDeployme
         ("demo-bert", "Demo BERT-style encoder (2 layers, hidden 128)", "feature-extraction", () => DemoModels.CreateBertEncoder()),
     ];
 
+    private readonly CancellationTokenSource _stopping = new();
+    private Task _retrying = Task.CompletedTask;
+
+    /// <summary>How long the seeder waits before trying again while the registry's database cannot be reached.</summary>
+    public static readonly TimeSpan RetryInterval = TimeSpan.FromSeconds(5);
+
+    // While the registry's database (ModelKit:Registry:PostgreSql) cannot be reached, the server starts anyway and answers
+    // REGISTRY_UNAVAILABLE where it needs the registry; the seeding is tried again in the background until it succeeds.
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (!configuration.GetValue("ModelKit:DeployDemoModels", true)) return;
+        try
+        {
+            await SeedAsync(cancellationToken);
+        }
+        catch (RegistryUnavailableException ex)
+        {
+            LogRegistryUnavailable(logger, RetryInterval.TotalSeconds, ex.Message);
+            _retrying = RetryAsync(_stopping.Token);
+        }
+    }
+
+    private async Task RetryAsync(CancellationToken stopping)
+    {
+        while (!stopping.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(RetryInterval, stopping);
+                await SeedAsync(stopping);
+                LogSeededAfterRetry(logger);
+                return;
+            }
+            catch (RegistryUnavailableException)
+            {
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                LogSeedingFailed(logger, ex);
+                return;
+            }
+        }
+    }
+
+    private async Task SeedAsync(CancellationToken cancellationToken)
+    {
         foreach (var (id, name, task, create) in Models)
         {
             if (await registry.FindModelAsync(id, cancellationToken) is null)
@@ -131,11 +178,25 @@ internal sealed partial class DemoModelSeeder(IModelRegistry registry, IDeployme
         LogDeploying(logger, MiniLmId);
     }
 
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync();
+        await _retrying.WaitAsync(cancellationToken);
+        _stopping.Dispose();
+    }
 
     [LoggerMessage(1, LogLevel.Information, "Registered demo model {ModelId}.")]
     private static partial void LogRegistered(ILogger logger, string modelId);
 
     [LoggerMessage(2, LogLevel.Information, "Deploying demo model {ModelId}.")]
     private static partial void LogDeploying(ILogger logger, string modelId);
+
+    [LoggerMessage(3, LogLevel.Error, "The demo models could not be registered: {Reason} Trying again every {Seconds} s; the server answers meanwhile.")]
+    private static partial void LogRegistryUnavailable(ILogger logger, double seconds, string reason);
+
+    [LoggerMessage(4, LogLevel.Information, "The registry's database answers again: the demo models are registered and deploying.")]
+    private static partial void LogSeededAfterRetry(ILogger logger);
+
+    [LoggerMessage(5, LogLevel.Error, "Registering the demo models failed.")]
+    private static partial void LogSeedingFailed(ILogger logger, Exception exception);
 }

@@ -36,13 +36,16 @@ if (string.IsNullOrEmpty(builder.Configuration["urls"]) && !builder.Configuratio
 // ModelKit (DataDirectory, MaxArtifactBytes), ModelKit:Cache (MemoryLimitBytes, MemoryLimitFraction, MaxModels),
 // ModelKit:Inference, ModelKit:Deployments, ModelKit:Jobs, ModelKit:Downloads, ModelKit:Hub (Endpoint, Token; else HF_ENDPOINT,
 // HF_TOKEN); environment variables such as ModelKit__Cache__MemoryLimitBytes.
-builder.Services.AddModelKit(builder.Configuration.GetSection("ModelKit"))
+var modelKit = builder.Services.AddModelKit(builder.Configuration.GetSection("ModelKit"))
     .AddOnnxRuntime(o => builder.Configuration.GetSection("ModelKit:Onnx").Bind(o)) // IntraOpThreads, InterOpThreads, AllowSpinning, UseSharedThreadPool, SharedThreadPoolSize, GraphOptimization
     .ConfigureTextEmbeddings(builder.Configuration.GetSection("ModelKit:Embeddings")) // MaxInputs, MaxChunkRows, MaxChunkTokens, MaxChunksInFlight
     .ConfigureTextGeneration(builder.Configuration.GetSection("ModelKit:Generation")) // MaxBatchSequences, KvCacheBytes, PrefillChunkTokens, MaxQueuedRequests, MaxChoices, ChatTemplate
     .AddRemoteModels(builder.Configuration.GetSection("ModelKit:RemoteModels"))       // OpenAI-compatible providers served as models: Models:{id}:{Endpoint, ApiKey, Model, Provider}, Timeout, MaxRetries
     .AddHttpApi(builder.Configuration.GetSection("ModelKit"))            // ModelKit:Auth (keys, scopes, limits; rotated live), ModelKit:Http
     .AddGrpcApi(builder.Configuration.GetSection("ModelKit:Grpc"));      // gRPC: MaxReceiveMessageBytes, MaxSendMessageBytes (same keys and scopes as REST)
+// ModelKit:Registry:PostgreSql: an Npgsql connection string puts the registry's metadata in PostgreSQL, shared by every
+// node given the same database, instead of registry.db in the data directory.
+if (builder.Configuration["ModelKit:Registry:PostgreSql"] is { Length: > 0 } registryDatabase) modelKit.AddPostgreSqlRegistry(registryDatabase);
 builder.Services.AddHostedService<DemoModelSeeder>();
 builder.Services.AddHostedService<DownloadProgressLog>(); // downloads' states and progress bars in the log
 // Prometheus text at /metrics: ModelKit's instruments (meter "ModelKit") and ASP.NET Core's, through OpenTelemetry.

@@ -45,7 +45,7 @@ public static class ModelKitProblems
         ModelKitErrorCodes.InvalidInput or ModelKitErrorCodes.InvalidModelConfig or ModelKitErrorCodes.UnsupportedTask or ModelKitErrorCodes.InvalidSource => StatusCodes.Status400BadRequest,
         ModelKitErrorCodes.InferenceTimeout => StatusCodes.Status408RequestTimeout,
         ModelKitErrorCodes.QueueFull => StatusCodes.Status429TooManyRequests,
-        ModelKitErrorCodes.InsufficientResources or ModelKitErrorCodes.DeviceUnavailable or ModelKitErrorCodes.ModelUnavailable => StatusCodes.Status503ServiceUnavailable,
+        ModelKitErrorCodes.InsufficientResources or ModelKitErrorCodes.DeviceUnavailable or ModelKitErrorCodes.ModelUnavailable or ModelKitErrorCodes.RegistryUnavailable => StatusCodes.Status503ServiceUnavailable,
         ModelKitErrorCodes.PayloadTooLarge => StatusCodes.Status413PayloadTooLarge,
         ModelKitErrorCodes.ProviderUnavailable or ModelKitErrorCodes.SourceUnavailable or ModelKitErrorCodes.IntegrityCheckFailed => StatusCodes.Status502BadGateway,
         ModelKitErrorCodes.InsufficientStorage => StatusCodes.Status507InsufficientStorage,
@@ -104,6 +104,7 @@ public static class ModelKitProblems
     {
         QueueFullException full => Math.Max(1, (int)Math.Ceiling(full.RetryAfter.TotalSeconds)),
         RateLimitedException limited => Math.Max(1, (int)Math.Ceiling(limited.RetryAfter.TotalSeconds)),
+        RegistryUnavailableException unavailable => Math.Max(1, (int)Math.Ceiling(unavailable.RetryAfter.TotalSeconds)),
         _ => null,
     };
 
@@ -126,6 +127,7 @@ public static class ModelKitProblems
         ModelKitErrorCodes.UnsupportedTask => "Unsupported task",
         ModelKitErrorCodes.InternalError => "Internal error",
         ModelKitErrorCodes.ModelUnavailable => "Model unavailable",
+        ModelKitErrorCodes.RegistryUnavailable => "Registry unavailable",
         ModelKitErrorCodes.ProviderUnavailable => "Provider unavailable",
         ModelKitErrorCodes.ProviderTimeout => "Provider timed out",
         ModelKitErrorCodes.SourceUnavailable => "Model source unavailable",

@@ -96,4 +96,7 @@ internal static partial class Log
 
     [LoggerMessage(49, LogLevel.Warning, "{Count} download task records could not be read and were skipped.")]
     public static partial void DownloadRecordsUnreadable(ILogger logger, int count);
+
+    [LoggerMessage(50, LogLevel.Warning, "The model registry's database is unavailable (while trying to {Operation}); the request is answered REGISTRY_UNAVAILABLE.")]
+    public static partial void RegistryUnavailable(ILogger logger, string operation, Exception exception);
 }

@@ -24,7 +24,7 @@ internal static class GrpcErrors
         ModelKitErrorCodes.Conflict or ModelKitErrorCodes.DeploymentNotRunning => Code.FailedPrecondition,
         ModelKitErrorCodes.QueueFull or ModelKitErrorCodes.InsufficientResources or ModelKitErrorCodes.PayloadTooLarge or ModelKitErrorCodes.InsufficientStorage or ModelKitProblems.RateLimited => Code.ResourceExhausted,
         ModelKitErrorCodes.InferenceTimeout or ModelKitErrorCodes.ProviderTimeout => Code.DeadlineExceeded,
-        ModelKitErrorCodes.DeviceUnavailable or ModelKitErrorCodes.ModelUnavailable or ModelKitErrorCodes.ProviderUnavailable or ModelKitErrorCodes.SourceUnavailable or ModelKitErrorCodes.IntegrityCheckFailed => Code.Unavailable,
+        ModelKitErrorCodes.DeviceUnavailable or ModelKitErrorCodes.ModelUnavailable or ModelKitErrorCodes.RegistryUnavailable or ModelKitErrorCodes.ProviderUnavailable or ModelKitErrorCodes.SourceUnavailable or ModelKitErrorCodes.IntegrityCheckFailed => Code.Unavailable,
         ModelKitProblems.Unauthorized => Code.Unauthenticated,
         ModelKitProblems.Forbidden => Code.PermissionDenied,
         ModelKitProblems.NotImplemented => Code.Unimplemented,

@@ -14,7 +14,8 @@ namespace ModelKit.Registry;
 /// <remarks>
 /// When first used, the registry readies the store (creating or migrating its schema) and recovers from crashes:
 /// versions left uploading by a process that stopped become <see cref="ModelVersionStatus.Failed"/>, with a reason,
-/// and the temporary files of dead uploads are deleted.
+/// and the temporary files of dead uploads are deleted. While the store's database cannot be reached, every call that
+/// needs it fails with <see cref="RegistryUnavailableException"/> (and the start is tried again by the next call).
 /// </remarks>
 public sealed class ModelRegistry : IModelRegistry
 {
@@ -52,10 +53,10 @@ public sealed class ModelRegistry : IModelRegistry
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(backends);
-        _store = store;
         _guards = guards is null ? [] : [.. guards];
         _timeProvider = timeProvider ?? TimeProvider.System;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _store = store = new StoreFaults(store, _logger);
         _artifacts = new ArtifactStore(DataDirectory(options), _logger);
         _ingest = new ArtifactIngestPipeline(store, _artifacts, [.. backends], options.Value.MaxArtifactBytes, _timeProvider, _logger, RaiseChanged);
         _recovery = new UploadRecovery(store, _artifacts, _logger, RaiseChanged);

@@ -17,7 +17,9 @@ namespace ModelKit.Serving;
 /// a model without a running deployment is served on demand (when <see cref="InferenceOptions.ServeUndeployedModels"/>)
 /// with the default batching and device. Routes are kept for <see cref="ResolveInterval"/> and dropped at once when the
 /// registry reports a change of the model; a version deleted from the registry stops being served on demand, and a
-/// version whose content changed (deleted and registered again) gets a new served model and cache entry.
+/// version whose content changed (deleted and registered again) gets a new served model and cache entry. While the
+/// registry's database cannot be reached (<see cref="RegistryUnavailableException"/>), a model already served keeps
+/// its route; only a model not yet loaded here fails with REGISTRY_UNAVAILABLE.
 /// </summary>
 public sealed class ModelRouter : IModelRouter, IAsyncDisposable, IDisposable
 {
@@ -110,6 +112,13 @@ public sealed class ModelRouter : IModelRouter, IAsyncDisposable, IDisposable
             try
             {
                 served = await ResolveOnDemandAsync(modelId, version, cancellationToken).ConfigureAwait(false);
+            }
+            catch (RegistryUnavailableException) when (previous is null && _routes.TryGetValue((modelId, version), out var stale) && stale.Model.IsAcceptingRequests)
+            {
+                // The registry cannot say whether the model changed: serve what is loaded, and ask again an interval later
+                // (not on every request, each of which would wait for the database to time out).
+                _routes[(modelId, version)] = stale with { ValidUntil = _timeProvider.GetTimestamp() + (long)(ResolveInterval.TotalSeconds * _timeProvider.TimestampFrequency) };
+                return stale.Model;
             }
             catch
             {

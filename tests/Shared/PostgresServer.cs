@@ -1,8 +1,7 @@
 using System.Diagnostics;
-using ModelKit.Registry;
 using Npgsql;
 
-namespace ModelKit.Tests.Registry;
+namespace ModelKit.Tests;
 
 /// <summary>
 /// A throwaway PostgreSQL server for the tests: a new cluster (initdb) in a temporary folder, listening on a free
@@ -15,6 +14,7 @@ public sealed class PostgresServer : IAsyncLifetime
     private readonly string _root = Path.Combine(Path.GetTempPath(), "modelkit-pg-" + Guid.NewGuid().ToString("N"));
     private string _bin = string.Empty;
     private bool _started;
+    private bool _restarting;
 
     /// <summary>The server's port on 127.0.0.1.</summary>
     public int Port { get; private set; }
@@ -36,28 +36,40 @@ public sealed class PostgresServer : IAsyncLifetime
         return NpgsqlDataSource.Create(ConnectionString(name));
     }
 
-    /// <summary>A metadata store on a new empty database; disposing the store disposes its data source.</summary>
-    public async Task<IModelMetadataStore> CreateStoreAsync() => new PostgresModelMetadataStore(await CreateDatabaseAsync(), ownsDataSource: true);
-
     public async Task InitializeAsync()
     {
         _bin = FindBinaries();
         Directory.CreateDirectory(_root);
         if (Environment.UserName == "root") await RunAsync("chown", ["nobody", _root], asServer: false);
         await RunAsync(Path.Combine(_bin, "initdb"), ["-D", Path.Combine(_root, "data"), "-A", "trust", "-U", "modelkit", "--no-locale", "-E", "UTF8"]);
+        await StartAsync();
+    }
+
+    /// <summary>Starts the server: on a free port the first time, on the same port again after <see cref="StopAsync"/>.</summary>
+    public async Task StartAsync()
+    {
         for (var attempt = 0; ; attempt++)
         {
-            Port = LocalProcesses.FreePort();
+            if (!_restarting && (Port == 0 || attempt > 0)) Port = LocalProcesses.FreePort(); // a restart keeps its port
             var options = $"-p {Port} -k {_root} -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off";
             var (code, output) = await TryRunAsync(Path.Combine(_bin, "pg_ctl"), ["-D", Path.Combine(_root, "data"), "-o", options, "-l", Path.Combine(_root, "server.log"), "-w", "-t", "60", "start"]);
             if (code == 0)
             {
                 _started = true;
+                _restarting = false;
                 return;
             }
 
             if (attempt == 2) throw new InvalidOperationException($"PostgreSQL did not start: {output}\n{ReadLog()}");
         }
+    }
+
+    /// <summary>Stops the server (fast shutdown: its sessions are ended) until <see cref="StartAsync"/>; clients see it down.</summary>
+    public async Task StopAsync()
+    {
+        await RunAsync(Path.Combine(_bin, "pg_ctl"), ["-D", Path.Combine(_root, "data"), "-m", "fast", "-w", "stop"]);
+        _started = false;
+        _restarting = true;
     }
 
     public async Task DisposeAsync()
