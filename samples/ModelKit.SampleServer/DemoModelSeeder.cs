@@ -11,7 +11,7 @@ namespace ModelKit.SampleServer;
 /// (ModelKit:ServeChatModel, default true). Saved deployments come back on their own (restored by ModelKit).
 /// </summary>
 internal sealed partial class DemoModelSeeder(IModelRegistry registry, IDeploymentManager deployments, IConfiguration configuration, ILogger<DemoModelSeeder> logger)
-    : IHostedService
+    : IHostedService, IDisposable
 {
     public static readonly (string Id, string Name, string Task, Func<byte[]> Create)[] Models =
     [
@@ -26,7 +26,9 @@ internal sealed partial class DemoModelSeeder(IModelRegistry registry, IDeployme
     public static readonly TimeSpan RetryInterval = TimeSpan.FromSeconds(5);
 
     // While the registry's database (ModelKit:Registry:PostgreSql) cannot be reached, the server starts anyway and answers
-    // REGISTRY_UNAVAILABLE where it needs the registry; the seeding is tried again in the background until it succeeds.
+    // REGISTRY_UNAVAILABLE where it needs the registry; the seeding is tried again in the background until it succeeds. The
+    // same when nodes of a cluster start together over one registry and another node is registering a demo model at that
+    // moment (MODEL_ALREADY_EXISTS, or its version not ready yet): the next try finds it registered.
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (!configuration.GetValue("ModelKit:DeployDemoModels", true)) return;
@@ -34,16 +36,18 @@ internal sealed partial class DemoModelSeeder(IModelRegistry registry, IDeployme
         {
             await SeedAsync(cancellationToken);
         }
-        catch (RegistryUnavailableException ex)
+        catch (ModelKitException ex) when (IsPassing(ex))
         {
-            LogRegistryUnavailable(logger, RetryInterval.TotalSeconds, ex.Message);
+            LogTryingAgain(logger, RetryInterval.TotalSeconds, ex.Message);
             _retrying = RetryAsync(_stopping.Token);
         }
     }
 
+    private static bool IsPassing(ModelKitException error) => error is RegistryUnavailableException or ModelAlreadyExistsException or ModelNotFoundException;
+
     private async Task RetryAsync(CancellationToken stopping)
     {
-        while (!stopping.IsCancellationRequested)
+        for (var attempt = 1; !stopping.IsCancellationRequested; attempt++)
         {
             try
             {
@@ -53,6 +57,9 @@ internal sealed partial class DemoModelSeeder(IModelRegistry registry, IDeployme
                 return;
             }
             catch (RegistryUnavailableException)
+            {
+            }
+            catch (ModelKitException ex) when (IsPassing(ex) && attempt < 12)
             {
             }
             catch (OperationCanceledException) when (stopping.IsCancellationRequested)
@@ -178,12 +185,14 @@ internal sealed partial class DemoModelSeeder(IModelRegistry registry, IDeployme
         LogDeploying(logger, MiniLmId);
     }
 
+    // The host may stop its services more than once (StopAsync, then disposing): the second call finds nothing to do.
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        await _stopping.CancelAsync();
+        if (!_stopping.IsCancellationRequested) await _stopping.CancelAsync();
         await _retrying.WaitAsync(cancellationToken);
-        _stopping.Dispose();
     }
+
+    public void Dispose() => _stopping.Dispose();
 
     [LoggerMessage(1, LogLevel.Information, "Registered demo model {ModelId}.")]
     private static partial void LogRegistered(ILogger logger, string modelId);
@@ -191,10 +200,10 @@ internal sealed partial class DemoModelSeeder(IModelRegistry registry, IDeployme
     [LoggerMessage(2, LogLevel.Information, "Deploying demo model {ModelId}.")]
     private static partial void LogDeploying(ILogger logger, string modelId);
 
-    [LoggerMessage(3, LogLevel.Error, "The demo models could not be registered: {Reason} Trying again every {Seconds} s; the server answers meanwhile.")]
-    private static partial void LogRegistryUnavailable(ILogger logger, double seconds, string reason);
+    [LoggerMessage(3, LogLevel.Warning, "The demo models could not be registered yet: {Reason} Trying again every {Seconds} s; the server answers meanwhile.")]
+    private static partial void LogTryingAgain(ILogger logger, double seconds, string reason);
 
-    [LoggerMessage(4, LogLevel.Information, "The registry's database answers again: the demo models are registered and deploying.")]
+    [LoggerMessage(4, LogLevel.Information, "The demo models are registered and deploying.")]
     private static partial void LogSeededAfterRetry(ILogger logger);
 
     [LoggerMessage(5, LogLevel.Error, "Registering the demo models failed.")]

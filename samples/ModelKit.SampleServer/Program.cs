@@ -46,6 +46,9 @@ var modelKit = builder.Services.AddModelKit(builder.Configuration.GetSection("Mo
 // ModelKit:Registry:PostgreSql: an Npgsql connection string puts the registry's metadata in PostgreSQL, shared by every
 // node given the same database, instead of registry.db in the data directory.
 if (builder.Configuration["ModelKit:Registry:PostgreSql"] is { Length: > 0 } registryDatabase) modelKit.AddPostgreSqlRegistry(registryDatabase);
+// ModelKit:Cluster (ConnectionString, ClusterId, AdvertisedAddress, NodePort, HoldersPerModel, …): this node joins a cluster
+// of nodes on Orleans, membership in that PostgreSQL database, and serves every model wherever the cluster places it.
+if (builder.Configuration["ModelKit:Cluster:ConnectionString"] is { Length: > 0 }) modelKit.AddCluster(builder.Configuration.GetSection("ModelKit:Cluster"));
 builder.Services.AddHostedService<DemoModelSeeder>();
 builder.Services.AddHostedService<DownloadProgressLog>(); // downloads' states and progress bars in the log
 // Prometheus text at /metrics: ModelKit's instruments (meter "ModelKit") and ASP.NET Core's, through OpenTelemetry.

@@ -1,0 +1,141 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using ModelKit.Deployments;
+using ModelKit.Scheduling;
+using ModelKit.Serving;
+using Orleans.Runtime;
+
+namespace ModelKit.Cluster;
+
+/// <summary>
+/// The router of a node in a cluster, in front of the node's own <see cref="ModelRouter"/>. A model deployed on this node
+/// is served here; any other model is served where the cluster's placement puts it: here when this node is among its
+/// holders, otherwise by a <see cref="ForwardedServedModel"/> that sends each request over the cluster to a holder (the
+/// one with the fewest requests in flight from this node). What placement answered is kept for
+/// <see cref="ModelKitClusterOptions.PlacementCacheInterval"/>, so a request costs one dictionary lookup here; when
+/// placement cannot be asked, the model is served here rather than not at all.
+/// </summary>
+internal sealed partial class ClusterModelRouter : IModelRouter
+{
+    private readonly ModelRouter _local;
+    private readonly DeploymentTable _deployments;
+    private readonly IGrainFactory _grains;
+    private readonly ILocalSiloDetails _silo;
+    private readonly ModelKitClusterOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<(string ModelId, string? Version), Route> _routes = new();
+    private readonly ConcurrentDictionary<string, int> _inFlight = new(StringComparer.Ordinal);
+
+    public ClusterModelRouter(
+        ModelRouter local, DeploymentTable deployments, IGrainFactory grains, ILocalSiloDetails silo, IOptions<ModelKitClusterOptions> options,
+        TimeProvider? time = null, ILogger<ClusterModelRouter>? logger = null)
+    {
+        _local = local;
+        _deployments = deployments;
+        _grains = grains;
+        _silo = silo;
+        _options = options.Value;
+        _time = time ?? TimeProvider.System;
+        _logger = (ILogger?)logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+    }
+
+    /// <summary>This node's key in the cluster (its silo address).</summary>
+    public string Self => _silo.SiloAddress.ToParsableString();
+
+    internal IGrainFactory Grains => _grains;
+
+    internal ModelKitClusterOptions Options => _options;
+
+    internal ModelRouter Local => _local;
+
+    public ValueTask<IServedModel> ResolveAsync(string modelId, string? version = null, CancellationToken cancellationToken = default)
+    {
+        if (string.IsNullOrEmpty(modelId) || _deployments.FindActive(modelId) is not null) return _local.ResolveAsync(modelId, version, cancellationToken);
+        if (_routes.TryGetValue((modelId, version), out var route) && _time.GetTimestamp() < route.ValidUntil)
+        {
+            return route.Forwarded is { } forwarded ? new ValueTask<IServedModel>(forwarded) : _local.ResolveAsync(modelId, version, cancellationToken);
+        }
+
+        return ResolveSlowAsync(modelId, version, route, cancellationToken);
+    }
+
+    private async ValueTask<IServedModel> ResolveSlowAsync(string modelId, string? version, Route? stale, CancellationToken cancellationToken)
+    {
+        Route route;
+        try
+        {
+            var (model, info) = await _local.FindServableAsync(modelId, version, cancellationToken).ConfigureAwait(false);
+            var holders = await _grains.GetGrain<IPlacementGrain>(IPlacementGrain.ClusterKey).GetHoldersAsync(model.Id, info.SizeBytes)
+                .WaitAsync(_options.PlacementTimeout, cancellationToken).ConfigureAwait(false);
+            route = RouteTo(modelId, version, info, holders, stale);
+        }
+        catch (RegistryUnavailableException) when (stale is not null)
+        {
+            route = stale; // the registry cannot say whether the model changed: keep serving it as before
+        }
+        catch (Exception ex) when (ex is not ModelKitException and not OperationCanceledException)
+        {
+            // Placement cannot be asked (its node just died, the cluster is partitioned): serve it here.
+            LogPlacementUnavailable(_logger, modelId, ex.Message);
+            route = new Route(null, []);
+        }
+
+        _routes[(modelId, version)] = route with { ValidUntil = _time.GetTimestamp() + (long)(_options.PlacementCacheInterval.TotalSeconds * _time.TimestampFrequency) };
+        return route.Forwarded is { } forwarded ? forwarded : await _local.ResolveAsync(modelId, version, cancellationToken).ConfigureAwait(false);
+    }
+
+    private Route RouteTo(string modelId, string? version, Registry.ModelVersionInfo info, string[] holders, Route? stale)
+    {
+        if (holders.Length == 0 || holders.Contains(Self, StringComparer.Ordinal)) return new Route(null, holders);
+        if (stale?.Forwarded is { } previous && previous.Serves(info) && previous.Holders.SequenceEqual(holders)) return stale with { Holders = holders };
+        return new Route(new ForwardedServedModel(this, modelId, version, info, holders), holders);
+    }
+
+    /// <summary>Takes <paramref name="silo"/> out of <paramref name="modelId"/>'s holders after it failed; returns the holders now.</summary>
+    internal async Task<string[]> DropHolderAsync(string modelId, string silo, long sizeBytes)
+    {
+        foreach (var key in _routes.Keys.Where(k => k.ModelId == modelId)) _routes.TryRemove(key, out _);
+        try
+        {
+            return await _grains.GetGrain<IPlacementGrain>(IPlacementGrain.ClusterKey).DropHolderAsync(modelId, silo, sizeBytes)
+                .WaitAsync(_options.PlacementTimeout).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogPlacementUnavailable(_logger, modelId, ex.Message);
+            return [];
+        }
+    }
+
+    /// <summary>The holder with the fewest requests in flight from this node; the next in <paramref name="holders"/>' order on a tie.</summary>
+    internal string PickHolder(string[] holders)
+    {
+        var best = holders[0];
+        var fewest = int.MaxValue;
+        foreach (var holder in holders)
+        {
+            var count = _inFlight.GetValueOrDefault(holder);
+            if (count < fewest) (best, fewest) = (holder, count);
+        }
+
+        return best;
+    }
+
+    internal void Started(string holder) => _inFlight.AddOrUpdate(holder, 1, (_, n) => n + 1);
+
+    internal void Finished(string holder) => _inFlight.AddOrUpdate(holder, 0, (_, n) => Math.Max(0, n - 1));
+
+    public IReadOnlyDictionary<string, BatchQueueStats> GetQueueStats() => _local.GetQueueStats();
+
+    public BatchQueueStats GetQueueStats(string modelId) => _local.GetQueueStats(modelId);
+
+    public IReadOnlyList<ModelUnavailability> GetUnavailable() => _local.GetUnavailable();
+
+    // Forwarded: null when the model is served on this node. ValidUntil: a timestamp of the router's TimeProvider.
+    private sealed record Route(ForwardedServedModel? Forwarded, string[] Holders, long ValidUntil = 0);
+
+    [LoggerMessage(1, LogLevel.Warning, "The cluster's placement could not be asked about model {ModelId} ({Reason}); serving it on this node.")]
+    private static partial void LogPlacementUnavailable(ILogger logger, string modelId, string reason);
+}

@@ -1,0 +1,105 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Runtime;
+
+namespace ModelKit.Cluster;
+
+/// <summary>
+/// Decides where models live. Each decision reads the active members (Orleans' membership, from PostgreSQL and the silos'
+/// probes), drops holders that are no longer active, and when a model has fewer holders than
+/// <see cref="ModelKitClusterOptions.HoldersPerModel"/> asks every other active node for its load and picks those with the
+/// most free cache memory left after what this grain has already placed there, then the shortest queues. A new
+/// activation (after the silo holding it died) starts from what the nodes report as loaded, so models already warm stay
+/// where they are.
+/// </summary>
+internal sealed partial class PlacementGrain(
+    IClusterMembershipService membership, IOptions<ModelKitClusterOptions> options, ILogger<PlacementGrain> logger) : Grain, IPlacementGrain
+{
+    private static readonly TimeSpan LoadTimeout = TimeSpan.FromSeconds(2);
+    private readonly Dictionary<string, List<string>> _holders = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _sizes = new(StringComparer.Ordinal);
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        foreach (var load in await LoadsAsync(ActiveSilos()).ConfigureAwait(ConfigureAwaitOptions.ContinueOnCapturedContext))
+        {
+            foreach (var model in load.LoadedModels)
+            {
+                if (!_holders.TryGetValue(model, out var holders)) _holders[model] = holders = [];
+                if (holders.Count < options.Value.HoldersPerModel) holders.Add(load.Silo);
+            }
+        }
+    }
+
+    public async Task<string[]> GetHoldersAsync(string modelId, long sizeBytes)
+    {
+        var active = ActiveSilos();
+        if (!_holders.TryGetValue(modelId, out var holders)) _holders[modelId] = holders = [];
+        _sizes[modelId] = sizeBytes;
+        holders.RemoveAll(h => !active.Contains(h));
+        var wanted = Math.Min(options.Value.HoldersPerModel, active.Count);
+        if (holders.Count < wanted) await PlaceAsync(modelId, holders, wanted, active).ConfigureAwait(ConfigureAwaitOptions.ContinueOnCapturedContext);
+        return [.. holders];
+    }
+
+    public Task<string[]> DropHolderAsync(string modelId, string silo, long sizeBytes)
+    {
+        if (_holders.TryGetValue(modelId, out var holders) && holders.Remove(silo)) LogDropped(logger, modelId, silo);
+        return GetHoldersAsync(modelId, sizeBytes);
+    }
+
+    public Task<Dictionary<string, string[]>> GetPlacementsAsync() =>
+        Task.FromResult(_holders.Where(p => p.Value.Count > 0).ToDictionary(p => p.Key, p => p.Value.ToArray(), StringComparer.Ordinal));
+
+    private async Task PlaceAsync(string modelId, List<string> holders, int wanted, HashSet<string> active)
+    {
+        var candidates = await LoadsAsync(active.Where(s => !holders.Contains(s))).ConfigureAwait(ConfigureAwaitOptions.ContinueOnCapturedContext);
+        var placed = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var (model, on) in _holders)
+        {
+            foreach (var silo in on) placed[silo] = placed.GetValueOrDefault(silo) + _sizes.GetValueOrDefault(model);
+        }
+
+        // Free memory as the node reports it, less what has been placed there since and is not loaded yet (the node's
+        // figure counts what is loaded; this grain's counts what it has sent there): the larger of the two is in use.
+        foreach (var load in candidates
+            .OrderByDescending(l => l.CacheLimitBytes - Math.Max(l.CacheUsedBytes, placed.GetValueOrDefault(l.Silo)))
+            .ThenBy(l => l.QueuedRequests)
+            .ThenBy(l => l.Silo, StringComparer.Ordinal))
+        {
+            if (holders.Count >= wanted) break;
+            holders.Add(load.Silo);
+            LogPlaced(logger, modelId, load.Silo, load.FreeBytes, load.QueuedRequests);
+        }
+    }
+
+    private HashSet<string> ActiveSilos() =>
+        [.. membership.CurrentSnapshot.Members.Values.Where(m => m.Status == SiloStatus.Active).Select(m => m.SiloAddress.ToParsableString())];
+
+    private async Task<List<NodeLoad>> LoadsAsync(IEnumerable<string> silos)
+    {
+        var asks = silos.Select(async silo =>
+        {
+            try
+            {
+                return await GrainFactory.GetGrain<INodeGrain>(silo).GetLoadAsync().WaitAsync(LoadTimeout).ConfigureAwait(ConfigureAwaitOptions.ContinueOnCapturedContext);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                LogNoLoad(logger, silo, ex.Message);
+                return null;
+            }
+        }).ToList();
+        var loads = await Task.WhenAll(asks).ConfigureAwait(ConfigureAwaitOptions.ContinueOnCapturedContext);
+        return [.. loads.OfType<NodeLoad>()];
+    }
+
+    [LoggerMessage(1, LogLevel.Information, "Placed model {ModelId} on node {Silo} ({FreeBytes} bytes free, {Queued} requests queued).")]
+    private static partial void LogPlaced(ILogger logger, string modelId, string silo, long freeBytes, int queued);
+
+    [LoggerMessage(2, LogLevel.Warning, "Node {Silo} no longer holds model {ModelId}: it did not answer.")]
+    private static partial void LogDropped(ILogger logger, string modelId, string silo);
+
+    [LoggerMessage(3, LogLevel.Warning, "Node {Silo} did not report its load: {Reason}")]
+    private static partial void LogNoLoad(ILogger logger, string silo, string reason);
+}

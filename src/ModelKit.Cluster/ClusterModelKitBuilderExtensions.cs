@@ -1,0 +1,110 @@
+using System.Net;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using ModelKit;
+using ModelKit.Cluster;
+using ModelKit.Deployments;
+using ModelKit.Serving;
+using Npgsql;
+using Orleans.Configuration;
+using Orleans.Hosting;
+using Orleans.Runtime;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registration of ModelKit's cluster (several nodes as one service, on Orleans) on <c>AddModelKit()</c>'s builder.</summary>
+public static class ClusterModelKitBuilderExtensions
+{
+    /// <summary>
+    /// Makes this node one of a cluster of ModelKit nodes: membership in PostgreSQL (<see cref="ModelKitClusterOptions.ConnectionString"/>,
+    /// through Orleans' ADO.NET clustering on tables ModelKit creates), each model that is not deployed placed on
+    /// <see cref="ModelKitClusterOptions.HoldersPerModel"/> nodes chosen by free cache memory and queue length, and a
+    /// request for it arriving at any node served there or forwarded over the cluster to a holder. Give every node the
+    /// same registry (<c>AddPostgreSqlRegistry</c>) and, until nodes fetch artifacts from each other, the same data
+    /// directory. Without this call a node is on its own, and needs no Orleans configuration.
+    /// </summary>
+    public static IModelKitBuilder AddCluster(this IModelKitBuilder builder, Action<ModelKitClusterOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(configure);
+        var options = new ModelKitClusterOptions();
+        configure(options);
+        Validate(options);
+        builder.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(options));
+        builder.Services.TryAddSingleton<ClusterDatabase>();
+        builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, ClusterSchemaStartup>();
+        builder.Services.TryAddSingleton(sp => new ClusterModelRouter(
+            sp.GetRequiredService<ModelRouter>(),
+            sp.GetRequiredService<DeploymentTable>(),
+            sp.GetRequiredService<IGrainFactory>(),
+            sp.GetRequiredService<ILocalSiloDetails>(),
+            sp.GetRequiredService<IOptions<ModelKitClusterOptions>>(),
+            sp.GetService<TimeProvider>(),
+            sp.GetService<Microsoft.Extensions.Logging.ILogger<ClusterModelRouter>>()));
+        builder.Services.Replace(ServiceDescriptor.Singleton<IModelRouter>(sp => sp.GetRequiredService<ClusterModelRouter>()));
+        builder.Services.AddOrleans(silo =>
+        {
+            silo.Configure<ClusterOptions>(o =>
+            {
+                o.ClusterId = options.ClusterId;
+                o.ServiceId = "modelkit";
+            });
+            silo.Configure<EndpointOptions>(o =>
+            {
+                if (options.AdvertisedAddress is { } address) o.AdvertisedIPAddress = IPAddress.Parse(address);
+                o.SiloPort = options.NodePort;
+                o.GatewayPort = 0; // no Orleans clients: requests come in through the nodes' own HTTP and gRPC
+                if (options.ListenOnAnyAddress) o.SiloListeningEndpoint = new IPEndPoint(IPAddress.Any, options.NodePort);
+            });
+            silo.Configure<ClusterMembershipOptions>(o =>
+            {
+                o.ProbeTimeout = options.ProbeTimeout;
+                o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(Math.Max(2, options.ProbeTimeout.TotalSeconds));
+                o.TableRefreshTimeout = TimeSpan.FromSeconds(Math.Max(1, options.ProbeTimeout.TotalSeconds / 2));
+            });
+            silo.UseAdoNetClustering(o =>
+            {
+                o.Invariant = "Npgsql";
+                o.ConnectionString = options.ConnectionString;
+            });
+            silo.AddPlacementDirector<NodePlacementStrategy, NodePlacementDirector>();
+        });
+        return builder;
+    }
+
+    /// <summary>As <see cref="AddCluster(IModelKitBuilder, Action{ModelKitClusterOptions})"/>, with the options bound from <paramref name="configuration"/> (the host's <c>ModelKit:Cluster</c> section).</summary>
+    public static IModelKitBuilder AddCluster(this IModelKitBuilder builder, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        return builder.AddCluster(o => configuration.Bind(o));
+    }
+
+    private static void Validate(ModelKitClusterOptions options)
+    {
+        var errors = new List<string>();
+        if (string.IsNullOrWhiteSpace(options.ConnectionString)) errors.Add("'ConnectionString' (the membership database, PostgreSQL) is required.");
+        else
+        {
+            try
+            {
+                _ = new NpgsqlConnectionStringBuilder(options.ConnectionString);
+            }
+            catch (ArgumentException ex)
+            {
+                errors.Add($"'ConnectionString' is not a valid PostgreSQL connection string: {ex.Message}");
+            }
+        }
+
+        if (string.IsNullOrWhiteSpace(options.ClusterId) || options.ClusterId.Length > 150) errors.Add("'ClusterId' is required (at most 150 characters).");
+        if (options.AdvertisedAddress is { } address && !IPAddress.TryParse(address, out _)) errors.Add($"'AdvertisedAddress' must be an IP address (was '{address}').");
+        if (options.NodePort is < 0 or > 65535) errors.Add($"'NodePort' must be 0-65535 (was {options.NodePort}).");
+        if (options.HoldersPerModel < 1) errors.Add($"'HoldersPerModel' must be at least 1 (was {options.HoldersPerModel}).");
+        if (options.ForwardAttempts < 1) errors.Add($"'ForwardAttempts' must be at least 1 (was {options.ForwardAttempts}).");
+        if (options.PlacementCacheInterval < TimeSpan.Zero) errors.Add("'PlacementCacheInterval' must not be negative.");
+        if (options.PlacementTimeout <= TimeSpan.Zero) errors.Add("'PlacementTimeout' must be positive.");
+        if (options.ProbeTimeout <= TimeSpan.Zero) errors.Add("'ProbeTimeout' must be positive.");
+        if (errors.Count > 0) throw new OptionsValidationException("ModelKit:Cluster", typeof(ModelKitClusterOptions), errors);
+    }
+}

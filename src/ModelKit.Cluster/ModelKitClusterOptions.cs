@@ -1,0 +1,50 @@
+namespace ModelKit;
+
+/// <summary>
+/// A node's place in a ModelKit cluster (<c>AddModelKit(...).AddCluster(...)</c>): the membership database, the cluster's
+/// id, this node's address and port for the other nodes, and how models are placed and requests forwarded.
+/// </summary>
+public sealed class ModelKitClusterOptions
+{
+    /// <summary>
+    /// The PostgreSQL database (an Npgsql connection string) that holds the cluster's membership; every node of a cluster
+    /// names the same one. It may be the registry's database. Required.
+    /// </summary>
+    public string ConnectionString { get; set; } = string.Empty;
+
+    /// <summary>The cluster's id: nodes with the same id (and database) form one cluster. Default <c>modelkit</c>.</summary>
+    public string ClusterId { get; set; } = "modelkit";
+
+    /// <summary>The address the other nodes reach this node at (an IP address). Default: the machine's first non-loopback address, as Orleans picks it.</summary>
+    public string? AdvertisedAddress { get; set; }
+
+    /// <summary>The TCP port for node-to-node traffic (Orleans' silo port). Default 11111; 0 takes a free one.</summary>
+    public int NodePort { get; set; } = 11111;
+
+    /// <summary>Whether to listen for node-to-node traffic on every address rather than <see cref="AdvertisedAddress"/> only (containers, NAT). Default false.</summary>
+    public bool ListenOnAnyAddress { get; set; }
+
+    /// <summary>How many nodes hold each model that is not deployed (at most the number of active nodes). Default 1.</summary>
+    public int HoldersPerModel { get; set; } = 1;
+
+    /// <summary>How many holders a forwarded request tries before it fails (each failure drops that holder and re-places the model). Default 3.</summary>
+    public int ForwardAttempts { get; set; } = 3;
+
+    /// <summary>How long a node keeps what placement answered for a model before it asks again. Default 1 s.</summary>
+    public TimeSpan PlacementCacheInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long a node waits for placement's answer before it serves the model itself. Default 5 s.</summary>
+    public TimeSpan PlacementTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How long a starting node waits for the membership database (trying every 2 s, and saying so in the log) before its
+    /// start fails. Default 2 minutes.
+    /// </summary>
+    public TimeSpan DatabaseWaitTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// How quickly a node that stops answering is declared dead by the others (Orleans' probe timeout; three missed
+    /// probes, two votes). Default 5 s, so about 15 s from a crash to re-placement; lower it on a reliable network.
+    /// </summary>
+    public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromSeconds(5);
+}

@@ -1,0 +1,79 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using ModelKit.Caching;
+using ModelKit.Cluster;
+using ModelKit.Deployments;
+using Orleans.Runtime;
+
+namespace ModelKit.Tests.Cluster;
+
+/// <summary>
+/// One ModelKit node of a test cluster, hosted in this process: ONNX Runtime, the registry in PostgreSQL, the cluster's
+/// membership in the same database, node-to-node traffic over a loopback port of its own, a cache of at most
+/// <c>maxModels</c> models. Every node of a test shares the data directory (nodes do not fetch files from each other yet).
+/// </summary>
+internal sealed class ClusterNode : IAsyncDisposable
+{
+    private ClusterNode(IHost host, int port)
+    {
+        Host = host;
+        Port = port;
+    }
+
+    public IHost Host { get; }
+
+    public int Port { get; }
+
+    public IServiceProvider Services => Host.Services;
+
+    public string Key => Services.GetRequiredService<ILocalSiloDetails>().SiloAddress.ToParsableString();
+
+    public static async Task<ClusterNode> StartAsync(string connectionString, string clusterId, string dataDirectory, int maxModels)
+    {
+        var port = LocalProcesses.FreePort();
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning); // Orleans logs every membership change at Information
+        builder.Services.AddModelKit(o => o.DataDirectory = dataDirectory)
+            .AddOnnxRuntime()
+            .AddPostgreSqlRegistry(connectionString)
+            .AddCluster(o =>
+            {
+                o.ConnectionString = connectionString;
+                o.ClusterId = clusterId;
+                o.AdvertisedAddress = "127.0.0.1";
+                o.NodePort = port;
+                o.ProbeTimeout = TimeSpan.FromSeconds(1);
+            });
+        builder.Services.Configure<ModelCacheOptions>(o => o.MaxModels = maxModels);
+        builder.Services.Configure<DeploymentOptions>(o => o.Persist = false);
+        var host = builder.Build();
+        await host.StartAsync();
+        return new ClusterNode(host, port);
+    }
+
+    /// <summary>Waits until this node sees <paramref name="count"/> active members.</summary>
+    public async Task WaitForActiveMembersAsync(int count)
+    {
+        var membership = Services.GetRequiredService<IClusterMembershipService>();
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (membership.CurrentSnapshot.Members.Values.Count(m => m.Status == SiloStatus.Active) != count)
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"The node saw {membership.CurrentSnapshot.Members.Values.Count(m => m.Status == SiloStatus.Active)} active members, not {count}.");
+            await membership.Refresh();
+            await Task.Delay(100);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await Host.StopAsync(TimeSpan.FromSeconds(20));
+        }
+        finally
+        {
+            Host.Dispose();
+        }
+    }
+}

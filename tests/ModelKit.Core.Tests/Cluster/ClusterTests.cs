@@ -1,0 +1,107 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.ML.OnnxRuntime;
+using ModelKit.Caching;
+using ModelKit.Cluster;
+using ModelKit.Inference;
+using ModelKit.ModelGenerator;
+using ModelKit.Registry;
+using ModelKit.Tensors;
+
+namespace ModelKit.Tests.Cluster;
+
+/// <summary>
+/// Three ModelKit nodes as one cluster (in this process, each with its own Orleans silo on a loopback port, membership
+/// and registry in one PostgreSQL database): six models, a cache of two models per node, every model answering through
+/// every node with ONNX Runtime's own answer, each held by one node with no evictions, and a node that leaves has its
+/// models placed again on the others.
+/// </summary>
+public sealed class ClusterTests(PostgresServer database) : IClassFixture<PostgresServer>
+{
+    private const int Models = 6;
+    private static readonly float[] Row = [.. Enumerable.Range(0, 64).Select(i => (i % 7) / 7f)];
+
+    private static byte[] Model(int i) => DemoModels.CreateMlp(new MlpSpec { Seed = 100 + i });
+
+    // What ONNX Runtime itself answers for model i, for the row.
+    private static float[] Expected(int i)
+    {
+        using var session = new InferenceSession(Model(i));
+        using var input = OrtValue.CreateTensorValueFromMemory(Row, [1, 64]);
+        using var outputs = session.Run(new RunOptions(), ["x"], [input], ["logits"]);
+        return outputs[0].GetTensorDataAsSpan<float>().ToArray();
+    }
+
+    private static async Task<float[]> InferAsync(ClusterNode node, string modelId)
+    {
+        var inference = node.Services.GetRequiredService<IInferenceService>();
+        var result = await inference.InferAsync(new InferenceRequest
+        {
+            ModelId = modelId,
+            Inputs = new Dictionary<string, Tensor> { ["x"] = Tensor.Create(Row, 1, 64) },
+        });
+        return result.Outputs["logits"].ToArray<float>();
+    }
+
+    [Fact]
+    public async Task ThreeNodes_SixModels_TwoPerCache_EveryModelAnswersThroughEveryNode_AndANodeLeavingHasItsModelsPlacedAgain()
+    {
+        using var dir = new TempDirectory();
+        string connectionString;
+        await using (var source = await database.CreateDatabaseAsync()) connectionString = source.ConnectionString;
+        var clusterId = "test-" + Guid.NewGuid().ToString("N")[..8];
+        var nodes = new List<ClusterNode>();
+        try
+        {
+            foreach (var _ in Enumerable.Range(0, 3)) nodes.Add(await ClusterNode.StartAsync(connectionString, clusterId, dir.Path, maxModels: 2));
+            foreach (var node in nodes) await node.WaitForActiveMembersAsync(3);
+
+            var registry = nodes[0].Services.GetRequiredService<IModelRegistry>();
+            var expected = new float[Models][];
+            for (var i = 0; i < Models; i++)
+            {
+                await registry.RegisterAsync(new ModelDefinition { Id = $"mlp-{i}", Name = $"MLP {i}" }, new MemoryStream(Model(i)), "model.onnx");
+                expected[i] = Expected(i);
+            }
+
+            // Every model through every node, twice: the same answer as ONNX Runtime's own, wherever the model runs.
+            for (var round = 0; round < 2; round++)
+            {
+                foreach (var node in nodes)
+                {
+                    for (var i = 0; i < Models; i++) Assert.Equal(expected[i], await InferAsync(node, $"mlp-{i}"));
+                }
+            }
+
+            // Each model is held by one node, two per node: each node's cache holds its own two and never evicted one.
+            var placements = await nodes[0].Services.GetRequiredService<IGrainFactory>().GetGrain<IPlacementGrain>(IPlacementGrain.ClusterKey).GetPlacementsAsync();
+            Assert.Equal(Models, placements.Count);
+            Assert.All(placements.Values, holders => Assert.Single(holders));
+            foreach (var node in nodes)
+            {
+                var held = placements.Where(p => p.Value[0] == node.Key).Select(p => p.Key).Order().ToArray();
+                Assert.Equal(2, held.Length);
+                var cache = node.Services.GetRequiredService<IModelCache>().GetStats();
+                Assert.Equal(held, cache.Entries.Select(e => e.Key.ModelId).Order().ToArray());
+                Assert.Equal(0, cache.Evictions);
+            }
+
+            // A node leaves: its models are placed on the two others, and every model still answers through both.
+            var leaving = nodes[2];
+            var orphaned = placements.Where(p => p.Value[0] == leaving.Key).Select(p => p.Key).ToArray();
+            nodes.Remove(leaving);
+            await leaving.DisposeAsync();
+            foreach (var node in nodes) await node.WaitForActiveMembersAsync(2);
+            foreach (var node in nodes)
+            {
+                for (var i = 0; i < Models; i++) Assert.Equal(expected[i], await InferAsync(node, $"mlp-{i}"));
+            }
+
+            placements = await nodes[0].Services.GetRequiredService<IGrainFactory>().GetGrain<IPlacementGrain>(IPlacementGrain.ClusterKey).GetPlacementsAsync();
+            Assert.All(orphaned, id => Assert.Contains(Assert.Single(placements[id]), nodes.Select(n => n.Key)));
+        }
+        finally
+        {
+            foreach (var node in nodes) await node.DisposeAsync();
+        }
+    }
+}
