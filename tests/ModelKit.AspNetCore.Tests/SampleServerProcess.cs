@@ -13,9 +13,12 @@ internal sealed class SampleServerProcess : IDisposable
 {
     private readonly Process _process;
 
-    private SampleServerProcess(Process process, Uri address)
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _output;
+
+    private SampleServerProcess(Process process, Uri address, System.Collections.Concurrent.ConcurrentQueue<string> output)
     {
         _process = process;
+        _output = output;
         Address = address;
     }
 
@@ -33,12 +36,23 @@ internal sealed class SampleServerProcess : IDisposable
         foreach (var arg in new[] { typeof(Program).Assembly.Location, "--urls", address.ToString(), "--ModelKit:DataDirectory=" + dataDirectory, "--ModelKit:ServeMiniLm=false" }) start.ArgumentList.Add(arg);
         foreach (var setting in settings) start.ArgumentList.Add(setting);
         var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        void Keep(string? line)
+        {
+            if (line is null) return;
+            output.Enqueue(line);
+            while (output.Count > 200) output.TryDequeue(out _);
+        }
+
+        process.OutputDataReceived += (_, e) => Keep(e.Data);
+        process.ErrorDataReceived += (_, e) => Keep(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        return new SampleServerProcess(process, address);
+        return new SampleServerProcess(process, address, output);
     }
+
+    /// <summary>The last 200 lines the process wrote (for a failing test's message).</summary>
+    public string OutputTail => string.Join('\n', _output);
 
     /// <summary>Waits until <paramref name="modelId"/>'s deployment is running.</summary>
     public async Task WaitUntilServingAsync(HttpClient client, string modelId)
@@ -68,7 +82,7 @@ internal sealed class SampleServerProcess : IDisposable
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (true)
         {
-            Assert.False(_process.HasExited, "the sample server exited");
+            Assert.False(_process.HasExited, "the sample server exited:\n" + OutputTail);
             try
             {
                 if ((await client.GetAsync("/health/live")).IsSuccessStatusCode) return;
@@ -78,7 +92,7 @@ internal sealed class SampleServerProcess : IDisposable
                 // not listening yet
             }
 
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("The sample server process did not start listening.");
+            if (DateTime.UtcNow > deadline) throw new TimeoutException("The sample server process did not start listening:\n" + OutputTail);
             await Task.Delay(100);
         }
     }

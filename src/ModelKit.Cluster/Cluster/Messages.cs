@@ -66,7 +66,8 @@ internal sealed record NodeLoad(
     [property: Id(1)] long CacheLimitBytes,
     [property: Id(2)] long CacheUsedBytes,
     [property: Id(3)] int QueuedRequests,
-    [property: Id(4)] string[] LoadedModels)
+    [property: Id(4)] string[] LoadedModels,
+    [property: Id(5)] int MaxModels)
 {
     public long FreeBytes => Math.Max(0, CacheLimitBytes - CacheUsedBytes);
 }

@@ -41,6 +41,6 @@ internal sealed class NodeGrain(ModelRouter router, IModelCache cache) : Grain, 
         var queued = 0;
         foreach (var queue in router.GetQueueStats().Values) queued += queue.QueueLength;
         var loaded = stats.Entries.Select(e => e.Key.ModelId).Distinct(StringComparer.Ordinal).ToArray();
-        return Task.FromResult(new NodeLoad(this.GetPrimaryKeyString(), stats.MemoryLimitBytes, stats.MemoryBytes, queued, loaded));
+        return Task.FromResult(new NodeLoad(this.GetPrimaryKeyString(), stats.MemoryLimitBytes, stats.MemoryBytes, queued, loaded, stats.MaxModels));
     }
 }

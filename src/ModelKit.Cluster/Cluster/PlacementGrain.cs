@@ -54,22 +54,34 @@ internal sealed partial class PlacementGrain(
     private async Task PlaceAsync(string modelId, List<string> holders, int wanted, HashSet<string> active)
     {
         var candidates = await LoadsAsync(active.Where(s => !holders.Contains(s))).ConfigureAwait(ConfigureAwaitOptions.ContinueOnCapturedContext);
-        var placed = new Dictionary<string, long>(StringComparer.Ordinal);
+        var placedBytes = new Dictionary<string, long>(StringComparer.Ordinal);
+        var placedModels = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var (model, on) in _holders)
         {
-            foreach (var silo in on) placed[silo] = placed.GetValueOrDefault(silo) + _sizes.GetValueOrDefault(model);
+            foreach (var silo in on)
+            {
+                placedBytes[silo] = placedBytes.GetValueOrDefault(silo) + _sizes.GetValueOrDefault(model);
+                placedModels[silo] = placedModels.GetValueOrDefault(silo) + 1;
+            }
         }
 
-        // Free memory as the node reports it, less what has been placed there since and is not loaded yet (the node's
-        // figure counts what is loaded; this grain's counts what it has sent there): the larger of the two is in use.
+        // Room on a node, in bytes and in models (its cache's MaxModels): what it reports, less what has been placed there
+        // and is not loaded yet (the node counts what is loaded, this grain what it has sent there: the larger is in use).
+        // Nodes where the model fits come first, then the most free memory, the most free slots, the shortest queues; when
+        // it fits nowhere it still goes to the roomiest node, whose cache then makes room.
+        long FreeBytes(NodeLoad l) => l.CacheLimitBytes - Math.Max(l.CacheUsedBytes, placedBytes.GetValueOrDefault(l.Silo));
+        int FreeSlots(NodeLoad l) => l.MaxModels - Math.Max(l.LoadedModels.Length, placedModels.GetValueOrDefault(l.Silo));
+        var size = _sizes.GetValueOrDefault(modelId);
         foreach (var load in candidates
-            .OrderByDescending(l => l.CacheLimitBytes - Math.Max(l.CacheUsedBytes, placed.GetValueOrDefault(l.Silo)))
+            .OrderByDescending(l => FreeSlots(l) >= 1 && FreeBytes(l) >= size)
+            .ThenByDescending(FreeBytes)
+            .ThenByDescending(FreeSlots)
             .ThenBy(l => l.QueuedRequests)
             .ThenBy(l => l.Silo, StringComparer.Ordinal))
         {
             if (holders.Count >= wanted) break;
             holders.Add(load.Silo);
-            LogPlaced(logger, modelId, load.Silo, load.FreeBytes, load.QueuedRequests);
+            LogPlaced(logger, modelId, load.Silo, FreeBytes(load), FreeSlots(load), load.QueuedRequests);
         }
     }
 
@@ -94,8 +106,8 @@ internal sealed partial class PlacementGrain(
         return [.. loads.OfType<NodeLoad>()];
     }
 
-    [LoggerMessage(1, LogLevel.Information, "Placed model {ModelId} on node {Silo} ({FreeBytes} bytes free, {Queued} requests queued).")]
-    private static partial void LogPlaced(ILogger logger, string modelId, string silo, long freeBytes, int queued);
+    [LoggerMessage(1, LogLevel.Information, "Placed model {ModelId} on node {Silo} ({FreeBytes} bytes and {FreeSlots} models free, {Queued} requests queued).")]
+    private static partial void LogPlaced(ILogger logger, string modelId, string silo, long freeBytes, int freeSlots, int queued);
 
     [LoggerMessage(2, LogLevel.Warning, "Node {Silo} no longer holds model {ModelId}: it did not answer.")]
     private static partial void LogDropped(ILogger logger, string modelId, string silo);

@@ -1,0 +1,163 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using Microsoft.ML.OnnxRuntime;
+using ModelKit.ModelGenerator;
+
+using static ModelKit.Tests.Http;
+
+namespace ModelKit.Tests;
+
+/// <summary>
+/// Three sample-server processes as one cluster on loopback (ModelKit:Cluster, membership and registry in one PostgreSQL
+/// database, one shared data directory), six models and room for three in each node's cache (so two nodes still hold all six): every model answers through
+/// every node with ONNX Runtime's own answer; one node killed with SIGKILL under load, and every request still succeeds
+/// (forwarded requests try the next holder), its models are placed again, the registry has lost nothing; the node
+/// started again rejoins and serves every model too.
+/// </summary>
+public sealed class ClusterProcessTests(PostgresServer database) : IClassFixture<PostgresServer>
+{
+    private const int Models = 6;
+    private static readonly float[] Row = [.. Enumerable.Range(0, 64).Select(i => (i % 5) / 5f)];
+    private static readonly string Body = $$"""{"inputs": [{"name": "x", "shape": [1, 64], "datatype": "FP32", "data": [{{string.Join(",", Row.Select(v => v.ToString("R", CultureInfo.InvariantCulture)))}}]}]}""";
+
+    private static byte[] Model(int i) => DemoModels.CreateMlp(new MlpSpec { Seed = 500 + i });
+
+    private static float[] Expected(int i)
+    {
+        using var session = new InferenceSession(Model(i));
+        using var input = OrtValue.CreateTensorValueFromMemory(Row, [1, 64]);
+        using var options = new RunOptions();
+        using var outputs = session.Run(options, ["x"], [input], ["logits"]);
+        return outputs[0].GetTensorDataAsSpan<float>().ToArray();
+    }
+
+    private sealed class Node(SampleServerProcess process) : IDisposable
+    {
+        public SampleServerProcess Process { get; } = process;
+
+        public HttpClient Client { get; } = Create(process.Address);
+
+        private static HttpClient Create(Uri address)
+        {
+            var client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(60) };
+            client.DefaultRequestHeaders.Add("X-API-Key", SampleServerFactory.AdminKey);
+            return client;
+        }
+
+        public void Dispose()
+        {
+            Client.Dispose();
+            Process.Dispose();
+        }
+    }
+
+    private static Node Start(string dataDirectory, string connectionString, string clusterId) => new(SampleServerProcess.Start(dataDirectory,
+        "--ModelKit:DeployDemoModels=false",
+        "--ModelKit:Cache:MaxModels=3",
+        "--ModelKit:Deployments:Persist=false",
+        "--ModelKit:Registry:PostgreSql=" + connectionString,
+        "--ModelKit:Cluster:ConnectionString=" + connectionString,
+        "--ModelKit:Cluster:ClusterId=" + clusterId,
+        "--ModelKit:Cluster:AdvertisedAddress=127.0.0.1",
+        "--ModelKit:Cluster:NodePort=" + LocalProcesses.FreePort().ToString(CultureInfo.InvariantCulture),
+        "--ModelKit:Cluster:ProbeTimeout=00:00:01",
+        "--Logging:LogLevel:Default=Warning"));
+
+    private static async Task<float[]> InferAsync(Node node, int model)
+    {
+        var response = await node.Client.PostAsync($"/v2/models/mlp-{model}/infer", Json(Body));
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"mlp-{model} through {node.Process.Address}: {(int)response.StatusCode} {text}");
+        var output = JsonDocument.Parse(text).RootElement.GetProperty("outputs")[0];
+        return [.. output.GetProperty("data").EnumerateArray().Select(v => v.GetSingle())];
+    }
+
+    private static async Task RegisterAsync(Node node, int i)
+    {
+        await ExpectAsync(await node.Client.PostAsync("/api/v1/models", Json($$"""{"model_id": "mlp-{{i}}", "name": "MLP {{i}}", "framework": "onnx"}""")), HttpStatusCode.Created);
+        using var form = new MultipartFormDataContent();
+        var file = new ByteArrayContent(Model(i));
+        file.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        form.Add(file, "file", "model.onnx");
+        await ExpectAsync(await node.Client.PostAsync($"/api/v1/models/mlp-{i}/upload", form), HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task ThreeProcesses_OneKilledUnderLoad_EveryRequestSucceeds_ItsModelsArePlacedAgain_AndItRejoins()
+    {
+        using var dir = new TempDirectory();
+        string connectionString;
+        await using (var source = await database.CreateDatabaseAsync()) connectionString = source.ConnectionString;
+        var clusterId = "proc-" + Guid.NewGuid().ToString("N")[..8];
+        var nodes = new List<Node>();
+        try
+        {
+            for (var n = 0; n < 3; n++) nodes.Add(Start(dir.Path, connectionString, clusterId));
+            foreach (var node in nodes) await node.Process.WaitUntilListeningAsync(node.Client);
+
+            var expected = new float[Models][];
+            for (var i = 0; i < Models; i++)
+            {
+                await RegisterAsync(nodes[0], i);
+                expected[i] = Expected(i);
+            }
+
+            foreach (var node in nodes)
+            {
+                for (var i = 0; i < Models; i++) Assert.Equal(expected[i], await InferAsync(node, i));
+            }
+
+            // Load through the two nodes that stay, while the third is killed.
+            var survivors = nodes.Take(2).ToArray();
+            using var stop = new CancellationTokenSource();
+            var sent = 0;
+            var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
+            var load = Enumerable.Range(0, 4).Select(worker => Task.Run(async () =>
+            {
+                for (var k = worker; !stop.IsCancellationRequested; k++)
+                {
+                    var model = k % Models;
+                    try
+                    {
+                        Assert.Equal(expected[model], await InferAsync(survivors[k % 2], model));
+                    }
+                    catch (Exception ex)
+                    {
+                        failures.Enqueue(ex.Message);
+                    }
+
+                    Interlocked.Increment(ref sent);
+                }
+            })).ToArray();
+
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            nodes[2].Process.Kill();
+            await Task.Delay(TimeSpan.FromSeconds(10));
+            await stop.CancelAsync();
+            await Task.WhenAll(load);
+            Assert.True(failures.IsEmpty, $"{failures.Count} of {sent} requests failed after the kill: {string.Join(" | ", failures.Take(3))}");
+            Assert.True(sent > 50, $"only {sent} requests were sent");
+
+            // Every model still answers through both survivors, and the registry has all six.
+            foreach (var node in survivors)
+            {
+                for (var i = 0; i < Models; i++) Assert.Equal(expected[i], await InferAsync(node, i));
+            }
+
+            var list = await (await survivors[1].Client.GetAsync("/api/v1/models?page_size=100")).Content.ReadAsStringAsync();
+            for (var i = 0; i < Models; i++) Assert.Contains($"\"mlp-{i}\"", list, StringComparison.Ordinal);
+
+            // The killed node started again rejoins and serves every model.
+            nodes[2].Dispose();
+            nodes[2] = Start(dir.Path, connectionString, clusterId);
+            await nodes[2].Process.WaitUntilListeningAsync(nodes[2].Client);
+            for (var i = 0; i < Models; i++) Assert.Equal(expected[i], await InferAsync(nodes[2], i));
+        }
+        finally
+        {
+            foreach (var node in nodes) node.Dispose();
+        }
+    }
+}
