@@ -34,6 +34,7 @@ public static class ClusterModelKitBuilderExtensions
         Validate(options);
         builder.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(options));
         builder.Services.TryAddSingleton<ClusterDatabase>();
+        builder.Services.TryAddSingleton(sp => new ClusterMetrics(sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
         builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, ClusterSchemaStartup>();
         builder.Services.TryAddSingleton(sp => new ClusterModelRouter(
             sp.GetRequiredService<ModelRouter>(),
@@ -41,6 +42,7 @@ public static class ClusterModelKitBuilderExtensions
             sp.GetRequiredService<IGrainFactory>(),
             sp.GetRequiredService<ILocalSiloDetails>(),
             sp.GetRequiredService<IOptions<ModelKitClusterOptions>>(),
+            sp.GetRequiredService<ClusterMetrics>(),
             sp.GetService<TimeProvider>(),
             sp.GetService<Microsoft.Extensions.Logging.ILogger<ClusterModelRouter>>()));
         builder.Services.Replace(ServiceDescriptor.Singleton<IModelRouter>(sp => sp.GetRequiredService<ClusterModelRouter>()));

@@ -74,6 +74,22 @@ public sealed class ClusterProcessTests(PostgresServer database) : IClassFixture
         return [.. output.GetProperty("data").EnumerateArray().Select(v => v.GetSingle())];
     }
 
+    // The sum of a counter's series over the nodes' /metrics.
+    private static async Task<double> CounterAsync(IEnumerable<Node> nodes, string name)
+    {
+        var total = 0.0;
+        foreach (var node in nodes)
+        {
+            var text = await node.Client.GetStringAsync("/metrics");
+            foreach (var line in text.Split('\n').Where(l => l.StartsWith(name + "{", StringComparison.Ordinal) || l.StartsWith(name + " ", StringComparison.Ordinal)))
+            {
+                total += double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+            }
+        }
+
+        return total;
+    }
+
     private static async Task RegisterAsync(Node node, int i)
     {
         await ExpectAsync(await node.Client.PostAsync("/api/v1/models", Json($$"""{"model_id": "mlp-{{i}}", "name": "MLP {{i}}", "framework": "onnx"}""")), HttpStatusCode.Created);
@@ -139,6 +155,12 @@ public sealed class ClusterProcessTests(PostgresServer database) : IClassFixture
             await Task.WhenAll(load);
             Assert.True(failures.IsEmpty, $"{failures.Count} of {sent} requests failed after the kill: {string.Join(" | ", failures.Take(3))}");
             Assert.True(sent > 50, $"only {sent} requests were sent");
+
+            // Requests were forwarded between the nodes, and some forwards found the killed node gone and went on to another.
+            var forwarded = await CounterAsync(survivors, "modelkit_cluster_forwarded_total");
+            var retried = await CounterAsync(survivors, "modelkit_cluster_forward_failures_total");
+            Assert.True(forwarded > 0, "no request was forwarded");
+            Assert.True(retried > 0, $"none of {forwarded} forwarded requests met the killed node");
 
             // Every model still answers through both survivors, and the registry has all six.
             foreach (var node in survivors)

@@ -30,8 +30,9 @@ internal sealed partial class ClusterModelRouter : IModelRouter
 
     public ClusterModelRouter(
         ModelRouter local, DeploymentTable deployments, IGrainFactory grains, ILocalSiloDetails silo, IOptions<ModelKitClusterOptions> options,
-        TimeProvider? time = null, ILogger<ClusterModelRouter>? logger = null)
+        ClusterMetrics metrics, TimeProvider? time = null, ILogger<ClusterModelRouter>? logger = null)
     {
+        Metrics = metrics;
         _local = local;
         _deployments = deployments;
         _grains = grains;
@@ -45,6 +46,8 @@ internal sealed partial class ClusterModelRouter : IModelRouter
     public string Self => _silo.SiloAddress.ToParsableString();
 
     internal IGrainFactory Grains => _grains;
+
+    internal ClusterMetrics Metrics { get; }
 
     internal ModelKitClusterOptions Options => _options;
 

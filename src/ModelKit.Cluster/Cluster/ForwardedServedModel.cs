@@ -55,17 +55,20 @@ internal sealed class ForwardedServedModel(ClusterModelRouter router, string mod
             var holder = router.PickHolder(holders);
             ForwardedOutcome outcome;
             router.Started(holder);
+            router.Metrics.OnForwarded(ModelId);
             try
             {
                 outcome = await router.Grains.GetGrain<INodeGrain>(holder).InferAsync(request).WaitAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (IsNodeFailure(ex) && attempt < router.Options.ForwardAttempts)
             {
+                router.Metrics.OnForwardFailed(ModelId);
                 _holders = await router.DropHolderAsync(ModelId, holder, info.SizeBytes).ConfigureAwait(false);
                 continue;
             }
             catch (Exception ex) when (IsNodeFailure(ex))
             {
+                router.Metrics.OnForwardFailed(ModelId);
                 throw new ModelUnavailableException(
                     $"Model '{ModelId}' is held by other nodes of the cluster, and none answered after {attempt} attempts; retry.", ex);
             }

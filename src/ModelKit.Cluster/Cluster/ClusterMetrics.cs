@@ -1,0 +1,30 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using ModelKit.Diagnostics;
+
+namespace ModelKit.Cluster;
+
+/// <summary>
+/// The cluster's instruments, on ModelKit's meter (<see cref="ModelKitTelemetry.Name"/>): requests this node forwarded to
+/// another, and forwards that failed because the holder was gone (each then tried on the next holder).
+/// In Prometheus: <c>modelkit_cluster_forwarded_total</c> and <c>modelkit_cluster_forward_failures_total</c>.
+/// </summary>
+internal sealed class ClusterMetrics
+{
+    public const string Forwarded = "modelkit.cluster.forwarded";
+    public const string ForwardFailures = "modelkit.cluster.forward_failures";
+
+    private readonly Counter<long> _forwarded;
+    private readonly Counter<long> _failures;
+
+    public ClusterMetrics(IMeterFactory? meterFactory)
+    {
+        var meter = meterFactory?.Create(ModelKitTelemetry.Name) ?? new Meter(ModelKitTelemetry.Name);
+        _forwarded = meter.CreateCounter<long>(Forwarded, "{request}", "Requests this node forwarded to the node holding their model.");
+        _failures = meter.CreateCounter<long>(ForwardFailures, "{request}", "Forwards that failed because the holding node was gone or unreachable.");
+    }
+
+    public void OnForwarded(string modelId) => _forwarded.Add(1, new TagList { { ModelKitTelemetry.ModelTag, modelId } });
+
+    public void OnForwardFailed(string modelId) => _failures.Add(1, new TagList { { ModelKitTelemetry.ModelTag, modelId } });
+}
