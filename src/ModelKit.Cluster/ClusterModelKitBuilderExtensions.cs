@@ -46,6 +46,7 @@ public static class ClusterModelKitBuilderExtensions
             sp.GetService<TimeProvider>(),
             sp.GetService<Microsoft.Extensions.Logging.ILogger<ClusterModelRouter>>()));
         builder.Services.Replace(ServiceDescriptor.Singleton<IModelRouter>(sp => sp.GetRequiredService<ClusterModelRouter>()));
+        var nodePort = options.NodePort == 0 ? FreePort() : options.NodePort;
         builder.Services.AddOrleans(silo =>
         {
             silo.Configure<ClusterOptions>(o =>
@@ -56,9 +57,9 @@ public static class ClusterModelKitBuilderExtensions
             silo.Configure<EndpointOptions>(o =>
             {
                 if (options.AdvertisedAddress is { } address) o.AdvertisedIPAddress = IPAddress.Parse(address);
-                o.SiloPort = options.NodePort;
+                o.SiloPort = nodePort;
                 o.GatewayPort = 0; // no Orleans clients: requests come in through the nodes' own HTTP and gRPC
-                if (options.ListenOnAnyAddress) o.SiloListeningEndpoint = new IPEndPoint(IPAddress.Any, options.NodePort);
+                if (options.ListenOnAnyAddress) o.SiloListeningEndpoint = new IPEndPoint(IPAddress.Any, nodePort);
             });
             silo.Configure<ClusterMembershipOptions>(o =>
             {
@@ -81,6 +82,14 @@ public static class ClusterModelKitBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(configuration);
         return builder.AddCluster(o => configuration.Bind(o));
+    }
+
+    // A port free now (Orleans needs a number, not 0); another process may take it before the silo listens, and the start then fails.
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Any, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static void Validate(ModelKitClusterOptions options)

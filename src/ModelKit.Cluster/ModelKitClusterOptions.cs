@@ -18,7 +18,7 @@ public sealed class ModelKitClusterOptions
     /// <summary>The address the other nodes reach this node at (an IP address). Default: the machine's first non-loopback address, as Orleans picks it.</summary>
     public string? AdvertisedAddress { get; set; }
 
-    /// <summary>The TCP port for node-to-node traffic (Orleans' silo port). Default 11111; 0 takes a free one.</summary>
+    /// <summary>The TCP port for node-to-node traffic (Orleans' silo port). Default 11111; 0 takes one that is free when the node is configured.</summary>
     public int NodePort { get; set; } = 11111;
 
     /// <summary>Whether to listen for node-to-node traffic on every address rather than <see cref="AdvertisedAddress"/> only (containers, NAT). Default false.</summary>
