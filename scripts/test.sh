@@ -38,6 +38,12 @@ if ! has_postgres; then
   has_postgres || echo "note: PostgreSQL's server binaries are not installed and could not be installed; the PostgreSQL tests will fail" >&2
 fi
 
+# The deployment tests run deploy/nginx/modelkit.conf in Debian's nginx in front of two sample servers.
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+  apt_install nginx-light || true
+  command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || echo "note: nginx is not installed and could not be installed; DeployTests' nginx test will fail" >&2
+fi
+
 results="$root/TestResults"
 rm -rf "$results"
 dotnet test ModelKit.sln -c Release --blame-hang-timeout 5m --logger "trx" --logger "console;verbosity=normal" --results-directory "$results" "$@"

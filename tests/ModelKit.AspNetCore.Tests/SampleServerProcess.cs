@@ -24,16 +24,29 @@ internal sealed class SampleServerProcess : IDisposable
 
     public Uri Address { get; }
 
-    public static SampleServerProcess Start(string dataDirectory, params string[] settings)
+    public static SampleServerProcess Start(string dataDirectory, params string[] settings) =>
+        Start(dataDirectory, new Uri($"http://127.0.0.1:{LocalProcesses.FreePort()}"), passUrls: true, settings);
+
+    /// <summary>
+    /// Starts the server answering at <paramref name="address"/>: given to it as <c>--urls</c>, or (not
+    /// <paramref name="passUrls"/>) already in <paramref name="settings"/>, such as Kestrel endpoints.
+    /// </summary>
+    public static SampleServerProcess Start(string dataDirectory, Uri address, bool passUrls, params string[] settings)
     {
-        var address = new Uri($"http://127.0.0.1:{LocalProcesses.FreePort()}");
         var start = new ProcessStartInfo("dotnet")
         {
             WorkingDirectory = Path.GetDirectoryName(typeof(Program).Assembly.Location)!,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        foreach (var arg in new[] { typeof(Program).Assembly.Location, "--urls", address.ToString(), "--ModelKit:DataDirectory=" + dataDirectory, "--ModelKit:ServeMiniLm=false" }) start.ArgumentList.Add(arg);
+        start.ArgumentList.Add(typeof(Program).Assembly.Location);
+        if (passUrls)
+        {
+            start.ArgumentList.Add("--urls");
+            start.ArgumentList.Add(address.ToString());
+        }
+
+        foreach (var arg in new[] { "--ModelKit:DataDirectory=" + dataDirectory, "--ModelKit:ServeMiniLm=false" }) start.ArgumentList.Add(arg);
         foreach (var setting in settings) start.ArgumentList.Add(setting);
         var process = Process.Start(start)!;
         var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
