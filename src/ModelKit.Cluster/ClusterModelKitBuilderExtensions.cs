@@ -46,6 +46,7 @@ public static class ClusterModelKitBuilderExtensions
             sp.GetService<TimeProvider>(),
             sp.GetService<Microsoft.Extensions.Logging.ILogger<ClusterModelRouter>>()));
         builder.Services.Replace(ServiceDescriptor.Singleton<IModelRouter>(sp => sp.GetRequiredService<ClusterModelRouter>()));
+        builder.Services.AddSingleton<ModelKit.Registry.IArtifactPeerSource, ClusterArtifactSource>();
         var nodePort = options.NodePort == 0 ? FreePort() : options.NodePort;
         builder.Services.AddOrleans(silo =>
         {
@@ -67,6 +68,9 @@ public static class ClusterModelKitBuilderExtensions
                 o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(Math.Max(2, options.ProbeTimeout.TotalSeconds));
                 o.TableRefreshTimeout = TimeSpan.FromSeconds(Math.Max(1, options.ProbeTimeout.TotalSeconds / 2));
             });
+            // A forwarded request waits as long as the holder's own timeout lets it run; a dead holder's calls fail when
+            // membership declares it dead, not on this timeout.
+            silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromMinutes(10));
             silo.UseAdoNetClustering(o =>
             {
                 o.Invariant = "Npgsql";

@@ -99,4 +99,13 @@ internal static partial class Log
 
     [LoggerMessage(50, LogLevel.Warning, "The model registry's database is unavailable (while trying to {Operation}); the request is answered REGISTRY_UNAVAILABLE.")]
     public static partial void RegistryUnavailable(ILogger logger, string operation, Exception exception);
+
+    [LoggerMessage(51, LogLevel.Information, "Fetched content {Sha256} ({Bytes} bytes) from {Source}.")]
+    public static partial void ArtifactFetched(ILogger logger, string sha256, string source, long bytes);
+
+    [LoggerMessage(52, LogLevel.Warning, "Content {Sha256} from {Source} was rejected: {Bytes} bytes read, {Expected} recorded, or its sha256 differs.")]
+    public static partial void ArtifactFetchRejected(ILogger logger, string sha256, string source, long bytes, long expected);
+
+    [LoggerMessage(53, LogLevel.Warning, "Content {Sha256} could not be fetched from {Source}: {Reason}")]
+    public static partial void ArtifactFetchFailed(ILogger logger, string sha256, string source, string reason);
 }

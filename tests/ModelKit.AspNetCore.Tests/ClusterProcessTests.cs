@@ -11,7 +11,7 @@ namespace ModelKit.Tests;
 
 /// <summary>
 /// Three sample-server processes as one cluster on loopback (ModelKit:Cluster, membership and registry in one PostgreSQL
-/// database, one shared data directory), six models and room for three in each node's cache (so two nodes still hold all six): every model answers through
+/// database, a data directory each: a node fetches the files of the models it is given from the node that has them), six models and room for three in each node's cache (so two nodes still hold all six): every model answers through
 /// every node with ONNX Runtime's own answer; one node killed with SIGKILL under load, and every request still succeeds
 /// (forwarded requests try the next holder), its models are placed again, the registry has lost nothing; the node
 /// started again rejoins and serves every model too.
@@ -74,6 +74,10 @@ public sealed class ClusterProcessTests(PostgresServer database) : IClassFixture
         return [.. output.GetProperty("data").EnumerateArray().Select(v => v.GetSingle())];
     }
 
+    // The models (mlp-i) that have a series of the metric in a /metrics text.
+    private static HashSet<int> ModelsIn(string metrics, string name) =>
+        [.. Enumerable.Range(0, Models).Where(i => metrics.Split('\n').Any(l => l.StartsWith(name + "{", StringComparison.Ordinal) && l.Contains($"model=\"mlp-{i}\"", StringComparison.Ordinal)))];
+
     // The sum of a counter's series over the nodes' /metrics.
     private static async Task<double> CounterAsync(IEnumerable<Node> nodes, string name)
     {
@@ -110,7 +114,7 @@ public sealed class ClusterProcessTests(PostgresServer database) : IClassFixture
         var nodes = new List<Node>();
         try
         {
-            for (var n = 0; n < 3; n++) nodes.Add(Start(dir.Path, connectionString, clusterId));
+            for (var n = 0; n < 3; n++) nodes.Add(Start(dir.Combine($"node-{n}"), connectionString, clusterId));
             foreach (var node in nodes) await node.Process.WaitUntilListeningAsync(node.Client);
 
             var expected = new float[Models][];
@@ -125,8 +129,24 @@ public sealed class ClusterProcessTests(PostgresServer database) : IClassFixture
                 for (var i = 0; i < Models; i++) Assert.Equal(expected[i], await InferAsync(node, i));
             }
 
+            // Who holds what, from the nodes' own metrics: every node was asked for every model, so a node holds the models it
+            // did not forward. The node to kill holds a model that another node forwards to it.
+            var held = new List<HashSet<int>>();
+            var forwardedBy = new List<HashSet<int>>();
+            foreach (var node in nodes)
+            {
+                forwardedBy.Add(ModelsIn(await node.Client.GetStringAsync("/metrics"), "modelkit_cluster_forwarded_total"));
+                held.Add([.. Enumerable.Range(0, Models).Where(i => !forwardedBy[^1].Contains(i))]);
+            }
+
+            Assert.True(Models == held.Sum(h => h.Count) && Models == held.SelectMany(h => h).Distinct().Count(),
+                "each model should be held by exactly one node:\n" + string.Join("\n", held.Select((h, n) => $"node {n} holds {string.Join(",", h)}")));
+            // Not node 0: the models were uploaded through it, and its data directory has the only copy of the files of the
+            // models it holds itself (the others fetched only what they hold).
+            var victim = Enumerable.Range(1, 2).First(v => held[v].Any(m => Enumerable.Range(0, 3).Any(o => o != v && forwardedBy[o].Contains(m))));
+
             // Load through the two nodes that stay, while the third is killed.
-            var survivors = nodes.Take(2).ToArray();
+            var survivors = nodes.Where((_, n) => n != victim).ToArray();
             using var stop = new CancellationTokenSource();
             var sent = 0;
             var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
@@ -149,7 +169,7 @@ public sealed class ClusterProcessTests(PostgresServer database) : IClassFixture
             })).ToArray();
 
             await Task.Delay(TimeSpan.FromSeconds(2));
-            nodes[2].Process.Kill();
+            nodes[victim].Process.Kill();
             await Task.Delay(TimeSpan.FromSeconds(10));
             await stop.CancelAsync();
             await Task.WhenAll(load);
@@ -171,11 +191,12 @@ public sealed class ClusterProcessTests(PostgresServer database) : IClassFixture
             var list = await (await survivors[1].Client.GetAsync("/api/v1/models?page_size=100")).Content.ReadAsStringAsync();
             for (var i = 0; i < Models; i++) Assert.Contains($"\"mlp-{i}\"", list, StringComparison.Ordinal);
 
-            // The killed node started again rejoins and serves every model.
-            nodes[2].Dispose();
-            nodes[2] = Start(dir.Path, connectionString, clusterId);
-            await nodes[2].Process.WaitUntilListeningAsync(nodes[2].Client);
-            for (var i = 0; i < Models; i++) Assert.Equal(expected[i], await InferAsync(nodes[2], i));
+            // The killed node started again rejoins and serves every model, forwarding those the others hold.
+            nodes[victim].Dispose();
+            nodes[victim] = Start(dir.Combine($"node-{victim}"), connectionString, clusterId);
+            await nodes[victim].Process.WaitUntilListeningAsync(nodes[victim].Client);
+            for (var i = 0; i < Models; i++) Assert.Equal(expected[i], await InferAsync(nodes[victim], i));
+            Assert.True(await CounterAsync([nodes[victim]], "modelkit_cluster_forwarded_total") > 0, "the restarted node forwarded nothing: it did not rejoin the cluster");
         }
         finally
         {

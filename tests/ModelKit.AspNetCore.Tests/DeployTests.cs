@@ -115,6 +115,7 @@ public sealed partial class DeployTests
             {
                 [_, "Cluster", var option] => typeof(ModelKitClusterOptions).GetProperty(option) is not null,
                 [_, "Cache", var option] => typeof(ModelCacheOptions).GetProperty(option) is not null,
+                [_, "Deployments", var option] => typeof(ModelKit.Deployments.DeploymentOptions).GetProperty(option) is not null,
                 [_, "Registry", "PostgreSql"] => File.ReadAllText(Path.Combine(RepositoryRoot.Path, "samples", "ModelKit.SampleServer", "Program.cs")).Contains("\"ModelKit:Registry:PostgreSql\"", StringComparison.Ordinal),
                 [_, var option] => typeof(ModelKitOptions).GetProperty(option) is not null,
                 _ => false,
@@ -153,7 +154,7 @@ public sealed partial class DeployTests
         await server.WaitUntilServingAsync(client, "demo-mlp");
 
         var container = Container(manifests);
-        foreach (var probe in new[] { "livenessProbe", "readinessProbe" })
+        foreach (var probe in new[] { "startupProbe", "livenessProbe", "readinessProbe" })
         {
             var get = Map(container, probe, "httpGet");
             Assert.Equal("http", Scalar(get, "port"));
@@ -221,11 +222,12 @@ public sealed partial class DeployTests
             var body = $$"""{"input_data": [[{{string.Join(",", Enumerable.Repeat("0.5", 64))}}]]}""";
             for (var attempt = 0; ; attempt++)
             {
+                Assert.True(attempt < 100, "nginx did not pass /health/live through within 10 s");
                 try
                 {
                     if ((await client.GetAsync("/health/live")).IsSuccessStatusCode) break;
                 }
-                catch (HttpRequestException) when (attempt < 100)
+                catch (HttpRequestException)
                 {
                 }
 

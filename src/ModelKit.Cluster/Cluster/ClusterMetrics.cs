@@ -5,8 +5,9 @@ using ModelKit.Diagnostics;
 namespace ModelKit.Cluster;
 
 /// <summary>
-/// The cluster's instruments, on ModelKit's meter (<see cref="ModelKitTelemetry.Name"/>): requests this node forwarded to
-/// another, and forwards that failed because the holder was gone (each then tried on the next holder).
+/// The cluster's instruments, on ModelKit's meter (<see cref="ModelKitTelemetry.Name"/>): forward attempts from this node
+/// to another (a retried request counts once per attempt), and attempts that failed because the holder was gone or could
+/// not serve the model (each then tried on the next holder, or here).
 /// In Prometheus: <c>modelkit_cluster_forwarded_total</c> and <c>modelkit_cluster_forward_failures_total</c>.
 /// </summary>
 internal sealed class ClusterMetrics

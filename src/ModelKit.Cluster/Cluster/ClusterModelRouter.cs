@@ -55,7 +55,13 @@ internal sealed partial class ClusterModelRouter : IModelRouter
 
     public ValueTask<IServedModel> ResolveAsync(string modelId, string? version = null, CancellationToken cancellationToken = default)
     {
-        if (string.IsNullOrEmpty(modelId) || _deployments.FindActive(modelId) is not null) return _local.ResolveAsync(modelId, version, cancellationToken);
+        // A deployment running here serves its model here (as the local router decides: running, and the version asked for).
+        if (string.IsNullOrEmpty(modelId)
+            || _deployments.FindActive(modelId) is { State: DeploymentState.Running, Runtime: { } deployed } && (version is null || version == deployed.Version))
+        {
+            return _local.ResolveAsync(modelId, version, cancellationToken);
+        }
+
         if (_routes.TryGetValue((modelId, version), out var route) && _time.GetTimestamp() < route.ValidUntil)
         {
             return route.Forwarded is { } forwarded ? new ValueTask<IServedModel>(forwarded) : _local.ResolveAsync(modelId, version, cancellationToken);
@@ -138,6 +144,11 @@ internal sealed partial class ClusterModelRouter : IModelRouter
 
     // Forwarded: null when the model is served on this node. ValidUntil: a timestamp of the router's TimeProvider.
     private sealed record Route(ForwardedServedModel? Forwarded, string[] Holders, long ValidUntil = 0);
+
+    internal void LogHolderFailed(string modelId, string holder, string code, string? reason) => LogHolder(_logger, modelId, holder, code, reason ?? string.Empty);
+
+    [LoggerMessage(2, LogLevel.Warning, "Node {Holder} could not serve model {ModelId} ({Code}: {Reason}); trying another.")]
+    private static partial void LogHolder(ILogger logger, string modelId, string holder, string code, string reason);
 
     [LoggerMessage(1, LogLevel.Warning, "The cluster's placement could not be asked about model {ModelId} ({Reason}); serving it on this node.")]
     private static partial void LogPlacementUnavailable(ILogger logger, string modelId, string reason);

@@ -1,4 +1,5 @@
 using ModelKit.Caching;
+using ModelKit.Inference;
 using ModelKit.Registry;
 using ModelKit.Scheduling;
 using ModelKit.Serving;
@@ -11,10 +12,12 @@ namespace ModelKit.Cluster;
 /// <summary>
 /// A model that another node holds, as this node serves it: the signature and version come from the registry (so the
 /// request is checked here, with the same errors), and each request goes over the cluster to a holder's
-/// <see cref="INodeGrain"/>. A holder that does not answer (its node died or left) is dropped from the placement and the
-/// request is tried on the next holder, up to <see cref="ModelKitClusterOptions.ForwardAttempts"/> times; a ModelKit
-/// error from the holder (invalid input, queue full, …) is the request's answer, not tried again. What cannot travel as
-/// bytes (string tensors), streaming and leases are served on this node.
+/// <see cref="INodeGrain"/>. A holder that is gone (its node died or left) or cannot run the model (its files, memory or
+/// device: MODEL_UNAVAILABLE, INSUFFICIENT_RESOURCES, DEVICE_UNAVAILABLE) is dropped from the placement and the request
+/// is tried on the next holder, up to <see cref="ModelKitClusterOptions.ForwardAttempts"/> times, then served here; any
+/// other ModelKit error from the holder (queue full, timeout, …) is the request's answer. Inputs are checked against the
+/// signature here, before they travel. What cannot travel as bytes (string tensors), streaming and leases are served on
+/// this node.
 /// </summary>
 internal sealed class ForwardedServedModel(ClusterModelRouter router, string modelId, string? requestedVersion, ModelVersionInfo info, string[] holders) : IServedModel
 {
@@ -42,8 +45,10 @@ internal sealed class ForwardedServedModel(ClusterModelRouter router, string mod
         IReadOnlyDictionary<string, Tensor> inputs, RequestPriority? priority = null, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(inputs);
+        if (info.Signature is { } signature) InputValidator.Validate(ModelId, signature, inputs); // refused here, before anything travels
         if (inputs.Values.Any(t => !ForwardedTensor.CanForward(t))) return await (await LocalAsync(cancellationToken).ConfigureAwait(false)).InferAsync(inputs, priority, timeout, cancellationToken).ConfigureAwait(false);
-        var request = new ForwardedInference(ModelId, requestedVersion, ForwardedTensor.FromAll(inputs), (int?)priority, timeout);
+        // The version resolved here, so that the answer's version is the one that ran even while the default changes.
+        var request = new ForwardedInference(ModelId, info.Version, ForwardedTensor.FromAll(inputs), (int?)priority, timeout);
         for (var attempt = 1; ; attempt++)
         {
             var holders = _holders;
@@ -60,25 +65,28 @@ internal sealed class ForwardedServedModel(ClusterModelRouter router, string mod
             {
                 outcome = await router.Grains.GetGrain<INodeGrain>(holder).InferAsync(request).WaitAsync(cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception ex) when (IsNodeFailure(ex) && attempt < router.Options.ForwardAttempts)
-            {
-                router.Metrics.OnForwardFailed(ModelId);
-                _holders = await router.DropHolderAsync(ModelId, holder, info.SizeBytes).ConfigureAwait(false);
-                continue;
-            }
             catch (Exception ex) when (IsNodeFailure(ex))
             {
-                router.Metrics.OnForwardFailed(ModelId);
-                throw new ModelUnavailableException(
-                    $"Model '{ModelId}' is held by other nodes of the cluster, and none answered after {attempt} attempts; retry.", ex);
+                outcome = new ForwardedOutcome(null, NodeGone, ex.Message, null);
             }
             finally
             {
                 router.Finished(holder);
             }
 
-            if (outcome.ErrorCode is { } code) throw ForwardedError.From(code, outcome.ErrorMessage ?? code, outcome.RetryAfter);
-            return ForwardedTensor.ToAll(outcome.Outputs!);
+            if (outcome.ErrorCode is null) return ForwardedTensor.ToAll(outcome.Outputs!);
+            if (!CannotServeThere(outcome.ErrorCode)) throw ForwardedError.From(outcome.ErrorCode, outcome.ErrorMessage ?? outcome.ErrorCode, outcome.RetryAfter);
+
+            // The holder is gone, or cannot serve the model (its files, memory or device): the request did not run there.
+            // Drop it and try the next holder; after the last attempt, serve it here rather than not at all.
+            router.Metrics.OnForwardFailed(ModelId);
+            router.LogHolderFailed(ModelId, holder, outcome.ErrorCode, outcome.ErrorMessage);
+            if (attempt >= router.Options.ForwardAttempts)
+            {
+                return await (await LocalAsync(cancellationToken).ConfigureAwait(false)).InferAsync(inputs, priority, timeout, cancellationToken).ConfigureAwait(false);
+            }
+
+            _holders = await router.DropHolderAsync(ModelId, holder, info.SizeBytes).ConfigureAwait(false);
         }
     }
 
@@ -99,7 +107,16 @@ internal sealed class ForwardedServedModel(ClusterModelRouter router, string mod
 
     private ValueTask<IServedModel> LocalAsync(CancellationToken cancellationToken) => router.Local.ResolveAsync(ModelId, requestedVersion, cancellationToken);
 
-    // A node gone or unreachable, as opposed to an answer: the request never ran there, or its answer is lost.
+    // Not a ModelKit code: the holder's node is gone or unreachable.
+    private const string NodeGone = "NODE_GONE";
+
+    // A node gone or unreachable, as opposed to an answer: the request never ran there, or its answer is lost. A timeout
+    // is not one of these (a slow holder is still running the request; Orleans' response timeout is set above any
+    // inference timeout, and a dead node's outstanding calls fail once membership declares it dead).
     private static bool IsNodeFailure(Exception exception) =>
-        exception is SiloUnavailableException or OrleansMessageRejectionException or ConnectionFailedException or TimeoutException;
+        exception is SiloUnavailableException or OrleansMessageRejectionException or ConnectionFailedException;
+
+    // Answers that say the holder could not run the model at all, so that another node may.
+    private static bool CannotServeThere(string code) =>
+        code is NodeGone or ModelKitErrorCodes.ModelUnavailable or ModelKitErrorCodes.InsufficientResources or ModelKitErrorCodes.DeviceUnavailable;
 }

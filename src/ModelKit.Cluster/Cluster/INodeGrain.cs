@@ -11,6 +11,14 @@ internal interface INodeGrain : IGrainWithStringKey
     [Alias("infer")]
     Task<ForwardedOutcome> InferAsync(ForwardedInference request, GrainCancellationToken? cancellation = null);
 
+    /// <summary>Whether this node's data directory has the file with content <paramref name="sha256"/>.</summary>
+    [Alias("has-content")]
+    Task<bool> HasContentAsync(string sha256);
+
+    /// <summary>Up to <paramref name="count"/> bytes of that file from <paramref name="offset"/> (fewer at its end, none past it); null when this node does not have it.</summary>
+    [Alias("read-content")]
+    Task<byte[]?> ReadContentAsync(string sha256, long offset, int count);
+
     /// <summary>This node's cache and queues.</summary>
     [Alias("load")]
     Task<NodeLoad> GetLoadAsync();

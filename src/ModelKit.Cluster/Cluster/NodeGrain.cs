@@ -11,18 +11,32 @@ namespace ModelKit.Cluster;
 /// </summary>
 [NodePlacement]
 [Reentrant]
-internal sealed class NodeGrain(ModelRouter router, IModelCache cache) : Grain, INodeGrain
+internal sealed partial class NodeGrain(ModelRouter router, IModelCache cache, Registry.ModelRegistry registry, Microsoft.Extensions.Logging.ILogger<NodeGrain> logger) : Grain, INodeGrain
 {
+    /// <summary>The most bytes one <see cref="ReadContentAsync"/> returns.</summary>
+    public const int MaxReadBytes = 1 << 20;
+
     public async Task<ForwardedOutcome> InferAsync(ForwardedInference request, GrainCancellationToken? cancellation = null)
     {
         ArgumentNullException.ThrowIfNull(request);
         var token = cancellation?.CancellationToken ?? CancellationToken.None;
         try
         {
-            var model = await router.ResolveAsync(request.ModelId, request.Version, token).ConfigureAwait(true);
-            var outputs = await model.InferAsync(
-                ForwardedTensor.ToAll(request.Inputs), (Scheduling.RequestPriority?)request.Priority, request.Timeout, token).ConfigureAwait(ConfigureAwaitOptions.ContinueOnCapturedContext);
-            return new ForwardedOutcome(ForwardedTensor.FromAll(outputs), null, null, null);
+            var inputs = ForwardedTensor.ToAll(request.Inputs);
+            for (var attempt = 0; ; attempt++)
+            {
+                var model = await router.ResolveAsync(request.ModelId, request.Version, token).ConfigureAwait(true);
+                try
+                {
+                    var outputs = await model.InferAsync(inputs, (Scheduling.RequestPriority?)request.Priority, request.Timeout, token)
+                        .ConfigureAwait(ConfigureAwaitOptions.ContinueOnCapturedContext);
+                    return new ForwardedOutcome(ForwardedTensor.FromAll(outputs), null, null, null);
+                }
+                catch (ModelKitConflictException) when (attempt == 0)
+                {
+                    // Withdrawn while the request was handed over (a rolling update, an eviction): resolve again, once.
+                }
+            }
         }
         catch (ModelKitException ex)
         {
@@ -32,6 +46,32 @@ internal sealed class NodeGrain(ModelRouter router, IModelCache cache) : Grain, 
                 RegistryUnavailableException unavailable => unavailable.RetryAfter,
                 _ => null,
             });
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // A fault of this node, not the request's: the asking node answers INFERENCE_FAILED; the log here has it.
+            LogForwardedFailed(logger, request.ModelId, ex);
+            return new ForwardedOutcome(null, ModelKitErrorCodes.InferenceFailed, $"Model '{request.ModelId}' failed on the node holding it; its log has the details.", null);
+        }
+    }
+
+    public Task<bool> HasContentAsync(string sha256) => Task.FromResult(registry.FindStoredContent(sha256) is not null);
+
+    public async Task<byte[]?> ReadContentAsync(string sha256, long offset, int count)
+    {
+        if (registry.FindStoredContent(sha256) is not { } path || offset < 0 || count is < 1 or > MaxReadBytes) return null;
+        try
+        {
+            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, useAsync: true);
+            if (offset >= file.Length) return [];
+            file.Position = offset;
+            var buffer = new byte[(int)Math.Min(count, file.Length - offset)];
+            await file.ReadExactlyAsync(buffer).ConfigureAwait(true);
+            return buffer;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null; // deleted meanwhile: the asking node tries another copy
         }
     }
 
@@ -43,4 +83,7 @@ internal sealed class NodeGrain(ModelRouter router, IModelCache cache) : Grain, 
         var loaded = stats.Entries.Select(e => e.Key.ModelId).Distinct(StringComparer.Ordinal).ToArray();
         return Task.FromResult(new NodeLoad(this.GetPrimaryKeyString(), stats.MemoryLimitBytes, stats.MemoryBytes, queued, loaded, stats.MaxModels));
     }
+
+    [Microsoft.Extensions.Logging.LoggerMessage(1, Microsoft.Extensions.Logging.LogLevel.Error, "A request for model {ModelId} forwarded from another node failed here.")]
+    private static partial void LogForwardedFailed(Microsoft.Extensions.Logging.ILogger logger, string modelId, Exception exception);
 }

@@ -16,6 +16,15 @@ internal sealed partial class PlacementGrain(
     IClusterMembershipService membership, IOptions<ModelKitClusterOptions> options, ILogger<PlacementGrain> logger) : Grain, IPlacementGrain
 {
     private static readonly TimeSpan LoadTimeout = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan LoadCacheInterval = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan SilentNodeBackoff = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan DroppedNodeBackoff = TimeSpan.FromSeconds(30);
+    // Loads asked recently (a placement burst asks each node once), nodes that did not answer (not asked again for a
+    // while, so that one silent node does not hold every placement up), and holders dropped per model (not chosen again
+    // for that model for a while: they could not serve it).
+    private readonly Dictionary<string, (NodeLoad Load, DateTime At)> _loads = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DateTime> _silent = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string ModelId, string Silo), DateTime> _dropped = [];
     private readonly Dictionary<string, List<string>> _holders = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _sizes = new(StringComparer.Ordinal);
 
@@ -45,6 +54,8 @@ internal sealed partial class PlacementGrain(
     public Task<string[]> DropHolderAsync(string modelId, string silo, long sizeBytes)
     {
         if (_holders.TryGetValue(modelId, out var holders) && holders.Remove(silo)) LogDropped(logger, modelId, silo);
+        _dropped[(modelId, silo)] = DateTime.UtcNow + DroppedNodeBackoff;
+        _loads.Remove(silo);
         return GetHoldersAsync(modelId, sizeBytes);
     }
 
@@ -53,7 +64,9 @@ internal sealed partial class PlacementGrain(
 
     private async Task PlaceAsync(string modelId, List<string> holders, int wanted, HashSet<string> active)
     {
-        var candidates = await LoadsAsync(active.Where(s => !holders.Contains(s))).ConfigureAwait(ConfigureAwaitOptions.ContinueOnCapturedContext);
+        var now = DateTime.UtcNow;
+        var candidates = await LoadsAsync(active.Where(s => !holders.Contains(s) && !(_dropped.TryGetValue((modelId, s), out var until) && until > now)))
+            .ConfigureAwait(ConfigureAwaitOptions.ContinueOnCapturedContext);
         var placedBytes = new Dictionary<string, long>(StringComparer.Ordinal);
         var placedModels = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var (model, on) in _holders)
@@ -90,20 +103,32 @@ internal sealed partial class PlacementGrain(
 
     private async Task<List<NodeLoad>> LoadsAsync(IEnumerable<string> silos)
     {
-        var asks = silos.Select(async silo =>
+        var now = DateTime.UtcNow;
+        var result = new List<NodeLoad>();
+        var asked = new List<(string Silo, Task<NodeLoad> Load)>();
+        foreach (var silo in silos)
+        {
+            if (_loads.TryGetValue(silo, out var known) && now - known.At < LoadCacheInterval) result.Add(known.Load);
+            else if (!(_silent.TryGetValue(silo, out var since) && now - since < SilentNodeBackoff)) asked.Add((silo, GrainFactory.GetGrain<INodeGrain>(silo).GetLoadAsync().WaitAsync(LoadTimeout)));
+        }
+
+        foreach (var (silo, load) in asked)
         {
             try
             {
-                return await GrainFactory.GetGrain<INodeGrain>(silo).GetLoadAsync().WaitAsync(LoadTimeout).ConfigureAwait(ConfigureAwaitOptions.ContinueOnCapturedContext);
+                var answer = await load.ConfigureAwait(ConfigureAwaitOptions.ContinueOnCapturedContext);
+                _loads[silo] = (answer, DateTime.UtcNow);
+                _silent.Remove(silo);
+                result.Add(answer);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
+                _silent[silo] = DateTime.UtcNow;
                 LogNoLoad(logger, silo, ex.Message);
-                return null;
             }
-        }).ToList();
-        var loads = await Task.WhenAll(asks).ConfigureAwait(ConfigureAwaitOptions.ContinueOnCapturedContext);
-        return [.. loads.OfType<NodeLoad>()];
+        }
+
+        return result;
     }
 
     [LoggerMessage(1, LogLevel.Information, "Placed model {ModelId} on node {Silo} ({FreeBytes} bytes and {FreeSlots} models free, {Queued} requests queued).")]

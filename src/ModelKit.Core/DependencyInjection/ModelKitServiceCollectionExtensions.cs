@@ -50,7 +50,8 @@ public static class ModelKitServiceCollectionExtensions
             sp.GetServices<ModelKit.Backends.IInferenceBackend>(),
             sp.GetServices<IModelUsageGuard>(),
             sp.GetService<TimeProvider>(),
-            sp.GetService<Microsoft.Extensions.Logging.ILogger<ModelRegistry>>()));
+            sp.GetService<Microsoft.Extensions.Logging.ILogger<ModelRegistry>>(),
+            sp.GetServices<IArtifactPeerSource>()));
         services.TryAddSingleton<IModelRegistry>(sp => sp.GetRequiredService<ModelRegistry>());
         services.TryAddSingleton<DeploymentTable>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IModelUsageGuard, DeploymentTable>(sp => sp.GetRequiredService<DeploymentTable>()));
@@ -149,6 +150,17 @@ public static class ModelKitServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.Configure(configure);
+        return builder;
+    }
+
+    /// <summary>
+    /// Lets the registry fetch files this node lacks from <paramref name="directory"/>, a ModelKit data directory (or a
+    /// mirror of its <c>blobs/</c>) on a file system the nodes share: by sha256, kept only when the content matches.
+    /// </summary>
+    public static IModelKitBuilder AddArtifactDirectory(this IModelKitBuilder builder, string directory)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddSingleton<IArtifactPeerSource>(new DirectoryArtifactSource(directory));
         return builder;
     }
 

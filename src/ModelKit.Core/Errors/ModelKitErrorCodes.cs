@@ -60,8 +60,8 @@ public static class ModelKitErrorCodes
     /// <summary>A downloaded file did not match the hash or size its source published; nothing was registered.</summary>
     public const string IntegrityCheckFailed = "INTEGRITY_CHECK_FAILED";
     /// <summary>
-    /// The registry's metadata store (its database) cannot be reached now; nothing was changed and the request may be
-    /// sent again later (503, with Retry-After). Models already loaded keep serving.
+    /// The registry's metadata store (its database) cannot be reached now (503, with Retry-After): send the request again
+    /// later (after a change, read first: a commit cut off midway has an unknown outcome). Models already loaded keep serving.
     /// </summary>
     public const string RegistryUnavailable = "REGISTRY_UNAVAILABLE";
 }

@@ -40,7 +40,7 @@ internal sealed class ArtifactIngestPipeline
     /// <summary>Stores <paramref name="files"/> (checked names, primary first) as a version of <paramref name="model"/>; returns its label.</summary>
     public async Task<string> IngestAsync(ModelInfo model, string? version, IReadOnlyList<ArtifactSource> files, CancellationToken cancellationToken)
     {
-        using var upload = UploadWorkspace.Create(_artifacts.TempDirectory);
+        using var upload = UploadWorkspace.Create(_artifacts.TempDirectory, _artifacts.DataDirectoryId);
         var label = await _store.TryReserveVersionAsync(model.Id, version, upload.Token, _timeProvider.GetUtcNow(), cancellationToken).ConfigureAwait(false)
             ?? throw (version is null
                 ? new ModelNotFoundException($"Model '{model.Id}' does not exist.")

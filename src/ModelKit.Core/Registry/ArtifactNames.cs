@@ -77,6 +77,12 @@ internal static class ArtifactNames
         return ordered;
     }
 
+    /// <summary>Lowercase hex digits.</summary>
+    public static readonly System.Buffers.SearchValues<char> LowerHex = System.Buffers.SearchValues.Create("0123456789abcdef");
+
+    /// <summary>Whether <paramref name="value"/> is a sha256 as the registry records it: 64 lowercase hex digits.</summary>
+    public static bool IsSha256(string? value) => value is { Length: 64 } && value.AsSpan().IndexOfAnyExcept(LowerHex) < 0;
+
     /// <summary>Whether <paramref name="name"/> may name a version's file (relative, '/' between folders, no '..', backslashes or control characters).</summary>
     public static bool IsAllowed(string? name) => !string.IsNullOrWhiteSpace(name) && IsValid(name);
 

@@ -21,8 +21,11 @@ internal sealed class ArtifactStore
     // Blobs hashed since start, by sha256: true when the content matched (verified), false when it did not (corrupt).
     private readonly ConcurrentDictionary<string, bool> _checked = new(StringComparer.Ordinal);
 
-    public ArtifactStore(string dataDirectory, ILogger logger)
+    private readonly IReadOnlyList<IArtifactPeerSource> _sources;
+
+    public ArtifactStore(string dataDirectory, ILogger logger, IReadOnlyList<IArtifactPeerSource>? sources = null)
     {
+        _sources = sources ?? [];
         _blobRoot = Path.Combine(dataDirectory, "blobs", "sha256");
         _versionRoot = Path.Combine(dataDirectory, "versions");
         TempDirectory = Path.Combine(dataDirectory, "tmp");
@@ -30,7 +33,14 @@ internal sealed class ArtifactStore
         Directory.CreateDirectory(_blobRoot);
         Directory.CreateDirectory(_versionRoot);
         Directory.CreateDirectory(TempDirectory);
+        DataDirectoryId = ReadOrCreateId(Path.Combine(dataDirectory, "data-directory-id"));
     }
+
+    /// <summary>
+    /// This data directory's id (12 hex digits, in the file <c>data-directory-id</c>, made on first use): the start of
+    /// the tokens of the uploads it receives.
+    /// </summary>
+    public string DataDirectoryId { get; }
 
     /// <summary>Where uploads keep their lock files and the files they receive (<c>tmp/</c>).</summary>
     public string TempDirectory { get; }
@@ -137,6 +147,35 @@ internal sealed class ArtifactStore
         }
     }
 
+    // The id in the file, or a new one written there (through a temporary file, so that a reader never sees it half-written;
+    // when two processes create it at once, the first to move its file into place wins and both read that one).
+    private static string ReadOrCreateId(string path)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                var id = File.ReadAllText(path).Trim();
+                if (id.Length == 12 && id.AsSpan().IndexOfAnyExcept(ArtifactNames.LowerHex) < 0) return id;
+                if (attempt > 0) throw new InvalidOperationException("The data directory's id file (data-directory-id) is damaged; delete it, with no upload in progress.");
+                File.Delete(path);
+            }
+            catch (Exception ex) when (ex is FileNotFoundException && attempt < 3)
+            {
+                var temporary = path + "." + Guid.NewGuid().ToString("N");
+                File.WriteAllText(temporary, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6)));
+                try
+                {
+                    File.Move(temporary, path, overwrite: false);
+                }
+                catch (IOException) when (File.Exists(path))
+                {
+                    File.Delete(temporary);
+                }
+            }
+        }
+    }
+
     private bool IsVerified(string sha256) => _checked.TryGetValue(sha256, out var matched) && matched;
 
     private bool IsCorrupt(string sha256) => _checked.TryGetValue(sha256, out var matched) && !matched;
@@ -181,7 +220,7 @@ internal sealed class ArtifactStore
             var blob = BlobPath(file.Sha256);
             var path = FilePath(version.ModelId, version.Version, version.Files, i);
             if (IsCorrupt(file.Sha256)) throw Corrupt(version, file, path);
-            if (!File.Exists(blob)) throw Missing(version, file, blob, null);
+            if (!File.Exists(blob) && !await TryFetchAsync(file, blob, cancellationToken).ConfigureAwait(false)) throw Missing(version, file, blob, null);
             if (!File.Exists(path))
             {
                 // The version's directory lost a link (or a crash came between commit and presentation): rebuild it from the blob.
@@ -214,6 +253,90 @@ internal sealed class ArtifactStore
             }
 
             _checked[file.Sha256] = true;
+        }
+    }
+
+    /// <summary>The stored file with content <paramref name="sha256"/>, or null when this data directory does not have it.</summary>
+    public string? FindBlob(string sha256) => ArtifactNames.IsSha256(sha256) && File.Exists(BlobPath(sha256)) ? BlobPath(sha256) : null;
+
+    // A file this node lacks, from the first copy the peer sources offer whose size and sha256 match the record: read into
+    // tmp/ while hashed, and moved into place only when it matches, so that no half-read or foreign content is ever a blob.
+    private async Task<bool> TryFetchAsync(ModelArtifactFile file, string blob, CancellationToken cancellationToken)
+    {
+        foreach (var source in _sources)
+        {
+            IReadOnlyList<ArtifactCopy> copies;
+            try
+            {
+                copies = await source.FindAsync(file.Sha256, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                Log.ArtifactFetchFailed(_logger, file.Sha256, source.GetType().Name, ex.Message);
+                continue;
+            }
+
+            foreach (var copy in copies)
+            {
+                if (await TryFetchAsync(file, blob, copy, cancellationToken).ConfigureAwait(false)) return true;
+            }
+        }
+
+        return false;
+    }
+
+    private async Task<bool> TryFetchAsync(ModelArtifactFile file, string blob, ArtifactCopy copy, CancellationToken cancellationToken)
+    {
+        var temporary = Path.Combine(TempDirectory, $"fetch-{file.Sha256[..16]}-{Guid.NewGuid():N}.part");
+        try
+        {
+            long length = 0;
+            string actual;
+            using (var source = await copy.OpenAsync(cancellationToken).ConfigureAwait(false))
+            using (var target = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true))
+            using (var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
+            {
+                var buffer = new byte[1 << 16];
+                int read;
+                while ((read = await source.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+                {
+                    length += read;
+                    if (length > file.SizeBytes) break; // more than the record: not this content
+                    hash.AppendData(buffer, 0, read);
+                    await target.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+                }
+
+                actual = Convert.ToHexStringLower(hash.GetHashAndReset());
+            }
+
+            if (length != file.SizeBytes || !string.Equals(actual, file.Sha256, StringComparison.Ordinal))
+            {
+                Log.ArtifactFetchRejected(_logger, file.Sha256, copy.Description, length, file.SizeBytes);
+                return false;
+            }
+
+            Directory.CreateDirectory(Path.GetDirectoryName(blob)!);
+            try
+            {
+                File.Move(temporary, blob, overwrite: false);
+            }
+            catch (IOException) when (File.Exists(blob))
+            {
+                // Fetched meanwhile by another request for the same content: that copy matched too.
+            }
+
+            _checked[file.Sha256] = true;
+            Log.ArtifactFetched(_logger, file.Sha256, copy.Description, length);
+            return true;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            Log.ArtifactFetchFailed(_logger, file.Sha256, copy.Description, ex.Message);
+            return false;
+        }
+        finally
+        {
+            TryDelete(temporary);
         }
     }
 

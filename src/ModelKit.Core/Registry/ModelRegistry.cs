@@ -41,14 +41,19 @@ public sealed class ModelRegistry : IModelRegistry
     {
     }
 
-    /// <summary>Opens the registry with its metadata in <paramref name="store"/> and its artifacts under <see cref="ModelKitOptions.DataDirectory"/>.</summary>
+    /// <summary>
+    /// Opens the registry with its metadata in <paramref name="store"/> and its artifacts under
+    /// <see cref="ModelKitOptions.DataDirectory"/>; a file a version needs and this data directory lacks is fetched from
+    /// <paramref name="artifactSources"/> (other nodes, a shared directory) by its sha256, and kept only if it matches.
+    /// </summary>
     public ModelRegistry(
         IModelMetadataStore store,
         IOptions<ModelKitOptions> options,
         IEnumerable<IInferenceBackend> backends,
         IEnumerable<IModelUsageGuard>? guards = null,
         TimeProvider? timeProvider = null,
-        ILogger<ModelRegistry>? logger = null)
+        ILogger<ModelRegistry>? logger = null,
+        IEnumerable<IArtifactPeerSource>? artifactSources = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(options);
@@ -57,7 +62,7 @@ public sealed class ModelRegistry : IModelRegistry
         _timeProvider = timeProvider ?? TimeProvider.System;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _store = store = new StoreFaults(store, _logger);
-        _artifacts = new ArtifactStore(DataDirectory(options), _logger);
+        _artifacts = new ArtifactStore(DataDirectory(options), _logger, artifactSources is null ? null : [.. artifactSources]);
         _ingest = new ArtifactIngestPipeline(store, _artifacts, [.. backends], options.Value.MaxArtifactBytes, _timeProvider, _logger, RaiseChanged);
         _recovery = new UploadRecovery(store, _artifacts, _logger, RaiseChanged);
     }
@@ -265,6 +270,9 @@ public sealed class ModelRegistry : IModelRegistry
         await _store.InitializeAsync(CancellationToken.None).ConfigureAwait(false);
         await _recovery.RecoverAsync(CancellationToken.None).ConfigureAwait(false);
     }
+
+    /// <summary>The stored file with content <paramref name="sha256"/> in this node's data directory, or null (other nodes fetch from it).</summary>
+    internal string? FindStoredContent(string sha256) => _artifacts.FindBlob(sha256);
 
     private Task ReleaseContentAsync(ReleasedContent released, CancellationToken cancellationToken)
     {

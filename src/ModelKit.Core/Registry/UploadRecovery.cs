@@ -9,8 +9,9 @@ namespace ModelKit.Registry;
 /// their age. Uploads of live processes sharing the data directory hold their locks and are left alone.
 /// </summary>
 /// <remarks>
-/// Assumes that every process using the metadata store shares this data directory (as with the embedded SQLite
-/// store); nodes with their own data directories over one server database need a shared <c>tmp/</c>.
+/// Uploads received into another data directory (nodes with data directories of their own over one server database)
+/// are left alone: their tokens start with that directory's id. An upload of a node that died for good stays uploading
+/// until that node starts again over its directory, or the version is deleted.
 /// </remarks>
 internal sealed class UploadRecovery(IModelMetadataStore store, ArtifactStore artifacts, ILogger logger, Action<ModelRegistryChange> changed)
 {
@@ -24,6 +25,8 @@ internal sealed class UploadRecovery(IModelMetadataStore store, ArtifactStore ar
     {
         foreach (var upload in await store.ListUploadsAsync(cancellationToken).ConfigureAwait(false))
         {
+            // Received by a node over another data directory (its token starts with that directory's id): not ours to judge.
+            if (upload.UploadToken is { } token && token.IndexOf('-', StringComparison.Ordinal) is > 0 and var dash && token[..dash] != artifacts.DataDirectoryId) continue;
             var claim = upload.UploadToken is null ? null : UploadWorkspace.TryClaimAbandoned(artifacts.TempDirectory, upload.UploadToken);
             if (upload.UploadToken is not null && claim is null) continue; // its process is alive and holds the lock
             using (claim)

@@ -34,12 +34,16 @@ internal sealed class UploadWorkspace : IDisposable
     /// <summary>Where the version's files are received, at their relative names.</summary>
     public string FilesDirectory => Path.Combine(Root, "files");
 
-    /// <summary>Starts an upload: creates its lock file, locked, and its folder.</summary>
-    public static UploadWorkspace Create(string tempRoot)
+    /// <summary>
+    /// Starts an upload: creates its lock file, locked, and its folder. The token starts with
+    /// <paramref name="owner"/>, the data directory's id and a dash, so that a node over another data directory (sharing the
+    /// metadata store) can tell the upload is not its own.
+    /// </summary>
+    public static UploadWorkspace Create(string tempRoot, string owner)
     {
         for (var attempt = 0; ; attempt++)
         {
-            var token = Guid.NewGuid().ToString("N");
+            var token = owner + "-" + Guid.NewGuid().ToString("N");
             FileStream? stream = null;
             try
             {

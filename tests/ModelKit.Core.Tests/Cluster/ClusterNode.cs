@@ -11,7 +11,7 @@ namespace ModelKit.Tests.Cluster;
 /// <summary>
 /// One ModelKit node of a test cluster, hosted in this process: ONNX Runtime, the registry in PostgreSQL, the cluster's
 /// membership in the same database, node-to-node traffic over a loopback port of its own, a cache of at most
-/// <c>maxModels</c> models. Every node of a test shares the data directory (nodes do not fetch files from each other yet).
+/// <c>maxModels</c> models, and the data directory it is given.
 /// </summary>
 internal sealed class ClusterNode : IAsyncDisposable
 {

@@ -10,10 +10,10 @@ using ModelKit.Tensors;
 namespace ModelKit.Tests.Cluster;
 
 /// <summary>
-/// Three ModelKit nodes as one cluster (in this process, each with its own Orleans silo on a loopback port, membership
-/// and registry in one PostgreSQL database): six models, a cache of two models per node, every model answering through
-/// every node with ONNX Runtime's own answer, each held by one node with no evictions, and a node that leaves has its
-/// models placed again on the others.
+/// Three ModelKit nodes as one cluster (in this process, each with its own Orleans silo on a loopback port and its own
+/// data directory, membership and registry in one PostgreSQL database): six models, a cache of two models per node,
+/// every model answering through every node with ONNX Runtime's own answer, each held by one node with no evictions and
+/// its file fetched from the node it was registered through, and a node that leaves has its models placed again.
 /// </summary>
 public sealed class ClusterTests(PostgresServer database) : IClassFixture<PostgresServer>
 {
@@ -52,7 +52,9 @@ public sealed class ClusterTests(PostgresServer database) : IClassFixture<Postgr
         var nodes = new List<ClusterNode>();
         try
         {
-            foreach (var _ in Enumerable.Range(0, 3)) nodes.Add(await ClusterNode.StartAsync(connectionString, clusterId, dir.Path, maxModels: 2));
+            // Each node has a data directory of its own: the files are registered through node 0, and the others fetch what
+            // they are given to hold from it, by hash, over the cluster.
+            foreach (var n in Enumerable.Range(0, 3)) nodes.Add(await ClusterNode.StartAsync(connectionString, clusterId, dir.Combine($"node-{n}"), maxModels: 2));
             foreach (var node in nodes) await node.WaitForActiveMembersAsync(3);
 
             var registry = nodes[0].Services.GetRequiredService<IModelRegistry>();
@@ -83,6 +85,7 @@ public sealed class ClusterTests(PostgresServer database) : IClassFixture<Postgr
                 var cache = node.Services.GetRequiredService<IModelCache>().GetStats();
                 Assert.Equal(held, cache.Entries.Select(e => e.Key.ModelId).Order().ToArray());
                 Assert.Equal(0, cache.Evictions);
+                if (node != nodes[0]) Assert.Equal(2, Directory.GetFiles(Path.Combine(dir.Path, $"node-{nodes.IndexOf(node)}", "blobs"), "*", SearchOption.AllDirectories).Length);
             }
 
             // A node leaves: its models are placed on the two others, and every model still answers through both.

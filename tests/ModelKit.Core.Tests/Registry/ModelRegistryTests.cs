@@ -11,7 +11,7 @@ public class ModelRegistryTests : RegistryTestBase
     private static MemoryStream Content(string text) => new(Encoding.UTF8.GetBytes(text));
 
     private string[] StoredFiles() => Directory.GetFiles(Dir.Path, "*", SearchOption.AllDirectories)
-        .Where(f => !f.EndsWith(".db", StringComparison.Ordinal) && !f.EndsWith("-wal", StringComparison.Ordinal) && !f.EndsWith("-shm", StringComparison.Ordinal))
+        .Where(f => !f.EndsWith(".db", StringComparison.Ordinal) && !f.EndsWith("-wal", StringComparison.Ordinal) && !f.EndsWith("-shm", StringComparison.Ordinal) && Path.GetFileName(f) != "data-directory-id")
         .ToArray();
 
     [Fact]

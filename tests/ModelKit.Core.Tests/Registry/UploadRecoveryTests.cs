@@ -57,6 +57,21 @@ public class UploadRecoveryTests : RegistryTestBase
     }
 
     [Fact]
+    public async Task Start_UploadReceivedIntoAnotherDataDirectory_IsLeftAlone()
+    {
+        // A node with a data directory of its own over the same metadata store: its token starts with that directory's id,
+        // and its lock file is in its own tmp/, not here.
+        await Open().CreateModelAsync(new ModelDefinition { Id = "m", Name = "M" });
+        var store = await OpenStoreAsync();
+        Assert.Equal("1", await store.TryReserveVersionAsync("m", "1", "0a1b2c3d4e5f-" + Guid.NewGuid().ToString("N"), DateTimeOffset.UtcNow));
+        Assert.NotEqual("0a1b2c3d4e5f", (await File.ReadAllTextAsync(Dir.Combine("data-directory-id"))).Trim());
+
+        Assert.Equal(ModelVersionStatus.Uploading, (await Open().GetModelAsync("m")).Versions.Single().Status);
+        var own = await Open().AddVersionAsync("m", "2", Content("model"), "m.onnx"); // this directory's own uploads still complete
+        Assert.Equal(ModelVersionStatus.Ready, own.Status);
+    }
+
+    [Fact]
     public async Task Start_LiveUploadOfAnotherInstance_IsLeftAloneAndCompletes()
     {
         var uploader = Open();
