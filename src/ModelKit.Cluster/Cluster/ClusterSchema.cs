@@ -43,6 +43,13 @@ internal static class ClusterSchema
         s.suspect_times AS "SuspectTimes", s.start_time AS "StartTime", s.i_am_alive_time AS "IAmAliveTime", v.version AS "Version"
         """;
 
+    // The cluster's version row, locked, if it still has the version the writer read (else no row, and nothing is written).
+    private const string LockReadVersion = """
+        WITH current_version AS (
+            SELECT cluster_id FROM modelkit_cluster_versions
+            WHERE cluster_id = @DeploymentId::varchar AND version = @Version::int FOR UPDATE)
+        """;
+
     /// <summary>
     /// Orleans' query keys and ModelKit's text for each. A write answers one <c>row_count</c>: 0 when the cluster's version
     /// row no longer has the version the writer read (another silo changed the membership first), and then nothing was
@@ -56,10 +63,8 @@ internal static class ClusterSchema
                 ON CONFLICT (cluster_id) DO NOTHING RETURNING 1)
             SELECT count(*)::int AS row_count FROM created
             """,
-        ["InsertMembershipKey"] = """
-            WITH current_version AS (
-                SELECT cluster_id FROM modelkit_cluster_versions
-                WHERE cluster_id = @DeploymentId::varchar AND version = @Version::int FOR UPDATE),
+        ["InsertMembershipKey"] = $"""
+            {LockReadVersion},
             added AS (
                 INSERT INTO modelkit_cluster_silos (cluster_id, address, port, generation, silo_name, host_name, status, proxy_port, start_time, i_am_alive_time)
                 SELECT cluster_id, @Address::varchar, @Port::int, @Generation::int, @SiloName::varchar, @HostName::varchar, @Status::int,
@@ -72,10 +77,8 @@ internal static class ClusterSchema
                 WHERE cluster_id IN (SELECT cluster_id FROM added) RETURNING 1)
             SELECT count(*)::int AS row_count FROM bumped
             """,
-        ["UpdateMembershipKey"] = """
-            WITH current_version AS (
-                SELECT cluster_id FROM modelkit_cluster_versions
-                WHERE cluster_id = @DeploymentId::varchar AND version = @Version::int FOR UPDATE),
+        ["UpdateMembershipKey"] = $"""
+            {LockReadVersion},
             changed AS (
                 UPDATE modelkit_cluster_silos s
                 SET status = @Status::int, suspect_times = @SuspectTimes::varchar, i_am_alive_time = @IAmAliveTime::timestamptz
