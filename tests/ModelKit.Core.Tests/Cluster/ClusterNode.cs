@@ -29,7 +29,8 @@ internal sealed class ClusterNode : IAsyncDisposable
 
     public string Key => Services.GetRequiredService<ILocalSiloDetails>().SiloAddress.ToParsableString();
 
-    public static async Task<ClusterNode> StartAsync(string connectionString, string clusterId, string dataDirectory, int maxModels)
+    public static async Task<ClusterNode> StartAsync(
+        string connectionString, string clusterId, string dataDirectory, int maxModels, Action<ModelKitClusterOptions>? configure = null)
     {
         var port = LocalProcesses.FreePort();
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
@@ -44,11 +45,21 @@ internal sealed class ClusterNode : IAsyncDisposable
                 o.AdvertisedAddress = "127.0.0.1";
                 o.NodePort = port;
                 o.ProbeTimeout = TimeSpan.FromSeconds(1);
+                configure?.Invoke(o);
             });
         builder.Services.Configure<ModelCacheOptions>(o => o.MaxModels = maxModels);
         builder.Services.Configure<DeploymentOptions>(o => o.Persist = false);
         var host = builder.Build();
-        await host.StartAsync();
+        try
+        {
+            await host.StartAsync();
+        }
+        catch
+        {
+            host.Dispose();
+            throw;
+        }
+
         return new ClusterNode(host, port);
     }
 
