@@ -116,6 +116,9 @@ public static class ClusterModelKitBuilderExtensions
         if (options.AdvertisedAddress is { } address && !IPAddress.TryParse(address, out _)) errors.Add($"'AdvertisedAddress' must be an IP address (was '{address}').");
         if (options.NodePort is < 0 or > 65535) errors.Add($"'NodePort' must be 0-65535 (was {options.NodePort}).");
         if (options.HoldersPerModel < 1) errors.Add($"'HoldersPerModel' must be at least 1 (was {options.HoldersPerModel}).");
+        if (options.MaxHoldersPerModel < options.HoldersPerModel) errors.Add($"'MaxHoldersPerModel' must be at least 'HoldersPerModel' ({options.HoldersPerModel}) (was {options.MaxHoldersPerModel}).");
+        if (options.ScaleUpQueueLength < 1) errors.Add($"'ScaleUpQueueLength' must be at least 1 (was {options.ScaleUpQueueLength}).");
+        if (options.ScaleInterval < TimeSpan.Zero || options.ScaleDownAfter < TimeSpan.Zero) errors.Add("'ScaleInterval' and 'ScaleDownAfter' must not be negative.");
         if (options.ForwardAttempts < 1) errors.Add($"'ForwardAttempts' must be at least 1 (was {options.ForwardAttempts}).");
         if (options.PlacementCacheInterval < TimeSpan.Zero) errors.Add("'PlacementCacheInterval' must not be negative.");
         if (options.PlacementTimeout <= TimeSpan.Zero) errors.Add("'PlacementTimeout' must be positive.");

@@ -27,6 +27,22 @@ public sealed class ModelKitClusterOptions
     /// <summary>How many nodes hold each model that is not deployed (at most the number of active nodes). Default 1.</summary>
     public int HoldersPerModel { get; set; } = 1;
 
+    /// <summary>
+    /// The most nodes a busy model is placed on: while its holders' queues average
+    /// <see cref="ScaleUpQueueLength"/> waiting requests or more, placement adds a holder (one per
+    /// <see cref="ScaleInterval"/>), up to this many. Default 3; equal to <see cref="HoldersPerModel"/> turns scaling off.
+    /// </summary>
+    public int MaxHoldersPerModel { get; set; } = 3;
+
+    /// <summary>Waiting requests per holder, on average, at which a model gets another holder. Default 8.</summary>
+    public int ScaleUpQueueLength { get; set; } = 8;
+
+    /// <summary>The least time between two scaling steps of one model. Default 5 s.</summary>
+    public TimeSpan ScaleInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long a model's holders' queues must stay empty before an added holder is released. Default 5 minutes.</summary>
+    public TimeSpan ScaleDownAfter { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>How many holders a forwarded request tries before it fails (each failure drops that holder and re-places the model). Default 3.</summary>
     public int ForwardAttempts { get; set; } = 3;
 

@@ -67,7 +67,8 @@ internal sealed record NodeLoad(
     [property: Id(2)] long CacheUsedBytes,
     [property: Id(3)] int QueuedRequests,
     [property: Id(4)] string[] LoadedModels,
-    [property: Id(5)] int MaxModels)
+    [property: Id(5)] int MaxModels,
+    [property: Id(6)] Dictionary<string, int> QueuedByModel)
 {
     public long FreeBytes => Math.Max(0, CacheLimitBytes - CacheUsedBytes);
 }

@@ -81,7 +81,8 @@ internal sealed partial class NodeGrain(ModelRouter router, IModelCache cache, R
         var queued = 0;
         foreach (var queue in router.GetQueueStats().Values) queued += queue.QueueLength;
         var loaded = stats.Entries.Select(e => e.Key.ModelId).Distinct(StringComparer.Ordinal).ToArray();
-        return Task.FromResult(new NodeLoad(this.GetPrimaryKeyString(), stats.MemoryLimitBytes, stats.MemoryBytes, queued, loaded, stats.MaxModels));
+        var byModel = loaded.ToDictionary(m => m, m => router.GetQueueStats(m).QueueLength, StringComparer.Ordinal);
+        return Task.FromResult(new NodeLoad(this.GetPrimaryKeyString(), stats.MemoryLimitBytes, stats.MemoryBytes, queued, loaded, stats.MaxModels, byModel));
     }
 
     [Microsoft.Extensions.Logging.LoggerMessage(1, Microsoft.Extensions.Logging.LogLevel.Error, "A request for model {ModelId} forwarded from another node failed here.")]

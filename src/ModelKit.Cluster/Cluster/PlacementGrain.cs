@@ -6,9 +6,10 @@ namespace ModelKit.Cluster;
 
 /// <summary>
 /// Decides where models live. Each decision reads the active members (Orleans' membership, from PostgreSQL and the silos'
-/// probes), drops holders that are no longer active, and when a model has fewer holders than
-/// <see cref="ModelKitClusterOptions.HoldersPerModel"/> asks every other active node for its load and picks those with the
-/// most free cache memory left after what this grain has already placed there, then the shortest queues. A new
+/// probes), drops holders that are no longer active, scales the model's number of holders with its queues (between
+/// <see cref="ModelKitClusterOptions.HoldersPerModel"/> and <see cref="ModelKitClusterOptions.MaxHoldersPerModel"/>), and when
+/// it has fewer holders than that asks every other active node for its load and picks those with the most free cache
+/// memory left after what this grain has already placed there, then the shortest queues. A new
 /// activation (after the silo holding it died) starts from what the nodes report as loaded, so models already warm stay
 /// where they are.
 /// </summary>
@@ -27,6 +28,8 @@ internal sealed partial class PlacementGrain(
     private readonly Dictionary<(string ModelId, string Silo), DateTime> _dropped = [];
     private readonly Dictionary<string, List<string>> _holders = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _sizes = new(StringComparer.Ordinal);
+    // Scaling per model: how many holders it should have now, when that last changed, and when its queues last held requests.
+    private readonly Dictionary<string, (int Target, DateTime ChangedAt, DateTime BusyAt)> _scale = new(StringComparer.Ordinal);
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -46,7 +49,7 @@ internal sealed partial class PlacementGrain(
         if (!_holders.TryGetValue(modelId, out var holders)) _holders[modelId] = holders = [];
         _sizes[modelId] = sizeBytes;
         holders.RemoveAll(h => !active.Contains(h));
-        var wanted = Math.Min(options.Value.HoldersPerModel, active.Count);
+        var wanted = Math.Min(await ScaleAsync(modelId, holders).ConfigureAwait(ConfigureAwaitOptions.ContinueOnCapturedContext), active.Count);
         if (holders.Count < wanted) await PlaceAsync(modelId, holders, wanted, active).ConfigureAwait(ConfigureAwaitOptions.ContinueOnCapturedContext);
         return [.. holders];
     }
@@ -57,6 +60,38 @@ internal sealed partial class PlacementGrain(
         _dropped[(modelId, silo)] = DateTime.UtcNow + DroppedNodeBackoff;
         _loads.Remove(silo);
         return GetHoldersAsync(modelId, sizeBytes);
+    }
+
+    // The number of holders the model should have: one more while its holders' queues are long (up to MaxHoldersPerModel,
+    // one step per ScaleInterval), one fewer after its queues stayed empty for ScaleDownAfter (down to HoldersPerModel; the
+    // holder added last is released, and its cache lets the model go when it needs the room).
+    private async Task<int> ScaleAsync(string modelId, List<string> holders)
+    {
+        var settings = options.Value;
+        var now = DateTime.UtcNow;
+        var (target, changedAt, busyAt) = _scale.TryGetValue(modelId, out var known) ? known : (settings.HoldersPerModel, now, now);
+        if (holders.Count > 0 && settings.MaxHoldersPerModel > settings.HoldersPerModel)
+        {
+            var loads = await LoadsAsync(holders).ConfigureAwait(ConfigureAwaitOptions.ContinueOnCapturedContext);
+            var queued = loads.Sum(l => l.QueuedByModel.GetValueOrDefault(modelId));
+            if (queued > 0) busyAt = now;
+            if (queued >= settings.ScaleUpQueueLength * holders.Count && target < settings.MaxHoldersPerModel && target <= holders.Count && now - changedAt >= settings.ScaleInterval)
+            {
+                target++;
+                changedAt = now;
+                LogScaled(logger, modelId, target, queued);
+            }
+            else if (target > settings.HoldersPerModel && now - busyAt >= settings.ScaleDownAfter && now - changedAt >= settings.ScaleInterval)
+            {
+                target--;
+                changedAt = now;
+                if (holders.Count > target) holders.RemoveAt(holders.Count - 1);
+                LogScaled(logger, modelId, target, queued);
+            }
+        }
+
+        _scale[modelId] = (target, changedAt, busyAt);
+        return target;
     }
 
     public Task<Dictionary<string, string[]>> GetPlacementsAsync() =>
@@ -136,6 +171,9 @@ internal sealed partial class PlacementGrain(
 
     [LoggerMessage(2, LogLevel.Warning, "Node {Silo} no longer holds model {ModelId}: it did not answer.")]
     private static partial void LogDropped(ILogger logger, string modelId, string silo);
+
+    [LoggerMessage(4, LogLevel.Information, "Model {ModelId} now wants {Target} holders ({Queued} requests waiting at its holders).")]
+    private static partial void LogScaled(ILogger logger, string modelId, int target, int queued);
 
     [LoggerMessage(3, LogLevel.Warning, "Node {Silo} did not report its load: {Reason}")]
     private static partial void LogNoLoad(ILogger logger, string silo, string reason);
