@@ -63,7 +63,7 @@ internal sealed class ForwardedServedModel(ClusterModelRouter router, string mod
             router.Metrics.OnForwarded(ModelId);
             try
             {
-                outcome = await router.Grains.GetGrain<INodeGrain>(holder).InferAsync(request).WaitAsync(cancellationToken).ConfigureAwait(false);
+                outcome = await router.Grains.GetGrain<INodeGrain>(holder).InferAsync(request, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (IsNodeFailure(ex))
             {

@@ -9,7 +9,7 @@ internal interface INodeGrain : IGrainWithStringKey
 {
     /// <summary>Runs a forwarded request on this node (loading the model here when it is not loaded yet).</summary>
     [Alias("infer")]
-    Task<ForwardedOutcome> InferAsync(ForwardedInference request, GrainCancellationToken? cancellation = null);
+    Task<ForwardedOutcome> InferAsync(ForwardedInference request, CancellationToken cancellationToken = default);
 
     /// <summary>Whether this node's data directory has the file with content <paramref name="sha256"/>.</summary>
     [Alias("has-content")]

@@ -16,10 +16,10 @@ internal sealed partial class NodeGrain(ModelRouter router, IModelCache cache, R
     /// <summary>The most bytes one <see cref="ReadContentAsync"/> returns.</summary>
     public const int MaxReadBytes = 1 << 20;
 
-    public async Task<ForwardedOutcome> InferAsync(ForwardedInference request, GrainCancellationToken? cancellation = null)
+    public async Task<ForwardedOutcome> InferAsync(ForwardedInference request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var token = cancellation?.CancellationToken ?? CancellationToken.None;
+        var token = cancellationToken; // the asking node's: Orleans cancels it here when that caller gives up
         try
         {
             var inputs = ForwardedTensor.ToAll(request.Inputs);
