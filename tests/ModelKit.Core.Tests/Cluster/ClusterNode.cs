@@ -63,6 +63,30 @@ internal sealed class ClusterNode : IAsyncDisposable
         return new ClusterNode(host, port);
     }
 
+    /// <summary>
+    /// <paramref name="count"/> nodes of a new cluster on a new database of <paramref name="database"/>, each with a data
+    /// directory of its own under <paramref name="root"/> (<c>node-0</c>, …), every one seeing all as active. Dispose them.
+    /// </summary>
+    public static async Task<List<ClusterNode>> StartClusterAsync(
+        PostgresServer database, string root, int count, int maxModels, Action<ModelKitClusterOptions>? configure = null)
+    {
+        string connectionString;
+        await using (var source = await database.CreateDatabaseAsync()) connectionString = source.ConnectionString;
+        var clusterId = "test-" + Guid.NewGuid().ToString("N")[..8];
+        var nodes = new List<ClusterNode>();
+        try
+        {
+            for (var n = 0; n < count; n++) nodes.Add(await StartAsync(connectionString, clusterId, Path.Combine(root, $"node-{n}"), maxModels, configure));
+            foreach (var node in nodes) await node.WaitForActiveMembersAsync(count);
+            return nodes;
+        }
+        catch
+        {
+            foreach (var node in nodes) await node.DisposeAsync();
+            throw;
+        }
+    }
+
     /// <summary>Waits until this node sees <paramref name="count"/> active members.</summary>
     public async Task WaitForActiveMembersAsync(int count)
     {

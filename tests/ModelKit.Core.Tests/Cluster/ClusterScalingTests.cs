@@ -32,25 +32,16 @@ public sealed class ClusterScalingTests(PostgresServer database) : IClassFixture
     public async Task BusyModel_GetsMoreHolders_AndGoesBackToOneWhenIdle()
     {
         using var dir = new TempDirectory();
-        string connectionString;
-        await using (var source = await database.CreateDatabaseAsync()) connectionString = source.ConnectionString;
-        var clusterId = "scale-" + Guid.NewGuid().ToString("N")[..8];
-        var nodes = new List<ClusterNode>();
+        var nodes = await ClusterNode.StartClusterAsync(database, dir.Path, count: 3, maxModels: 4, o =>
+        {
+            o.MaxHoldersPerModel = 3;
+            o.ScaleUpQueueLength = 2;
+            o.ScaleInterval = TimeSpan.FromMilliseconds(500);
+            o.ScaleDownAfter = TimeSpan.FromSeconds(2);
+            o.PlacementCacheInterval = TimeSpan.FromMilliseconds(200);
+        });
         try
         {
-            foreach (var n in Enumerable.Range(0, 3))
-            {
-                nodes.Add(await ClusterNode.StartAsync(connectionString, clusterId, dir.Combine($"node-{n}"), maxModels: 4, o =>
-                {
-                    o.MaxHoldersPerModel = 3;
-                    o.ScaleUpQueueLength = 2;
-                    o.ScaleInterval = TimeSpan.FromMilliseconds(500);
-                    o.ScaleDownAfter = TimeSpan.FromSeconds(2);
-                    o.PlacementCacheInterval = TimeSpan.FromMilliseconds(200);
-                }));
-            }
-
-            foreach (var node in nodes) await node.WaitForActiveMembersAsync(3);
             await nodes[0].Services.GetRequiredService<IModelRegistry>().RegisterAsync(new ModelDefinition { Id = "slow", Name = "Slow" }, new MemoryStream(Model), "model.onnx");
             var expected = (await InferAsync(nodes[0])).Outputs["logits"].ToArray<float>();
             Assert.Equal(1, await HoldersAsync(nodes[0]));

@@ -46,16 +46,11 @@ public sealed class ClusterTests(PostgresServer database) : IClassFixture<Postgr
     public async Task ThreeNodes_SixModels_TwoPerCache_EveryModelAnswersThroughEveryNode_AndANodeLeavingHasItsModelsPlacedAgain()
     {
         using var dir = new TempDirectory();
-        string connectionString;
-        await using (var source = await database.CreateDatabaseAsync()) connectionString = source.ConnectionString;
-        var clusterId = "test-" + Guid.NewGuid().ToString("N")[..8];
-        var nodes = new List<ClusterNode>();
+        // Each node has a data directory of its own: the files are registered through node 0, and the others fetch what
+        // they are given to hold from it, by hash, over the cluster.
+        var nodes = await ClusterNode.StartClusterAsync(database, dir.Path, count: 3, maxModels: 2);
         try
         {
-            // Each node has a data directory of its own: the files are registered through node 0, and the others fetch what
-            // they are given to hold from it, by hash, over the cluster.
-            foreach (var n in Enumerable.Range(0, 3)) nodes.Add(await ClusterNode.StartAsync(connectionString, clusterId, dir.Combine($"node-{n}"), maxModels: 2));
-            foreach (var node in nodes) await node.WaitForActiveMembersAsync(3);
 
             var registry = nodes[0].Services.GetRequiredService<IModelRegistry>();
             var expected = new float[Models][];
