@@ -27,6 +27,7 @@ internal sealed partial class ClusterModelRouter : IModelRouter
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<(string ModelId, string? Version), Route> _routes = new();
     private readonly ConcurrentDictionary<string, int> _inFlight = new(StringComparer.Ordinal);
+    private string? _self;
 
     public ClusterModelRouter(
         ModelRouter local, DeploymentTable deployments, IGrainFactory grains, ILocalSiloDetails silo, IOptions<ModelKitClusterOptions> options,
@@ -43,7 +44,7 @@ internal sealed partial class ClusterModelRouter : IModelRouter
     }
 
     /// <summary>This node's key in the cluster (its silo address).</summary>
-    public string Self => _silo.SiloAddress.ToParsableString();
+    public string Self => _self ??= _silo.SiloAddress.ToParsableString(); // asked on every forwarded request: made once
 
     internal IGrainFactory Grains => _grains;
 
@@ -105,7 +106,11 @@ internal sealed partial class ClusterModelRouter : IModelRouter
     /// <summary>Takes <paramref name="silo"/> out of <paramref name="modelId"/>'s holders after it failed; returns the holders now.</summary>
     internal async Task<string[]> DropHolderAsync(string modelId, string silo, long sizeBytes)
     {
-        foreach (var key in _routes.Keys.Where(k => k.ModelId == modelId)) _routes.TryRemove(key, out _);
+        // Due now, not gone: the next request asks placement again, and keeps this route if the registry cannot answer.
+        foreach (var (key, route) in _routes)
+        {
+            if (key.ModelId == modelId) _routes.TryUpdate(key, route with { ValidUntil = 0 }, route);
+        }
         try
         {
             return await _grains.GetGrain<IPlacementGrain>(IPlacementGrain.ClusterKey).DropHolderAsync(modelId, silo, sizeBytes)

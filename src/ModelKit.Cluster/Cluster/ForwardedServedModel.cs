@@ -45,8 +45,11 @@ internal sealed class ForwardedServedModel(ClusterModelRouter router, string mod
         IReadOnlyDictionary<string, Tensor> inputs, RequestPriority? priority = null, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(inputs);
+        async Task<IReadOnlyDictionary<string, Tensor>> ServeHereAsync() =>
+            await (await LocalAsync(cancellationToken).ConfigureAwait(false)).InferAsync(inputs, priority, timeout, cancellationToken).ConfigureAwait(false);
+
         if (info.Signature is { } signature) InputValidator.Validate(ModelId, signature, inputs); // refused here, before anything travels
-        if (inputs.Values.Any(t => !ForwardedTensor.CanForward(t))) return await (await LocalAsync(cancellationToken).ConfigureAwait(false)).InferAsync(inputs, priority, timeout, cancellationToken).ConfigureAwait(false);
+        if (!ForwardedTensor.CanForwardAll(inputs)) return await ServeHereAsync().ConfigureAwait(false);
         // The version resolved here, so that the answer's version is the one that ran even while the default changes.
         var request = new ForwardedInference(ModelId, info.Version, ForwardedTensor.FromAll(inputs), (int?)priority, timeout);
         for (var attempt = 1; ; attempt++)
@@ -54,7 +57,7 @@ internal sealed class ForwardedServedModel(ClusterModelRouter router, string mod
             var holders = _holders;
             if (holders.Length == 0 || holders.Contains(router.Self, StringComparer.Ordinal))
             {
-                return await (await LocalAsync(cancellationToken).ConfigureAwait(false)).InferAsync(inputs, priority, timeout, cancellationToken).ConfigureAwait(false);
+                return await ServeHereAsync().ConfigureAwait(false);
             }
 
             var holder = router.PickHolder(holders);
@@ -83,7 +86,7 @@ internal sealed class ForwardedServedModel(ClusterModelRouter router, string mod
             router.LogHolderFailed(ModelId, holder, outcome.ErrorCode, outcome.ErrorMessage);
             if (attempt >= router.Options.ForwardAttempts)
             {
-                return await (await LocalAsync(cancellationToken).ConfigureAwait(false)).InferAsync(inputs, priority, timeout, cancellationToken).ConfigureAwait(false);
+                return await ServeHereAsync().ConfigureAwait(false);
             }
 
             _holders = await router.DropHolderAsync(ModelId, holder, info.SizeBytes).ConfigureAwait(false);

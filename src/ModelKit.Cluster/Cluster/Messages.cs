@@ -10,8 +10,16 @@ internal sealed record ForwardedTensor(
     [property: Id(2)] long[] Shape,
     [property: Id(3)] byte[] Data)
 {
-    /// <summary>Whether <paramref name="tensor"/> can travel as bytes (strings cannot).</summary>
-    public static bool CanForward(Tensor tensor) => tensor.ElementType is not TensorElementType.String;
+    /// <summary>Whether every tensor of <paramref name="tensors"/> can travel as bytes (strings cannot).</summary>
+    public static bool CanForwardAll(IReadOnlyDictionary<string, Tensor> tensors)
+    {
+        foreach (var tensor in tensors.Values)
+        {
+            if (tensor.ElementType is TensorElementType.String) return false;
+        }
+
+        return true;
+    }
 
     public static ForwardedTensor From(string name, Tensor tensor) => new(name, (int)tensor.ElementType, tensor.Shape.ToArray(), tensor.AsBytes().ToArray());
 
