@@ -10,6 +10,7 @@ using ModelKit.Serving;
 using Npgsql;
 using Orleans.Configuration;
 using Orleans.Hosting;
+using Orleans.Serialization;
 using Orleans.Runtime;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -36,6 +37,21 @@ public static class ClusterModelKitBuilderExtensions
         builder.Services.TryAddSingleton<ClusterDatabase>();
         builder.Services.TryAddSingleton(sp => new ClusterMetrics(sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
         builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, ClusterSchemaStartup>();
+        // Deployments: saved in the cluster's database, seen and managed from every node, each run on one node.
+        builder.Services.TryAddSingleton<ClusterDeploymentStore>();
+        builder.Services.TryAddSingleton<IDeploymentStore>(sp => sp.GetRequiredService<ClusterDeploymentStore>());
+        builder.Services.TryAddSingleton<RemoteDeployments>();
+        builder.Services.AddSingleton<ModelKit.Registry.IModelUsageGuard>(sp => sp.GetRequiredService<RemoteDeployments>());
+        builder.Services.TryAddSingleton(sp => new ClusterDeploymentManager(
+            sp.GetRequiredService<DeploymentManager>(),
+            sp.GetRequiredService<RemoteDeployments>(),
+            sp.GetRequiredService<IGrainFactory>(),
+            sp.GetRequiredService<ILocalSiloDetails>(),
+            sp.GetRequiredService<ModelRouter>(),
+            sp.GetRequiredService<IOptions<ModelKitClusterOptions>>(),
+            sp.GetService<Microsoft.Extensions.Logging.ILogger<ClusterDeploymentManager>>()));
+        builder.Services.Replace(ServiceDescriptor.Singleton<IDeploymentManager>(sp => sp.GetRequiredService<ClusterDeploymentManager>()));
+        builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<ClusterDeploymentManager>());
         builder.Services.TryAddSingleton(sp => new ClusterModelRouter(
             sp.GetRequiredService<ModelRouter>(),
             sp.GetRequiredService<DeploymentTable>(),
@@ -44,7 +60,8 @@ public static class ClusterModelKitBuilderExtensions
             sp.GetRequiredService<IOptions<ModelKitClusterOptions>>(),
             sp.GetRequiredService<ClusterMetrics>(),
             sp.GetService<TimeProvider>(),
-            sp.GetService<Microsoft.Extensions.Logging.ILogger<ClusterModelRouter>>()));
+            sp.GetService<Microsoft.Extensions.Logging.ILogger<ClusterModelRouter>>(),
+            sp.GetRequiredService<RemoteDeployments>()));
         builder.Services.Replace(ServiceDescriptor.Singleton<IModelRouter>(sp => sp.GetRequiredService<ClusterModelRouter>()));
         builder.Services.AddSingleton<ModelKit.Registry.IArtifactPeerSource, ClusterArtifactSource>();
         var nodePort = options.NodePort == 0 ? FreePort() : options.NodePort;
@@ -77,6 +94,9 @@ public static class ClusterModelKitBuilderExtensions
                 o.ConnectionString = options.ConnectionString;
             });
             silo.AddPlacementDirector<NodePlacementStrategy, NodePlacementDirector>();
+            // Deployments travel between nodes as JSON (their settings, stages and queue figures), not by generated code.
+            silo.Services.AddSerializer(serializer => serializer.AddJsonSerializer(isSupported: static type =>
+                type == typeof(DeploymentInfo) || type == typeof(DeploymentSpec) || type == typeof(DeploymentUpdate) || type == typeof(DeploymentLogEntry)));
         });
         return builder;
     }
@@ -123,6 +143,7 @@ public static class ClusterModelKitBuilderExtensions
         if (options.PlacementCacheInterval < TimeSpan.Zero) errors.Add("'PlacementCacheInterval' must not be negative.");
         if (options.PlacementTimeout <= TimeSpan.Zero) errors.Add("'PlacementTimeout' must be positive.");
         if (options.ProbeTimeout <= TimeSpan.Zero) errors.Add("'ProbeTimeout' must be positive.");
+        if (options.DeploymentSyncInterval <= TimeSpan.Zero) errors.Add("'DeploymentSyncInterval' must be positive.");
         if (errors.Count > 0) throw new OptionsValidationException("ModelKit:Cluster", typeof(ModelKitClusterOptions), errors);
     }
 }

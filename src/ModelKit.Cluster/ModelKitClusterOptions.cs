@@ -53,6 +53,12 @@ public sealed class ModelKitClusterOptions
     public TimeSpan PlacementTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
+    /// How often a node tells the cluster about its deployments and learns everyone else's: how stale another node's
+    /// deployment may look in the seed APIs, and how soon a request for its model is sent to it. Default 1 s.
+    /// </summary>
+    public TimeSpan DeploymentSyncInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
     /// How long a starting node waits for the membership database (trying every 2 s, and saying so in the log) before its
     /// start fails. Default 2 minutes.
     /// </summary>

@@ -106,7 +106,7 @@ internal static partial class DeploymentApiHandlers
         var body = await ModelKitJson.ReadAsync<ScaleBody>(request, cancellationToken);
         var replicas = body.Replicas ?? throw new InvalidInputException("'replicas' is required.");
         var current = await ActiveAsync(model_id, request, registry, deployments, "scale", cancellationToken);
-        var info = deployments.Scale(current.DeploymentId, replicas);
+        var info = await deployments.ScaleAsync(current.DeploymentId, replicas, cancellationToken: cancellationToken);
         return ModelKitJson.Json(new ScaleResponse
         {
             Message = $"Deployment '{info.DeploymentId}' scaled from {current.DesiredReplicas} to {info.DesiredReplicas} replica(s); {info.ReadyReplicas} serving now.",

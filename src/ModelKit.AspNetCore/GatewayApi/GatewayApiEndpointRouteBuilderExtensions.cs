@@ -37,7 +37,7 @@ public static class GatewayApiEndpointRouteBuilderExtensions
         surface.Secure(group.MapPost("/models/local/deploy", GatewayEndpoints.DeployAsync), ModelKitScopes.Manage)
             .WithName("Seed001_DeployLocalModel").WithSummary("Deploy a registered model").Accepts<LocalDeployBody>("application/json")
             .Produces<GatewayEnvelope<GatewayDeployAccepted>>();
-        surface.Secure(group.MapGet("/models/local/deployments/{deployment_id}", GatewayEndpoints.Progress), ModelKitScopes.Read)
+        surface.Secure(group.MapGet("/models/local/deployments/{deployment_id}", GatewayEndpoints.ProgressAsync), ModelKitScopes.Read)
             .WithName("Seed001_DeploymentStatus").WithSummary("A deployment's progress, stages and log").Produces<GatewayEnvelope<GatewayDeploymentProgress>>();
         surface.Secure(group.MapDelete("/models/local/{model_id}", GatewayEndpoints.UnloadAsync), ModelKitScopes.Manage)
             .WithName("Seed001_UnloadLocalModel").WithSummary("Unload a model: stop and delete its deployment").Produces<GatewayEnvelope<GatewayUnloaded>>();

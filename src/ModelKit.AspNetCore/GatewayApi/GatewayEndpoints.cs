@@ -183,9 +183,10 @@ internal static class GatewayEndpoints
         body.TargetNodes is { Count: > 0 },
         body.DeploymentConfig is { } c && (c.UseFlashAttention is not null || c.UseKvCache is not null || c.TensorParallelSize is not null || c.CpuOffload is not null));
 
-    public static IResult Progress(string deployment_id, HttpContext context, IDeploymentManager deployments)
+    public static async Task<IResult> ProgressAsync(string deployment_id, HttpContext context, IDeploymentManager deployments)
     {
         var info = deployments.GetDeployment(deployment_id);
+        var logs = await deployments.GetLogsAsync(info.DeploymentId, 100, context.RequestAborted);
         return Gateway.Ok(context, new GatewayDeploymentProgress
         {
             DeploymentId = info.DeploymentId,
@@ -202,7 +203,7 @@ internal static class GatewayEndpoints
                 DurationMs = s.Duration?.TotalMilliseconds,
                 Message = s.Message,
             })],
-            Logs = [.. deployments.GetLogs(info.DeploymentId, 100).Select(l => new GatewayLogLine(l.Timestamp, GatewayVocabulary.Level(l.Level), l.Message))],
+            Logs = [.. logs.Select(l => new GatewayLogLine(l.Timestamp, GatewayVocabulary.Level(l.Level), l.Message))],
             Version = info.Version,
             FailureReason = info.FailureReason,
         });

@@ -103,11 +103,11 @@ internal static class LlmDeploymentEndpoints
         return LlmManager.Ok(new LlmDeploymentDeleted(deployment_id, true), "Deployment stopped and deleted");
     }
 
-    public static IResult Logs(string deployment_id, string? lines, IDeploymentManager deployments)
+    public static async Task<IResult> LogsAsync(string deployment_id, string? lines, IDeploymentManager deployments, CancellationToken cancellationToken)
     {
         var count = Parse.Int(lines, "lines") ?? 100;
         if (count is < 1 or > 10_000) throw new InvalidInputException($"'lines' must be 1..10000 (was {count}).");
-        var logs = deployments.GetLogs(deployment_id, count);
+        var logs = await deployments.GetLogsAsync(deployment_id, count, cancellationToken);
         return LlmManager.Ok(new LlmDeploymentLogs(deployment_id, [.. logs.Select(l => new LlmLogLine(l.Timestamp, GatewayVocabulary.Level(l.Level), l.Message))]));
     }
 

@@ -99,7 +99,7 @@ public static class LlmManagerApiEndpointRouteBuilderExtensions
             .WithName("Seed004_RestartDeployment").WithSummary("Restart a deployment").Produces<LlmEnvelope<LlmDeployment>>();
         surface.Secure(group.MapDelete("/api/deployments/{deployment_id}", LlmDeploymentEndpoints.DeleteAsync), ModelKitScopes.Manage)
             .WithName("Seed004_DeleteDeployment").WithSummary("Stop and delete a deployment").Produces<LlmEnvelope<LlmDeploymentDeleted>>();
-        surface.Secure(group.MapGet("/api/deployments/{deployment_id}/logs", LlmDeploymentEndpoints.Logs), ModelKitScopes.Read)
+        surface.Secure(group.MapGet("/api/deployments/{deployment_id}/logs", LlmDeploymentEndpoints.LogsAsync), ModelKitScopes.Read)
             .WithName("Seed004_DeploymentLogs").WithSummary("A deployment's newest log lines").Produces<LlmEnvelope<LlmDeploymentLogs>>();
         surface.Secure(group.MapGet("/api/deployments/{deployment_id}/health", LlmDeploymentEndpoints.Health), ModelKitScopes.Read)
             .WithName("Seed004_DeploymentHealth").WithSummary("A deployment's health (503 DEPLOYMENT_NOT_RUNNING when not serving)").Produces<LlmEnvelope<LlmDeploymentHealth>>();

@@ -10,7 +10,7 @@ namespace ModelKit.Cluster;
 
 /// <summary>
 /// The router of a node in a cluster, in front of the node's own <see cref="ModelRouter"/>. A model deployed on this node
-/// is served here; any other model is served where the cluster's placement puts it: here when this node is among its
+/// is served here; a model deployed on another node is forwarded there; any other model is served where the cluster's placement puts it: here when this node is among its
 /// holders, otherwise by a <see cref="ForwardedServedModel"/> that sends each request over the cluster to a holder (the
 /// one with the fewest requests in flight from this node). What placement answered is kept for
 /// <see cref="ModelKitClusterOptions.PlacementCacheInterval"/>, so a request costs one dictionary lookup here; when
@@ -20,6 +20,7 @@ internal sealed partial class ClusterModelRouter : IModelRouter
 {
     private readonly ModelRouter _local;
     private readonly DeploymentTable _deployments;
+    private readonly RemoteDeployments? _remoteDeployments;
     private readonly IGrainFactory _grains;
     private readonly ILocalSiloDetails _silo;
     private readonly ModelKitClusterOptions _options;
@@ -31,8 +32,9 @@ internal sealed partial class ClusterModelRouter : IModelRouter
 
     public ClusterModelRouter(
         ModelRouter local, DeploymentTable deployments, IGrainFactory grains, ILocalSiloDetails silo, IOptions<ModelKitClusterOptions> options,
-        ClusterMetrics metrics, TimeProvider? time = null, ILogger<ClusterModelRouter>? logger = null)
+        ClusterMetrics metrics, TimeProvider? time = null, ILogger<ClusterModelRouter>? logger = null, RemoteDeployments? remoteDeployments = null)
     {
+        _remoteDeployments = remoteDeployments;
         Metrics = metrics;
         _local = local;
         _deployments = deployments;
@@ -76,10 +78,19 @@ internal sealed partial class ClusterModelRouter : IModelRouter
         Route route;
         try
         {
-            var (model, info) = await _local.FindServableAsync(modelId, version, cancellationToken).ConfigureAwait(false);
-            var holders = await _grains.GetGrain<IPlacementGrain>(IPlacementGrain.ClusterKey).GetHoldersAsync(model.Id, info.SizeBytes)
-                .WaitAsync(_options.PlacementTimeout, cancellationToken).ConfigureAwait(false);
-            route = RouteTo(modelId, version, info, holders, stale);
+            if (_remoteDeployments?.FindRunning(modelId) is { } deployed && (version is null || version == deployed.Info.Version))
+            {
+                // Deployed on another node: served there, at the deployment's version, by its replicas.
+                var (_, served) = await _local.FindServableAsync(modelId, deployed.Info.Version, cancellationToken).ConfigureAwait(false);
+                route = RouteTo(modelId, version, served, [deployed.Node], stale);
+            }
+            else
+            {
+                var (model, info) = await _local.FindServableAsync(modelId, version, cancellationToken).ConfigureAwait(false);
+                var holders = await _grains.GetGrain<IPlacementGrain>(IPlacementGrain.ClusterKey).GetHoldersAsync(model.Id, info.SizeBytes)
+                    .WaitAsync(_options.PlacementTimeout, cancellationToken).ConfigureAwait(false);
+                route = RouteTo(modelId, version, info, holders, stale);
+            }
         }
         catch (RegistryUnavailableException) when (stale is not null)
         {

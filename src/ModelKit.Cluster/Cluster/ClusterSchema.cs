@@ -12,7 +12,8 @@ namespace ModelKit.Cluster;
 internal static class ClusterSchema
 {
     // The table Orleans reads its queries from (its name is fixed by Orleans), and the two tables they use: one version row
-    // per cluster id (every membership change bumps it, so that concurrent writers find out), one row per silo incarnation.
+    // per cluster id (every membership change bumps it, so that concurrent writers find out), one row per silo incarnation;
+    // and the cluster's deployments, each with the node (silo incarnation) that runs it.
     private const string Tables = """
         CREATE TABLE IF NOT EXISTS OrleansQuery (
             QueryKey varchar(64) NOT NULL PRIMARY KEY,
@@ -34,6 +35,14 @@ internal static class ClusterSchema
             start_time timestamptz NOT NULL,
             i_am_alive_time timestamptz NOT NULL,
             PRIMARY KEY (cluster_id, address, port, generation));
+        CREATE TABLE IF NOT EXISTS modelkit_cluster_deployments (
+            cluster_id varchar(150) NOT NULL,
+            deployment_id varchar(128) NOT NULL,
+            model_id text NOT NULL,
+            node varchar(200) NOT NULL,
+            record text NOT NULL,
+            updated_at timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (cluster_id, deployment_id));
         """;
 
     // The rows Orleans reads, with the column names it asks for.
@@ -154,7 +163,7 @@ internal static class ClusterSchema
 
     private static async Task<bool> IsCurrentAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken)
     {
-        using var probe = dataSource.CreateCommand("SELECT to_regclass('orleansquery') IS NOT NULL AND to_regclass('modelkit_cluster_silos') IS NOT NULL");
+        using var probe = dataSource.CreateCommand("SELECT to_regclass('orleansquery') IS NOT NULL AND to_regclass('modelkit_cluster_silos') IS NOT NULL AND to_regclass('modelkit_cluster_deployments') IS NOT NULL");
         if (await probe.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not true) return false;
         using var read = dataSource.CreateCommand("SELECT QueryKey, QueryText FROM OrleansQuery");
         using var reader = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);

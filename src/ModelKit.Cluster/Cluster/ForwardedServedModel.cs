@@ -116,7 +116,7 @@ internal sealed class ForwardedServedModel(ClusterModelRouter router, string mod
     // A node gone or unreachable, as opposed to an answer: the request never ran there, or its answer is lost. A timeout
     // is not one of these (a slow holder is still running the request; Orleans' response timeout is set above any
     // inference timeout, and a dead node's outstanding calls fail once membership declares it dead).
-    private static bool IsNodeFailure(Exception exception) =>
+    internal static bool IsNodeFailure(Exception exception) =>
         exception is SiloUnavailableException or OrleansMessageRejectionException or ConnectionFailedException;
 
     // Answers that say the holder could not run the model at all, so that another node may.

@@ -22,4 +22,8 @@ internal interface INodeGrain : IGrainWithStringKey
     /// <summary>This node's cache and queues.</summary>
     [Alias("load")]
     Task<NodeLoad> GetLoadAsync();
+
+    /// <summary>Runs a deployment operation on this node's own deployments; a mutation returns once this node's deployments are saved.</summary>
+    [Alias("deployment")]
+    Task<DeploymentOutcome> DeploymentAsync(DeploymentCommand command, CancellationToken cancellationToken = default);
 }

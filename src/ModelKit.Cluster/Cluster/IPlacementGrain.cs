@@ -26,4 +26,8 @@ internal interface IPlacementGrain : IGrainWithStringKey
     /// <summary>Every model's holders (for operators and tests).</summary>
     [Alias("all")]
     Task<Dictionary<string, string[]>> GetPlacementsAsync();
+
+    /// <summary>The active node with the most room for a model of <paramref name="sizeBytes"/> (ranked as holders are), or null when none answers.</summary>
+    [Alias("choose")]
+    Task<string?> ChooseNodeAsync(long sizeBytes, string[] exclude);
 }

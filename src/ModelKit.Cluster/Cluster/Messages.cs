@@ -80,3 +80,58 @@ internal sealed record NodeLoad(
 {
     public long FreeBytes => Math.Max(0, CacheLimitBytes - CacheUsedBytes);
 }
+
+/// <summary>What a node is asked to do with a deployment it runs (or, for <see cref="DeploymentCommandKind.Deploy"/> and <see cref="DeploymentCommandKind.Adopt"/>, is to run).</summary>
+internal enum DeploymentCommandKind
+{
+    Deploy,
+    Adopt,
+    WaitUntilRunning,
+    Scale,
+    Update,
+    Stop,
+    Start,
+    Restart,
+    Delete,
+    Logs,
+    Get,
+}
+
+/// <summary>One deployment operation sent to the node that runs the deployment; the fields its <see cref="Kind"/> needs are set.</summary>
+[GenerateSerializer, Immutable]
+internal sealed record DeploymentCommand(
+    [property: Id(0)] DeploymentCommandKind Kind,
+    [property: Id(1)] string DeploymentId)
+{
+    [Id(2)] public Deployments.DeploymentSpec? Spec { get; init; }
+    [Id(3)] public Deployments.DeploymentUpdate? Update { get; init; }
+    [Id(4)] public int Replicas { get; init; }
+    [Id(5)] public int? MinReplicas { get; init; }
+    [Id(6)] public int? MaxReplicas { get; init; }
+    [Id(7)] public int Lines { get; init; }
+    // Adopt: the saved deployment (JSON, as the cluster's database keeps it) and the node that ran it.
+    [Id(8)] public string? Record { get; init; }
+    [Id(9)] public string? From { get; init; }
+}
+
+/// <summary>A node's answer to a <see cref="DeploymentCommand"/>: the deployment (and its log lines when asked), or ModelKit's error.</summary>
+[GenerateSerializer, Immutable]
+internal sealed record DeploymentOutcome(
+    [property: Id(0)] Deployments.DeploymentInfo? Info,
+    [property: Id(1)] Deployments.DeploymentLogEntry[]? Logs,
+    [property: Id(2)] string? ErrorCode,
+    [property: Id(3)] string? ErrorMessage,
+    [property: Id(4)] TimeSpan? RetryAfter);
+
+/// <summary>A deployment as the cluster sees it: the node running it (its silo address) and the deployment as that node last reported it.</summary>
+[GenerateSerializer, Immutable]
+internal sealed record ClusterDeployment(
+    [property: Id(0)] string Node,
+    [property: Id(1)] Deployments.DeploymentInfo Info);
+
+/// <summary>The directory's answer to a new deployment: the node that should run it, or why it cannot be created.</summary>
+[GenerateSerializer, Immutable]
+internal sealed record DeploymentReservation(
+    [property: Id(0)] string? Node,
+    [property: Id(1)] string? ErrorCode,
+    [property: Id(2)] string? ErrorMessage);

@@ -11,7 +11,9 @@ namespace ModelKit.Cluster;
 /// </summary>
 [NodePlacement]
 [Reentrant]
-internal sealed partial class NodeGrain(ModelRouter router, IModelCache cache, Registry.ModelRegistry registry, Microsoft.Extensions.Logging.ILogger<NodeGrain> logger) : Grain, INodeGrain
+internal sealed partial class NodeGrain(
+    ModelRouter router, IModelCache cache, Registry.ModelRegistry registry, Deployments.DeploymentManager deployments, ClusterDeploymentStore store,
+    Microsoft.Extensions.Logging.ILogger<NodeGrain> logger) : Grain, INodeGrain
 {
     /// <summary>The most bytes one <see cref="ReadContentAsync"/> returns.</summary>
     public const int MaxReadBytes = 1 << 20;
@@ -53,6 +55,50 @@ internal sealed partial class NodeGrain(ModelRouter router, IModelCache cache, R
             LogForwardedFailed(logger, request.ModelId, ex);
             return new ForwardedOutcome(null, ModelKitErrorCodes.InferenceFailed, $"Model '{request.ModelId}' failed on the node holding it; its log has the details.", null);
         }
+    }
+
+    public async Task<DeploymentOutcome> DeploymentAsync(DeploymentCommand command, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        try
+        {
+            var id = command.DeploymentId;
+            var info = command.Kind switch
+            {
+                DeploymentCommandKind.Deploy => await deployments.DeployAsync(command.Spec!, cancellationToken).ConfigureAwait(true),
+                DeploymentCommandKind.Adopt => await deployments.AdoptAsync(
+                    ClusterDeploymentStore.Deserialize(command.Record!) ?? throw new InvalidModelConfigException($"Deployment '{id}' was saved empty."),
+                    "node " + command.From, cancellationToken).ConfigureAwait(true),
+                DeploymentCommandKind.WaitUntilRunning => await deployments.WaitUntilRunningAsync(id, cancellationToken).ConfigureAwait(true),
+                DeploymentCommandKind.Scale => deployments.Scale(id, command.Replicas, command.MinReplicas, command.MaxReplicas),
+                DeploymentCommandKind.Update => await deployments.UpdateAsync(id, command.Update!, cancellationToken).ConfigureAwait(true),
+                DeploymentCommandKind.Stop => await deployments.StopAsync(id, cancellationToken).ConfigureAwait(true),
+                DeploymentCommandKind.Start => await deployments.StartAsync(id, cancellationToken).ConfigureAwait(true),
+                DeploymentCommandKind.Restart => await deployments.RestartAsync(id, cancellationToken).ConfigureAwait(true),
+                DeploymentCommandKind.Delete => await DeleteAsync(id, cancellationToken).ConfigureAwait(true),
+                DeploymentCommandKind.Logs or DeploymentCommandKind.Get => deployments.GetDeployment(id),
+                _ => throw new InvalidInputException($"Unknown deployment operation {command.Kind}."),
+            };
+            var logs = command.Kind == DeploymentCommandKind.Logs ? deployments.GetLogs(id, command.Lines).ToArray() : null;
+            // A change is answered once it is saved: the cluster keeps it even if this node dies right after.
+            if (command.Kind is not (DeploymentCommandKind.Logs or DeploymentCommandKind.Get or DeploymentCommandKind.WaitUntilRunning))
+            {
+                await store.FlushAsync(TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(true);
+            }
+
+            return new DeploymentOutcome(info, logs, null, null, null);
+        }
+        catch (ModelKitException ex)
+        {
+            return new DeploymentOutcome(null, null, ex.ErrorCode, ex.Message, (ex as RegistryUnavailableException)?.RetryAfter);
+        }
+    }
+
+    private async Task<Deployments.DeploymentInfo> DeleteAsync(string deploymentId, CancellationToken cancellationToken)
+    {
+        var info = deployments.GetDeployment(deploymentId);
+        await deployments.DeleteAsync(deploymentId, cancellationToken).ConfigureAwait(true);
+        return info;
     }
 
     public Task<bool> HasContentAsync(string sha256) => Task.FromResult(registry.FindStoredContent(sha256) is not null);

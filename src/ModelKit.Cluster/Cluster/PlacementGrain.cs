@@ -20,6 +20,7 @@ internal sealed partial class PlacementGrain(
     private static readonly TimeSpan LoadCacheInterval = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan SilentNodeBackoff = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan DroppedNodeBackoff = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan ChosenNodeHold = TimeSpan.FromSeconds(30);
     // Loads asked recently (a placement burst asks each node once), nodes that did not answer (not asked again for a
     // while, so that one silent node does not hold every placement up), and holders dropped per model (not chosen again
     // for that model for a while: they could not serve it).
@@ -28,6 +29,8 @@ internal sealed partial class PlacementGrain(
     private readonly Dictionary<(string ModelId, string Silo), DateTime> _dropped = [];
     private readonly Dictionary<string, List<string>> _holders = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _sizes = new(StringComparer.Ordinal);
+    // Nodes chosen for deployments lately, with the model's size, until their loads show it.
+    private readonly List<(string Silo, long Bytes, DateTime Until)> _chosen = [];
     // Scaling per model: how many holders it should have now, when that last changed, and when its queues last held requests.
     private readonly Dictionary<string, (int Target, DateTime ChangedAt, DateTime BusyAt)> _scale = new(StringComparer.Ordinal);
 
@@ -102,6 +105,30 @@ internal sealed partial class PlacementGrain(
         var now = DateTime.UtcNow;
         var candidates = await LoadsAsync(active.Where(s => !holders.Contains(s) && !(_dropped.TryGetValue((modelId, s), out var until) && until > now)))
             .ConfigureAwait(ConfigureAwaitOptions.ContinueOnCapturedContext);
+        foreach (var (load, freeBytes, freeSlots) in Rank(candidates, _sizes.GetValueOrDefault(modelId)))
+        {
+            if (holders.Count >= wanted) break;
+            holders.Add(load.Silo);
+            LogPlaced(logger, modelId, load.Silo, freeBytes, freeSlots, load.QueuedRequests);
+        }
+    }
+
+    public async Task<string?> ChooseNodeAsync(long sizeBytes, string[] exclude)
+    {
+        var candidates = await LoadsAsync(ActiveSilos().Where(s => !exclude.Contains(s, StringComparer.Ordinal))).ConfigureAwait(ConfigureAwaitOptions.ContinueOnCapturedContext);
+        var chosen = Rank(candidates, sizeBytes).Select(r => r.Load.Silo).FirstOrDefault();
+        // Counted against the node until its load shows the model (a deployment comes up in the background): two deployments
+        // chosen back to back do not both go to the same "empty" node.
+        if (chosen is not null) _chosen.Add((chosen, sizeBytes, DateTime.UtcNow + ChosenNodeHold));
+        return chosen;
+    }
+
+    // Room on a node, in bytes and in models (its cache's MaxModels): what it reports, less what has been placed there
+    // and is not loaded yet (the node counts what is loaded, this grain what it has sent there: the larger is in use).
+    // Nodes where the model fits come first, then the most free memory, the most free slots, the shortest queues; when
+    // it fits nowhere it still goes to the roomiest node, whose cache then makes room.
+    private List<(NodeLoad Load, long FreeBytes, int FreeSlots)> Rank(List<NodeLoad> candidates, long size)
+    {
         var placedBytes = new Dictionary<string, long>(StringComparer.Ordinal);
         var placedModels = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var (model, on) in _holders)
@@ -113,24 +140,22 @@ internal sealed partial class PlacementGrain(
             }
         }
 
-        // Room on a node, in bytes and in models (its cache's MaxModels): what it reports, less what has been placed there
-        // and is not loaded yet (the node counts what is loaded, this grain what it has sent there: the larger is in use).
-        // Nodes where the model fits come first, then the most free memory, the most free slots, the shortest queues; when
-        // it fits nowhere it still goes to the roomiest node, whose cache then makes room.
-        long FreeBytes(NodeLoad l) => l.CacheLimitBytes - Math.Max(l.CacheUsedBytes, placedBytes.GetValueOrDefault(l.Silo));
-        int FreeSlots(NodeLoad l) => l.MaxModels - Math.Max(l.LoadedModels.Length, placedModels.GetValueOrDefault(l.Silo));
-        var size = _sizes.GetValueOrDefault(modelId);
-        foreach (var load in candidates
-            .OrderByDescending(l => FreeSlots(l) >= 1 && FreeBytes(l) >= size)
-            .ThenByDescending(FreeBytes)
-            .ThenByDescending(FreeSlots)
-            .ThenBy(l => l.QueuedRequests)
-            .ThenBy(l => l.Silo, StringComparer.Ordinal))
+        var now = DateTime.UtcNow;
+        _chosen.RemoveAll(c => c.Until <= now);
+        foreach (var (silo, bytes, _) in _chosen)
         {
-            if (holders.Count >= wanted) break;
-            holders.Add(load.Silo);
-            LogPlaced(logger, modelId, load.Silo, FreeBytes(load), FreeSlots(load), load.QueuedRequests);
+            placedBytes[silo] = placedBytes.GetValueOrDefault(silo) + bytes;
+            placedModels[silo] = placedModels.GetValueOrDefault(silo) + 1;
         }
+
+        return [.. candidates
+            .Select(l => (Load: l, FreeBytes: l.CacheLimitBytes - Math.Max(l.CacheUsedBytes, placedBytes.GetValueOrDefault(l.Silo)),
+                FreeSlots: l.MaxModels - Math.Max(l.LoadedModels.Length, placedModels.GetValueOrDefault(l.Silo))))
+            .OrderByDescending(r => r.FreeSlots >= 1 && r.FreeBytes >= size)
+            .ThenByDescending(r => r.FreeBytes)
+            .ThenByDescending(r => r.FreeSlots)
+            .ThenBy(r => r.Load.QueuedRequests)
+            .ThenBy(r => r.Load.Silo, StringComparer.Ordinal)];
     }
 
     private HashSet<string> ActiveSilos() =>

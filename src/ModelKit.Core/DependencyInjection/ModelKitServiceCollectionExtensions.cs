@@ -74,7 +74,8 @@ public static class ModelKitServiceCollectionExtensions
             sp.GetService<ModelKitMetrics>(),
             sp.GetService<Microsoft.Extensions.Logging.ILogger<DeploymentManager>>(),
             sp.GetRequiredService<IOptions<ModelKitOptions>>(),
-            sp.GetService<ModelKit.Downloads.IDownloadManager>()));
+            sp.GetService<ModelKit.Downloads.IDownloadManager>(),
+            sp.GetService<IDeploymentStore>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, DeploymentRestorer>());
         services.TryAddSingleton<IDeploymentManager>(sp => sp.GetRequiredService<DeploymentManager>());
         services.TryAddSingleton<InferenceService>();

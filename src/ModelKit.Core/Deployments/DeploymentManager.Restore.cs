@@ -21,6 +21,31 @@ public sealed partial class DeploymentManager
         foreach (var record in _store.Load())
         {
             if (_table.Find(record.DeploymentId) is not null) continue;
+            await RestoreOneAsync(record, _store.Location, cancellationToken).ConfigureAwait(false);
+            restored++;
+        }
+
+        return restored;
+    }
+
+    /// <summary>
+    /// Takes over a deployment another node ran (it left the cluster): brought back here as a restart would, saved as this
+    /// node's, and returned. A deployment already known here is returned as it is.
+    /// </summary>
+    internal async Task<DeploymentInfo> AdoptAsync(PersistedDeployment record, string from, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (_table.Find(record.DeploymentId) is { } known) return known.Snapshot(_cache);
+        var adopted = await RestoreOneAsync(record, from, cancellationToken).ConfigureAwait(false);
+        Persist();
+        return adopted.Snapshot(_cache);
+    }
+
+    // One saved deployment, listed again: stopped as it was, failed when its model or version is gone, else coming up.
+    private async Task<Deployment> RestoreOneAsync(PersistedDeployment record, string from, CancellationToken cancellationToken)
+    {
+        {
             var now = _timeProvider.GetUtcNow();
             ModelInfo? model = null;
             ModelVersionInfo? version = null;
@@ -73,9 +98,8 @@ public sealed partial class DeploymentManager
             _table.AddInactive(d);
             d.SetSettled();
             d.AddLog(now, failure is null ? LogLevel.Information : LogLevel.Error,
-                failure is null ? $"Restored from {_store.Path}." : $"Could not be restored from {_store.Path}: {failure}");
-            restored++;
-            if (failure is not null || !record.Running) continue;
+                failure is null ? $"Restored from {from}." : $"Could not be restored from {from}: {failure}");
+            if (failure is not null || !record.Running) return d;
             try
             {
                 _table.Activate(d, _cache.GetStats().MemoryLimitBytes);
@@ -92,9 +116,9 @@ public sealed partial class DeploymentManager
 
                 d.AddLog(now, LogLevel.Error, "Could not start: " + ex.Message);
             }
-        }
 
-        return restored;
+            return d;
+        }
     }
 
     private void Persist()
@@ -106,7 +130,7 @@ public sealed partial class DeploymentManager
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            Log.DeploymentsNotSaved(_logger, _store.Path, ex);
+            Log.DeploymentsNotSaved(_logger, _store.Location, ex);
         }
     }
 }

@@ -33,7 +33,7 @@ public sealed partial class DeploymentManager : IDeploymentManager, IAsyncDispos
     private readonly ModelKitMetrics _metrics;
     private readonly ILogger _logger;
     private readonly ITimer _autoscaler;
-    private readonly DeploymentStore? _store;
+    private readonly IDeploymentStore? _store;
     private readonly Downloads.IDownloadManager? _downloads;
     private int _disposed;
 
@@ -64,7 +64,8 @@ public sealed partial class DeploymentManager : IDeploymentManager, IAsyncDispos
         ModelKitMetrics? metrics,
         ILogger<DeploymentManager>? logger,
         IOptions<ModelKitOptions>? storage,
-        Downloads.IDownloadManager? downloads = null)
+        Downloads.IDownloadManager? downloads = null,
+        IDeploymentStore? store = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(inferenceOptions);
@@ -79,7 +80,8 @@ public sealed partial class DeploymentManager : IDeploymentManager, IAsyncDispos
         _metrics = metrics ?? new ModelKitMetrics();
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _downloads = downloads;
-        if (_options.Persist && storage?.Value.DataDirectory is { Length: > 0 } data)
+        if (store is not null) _store = store;
+        else if (_options.Persist && storage?.Value.DataDirectory is { Length: > 0 } data)
         {
             Directory.CreateDirectory(data);
             _store = new DeploymentStore(Path.Combine(Path.GetFullPath(data), "deployments.json"));

@@ -6,11 +6,13 @@ namespace ModelKit.Deployments;
 /// Keeps the deployments in <c>deployments.json</c> under the data directory, written whole and atomically
 /// (temp file, then rename) after every change, so a restarted host brings back what was running.
 /// </summary>
-internal sealed class DeploymentStore(string path)
+internal sealed class DeploymentStore(string path) : IDeploymentStore
 {
     private readonly Lock _gate = new();
 
     public string Path { get; } = path;
+
+    public string Location => Path;
 
     public IReadOnlyList<PersistedDeployment> Load()
     {

@@ -33,6 +33,17 @@ public interface IDeploymentManager
     DeploymentInfo Scale(string deploymentId, int replicas, int? minReplicas = null, int? maxReplicas = null);
 
     /// <summary>
+    /// As <see cref="Scale"/>, for managers whose deployments may live elsewhere (a cluster's, where the deployment's
+    /// node is asked). The default runs <see cref="Scale"/>.
+    /// </summary>
+    Task<DeploymentInfo> ScaleAsync(string deploymentId, int replicas, int? minReplicas = null, int? maxReplicas = null, CancellationToken cancellationToken = default) =>
+        Task.FromResult(Scale(deploymentId, replicas, minReplicas, maxReplicas));
+
+    /// <summary>As <see cref="GetLogs"/>, for managers whose deployments may live elsewhere. The default runs <see cref="GetLogs"/>.</summary>
+    Task<IReadOnlyList<DeploymentLogEntry>> GetLogsAsync(string deploymentId, int lines = 100, CancellationToken cancellationToken = default) =>
+        Task.FromResult(GetLogs(deploymentId, lines));
+
+    /// <summary>
     /// Applies <paramref name="update"/>; completes when the new settings serve. When the new version fails to
     /// come up, the old one keeps serving and DEPLOYMENT_FAILED is thrown.
     /// </summary>

@@ -102,10 +102,10 @@ internal sealed class GrpcModelService(
         return ModelServiceMessages.Deployed(info, ProgressUrl(context, info.DeploymentId), ModelServiceRequests.NotesOn(request));
     }
 
-    public override Task<GetDeploymentStatusResponse> GetDeploymentStatus(GetDeploymentStatusRequest request, ServerCallContext context)
+    public override async Task<GetDeploymentStatusResponse> GetDeploymentStatus(GetDeploymentStatusRequest request, ServerCallContext context)
     {
         var info = deployments.GetDeployment(ModelServiceRequests.Required(request.DeploymentId, "deployment_id", "the id DeployLocalModel answered (ListLocalModels lists them)"));
-        return Task.FromResult(ModelServiceMessages.Progress(info, deployments.GetLogs(info.DeploymentId, 100)));
+        return ModelServiceMessages.Progress(info, await deployments.GetLogsAsync(info.DeploymentId, 100, context.CancellationToken));
     }
 
     public override async Task<UnloadLocalModelResponse> UnloadLocalModel(UnloadLocalModelRequest request, ServerCallContext context)

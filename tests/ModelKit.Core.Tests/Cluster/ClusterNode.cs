@@ -15,11 +15,18 @@ namespace ModelKit.Tests.Cluster;
 /// </summary>
 internal sealed class ClusterNode : IAsyncDisposable
 {
-    private ClusterNode(IHost host, int port)
+    private ClusterNode(IHost host, int port, string connectionString, string clusterId)
     {
         Host = host;
         Port = port;
+        ConnectionString = connectionString;
+        ClusterId = clusterId;
     }
+
+    /// <summary>The cluster's database (membership, registry, saved deployments).</summary>
+    public string ConnectionString { get; }
+
+    public string ClusterId { get; }
 
     public IHost Host { get; }
 
@@ -60,15 +67,16 @@ internal sealed class ClusterNode : IAsyncDisposable
             throw;
         }
 
-        return new ClusterNode(host, port);
+        return new ClusterNode(host, port, connectionString, clusterId);
     }
 
     /// <summary>
     /// <paramref name="count"/> nodes of a new cluster on a new database of <paramref name="database"/>, each with a data
-    /// directory of its own under <paramref name="root"/> (<c>node-0</c>, …), every one seeing all as active. Dispose them.
+    /// directory of its own under <paramref name="root"/> (<c>node-0</c>, …), or all with <c>shared</c> there when
+    /// <paramref name="sharedData"/>, every one seeing all as active. Dispose them.
     /// </summary>
     public static async Task<List<ClusterNode>> StartClusterAsync(
-        PostgresServer database, string root, int count, int maxModels, Action<ModelKitClusterOptions>? configure = null)
+        PostgresServer database, string root, int count, int maxModels, Action<ModelKitClusterOptions>? configure = null, bool sharedData = false)
     {
         string connectionString;
         await using (var source = await database.CreateDatabaseAsync()) connectionString = source.ConnectionString;
@@ -76,7 +84,7 @@ internal sealed class ClusterNode : IAsyncDisposable
         var nodes = new List<ClusterNode>();
         try
         {
-            for (var n = 0; n < count; n++) nodes.Add(await StartAsync(connectionString, clusterId, Path.Combine(root, $"node-{n}"), maxModels, configure));
+            for (var n = 0; n < count; n++) nodes.Add(await StartAsync(connectionString, clusterId, Path.Combine(root, sharedData ? "shared" : $"node-{n}"), maxModels, configure));
             foreach (var node in nodes) await node.WaitForActiveMembersAsync(count);
             return nodes;
         }
