@@ -86,7 +86,7 @@ internal sealed partial class DemoModelSeeder(IModelRegistry registry, IDeployme
             }
 
             if (deployments.ListDeployments().Any(d => d.ModelId == id)) continue;
-            await deployments.DeployAsync(new DeploymentSpec
+            if (!await DeployOnceAsync(new DeploymentSpec
             {
                 DeploymentId = id,
                 ModelId = id,
@@ -97,12 +97,26 @@ internal sealed partial class DemoModelSeeder(IModelRegistry registry, IDeployme
                 // on 2 cores (docs/benchmarks.md, "Greedy batching in the sample"): against a 1 ms delay, 1.4–2× the requests
                 // per second at 16 connections on the MLP, the same at 64, and more with a shorter tail on the BERT.
                 Batching = new() { MaxBatchSize = 64, MaxQueueDelay = TimeSpan.Zero },
-            }, cancellationToken);
+            }, cancellationToken)) continue;
             LogDeploying(logger, id);
         }
 
         if (configuration.GetValue("ModelKit:ServeMiniLm", true)) await SeedMiniLmAsync(cancellationToken);
         if (configuration.GetValue("ModelKit:ServeChatModel", true)) await SeedChatModelAsync(cancellationToken);
+    }
+
+    // In a cluster the nodes start together and each tries: one deploys the model, the others find it deployed (CONFLICT).
+    private async Task<bool> DeployOnceAsync(DeploymentSpec spec, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await deployments.DeployAsync(spec, cancellationToken);
+            return true;
+        }
+        catch (ModelKitConflictException)
+        {
+            return false;
+        }
     }
 
     /// <summary>The id the sample serves its generated chat model under.</summary>
@@ -146,7 +160,7 @@ internal sealed partial class DemoModelSeeder(IModelRegistry registry, IDeployme
         }
 
         if (deployments.ListDeployments().Any(d => d.ModelId == ChatModelId)) return;
-        await deployments.DeployAsync(new DeploymentSpec { DeploymentId = ChatModelId, ModelId = ChatModelId, Replicas = 1, MinReplicas = 1, MaxReplicas = 1 }, cancellationToken);
+        if (!await DeployOnceAsync(new DeploymentSpec { DeploymentId = ChatModelId, ModelId = ChatModelId, Replicas = 1, MinReplicas = 1, MaxReplicas = 1 }, cancellationToken)) return;
         LogDeploying(logger, ChatModelId);
     }
 
@@ -169,7 +183,7 @@ internal sealed partial class DemoModelSeeder(IModelRegistry registry, IDeployme
         if (registered) LogRegistered(logger, MiniLmId);
 
         if (deployments.ListDeployments().Any(d => d.ModelId == MiniLmId)) return;
-        await deployments.DeployAsync(new DeploymentSpec
+        if (!await DeployOnceAsync(new DeploymentSpec
         {
             DeploymentId = MiniLmId,
             ModelId = MiniLmId,
@@ -181,7 +195,7 @@ internal sealed partial class DemoModelSeeder(IModelRegistry registry, IDeployme
             MaxReplicas = 4,
             IntraOpThreads = 1,
             Batching = new() { MaxBatchSize = 64, MaxBatchElements = 512, MaxQueueDelay = TimeSpan.Zero },
-        }, cancellationToken);
+        }, cancellationToken)) return;
         LogDeploying(logger, MiniLmId);
     }
 

@@ -14,7 +14,8 @@ namespace ModelKit.Tests;
 /// database, a data directory each: a node fetches the files of the models it is given from the node that has them), six models and room for three in each node's cache (so two nodes still hold all six): every model answers through
 /// every node with ONNX Runtime's own answer; one node killed with SIGKILL under load, and every request still succeeds
 /// (forwarded requests try the next holder), its models are placed again, the registry has lost nothing; the node
-/// started again rejoins and serves every model too.
+/// started again rejoins and serves every model too; and a deployment made through seed 000 on one node is followed,
+/// scaled and served through the others.
 /// </summary>
 public sealed class ClusterProcessTests(PostgresServer database) : IClassFixture<PostgresServer>
 {
@@ -102,6 +103,19 @@ public sealed class ClusterProcessTests(PostgresServer database) : IClassFixture
         file.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
         form.Add(file, "file", "model.onnx");
         await ExpectAsync(await node.Client.PostAsync($"/api/v1/models/mlp-{i}/upload", form), HttpStatusCode.OK);
+    }
+
+    private static async Task WaitForStatusAsync(Node node, string modelId, Func<JsonElement, bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            var response = await node.Client.GetAsync($"/api/v1/models/{modelId}/status");
+            var text = await response.Content.ReadAsStringAsync();
+            if (response.StatusCode == HttpStatusCode.OK && condition(JsonDocument.Parse(text).RootElement)) return;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"{modelId} was not {what} through {node.Process.Address} within 30 s: {(int)response.StatusCode} {text}");
+            await Task.Delay(200);
+        }
     }
 
     [Fact]
@@ -197,6 +211,19 @@ public sealed class ClusterProcessTests(PostgresServer database) : IClassFixture
             await nodes[victim].Process.WaitUntilListeningAsync(nodes[victim].Client);
             for (var i = 0; i < Models; i++) Assert.Equal(expected[i], await InferAsync(nodes[victim], i));
             Assert.True(await CounterAsync([nodes[victim]], "modelkit_cluster_forwarded_total") > 0, "the restarted node forwarded nothing: it did not rejoin the cluster");
+
+            // Seed 000 across the cluster: deployed through one node, followed and scaled through another, refused a second
+            // time through the third, and its model answered through every node (the deployment's node runs it).
+            var deploy = await ExpectAsync(await nodes[0].Client.PostAsync("/api/v1/models/deploy", Json("""
+                {"config": {"model_id": "mlp-1", "version": "1", "scaling_config": {"replicas": 1}}}
+                """)), HttpStatusCode.Accepted);
+            Assert.Equal("mlp-1", deploy.GetProperty("model_id").GetString());
+            await WaitForStatusAsync(nodes[1], "mlp-1", s => s.GetProperty("status").GetString() == "running", "running");
+            var scaled = await ExpectAsync(await nodes[1].Client.PostAsync("/api/v1/models/mlp-1/scale", Json("""{"replicas": 2}""")), HttpStatusCode.OK);
+            Assert.Equal(2, scaled.GetProperty("target_replicas").GetInt32());
+            await WaitForStatusAsync(nodes[2], "mlp-1", s => s.GetProperty("replicas").GetProperty("desired").GetInt32() == 2, "two replicas desired");
+            await ExpectAsync(await nodes[2].Client.PostAsync("/api/v1/models/deploy", Json("""{"config": {"model_id": "mlp-1"}}""")), HttpStatusCode.Conflict, "MODEL_ALREADY_EXISTS");
+            foreach (var node in nodes) Assert.Equal(expected[1], await InferAsync(node, 1));
         }
         finally
         {

@@ -13,7 +13,8 @@ namespace ModelKit.Cluster;
 /// node the <see cref="DeploymentDirectoryGrain"/> chooses (the most free cache memory), and any operation on it, from any
 /// node, is carried out there. Reads come from this node's own deployments and from what the other nodes reported at the
 /// last sync (every <see cref="ModelKitClusterOptions.DeploymentSyncInterval"/>), updated at once by this node's own
-/// operations. When the directory cannot be asked, a new deployment runs on this node.
+/// operations. When the directory cannot be asked, a new deployment is refused (REGISTRY_UNAVAILABLE, try again), not
+/// created here: another node may be deploying the same model.
 /// </summary>
 internal sealed partial class ClusterDeploymentManager : IDeploymentManager, ILifecycleParticipant<ISiloLifecycle>, IAsyncDisposable
 {
@@ -65,8 +66,11 @@ internal sealed partial class ClusterDeploymentManager : IDeploymentManager, ILi
             }
             catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
             {
+                // Not created here regardless: without the directory, another node may be deploying the same model.
                 LogDirectoryUnavailable(_logger, id, ex.Message);
-                return await _local.DeployAsync(spec, cancellationToken).ConfigureAwait(false);
+                throw new RegistryUnavailableException(
+                    $"The cluster cannot say now where deployment '{id}' should run (its deployment directory did not answer); nothing was created. Try again shortly.",
+                    TimeSpan.FromSeconds(5), ex);
             }
 
             if (reservation.ErrorCode is { } code) throw ForwardedError.From(code, reservation.ErrorMessage ?? code, null);
@@ -329,7 +333,7 @@ internal sealed partial class ClusterDeploymentManager : IDeploymentManager, ILi
         }
     }
 
-    [LoggerMessage(1, LogLevel.Warning, "The cluster's deployment directory could not be asked about new deployment {DeploymentId} ({Reason}); it runs on this node.")]
+    [LoggerMessage(1, LogLevel.Warning, "The cluster's deployment directory could not be asked about new deployment {DeploymentId} ({Reason}); it was not created.")]
     private static partial void LogDirectoryUnavailable(ILogger logger, string deploymentId, string reason);
 
     [LoggerMessage(2, LogLevel.Warning, "Node {Node} could not take new deployment {DeploymentId} ({Reason}); choosing another.")]
