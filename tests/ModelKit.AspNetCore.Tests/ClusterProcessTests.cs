@@ -54,9 +54,9 @@ public sealed class ClusterProcessTests(PostgresServer database) : IClassFixture
         }
     }
 
-    private static Node Start(string dataDirectory, string connectionString, string clusterId) => new(SampleServerProcess.Start(dataDirectory,
+    private static Node Start(string dataDirectory, string connectionString, string clusterId, int maxModels = 3) => new(SampleServerProcess.Start(dataDirectory,
         "--ModelKit:DeployDemoModels=false",
-        "--ModelKit:Cache:MaxModels=3",
+        "--ModelKit:Cache:MaxModels=" + maxModels.ToString(CultureInfo.InvariantCulture),
         "--ModelKit:Deployments:Persist=false",
         "--ModelKit:Registry:PostgreSql=" + connectionString,
         "--ModelKit:Cluster:ConnectionString=" + connectionString,
@@ -224,6 +224,101 @@ public sealed class ClusterProcessTests(PostgresServer database) : IClassFixture
             await WaitForStatusAsync(nodes[2], "mlp-1", s => s.GetProperty("replicas").GetProperty("desired").GetInt32() == 2, "two replicas desired");
             await ExpectAsync(await nodes[2].Client.PostAsync("/api/v1/models/deploy", Json("""{"config": {"model_id": "mlp-1"}}""")), HttpStatusCode.Conflict, "MODEL_ALREADY_EXISTS");
             foreach (var node in nodes) Assert.Equal(expected[1], await InferAsync(node, 1));
+        }
+        finally
+        {
+            foreach (var node in nodes) node.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task ANodeCutOff_IsDeclaredDead_ItsDeploymentAndModelsMove_RequestsThroughTheOthersSucceed_AndBackItLeavesAndRejoins()
+    {
+        using var dir = new TempDirectory();
+        string connectionString;
+        await using (var source = await database.CreateDatabaseAsync()) connectionString = source.ConnectionString;
+        var clusterId = "cut-" + Guid.NewGuid().ToString("N")[..8];
+        var nodes = new List<Node>();
+        try
+        {
+            // Node 0, where the files are uploaded, has room for one model only, so placement and the deployment go to
+            // nodes 1 and 2 (which fetch the files from node 0), and cutting either off leaves a copy of every file.
+            for (var n = 0; n < 3; n++) nodes.Add(Start(dir.Combine($"node-{n}"), connectionString, clusterId, maxModels: n == 0 ? 1 : 3));
+            foreach (var node in nodes) await node.Process.WaitUntilListeningAsync(node.Client);
+            var expected = new float[2][];
+            for (var i = 0; i < 2; i++)
+            {
+                await RegisterAsync(nodes[0], i);
+                expected[i] = Expected(i);
+            }
+
+            var deploy = await ExpectAsync(await nodes[0].Client.PostAsync("/api/v1/models/deploy", Json("""{"config": {"model_id": "mlp-0"}}""")), HttpStatusCode.Accepted);
+            var deploymentId = deploy.GetProperty("deployment_id").GetString()!;
+            await WaitForStatusAsync(nodes[0], "mlp-0", s => s.GetProperty("status").GetString() == "running", "running");
+            foreach (var node in nodes)
+            {
+                for (var i = 0; i < 2; i++) Assert.Equal(expected[i], await InferAsync(node, i));
+            }
+
+            // The deployment's node is the one that does not forward mlp-0.
+            var forwarding = new List<HashSet<int>>();
+            foreach (var node in nodes) forwarding.Add(ModelsIn(await node.Client.GetStringAsync("/metrics"), "modelkit_cluster_forwarded_total"));
+            var home = Assert.Single(Enumerable.Range(0, 3), n => !forwarding[n].Contains(0));
+            Assert.NotEqual(0, home);
+            var others = nodes.Where((_, n) => n != home).ToArray();
+
+            // Load through the two others while the deployment's node is cut off.
+            using var stop = new CancellationTokenSource();
+            var sent = 0;
+            var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
+            var load = Enumerable.Range(0, 4).Select(worker => Task.Run(async () =>
+            {
+                for (var k = worker; !stop.IsCancellationRequested; k++)
+                {
+                    try
+                    {
+                        Assert.Equal(expected[k % 2], await InferAsync(others[k % 2], k % 2));
+                    }
+                    catch (Exception ex)
+                    {
+                        failures.Enqueue(ex.Message);
+                    }
+
+                    Interlocked.Increment(ref sent);
+                }
+            })).ToArray();
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            nodes[home].Process.Pause();
+
+            // The others declare it dead, and one of them takes its deployment over (its log says from where); the load
+            // goes on meanwhile, and every request succeeds (those that met the cut-off node tried another).
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (true)
+            {
+                var logs = await others[1].Client.GetAsync($"/api/deployments/{deploymentId}/logs?lines=100");
+                var text = await logs.Content.ReadAsStringAsync();
+                if (logs.StatusCode == HttpStatusCode.OK && text.Contains("Restored from node", StringComparison.Ordinal)) break;
+                Assert.True(DateTime.UtcNow < deadline, $"the deployment was not taken over within 60 s: {(int)logs.StatusCode} {text}");
+                await Task.Delay(250);
+            }
+
+            await WaitForStatusAsync(others[0], "mlp-0", s => s.GetProperty("status").GetString() == "running", "running again");
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            await stop.CancelAsync();
+            await Task.WhenAll(load);
+            Assert.True(failures.IsEmpty, $"{failures.Count} of {sent} requests failed while a node was cut off: {string.Join(" | ", failures.Take(3))}");
+            Assert.True(await CounterAsync(others, "modelkit_cluster_forward_failures_total") > 0, "no forwarded request met the cut-off node");
+
+            // Back on the network, the node finds it was declared dead and stops: a member the others declared dead never
+            // serves as one again (its deployment runs elsewhere now). Started again, it rejoins as a new member.
+            nodes[home].Process.Resume();
+            Assert.True(await nodes[home].Process.ExitsWithinAsync(TimeSpan.FromSeconds(60)), "the node declared dead did not stop:\n" + nodes[home].Process.OutputTail);
+            nodes[home].Dispose();
+            nodes[home] = Start(dir.Combine($"node-{home}"), connectionString, clusterId);
+            await nodes[home].Process.WaitUntilListeningAsync(nodes[home].Client);
+            for (var i = 0; i < 2; i++) Assert.Equal(expected[i], await InferAsync(nodes[home], i));
+            var listed = await ExpectAsync(await nodes[home].Client.GetAsync("/api/deployments/list"), HttpStatusCode.OK);
+            Assert.Contains(deploymentId, listed.GetRawText(), StringComparison.Ordinal);
         }
         finally
         {

@@ -117,6 +117,37 @@ internal sealed class SampleServerProcess : IDisposable
         _process.WaitForExit();
     }
 
+    /// <summary>
+    /// Stops the process where it is (SIGSTOP): it holds its sockets but answers nothing, as a node cut off from the
+    /// network looks to the others. <see cref="Resume"/> lets it run on.
+    /// </summary>
+    public void Pause() => Signal("-STOP");
+
+    /// <summary>Lets a paused process run on (SIGCONT).</summary>
+    public void Resume() => Signal("-CONT");
+
+    /// <summary>Whether the process has exited, within <paramref name="timeout"/>.</summary>
+    public async Task<bool> ExitsWithinAsync(TimeSpan timeout)
+    {
+        using var limit = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(limit.Token);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    private void Signal(string signal)
+    {
+        using var kill = Process.Start(new ProcessStartInfo("kill", [signal, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]) { UseShellExecute = false })!;
+        kill.WaitForExit();
+        Assert.Equal(0, kill.ExitCode);
+    }
+
     public long ResidentBytes()
     {
         _process.Refresh();
