@@ -45,6 +45,7 @@ public static class ClusterModelKitBuilderExtensions
         builder.Services.TryAddSingleton(sp => new ClusterDeploymentManager(
             sp.GetRequiredService<DeploymentManager>(),
             sp.GetRequiredService<RemoteDeployments>(),
+            sp.GetRequiredService<ClusterDeploymentStore>(),
             sp.GetRequiredService<IGrainFactory>(),
             sp.GetRequiredService<ILocalSiloDetails>(),
             sp.GetRequiredService<ModelRouter>(),

@@ -105,6 +105,47 @@ public sealed class ClusterProcessTests(PostgresServer database) : IClassFixture
         await ExpectAsync(await node.Client.PostAsync($"/api/v1/models/mlp-{i}/upload", form), HttpStatusCode.OK);
     }
 
+    // Four workers sending inference requests for every model in turn through the given nodes in turn, each answer
+    // checked against ONNX Runtime's, until stopped: how many were sent, and what failed.
+    private sealed class Load
+    {
+        private readonly CancellationTokenSource _stop = new();
+        private readonly System.Collections.Concurrent.ConcurrentQueue<string> _failures = new();
+        private Task[] _workers = [];
+        private int _sent;
+
+        public static Load Start(IReadOnlyList<Node> through, float[][] expected)
+        {
+            var load = new Load();
+            load._workers = [.. Enumerable.Range(0, 4).Select(worker => Task.Run(async () =>
+            {
+                for (var k = worker; !load._stop.IsCancellationRequested; k++)
+                {
+                    var model = k % expected.Length;
+                    try
+                    {
+                        Assert.Equal(expected[model], await InferAsync(through[k % through.Count], model));
+                    }
+                    catch (Exception ex)
+                    {
+                        load._failures.Enqueue(ex.Message);
+                    }
+
+                    Interlocked.Increment(ref load._sent);
+                }
+            }))];
+            return load;
+        }
+
+        public async Task<(int Sent, IReadOnlyCollection<string> Failures)> StopAsync()
+        {
+            await _stop.CancelAsync();
+            await Task.WhenAll(_workers);
+            _stop.Dispose();
+            return (_sent, _failures);
+        }
+    }
+
     private static async Task WaitForStatusAsync(Node node, string modelId, Func<JsonElement, bool> condition, string what)
     {
         var deadline = DateTime.UtcNow.AddSeconds(30);
@@ -161,33 +202,12 @@ public sealed class ClusterProcessTests(PostgresServer database) : IClassFixture
 
             // Load through the two nodes that stay, while the third is killed.
             var survivors = nodes.Where((_, n) => n != victim).ToArray();
-            using var stop = new CancellationTokenSource();
-            var sent = 0;
-            var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
-            var load = Enumerable.Range(0, 4).Select(worker => Task.Run(async () =>
-            {
-                for (var k = worker; !stop.IsCancellationRequested; k++)
-                {
-                    var model = k % Models;
-                    try
-                    {
-                        Assert.Equal(expected[model], await InferAsync(survivors[k % 2], model));
-                    }
-                    catch (Exception ex)
-                    {
-                        failures.Enqueue(ex.Message);
-                    }
-
-                    Interlocked.Increment(ref sent);
-                }
-            })).ToArray();
-
+            var load = Load.Start(survivors, expected);
             await Task.Delay(TimeSpan.FromSeconds(2));
             nodes[victim].Process.Kill();
             await Task.Delay(TimeSpan.FromSeconds(10));
-            await stop.CancelAsync();
-            await Task.WhenAll(load);
-            Assert.True(failures.IsEmpty, $"{failures.Count} of {sent} requests failed after the kill: {string.Join(" | ", failures.Take(3))}");
+            var (sent, failures) = await load.StopAsync();
+            Assert.True(failures.Count == 0, $"{failures.Count} of {sent} requests failed after the kill: {string.Join(" | ", failures.Take(3))}");
             Assert.True(sent > 50, $"only {sent} requests were sent");
 
             // Requests were forwarded between the nodes, and some forwards found the killed node gone and went on to another.
@@ -268,25 +288,7 @@ public sealed class ClusterProcessTests(PostgresServer database) : IClassFixture
             var others = nodes.Where((_, n) => n != home).ToArray();
 
             // Load through the two others while the deployment's node is cut off.
-            using var stop = new CancellationTokenSource();
-            var sent = 0;
-            var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
-            var load = Enumerable.Range(0, 4).Select(worker => Task.Run(async () =>
-            {
-                for (var k = worker; !stop.IsCancellationRequested; k++)
-                {
-                    try
-                    {
-                        Assert.Equal(expected[k % 2], await InferAsync(others[k % 2], k % 2));
-                    }
-                    catch (Exception ex)
-                    {
-                        failures.Enqueue(ex.Message);
-                    }
-
-                    Interlocked.Increment(ref sent);
-                }
-            })).ToArray();
+            var load = Load.Start(others, expected);
             await Task.Delay(TimeSpan.FromSeconds(1));
             nodes[home].Process.Pause();
 
@@ -304,9 +306,8 @@ public sealed class ClusterProcessTests(PostgresServer database) : IClassFixture
 
             await WaitForStatusAsync(others[0], "mlp-0", s => s.GetProperty("status").GetString() == "running", "running again");
             await Task.Delay(TimeSpan.FromSeconds(2));
-            await stop.CancelAsync();
-            await Task.WhenAll(load);
-            Assert.True(failures.IsEmpty, $"{failures.Count} of {sent} requests failed while a node was cut off: {string.Join(" | ", failures.Take(3))}");
+            var (sent, failures) = await load.StopAsync();
+            Assert.True(failures.Count == 0, $"{failures.Count} of {sent} requests failed while a node was cut off: {string.Join(" | ", failures.Take(3))}");
             Assert.True(await CounterAsync(others, "modelkit_cluster_forward_failures_total") > 0, "no forwarded request met the cut-off node");
 
             // Back on the network, the node finds it was declared dead and stops: a member the others declared dead never

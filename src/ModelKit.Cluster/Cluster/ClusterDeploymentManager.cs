@@ -26,17 +26,19 @@ internal sealed partial class ClusterDeploymentManager : IDeploymentManager, ILi
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
     private readonly RemoteDeployments _remote;
+    private readonly ClusterDeploymentStore _store;
     private Task? _sync;
     private int _stopped;
     private int _disposed;
     private string? _self;
 
     public ClusterDeploymentManager(
-        DeploymentManager local, RemoteDeployments remote, IGrainFactory grains, ILocalSiloDetails silo, ModelRouter router, IOptions<ModelKitClusterOptions> options,
+        DeploymentManager local, RemoteDeployments remote, ClusterDeploymentStore store, IGrainFactory grains, ILocalSiloDetails silo, ModelRouter router, IOptions<ModelKitClusterOptions> options,
         ILogger<ClusterDeploymentManager>? logger = null)
     {
         _local = local;
         _remote = remote;
+        _store = store;
         _grains = grains;
         _silo = silo;
         _router = router;
@@ -66,8 +68,10 @@ internal sealed partial class ClusterDeploymentManager : IDeploymentManager, ILi
             }
             catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
             {
-                // Not created here regardless: without the directory, another node may be deploying the same model.
+                // Not created here regardless: without the directory, another node may be deploying the same model. A
+                // reservation the directory made after all is let go, so that a retry is not refused as a conflict.
                 LogDirectoryUnavailable(_logger, id, ex.Message);
+                await ReleaseAsync(id).ConfigureAwait(false);
                 throw new RegistryUnavailableException(
                     $"The cluster cannot say now where deployment '{id}' should run (its deployment directory did not answer); nothing was created. Try again shortly.",
                     TimeSpan.FromSeconds(5), ex);
@@ -77,17 +81,22 @@ internal sealed partial class ClusterDeploymentManager : IDeploymentManager, ILi
             var node = reservation.Node ?? Self;
             try
             {
-                var info = node == Self
-                    ? await _local.DeployAsync(spec, cancellationToken).ConfigureAwait(false)
-                    : await RemoteAsync(node, new DeploymentCommand(DeploymentCommandKind.Deploy, id) { Spec = spec }, cancellationToken).ConfigureAwait(false);
+                if (node != Self) return await RemoteAsync(node, new DeploymentCommand(DeploymentCommandKind.Deploy, id) { Spec = spec }, cancellationToken).ConfigureAwait(false);
+                var info = await _local.DeployAsync(spec, cancellationToken).ConfigureAwait(false);
+                await FlushAsync(cancellationToken).ConfigureAwait(false);
                 return info;
             }
-            catch (Exception ex) when (ex is not ModelKitException and not OperationCanceledException and not OutOfMemoryException && attempt < 2)
+            catch (Exception ex) when (ForwardedServedModel.IsNodeFailure(ex))
             {
-                // The chosen node is gone: choose again without it.
+                // The chosen node is gone: choose again without it, twice; then the cluster is in no state to take it.
                 LogNodeFailed(_logger, id, node, ex.Message);
                 exclude.Add(node);
                 await ReleaseAsync(id).ConfigureAwait(false);
+                if (attempt >= 2)
+                {
+                    throw new RegistryUnavailableException(
+                        $"No node of the cluster could take deployment '{id}' now (the nodes chosen left); nothing was created. Try again shortly.", TimeSpan.FromSeconds(5), ex);
+                }
             }
             catch
             {
@@ -123,7 +132,7 @@ internal sealed partial class ClusterDeploymentManager : IDeploymentManager, ILi
 
     public async Task<IReadOnlyList<DeploymentLogEntry>> GetLogsAsync(string deploymentId, int lines = 100, CancellationToken cancellationToken = default)
     {
-        if (_local.FindDeployment(deploymentId) is not null || await ElsewhereAsync(deploymentId, cancellationToken).ConfigureAwait(false) is not { } entry)
+        if (_local.FindDeployment(deploymentId) is not null || await ElsewhereAsync(deploymentId, strict: true, cancellationToken).ConfigureAwait(false) is not { } entry)
         {
             return _local.GetLogs(deploymentId, lines);
         }
@@ -245,9 +254,11 @@ internal sealed partial class ClusterDeploymentManager : IDeploymentManager, ILi
         string deploymentId, DeploymentCommandKind kind, Func<DeploymentManager, Task<DeploymentInfo>> local, CancellationToken cancellationToken,
         Func<DeploymentCommand, DeploymentCommand>? with = null)
     {
-        if (_local.FindDeployment(deploymentId) is not null || await ElsewhereAsync(deploymentId, cancellationToken).ConfigureAwait(false) is not { } entry)
+        if (_local.FindDeployment(deploymentId) is not null || await ElsewhereAsync(deploymentId, strict: true, cancellationToken).ConfigureAwait(false) is not { } entry)
         {
-            return await local(_local).ConfigureAwait(false);
+            var info = await local(_local).ConfigureAwait(false);
+            if (kind is not (DeploymentCommandKind.WaitUntilRunning or DeploymentCommandKind.Get or DeploymentCommandKind.Logs)) await FlushAsync(cancellationToken).ConfigureAwait(false);
+            return info;
         }
 
         var command = new DeploymentCommand(kind, deploymentId);
@@ -256,13 +267,16 @@ internal sealed partial class ClusterDeploymentManager : IDeploymentManager, ILi
 
     // The deployment on another node: as last synced, else (created a moment ago through another node, or unknown) the
     // directory says which node has it, and that node what it is. Null when no other node has it.
+    // The synchronous reads (the IDeploymentManager API has them) wait here on a miss only: an id this node has not seen.
     private ClusterDeployment? Elsewhere(string deploymentId) =>
-        _remote.ById.TryGetValue(deploymentId, out var entry) ? entry : Task.Run(() => LookUpAsync(deploymentId, CancellationToken.None)).GetAwaiter().GetResult();
+        _remote.ById.TryGetValue(deploymentId, out var entry) ? entry : Task.Run(() => LookUpAsync(deploymentId, strict: false, CancellationToken.None)).GetAwaiter().GetResult();
 
-    private async Task<ClusterDeployment?> ElsewhereAsync(string deploymentId, CancellationToken cancellationToken) =>
-        _remote.ById.TryGetValue(deploymentId, out var entry) ? entry : await LookUpAsync(deploymentId, cancellationToken).ConfigureAwait(false);
+    // strict: when the directory or the deployment's node cannot answer, REGISTRY_UNAVAILABLE (an operation must not be
+    // answered DEPLOYMENT_NOT_FOUND for a deployment that may well exist); otherwise as unknown.
+    private async Task<ClusterDeployment?> ElsewhereAsync(string deploymentId, bool strict, CancellationToken cancellationToken) =>
+        _remote.ById.TryGetValue(deploymentId, out var entry) ? entry : await LookUpAsync(deploymentId, strict, cancellationToken).ConfigureAwait(false);
 
-    private async Task<ClusterDeployment?> LookUpAsync(string deploymentId, CancellationToken cancellationToken)
+    private async Task<ClusterDeployment?> LookUpAsync(string deploymentId, bool strict, CancellationToken cancellationToken)
     {
         try
         {
@@ -275,9 +289,11 @@ internal sealed partial class ClusterDeploymentManager : IDeploymentManager, ILi
             _remote.Set(found);
             return found;
         }
-        catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
+        catch (Exception ex) when (ex is not ModelKitException and not OperationCanceledException and not OutOfMemoryException)
         {
-            return null; // the directory or that node cannot answer: as unknown
+            if (!strict) return null;
+            throw new RegistryUnavailableException(
+                $"The cluster cannot say now where deployment '{deploymentId}' runs (its deployment directory or that node did not answer). Try again shortly.", TimeSpan.FromSeconds(5), ex);
         }
     }
 
@@ -306,6 +322,10 @@ internal sealed partial class ClusterDeploymentManager : IDeploymentManager, ILi
         if (outcome.ErrorCode is { } code) throw ForwardedError.From(code, outcome.ErrorMessage ?? code, outcome.RetryAfter);
         return outcome;
     }
+
+    // A change made here is answered once it is in the cluster's database (or after 5 s of trying: it is written when the
+    // database is back, and the log says so meanwhile).
+    private Task<bool> FlushAsync(CancellationToken cancellationToken) => _store.FlushAsync(TimeSpan.FromSeconds(5), cancellationToken);
 
     private async Task ReleaseAsync(string deploymentId)
     {

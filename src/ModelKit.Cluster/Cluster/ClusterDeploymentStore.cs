@@ -12,7 +12,8 @@ namespace ModelKit.Cluster;
 /// the node that runs it, in place of <c>deployments.json</c>. A node starts with none of its own: it is a new member of
 /// the cluster, and the deployments an earlier run of it (or any node that left) ran are handed to the nodes that remain by
 /// the <see cref="DeploymentDirectoryGrain"/>. Saving never blocks the deployment manager and never fails it: the newest
-/// list is written by a background loop, again every 2 s while the database cannot be reached.
+/// list is written by a background loop, again every 2 s while the database cannot be reached. A node writes only the
+/// rows that are its own (or new).
 /// </summary>
 internal sealed partial class ClusterDeploymentStore(
     ClusterDatabase database, IOptions<ModelKitClusterOptions> options, ILocalSiloDetails silo, ILogger<ClusterDeploymentStore> logger)
@@ -38,6 +39,7 @@ internal sealed partial class ClusterDeploymentStore(
 
     public void Save(IEnumerable<PersistedDeployment> deployments)
     {
+        if (Volatile.Read(ref _disposed) != 0) return; // the host is stopping: what is saved stays, and is taken over
         lock (_gate)
         {
             _pending = [.. deployments];
@@ -92,6 +94,18 @@ internal sealed partial class ClusterDeploymentStore(
         return rows;
     }
 
+    /// <summary>Moves a saved deployment from node <paramref name="from"/> to node <paramref name="to"/>; false when it is not <paramref name="from"/>'s (any more).</summary>
+    public static async Task<bool> MoveAsync(NpgsqlDataSource dataSource, string clusterId, string deploymentId, string from, string to, CancellationToken cancellationToken)
+    {
+        using var command = dataSource.CreateCommand(
+            "UPDATE modelkit_cluster_deployments SET node = @to, updated_at = now() WHERE cluster_id = @cluster AND deployment_id = @id AND node = @from");
+        command.Parameters.AddWithValue("cluster", clusterId);
+        command.Parameters.AddWithValue("id", deploymentId);
+        command.Parameters.AddWithValue("from", from);
+        command.Parameters.AddWithValue("to", to);
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+    }
+
     public static string Serialize(PersistedDeployment record) => JsonSerializer.Serialize(record, DeploymentStoreContext.Default.PersistedDeployment);
 
     public static PersistedDeployment? Deserialize(string json) => JsonSerializer.Deserialize(json, DeploymentStoreContext.Default.PersistedDeployment);
@@ -134,7 +148,7 @@ internal sealed partial class ClusterDeploymentStore(
 
                     done.TrySetResult();
                 }
-                catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+                catch (Exception ex) when (ex is not OperationCanceledException || !token.IsCancellationRequested)
                 {
                     LogNotSaved(logger, list.Count, ex.Message);
                     try
@@ -150,8 +164,9 @@ internal sealed partial class ClusterDeploymentStore(
         }
     }
 
-    // This node's rows become exactly the list: rows of deployments it no longer has go, the others are written with this
-    // node as theirs (a deployment it took over from a node that left moves to it).
+    // This node's rows become exactly the list: rows of deployments it no longer has go, the others are written. A row
+    // another node owns is left alone: the directory moves a row to the node that takes it over before that node runs it,
+    // so a node declared dead that still writes (it has not learned yet) cannot take a deployment back.
     private async Task WriteAsync(List<PersistedDeployment> list, CancellationToken cancellationToken)
     {
         var cluster = options.Value.ClusterId;
@@ -175,7 +190,8 @@ internal sealed partial class ClusterDeploymentStore(
                 INSERT INTO modelkit_cluster_deployments (cluster_id, deployment_id, model_id, node, record, updated_at)
                 VALUES (@cluster, @id, @model, @node, @record, now())
                 ON CONFLICT (cluster_id, deployment_id) DO UPDATE
-                SET model_id = excluded.model_id, node = excluded.node, record = excluded.record, updated_at = now()
+                SET model_id = excluded.model_id, record = excluded.record, updated_at = now()
+                WHERE modelkit_cluster_deployments.node = excluded.node
                 """, connection, transaction);
             upsert.Parameters.AddWithValue("cluster", cluster);
             upsert.Parameters.AddWithValue("id", record.DeploymentId);

@@ -8,10 +8,11 @@ namespace ModelKit.Cluster;
 /// <summary>
 /// The cluster's deployments. Every node reports its own every <see cref="ModelKitClusterOptions.DeploymentSyncInterval"/>
 /// and gets everyone else's back; a new deployment is reserved here (so that two nodes cannot create the same id, or
-/// deploy the same model twice, at once) and given the node with the most room. Every few seconds it compares the saved
-/// deployments (the cluster's database) with the members: the deployments of a node that is dead, or gone from membership
-/// for a minute, are taken over by the node with the most room, which brings each up as a restart would. A new activation
-/// starts empty and is complete again after one round of reports.
+/// deploy the same model twice, at once) and given the node with the most room. Every few seconds (a timer that
+/// interleaves with the nodes' calls) it compares the saved deployments (the cluster's database) with the members: the
+/// deployments of a node that is dead, or gone from membership for a minute, are taken over by the node with the most
+/// room, which brings each up as a restart would. A new activation starts empty and is complete again after one round
+/// of reports.
 /// </summary>
 internal sealed partial class DeploymentDirectoryGrain(
     IClusterMembershipService membership, ClusterDatabase database, IOptions<ModelKitClusterOptions> options, ILogger<DeploymentDirectoryGrain> logger)
@@ -23,21 +24,23 @@ internal sealed partial class DeploymentDirectoryGrain(
     private static readonly TimeSpan AdoptTimeout = TimeSpan.FromSeconds(30);
     private readonly Dictionary<string, DeploymentInfo[]> _reports = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (string ModelId, string Node, DateTime Until)> _reserved = new(StringComparer.Ordinal);
-    private DateTime _checkedAt;
+    private bool _takingOver;
 
-    public async Task<ClusterDeployment[]> SyncAsync(string node, DeploymentInfo[] deployments)
+    // Take-over runs on a timer that interleaves with the nodes' calls, so that a slow take-over does not hold syncs and
+    // reservations up.
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        this.RegisterGrainTimer(TakeOverAsync, new GrainTimerCreationOptions(TakeOverInterval, TakeOverInterval) { Interleave = true, KeepAlive = true });
+        return Task.CompletedTask;
+    }
+
+    public Task<ClusterDeployment[]> SyncAsync(string node, DeploymentInfo[] deployments)
     {
         _reports[node] = deployments;
         foreach (var d in deployments) _reserved.Remove(d.DeploymentId);
         var active = ActiveNodes();
         foreach (var gone in _reports.Keys.Where(n => n != node && !active.Contains(n)).ToList()) _reports.Remove(gone);
-        if (DateTime.UtcNow - _checkedAt >= TakeOverInterval)
-        {
-            _checkedAt = DateTime.UtcNow;
-            await TakeOverAsync().ConfigureAwait(ConfigureAwaitOptions.ContinueOnCapturedContext);
-        }
-
-        return [.. _reports.Where(r => r.Key != node).SelectMany(r => r.Value.Select(info => new ClusterDeployment(r.Key, info)))];
+        return Task.FromResult<ClusterDeployment[]>([.. _reports.Where(r => r.Key != node).SelectMany(r => r.Value.Select(info => new ClusterDeployment(r.Key, info)))]);
     }
 
     public async Task<DeploymentReservation> ReserveAsync(string deploymentId, string modelId, long sizeBytes, string[] exclude, string requester)
@@ -84,26 +87,59 @@ internal sealed partial class DeploymentDirectoryGrain(
         return Task.CompletedTask;
     }
 
-    // Saved deployments whose node left the cluster go to the node with the most room (one that fails is skipped for that deployment).
-    private async Task TakeOverAsync()
+    // Saved deployments whose node left the cluster go to the node with the most room. The row is moved to that node
+    // first (only if it is still the old node's), so that no other take-over, and no late write of the old node, can
+    // give it to a second node; if the new node cannot bring it up, the row goes back and the next round tries again.
+    private async Task TakeOverAsync(CancellationToken cancellationToken)
     {
-        List<(string DeploymentId, string ModelId, string Node, string Record, DateTimeOffset UpdatedAt)> rows;
+        if (_takingOver) return;
+        _takingOver = true;
         try
         {
-            rows = await ClusterDeploymentStore.ListAsync(database.DataSource, options.Value.ClusterId, CancellationToken.None)
-                .ConfigureAwait(ConfigureAwaitOptions.ContinueOnCapturedContext);
+            await TakeOverRowsAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.ContinueOnCapturedContext);
         }
         catch (Exception ex) when (ex is Npgsql.NpgsqlException or TimeoutException)
         {
             LogNoRows(logger, ex.Message);
-            return;
+        }
+        finally
+        {
+            _takingOver = false;
+        }
+    }
+
+    private async Task TakeOverRowsAsync(CancellationToken cancellationToken)
+    {
+        var cluster = options.Value.ClusterId;
+        var rows = await ClusterDeploymentStore.ListAsync(database.DataSource, cluster, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.ContinueOnCapturedContext);
+        var runners = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (node, deployments) in _reports)
+        {
+            foreach (var d in deployments) runners[d.DeploymentId] = node;
         }
 
-        var running = _reports.Values.SelectMany(r => r).Select(d => d.DeploymentId).ToHashSet(StringComparer.Ordinal);
         foreach (var row in rows)
         {
-            if (running.Contains(row.DeploymentId) || !Gone(row.Node, row.UpdatedAt)) continue;
-            var record = ClusterDeploymentStore.Deserialize(row.Record);
+            if (_reserved.ContainsKey(row.DeploymentId)) continue; // being created
+            if (runners.TryGetValue(row.DeploymentId, out var runner))
+            {
+                // Running, but saved as another node's (a take-over whose answer came too late): the row follows the runner.
+                if (runner != row.Node) await ClusterDeploymentStore.MoveAsync(database.DataSource, cluster, row.DeploymentId, row.Node, runner, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.ContinueOnCapturedContext);
+                continue;
+            }
+
+            if (!Orphaned(row.Node, row.UpdatedAt)) continue;
+            PersistedDeployment? record;
+            try
+            {
+                record = ClusterDeploymentStore.Deserialize(row.Record);
+            }
+            catch (System.Text.Json.JsonException ex)
+            {
+                LogUnreadable(logger, row.DeploymentId, ex.Message);
+                continue;
+            }
+
             if (record is null) continue;
             var exclude = new List<string>();
             for (var attempt = 0; attempt < 3; attempt++)
@@ -111,11 +147,14 @@ internal sealed partial class DeploymentDirectoryGrain(
                 var target = await GrainFactory.GetGrain<IPlacementGrain>(IPlacementGrain.ClusterKey).ChooseNodeAsync(record.MemoryRequestBytes ?? 0, [.. exclude])
                     .ConfigureAwait(ConfigureAwaitOptions.ContinueOnCapturedContext);
                 if (target is null) break;
+                if (!await ClusterDeploymentStore.MoveAsync(database.DataSource, cluster, row.DeploymentId, row.Node, target, cancellationToken)
+                    .ConfigureAwait(ConfigureAwaitOptions.ContinueOnCapturedContext)) break; // changed meanwhile: the next round sees how
+                string reason;
                 try
                 {
                     var outcome = await GrainFactory.GetGrain<INodeGrain>(target)
-                        .DeploymentAsync(new DeploymentCommand(DeploymentCommandKind.Adopt, row.DeploymentId) { Record = row.Record, From = row.Node })
-                        .WaitAsync(AdoptTimeout).ConfigureAwait(ConfigureAwaitOptions.ContinueOnCapturedContext);
+                        .DeploymentAsync(new DeploymentCommand(DeploymentCommandKind.Adopt, row.DeploymentId) { Record = row.Record, From = row.Node }, cancellationToken)
+                        .WaitAsync(AdoptTimeout, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.ContinueOnCapturedContext);
                     if (outcome.Info is { } info)
                     {
                         _reports[target] = [.. (_reports.GetValueOrDefault(target) ?? []).Where(d => d.DeploymentId != info.DeploymentId), info];
@@ -123,16 +162,35 @@ internal sealed partial class DeploymentDirectoryGrain(
                         break;
                     }
 
-                    LogNotTakenOver(logger, row.DeploymentId, target, outcome.ErrorMessage ?? outcome.ErrorCode ?? "no answer");
+                    reason = outcome.ErrorMessage ?? outcome.ErrorCode ?? "no answer";
                 }
-                catch (Exception ex) when (ex is not OutOfMemoryException)
+                catch (TimeoutException)
                 {
-                    LogNotTakenOver(logger, row.DeploymentId, target, ex.Message);
+                    // Still coming up there, perhaps: the row stays that node's; it reports the deployment when it runs it,
+                    // and if it never does, the row is taken over again once it has been silent for a while.
+                    LogNotTakenOver(logger, row.DeploymentId, target, $"no answer within {AdoptTimeout.TotalSeconds:F0} s");
+                    break;
+                }
+                catch (Exception ex) when (ex is not OutOfMemoryException and not OperationCanceledException)
+                {
+                    reason = ex.Message;
                 }
 
+                LogNotTakenOver(logger, row.DeploymentId, target, reason);
+                await ClusterDeploymentStore.MoveAsync(database.DataSource, cluster, row.DeploymentId, target, row.Node, cancellationToken)
+                    .ConfigureAwait(ConfigureAwaitOptions.ContinueOnCapturedContext);
                 exclude.Add(target);
             }
         }
+    }
+
+    // A saved deployment needs a new node when its node is dead (or gone from membership a minute after the row was
+    // written), or when its node is alive and has reported to this directory, but not this deployment, for a minute
+    // since the row was written (a take-over that never came up there).
+    private bool Orphaned(string node, DateTimeOffset savedAt)
+    {
+        if (Gone(node, savedAt)) return true;
+        return _reports.ContainsKey(node) && DateTimeOffset.UtcNow - savedAt > UnknownNodeGrace;
     }
 
     // A node is gone when membership says it is dead, or has not known it for a minute after its last save (its entry
@@ -161,6 +219,9 @@ internal sealed partial class DeploymentDirectoryGrain(
 
     [LoggerMessage(2, LogLevel.Warning, "Node {Node} could not take over deployment {DeploymentId}: {Reason}")]
     private static partial void LogNotTakenOver(ILogger logger, string deploymentId, string node, string reason);
+
+    [LoggerMessage(4, LogLevel.Error, "Saved deployment {DeploymentId} cannot be read ({Reason}); it is not taken over.")]
+    private static partial void LogUnreadable(ILogger logger, string deploymentId, string reason);
 
     [LoggerMessage(3, LogLevel.Warning, "The cluster's saved deployments could not be read ({Reason}); deployments of nodes that left are taken over once they can.")]
     private static partial void LogNoRows(ILogger logger, string reason);

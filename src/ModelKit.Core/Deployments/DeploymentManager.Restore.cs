@@ -21,7 +21,7 @@ public sealed partial class DeploymentManager
         foreach (var record in _store.Load())
         {
             if (_table.Find(record.DeploymentId) is not null) continue;
-            await RestoreOneAsync(record, _store.Location, cancellationToken).ConfigureAwait(false);
+            await RestoreOneAsync(record, _store.Location, adopting: false, cancellationToken).ConfigureAwait(false);
             restored++;
         }
 
@@ -30,20 +30,22 @@ public sealed partial class DeploymentManager
 
     /// <summary>
     /// Takes over a deployment another node ran (it left the cluster): brought back here as a restart would, saved as this
-    /// node's, and returned. A deployment already known here is returned as it is.
+    /// node's, and returned. A deployment already known here is returned as it is. While the registry cannot be asked,
+    /// REGISTRY_UNAVAILABLE is thrown and nothing is taken over (the cluster tries again), rather than the deployment being
+    /// listed as failed.
     /// </summary>
     internal async Task<DeploymentInfo> AdoptAsync(PersistedDeployment record, string from, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(record);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         if (_table.Find(record.DeploymentId) is { } known) return known.Snapshot(_cache);
-        var adopted = await RestoreOneAsync(record, from, cancellationToken).ConfigureAwait(false);
+        var adopted = await RestoreOneAsync(record, from, adopting: true, cancellationToken).ConfigureAwait(false);
         Persist();
         return adopted.Snapshot(_cache);
     }
 
     // One saved deployment, listed again: stopped as it was, failed when its model or version is gone, else coming up.
-    private async Task<Deployment> RestoreOneAsync(PersistedDeployment record, string from, CancellationToken cancellationToken)
+    private async Task<Deployment> RestoreOneAsync(PersistedDeployment record, string from, bool adopting, CancellationToken cancellationToken)
     {
         {
             var now = _timeProvider.GetUtcNow();
@@ -54,7 +56,7 @@ public sealed partial class DeploymentManager
             {
                 (model, version) = await _router.FindServableAsync(record.ModelId, record.Version, cancellationToken).ConfigureAwait(false);
             }
-            catch (ModelKitException ex) when (record.DownloadTaskId is null || ex is not ModelNotFoundException)
+            catch (ModelKitException ex) when ((record.DownloadTaskId is null || ex is not ModelNotFoundException) && !(adopting && ex is RegistryUnavailableException))
             {
                 failure = ex.Message;
             }

@@ -132,7 +132,7 @@ public sealed class ClusterDeploymentTests(PostgresServer database) : IClassFixt
             Assert.Equal(2, home.Services.GetRequiredService<DeploymentManager>().GetDeployment("ranker-prod").DesiredReplicas);
             var updated = await Deployments(others[1]).UpdateAsync("ranker-prod", new DeploymentUpdate { Version = "2" });
             Assert.Equal("2", updated.Version);
-            Assert.Contains(await Deployments(others[0]).GetLogsAsync("ranker-prod"), l => l.Message.Contains('2', StringComparison.Ordinal));
+            Assert.Contains(await Deployments(others[0]).GetLogsAsync("ranker-prod"), l => l.Message.StartsWith("Rolling update to version 2", StringComparison.Ordinal));
             foreach (var node in nodes)
             {
                 await WaitForAsync(async () => (await InferAsync(node, "ranker")).Version == "2", "version 2 answers through every node", 10);
