@@ -12,7 +12,7 @@ namespace ModelKit.Cluster;
 internal sealed class RemoteDeployments : IModelUsageGuard
 {
     // A deployment this node learned of itself (it created, changed or looked it up) is kept for this long even when a
-    // sync does not list it yet: its node may not have reported it to the directory since.
+    // sync does not list it yet, or lists an older state of it: its node may not have reported it to the directory since.
     private static readonly TimeSpan LearnedHold = TimeSpan.FromSeconds(10);
     private readonly Lock _gate = new();
     private readonly Dictionary<string, DateTime> _learned = new(StringComparer.Ordinal);
@@ -31,7 +31,7 @@ internal sealed class RemoteDeployments : IModelUsageGuard
             foreach (var (id, learnedAt) in _learned.ToList())
             {
                 if (now - learnedAt > LearnedHold) _learned.Remove(id);
-                else if (!next.ContainsKey(id) && ById.TryGetValue(id, out var kept)) next[id] = kept;
+                else if (ById.TryGetValue(id, out var kept) && (!next.TryGetValue(id, out var reported) || reported.Info.UpdatedAt < kept.Info.UpdatedAt)) next[id] = kept;
             }
 
             Volatile.Write(ref _byId, next.ToFrozenDictionary(StringComparer.Ordinal));

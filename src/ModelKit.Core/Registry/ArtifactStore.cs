@@ -343,8 +343,10 @@ internal sealed class ArtifactStore
     private ModelUnavailableException Missing(ModelVersionInfo version, ModelArtifactFile file, string path, Exception? exception)
     {
         Log.ArtifactUnavailable(_logger, version.ModelId, version.Version, path, exception);
-        return new ModelUnavailableException(
-            $"Version '{version.Version}' of model '{version.ModelId}' cannot be served: its file '{file.Name}' is missing or unreadable on the server. Delete the version and upload it again.",
+        // With other places to fetch from (a cluster's nodes, a mirror), the file may come back with them: say so.
+        return new ModelUnavailableException(_sources.Count == 0
+            ? $"Version '{version.Version}' of model '{version.ModelId}' cannot be served: its file '{file.Name}' is missing or unreadable on the server. Delete the version and upload it again."
+            : $"Version '{version.Version}' of model '{version.ModelId}' cannot be served: its file '{file.Name}' is missing or unreadable on this node, and no other node or mirror has a good copy now. Try again once the node it was uploaded through is back, or delete the version and upload it again.",
             exception);
     }
 

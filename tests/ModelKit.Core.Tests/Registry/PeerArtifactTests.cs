@@ -74,6 +74,7 @@ public sealed class PeerArtifactTests : IDisposable
         var version = (await b.GetModelAsync("m")).Versions.Single();
         var error = await Assert.ThrowsAsync<ModelUnavailableException>(() => b.VerifyArtifactsAsync(version));
         Assert.DoesNotContain(_dir.Path, error.Message, StringComparison.Ordinal);
+        Assert.Contains("no other node or mirror has a good copy", error.Message, StringComparison.Ordinal);
         Assert.False(File.Exists(BlobIn("b", sha)));
         Assert.Empty(Directory.GetFiles(Path.Combine(Node("b"), "tmp")));
 
