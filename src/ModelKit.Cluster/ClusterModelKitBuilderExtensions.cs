@@ -65,6 +65,8 @@ public static class ClusterModelKitBuilderExtensions
             sp.GetRequiredService<RemoteDeployments>()));
         builder.Services.Replace(ServiceDescriptor.Singleton<IModelRouter>(sp => sp.GetRequiredService<ClusterModelRouter>()));
         builder.Services.AddSingleton<ModelKit.Registry.IArtifactPeerSource, ClusterArtifactSource>();
+        builder.Services.TryAddSingleton<ClusterFileCopies>();
+        builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<ClusterFileCopies>());
         var nodePort = options.NodePort == 0 ? FreePort() : options.NodePort;
         builder.Services.AddOrleans(silo =>
         {
@@ -145,6 +147,7 @@ public static class ClusterModelKitBuilderExtensions
         if (options.PlacementTimeout <= TimeSpan.Zero) errors.Add("'PlacementTimeout' must be positive.");
         if (options.ProbeTimeout <= TimeSpan.Zero) errors.Add("'ProbeTimeout' must be positive.");
         if (options.DeploymentSyncInterval <= TimeSpan.Zero) errors.Add("'DeploymentSyncInterval' must be positive.");
+        if (options.FileCopies < 1) errors.Add($"'FileCopies' must be at least 1 (was {options.FileCopies}).");
         if (errors.Count > 0) throw new OptionsValidationException("ModelKit:Cluster", typeof(ModelKitClusterOptions), errors);
     }
 }

@@ -53,6 +53,13 @@ public sealed class ModelKitClusterOptions
     public TimeSpan PlacementTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
+    /// How many nodes keep each uploaded file: the node it was uploaded through, and (in the background, once the
+    /// version is ready) this many minus one other nodes, so that losing one node loses no version. Default 2; 1 keeps
+    /// only the uploading node's copy (and the copies nodes fetch to serve). A shared data directory needs no copies.
+    /// </summary>
+    public int FileCopies { get; set; } = 2;
+
+    /// <summary>
     /// How often a node tells the cluster about its deployments and learns everyone else's: how stale another node's
     /// deployment may look in the seed APIs, and how soon a request for its model is sent to it. Default 1 s.
     /// </summary>

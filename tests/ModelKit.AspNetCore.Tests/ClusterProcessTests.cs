@@ -196,8 +196,8 @@ public sealed class ClusterProcessTests(PostgresServer database) : IClassFixture
 
             Assert.True(Models == held.Sum(h => h.Count) && Models == held.SelectMany(h => h).Distinct().Count(),
                 "each model should be held by exactly one node:\n" + string.Join("\n", held.Select((h, n) => $"node {n} holds {string.Join(",", h)}")));
-            // Not node 0: the models were uploaded through it, and its data directory has the only copy of the files of the
-            // models it holds itself (the others fetched only what they hold).
+            // Not node 0, the node the models were uploaded through: this test is about forwarding and placement (losing the
+            // uploading node, whose files have a copy on one other node, is ClusterTests' AnUploadIsCopied… test).
             var victim = Enumerable.Range(1, 2).First(v => held[v].Any(m => Enumerable.Range(0, 3).Any(o => o != v && forwardedBy[o].Contains(m))));
 
             // Load through the two nodes that stay, while the third is killed.

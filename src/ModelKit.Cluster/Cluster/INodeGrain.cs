@@ -26,4 +26,8 @@ internal interface INodeGrain : IGrainWithStringKey
     /// <summary>Runs a deployment operation on this node's own deployments; a mutation returns once this node's deployments are saved.</summary>
     [Alias("deployment")]
     Task<DeploymentOutcome> DeploymentAsync(DeploymentCommand command, CancellationToken cancellationToken = default);
+
+    /// <summary>Fetches the files of a version this node lacks, from the nodes that have them; null when it has them all now, else why not.</summary>
+    [Alias("copy-version")]
+    Task<string?> CopyVersionAsync(string modelId, string version);
 }

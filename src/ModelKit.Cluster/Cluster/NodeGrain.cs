@@ -101,6 +101,22 @@ internal sealed partial class NodeGrain(
         return info;
     }
 
+    public async Task<string?> CopyVersionAsync(string modelId, string version)
+    {
+        try
+        {
+            var model = await registry.GetModelAsync(modelId).ConfigureAwait(true);
+            var found = model.Versions.FirstOrDefault(v => v.Version == version);
+            if (found is null) return $"version {version} is not in the registry";
+            await registry.VerifyArtifactsAsync(found).ConfigureAwait(true); // fetches, by hash, what this node lacks
+            return null;
+        }
+        catch (ModelKitException ex)
+        {
+            return ex.Message;
+        }
+    }
+
     public Task<bool> HasContentAsync(string sha256) => Task.FromResult(registry.FindStoredContent(sha256) is not null);
 
     public async Task<byte[]?> ReadContentAsync(string sha256, long offset, int count)

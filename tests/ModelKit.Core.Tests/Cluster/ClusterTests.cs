@@ -48,7 +48,8 @@ public sealed class ClusterTests(PostgresServer database) : IClassFixture<Postgr
         using var dir = new TempDirectory();
         // Each node has a data directory of its own: the files are registered through node 0, and the others fetch what
         // they are given to hold from it, by hash, over the cluster.
-        var nodes = await ClusterNode.StartClusterAsync(database, dir.Path, count: 3, maxModels: 2);
+        // One copy of each upload (FileCopies = 1): the test counts the files each node fetched to serve.
+        var nodes = await ClusterNode.StartClusterAsync(database, dir.Path, count: 3, maxModels: 2, o => o.FileCopies = 1);
         try
         {
 
@@ -96,6 +97,40 @@ public sealed class ClusterTests(PostgresServer database) : IClassFixture<Postgr
 
             placements = await nodes[0].Services.GetRequiredService<IGrainFactory>().GetGrain<IPlacementGrain>(IPlacementGrain.ClusterKey).GetPlacementsAsync();
             Assert.All(orphaned, id => Assert.Contains(Assert.Single(placements[id]), nodes.Select(n => n.Key)));
+        }
+        finally
+        {
+            foreach (var node in nodes) await node.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task AnUploadIsCopiedToOneOtherNode_AndItsModelStillAnswersWhenTheNodeItWasUploadedThroughIsGone()
+    {
+        using var dir = new TempDirectory();
+        var nodes = await ClusterNode.StartClusterAsync(database, dir.Path, count: 3, maxModels: 2); // FileCopies: 2, the default
+        try
+        {
+            await nodes[0].Services.GetRequiredService<IModelRegistry>().RegisterAsync(new ModelDefinition { Id = "kept", Name = "Kept" }, new MemoryStream(Model(7)), "model.onnx");
+            int Files(int n) => Directory.Exists(Path.Combine(dir.Path, $"node-{n}", "blobs"))
+                ? Directory.GetFiles(Path.Combine(dir.Path, $"node-{n}", "blobs"), "*", SearchOption.AllDirectories).Length : 0;
+
+            // Before anything asked for the model, one other node (and only one) has fetched its file.
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (Files(1) + Files(2) < 1)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "no other node copied the uploaded file within 30 s");
+                await Task.Delay(100);
+            }
+
+            Assert.Equal((1, 1), (Files(0), Files(1) + Files(2)));
+
+            // The node it was uploaded through leaves: the model answers through both others, with ONNX Runtime's answer.
+            var leaving = nodes[0];
+            nodes.Remove(leaving);
+            await leaving.DisposeAsync();
+            foreach (var node in nodes) await node.WaitForActiveMembersAsync(2);
+            foreach (var node in nodes) Assert.Equal(Expected(7), await InferAsync(node, "kept"));
         }
         finally
         {
