@@ -49,8 +49,10 @@ public sealed class DownloadsApiTests : IClassFixture<HubSampleServerFactory>
         Assert.Contains(task.GetProperty("status").GetString(), new[] { "pending", "downloading" });
         Assert.Equal(MiniLm, task.GetProperty("model_id").GetString());
 
-        // Paused once the socket has pushed progress of bytes arriving.
-        await events.UntilAsync(e => e.Id == id && e.Type == "progress" && e.Bytes > 0);
+        // Paused once the socket has pushed progress past 2 MB: inside model.onnx (90 MB; the other files together are under
+        // 1 MB), so that the pause lands mid-file and the resume has a partial file to ask the rest of. Paused on the first
+        // bytes, it could land between two small files, and the resume would have nothing to ask a range for.
+        await events.UntilAsync(e => e.Id == id && e.Type == "progress" && e.Bytes > 2_000_000);
         var paused = await DataAsync(await _client.PutAsync($"/api/downloads/{id}/pause", null));
         Assert.Equal("paused", paused.GetProperty("status").GetString());
         var kept = paused.GetProperty("downloaded_bytes").GetInt64();
