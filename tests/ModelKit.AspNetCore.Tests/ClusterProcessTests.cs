@@ -147,6 +147,13 @@ public sealed class ClusterProcessTests(PostgresServer database, ITestOutputHelp
         }
     }
 
+    // A new database for the cluster (registry and membership) and a cluster id of its own.
+    private async Task<(string ConnectionString, string ClusterId)> NewClusterAsync(string prefix)
+    {
+        await using var source = await database.CreateDatabaseAsync();
+        return (source.ConnectionString, prefix + "-" + Guid.NewGuid().ToString("N")[..8]);
+    }
+
     private static async Task WaitForStatusAsync(Node node, string modelId, Func<JsonElement, bool> condition, string what)
     {
         var deadline = DateTime.UtcNow.AddSeconds(30);
@@ -164,9 +171,7 @@ public sealed class ClusterProcessTests(PostgresServer database, ITestOutputHelp
     public async Task ThreeProcesses_OneKilledUnderLoad_EveryRequestSucceeds_ItsModelsArePlacedAgain_AndItRejoins()
     {
         using var dir = new TempDirectory();
-        string connectionString;
-        await using (var source = await database.CreateDatabaseAsync()) connectionString = source.ConnectionString;
-        var clusterId = "proc-" + Guid.NewGuid().ToString("N")[..8];
+        var (connectionString, clusterId) = await NewClusterAsync("proc");
         var nodes = new List<Node>();
         try
         {
@@ -256,9 +261,7 @@ public sealed class ClusterProcessTests(PostgresServer database, ITestOutputHelp
     public async Task ANodeCutOff_IsDeclaredDead_ItsDeploymentAndModelsMove_RequestsThroughTheOthersSucceed_AndBackItLeavesAndRejoins()
     {
         using var dir = new TempDirectory();
-        string connectionString;
-        await using (var source = await database.CreateDatabaseAsync()) connectionString = source.ConnectionString;
-        var clusterId = "cut-" + Guid.NewGuid().ToString("N")[..8];
+        var (connectionString, clusterId) = await NewClusterAsync("cut");
         var nodes = new List<Node>();
         try
         {

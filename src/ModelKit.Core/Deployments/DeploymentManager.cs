@@ -465,20 +465,6 @@ public sealed partial class DeploymentManager : IDeploymentManager, IAsyncDispos
         });
     }
 
-    private static void ValidateScaling(int replicas, int min, int max, int target)
-    {
-        if (min < 0) throw new InvalidModelConfigException($"'min_replicas' must be 0 or more (was {min}).");
-        if (replicas < 1) throw new InvalidModelConfigException($"'replicas' must be at least 1 (was {replicas}).");
-        if (max > 256) throw new InvalidModelConfigException($"'max_replicas' must be at most 256 (was {max}).");
-        if (min > max) throw new InvalidModelConfigException($"'min_replicas' ({min}) is above 'max_replicas' ({max}).");
-        if (replicas < Math.Max(1, min) || replicas > max)
-        {
-            throw new InvalidModelConfigException($"'replicas' ({replicas}) must lie between the bounds {Math.Max(1, min)}..{max}.");
-        }
-
-        if (target < 1) throw new InvalidModelConfigException($"The autoscaling target queue depth must be at least 1 (was {target}).");
-    }
-
     private static bool IsValidId(string id)
     {
         if (id.Length is 0 or > 128) return false;
