@@ -43,6 +43,13 @@ public sealed class ModelKitClusterOptions
     /// <summary>How long a model's holders' queues must stay empty before an added holder is released. Default 5 minutes.</summary>
     public TimeSpan ScaleDownAfter { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// How long placement remembers a model that no node asked about (a deleted model, or one idle that long): after that
+    /// its holders and scaling are forgotten, and when it is asked for again it is placed anew, first on a node that still
+    /// has it loaded. Default 10 minutes; keep it above <see cref="ScaleDownAfter"/>.
+    /// </summary>
+    public TimeSpan PlacementForgetAfter { get; set; } = TimeSpan.FromMinutes(10);
+
     /// <summary>How many holders a forwarded request tries before it fails (each failure drops that holder and re-places the model). Default 3.</summary>
     public int ForwardAttempts { get; set; } = 3;
 

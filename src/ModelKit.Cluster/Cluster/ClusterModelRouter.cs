@@ -13,8 +13,9 @@ namespace ModelKit.Cluster;
 /// is served here; a model deployed on another node is forwarded there; any other model is served where the cluster's placement puts it: here when this node is among its
 /// holders, otherwise by a <see cref="ForwardedServedModel"/> that sends each request over the cluster to a holder (the
 /// one with the fewest requests in flight from this node). What placement answered is kept for
-/// <see cref="ModelKitClusterOptions.PlacementCacheInterval"/>, so a request costs one dictionary lookup here; when
-/// placement cannot be asked, the model is served here rather than not at all.
+/// <see cref="ModelKitClusterOptions.PlacementCacheInterval"/>, so a request costs one dictionary lookup here; when it is
+/// due, one request asks again while the others keep the route they have; when placement cannot be asked, the model is
+/// served here rather than not at all.
 /// </summary>
 internal sealed partial class ClusterModelRouter : IModelRouter
 {
@@ -27,6 +28,7 @@ internal sealed partial class ClusterModelRouter : IModelRouter
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<(string ModelId, string? Version), Route> _routes = new();
+    private readonly ConcurrentDictionary<(string ModelId, string? Version), Task<Route>> _refreshing = new();
     private readonly ConcurrentDictionary<string, int> _inFlight = new(StringComparer.Ordinal);
     private string? _self;
 
@@ -65,46 +67,77 @@ internal sealed partial class ClusterModelRouter : IModelRouter
             return _local.ResolveAsync(modelId, version, cancellationToken);
         }
 
-        if (_routes.TryGetValue((modelId, version), out var route) && _time.GetTimestamp() < route.ValidUntil)
+        // A fresh route, or a stale one while another request asks placement again (one asks; the others do not wait).
+        var key = (modelId, version);
+        if (_routes.TryGetValue(key, out var route) && (_time.GetTimestamp() < route.ValidUntil || _refreshing.ContainsKey(key)))
         {
-            return route.Forwarded is { } forwarded ? new ValueTask<IServedModel>(forwarded) : _local.ResolveAsync(modelId, version, cancellationToken);
+            return Serve(route, modelId, version, cancellationToken);
         }
 
-        return ResolveSlowAsync(modelId, version, route, cancellationToken);
+        return ResolveSlowAsync(key, cancellationToken);
     }
 
-    private async ValueTask<IServedModel> ResolveSlowAsync(string modelId, string? version, Route? stale, CancellationToken cancellationToken)
+    private ValueTask<IServedModel> Serve(Route route, string modelId, string? version, CancellationToken cancellationToken) =>
+        route.Forwarded is { } forwarded ? new ValueTask<IServedModel>(forwarded) : _local.ResolveAsync(modelId, version, cancellationToken);
+
+    private async ValueTask<IServedModel> ResolveSlowAsync((string ModelId, string? Version) key, CancellationToken cancellationToken)
     {
-        Route route;
+        // One refresh per model and version at a time, whoever asked first; it runs to its end (bounded by the registry's and
+        // placement's timeouts) even when that caller gives up, and every caller waiting for it gets its route.
+        var mine = new TaskCompletionSource<Route>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var refresh = _refreshing.GetOrAdd(key, mine.Task);
+        if (refresh == mine.Task) _ = RefreshAsync(key, mine);
+        var route = await refresh.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return await Serve(route, key.ModelId, key.Version, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task RefreshAsync((string ModelId, string? Version) key, TaskCompletionSource<Route> done)
+    {
+        var (modelId, version) = key;
+        _routes.TryGetValue(key, out var stale);
+        Metrics.OnRouteRefresh(modelId);
         try
         {
-            if (_remoteDeployments?.FindRunning(modelId) is { } deployed && (version is null || version == deployed.Info.Version))
+            Route route;
+            try
             {
-                // Deployed on another node: served there, at the deployment's version, by its replicas.
-                var (_, served) = await _local.FindServableAsync(modelId, deployed.Info.Version, cancellationToken).ConfigureAwait(false);
-                route = RouteTo(modelId, version, served, [deployed.Node], stale);
+                if (_remoteDeployments?.FindRunning(modelId) is { } deployed && (version is null || version == deployed.Info.Version))
+                {
+                    // Deployed on another node: served there, at the deployment's version, by its replicas.
+                    var (_, served) = await _local.FindServableAsync(modelId, deployed.Info.Version, CancellationToken.None).ConfigureAwait(false);
+                    route = RouteTo(modelId, version, served, [deployed.Node], stale);
+                }
+                else
+                {
+                    var (model, info) = await _local.FindServableAsync(modelId, version, CancellationToken.None).ConfigureAwait(false);
+                    var holders = await _grains.GetGrain<IPlacementGrain>(IPlacementGrain.ClusterKey).GetHoldersAsync(model.Id, info.SizeBytes)
+                        .WaitAsync(_options.PlacementTimeout).ConfigureAwait(false);
+                    route = RouteTo(modelId, version, info, holders, stale);
+                }
             }
-            else
+            catch (RegistryUnavailableException) when (stale is not null)
             {
-                var (model, info) = await _local.FindServableAsync(modelId, version, cancellationToken).ConfigureAwait(false);
-                var holders = await _grains.GetGrain<IPlacementGrain>(IPlacementGrain.ClusterKey).GetHoldersAsync(model.Id, info.SizeBytes)
-                    .WaitAsync(_options.PlacementTimeout, cancellationToken).ConfigureAwait(false);
-                route = RouteTo(modelId, version, info, holders, stale);
+                route = stale; // the registry cannot say whether the model changed: keep serving it as before
             }
-        }
-        catch (RegistryUnavailableException) when (stale is not null)
-        {
-            route = stale; // the registry cannot say whether the model changed: keep serving it as before
-        }
-        catch (Exception ex) when (ex is not ModelKitException and not OperationCanceledException)
-        {
-            // Placement cannot be asked (its node just died, the cluster is partitioned): serve it here.
-            LogPlacementUnavailable(_logger, modelId, ex.Message);
-            route = new Route(null, []);
-        }
+            catch (Exception ex) when (ex is not ModelKitException and not OperationCanceledException)
+            {
+                // Placement cannot be asked (its node just died, the cluster is partitioned): serve it here.
+                LogPlacementUnavailable(_logger, modelId, ex.Message);
+                route = new Route(null, []);
+            }
 
-        _routes[(modelId, version)] = route with { ValidUntil = _time.GetTimestamp() + (long)(_options.PlacementCacheInterval.TotalSeconds * _time.TimestampFrequency) };
-        return route.Forwarded is { } forwarded ? forwarded : await _local.ResolveAsync(modelId, version, cancellationToken).ConfigureAwait(false);
+            route = route with { ValidUntil = _time.GetTimestamp() + (long)(_options.PlacementCacheInterval.TotalSeconds * _time.TimestampFrequency) };
+            _routes[key] = route;
+            done.SetResult(route);
+        }
+        catch (Exception ex)
+        {
+            done.SetException(ex);
+        }
+        finally
+        {
+            _refreshing.TryRemove(new KeyValuePair<(string, string?), Task<Route>>(key, done.Task));
+        }
     }
 
     private Route RouteTo(string modelId, string? version, Registry.ModelVersionInfo info, string[] holders, Route? stale)
