@@ -65,7 +65,8 @@ public sealed class ClusterProcessTests(PostgresServer database, ITestOutputHelp
         "--ModelKit:Cluster:AdvertisedAddress=127.0.0.1",
         "--ModelKit:Cluster:NodePort=" + LocalProcesses.FreePort().ToString(CultureInfo.InvariantCulture),
         "--ModelKit:Cluster:ProbeTimeout=00:00:01",
-        "--Logging:LogLevel:Default=Warning"));
+        "--Logging:LogLevel:Default=Warning",
+        "--Logging:LogLevel:ModelKit.Cluster.DeploymentDirectoryGrain=Information"));
 
     private static async Task<float[]> InferAsync(Node node, int model)
     {
@@ -332,6 +333,59 @@ public sealed class ClusterProcessTests(PostgresServer database, ITestOutputHelp
             for (var i = 0; i < 2; i++) Assert.Equal(expected[i], await InferAsync(nodes[home], i));
             var listed = await ExpectAsync(await nodes[home].Client.GetAsync("/api/deployments/list"), HttpStatusCode.OK);
             Assert.Contains(deploymentId, listed.GetRawText(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            foreach (var node in nodes) node.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task TheDeploymentDirectorysNodeCutOff_ADeployAnswers503AndCreatesNothing_AndOnceTheDirectoryMovedTheDeploySucceeds()
+    {
+        using var dir = new TempDirectory();
+        var (connectionString, clusterId) = await NewClusterAsync("dir");
+        var nodes = new List<Node>();
+        try
+        {
+            for (var n = 0; n < 3; n++) nodes.Add(Start(dir.Combine($"node-{n}"), connectionString, clusterId));
+            foreach (var node in nodes) await node.Process.WaitUntilListeningAsync(node.Client);
+            for (var i = 0; i < 2; i++) await RegisterAsync(nodes[0], i);
+            await ExpectAsync(await nodes[0].Client.PostAsync("/api/v1/models/deploy", Json("""{"config": {"model_id": "mlp-0"}}""")), HttpStatusCode.Accepted);
+            await WaitForStatusAsync(nodes[0], "mlp-0", s => s.GetProperty("status").GetString() == "running", "running");
+
+            // The node the directory is active on says so in its log; cut it off, and deploy through another node.
+            var home = Assert.Single(Enumerable.Range(0, 3), n => nodes[n].Process.OutputTail.Contains("deployment directory is active on this node", StringComparison.Ordinal));
+            var other = nodes[(home + 1) % 3];
+            nodes[home].Process.Pause();
+            var cutAt = System.Diagnostics.Stopwatch.StartNew();
+            var refused = await other.Client.PostAsync("/api/v1/models/deploy", Json("""{"config": {"model_id": "mlp-1"}}"""));
+            output.WriteLine($"Refused after {cutAt.Elapsed.TotalSeconds:F1} s.");
+            var error = await ExpectAsync(refused, HttpStatusCode.ServiceUnavailable, "REGISTRY_UNAVAILABLE");
+            Assert.Contains("deployment directory did not answer", error.GetRawText(), StringComparison.Ordinal);
+            Assert.NotNull(refused.Headers.RetryAfter);
+
+            // Once the cut-off node is declared dead, the directory is active on another node: the deploy, tried again as
+            // the answer said, succeeds, and there is one deployment of the model (the refused one created nothing).
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (true)
+            {
+                var retry = await other.Client.PostAsync("/api/v1/models/deploy", Json("""{"config": {"model_id": "mlp-1"}}"""));
+                if (retry.StatusCode == HttpStatusCode.Accepted) break;
+                var text = await retry.Content.ReadAsStringAsync();
+                Assert.True(retry.StatusCode == HttpStatusCode.ServiceUnavailable, $"expected 202 or 503: {(int)retry.StatusCode} {text}");
+                Assert.True(DateTime.UtcNow < deadline, "the deploy was still refused 60 s after the directory's node was cut off: " + text);
+                await Task.Delay(TimeSpan.FromSeconds(1));
+            }
+
+            output.WriteLine($"Accepted {cutAt.Elapsed.TotalSeconds:F1} s after the cut (ProbeTimeout 1 s).");
+            await WaitForStatusAsync(other, "mlp-1", s => s.GetProperty("status").GetString() == "running", "running");
+            var listed = (await ExpectAsync(await other.Client.GetAsync("/api/deployments/list"), HttpStatusCode.OK)).GetRawText();
+            Assert.Equal(1, System.Text.RegularExpressions.Regex.Count(listed, "\"model_id\":\\s*\"mlp-1\""));
+            Assert.Equal(1, System.Text.RegularExpressions.Regex.Count(listed, "\"model_id\":\\s*\"mlp-0\""));
+
+            nodes[home].Process.Resume();
+            Assert.True(await nodes[home].Process.ExitsWithinAsync(TimeSpan.FromSeconds(60)), "the node declared dead did not stop:\n" + nodes[home].Process.OutputTail);
         }
         finally
         {

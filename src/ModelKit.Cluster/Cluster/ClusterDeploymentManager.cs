@@ -69,9 +69,10 @@ internal sealed partial class ClusterDeploymentManager : IDeploymentManager, ILi
             catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
             {
                 // Not created here regardless: without the directory, another node may be deploying the same model. A
-                // reservation the directory made after all is let go, so that a retry is not refused as a conflict.
+                // reservation the directory made after all is let go, so that a retry is not refused as a conflict: in the
+                // background, as the directory is not answering now and the caller need not wait for it twice.
                 LogDirectoryUnavailable(_logger, id, ex.Message);
-                await ReleaseAsync(id).ConfigureAwait(false);
+                _ = ReleaseAsync(id);
                 throw new RegistryUnavailableException(
                     $"The cluster cannot say now where deployment '{id}' should run (its deployment directory did not answer); nothing was created. Try again shortly.",
                     TimeSpan.FromSeconds(5), ex);

@@ -30,6 +30,7 @@ internal sealed partial class DeploymentDirectoryGrain(
     // reservations up.
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        LogActivated(logger);
         this.RegisterGrainTimer(TakeOverAsync, new GrainTimerCreationOptions(TakeOverInterval, TakeOverInterval) { Interleave = true, KeepAlive = true });
         return Task.CompletedTask;
     }
@@ -213,6 +214,9 @@ internal sealed partial class DeploymentDirectoryGrain(
 
     private HashSet<string> ActiveNodes() =>
         [.. membership.CurrentSnapshot.Members.Values.Where(m => m.Status == SiloStatus.Active).Select(m => m.SiloAddress.ToParsableString())];
+
+    [LoggerMessage(5, LogLevel.Information, "The cluster's deployment directory is active on this node.")]
+    private static partial void LogActivated(ILogger logger);
 
     [LoggerMessage(1, LogLevel.Warning, "Deployment {DeploymentId} of node {From}, which left the cluster, now runs on node {Node}.")]
     private static partial void LogTakenOver(ILogger logger, string deploymentId, string from, string node);
