@@ -137,4 +137,39 @@ public sealed class ClusterTests(PostgresServer database) : IClassFixture<Postgr
             foreach (var node in nodes) await node.DisposeAsync();
         }
     }
+
+    [Fact]
+    public async Task AVersionUploadedWhileTheNodeWasAlone_IsCopiedWhenAnotherJoins_AndAnswersAfterTheFirstIsGone()
+    {
+        using var dir = new TempDirectory();
+        var nodes = await ClusterNode.StartClusterAsync(database, dir.Path, count: 1, maxModels: 2); // FileCopies: 2, the default
+        try
+        {
+            // Uploaded while no other node could take a copy.
+            await nodes[0].Services.GetRequiredService<IModelRegistry>().RegisterAsync(new ModelDefinition { Id = "alone", Name = "Alone" }, new MemoryStream(Model(8)), "model.onnx");
+            var joinedDirectory = Path.Combine(dir.Path, "joined", "blobs");
+            int Files() => Directory.Exists(joinedDirectory) ? Directory.GetFiles(joinedDirectory, "*", SearchOption.AllDirectories).Length : 0;
+
+            // A node joins: before anything asks it for the model, it has a copy of the file.
+            nodes.Add(await ClusterNode.StartAsync(nodes[0].ConnectionString, nodes[0].ClusterId, Path.Combine(dir.Path, "joined"), maxModels: 2));
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (Files() < 1)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the joining node did not get a copy of the version uploaded before it joined within 30 s");
+                await Task.Delay(100);
+            }
+
+            // The first node leaves for good: the model answers through the one that joined, with ONNX Runtime's answer.
+            var leaving = nodes[0];
+            nodes.Remove(leaving);
+            await leaving.DisposeAsync();
+            Directory.Delete(Path.Combine(dir.Path, "node-0"), recursive: true);
+            await nodes[0].WaitForActiveMembersAsync(1);
+            Assert.Equal(Expected(8), await InferAsync(nodes[0], "alone"));
+        }
+        finally
+        {
+            foreach (var node in nodes) await node.DisposeAsync();
+        }
+    }
 }
