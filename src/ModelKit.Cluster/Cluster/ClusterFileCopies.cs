@@ -10,8 +10,8 @@ namespace ModelKit.Cluster;
 /// <see cref="ModelKitClusterOptions.FileCopies"/> − 1 other active nodes to fetch its files (by hash, from this node),
 /// so that losing the node it was uploaded through does not lose the version. In the background: the upload's answer
 /// does not wait for it, and a copy that fails is logged (the node fetches the files again when it is to serve them).
-/// When a node joins, the versions with fewer copies than that (uploaded while the cluster was smaller, or whose copy
-/// was on a node that left) get theirs: of the nodes that have a version's files, the first by address asks the others.
+/// When a node joins or leaves, the versions with fewer copies than that (uploaded while the cluster was smaller, or
+/// whose copy was on a node that left) get theirs: of the nodes that have a version's files, the first by address asks the others.
 /// </summary>
 internal sealed partial class ClusterFileCopies(
     ModelRegistry registry, IGrainFactory grains, IClusterMembershipService membership, ILocalSiloDetails silo, IOptions<ModelKitClusterOptions> options,
@@ -50,21 +50,18 @@ internal sealed partial class ClusterFileCopies(
         if (Interlocked.Exchange(ref _disposed, 1) == 0) _stopping.Dispose(); // registered under two services: disposed twice
     }
 
-    // A sweep shortly after each change that brings a node this node has not seen active before.
+    // A sweep shortly after each change of the active nodes: one that joined can take copies, and one that left may have
+    // taken some with it.
     private async Task WatchMembershipAsync(CancellationToken cancellationToken)
     {
-        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var active = new HashSet<string>(StringComparer.Ordinal);
         try
         {
             await foreach (var snapshot in membership.MembershipUpdates.WithCancellation(cancellationToken).ConfigureAwait(false))
             {
-                var joined = false;
-                foreach (var member in snapshot.Members.Values)
-                {
-                    if (member.Status == SiloStatus.Active) joined |= seen.Add(member.SiloAddress.ToParsableString());
-                }
-
-                if (!joined) continue;
+                var now = snapshot.Members.Values.Where(m => m.Status == SiloStatus.Active).Select(m => m.SiloAddress.ToParsableString()).ToHashSet(StringComparer.Ordinal);
+                if (now.SetEquals(active)) continue;
+                active = now;
                 await Task.Delay(SweepDelay, cancellationToken).ConfigureAwait(false); // joins come in bursts
                 try
                 {
@@ -72,7 +69,7 @@ internal sealed partial class ClusterFileCopies(
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
                 {
-                    LogSweepFailed(logger, ex.Message); // the next join sweeps again
+                    LogSweepFailed(logger, ex.Message); // the next change sweeps again
                 }
             }
         }
@@ -173,7 +170,7 @@ internal sealed partial class ClusterFileCopies(
     [LoggerMessage(1, LogLevel.Information, "Node {Node} keeps a copy of the files of version {Version} of model {ModelId}.")]
     private static partial void LogCopied(ILogger logger, string modelId, string version, string node);
 
-    [LoggerMessage(3, LogLevel.Warning, "The check for versions with too few copies stopped ({Reason}); it runs again when a node joins.")]
+    [LoggerMessage(3, LogLevel.Warning, "The check for versions with too few copies stopped ({Reason}); it runs again when a node joins or leaves.")]
     private static partial void LogSweepFailed(ILogger logger, string reason);
 
     [LoggerMessage(2, LogLevel.Warning, "Node {Node} could not copy the files of version {Version} of model {ModelId} ({Reason}); it fetches them when it is to serve them.")]
