@@ -14,8 +14,9 @@ namespace ModelKit.Tests.Cluster;
 /// Deployments across a cluster of three nodes (in this process, membership, registry and saved deployments in one
 /// PostgreSQL database): a deployment created through one node runs on one node and is seen, scaled, updated, stopped and
 /// deleted through every node; requests for its model through any node are served by its replicas; two nodes deploying
-/// the same model at once get one deployment; when its node leaves, another takes it over; and a cluster started again
-/// from nothing brings it back from the database.
+/// the same model at once get one deployment; when its node leaves, another takes it over; a cluster started again
+/// from nothing brings it back from the database; and a node that leaves while the registry (on a server of its own)
+/// is down has its deployment taken over once the registry is back, not failed meanwhile.
 /// </summary>
 public sealed class ClusterDeploymentTests(PostgresServer database) : IClassFixture<PostgresServer>
 {
@@ -181,6 +182,54 @@ public sealed class ClusterDeploymentTests(PostgresServer database) : IClassFixt
         finally
         {
             foreach (var node in nodes) await node.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task ItsNodeLeavesWhileTheRegistryIsDown_TheDeploymentIsNotFailed_AndRunsOnAnotherNodeOnceTheRegistryIsBack()
+    {
+        using var dir = new TempDirectory();
+        // The registry on a server of its own, so that it can go away while membership and the saved deployments stay.
+        var registryServer = new PostgresServer();
+        await registryServer.InitializeAsync();
+        List<ClusterNode> nodes = [];
+        try
+        {
+            string registryConnection;
+            await using (var source = await registryServer.CreateDatabaseAsync()) registryConnection = source.ConnectionString;
+            nodes = await ClusterNode.StartClusterAsync(database, dir.Path, count: 2, maxModels: 2, o => o.DeploymentSyncInterval = TimeSpan.FromMilliseconds(200),
+                sharedData: true, registryConnectionString: registryConnection);
+            await nodes[0].Services.GetRequiredService<IModelRegistry>().RegisterAsync(new ModelDefinition { Id = "scorer", Name = "Scorer" }, new MemoryStream(Model(311)), "model.onnx");
+            await Deployments(nodes[0]).DeployAsync(new DeploymentSpec { DeploymentId = "scorer-prod", ModelId = "scorer" });
+            await Deployments(nodes[1]).WaitUntilRunningAsync("scorer-prod");
+            var home = HomeOf(nodes, "scorer-prod");
+            var heir = nodes.Single(n => n != home);
+            await WaitForAsync(async () => (await SavedAsync(heir)).SequenceEqual([("scorer-prod", home.Key)]), "the deployment is saved as its node's");
+
+            // The registry goes away, then the deployment's node leaves. The other node cannot bring the deployment up
+            // without the registry: it is not listed there as failed meanwhile (the take-over waits, every 3 s).
+            NpgsqlConnection.ClearAllPools();
+            await registryServer.StopAsync();
+            nodes.Remove(home);
+            await home.DisposeAsync();
+            var waitedUntil = DateTime.UtcNow.AddSeconds(8);
+            while (DateTime.UtcNow < waitedUntil)
+            {
+                Assert.NotEqual(DeploymentState.Failed, heir.Services.GetRequiredService<DeploymentManager>().FindDeployment("scorer-prod")?.State);
+                await Task.Delay(100);
+            }
+
+            // The registry is back: the deployment runs on the other node and answers with ONNX Runtime's answer.
+            await registryServer.StartAsync();
+            await WaitForAsync(() => Task.FromResult(heir.Services.GetRequiredService<DeploymentManager>().FindDeployment("scorer-prod")?.State == DeploymentState.Running),
+                "the other node runs the deployment once the registry is back", 60);
+            Assert.Equal(Expected(311), (await InferAsync(heir, "scorer")).Logits);
+            await WaitForAsync(async () => (await SavedAsync(heir)).SequenceEqual([("scorer-prod", heir.Key)]), "the deployment is saved as its new node's");
+        }
+        finally
+        {
+            foreach (var node in nodes) await node.DisposeAsync();
+            await registryServer.DisposeAsync();
         }
     }
 

@@ -37,14 +37,14 @@ internal sealed class ClusterNode : IAsyncDisposable
     public string Key => Services.GetRequiredService<ILocalSiloDetails>().SiloAddress.ToParsableString();
 
     public static async Task<ClusterNode> StartAsync(
-        string connectionString, string clusterId, string dataDirectory, int maxModels, Action<ModelKitClusterOptions>? configure = null)
+        string connectionString, string clusterId, string dataDirectory, int maxModels, Action<ModelKitClusterOptions>? configure = null, string? registryConnectionString = null)
     {
         var port = LocalProcesses.FreePort();
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning); // Orleans logs every membership change at Information
         builder.Services.AddModelKit(o => o.DataDirectory = dataDirectory)
             .AddOnnxRuntime()
-            .AddPostgreSqlRegistry(connectionString)
+            .AddPostgreSqlRegistry(registryConnectionString ?? connectionString)
             .AddCluster(o =>
             {
                 o.ConnectionString = connectionString;
@@ -73,10 +73,12 @@ internal sealed class ClusterNode : IAsyncDisposable
     /// <summary>
     /// <paramref name="count"/> nodes of a new cluster on a new database of <paramref name="database"/>, each with a data
     /// directory of its own under <paramref name="root"/> (<c>node-0</c>, …), or all with <c>shared</c> there when
-    /// <paramref name="sharedData"/>, every one seeing all as active. Dispose them.
+    /// <paramref name="sharedData"/>, every one seeing all as active; the registry in the same database, or in
+    /// <paramref name="registryConnectionString"/>'s. Dispose them.
     /// </summary>
     public static async Task<List<ClusterNode>> StartClusterAsync(
-        PostgresServer database, string root, int count, int maxModels, Action<ModelKitClusterOptions>? configure = null, bool sharedData = false)
+        PostgresServer database, string root, int count, int maxModels, Action<ModelKitClusterOptions>? configure = null, bool sharedData = false,
+        string? registryConnectionString = null)
     {
         string connectionString;
         await using (var source = await database.CreateDatabaseAsync()) connectionString = source.ConnectionString;
@@ -84,7 +86,7 @@ internal sealed class ClusterNode : IAsyncDisposable
         var nodes = new List<ClusterNode>();
         try
         {
-            for (var n = 0; n < count; n++) nodes.Add(await StartAsync(connectionString, clusterId, Path.Combine(root, sharedData ? "shared" : $"node-{n}"), maxModels, configure));
+            for (var n = 0; n < count; n++) nodes.Add(await StartAsync(connectionString, clusterId, Path.Combine(root, sharedData ? "shared" : $"node-{n}"), maxModels, configure, registryConnectionString));
             foreach (var node in nodes) await node.WaitForActiveMembersAsync(count);
             return nodes;
         }
