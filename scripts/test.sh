@@ -44,6 +44,12 @@ if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
   command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || echo "note: nginx is not installed and could not be installed; DeployTests' nginx test will fail" >&2
 fi
 
+# The dashboard's browser tests drive Debian's Chromium with Playwright (Playwright's own browser download is not reachable).
+if [ -z "${MODELKIT_CHROMIUM:-}" ] && [ ! -x /usr/bin/chromium ]; then
+  apt_install chromium || true
+  [ -x /usr/bin/chromium ] || echo "note: chromium is not installed and could not be installed; DashboardBrowserTests will fail" >&2
+fi
+
 results="$root/TestResults"
 rm -rf "$results"
 dotnet test ModelKit.sln -c Release --blame-hang-timeout 5m --logger "trx" --logger "console;verbosity=normal" --results-directory "$results" "$@"

@@ -42,7 +42,8 @@ var modelKit = builder.Services.AddModelKit(builder.Configuration.GetSection("Mo
     .ConfigureTextGeneration(builder.Configuration.GetSection("ModelKit:Generation")) // MaxBatchSequences, KvCacheBytes, PrefillChunkTokens, MaxQueuedRequests, MaxChoices, ChatTemplate
     .AddRemoteModels(builder.Configuration.GetSection("ModelKit:RemoteModels"))       // OpenAI-compatible providers served as models: Models:{id}:{Endpoint, ApiKey, Model, Provider}, Timeout, MaxRetries
     .AddHttpApi(builder.Configuration.GetSection("ModelKit"))            // ModelKit:Auth (keys, scopes, limits; rotated live), ModelKit:Http
-    .AddGrpcApi(builder.Configuration.GetSection("ModelKit:Grpc"));      // gRPC: MaxReceiveMessageBytes, MaxSendMessageBytes (same keys and scopes as REST)
+    .AddGrpcApi(builder.Configuration.GetSection("ModelKit:Grpc"))       // gRPC: MaxReceiveMessageBytes, MaxSendMessageBytes (same keys and scopes as REST)
+    .AddDashboard(o => builder.Configuration.GetSection("ModelKit:Dashboard").Bind(o)); // the dashboard at /dashboard: RefreshInterval, History, SessionLifetime, LogLines
 // ModelKit:Registry:PostgreSql: an Npgsql connection string puts the registry's metadata in PostgreSQL, shared by every
 // node given the same database, instead of registry.db in the data directory.
 if (builder.Configuration["ModelKit:Registry:PostgreSql"] is { Length: > 0 } registryDatabase) modelKit.AddPostgreSqlRegistry(registryDatabase);
@@ -81,6 +82,7 @@ if (builder.Configuration.GetValue("ModelKit:Metrics:RequireKey", false)) metric
 app.MapScalarApiReference("/docs");                 // browsable reference at /docs
 app.MapModelKit();                                  // every seed at its own paths, and /v2 (Open Inference Protocol)
 app.MapModelKitGrpc();                              // gRPC on the h2c port: inference.GRPCInferenceService, model.ModelService, health, reflection
+app.MapModelKitDashboard("/dashboard");             // the monitoring dashboard (sign in with a key that has the read scope)
 app.MapGet("/", () => Results.Text(
     """
     ModelKit sample server (send an API key from ModelKit:Auth:Keys as X-API-Key)
@@ -95,6 +97,7 @@ app.MapGet("/", () => Results.Text(
       POST /v1/embeddings                          {"model": "all-MiniLM-L6-v2", "input": ["some text"]} (OpenAI-compatible)
       POST /models/all-MiniLM-L6-v2/embeddings     {"input": ["some text"]} (gateway API)
       GET  /docs                                   API reference (OpenAPI at /openapi/v1.json)
+      GET  /dashboard                              monitoring dashboard in a browser (sign in with an API key)
     See docs/rest-api.md for every endpoint.
     """));
 app.Lifetime.ApplicationStarted.Register(() =>
@@ -107,7 +110,7 @@ app.Lifetime.ApplicationStarted.Register(() =>
     var addresses = app.Urls.ToList();
     var rest = addresses.FirstOrDefault() ?? "http://localhost:8080";
     Console.WriteLine($"ModelKit sample server on {string.Join(", ", addresses)}; API reference at {rest}/docs (OpenAPI: {rest}/openapi/v1.json)");
-    Console.WriteLine($"try: curl -H 'X-API-Key: <key>' {rest}/api/v1/models");
+    Console.WriteLine($"try: curl -H 'X-API-Key: <key>' {rest}/api/v1/models; dashboard: {rest}/dashboard");
     if (addresses.Count > 1)
     {
         var grpcAddress = addresses[^1];

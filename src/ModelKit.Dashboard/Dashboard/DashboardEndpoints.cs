@@ -1,0 +1,327 @@
+using System.Net.ServerSentEvents;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.Components.Web;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using ModelKit.AspNetCore;
+using ModelKit.Dashboard.Components;
+using ModelKit.Deployments;
+using ModelKit.Downloads;
+
+namespace ModelKit.Dashboard;
+
+/// <summary>
+/// The dashboard's endpoints under its prefix: the page, the login form, the live stream (server-sent events carrying
+/// each panel's HTML, rendered by the same Razor components as the page), the actions (JSON, manage scope), and the
+/// page's script and style sheet (embedded in this assembly).
+/// </summary>
+internal static class DashboardEndpoints
+{
+    private const string PrefixItem = "modelkit:dashboard-prefix";
+    private const string ActionHeader = "X-ModelKit-Dashboard";
+
+    // A script, a style sheet and SVG only from the dashboard itself; no framing.
+    private const string ContentSecurityPolicy =
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+    /// <summary>The dashboard's prefix for the current request (set by its endpoints).</summary>
+    public static PathString PrefixOf(HttpContext context) => context.Items.TryGetValue(PrefixItem, out var prefix) && prefix is PathString p ? p : PathString.Empty;
+
+    public static RouteGroupBuilder Map(IEndpointRouteBuilder endpoints, string prefix)
+    {
+        var group = endpoints.MapGroup(prefix);
+        var prefixPath = new PathString(prefix.TrimEnd('/'));
+        group.AddEndpointFilter(async (context, next) =>
+        {
+            var http = context.HttpContext;
+            http.Items[PrefixItem] = prefixPath;
+            var headers = http.Response.Headers;
+            headers.ContentSecurityPolicy = ContentSecurityPolicy;
+            headers.XContentTypeOptions = "nosniff";
+            headers["Referrer-Policy"] = "no-referrer";
+            headers.XFrameOptions = "DENY";
+            // A form or action from another site is refused, whatever cookie it carries.
+            if (HttpMethods.IsPost(http.Request.Method) && http.Request.Headers["Sec-Fetch-Site"] is [{ } site] && site is "cross-site" or "same-site")
+            {
+                return Results.Problem("Requests from other sites are refused.", statusCode: StatusCodes.Status403Forbidden);
+            }
+
+            return await next(context);
+        });
+        group.WithMetadata(new ExcludeFromDescriptionAttribute());
+
+        group.MapGet("/", PageAsync);
+        group.MapGet("/login", LoginFormAsync);
+        group.MapPost("/login", LoginAsync).DisableAntiforgery();
+        group.MapPost("/logout", Logout).DisableAntiforgery();
+        group.MapGet("/events", Events);
+        group.MapPost("/actions/deployments/{deploymentId}/{action}", DeploymentActionAsync);
+        group.MapPost("/actions/downloads/{taskId}/{action}", DownloadActionAsync);
+        group.MapGet("/assets/{name}", Asset);
+        return group;
+    }
+
+    private static string BasePath(HttpContext context) => context.Request.PathBase.Add(PrefixOf(context)).Value ?? string.Empty;
+
+    private static async Task<IResult> PageAsync(HttpContext context, DashboardSession session, CancellationToken cancellationToken)
+    {
+        if (session.Current(context) is not { } user) return Results.Redirect(BasePath(context) + "/login");
+        var snapshot = await context.RequestServices.GetRequiredService<DashboardState>().GetAsync(cancellationToken);
+        var html = await RenderAsync<DashboardPage>(context.RequestServices, new DashboardView(BasePath(context), snapshot, user, signOut: session.Required));
+        context.Response.Headers.CacheControl = "no-store";
+        return Results.Content(html, "text/html; charset=utf-8");
+    }
+
+    private static async Task<IResult> LoginFormAsync(HttpContext context, DashboardSession session)
+    {
+        if (session.Current(context) is not null) return Results.Redirect(BasePath(context) + "/");
+        return await LoginPageAsync(context, problem: null, StatusCodes.Status200OK);
+    }
+
+    private static async Task<IResult> LoginAsync(HttpContext context, DashboardSession session, ModelKitAuthThrottle throttle)
+    {
+        if (!session.Required) return Results.Redirect(BasePath(context) + "/");
+        if (throttle.IsBlocked(context))
+        {
+            context.Response.Headers.RetryAfter = "60";
+            return await LoginPageAsync(context, "Too many failed sign-ins from this address; wait a minute and try again.", StatusCodes.Status429TooManyRequests);
+        }
+
+        string? key = null;
+        if (context.Request.HasFormContentType)
+        {
+            var form = await context.Request.ReadFormAsync(context.RequestAborted);
+            key = form["key"].FirstOrDefault();
+        }
+
+        var (user, problem) = session.Check(key);
+        if (user is null)
+        {
+            if (!string.IsNullOrWhiteSpace(key)) throttle.RecordFailure(context);
+            return await LoginPageAsync(context, problem, string.IsNullOrWhiteSpace(key) ? StatusCodes.Status400BadRequest : StatusCodes.Status401Unauthorized);
+        }
+
+        session.SignIn(context, key!);
+        return Results.Redirect(BasePath(context) + "/");
+    }
+
+    private static IResult Logout(HttpContext context)
+    {
+        DashboardSession.SignOut(context);
+        return Results.Redirect(BasePath(context) + "/login");
+    }
+
+    private static async Task<IResult> LoginPageAsync(HttpContext context, string? problem, int status)
+    {
+        var html = await RenderAsync<LoginPage>(context.RequestServices, new DashboardView(BasePath(context), problem: problem));
+        context.Response.Headers.CacheControl = "no-store";
+        return Results.Content(html, "text/html; charset=utf-8", statusCode: status);
+    }
+
+    // Every RefreshInterval: each panel whose HTML changed since the last event, as {"panel": id, "html": …}.
+    private static IResult Events(HttpContext context, DashboardSession session, IOptions<ModelKitDashboardOptions> options)
+    {
+        if (session.Current(context) is not { } user) return Results.Json(new { error = "Sign in again: the session ended." }, statusCode: StatusCodes.Status401Unauthorized);
+        context.Response.Headers.CacheControl = "no-store";
+        var interval = options.Value.RefreshInterval < TimeSpan.FromMilliseconds(250) ? TimeSpan.FromMilliseconds(250) : options.Value.RefreshInterval;
+        return TypedResults.ServerSentEvents(StreamAsync(context, session, user, interval, context.RequestAborted));
+    }
+
+    private static async IAsyncEnumerable<SseItem<string>> StreamAsync(
+        HttpContext context, DashboardSession session, DashboardUser user, TimeSpan interval, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var services = context.RequestServices;
+        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("ModelKit.Dashboard");
+        var sent = new Dictionary<string, string>(StringComparer.Ordinal);
+        using var timer = new PeriodicTimer(interval);
+        await using var renderer = new HtmlRenderer(services, services.GetRequiredService<ILoggerFactory>());
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            // A session that ended (key rotated out, lifetime over) gets one event saying so, and the stream ends.
+            if (session.Current(context) is null)
+            {
+                yield return new SseItem<string>("{}", "signed-out");
+                yield break;
+            }
+
+            List<SseItem<string>> changed = [];
+            try
+            {
+                var snapshot = await services.GetRequiredService<DashboardState>().GetAsync(cancellationToken);
+                foreach (var (panel, _) in Panels.All)
+                {
+                    var view = new DashboardView(string.Empty, snapshot, user, panel);
+                    var html = await renderer.Dispatcher.InvokeAsync(async () => (await renderer.RenderComponentAsync<PanelBody>(ParameterView.FromDictionary(new Dictionary<string, object?>
+                    {
+                        [nameof(PanelBody.View)] = view,
+                    }))).ToHtmlString());
+                    if (sent.TryGetValue(panel, out var previous) && previous == html) continue;
+                    sent[panel] = html;
+                    changed.Add(new SseItem<string>(JsonSerializer.Serialize(new PanelEvent(panel, html), DashboardJson.Default.PanelEvent), "panel"));
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                yield break;
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                DashboardLog.RefreshFailed(logger, ex);
+            }
+
+            foreach (var item in changed) yield return item;
+            if (!await WaitAsync(timer, cancellationToken)) yield break;
+        }
+    }
+
+    private static async Task<bool> WaitAsync(PeriodicTimer timer, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await timer.WaitForNextTickAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    private static async Task<IResult> DeploymentActionAsync(
+        HttpContext context, string deploymentId, string action, DashboardSession session, IDeploymentManager deployments, CancellationToken cancellationToken)
+    {
+        if (Refused(context, session) is { } refused) return refused;
+        try
+        {
+            DeploymentInfo info;
+            switch (action)
+            {
+                case "scale":
+                    var replicas = await ReadReplicasAsync(context, cancellationToken);
+                    info = await deployments.ScaleAsync(deploymentId, replicas, cancellationToken: cancellationToken);
+                    return Done($"{deploymentId} scaled to {info.DesiredReplicas} replicas.");
+                case "start":
+                    info = await deployments.StartAsync(deploymentId, cancellationToken);
+                    return Done($"{deploymentId} is starting.");
+                case "stop":
+                    info = await deployments.StopAsync(deploymentId, cancellationToken);
+                    return Done($"{deploymentId} stopped.");
+                case "restart":
+                    info = await deployments.RestartAsync(deploymentId, cancellationToken);
+                    return Done($"{deploymentId} is restarting.");
+                default:
+                    return Failed(StatusCodes.Status404NotFound, $"Unknown action '{ClientText.Quote(action)}': use scale, start, stop or restart.");
+            }
+        }
+        catch (ModelKitException ex)
+        {
+            return Failed(ModelKitProblems.StatusFor(ex.ErrorCode), ex.Message);
+        }
+    }
+
+    private static async Task<IResult> DownloadActionAsync(
+        HttpContext context, string taskId, string action, DashboardSession session, CancellationToken cancellationToken)
+    {
+        if (Refused(context, session) is { } refused) return refused;
+        if (context.RequestServices.GetService<IDownloadManager>() is not { } downloads) return Failed(StatusCodes.Status404NotFound, "This server has no downloads service.");
+        try
+        {
+            var info = action switch
+            {
+                "pause" => await downloads.PauseAsync(taskId, cancellationToken),
+                "resume" => await downloads.ResumeAsync(taskId, cancellationToken),
+                "cancel" => await downloads.CancelAsync(taskId, cancellationToken),
+                _ => null,
+            };
+            return info is null
+                ? Failed(StatusCodes.Status404NotFound, $"Unknown action '{ClientText.Quote(action)}': use pause, resume or cancel.")
+                : Done($"Download {taskId} is {info.Status.ToString().ToLowerInvariant()}.");
+        }
+        catch (ModelKitException ex)
+        {
+            return Failed(ModelKitProblems.StatusFor(ex.ErrorCode), ex.Message);
+        }
+    }
+
+    // Actions need a session with the manage scope, and the page's own header (a plain form from elsewhere cannot send it).
+    private static IResult? Refused(HttpContext context, DashboardSession session)
+    {
+        if (!context.Request.Headers.ContainsKey(ActionHeader)) return Failed(StatusCodes.Status400BadRequest, $"Actions are sent by the dashboard's page (with the {ActionHeader} header).");
+        if (session.Current(context) is not { } user) return Failed(StatusCodes.Status401Unauthorized, "Sign in again: the session ended.");
+        if (!user.CanManage) return Failed(StatusCodes.Status403Forbidden, "This key may only read: actions need a key with the manage scope.");
+        return null;
+    }
+
+    private static async Task<int> ReadReplicasAsync(HttpContext context, CancellationToken cancellationToken)
+    {
+        JsonElement body;
+        try
+        {
+            body = await JsonSerializer.DeserializeAsync<JsonElement>(context.Request.Body, cancellationToken: cancellationToken);
+        }
+        catch (JsonException)
+        {
+            throw new InvalidInputException("The scale request is not JSON: send {\"replicas\": n}.");
+        }
+
+        if (body.ValueKind != JsonValueKind.Object || !body.TryGetProperty("replicas", out var replicas)) throw new InvalidInputException("Say how many replicas: {\"replicas\": n}.");
+        if (replicas.ValueKind != JsonValueKind.Number || !replicas.TryGetInt32(out var count)) throw new InvalidInputException("Replicas must be a whole number.");
+        if (count < 0) throw new InvalidInputException($"Replicas must be 0 or more (was {count}).");
+        return count;
+    }
+
+    private static IResult Done(string message) => Results.Json(new ActionAnswer(message, null), DashboardJson.Default.ActionAnswer);
+
+    private static IResult Failed(int status, string message) => Results.Json(new ActionAnswer(null, message), DashboardJson.Default.ActionAnswer, statusCode: status);
+
+    private static IResult Asset(HttpContext context, string name)
+    {
+        if (!Assets.Value.TryGetValue(name, out var asset)) return Results.NotFound();
+        context.Response.Headers.CacheControl = "no-cache"; // revalidated by its ETag: a new build's file is fetched at once
+        return Results.Bytes(asset.Content, asset.ContentType, entityTag: asset.Tag);
+    }
+
+    // The page's files, read once from the assembly, each with an ETag from its content.
+    private static readonly Lazy<Dictionary<string, (byte[] Content, string ContentType, Microsoft.Net.Http.Headers.EntityTagHeaderValue Tag)>> Assets = new(() =>
+    {
+        var assets = new Dictionary<string, (byte[], string, Microsoft.Net.Http.Headers.EntityTagHeaderValue)>(StringComparer.Ordinal);
+        foreach (var (name, type) in new[] { ("dashboard.js", "text/javascript; charset=utf-8"), ("dashboard.css", "text/css; charset=utf-8") })
+        {
+            using var stream = typeof(DashboardEndpoints).Assembly.GetManifestResourceStream("ModelKit.Dashboard.assets." + name)
+                ?? throw new InvalidOperationException($"The dashboard's {name} is missing from its assembly.");
+            using var copy = new MemoryStream();
+            stream.CopyTo(copy);
+            var content = copy.ToArray();
+            assets[name] = (content, type, new Microsoft.Net.Http.Headers.EntityTagHeaderValue("\"" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(content))[..16] + "\""));
+        }
+
+        return assets;
+    });
+
+    private static async Task<string> RenderAsync<TComponent>(IServiceProvider services, DashboardView view) where TComponent : IComponent
+    {
+        await using var renderer = new HtmlRenderer(services, services.GetRequiredService<ILoggerFactory>());
+        var parameters = ParameterView.FromDictionary(new Dictionary<string, object?> { ["View"] = view });
+        return await renderer.Dispatcher.InvokeAsync(async () => (await renderer.RenderComponentAsync<TComponent>(parameters)).ToHtmlString());
+    }
+}
+
+internal sealed record PanelEvent(string Panel, string Html);
+
+internal sealed record ActionAnswer(string? Message, string? Error);
+
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+[System.Text.Json.Serialization.JsonSerializable(typeof(PanelEvent))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(ActionAnswer))]
+internal sealed partial class DashboardJson : System.Text.Json.Serialization.JsonSerializerContext;
+
+internal static partial class DashboardLog
+{
+    [LoggerMessage(1, LogLevel.Warning, "The dashboard could not read the server's state for a refresh.")]
+    public static partial void RefreshFailed(ILogger logger, Exception exception);
+}

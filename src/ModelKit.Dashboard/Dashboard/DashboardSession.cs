@@ -1,0 +1,96 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
+using ModelKit.AspNetCore;
+
+namespace ModelKit.Dashboard;
+
+/// <summary>Who is looking at the dashboard: the key's name, and whether it may act (manage) as well as read.</summary>
+internal sealed record DashboardUser(string Name, bool CanManage);
+
+/// <summary>
+/// The dashboard's login: a key with the read scope, given once in the login form, is kept as a session cookie
+/// (HttpOnly, SameSite=Strict, Secure on HTTPS, no expiry date, so it ends with the browser session). The cookie holds
+/// the key's SHA-256 digest, encrypted and signed by ASP.NET Core Data Protection with an end time, never the key itself:
+/// each request looks the digest up among the keys configured now, so a rotated-out key ends its sessions at once.
+/// With ModelKit's auth turned off (<c>Auth:Enabled = false</c>) the dashboard is open, as the APIs are.
+/// </summary>
+internal sealed class DashboardSession(
+    IDataProtectionProvider protection, ModelKitApiKeyDigests keys, IOptionsMonitor<ModelKitAuthOptions> auth, IOptions<ModelKitDashboardOptions> options)
+{
+    public const string CookieName = "modelkit_dashboard";
+
+    private readonly ITimeLimitedDataProtector _protector = protection.CreateProtector("ModelKit.Dashboard.Session.v1").ToTimeLimitedDataProtector();
+
+    /// <summary>Whether a key is asked for at all.</summary>
+    public bool Required => auth.CurrentValue.Enabled;
+
+    /// <summary>The user of the request's cookie, or the anonymous operator when auth is off; null when it must log in.</summary>
+    public DashboardUser? Current(HttpContext context)
+    {
+        if (!Required) return new DashboardUser("anonymous", CanManage: true);
+        if (!context.Request.Cookies.TryGetValue(CookieName, out var cookie) || string.IsNullOrEmpty(cookie)) return null;
+        byte[] digest;
+        try
+        {
+            digest = _protector.Unprotect(Convert.FromBase64String(cookie), out _);
+        }
+        catch (Exception ex) when (ex is CryptographicException or FormatException)
+        {
+            return null; // expired, tampered with, or from another key ring
+        }
+
+        return Find(digest) is { } key ? UserOf(key) : null;
+    }
+
+    /// <summary>
+    /// Checks a key typed into the login form. The answer: the user, or why not (null key: not valid; a key without the
+    /// read scope: not allowed).
+    /// </summary>
+    public (DashboardUser? User, string? Problem) Check(string? presented)
+    {
+        if (string.IsNullOrWhiteSpace(presented)) return (null, "Enter an API key.");
+        var digest = SHA256.HashData(Encoding.UTF8.GetBytes(presented.Trim()));
+        if (Find(digest) is not { } key) return (null, "That API key is not valid.");
+        var user = UserOf(key);
+        if (!HasScope(key, ModelKitScopes.Read)) return (null, "That API key does not have the read scope the dashboard needs.");
+        return (user, null);
+    }
+
+    /// <summary>Starts a session for the key whose digest matched in <see cref="Check"/>.</summary>
+    public void SignIn(HttpContext context, string presented)
+    {
+        var digest = SHA256.HashData(Encoding.UTF8.GetBytes(presented.Trim()));
+        var value = Convert.ToBase64String(_protector.Protect(digest, DateTimeOffset.UtcNow + options.Value.SessionLifetime));
+        context.Response.Cookies.Append(CookieName, value, CookieOptions(context));
+    }
+
+    public static void SignOut(HttpContext context) => context.Response.Cookies.Delete(CookieName, CookieOptions(context));
+
+    private static CookieOptions CookieOptions(HttpContext context) => new()
+    {
+        HttpOnly = true,
+        SameSite = SameSiteMode.Strict,
+        Secure = context.Request.IsHttps,
+        Path = context.Request.PathBase.Add(DashboardEndpoints.PrefixOf(context)).Value is { Length: > 0 } path ? path : "/",
+        IsEssential = true,
+    };
+
+    private ModelKitApiKey? Find(byte[] digest)
+    {
+        ModelKitApiKey? match = null;
+        foreach (var (known, key) in keys.Keys)
+        {
+            if (CryptographicOperations.FixedTimeEquals(digest, known)) match ??= key;
+        }
+
+        return match;
+    }
+
+    private static DashboardUser UserOf(ModelKitApiKey key) => new(key.Name, HasScope(key, ModelKitScopes.Manage));
+
+    private static bool HasScope(ModelKitApiKey key, string scope) =>
+        key.Scopes.Contains(scope, StringComparer.Ordinal) || key.Scopes.Contains(ModelKitScopes.Manage, StringComparer.Ordinal);
+}

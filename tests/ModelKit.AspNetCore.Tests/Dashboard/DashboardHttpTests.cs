@@ -1,0 +1,190 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.AspNetCore.Mvc.Testing;
+
+namespace ModelKit.Tests.Dashboard;
+
+/// <summary>
+/// The dashboard over HTTP (the sample server on the test server): the login form and its session cookie, the page,
+/// the live stream of panels, the actions and their scopes, bad input through them, and the page's own files.
+/// </summary>
+public sealed class DashboardHttpTests(SampleServerFactory factory) : IClassFixture<SampleServerFactory>
+{
+    // A browser-like client: cookies kept, redirects not followed (so that each is seen), no API key header.
+    private HttpClient Browser()
+    {
+        var client = factory.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true });
+        client.DefaultRequestHeaders.Remove("X-API-Key");
+        return client;
+    }
+
+    private static Task<HttpResponseMessage> LogInAsync(HttpClient client, string key) =>
+        client.PostAsync("/dashboard/login", new FormUrlEncodedContent([new("key", key)]));
+
+    private static HttpRequestMessage Action(string path, object? body = null, bool header = true)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = JsonContent.Create(body ?? new { }) };
+        if (header) request.Headers.Add("X-ModelKit-Dashboard", "1");
+        return request;
+    }
+
+    private static async Task<string> ErrorOf(HttpResponseMessage response) =>
+        (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString()!;
+
+    [Fact]
+    public async Task Login_AsksForAKey_RefusesEmptyAndWrongOnes_AndKeepsAGoodOneAsAnHttpOnlyStrictSessionCookie()
+    {
+        await factory.WaitUntilRunningAsync(factory.CreateClient(), "demo-mlp");
+        using var browser = Browser();
+
+        var page = await browser.GetAsync("/dashboard");
+        Assert.Equal(HttpStatusCode.Redirect, page.StatusCode);
+        Assert.Equal("/dashboard/login", page.Headers.Location?.OriginalString);
+        var form = await browser.GetAsync("/dashboard/login");
+        Assert.Equal(HttpStatusCode.OK, form.StatusCode);
+        Assert.Contains("<label for=\"key\">API key</label>", await form.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        var empty = await LogInAsync(browser, "  ");
+        Assert.Equal(HttpStatusCode.BadRequest, empty.StatusCode);
+        Assert.Contains("Enter an API key.", await empty.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var wrong = await LogInAsync(browser, "not-a-key");
+        Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
+        Assert.Contains("That API key is not valid.", await wrong.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.False(wrong.Headers.Contains("Set-Cookie"));
+
+        var good = await LogInAsync(browser, SampleServerFactory.ReadOnlyKey);
+        Assert.Equal(HttpStatusCode.Redirect, good.StatusCode);
+        Assert.Equal("/dashboard/", good.Headers.Location?.OriginalString);
+        var cookie = Assert.Single(good.Headers.GetValues("Set-Cookie"));
+        Assert.StartsWith("modelkit_dashboard=", cookie, StringComparison.Ordinal);
+        Assert.Contains("httponly", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("samesite=strict", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("path=/dashboard", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("expires", cookie, StringComparison.OrdinalIgnoreCase); // a session cookie
+        Assert.DoesNotContain(SampleServerFactory.ReadOnlyKey, cookie, StringComparison.Ordinal);
+
+        var signedIn = await browser.GetAsync("/dashboard/");
+        Assert.Equal(HttpStatusCode.OK, signedIn.StatusCode);
+        var html = await signedIn.Content.ReadAsStringAsync();
+        Assert.Contains("data-model=\"demo-mlp\"", html, StringComparison.Ordinal);
+        Assert.Contains("read only", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("data-action=", html, StringComparison.Ordinal); // no actions for a read key
+        Assert.DoesNotContain(SampleServerFactory.ReadOnlyKey, html, StringComparison.Ordinal);
+        Assert.Contains("script-src 'self'", signedIn.Headers.GetValues("Content-Security-Policy").Single(), StringComparison.Ordinal);
+
+        // Signed out: the cookie is cleared, and the page asks for a key again.
+        var signedOut = await browser.PostAsync("/dashboard/logout", null);
+        Assert.Equal(HttpStatusCode.Redirect, signedOut.StatusCode);
+        Assert.Equal(HttpStatusCode.Redirect, (await browser.GetAsync("/dashboard/")).StatusCode);
+
+        // A forged cookie is no session.
+        using var forged = Browser();
+        forged.DefaultRequestHeaders.Add("Cookie", "modelkit_dashboard=" + Convert.ToBase64String(new byte[64]));
+        Assert.Equal(HttpStatusCode.Redirect, (await forged.GetAsync("/dashboard/")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Actions_NeedTheManageScopeAndThePagesHeader_RefuseBadReplicasWithAMessage_AndScale()
+    {
+        var api = factory.CreateClient();
+        var status = await factory.WaitUntilRunningAsync(api, "demo-mlp");
+        var deploymentId = status.GetProperty("deployment_id").GetString()!;
+        var scale = $"/dashboard/actions/deployments/{deploymentId}/scale";
+
+        using var reader = Browser();
+        await LogInAsync(reader, SampleServerFactory.ReadOnlyKey);
+        var forbidden = await reader.SendAsync(Action(scale, new { replicas = 2 }));
+        Assert.Equal(HttpStatusCode.Forbidden, forbidden.StatusCode);
+        Assert.Contains("manage scope", await ErrorOf(forbidden), StringComparison.Ordinal);
+
+        using var admin = Browser();
+        await LogInAsync(admin, SampleServerFactory.AdminKey);
+        var noHeader = await admin.SendAsync(Action(scale, new { replicas = 2 }, header: false));
+        Assert.Equal(HttpStatusCode.BadRequest, noHeader.StatusCode);
+        var crossSite = Action(scale, new { replicas = 2 });
+        crossSite.Headers.Add("Sec-Fetch-Site", "cross-site");
+        Assert.Equal(HttpStatusCode.Forbidden, (await admin.SendAsync(crossSite)).StatusCode);
+
+        var negative = await admin.SendAsync(Action(scale, new { replicas = -1 }));
+        Assert.Equal(HttpStatusCode.BadRequest, negative.StatusCode);
+        Assert.Equal("Replicas must be 0 or more (was -1).", await ErrorOf(negative));
+        var text = await admin.SendAsync(Action(scale, new { replicas = "many" }));
+        Assert.Equal(HttpStatusCode.BadRequest, text.StatusCode);
+        Assert.Equal("Replicas must be a whole number.", await ErrorOf(text));
+        var unknown = await admin.SendAsync(Action("/dashboard/actions/deployments/no-such-deployment/stop"));
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Contains("no-such-deployment", await ErrorOf(unknown), StringComparison.Ordinal);
+        var badAction = await admin.SendAsync(Action($"/dashboard/actions/deployments/{deploymentId}/explode"));
+        Assert.Equal(HttpStatusCode.NotFound, badAction.StatusCode);
+
+        var scaled = await admin.SendAsync(Action(scale, new { replicas = 2 }));
+        Assert.Equal(HttpStatusCode.OK, scaled.StatusCode);
+        Assert.Equal($"{deploymentId} scaled to 2 replicas.", (await scaled.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("message").GetString());
+        var after = await (await api.GetAsync("/api/v1/models/demo-mlp/status")).Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(2, after.GetProperty("replicas").GetProperty("desired").GetInt32());
+        Assert.Equal(HttpStatusCode.OK, (await admin.SendAsync(Action(scale, new { replicas = 1 }))).StatusCode);
+    }
+
+    [Fact]
+    public async Task TheLiveStream_SendsEveryPanel_ThenAPanelAgainWhenItChanges()
+    {
+        var api = factory.CreateClient();
+        var status = await factory.WaitUntilRunningAsync(api, "demo-mlp");
+        var deploymentId = status.GetProperty("deployment_id").GetString()!;
+        using var admin = Browser();
+        await LogInAsync(admin, SampleServerFactory.AdminKey);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var response = await admin.GetAsync("/dashboard/events", HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        using var stream = new StreamReader(await response.Content.ReadAsStreamAsync(timeout.Token));
+
+        async Task<(string Panel, string Html)> NextPanelAsync()
+        {
+            string? type = null;
+            while (await stream.ReadLineAsync(timeout.Token) is { } line)
+            {
+                if (line.StartsWith("event: ", StringComparison.Ordinal)) type = line[7..];
+                else if (line.StartsWith("data: ", StringComparison.Ordinal) && type == "panel")
+                {
+                    var data = JsonDocument.Parse(line[6..]).RootElement;
+                    return (data.GetProperty("panel").GetString()!, data.GetProperty("html").GetString()!);
+                }
+            }
+
+            throw new EndOfStreamException("the stream ended");
+        }
+
+        var seen = new Dictionary<string, string>();
+        while (seen.Count < 7)
+        {
+            var (panel, html) = await NextPanelAsync();
+            seen[panel] = html;
+        }
+
+        Assert.Equal(["cache", "deployments", "downloads", "models", "queues", "system", "throughput"], seen.Keys.Order());
+        Assert.Contains($"data-deployment=\"{deploymentId}\"", seen["deployments"], StringComparison.Ordinal);
+
+        // Scaled through the API: the next deployments event shows two replicas wanted.
+        await api.PostAsync($"/api/v1/models/demo-mlp/scale", new StringContent("""{"replicas": 2}""", System.Text.Encoding.UTF8, "application/json"));
+        while (true)
+        {
+            var (panel, html) = await NextPanelAsync();
+            if (panel == "deployments" && html.Contains("/2\"", StringComparison.Ordinal)) break;
+        }
+
+        await api.PostAsync($"/api/v1/models/demo-mlp/scale", new StringContent("""{"replicas": 1}""", System.Text.Encoding.UTF8, "application/json"));
+    }
+
+    [Fact]
+    public async Task TheScriptAndStyleSheet_AreServedFromTheAssembly_AndNothingElseIs()
+    {
+        using var browser = Browser();
+        var script = await browser.GetAsync("/dashboard/assets/dashboard.js");
+        Assert.Equal(HttpStatusCode.OK, script.StatusCode);
+        Assert.Equal("text/javascript", script.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("EventSource", await script.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync("/dashboard/assets/dashboard.css")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await browser.GetAsync("/dashboard/assets/appsettings.json")).StatusCode);
+    }
+}
