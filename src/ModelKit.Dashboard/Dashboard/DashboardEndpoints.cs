@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Components.Web;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using ModelKit.AspNetCore;
@@ -61,6 +62,9 @@ internal static class DashboardEndpoints
         group.MapPost("/login", LoginAsync).DisableAntiforgery();
         group.MapPost("/logout", Logout).DisableAntiforgery();
         group.MapGet("/events", Events);
+        group.MapGet("/session", (HttpContext context, DashboardSession session) => session.Current(context) is { } user
+            ? Results.Json(new SessionAnswer(user.Name, user.CanManage), DashboardJson.Default.SessionAnswer)
+            : Results.Json(new ActionAnswer(null, "Sign in again: the session ended."), DashboardJson.Default.ActionAnswer, statusCode: StatusCodes.Status401Unauthorized));
         group.MapPost("/actions/deployments/{deploymentId}/{action}", DeploymentActionAsync);
         group.MapPost("/actions/downloads/{taskId}/{action}", DownloadActionAsync);
         group.MapGet("/assets/{name}", Asset);
@@ -96,8 +100,15 @@ internal static class DashboardEndpoints
         string? key = null;
         if (context.Request.HasFormContentType)
         {
-            var form = await context.Request.ReadFormAsync(context.RequestAborted);
-            key = form["key"].FirstOrDefault();
+            try
+            {
+                var form = await context.Request.ReadFormAsync(context.RequestAborted);
+                key = form["key"].FirstOrDefault();
+            }
+            catch (Exception ex) when (ex is InvalidDataException or BadHttpRequestException or IOException)
+            {
+                return await LoginPageAsync(context, "The form could not be read: send the key as the form field 'key'.", StatusCodes.Status400BadRequest);
+            }
         }
 
         var (user, problem) = session.Check(key);
@@ -124,27 +135,31 @@ internal static class DashboardEndpoints
         return Results.Content(html, "text/html; charset=utf-8", statusCode: status);
     }
 
-    // Every RefreshInterval: each panel whose HTML changed since the last event, as {"panel": id, "html": …}.
-    private static IResult Events(HttpContext context, DashboardSession session, IOptions<ModelKitDashboardOptions> options)
+    // Every RefreshInterval: each panel whose HTML changed since the last event, as {"panel": id, "html": …}. The stream
+    // ends when the client goes, the app stops, or the session ends (then with a "signed-out" event).
+    private static IResult Events(HttpContext context, DashboardSession session, IOptions<ModelKitDashboardOptions> options, IHostApplicationLifetime lifetime)
     {
-        if (session.Current(context) is not { } user) return Results.Json(new { error = "Sign in again: the session ended." }, statusCode: StatusCodes.Status401Unauthorized);
+        if (session.Current(context) is null) return Results.Json(new ActionAnswer(null, "Sign in again: the session ended."), DashboardJson.Default.ActionAnswer, statusCode: StatusCodes.Status401Unauthorized);
         context.Response.Headers.CacheControl = "no-store";
         var interval = options.Value.RefreshInterval < TimeSpan.FromMilliseconds(250) ? TimeSpan.FromMilliseconds(250) : options.Value.RefreshInterval;
-        return TypedResults.ServerSentEvents(StreamAsync(context, session, user, interval, context.RequestAborted));
+        return TypedResults.ServerSentEvents(StreamAsync(context, session, interval, lifetime.ApplicationStopping));
     }
 
     private static async IAsyncEnumerable<SseItem<string>> StreamAsync(
-        HttpContext context, DashboardSession session, DashboardUser user, TimeSpan interval, [EnumeratorCancellation] CancellationToken cancellationToken)
+        HttpContext context, DashboardSession session, TimeSpan interval, CancellationToken stopping, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
+        using var ended = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping, cancellationToken);
+        var token = ended.Token;
         var services = context.RequestServices;
-        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("ModelKit.Dashboard");
+        var loggers = services.GetRequiredService<ILoggerFactory>();
+        var logger = loggers.CreateLogger("ModelKit.Dashboard");
         var sent = new Dictionary<string, string>(StringComparer.Ordinal);
         using var timer = new PeriodicTimer(interval);
-        await using var renderer = new HtmlRenderer(services, services.GetRequiredService<ILoggerFactory>());
-        while (!cancellationToken.IsCancellationRequested)
+        while (!token.IsCancellationRequested)
         {
-            // A session that ended (key rotated out, lifetime over) gets one event saying so, and the stream ends.
-            if (session.Current(context) is null)
+            // The user as the keys say now: a key rotated out (or without the read scope any more) ends the stream with
+            // one event saying so; a key that lost manage loses its buttons.
+            if (session.Current(context) is not { } user)
             {
                 yield return new SseItem<string>("{}", "signed-out");
                 yield break;
@@ -153,20 +168,19 @@ internal static class DashboardEndpoints
             List<SseItem<string>> changed = [];
             try
             {
-                var snapshot = await services.GetRequiredService<DashboardState>().GetAsync(cancellationToken);
+                var snapshot = await services.GetRequiredService<DashboardState>().GetAsync(token);
+                // A renderer per refresh: a renderer keeps every component it rendered until it is disposed.
+                await using var renderer = new HtmlRenderer(services, loggers);
                 foreach (var (panel, _) in Panels.All)
                 {
-                    var view = new DashboardView(string.Empty, snapshot, user, panel);
-                    var html = await renderer.Dispatcher.InvokeAsync(async () => (await renderer.RenderComponentAsync<PanelBody>(ParameterView.FromDictionary(new Dictionary<string, object?>
-                    {
-                        [nameof(PanelBody.View)] = view,
-                    }))).ToHtmlString());
+                    var parameters = ParameterView.FromDictionary(new Dictionary<string, object?> { ["View"] = new DashboardView(string.Empty, snapshot, user, panel) });
+                    var html = await renderer.Dispatcher.InvokeAsync(async () => (await renderer.RenderComponentAsync<PanelBody>(parameters)).ToHtmlString());
                     if (sent.TryGetValue(panel, out var previous) && previous == html) continue;
                     sent[panel] = html;
                     changed.Add(new SseItem<string>(JsonSerializer.Serialize(new PanelEvent(panel, html), DashboardJson.Default.PanelEvent), "panel"));
                 }
             }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
             {
                 yield break;
             }
@@ -176,7 +190,7 @@ internal static class DashboardEndpoints
             }
 
             foreach (var item in changed) yield return item;
-            if (!await WaitAsync(timer, cancellationToken)) yield break;
+            if (!await WaitAsync(timer, token)) yield break;
         }
     }
 
@@ -315,9 +329,12 @@ internal sealed record PanelEvent(string Panel, string Html);
 
 internal sealed record ActionAnswer(string? Message, string? Error);
 
+internal sealed record SessionAnswer(string User, bool CanManage);
+
 [System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
 [System.Text.Json.Serialization.JsonSerializable(typeof(PanelEvent))]
 [System.Text.Json.Serialization.JsonSerializable(typeof(ActionAnswer))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(SessionAnswer))]
 internal sealed partial class DashboardJson : System.Text.Json.Serialization.JsonSerializerContext;
 
 internal static partial class DashboardLog

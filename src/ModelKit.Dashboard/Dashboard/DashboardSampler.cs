@@ -53,7 +53,7 @@ internal sealed class DashboardSampler : IDisposable
 
     /// <summary>
     /// A model's closed slots, oldest first (at most the history), each with requests per second, p50 and p95 latency
-    /// (null without requests) and the batch-size counts; and the batch sizes over the whole history.
+    /// (null without requests); and the batch sizes over the whole history, the slot still open included.
     /// </summary>
     public ModelHistory? History(string modelId)
     {
@@ -62,7 +62,9 @@ internal sealed class DashboardSampler : IDisposable
         {
             var points = series.Closed.Select(s => new HistoryPoint(
                 s.At, s.Requests / SlotLength.TotalSeconds, Percentile(s.Latency, s.Requests, 0.50), Percentile(s.Latency, s.Requests, 0.95))).ToList();
+            // Batch sizes include the slot still open, so that the histogram shows batches at once.
             var batches = new long[BatchBounds.Length + 1];
+            for (var i = 0; i < batches.Length; i++) batches[i] = Interlocked.Read(ref series.Current.Batches[i]);
             foreach (var slot in series.Closed)
             {
                 for (var i = 0; i < batches.Length; i++) batches[i] += slot.Batches[i];

@@ -42,7 +42,8 @@ internal sealed class DashboardSession(
             return null; // expired, tampered with, or from another key ring
         }
 
-        return Find(digest) is { } key ? UserOf(key) : null;
+        // The key as configured now: gone (rotated out) or without the read scope any more, the session is over.
+        return Find(digest) is { } key && HasScope(key, ModelKitScopes.Read) ? UserOf(key) : null;
     }
 
     /// <summary>

@@ -80,12 +80,29 @@ internal sealed record DashboardSnapshot
             Deployments = deployments,
             Logs = logs,
             Cache = services.GetRequiredService<IModelCache>().GetStats(),
-            Queues = router.GetQueueStats(),
+            Queues = QueuesByModel(router, models, deployments, sampler),
             History = [.. sampler.Models.Order(StringComparer.Ordinal).Select(sampler.History).OfType<ModelHistory>()],
             System = services.GetRequiredService<SystemMonitor>().Read(),
             Downloads = downloads,
             HistoryLength = options.History,
         };
+    }
+
+    // Each model's queues added up (its deployments' and any on-demand queue of a version), for the models that have one.
+    private static Dictionary<string, BatchQueueStats> QueuesByModel(IModelRouter router, IReadOnlyList<ModelInfo> models, IReadOnlyList<DeploymentInfo> deployments, DashboardSampler sampler)
+    {
+        var ids = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var model in models) ids.Add(model.Id);
+        foreach (var deployment in deployments) ids.Add(deployment.ModelId);
+        foreach (var model in sampler.Models) ids.Add(model);
+        var queues = new Dictionary<string, BatchQueueStats>(StringComparer.Ordinal);
+        foreach (var id in ids)
+        {
+            var stats = router.GetQueueStats(id);
+            if (stats.Instances > 0 || stats.Enqueued > 0) queues[id] = stats;
+        }
+
+        return queues;
     }
 
     private static async Task<IReadOnlyList<ModelInfo>> ListModelsAsync(IModelRegistry registry, CancellationToken cancellationToken)

@@ -2,6 +2,7 @@
 // The server renders every panel's HTML; this script only swaps it in, keeping focus and open sections.
 const base = document.body.dataset.base;
 const live = document.getElementById("live");
+const updated = document.getElementById("updated");
 const message = document.getElementById("message");
 const dialog = document.getElementById("scale-dialog");
 const scaleForm = document.getElementById("scale-form");
@@ -15,46 +16,79 @@ function show(text, isError) {
   message.hidden = false;
 }
 
-// Replaces a panel's contents with the server's HTML, keeping the focused element (by id) and open <details>.
+// Replaces a panel's contents with the server's HTML, keeping the focused element (by id, else another button of the same
+// deployment or download, else the panel's heading), the open <details> and the logs' scroll positions.
 function swap(panel, html) {
   const target = document.querySelector(`[data-panel="${panel}"]`);
   if (!target) return;
-  const focused = document.activeElement && target.contains(document.activeElement) ? document.activeElement.id : null;
+  const active = document.activeElement && target.contains(document.activeElement) ? document.activeElement : null;
+  const owner = active && (active.dataset.deployment || active.dataset.download);
   const open = [...target.querySelectorAll("details[open]")].map((d) => d.id);
+  const scrolled = [...target.querySelectorAll("details[id] .log")].map((l) => [l.closest("details").id, l.scrollTop]);
   target.innerHTML = html;
+  target.dataset.swaps = String(Number(target.dataset.swaps || 0) + 1);
   for (const id of open) {
     const details = document.getElementById(id);
     if (details) details.open = true;
   }
-  if (focused) {
-    const again = document.getElementById(focused);
-    if (again) again.focus({ preventScroll: true });
+  for (const [id, top] of scrolled) {
+    const log = document.querySelector(`#${CSS.escape(id)} .log`);
+    if (log) log.scrollTop = top;
+  }
+  if (active) {
+    const again = (active.id && document.getElementById(active.id))
+      || (owner && target.querySelector(`button[data-deployment="${CSS.escape(owner)}"], button[data-download="${CSS.escape(owner)}"]`))
+      || target.closest("section").querySelector("h2");
+    if (again === target.closest("section").querySelector("h2")) again.tabIndex = -1;
+    again.focus({ preventScroll: true });
   }
 }
 
+// The stream: panels as they change. A stream the server ended for good (signed out, restarted, a proxy's error) is
+// opened again after a moment, unless the session is over, which goes to the login form.
 function connect() {
   const events = new EventSource(`${base}/events`);
-  events.addEventListener("open", () => { live.textContent = "Live"; });
+  events.addEventListener("open", () => { setLive("Live"); });
   events.addEventListener("panel", (e) => {
     const { panel, html } = JSON.parse(e.data);
     swap(panel, html);
-    live.textContent = `Live · updated ${new Date().toLocaleTimeString()}`;
+    updated.textContent = `updated ${new Date().toLocaleTimeString()}`;
     document.body.dataset.updates = String(Number(document.body.dataset.updates || 0) + 1);
   });
   events.addEventListener("signed-out", () => {
     events.close();
     location.assign(`${base}/login`);
   });
-  events.addEventListener("error", () => { live.textContent = "Reconnecting…"; });
+  events.addEventListener("error", () => {
+    setLive("Reconnecting…");
+    if (events.readyState !== EventSource.CLOSED) return; // the browser tries again by itself
+    setTimeout(async () => {
+      try {
+        const session = await fetch(`${base}/session`, { credentials: "same-origin" });
+        if (session.status === 401) { location.assign(`${base}/login`); return; }
+      } catch { /* the server is not reachable yet: try the stream again anyway */ }
+      connect();
+    }, 3000);
+  });
+}
+
+// The status line is announced when it changes (Live, Reconnecting), not on every refresh.
+function setLive(text) {
+  if (live.textContent !== text) live.textContent = text;
 }
 
 async function act(url, body) {
-  const response = await fetch(url, {
-    method: "POST",
-    headers: { "X-ModelKit-Dashboard": "1", "Content-Type": "application/json" },
-    body: body ? JSON.stringify(body) : "{}",
-    credentials: "same-origin",
-  });
+  let response;
+  try {
+    response = await fetch(url, {
+      method: "POST",
+      headers: { "X-ModelKit-Dashboard": "1", "Content-Type": "application/json" },
+      body: body ? JSON.stringify(body) : "{}",
+      credentials: "same-origin",
+    });
+  } catch {
+    return { ok: false, text: "The server could not be reached; try again." };
+  }
   let answer = {};
   try { answer = await response.json(); } catch { /* not JSON: the status says enough */ }
   if (response.status === 401) location.assign(`${base}/login`);
@@ -105,5 +139,10 @@ scaleForm.addEventListener("submit", async (e) => {
 });
 
 document.getElementById("scale-cancel").addEventListener("click", () => dialog.close());
+// Closed either way (Scale, Cancel, Escape): focus goes back to the deployment's Scale button.
+dialog.addEventListener("close", () => {
+  const button = scaling && document.getElementById(`scale-${scaling}`);
+  if (button) button.focus();
+});
 
 connect();

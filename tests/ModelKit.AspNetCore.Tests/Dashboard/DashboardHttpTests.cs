@@ -64,6 +64,7 @@ public sealed class DashboardHttpTests(SampleServerFactory factory) : IClassFixt
         Assert.DoesNotContain("expires", cookie, StringComparison.OrdinalIgnoreCase); // a session cookie
         Assert.DoesNotContain(SampleServerFactory.ReadOnlyKey, cookie, StringComparison.Ordinal);
 
+        Assert.Equal("sample-reader", (await browser.GetFromJsonAsync<JsonElement>("/dashboard/session")).GetProperty("user").GetString());
         var signedIn = await browser.GetAsync("/dashboard/");
         Assert.Equal(HttpStatusCode.OK, signedIn.StatusCode);
         var html = await signedIn.Content.ReadAsStringAsync();
@@ -76,7 +77,15 @@ public sealed class DashboardHttpTests(SampleServerFactory factory) : IClassFixt
         // Signed out: the cookie is cleared, and the page asks for a key again.
         var signedOut = await browser.PostAsync("/dashboard/logout", null);
         Assert.Equal(HttpStatusCode.Redirect, signedOut.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await browser.GetAsync("/dashboard/session")).StatusCode);
         Assert.Equal(HttpStatusCode.Redirect, (await browser.GetAsync("/dashboard/")).StatusCode);
+
+        // A form the server cannot read is a 400 with the login page, not an error.
+        var broken = new StringContent("key=x", System.Text.Encoding.UTF8);
+        broken.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse("multipart/form-data");
+        var unreadable = await browser.PostAsync("/dashboard/login", broken);
+        Assert.Equal(HttpStatusCode.BadRequest, unreadable.StatusCode);
+        Assert.Contains("The form could not be read", await unreadable.Content.ReadAsStringAsync(), StringComparison.Ordinal);
 
         // A forged cookie is no session.
         using var forged = Browser();
@@ -186,5 +195,44 @@ public sealed class DashboardHttpTests(SampleServerFactory factory) : IClassFixt
         Assert.Contains("EventSource", await script.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync("/dashboard/assets/dashboard.css")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await browser.GetAsync("/dashboard/assets/appsettings.json")).StatusCode);
+    }
+
+    [Fact]
+    public async Task TheQueuesPanel_ShowsAModelServedOnDemand_UnderItsModelId_WithItsBatchSizes()
+    {
+        var api = factory.CreateClient();
+        await api.PostAsync("/api/v1/models", JsonContent.Create(new { model_id = "undeployed-mlp", name = "Undeployed MLP", framework = "onnx" }));
+        using (var form = new MultipartFormDataContent())
+        {
+            var file = new ByteArrayContent(ModelKit.ModelGenerator.DemoModels.CreateMlp(new ModelKit.ModelGenerator.MlpSpec { Seed = 61 }));
+            file.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/octet-stream");
+            form.Add(file, "file", "model.onnx");
+            Assert.Equal(HttpStatusCode.OK, (await api.PostAsync("/api/v1/models/undeployed-mlp/upload", form)).StatusCode);
+        }
+
+        var body = System.Text.Json.JsonSerializer.Serialize(new { inputs = new[] { new { name = "x", shape = new[] { 1, 64 }, datatype = "FP32", data = Enumerable.Repeat(0.25, 64) } } });
+        for (var i = 0; i < 5; i++)
+        {
+            var answer = await api.PostAsync("/v2/models/undeployed-mlp/infer", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        }
+
+        using var admin = Browser();
+        await LogInAsync(admin, SampleServerFactory.AdminKey);
+        // The page shows what was read at most half a refresh ago: asked again until the row is there (or 5 s pass).
+        string html;
+        int start;
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        while (true)
+        {
+            html = await admin.GetStringAsync("/dashboard/");
+            start = html.IndexOf("data-queue=\"undeployed-mlp\"", StringComparison.Ordinal);
+            if (start >= 0) break;
+            Assert.True(DateTime.UtcNow < deadline, "the queues panel has no row for the model served on demand");
+            await Task.Delay(200);
+        }
+
+        var rowHtml = html[start..html.IndexOf("</tr>", start, StringComparison.Ordinal)];
+        Assert.Contains("data-batch-sizes=\"5,", rowHtml, StringComparison.Ordinal); // five batches of one, within the history
     }
 }
