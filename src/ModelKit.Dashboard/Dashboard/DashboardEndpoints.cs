@@ -26,6 +26,7 @@ internal static class DashboardEndpoints
 {
     private const string PrefixItem = "modelkit:dashboard-prefix";
     private const string ActionHeader = "X-ModelKit-Dashboard";
+    private static readonly TimeSpan Heartbeat = TimeSpan.FromSeconds(15);
 
     // A script, a style sheet and SVG only from the dashboard itself; no framing.
     private const string ContentSecurityPolicy =
@@ -47,15 +48,17 @@ internal static class DashboardEndpoints
             headers.XContentTypeOptions = "nosniff";
             headers["Referrer-Policy"] = "no-referrer";
             headers.XFrameOptions = "DENY";
-            // A form or action from another site is refused, whatever cookie it carries.
-            if (HttpMethods.IsPost(http.Request.Method) && http.Request.Headers["Sec-Fetch-Site"] is [{ } site] && site is "cross-site" or "same-site")
+            // A form or action from another site is refused, whatever cookie it carries: by Sec-Fetch-Site, or where a browser
+            // does not send that, by an Origin that is not this host.
+            if (HttpMethods.IsPost(http.Request.Method) && FromAnotherSite(http.Request))
             {
-                return Results.Problem("Requests from other sites are refused.", statusCode: StatusCodes.Status403Forbidden);
+                return Failed(StatusCodes.Status403Forbidden, "Requests from other sites are refused.");
             }
 
             return await next(context);
         });
         group.WithMetadata(new ExcludeFromDescriptionAttribute());
+        group.AllowAnonymous(); // the dashboard checks its own sessions; a host's fallback policy must not lock its login form away
 
         group.MapGet("/", PageAsync);
         group.MapGet("/login", LoginFormAsync);
@@ -69,6 +72,13 @@ internal static class DashboardEndpoints
         group.MapPost("/actions/downloads/{taskId}/{action}", DownloadActionAsync);
         group.MapGet("/assets/{name}", Asset);
         return group;
+    }
+
+    private static bool FromAnotherSite(HttpRequest request)
+    {
+        if (request.Headers["Sec-Fetch-Site"] is [{ } site]) return site is "cross-site" or "same-site";
+        return request.Headers.Origin is [{ } origin] && origin != "null"
+            && !(Uri.TryCreate(origin, UriKind.Absolute, out var uri) && string.Equals(uri.Authority, request.Host.Value, StringComparison.OrdinalIgnoreCase));
     }
 
     private static string BasePath(HttpContext context) => context.Request.PathBase.Add(PrefixOf(context)).Value ?? string.Empty;
@@ -111,11 +121,13 @@ internal static class DashboardEndpoints
             }
         }
 
-        var (user, problem) = session.Check(key);
+        var (user, problem, known) = session.Check(key);
         if (user is null)
         {
-            if (!string.IsNullOrWhiteSpace(key)) throttle.RecordFailure(context);
-            return await LoginPageAsync(context, problem, string.IsNullOrWhiteSpace(key) ? StatusCodes.Status400BadRequest : StatusCodes.Status401Unauthorized);
+            // A wrong key counts against the address (as the APIs' do); a right key without the read scope does not.
+            if (!string.IsNullOrWhiteSpace(key) && !known) throttle.RecordFailure(context);
+            var status = string.IsNullOrWhiteSpace(key) ? StatusCodes.Status400BadRequest : known ? StatusCodes.Status403Forbidden : StatusCodes.Status401Unauthorized;
+            return await LoginPageAsync(context, problem, status);
         }
 
         session.SignIn(context, key!);
@@ -141,6 +153,7 @@ internal static class DashboardEndpoints
     {
         if (session.Current(context) is null) return Results.Json(new ActionAnswer(null, "Sign in again: the session ended."), DashboardJson.Default.ActionAnswer, statusCode: StatusCodes.Status401Unauthorized);
         context.Response.Headers.CacheControl = "no-store";
+        context.Response.Headers["X-Accel-Buffering"] = "no"; // nginx: pass events on at once
         var interval = options.Value.RefreshInterval < TimeSpan.FromMilliseconds(250) ? TimeSpan.FromMilliseconds(250) : options.Value.RefreshInterval;
         return TypedResults.ServerSentEvents(StreamAsync(context, session, interval, lifetime.ApplicationStopping));
     }
@@ -154,6 +167,7 @@ internal static class DashboardEndpoints
         var loggers = services.GetRequiredService<ILoggerFactory>();
         var logger = loggers.CreateLogger("ModelKit.Dashboard");
         var sent = new Dictionary<string, string>(StringComparer.Ordinal);
+        var quietSince = DateTime.UtcNow;
         using var timer = new PeriodicTimer(interval);
         while (!token.IsCancellationRequested)
         {
@@ -190,6 +204,14 @@ internal static class DashboardEndpoints
             }
 
             foreach (var item in changed) yield return item;
+            // Nothing changed for a while: a heartbeat, so that proxies do not close the quiet connection.
+            if (changed.Count > 0) quietSince = DateTime.UtcNow;
+            else if (DateTime.UtcNow - quietSince > Heartbeat)
+            {
+                quietSince = DateTime.UtcNow;
+                yield return new SseItem<string>("{}", "heartbeat");
+            }
+
             if (!await WaitAsync(timer, token)) yield break;
         }
     }
@@ -234,9 +256,13 @@ internal static class DashboardEndpoints
         }
         catch (ModelKitException ex)
         {
-            return Failed(ModelKitProblems.StatusFor(ex.ErrorCode), ex.Message);
+            return Failed(StatusOf(ex), ex.Message);
         }
     }
+
+    // The surfaces' status for the error; a deployment that failed cannot take the action (409), not a server error.
+    private static int StatusOf(ModelKitException exception) =>
+        exception.ErrorCode == ModelKitErrorCodes.DeploymentFailed ? StatusCodes.Status409Conflict : ModelKitProblems.StatusFor(exception.ErrorCode);
 
     private static async Task<IResult> DownloadActionAsync(
         HttpContext context, string taskId, string action, DashboardSession session, CancellationToken cancellationToken)
@@ -258,15 +284,15 @@ internal static class DashboardEndpoints
         }
         catch (ModelKitException ex)
         {
-            return Failed(ModelKitProblems.StatusFor(ex.ErrorCode), ex.Message);
+            return Failed(StatusOf(ex), ex.Message);
         }
     }
 
     // Actions need a session with the manage scope, and the page's own header (a plain form from elsewhere cannot send it).
     private static IResult? Refused(HttpContext context, DashboardSession session)
     {
-        if (!context.Request.Headers.ContainsKey(ActionHeader)) return Failed(StatusCodes.Status400BadRequest, $"Actions are sent by the dashboard's page (with the {ActionHeader} header).");
         if (session.Current(context) is not { } user) return Failed(StatusCodes.Status401Unauthorized, "Sign in again: the session ended.");
+        if (!context.Request.Headers.ContainsKey(ActionHeader)) return Failed(StatusCodes.Status400BadRequest, $"Actions are sent by the dashboard's page (with the {ActionHeader} header).");
         if (!user.CanManage) return Failed(StatusCodes.Status403Forbidden, "This key may only read: actions need a key with the manage scope.");
         return null;
     }
@@ -285,7 +311,7 @@ internal static class DashboardEndpoints
 
         if (body.ValueKind != JsonValueKind.Object || !body.TryGetProperty("replicas", out var replicas)) throw new InvalidInputException("Say how many replicas: {\"replicas\": n}.");
         if (replicas.ValueKind != JsonValueKind.Number || !replicas.TryGetInt32(out var count)) throw new InvalidInputException("Replicas must be a whole number.");
-        if (count < 0) throw new InvalidInputException($"Replicas must be 0 or more (was {count}).");
+        if (count < 1) throw new InvalidInputException($"Replicas must be 1 or more (was {count}); stop the deployment to run none.");
         return count;
     }
 

@@ -61,7 +61,7 @@ internal sealed class DashboardSampler : IDisposable
         lock (series.Closed)
         {
             var points = series.Closed.Select(s => new HistoryPoint(
-                s.At, s.Requests / SlotLength.TotalSeconds, Percentile(s.Latency, s.Requests, 0.50), Percentile(s.Latency, s.Requests, 0.95))).ToList();
+                s.At, s.Requests / SlotLength.TotalSeconds, Percentile(s.Latency, s.Latency.Sum(), 0.50), Percentile(s.Latency, s.Latency.Sum(), 0.95))).ToList();
             // Batch sizes include the slot still open, so that the histogram shows batches at once.
             var batches = new long[BatchBounds.Length + 1];
             for (var i = 0; i < batches.Length; i++) batches[i] = Interlocked.Read(ref series.Current.Batches[i]);

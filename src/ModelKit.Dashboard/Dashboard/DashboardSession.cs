@@ -47,17 +47,16 @@ internal sealed class DashboardSession(
     }
 
     /// <summary>
-    /// Checks a key typed into the login form. The answer: the user, or why not (null key: not valid; a key without the
-    /// read scope: not allowed).
+    /// Checks a key typed into the login form. The answer: the user, or why not, and whether the key is a configured one
+    /// (a configured key without the read scope is not allowed; it is not a wrong guess).
     /// </summary>
-    public (DashboardUser? User, string? Problem) Check(string? presented)
+    public (DashboardUser? User, string? Problem, bool Known) Check(string? presented)
     {
-        if (string.IsNullOrWhiteSpace(presented)) return (null, "Enter an API key.");
+        if (string.IsNullOrWhiteSpace(presented)) return (null, "Enter an API key.", false);
         var digest = SHA256.HashData(Encoding.UTF8.GetBytes(presented.Trim()));
-        if (Find(digest) is not { } key) return (null, "That API key is not valid.");
-        var user = UserOf(key);
-        if (!HasScope(key, ModelKitScopes.Read)) return (null, "That API key does not have the read scope the dashboard needs.");
-        return (user, null);
+        if (Find(digest) is not { } key) return (null, "That API key is not valid.", false);
+        if (!HasScope(key, ModelKitScopes.Read)) return (null, "That API key does not have the read scope the dashboard needs.", true);
+        return (UserOf(key), null, true);
     }
 
     /// <summary>Starts a session for the key whose digest matched in <see cref="Check"/>.</summary>

@@ -23,7 +23,16 @@ internal static class Units
         _ => ms.Value.ToString("0", Culture) + " ms",
     };
 
-    public static string Duration(TimeSpan? duration) => duration is { } d ? Ms(d.TotalMilliseconds) : "—";
+    public static string Duration(TimeSpan? duration) => duration is { } d ? d.TotalSeconds >= 10 ? Left(d) : Ms(d.TotalMilliseconds) : "—";
+
+    /// <summary>A time still to go, to the second: "45 s", "12 min 5 s", "2 h 3 min".</summary>
+    public static string Left(TimeSpan? left) => left switch
+    {
+        null => "—",
+        { TotalSeconds: < 60 } l => $"{(int)l.TotalSeconds} s",
+        { TotalHours: < 1 } l => $"{l.Minutes} min {l.Seconds} s",
+        { } l => $"{(int)l.TotalHours} h {l.Minutes} min",
+    };
 
     public static string Rate(double perSecond) => perSecond.ToString(perSecond < 10 ? "0.0" : "0", Culture) + " req/s";
 

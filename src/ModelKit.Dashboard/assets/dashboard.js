@@ -4,10 +4,10 @@ const base = document.body.dataset.base;
 const live = document.getElementById("live");
 const updated = document.getElementById("updated");
 const message = document.getElementById("message");
-const dialog = document.getElementById("scale-dialog");
-const scaleForm = document.getElementById("scale-form");
-const scaleInput = document.getElementById("scale-replicas");
-const scaleError = document.getElementById("scale-error");
+const dialog = document.getElementById("modelkit-scale-dialog");
+const scaleForm = document.getElementById("modelkit-scale-form");
+const scaleInput = document.getElementById("modelkit-scale-replicas");
+const scaleError = document.getElementById("modelkit-scale-error");
 let scaling = null;
 
 function show(text, isError) {
@@ -92,7 +92,7 @@ async function act(url, body) {
   let answer = {};
   try { answer = await response.json(); } catch { /* not JSON: the status says enough */ }
   if (response.status === 401) location.assign(`${base}/login`);
-  return response.ok ? { ok: true, text: answer.message || "Done." } : { ok: false, text: answer.error || `The server answered ${response.status}.` };
+  return response.ok ? { ok: true, text: answer.message || "Done." } : { ok: false, text: answer.error || answer.detail || `The server answered ${response.status}.` };
 }
 
 document.addEventListener("click", async (e) => {
@@ -100,7 +100,7 @@ document.addEventListener("click", async (e) => {
   if (!button) return;
   if (button.dataset.action === "scale") {
     scaling = button.dataset.deployment;
-    document.getElementById("scale-deployment").textContent = scaling;
+    document.getElementById("modelkit-scale-deployment").textContent = scaling;
     scaleInput.value = button.dataset.replicas;
     scaleError.hidden = true;
     scaleInput.removeAttribute("aria-invalid");
@@ -127,7 +127,10 @@ scaleForm.addEventListener("submit", async (e) => {
     scaleInput.setAttribute("aria-invalid", "true");
     return;
   }
+  const submit = document.getElementById("modelkit-scale-submit");
+  submit.disabled = true; // sent once
   const result = await act(`${base}/actions/deployments/${encodeURIComponent(scaling)}/scale`, { replicas });
+  submit.disabled = false;
   if (!result.ok) {
     scaleError.textContent = result.text;
     scaleError.hidden = false;
@@ -138,7 +141,7 @@ scaleForm.addEventListener("submit", async (e) => {
   show(result.text, false);
 });
 
-document.getElementById("scale-cancel").addEventListener("click", () => dialog.close());
+document.getElementById("modelkit-scale-cancel").addEventListener("click", () => dialog.close());
 // Closed either way (Scale, Cancel, Escape): focus goes back to the deployment's Scale button.
 dialog.addEventListener("close", () => {
   const button = scaling && document.getElementById(`scale-${scaling}`);

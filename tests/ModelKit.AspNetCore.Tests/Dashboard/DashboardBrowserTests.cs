@@ -63,15 +63,28 @@ public sealed class DashboardBrowserTests(HubSampleServerFactory server, Browser
         await page.Keyboard.PressAsync("Tab");
         Assert.Equal("Skip to the panels", await page.EvaluateAsync<string>("document.activeElement.textContent"));
 
+        try
+        {
+            await ScaleLoadAndScreenshotAsync(page, api, deploymentId);
+        }
+        finally
+        {
+            (await api.PostAsync("/api/v1/models/demo-mlp/scale", JsonContent.Create(new { replicas = 1 }))).EnsureSuccessStatusCode();
+        }
+    }
+
+    private static async Task ScaleLoadAndScreenshotAsync(IPage page, HttpClient api, string deploymentId)
+    {
         // Scale to -1 through the dialog: refused, with the server's reason; then to 2, and the row follows live.
         var row = page.Locator($"tr[data-deployment='{deploymentId}']");
         await page.Locator($"#scale-{deploymentId}").ClickAsync();
         await page.GetByLabel("Replicas").FillAsync("-1");
-        await page.Locator("#scale-submit").ClickAsync();
-        await Assertions.Expect(page.Locator("#scale-error")).ToHaveTextAsync("Replicas must be 0 or more (was -1).");
+        await page.Locator("#modelkit-scale-submit").ClickAsync();
+        await Assertions.Expect(page.Locator("#modelkit-scale-error")).ToHaveTextAsync("Replicas must be 1 or more (was -1); stop the deployment to run none.");
         await page.GetByLabel("Replicas").FillAsync("2");
-        await page.Locator("#scale-submit").ClickAsync();
+        await page.Locator("#modelkit-scale-submit").ClickAsync();
         await Assertions.Expect(page.Locator("#message")).ToHaveTextAsync($"{deploymentId} scaled to 2 replicas.");
+        Assert.Equal($"scale-{deploymentId}", await page.EvaluateAsync<string>("document.activeElement.id")); // focus back on its button
         await Assertions.Expect(row.Locator("td[data-replicas]")).ToHaveAttributeAsync("data-replicas", "2/2", new() { Timeout = 30_000 });
         // Its stages and log opened; the panel is replaced by a change (scaled back to 1 through the API), and they stay open,
         // with the new log line. The focused summary keeps the focus across the replacement.

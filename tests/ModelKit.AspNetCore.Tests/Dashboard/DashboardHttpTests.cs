@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 
 namespace ModelKit.Tests.Dashboard;
@@ -117,7 +118,12 @@ public sealed class DashboardHttpTests(SampleServerFactory factory) : IClassFixt
 
         var negative = await admin.SendAsync(Action(scale, new { replicas = -1 }));
         Assert.Equal(HttpStatusCode.BadRequest, negative.StatusCode);
-        Assert.Equal("Replicas must be 0 or more (was -1).", await ErrorOf(negative));
+        Assert.Equal("Replicas must be 1 or more (was -1); stop the deployment to run none.", await ErrorOf(negative));
+        var zero = await admin.SendAsync(Action(scale, new { replicas = 0 }));
+        Assert.Equal(HttpStatusCode.BadRequest, zero.StatusCode);
+        var empty = await admin.SendAsync(new HttpRequestMessage(HttpMethod.Post, scale) { Headers = { { "X-ModelKit-Dashboard", "1" } }, Content = new StringContent("not json") });
+        Assert.Equal(HttpStatusCode.BadRequest, empty.StatusCode);
+        Assert.Contains("not JSON", await ErrorOf(empty), StringComparison.Ordinal);
         var text = await admin.SendAsync(Action(scale, new { replicas = "many" }));
         Assert.Equal(HttpStatusCode.BadRequest, text.StatusCode);
         Assert.Equal("Replicas must be a whole number.", await ErrorOf(text));
@@ -127,12 +133,18 @@ public sealed class DashboardHttpTests(SampleServerFactory factory) : IClassFixt
         var badAction = await admin.SendAsync(Action($"/dashboard/actions/deployments/{deploymentId}/explode"));
         Assert.Equal(HttpStatusCode.NotFound, badAction.StatusCode);
 
-        var scaled = await admin.SendAsync(Action(scale, new { replicas = 2 }));
-        Assert.Equal(HttpStatusCode.OK, scaled.StatusCode);
-        Assert.Equal($"{deploymentId} scaled to 2 replicas.", (await scaled.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("message").GetString());
-        var after = await (await api.GetAsync("/api/v1/models/demo-mlp/status")).Content.ReadFromJsonAsync<JsonElement>();
-        Assert.Equal(2, after.GetProperty("replicas").GetProperty("desired").GetInt32());
-        Assert.Equal(HttpStatusCode.OK, (await admin.SendAsync(Action(scale, new { replicas = 1 }))).StatusCode);
+        try
+        {
+            var scaled = await admin.SendAsync(Action(scale, new { replicas = 2 }));
+            Assert.Equal(HttpStatusCode.OK, scaled.StatusCode);
+            Assert.Equal($"{deploymentId} scaled to 2 replicas.", (await scaled.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("message").GetString());
+            var after = await (await api.GetAsync("/api/v1/models/demo-mlp/status")).Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal(2, after.GetProperty("replicas").GetProperty("desired").GetInt32());
+        }
+        finally
+        {
+            Assert.Equal(HttpStatusCode.OK, (await admin.SendAsync(Action(scale, new { replicas = 1 }))).StatusCode);
+        }
     }
 
     [Fact]
@@ -183,6 +195,25 @@ public sealed class DashboardHttpTests(SampleServerFactory factory) : IClassFixt
         }
 
         await api.PostAsync($"/api/v1/models/demo-mlp/scale", new StringContent("""{"replicas": 1}""", System.Text.Encoding.UTF8, "application/json"));
+
+        // Only panels that changed are sent: the models did not change, so no models event comes in the next 2.5 s.
+        using var quiet = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token);
+        quiet.CancelAfter(TimeSpan.FromSeconds(2.5));
+        string? type = null;
+        try
+        {
+            while (await stream.ReadLineAsync(quiet.Token) is { } line)
+            {
+                if (line.StartsWith("event: ", StringComparison.Ordinal)) type = line[7..];
+                else if (line.StartsWith("data: ", StringComparison.Ordinal) && type == "panel")
+                {
+                    Assert.NotEqual("models", JsonDocument.Parse(line[6..]).RootElement.GetProperty("panel").GetString());
+                }
+            }
+        }
+        catch (OperationCanceledException) when (quiet.IsCancellationRequested && !timeout.IsCancellationRequested)
+        {
+        }
     }
 
     [Fact]
@@ -234,5 +265,38 @@ public sealed class DashboardHttpTests(SampleServerFactory factory) : IClassFixt
 
         var rowHtml = html[start..html.IndexOf("</tr>", start, StringComparison.Ordinal)];
         Assert.Contains("data-batch-sizes=\"5,", rowHtml, StringComparison.Ordinal); // five batches of one, within the history
+    }
+
+    [Fact]
+    public async Task AKeyWithoutRead_IsRefusedWithoutCountingAsAGuess_TheStreamNeedsASession_AndAFormFromAnotherOriginIsRefused()
+    {
+        // A server of its own (its own data directory) with a third key, with the infer scope only.
+        using var server = new InferOnlyKeyServer();
+        using var browser = server.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true });
+        browser.DefaultRequestHeaders.Remove("X-API-Key");
+
+        var inferOnly = await LogInAsync(browser, "modelkit-test-infer-only-key");
+        Assert.Equal(HttpStatusCode.Forbidden, inferOnly.StatusCode);
+        Assert.Contains("does not have the read scope", await inferOnly.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.False(inferOnly.Headers.Contains("Set-Cookie"));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await browser.GetAsync("/dashboard/events")).StatusCode);
+
+        var foreign = new HttpRequestMessage(HttpMethod.Post, "/dashboard/login") { Content = new FormUrlEncodedContent([new("key", SampleServerFactory.ReadOnlyKey)]) };
+        foreign.Headers.Add("Origin", "https://elsewhere.example");
+        var refused = await browser.SendAsync(foreign);
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        Assert.False(refused.Headers.Contains("Set-Cookie"));
+    }
+
+    private sealed class InferOnlyKeyServer : SampleServerFactory
+    {
+        protected override void ConfigureWebHost(IWebHostBuilder builder)
+        {
+            base.ConfigureWebHost(builder);
+            builder.UseSetting("ModelKit:Auth:Keys:2:Name", "infer-only");
+            builder.UseSetting("ModelKit:Auth:Keys:2:Key", "modelkit-test-infer-only-key");
+            builder.UseSetting("ModelKit:Auth:Keys:2:Scopes:0", "infer");
+        }
     }
 }
