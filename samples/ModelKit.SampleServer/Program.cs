@@ -42,8 +42,10 @@ var modelKit = builder.Services.AddModelKit(builder.Configuration.GetSection("Mo
     .ConfigureTextGeneration(builder.Configuration.GetSection("ModelKit:Generation")) // MaxBatchSequences, KvCacheBytes, PrefillChunkTokens, MaxQueuedRequests, MaxChoices, ChatTemplate
     .AddRemoteModels(builder.Configuration.GetSection("ModelKit:RemoteModels"))       // OpenAI-compatible providers served as models: Models:{id}:{Endpoint, ApiKey, Model, Provider}, Timeout, MaxRetries
     .AddHttpApi(builder.Configuration.GetSection("ModelKit"))            // ModelKit:Auth (keys, scopes, limits; rotated live), ModelKit:Http
-    .AddGrpcApi(builder.Configuration.GetSection("ModelKit:Grpc"))       // gRPC: MaxReceiveMessageBytes, MaxSendMessageBytes (same keys and scopes as REST)
-    .AddDashboard(o => builder.Configuration.GetSection("ModelKit:Dashboard").Bind(o)); // the dashboard at /dashboard: RefreshInterval, History, SessionLifetime, LogLines
+    .AddGrpcApi(builder.Configuration.GetSection("ModelKit:Grpc"));      // gRPC: MaxReceiveMessageBytes, MaxSendMessageBytes (same keys and scopes as REST)
+// The dashboard at /dashboard (ModelKit:Dashboard: Enabled, RefreshInterval, History, SessionLifetime, LogLines).
+var dashboard = builder.Configuration.GetValue("ModelKit:Dashboard:Enabled", true);
+if (dashboard) modelKit.AddDashboard(o => builder.Configuration.GetSection("ModelKit:Dashboard").Bind(o));
 // ModelKit:Registry:PostgreSql: an Npgsql connection string puts the registry's metadata in PostgreSQL, shared by every
 // node given the same database, instead of registry.db in the data directory.
 if (builder.Configuration["ModelKit:Registry:PostgreSql"] is { Length: > 0 } registryDatabase) modelKit.AddPostgreSqlRegistry(registryDatabase);
@@ -82,7 +84,7 @@ if (builder.Configuration.GetValue("ModelKit:Metrics:RequireKey", false)) metric
 app.MapScalarApiReference("/docs");                 // browsable reference at /docs
 app.MapModelKit();                                  // every seed at its own paths, and /v2 (Open Inference Protocol)
 app.MapModelKitGrpc();                              // gRPC on the h2c port: inference.GRPCInferenceService, model.ModelService, health, reflection
-app.MapModelKitDashboard("/dashboard");             // the monitoring dashboard (sign in with a key that has the read scope)
+if (dashboard) app.MapModelKitDashboard("/dashboard"); // the monitoring dashboard (sign in with a key that has the read scope)
 app.MapGet("/", () => Results.Text(
     """
     ModelKit sample server (send an API key from ModelKit:Auth:Keys as X-API-Key)

@@ -10,14 +10,15 @@ namespace ModelKit.Tests.Dashboard;
 /// The dashboard in a real browser: Debian's Chromium driven by Playwright (<see cref="Browsers"/>), against the sample
 /// server on Kestrel with a local hub. Signing in (an empty key first), the demo models, a deployment scaled through the
 /// page (to -1 first) with its replicas changing live, the throughput chart moving under load, a download paused,
-/// resumed and cancelled, keyboard use and a narrow window. Each panel's screenshot is written to
-/// <c>TestResults/dashboard/</c> (or MODELKIT_DASHBOARD_SCREENSHOTS).
+/// resumed and cancelled, keyboard use and a narrow window. Each panel's screenshot is written to the repository's
+/// <c>TestResults/dashboard/</c>, beside the test results (or to MODELKIT_DASHBOARD_SCREENSHOTS).
 /// </summary>
 [Collection(nameof(BrowserCollection))]
 public sealed class DashboardBrowserTests(HubSampleServerFactory server, Browsers browsers) : IClassFixture<HubSampleServerFactory>
 {
+    // Beside the test results that scripts/test.sh collects (TestResults/ at the repository's root).
     private static readonly string Shots = Environment.GetEnvironmentVariable("MODELKIT_DASHBOARD_SCREENSHOTS") is { Length: > 0 } configured
-        ? configured : Path.Combine(AppContext.BaseDirectory, "TestResults", "dashboard");
+        ? configured : Path.Combine(RepositoryRoot.Path, "TestResults", "dashboard");
 
     private string Dashboard => new Uri(server.CreateClient().BaseAddress!, "/dashboard").ToString();
 

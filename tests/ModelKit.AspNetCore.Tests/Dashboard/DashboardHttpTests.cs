@@ -289,6 +289,38 @@ public sealed class DashboardHttpTests(SampleServerFactory factory) : IClassFixt
         Assert.False(refused.Headers.Contains("Set-Cookie"));
     }
 
+    [Fact]
+    public async Task StopStartAndRestart_ThroughTheDashboard_ChangeTheDeployment()
+    {
+        var api = factory.CreateClient();
+        var deploymentId = (await factory.WaitUntilRunningAsync(api, "demo-bert")).GetProperty("deployment_id").GetString()!;
+        using var admin = Browser();
+        await LogInAsync(admin, SampleServerFactory.AdminKey);
+        async Task<string> StateAsync() => (await (await api.GetAsync("/api/v1/models/demo-bert/status")).Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status").GetString()!;
+        async Task<string> ActAsync(string action)
+        {
+            var response = await admin.SendAsync(Action($"/dashboard/actions/deployments/{deploymentId}/{action}"));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("message").GetString()!;
+        }
+
+        try
+        {
+            Assert.Equal($"{deploymentId} stopped.", await ActAsync("stop"));
+            Assert.Equal("stopped", await StateAsync());
+            var again = await admin.SendAsync(Action($"/dashboard/actions/deployments/{deploymentId}/stop"));
+            Assert.True(again.StatusCode is HttpStatusCode.OK or HttpStatusCode.Conflict, $"a second stop: {(int)again.StatusCode}");
+            Assert.Equal($"{deploymentId} is starting.", await ActAsync("start"));
+            await factory.WaitUntilRunningAsync(api, "demo-bert");
+            Assert.Equal($"{deploymentId} is restarting.", await ActAsync("restart"));
+            await factory.WaitUntilRunningAsync(api, "demo-bert");
+        }
+        finally
+        {
+            if (await StateAsync() == "stopped") await admin.SendAsync(Action($"/dashboard/actions/deployments/{deploymentId}/start"));
+        }
+    }
+
     private sealed class InferOnlyKeyServer : SampleServerFactory
     {
         protected override void ConfigureWebHost(IWebHostBuilder builder)
