@@ -27,6 +27,21 @@ internal sealed partial class ModelKitApiKeyDigests : IDisposable
 
     public IReadOnlyList<(byte[] Digest, ModelKitApiKey Key)> Keys => _keys;
 
+    /// <summary>
+    /// The configured key whose SHA-256 digest is <paramref name="digest"/>, or null. Every key is compared (no early
+    /// exit), each in constant time over equal-length digests.
+    /// </summary>
+    public ModelKitApiKey? Find(ReadOnlySpan<byte> digest)
+    {
+        ModelKitApiKey? match = null;
+        foreach (var (known, key) in _keys)
+        {
+            if (CryptographicOperations.FixedTimeEquals(digest, known)) match ??= key;
+        }
+
+        return match;
+    }
+
     // Keys with a problem (only a change after start can bring one: the start itself fails on them) are left out.
     private List<(byte[] Digest, ModelKitApiKey Key)> Compute(ModelKitAuthOptions options)
     {

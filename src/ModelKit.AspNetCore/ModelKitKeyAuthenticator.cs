@@ -79,7 +79,7 @@ internal sealed partial class ModelKitKeyAuthenticator(
         return new ClaimsPrincipal(identity);
     }
 
-    // Every key is compared (no early exit), each in constant time over equal-length SHA-256 digests.
+    // The presented key's digest, looked up among the configured keys' (constant time, every key compared).
     private ModelKitApiKey? Match(ReadOnlySpan<char> presented)
     {
         var length = Encoding.UTF8.GetMaxByteCount(presented.Length);
@@ -96,13 +96,7 @@ internal sealed partial class ModelKitKeyAuthenticator(
             if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
         }
 
-        ModelKitApiKey? match = null;
-        foreach (var (known, key) in keys.Keys)
-        {
-            if (CryptographicOperations.FixedTimeEquals(digest, known)) match ??= key;
-        }
-
-        return match;
+        return keys.Find(digest);
     }
 
     /// <summary>
@@ -144,8 +138,7 @@ internal sealed partial class ModelKitKeyAuthenticator(
             if (identity is not { IsAuthenticated: true, AuthenticationType: SchemeName }) continue;
             foreach (var claim in identity.Claims)
             {
-                if (claim.Type == "scope" && (claim.Value == scope || claim.Value == ModelKitScopes.Manage
-                    || (scope == ModelKitScopes.ReadOrInfer && claim.Value is ModelKitScopes.Read or ModelKitScopes.Infer)))
+                if (claim.Type == "scope" && ModelKitScopes.Grants(claim.Value, scope))
                 {
                     return true;
                 }

@@ -14,4 +14,8 @@ public static class ModelKitScopes
     internal const string ReadOrInfer = "read-or-infer";
 
     internal static string Policy(string scope) => "modelkit:" + scope;
+
+    /// <summary>Whether a key holding <paramref name="held"/> may do what needs <paramref name="wanted"/> (manage holds every scope; read-or-infer is either).</summary>
+    internal static bool Grants(string held, string wanted) =>
+        held == wanted || held == Manage || (wanted == ReadOrInfer && held is Read or Infer);
 }

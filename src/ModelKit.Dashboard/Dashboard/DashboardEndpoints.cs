@@ -187,8 +187,7 @@ internal static class DashboardEndpoints
                 await using var renderer = new HtmlRenderer(services, loggers);
                 foreach (var (panel, _) in Panels.All)
                 {
-                    var parameters = ParameterView.FromDictionary(new Dictionary<string, object?> { ["View"] = new DashboardView(string.Empty, snapshot, user, panel) });
-                    var html = await renderer.Dispatcher.InvokeAsync(async () => (await renderer.RenderComponentAsync<PanelBody>(parameters)).ToHtmlString());
+                    var html = await RenderOnAsync<PanelBody>(renderer, new DashboardView(string.Empty, snapshot, user, panel));
                     if (sent.TryGetValue(panel, out var previous) && previous == html) continue;
                     sent[panel] = html;
                     changed.Add(new SseItem<string>(JsonSerializer.Serialize(new PanelEvent(panel, html), DashboardJson.Default.PanelEvent), "panel"));
@@ -346,8 +345,14 @@ internal static class DashboardEndpoints
     private static async Task<string> RenderAsync<TComponent>(IServiceProvider services, DashboardView view) where TComponent : IComponent
     {
         await using var renderer = new HtmlRenderer(services, services.GetRequiredService<ILoggerFactory>());
+        return await RenderOnAsync<TComponent>(renderer, view);
+    }
+
+    // Every component of the dashboard takes one parameter, its view.
+    private static Task<string> RenderOnAsync<TComponent>(HtmlRenderer renderer, DashboardView view) where TComponent : IComponent
+    {
         var parameters = ParameterView.FromDictionary(new Dictionary<string, object?> { ["View"] = view });
-        return await renderer.Dispatcher.InvokeAsync(async () => (await renderer.RenderComponentAsync<TComponent>(parameters)).ToHtmlString());
+        return renderer.Dispatcher.InvokeAsync(async () => (await renderer.RenderComponentAsync<TComponent>(parameters)).ToHtmlString());
     }
 }
 

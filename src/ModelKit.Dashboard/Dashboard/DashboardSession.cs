@@ -43,7 +43,7 @@ internal sealed class DashboardSession(
         }
 
         // The key as configured now: gone (rotated out) or without the read scope any more, the session is over.
-        return Find(digest) is { } key && HasScope(key, ModelKitScopes.Read) ? UserOf(key) : null;
+        return keys.Find(digest) is { } key && HasScope(key, ModelKitScopes.Read) ? UserOf(key) : null;
     }
 
     /// <summary>
@@ -54,7 +54,7 @@ internal sealed class DashboardSession(
     {
         if (string.IsNullOrWhiteSpace(presented)) return (null, "Enter an API key.", false);
         var digest = SHA256.HashData(Encoding.UTF8.GetBytes(presented.Trim()));
-        if (Find(digest) is not { } key) return (null, "That API key is not valid.", false);
+        if (keys.Find(digest) is not { } key) return (null, "That API key is not valid.", false);
         if (!HasScope(key, ModelKitScopes.Read)) return (null, "That API key does not have the read scope the dashboard needs.", true);
         return (UserOf(key), null, true);
     }
@@ -78,19 +78,7 @@ internal sealed class DashboardSession(
         IsEssential = true,
     };
 
-    private ModelKitApiKey? Find(byte[] digest)
-    {
-        ModelKitApiKey? match = null;
-        foreach (var (known, key) in keys.Keys)
-        {
-            if (CryptographicOperations.FixedTimeEquals(digest, known)) match ??= key;
-        }
-
-        return match;
-    }
-
     private static DashboardUser UserOf(ModelKitApiKey key) => new(key.Name, HasScope(key, ModelKitScopes.Manage));
 
-    private static bool HasScope(ModelKitApiKey key, string scope) =>
-        key.Scopes.Contains(scope, StringComparer.Ordinal) || key.Scopes.Contains(ModelKitScopes.Manage, StringComparer.Ordinal);
+    private static bool HasScope(ModelKitApiKey key, string scope) => key.Scopes.Any(held => ModelKitScopes.Grants(held, scope));
 }
