@@ -18,9 +18,18 @@ public sealed class TextEmbeddingService : ITextEmbeddingService, IDisposable
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<(string ModelId, string Version), Lazy<Task<TextEncoder>>> _encoders = new();
     private readonly EventHandler<ModelRegistryChange> _onChanged;
+    private readonly RequestDurations _durations;
 
-    /// <summary>Creates the service over the router (which resolves and queues) and the registry (which holds the tokenizer files).</summary>
-    public TextEmbeddingService(IModelRouter router, IModelRegistry registry, IOptions<TextEmbeddingOptions>? options = null, TimeProvider? timeProvider = null)
+    /// <summary>
+    /// Creates the service over the router (which resolves and queues) and the registry (which holds the tokenizer files);
+    /// each request's duration goes to ModelKit's meter from <paramref name="meterFactory"/> (or a meter of its own).
+    /// </summary>
+    public TextEmbeddingService(
+        IModelRouter router,
+        IModelRegistry registry,
+        IOptions<TextEmbeddingOptions>? options = null,
+        TimeProvider? timeProvider = null,
+        System.Diagnostics.Metrics.IMeterFactory? meterFactory = null)
     {
         ArgumentNullException.ThrowIfNull(router);
         ArgumentNullException.ThrowIfNull(registry);
@@ -36,15 +45,21 @@ public sealed class TextEmbeddingService : ITextEmbeddingService, IDisposable
             }
         };
         registry.Changed += _onChanged;
+        _durations = new RequestDurations(meterFactory);
     }
 
     /// <summary>Stops listening to the registry.</summary>
-    public void Dispose() => _registry.Changed -= _onChanged;
+    public void Dispose()
+    {
+        _registry.Changed -= _onChanged;
+        _durations.Dispose();
+    }
 
     /// <inheritdoc />
     public async Task<TextEmbeddingResult> EmbedAsync(TextEmbeddingRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+        var started = _time.GetTimestamp();
         var count = CheckShape(request);
         var model = await _router.ResolveAsync(request.ModelId, request.Version, cancellationToken).ConfigureAwait(false);
         var encoder = await GetEncoderAsync(model.ModelId, model.Version, model.Signature, cancellationToken).ConfigureAwait(false);
@@ -83,6 +98,7 @@ public sealed class TextEmbeddingService : ITextEmbeddingService, IDisposable
             total += tokenCounts[i];
         }
 
+        _durations.Record(_time.GetElapsedTime(started), model.ModelId);
         return new TextEmbeddingResult
         {
             ModelId = model.ModelId,

@@ -321,6 +321,54 @@ public sealed class DashboardHttpTests(SampleServerFactory factory) : IClassFixt
         }
     }
 
+    [Fact]
+    public async Task TheThroughputCharts_CountEmbeddingsAndCompletions_UnderTheirModels()
+    {
+        // A server of its own that serves the sample's text models: the real all-MiniLM-L6-v2 and the generated chat model.
+        using var server = new TextModelsServer();
+        var api = server.CreateClient();
+        await server.WaitUntilRunningAsync(api, TextModelsServer.MiniLm);
+        await server.WaitUntilRunningAsync(api, TextModelsServer.ChatModel);
+
+        var embeddings = await api.PostAsJsonAsync("/v1/embeddings", new { model = TextModelsServer.MiniLm, input = new[] { "a dashboard", "of charts" } });
+        Assert.Equal(HttpStatusCode.OK, embeddings.StatusCode);
+        var chat = await api.PostAsJsonAsync("/v1/chat/completions", new
+        {
+            model = TextModelsServer.ChatModel,
+            messages = new[] { new { role = "user", content = "Four score" } },
+            max_tokens = 4,
+        });
+        Assert.Equal(HttpStatusCode.OK, chat.StatusCode);
+
+        using var browser = server.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true });
+        browser.DefaultRequestHeaders.Remove("X-API-Key");
+        await LogInAsync(browser, SampleServerFactory.ReadOnlyKey);
+        // Each request lands in the current 5 s slot; a chart's last point shows it (1 request in 5 s: 0.2 req/s) from
+        // when that slot closes until the next one does. The two requests may fall in different slots: each model is
+        // looked for until it has been seen.
+        var unseen = new List<string> { TextModelsServer.MiniLm, TextModelsServer.ChatModel };
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (true)
+        {
+            var html = await browser.GetStringAsync("/dashboard/");
+            unseen.RemoveAll(m => System.Text.RegularExpressions.Regex.IsMatch(
+                html, $"data-chart=\"{System.Text.RegularExpressions.Regex.Escape(m)}\" data-requests-per-second=\"0\\.[0-9]*[1-9]"));
+            if (unseen.Count == 0) break;
+            Assert.True(DateTime.UtcNow < deadline, "the throughput panel shows no requests for " + string.Join(", ", unseen));
+            await Task.Delay(200);
+        }
+    }
+
+    private sealed class TextModelsServer : SampleServerFactory
+    {
+        public const string MiniLm = "all-MiniLM-L6-v2";
+        public const string ChatModel = "gpt2-gettysburg";
+
+        protected override bool ServeMiniLm => true;
+
+        protected override bool ServeChatModel => true;
+    }
+
     private sealed class InferOnlyKeyServer : SampleServerFactory
     {
         protected override void ConfigureWebHost(IWebHostBuilder builder)

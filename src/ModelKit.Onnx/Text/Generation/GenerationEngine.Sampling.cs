@@ -102,6 +102,10 @@ internal sealed partial class GenerationEngine
         if (finish is null) return;
         s.Finished = true;
         _dirty = true;
-        if (--job.Unfinished == 0) job.Complete();
+        if (--job.Unfinished == 0)
+        {
+            _metrics.Duration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(job.Arrived).TotalSeconds, _modelTag);
+            job.Complete();
+        }
     }
 }

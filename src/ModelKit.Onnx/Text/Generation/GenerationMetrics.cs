@@ -17,12 +17,16 @@ internal sealed class GenerationMetrics : IDisposable
         TimeToFirstToken = _meter.CreateHistogram<double>(ModelKitTelemetry.TimeToFirstToken, "s", "Time from a generation's arrival to its first token.");
         Sequences = _meter.CreateUpDownCounter<int>(ModelKitTelemetry.GenerationSequences, "{sequence}", "Sequences in the decoding batches.");
         StepSequences = _meter.CreateHistogram<int>(ModelKitTelemetry.GenerationStepSequences, "{sequence}", "Sequences that shared one decoding step.");
+        Duration = RequestDurations.Create(_meter);
     }
 
     public Counter<long> Tokens { get; }
     public Histogram<double> TimeToFirstToken { get; }
     public UpDownCounter<int> Sequences { get; }
     public Histogram<int> StepSequences { get; }
+
+    /// <summary>A completion's time from arrival to its last choice's end (<see cref="ModelKitTelemetry.InferenceDuration"/>).</summary>
+    public Histogram<double> Duration { get; }
 
     public void Dispose()
     {
