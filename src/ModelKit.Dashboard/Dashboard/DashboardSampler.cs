@@ -9,7 +9,8 @@ namespace ModelKit.Dashboard;
 /// What the charts and the batch-size histograms show: it listens to this app's ModelKit meter (the requests' durations
 /// and the batches' sizes, per model) and keeps, per model, one slot per <see cref="SlotLength"/> over the dashboard's
 /// history: requests, a latency histogram (for percentiles), and batch sizes. A measurement costs a dictionary lookup
-/// and a few interlocked additions; a timer closes the current slot every <see cref="SlotLength"/>.
+/// and a few interlocked additions; a timer closes the current slot every <see cref="SlotLength"/>. A text generation
+/// model's batches are its decoding steps: the sequences that shared one step.
 /// </summary>
 internal sealed class DashboardSampler : IDisposable
 {
@@ -40,7 +41,10 @@ internal sealed class DashboardSampler : IDisposable
             if (instrument.Meter.Name != ModelKitTelemetry.Name) return;
             // Only this app's meter (in a process with several hosts, each has its own), or any ModelKit meter without a factory.
             if (meterFactory is not null && !ReferenceEquals(instrument.Meter.Scope, meterFactory)) return;
-            if (instrument.Name is ModelKitTelemetry.InferenceDuration or ModelKitTelemetry.BatchSize) listener.EnableMeasurementEvents(instrument);
+            if (instrument.Name is ModelKitTelemetry.InferenceDuration or ModelKitTelemetry.BatchSize or ModelKitTelemetry.GenerationStepSequences)
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
         };
         _listener.SetMeasurementEventCallback<double>(OnDuration);
         _listener.SetMeasurementEventCallback<int>(OnBatch);

@@ -322,7 +322,7 @@ public sealed class DashboardHttpTests(SampleServerFactory factory) : IClassFixt
     }
 
     [Fact]
-    public async Task TheThroughputCharts_CountEmbeddingsAndCompletions_UnderTheirModels()
+    public async Task TheThroughputCharts_CountEmbeddingsAndCompletions_UnderTheirModels_AndTheChatModelsDecodingStepsAreItsBatches()
     {
         // A server of its own that serves the sample's text models: the real all-MiniLM-L6-v2 and the generated chat model.
         using var server = new TextModelsServer();
@@ -357,6 +357,12 @@ public sealed class DashboardHttpTests(SampleServerFactory factory) : IClassFixt
             Assert.True(DateTime.UtcNow < deadline, "the throughput panel shows no requests for " + string.Join(", ", unseen));
             await Task.Delay(200);
         }
+
+        // The completion's decoding steps ran one sequence each: the batch-size histogram's first bucket (batches of one).
+        var page = await browser.GetStringAsync("/dashboard/");
+        var row = page.IndexOf($"data-queue=\"{TextModelsServer.ChatModel}\"", StringComparison.Ordinal);
+        Assert.True(row >= 0, "the queues panel has no row for the chat model");
+        Assert.Matches("data-batch-sizes=\"[1-9][0-9]*,0,", page[row..page.IndexOf("</tr>", row, StringComparison.Ordinal)]);
     }
 
     private sealed class TextModelsServer : SampleServerFactory
