@@ -34,12 +34,17 @@ internal sealed class ModelKitAuthThrottle : IDisposable
         return _failures.GetStatistics(Address(context))?.CurrentAvailablePermits == 0;
     }
 
-    /// <summary>Counts a failed attempt of <paramref name="context"/>'s address.</summary>
-    public void RecordFailure(HttpContext context)
+    /// <summary>
+    /// Counts a failed attempt of <paramref name="context"/>'s address: true when it was within the address's failures,
+    /// false when they were spent meanwhile (then answer as throttled, not with the check's result). The count is one
+    /// atomic step, so of a burst of parallel wrong keys exactly the failures left are answered; the rest learn nothing.
+    /// </summary>
+    public bool TryCountFailure(HttpContext context)
     {
-        if (_failures is null) return;
+        if (_failures is null) return true;
         Volatile.Write(ref _lastFailure, Environment.TickCount64);
-        using var _ = _failures.AttemptAcquire(Address(context));
+        using var lease = _failures.AttemptAcquire(Address(context));
+        return lease.IsAcquired;
     }
 
     private static string Address(HttpContext context) => context.Connection.RemoteIpAddress?.ToString() ?? "unknown";

@@ -19,7 +19,7 @@ internal sealed partial class ModelKitKeyAuthenticator(
     /// <summary>The authentication scheme, and the authentication type of the identities made here.</summary>
     public const string SchemeName = "ModelKitApiKey";
 
-    private const string Throttled = "modelkit:auth-throttled";
+    private const string ThrottledItem = "modelkit:auth-throttled";
     private const string InvalidKey = "modelkit:auth-invalid-key";
     private const string InvalidTicket = "modelkit:auth-invalid-ticket";
     private const string TicketUser = "modelkit:auth-ticket-user";
@@ -56,16 +56,12 @@ internal sealed partial class ModelKitKeyAuthenticator(
         }
 
         if (presented.IsEmpty) return null;
-        if (throttle.IsBlocked(context))
-        {
-            context.Items[Throttled] = true;
-            failure = "Too many failed authentications from this address.";
-            return null;
-        }
-
+        if (throttle.IsBlocked(context)) return Throttled(context, out failure);
         if (Match(presented) is not { } match)
         {
-            throttle.RecordFailure(context);
+            // Parallel wrong keys may have spent the address's last failures meanwhile: then this answer must not say
+            // whether the key was right.
+            if (!throttle.TryCountFailure(context)) return Throttled(context, out failure);
             context.Items[InvalidKey] = true;
             LogRejected(logger, request.Path);
             failure = "The API key is not valid.";
@@ -77,6 +73,13 @@ internal sealed partial class ModelKitKeyAuthenticator(
         identity.AddClaim(new Claim(ClaimTypes.Name, match.Name, ClaimValueTypes.String, ClaimsIdentity.DefaultIssuer, ClaimsIdentity.DefaultIssuer, identity));
         foreach (var scope in match.Scopes) identity.AddClaim(new Claim("scope", scope, ClaimValueTypes.String, ClaimsIdentity.DefaultIssuer, ClaimsIdentity.DefaultIssuer, identity));
         return new ClaimsPrincipal(identity);
+    }
+
+    private static ClaimsPrincipal? Throttled(HttpContext context, out string failure)
+    {
+        context.Items[ThrottledItem] = true;
+        failure = "Too many failed authentications from this address.";
+        return null;
     }
 
     // The presented key's digest, looked up among the configured keys' (constant time, every key compared).
@@ -105,7 +108,7 @@ internal sealed partial class ModelKitKeyAuthenticator(
     /// </summary>
     public static SurfaceError Challenge(HttpContext context)
     {
-        if (context.Items.ContainsKey(Throttled))
+        if (context.Items.ContainsKey(ThrottledItem))
         {
             context.Response.Headers.RetryAfter = "60";
             return SurfaceError.Of(ModelKitProblems.RateLimited,
@@ -125,7 +128,7 @@ internal sealed partial class ModelKitKeyAuthenticator(
 
     /// <summary>Whether the request already failed here (its reason is remembered): it is not checked again.</summary>
     public static bool Failed(HttpContext context) =>
-        context.Items.Count > 0 && (context.Items.ContainsKey(Throttled) || context.Items.ContainsKey(InvalidKey) || context.Items.ContainsKey(InvalidTicket));
+        context.Items.Count > 0 && (context.Items.ContainsKey(ThrottledItem) || context.Items.ContainsKey(InvalidKey) || context.Items.ContainsKey(InvalidTicket));
 
     /// <summary>
     /// Whether <paramref name="user"/> holds <paramref name="scope"/> as a <c>scope</c> claim of an identity of ModelKit's

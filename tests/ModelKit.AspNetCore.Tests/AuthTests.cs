@@ -94,6 +94,24 @@ public sealed class AuthTests : IClassFixture<SampleServerFactory>
     }
 
     [Fact]
+    public async Task ABurstOfParallelWrongKeys_GetsOnlyTheAddressesFailuresAnswered()
+    {
+        await using var factory = new FewFailuresFactory();
+        var client = factory.CreateClient();
+        client.DefaultRequestHeaders.Remove("X-API-Key");
+        var burst = await Task.WhenAll(Enumerable.Range(0, 16).Select(i =>
+        {
+            var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/models");
+            request.Headers.Add("X-API-Key", "parallel-guess-" + i);
+            return client.SendAsync(request);
+        }));
+
+        // Three failures a minute: three guesses learn their key is wrong, thirteen are refused without an answer.
+        Assert.Equal(3, burst.Count(response => response.StatusCode == HttpStatusCode.Unauthorized));
+        Assert.Equal(13, burst.Count(response => response.StatusCode == HttpStatusCode.TooManyRequests));
+    }
+
+    [Fact]
     public async Task ApiKeys_RotatedInTheConfiguration_TakeEffectWithoutARestart()
     {
         await using var factory = new RotatingKeysFactory();

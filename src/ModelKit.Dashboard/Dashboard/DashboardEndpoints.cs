@@ -101,11 +101,7 @@ internal static class DashboardEndpoints
     private static async Task<IResult> LoginAsync(HttpContext context, DashboardSession session, ModelKitAuthThrottle throttle)
     {
         if (!session.Required) return Results.Redirect(BasePath(context) + "/");
-        if (throttle.IsBlocked(context))
-        {
-            context.Response.Headers.RetryAfter = "60";
-            return await LoginPageAsync(context, "Too many failed sign-ins from this address; wait a minute and try again.", StatusCodes.Status429TooManyRequests);
-        }
+        if (throttle.IsBlocked(context)) return await ThrottledAsync(context);
 
         string? key = null;
         if (context.Request.HasFormContentType)
@@ -124,8 +120,9 @@ internal static class DashboardEndpoints
         var (user, problem, known) = session.Check(key);
         if (user is null)
         {
-            // A wrong key counts against the address (as the APIs' do); a right key without the read scope does not.
-            if (!string.IsNullOrWhiteSpace(key) && !known) throttle.RecordFailure(context);
+            // A wrong key counts against the address (as the APIs' do); a right key without the read scope does not. When
+            // parallel guesses spent the address's last failures meanwhile, this one is refused without its answer.
+            if (!string.IsNullOrWhiteSpace(key) && !known && !throttle.TryCountFailure(context)) return await ThrottledAsync(context);
             var status = string.IsNullOrWhiteSpace(key) ? StatusCodes.Status400BadRequest : known ? StatusCodes.Status403Forbidden : StatusCodes.Status401Unauthorized;
             return await LoginPageAsync(context, problem, status);
         }
@@ -134,9 +131,15 @@ internal static class DashboardEndpoints
         return Results.Redirect(BasePath(context) + "/");
     }
 
-    private static IResult Logout(HttpContext context)
+    private static Task<IResult> ThrottledAsync(HttpContext context)
     {
-        DashboardSession.SignOut(context);
+        context.Response.Headers.RetryAfter = "60";
+        return LoginPageAsync(context, "Too many failed sign-ins from this address; wait a minute and try again.", StatusCodes.Status429TooManyRequests);
+    }
+
+    private static IResult Logout(HttpContext context, DashboardSession session)
+    {
+        session.SignOut(context);
         return Results.Redirect(BasePath(context) + "/login");
     }
 

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.DataProtection;
@@ -15,6 +16,8 @@ internal sealed record DashboardUser(string Name, bool CanManage);
 /// (HttpOnly, SameSite=Strict, Secure on HTTPS, no expiry date, so it ends with the browser session). The cookie holds
 /// the key's SHA-256 digest, encrypted and signed by ASP.NET Core Data Protection with an end time, never the key itself:
 /// each request looks the digest up among the keys configured now, so a rotated-out key ends its sessions at once.
+/// Each session also has a random id: signing out records it as ended until the session's end time, so a copy of the
+/// cookie taken before is refused too (the record is this process's: see docs/dashboard.md).
 /// With ModelKit's auth turned off (<c>Auth:Enabled = false</c>) the dashboard is open, as the APIs are.
 /// </summary>
 internal sealed class DashboardSession(
@@ -22,7 +25,13 @@ internal sealed class DashboardSession(
 {
     public const string CookieName = "modelkit_dashboard";
 
-    private readonly ITimeLimitedDataProtector _protector = protection.CreateProtector("ModelKit.Dashboard.Session.v1").ToTimeLimitedDataProtector();
+    private const int DigestLength = 32; // SHA-256
+    private const int IdLength = 16;
+
+    private readonly ITimeLimitedDataProtector _protector = protection.CreateProtector("ModelKit.Dashboard.Session.v2").ToTimeLimitedDataProtector();
+
+    // Sessions signed out before their end time: id → end time (then the cookie is refused by its own expiry).
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _ended = new(StringComparer.Ordinal);
 
     /// <summary>Whether a key is asked for at all.</summary>
     public bool Required => auth.CurrentValue.Enabled;
@@ -31,19 +40,27 @@ internal sealed class DashboardSession(
     public DashboardUser? Current(HttpContext context)
     {
         if (!Required) return new DashboardUser("anonymous", CanManage: true);
-        if (!context.Request.Cookies.TryGetValue(CookieName, out var cookie) || string.IsNullOrEmpty(cookie)) return null;
-        byte[] digest;
-        try
-        {
-            digest = _protector.Unprotect(Convert.FromBase64String(cookie), out _);
-        }
-        catch (Exception ex) when (ex is CryptographicException or FormatException)
-        {
-            return null; // expired, tampered with, or from another key ring
-        }
+        if (Read(context) is not var (digest, id, _) || _ended.ContainsKey(id)) return null;
 
         // The key as configured now: gone (rotated out) or without the read scope any more, the session is over.
         return keys.Find(digest) is { } key && HasScope(key, ModelKitScopes.Read) ? UserOf(key) : null;
+    }
+
+    // The request's session cookie: the key's digest, the session's id and its end time; null when there is none, or it
+    // expired, was tampered with, or comes from another key ring.
+    private (byte[] Digest, string Id, DateTimeOffset Ends)? Read(HttpContext context)
+    {
+        if (!context.Request.Cookies.TryGetValue(CookieName, out var cookie) || string.IsNullOrEmpty(cookie)) return null;
+        try
+        {
+            var payload = _protector.Unprotect(Convert.FromBase64String(cookie), out var ends);
+            if (payload.Length != DigestLength + IdLength) return null;
+            return (payload[..DigestLength], Convert.ToHexString(payload, DigestLength, IdLength), ends);
+        }
+        catch (Exception ex) when (ex is CryptographicException or FormatException)
+        {
+            return null;
+        }
     }
 
     /// <summary>
@@ -62,12 +79,30 @@ internal sealed class DashboardSession(
     /// <summary>Starts a session for the key whose digest matched in <see cref="Check"/>.</summary>
     public void SignIn(HttpContext context, string presented)
     {
-        var digest = SHA256.HashData(Encoding.UTF8.GetBytes(presented.Trim()));
-        var value = Convert.ToBase64String(_protector.Protect(digest, DateTimeOffset.UtcNow + options.Value.SessionLifetime));
+        var payload = new byte[DigestLength + IdLength];
+        SHA256.HashData(Encoding.UTF8.GetBytes(presented.Trim()), payload);
+        RandomNumberGenerator.Fill(payload.AsSpan(DigestLength));
+        var value = Convert.ToBase64String(_protector.Protect(payload, DateTimeOffset.UtcNow + options.Value.SessionLifetime));
         context.Response.Cookies.Append(CookieName, value, CookieOptions(context));
     }
 
-    public static void SignOut(HttpContext context) => context.Response.Cookies.Delete(CookieName, CookieOptions(context));
+    /// <summary>Ends the request's session: its id is refused from now on (whoever holds a copy of the cookie), and the cookie is cleared.</summary>
+    public void SignOut(HttpContext context)
+    {
+        if (Read(context) is var (_, id, ends))
+        {
+            var now = DateTimeOffset.UtcNow;
+            // Forget the sessions whose cookies have expired by themselves: the record holds only sessions still running.
+            foreach (var (old, end) in _ended)
+            {
+                if (end <= now) _ended.TryRemove(old, out _);
+            }
+
+            _ended[id] = ends;
+        }
+
+        context.Response.Cookies.Delete(CookieName, CookieOptions(context));
+    }
 
     private static CookieOptions CookieOptions(HttpContext context) => new()
     {

@@ -75,11 +75,28 @@ public sealed class DashboardHttpTests(SampleServerFactory factory) : IClassFixt
         Assert.DoesNotContain(SampleServerFactory.ReadOnlyKey, html, StringComparison.Ordinal);
         Assert.Contains("script-src 'self'", signedIn.Headers.GetValues("Content-Security-Policy").Single(), StringComparison.Ordinal);
 
-        // Signed out: the cookie is cleared, and the page asks for a key again.
+        // A copy of the session's cookie (taken, say, from the machine), with the live stream open on it.
+        using var copy = Browser();
+        copy.DefaultRequestHeaders.Add("Cookie", cookie.Split(';')[0]);
+        Assert.Equal(HttpStatusCode.OK, (await copy.GetAsync("/dashboard/session")).StatusCode);
+        using var stream = await copy.SendAsync(new HttpRequestMessage(HttpMethod.Get, "/dashboard/events"), HttpCompletionOption.ResponseHeadersRead);
+        using var events = new StreamReader(await stream.Content.ReadAsStreamAsync());
+
+        // Signed out: the cookie is cleared, the page asks for a key again, and the session is over for its copies too:
+        // the copy is refused and the stream on it ends with a signed-out event.
         var signedOut = await browser.PostAsync("/dashboard/logout", null);
         Assert.Equal(HttpStatusCode.Redirect, signedOut.StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await browser.GetAsync("/dashboard/session")).StatusCode);
         Assert.Equal(HttpStatusCode.Redirect, (await browser.GetAsync("/dashboard/")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await copy.GetAsync("/dashboard/session")).StatusCode);
+        Assert.Equal(HttpStatusCode.Redirect, (await copy.GetAsync("/dashboard/")).StatusCode);
+        var seen = new List<string>();
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15)))
+        {
+            while (await events.ReadLineAsync(timeout.Token) is { } line) seen.Add(line); // to the stream's end
+        }
+
+        Assert.Equal("event: signed-out", seen.LastOrDefault(line => line.StartsWith("event:", StringComparison.Ordinal)));
 
         // A form the server cannot read is a 400 with the login page, not an error.
         var broken = new StringContent("key=x", System.Text.Encoding.UTF8);
@@ -268,9 +285,9 @@ public sealed class DashboardHttpTests(SampleServerFactory factory) : IClassFixt
     }
 
     [Fact]
-    public async Task AKeyWithoutRead_IsRefusedWithoutCountingAsAGuess_TheStreamNeedsASession_AndAFormFromAnotherOriginIsRefused()
+    public async Task AKeyWithoutRead_IsRefusedWithoutCountingAsAGuess_TheStreamNeedsASession_AFormFromAnotherOriginIsRefused_AndABurstOfGuessesGetsOnlyTheFailuresLeft()
     {
-        // A server of its own (its own data directory) with a third key, with the infer scope only.
+        // A server of its own (its own data directory) with a third key, with the infer scope only, and 3 failed sign-ins a minute.
         using var server = new InferOnlyKeyServer();
         using var browser = server.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true });
         browser.DefaultRequestHeaders.Remove("X-API-Key");
@@ -287,6 +304,16 @@ public sealed class DashboardHttpTests(SampleServerFactory factory) : IClassFixt
         var refused = await browser.SendAsync(foreign);
         Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
         Assert.False(refused.Headers.Contains("Set-Cookie"));
+
+        // Twelve wrong keys at once from one address: the three failures it has are answered, the other nine are refused
+        // without saying whether their key was right. None of the refusals above counted.
+        var burst = await Task.WhenAll(Enumerable.Range(0, 12).Select(i => LogInAsync(browser, "guess-" + i)));
+        Assert.Equal(3, burst.Count(response => response.StatusCode == HttpStatusCode.Unauthorized));
+        Assert.Equal(9, burst.Count(response => response.StatusCode == HttpStatusCode.TooManyRequests));
+        var throttled = burst.First(response => response.StatusCode == HttpStatusCode.TooManyRequests);
+        Assert.Contains("Too many failed sign-ins from this address", await throttled.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(TimeSpan.FromSeconds(60), throttled.Headers.RetryAfter?.Delta);
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await LogInAsync(browser, SampleServerFactory.ReadOnlyKey)).StatusCode);
     }
 
     [Fact]
@@ -383,6 +410,7 @@ public sealed class DashboardHttpTests(SampleServerFactory factory) : IClassFixt
             builder.UseSetting("ModelKit:Auth:Keys:2:Name", "infer-only");
             builder.UseSetting("ModelKit:Auth:Keys:2:Key", "modelkit-test-infer-only-key");
             builder.UseSetting("ModelKit:Auth:Keys:2:Scopes:0", "infer");
+            builder.UseSetting("ModelKit:Auth:FailedAttemptsPerMinute", "3");
         }
     }
 }
