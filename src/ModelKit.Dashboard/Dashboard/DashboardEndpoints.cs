@@ -166,9 +166,8 @@ internal static class DashboardEndpoints
     {
         using var ended = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping, cancellationToken);
         var token = ended.Token;
-        var services = context.RequestServices;
-        var loggers = services.GetRequiredService<ILoggerFactory>();
-        var logger = loggers.CreateLogger("ModelKit.Dashboard");
+        var state = context.RequestServices.GetRequiredService<DashboardState>();
+        var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("ModelKit.Dashboard");
         var sent = new Dictionary<string, string>(StringComparer.Ordinal);
         var quietSince = DateTime.UtcNow;
         using var timer = new PeriodicTimer(interval);
@@ -185,15 +184,13 @@ internal static class DashboardEndpoints
             List<SseItem<string>> changed = [];
             try
             {
-                var snapshot = await services.GetRequiredService<DashboardState>().GetAsync(token);
-                // A renderer per refresh: a renderer keeps every component it rendered until it is disposed.
-                await using var renderer = new HtmlRenderer(services, loggers);
-                foreach (var (panel, _) in Panels.All)
+                // The panels are rendered once per snapshot for every viewer of the same kind; the stream sends those
+                // that differ from what it sent last.
+                foreach (var (panel, data) in await state.PanelEventsAsync(user.CanManage, token))
                 {
-                    var html = await RenderOnAsync<PanelBody>(renderer, new DashboardView(string.Empty, snapshot, user, panel));
-                    if (sent.TryGetValue(panel, out var previous) && previous == html) continue;
-                    sent[panel] = html;
-                    changed.Add(new SseItem<string>(JsonSerializer.Serialize(new PanelEvent(panel, html), DashboardJson.Default.PanelEvent), "panel"));
+                    if (sent.TryGetValue(panel, out var previous) && previous == data) continue;
+                    sent[panel] = data;
+                    changed.Add(new SseItem<string>(data, "panel"));
                 }
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
@@ -352,7 +349,7 @@ internal static class DashboardEndpoints
     }
 
     // Every component of the dashboard takes one parameter, its view.
-    private static Task<string> RenderOnAsync<TComponent>(HtmlRenderer renderer, DashboardView view) where TComponent : IComponent
+    internal static Task<string> RenderOnAsync<TComponent>(HtmlRenderer renderer, DashboardView view) where TComponent : IComponent
     {
         var parameters = ParameterView.FromDictionary(new Dictionary<string, object?> { ["View"] = view });
         return renderer.Dispatcher.InvokeAsync(async () => (await renderer.RenderComponentAsync<TComponent>(parameters)).ToHtmlString());

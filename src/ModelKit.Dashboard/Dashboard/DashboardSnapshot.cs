@@ -116,31 +116,3 @@ internal sealed record DashboardSnapshot
         }
     }
 }
-
-/// <summary>
-/// The latest snapshot, shared by every open page: read again at most once per half refresh interval, whatever the
-/// number of viewers (one reads; the others wait for it or take the one just read).
-/// </summary>
-internal sealed class DashboardState(IServiceProvider services, IOptions<ModelKitDashboardOptions> options) : IDisposable
-{
-    private readonly SemaphoreSlim _reading = new(1, 1);
-    private DashboardSnapshot? _latest;
-
-    public async Task<DashboardSnapshot> GetAsync(CancellationToken cancellationToken)
-    {
-        var fresh = options.Value.RefreshInterval / 2;
-        if (_latest is { } latest && DateTimeOffset.UtcNow - latest.At < fresh) return latest;
-        await _reading.WaitAsync(cancellationToken);
-        try
-        {
-            if (_latest is { } again && DateTimeOffset.UtcNow - again.At < fresh) return again;
-            return _latest = await DashboardSnapshot.ReadAsync(services, cancellationToken);
-        }
-        finally
-        {
-            _reading.Release();
-        }
-    }
-
-    public void Dispose() => _reading.Dispose();
-}
