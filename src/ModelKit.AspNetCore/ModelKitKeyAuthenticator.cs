@@ -68,6 +68,10 @@ internal sealed partial class ModelKitKeyAuthenticator(
             return null;
         }
 
+        // A right key sent in a burst of guesses that spent the address's failures meanwhile is refused as they are, so
+        // that the burst tests no more keys than the address had failures left.
+        if (throttle.IsBlocked(context)) return Throttled(context, out failure);
+
         // Each claim is made for its identity (no copy is taken as it is added).
         var identity = new ModelKitKeyIdentity();
         identity.AddClaim(new Claim(ClaimTypes.Name, match.Name, ClaimValueTypes.String, ClaimsIdentity.DefaultIssuer, ClaimsIdentity.DefaultIssuer, identity));

@@ -127,6 +127,8 @@ internal static class DashboardEndpoints
             return await LoginPageAsync(context, problem, status);
         }
 
+        // A right key in a burst of guesses that spent the address's failures meanwhile is refused as they are.
+        if (throttle.IsBlocked(context)) return await ThrottledAsync(context);
         session.SignIn(context, key!);
         return Results.Redirect(BasePath(context) + "/");
     }

@@ -30,8 +30,13 @@ internal sealed class DashboardSession(
 
     private readonly ITimeLimitedDataProtector _protector = protection.CreateProtector("ModelKit.Dashboard.Session.v2").ToTimeLimitedDataProtector();
 
-    // Sessions signed out before their end time: id → end time (then the cookie is refused by its own expiry).
+    // Sessions signed out before their end time: id → end time (then the cookie is refused by its own expiry). Swept
+    // of expired ids at most once a minute, and held to MaxEnded entries (the ones ending soonest go first).
+    private const int MaxEnded = 100_000;
+    private static readonly TimeSpan SweepInterval = TimeSpan.FromMinutes(1);
     private readonly ConcurrentDictionary<string, DateTimeOffset> _ended = new(StringComparer.Ordinal);
+    private readonly Lock _sweeping = new();
+    private DateTimeOffset _swept = DateTimeOffset.MinValue;
 
     /// <summary>Whether a key is asked for at all.</summary>
     public bool Required => auth.CurrentValue.Enabled;
@@ -76,9 +81,10 @@ internal sealed class DashboardSession(
         return (UserOf(key), null, true);
     }
 
-    /// <summary>Starts a session for the key whose digest matched in <see cref="Check"/>.</summary>
+    /// <summary>Starts a session for the key whose digest matched in <see cref="Check"/>; a session the browser held before ends.</summary>
     public void SignIn(HttpContext context, string presented)
     {
+        End(context);
         var payload = new byte[DigestLength + IdLength];
         SHA256.HashData(Encoding.UTF8.GetBytes(presented.Trim()), payload);
         RandomNumberGenerator.Fill(payload.AsSpan(DigestLength));
@@ -89,19 +95,32 @@ internal sealed class DashboardSession(
     /// <summary>Ends the request's session: its id is refused from now on (whoever holds a copy of the cookie), and the cookie is cleared.</summary>
     public void SignOut(HttpContext context)
     {
-        if (Read(context) is var (_, id, ends))
+        End(context);
+        context.Response.Cookies.Delete(CookieName, CookieOptions(context));
+    }
+
+    private void End(HttpContext context)
+    {
+        if (Read(context) is not var (_, id, ends)) return;
+        _ended[id] = ends;
+        var now = DateTimeOffset.UtcNow;
+        lock (_sweeping)
         {
-            var now = DateTimeOffset.UtcNow;
+            if (now - _swept < SweepInterval && _ended.Count <= MaxEnded) return;
+            _swept = now;
             // Forget the sessions whose cookies have expired by themselves: the record holds only sessions still running.
             foreach (var (old, end) in _ended)
             {
                 if (end <= now) _ended.TryRemove(old, out _);
             }
 
-            _ended[id] = ends;
+            // Still too many (someone signing in and out in a loop with a valid key): the sessions ending soonest are
+            // forgotten first, so memory stays bounded.
+            if (_ended.Count > MaxEnded)
+            {
+                foreach (var (old, _) in _ended.OrderBy(e => e.Value).Take(_ended.Count - MaxEnded * 9 / 10).ToList()) _ended.TryRemove(old, out _);
+            }
         }
-
-        context.Response.Cookies.Delete(CookieName, CookieOptions(context));
     }
 
     private static CookieOptions CookieOptions(HttpContext context) => new()

@@ -29,6 +29,7 @@ internal sealed class DashboardState : IDisposable
     private readonly Lock _lock = new();
     private DashboardSnapshot? _latest;
     private Task<DashboardSnapshot?>? _reading;
+    private DateTimeOffset _lastRead = DateTimeOffset.MinValue; // when the last read started, whether it worked or not
     // The panels as stream events ({"panel", "html"} JSON) for the latest snapshot rendered: [0] for readers, [1] for managers.
     private readonly (DashboardSnapshot Snapshot, Task<IReadOnlyList<(string Panel, string Event)>> Events)?[] _rendered = new (DashboardSnapshot, Task<IReadOnlyList<(string, string)>>)?[2];
 
@@ -48,15 +49,21 @@ internal sealed class DashboardState : IDisposable
         lock (_lock)
         {
             latest = _latest;
-            if (latest is not null && DateTimeOffset.UtcNow - latest.At < _options.Value.RefreshInterval / 2) return latest;
-            reading = _reading ??= ReadAsync();
+            var now = DateTimeOffset.UtcNow;
+            var fresh = _options.Value.RefreshInterval / 2;
+            if (latest is not null && now - latest.At < fresh) return latest;
+            if (_reading is null)
+            {
+                // A read that failed is not tried again within the same half interval, however many viewers ask.
+                if (now - _lastRead < fresh) return latest ?? throw Unreadable();
+                _lastRead = now;
+                _reading = Start(ReadAsync);
+            }
+
+            reading = _reading;
         }
 
-        if (latest is null)
-        {
-            return await reading.WaitAsync(cancellationToken).ConfigureAwait(false)
-                ?? throw new InvalidOperationException("The dashboard could not read the server's state; the server's log says why.");
-        }
+        if (latest is null) return await reading.WaitAsync(cancellationToken).ConfigureAwait(false) ?? throw Unreadable();
 
         try
         {
@@ -83,7 +90,7 @@ internal sealed class DashboardState : IDisposable
             // rendering that failed is tried again.
             if (_rendered[kind] is not { } rendered || rendered.Snapshot.At < snapshot.At || rendered.Events.IsFaulted)
             {
-                rendered = (snapshot, RenderAsync(snapshot, canManage));
+                rendered = (snapshot, Start(() => RenderAsync(snapshot, canManage)));
                 _rendered[kind] = rendered;
             }
 
@@ -93,9 +100,17 @@ internal sealed class DashboardState : IDisposable
         return await events.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    // One read at a time, on the thread pool and cancelled only when the app stops (not when the viewer who started it
-    // leaves). It never throws: a failure is logged and leaves the snapshot before in place (null before the first).
-    private Task<DashboardSnapshot?> ReadAsync() => Task.Run(async () =>
+    private static InvalidOperationException Unreadable() => new("The dashboard could not read the server's state; the server's log says why.");
+
+    // Shared work runs on the thread pool without the request's context that happened to start it (its activity, log
+    // scope and HttpContext), and is cancelled only when the app stops, not when that viewer leaves.
+    private static Task<T> Start<T>(Func<Task<T>> work)
+    {
+        using (ExecutionContext.SuppressFlow()) return Task.Run(work);
+    }
+
+    // One read at a time. It never throws: a failure is logged and leaves the snapshot before in place (null before the first).
+    private async Task<DashboardSnapshot?> ReadAsync()
     {
         DashboardSnapshot? result;
         try
@@ -104,9 +119,9 @@ internal sealed class DashboardState : IDisposable
             lock (_lock) _latest = snapshot;
             result = snapshot;
         }
-        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException && _stopping.IsCancellationRequested)
         {
-            result = null;
+            result = null; // the app is stopping
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -119,13 +134,15 @@ internal sealed class DashboardState : IDisposable
             _reading = null;
             return result ?? _latest;
         }
-    });
+    }
 
-    private Task<IReadOnlyList<(string, string)>> RenderAsync(DashboardSnapshot snapshot, bool canManage) => Task.Run(async () =>
+    private async Task<IReadOnlyList<(string, string)>> RenderAsync(DashboardSnapshot snapshot, bool canManage)
     {
         // The panels show what the viewer may do, not who they are.
         var user = new DashboardUser(canManage ? "manager" : "reader", canManage);
-        await using var renderer = new HtmlRenderer(_services, _loggers);
+        // A scope of its own, as a request's renderer has (a host's components may need scoped services).
+        await using var scope = _services.CreateAsyncScope();
+        await using var renderer = new HtmlRenderer(scope.ServiceProvider, _loggers);
         var events = new List<(string, string)>(Panels.All.Length);
         foreach (var (panel, _) in Panels.All)
         {
@@ -133,8 +150,8 @@ internal sealed class DashboardState : IDisposable
             events.Add((panel, JsonSerializer.Serialize(new PanelEvent(panel, html), DashboardJson.Default.PanelEvent)));
         }
 
-        return (IReadOnlyList<(string, string)>)events;
-    });
+        return events;
+    }
 
     public void Dispose()
     {

@@ -98,6 +98,15 @@ public sealed class DashboardHttpTests(SampleServerFactory factory) : IClassFixt
 
         Assert.Equal("event: signed-out", seen.LastOrDefault(line => line.StartsWith("event:", StringComparison.Ordinal)));
 
+        // Signing in again from a browser ends the session it had: a copy of the earlier cookie is refused.
+        var first = (await LogInAsync(browser, SampleServerFactory.ReadOnlyKey)).Headers.GetValues("Set-Cookie").Single().Split(';')[0];
+        using var earlier = Browser();
+        earlier.DefaultRequestHeaders.Add("Cookie", first);
+        Assert.Equal(HttpStatusCode.OK, (await earlier.GetAsync("/dashboard/session")).StatusCode);
+        Assert.Equal(HttpStatusCode.Redirect, (await LogInAsync(browser, SampleServerFactory.ReadOnlyKey)).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await earlier.GetAsync("/dashboard/session")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync("/dashboard/session")).StatusCode);
+
         // A form the server cannot read is a 400 with the login page, not an error.
         var broken = new StringContent("key=x", System.Text.Encoding.UTF8);
         broken.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse("multipart/form-data");

@@ -9,8 +9,9 @@ using ModelKit.Registry;
 namespace ModelKit.Tests.Dashboard;
 
 /// <summary>
-/// The dashboard while reading the server's state hangs (the registry's list does not answer): pages and streams keep
-/// answering from the snapshot before, and the new state shows once the read ends.
+/// The dashboard while reading the server's state hangs or fails (the registry's list does not answer, or throws): pages
+/// and streams keep answering from the snapshot before, the registry is not asked more often, and the new state shows
+/// once a read works again.
 /// </summary>
 public sealed class DashboardSlowReadTests
 {
@@ -39,7 +40,13 @@ public sealed class DashboardSlowReadTests
                 Assert.Contains("demo-mlp", await page.Content.ReadAsStringAsync(answered.Token), StringComparison.Ordinal);
             }
 
-            Assert.True(server.Registry.HeldLists > 0, "no read of the registry was held");
+            // The read the page started is held in the registry (it runs in the background: it may get there after the page answered).
+            for (var waited = 0; server.Registry.HeldLists == 0; waited++)
+            {
+                Assert.True(waited < 100, "no read of the registry was held within 10 s");
+                await Task.Delay(100);
+            }
+
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
             using var response = await browser.GetAsync("/dashboard/events", HttpCompletionOption.ResponseHeadersRead, timeout.Token);
             using var stream = new StreamReader(await response.Content.ReadAsStreamAsync(timeout.Token));
@@ -94,6 +101,43 @@ public sealed class DashboardSlowReadTests
         }
     }
 
+    [Fact]
+    public async Task ARegistryThatFails_IsReadAtMostOncePerHalfRefresh_HoweverManyPagesAreOpen_AndThePagesStayUp()
+    {
+        using var server = new HeldRegistryServer();
+        var api = server.CreateClient();
+        await server.WaitUntilRunningAsync(api, "demo-mlp");
+        using var browser = server.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true });
+        browser.DefaultRequestHeaders.Remove("X-API-Key");
+        await browser.PostAsync("/dashboard/login", new FormUrlEncodedContent([new("key", SampleServerFactory.AdminKey)]));
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync("/dashboard")).StatusCode); // the first snapshot
+
+        // Eight open pages, and a registry that fails at once: each page's refresh (every second) would read it again,
+        // but a failed read is not retried within half the refresh interval (500 ms here).
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var streams = new List<HttpResponseMessage>();
+        try
+        {
+            for (var i = 0; i < 8; i++) streams.Add(await browser.GetAsync("/dashboard/events", HttpCompletionOption.ResponseHeadersRead, timeout.Token));
+            server.Registry.Fail = true;
+            var before = server.Registry.Lists;
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            await Task.Delay(TimeSpan.FromSeconds(4), timeout.Token);
+            var reads = server.Registry.Lists - before;
+            var most = (int)(watch.Elapsed.TotalSeconds / 0.5) + 1;
+            Assert.True(reads >= 2, $"the failing registry was read {reads} times in {watch.Elapsed.TotalSeconds:F1} s: the pages stopped asking");
+            Assert.True(reads <= most, $"the failing registry was read {reads} times in {watch.Elapsed.TotalSeconds:F1} s by eight pages (at most {most} expected)");
+
+            // The pages answer from the snapshot before.
+            Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync("/dashboard", timeout.Token)).StatusCode);
+        }
+        finally
+        {
+            server.Registry.Fail = false;
+            foreach (var stream in streams) stream.Dispose();
+        }
+    }
+
     private static async Task ReadPanelsAsync(StreamReader stream, System.Threading.Channels.ChannelWriter<(string Panel, string Html)> panels, CancellationToken cancellationToken)
     {
         string? type = null;
@@ -117,7 +161,7 @@ public sealed class DashboardSlowReadTests
         }
     }
 
-    // The sample server with a registry whose list can be held until a task ends.
+    // The sample server with a registry whose list can be held until a task ends, or made to fail.
     private sealed class HeldRegistryServer : SampleServerFactory
     {
         public HeldRegistry Registry { get; private set; } = null!;
@@ -132,13 +176,21 @@ public sealed class DashboardSlowReadTests
     private sealed class HeldRegistry(IModelRegistry inner) : IModelRegistry
     {
         private int _heldLists;
+        private int _lists;
 
         public Task? Hold { get; set; }
 
+        /// <summary>When set, listing fails at once with an error that is not the registry's own.</summary>
+        public bool Fail { get; set; }
+
         public int HeldLists => Volatile.Read(ref _heldLists);
+
+        public int Lists => Volatile.Read(ref _lists);
 
         public async Task<ModelPage> ListModelsAsync(ModelQuery query, CancellationToken cancellationToken = default)
         {
+            Interlocked.Increment(ref _lists);
+            if (Fail) throw new InvalidOperationException("The test's registry fails.");
             if (Hold is { IsCompleted: false } hold)
             {
                 Interlocked.Increment(ref _heldLists);
