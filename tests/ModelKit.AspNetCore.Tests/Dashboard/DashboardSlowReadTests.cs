@@ -19,12 +19,7 @@ public sealed class DashboardSlowReadTests
     public async Task AHangingRegistry_HoldsNoPage_TheStreamKeepsTheSnapshotBefore_AndShowsTheNewStateOnceItAnswers()
     {
         using var server = new HeldRegistryServer();
-        var api = server.CreateClient();
-        await server.WaitUntilRunningAsync(api, "demo-mlp");
-        using var browser = server.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true });
-        browser.DefaultRequestHeaders.Remove("X-API-Key");
-        await browser.PostAsync("/dashboard/login", new FormUrlEncodedContent([new("key", SampleServerFactory.AdminKey)]));
-        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync("/dashboard")).StatusCode); // the first snapshot
+        using var browser = await SignedInAsync(server);
 
         var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         server.Registry.Hold = held.Task;
@@ -105,12 +100,7 @@ public sealed class DashboardSlowReadTests
     public async Task ARegistryThatFails_IsReadAtMostOncePerHalfRefresh_HoweverManyPagesAreOpen_AndThePagesStayUp()
     {
         using var server = new HeldRegistryServer();
-        var api = server.CreateClient();
-        await server.WaitUntilRunningAsync(api, "demo-mlp");
-        using var browser = server.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true });
-        browser.DefaultRequestHeaders.Remove("X-API-Key");
-        await browser.PostAsync("/dashboard/login", new FormUrlEncodedContent([new("key", SampleServerFactory.AdminKey)]));
-        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync("/dashboard")).StatusCode); // the first snapshot
+        using var browser = await SignedInAsync(server);
 
         // Eight open pages, and a registry that fails at once: each page's refresh (every second) would read it again,
         // but a failed read is not retried within half the refresh interval (500 ms here).
@@ -136,6 +126,17 @@ public sealed class DashboardSlowReadTests
             server.Registry.Fail = false;
             foreach (var stream in streams) stream.Dispose();
         }
+    }
+
+    // The demo deployment running, and a browser signed in with the manage key that has loaded the page once (the first snapshot).
+    private static async Task<HttpClient> SignedInAsync(HeldRegistryServer server)
+    {
+        await server.WaitUntilRunningAsync(server.CreateClient(), "demo-mlp");
+        var browser = server.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true });
+        browser.DefaultRequestHeaders.Remove("X-API-Key");
+        await browser.PostAsync("/dashboard/login", new FormUrlEncodedContent([new("key", SampleServerFactory.AdminKey)]));
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync("/dashboard")).StatusCode);
+        return browser;
     }
 
     private static async Task ReadPanelsAsync(StreamReader stream, System.Threading.Channels.ChannelWriter<(string Panel, string Html)> panels, CancellationToken cancellationToken)
