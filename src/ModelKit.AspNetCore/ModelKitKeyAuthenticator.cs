@@ -56,11 +56,10 @@ internal sealed partial class ModelKitKeyAuthenticator(
         }
 
         if (presented.IsEmpty) return null;
-        if (throttle.IsBlocked(context)) return Throttled(context, out failure);
         if (Match(presented) is not { } match)
         {
-            // Parallel wrong keys may have spent the address's last failures meanwhile: then this answer must not say
-            // whether the key was right.
+            // A wrong key takes one of the address's failures in one step; when they are spent (before, or by parallel
+            // guesses meanwhile), the answer is the throttle's and does not say whether the key was right.
             if (!throttle.TryCountFailure(context)) return Throttled(context, out failure);
             context.Items[InvalidKey] = true;
             LogRejected(logger, request.Path);
@@ -68,8 +67,8 @@ internal sealed partial class ModelKitKeyAuthenticator(
             return null;
         }
 
-        // A right key sent in a burst of guesses that spent the address's failures meanwhile is refused as they are, so
-        // that the burst tests no more keys than the address had failures left.
+        // A right key from an address whose failures are spent is refused as a wrong one is, checked after the match so
+        // that a burst of guesses tests no more keys than the address had failures left (one check per request).
         if (throttle.IsBlocked(context)) return Throttled(context, out failure);
 
         // Each claim is made for its identity (no copy is taken as it is added).

@@ -115,9 +115,7 @@ internal sealed class DashboardState : IDisposable
         DashboardSnapshot? result;
         try
         {
-            var snapshot = await DashboardSnapshot.ReadAsync(_services, _stopping.Token).ConfigureAwait(false);
-            lock (_lock) _latest = snapshot;
-            result = snapshot;
+            result = await DashboardSnapshot.ReadAsync(_services, _stopping.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException && _stopping.IsCancellationRequested)
         {
@@ -132,7 +130,7 @@ internal sealed class DashboardState : IDisposable
         lock (_lock)
         {
             _reading = null;
-            return result ?? _latest;
+            return _latest = result ?? _latest;
         }
     }
 
