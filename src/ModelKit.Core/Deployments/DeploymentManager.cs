@@ -249,6 +249,7 @@ public sealed partial class DeploymentManager : IDeploymentManager, IAsyncDispos
             var from = d.Desired;
             ApplyBoundsLocked(d, min, max);
             SetReplicasLocked(d, replicas, $"Scaled from {from} to {replicas} replica(s) (bounds {min}..{max}).");
+            d.IdleChecks = 0; // the autoscaler counts idle checks from the operator's choice, not from before it
         }
 
         Persist();

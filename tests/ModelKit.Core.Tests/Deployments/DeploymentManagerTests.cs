@@ -239,6 +239,26 @@ public sealed class DeploymentManagerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AManualScale_StartsTheAutoscalersIdleCountAgain_SoItIsNotUndoneAtTheNextCheck()
+    {
+        var time = new FakeTimeProvider();
+        await StartAsync(deployments: o => o.ScaleDownAfterIdleChecks = 3, time: time);
+        await DeployRunningAsync(new DeploymentSpec { DeploymentId = "auto", ModelId = "double", Replicas = 1, MinReplicas = 1, MaxReplicas = 3 });
+        Deployments.Scale("auto", 3);
+        time.Advance(TimeSpan.FromSeconds(2));
+        time.Advance(TimeSpan.FromSeconds(2)); // idle for two checks of three
+        Assert.Equal(3, Deployments.GetDeployment("auto").DesiredReplicas);
+
+        // The operator's choice stands for three idle checks from now, not one.
+        Assert.Equal(2, Deployments.Scale("auto", 2).DesiredReplicas);
+        time.Advance(TimeSpan.FromSeconds(2));
+        time.Advance(TimeSpan.FromSeconds(2));
+        Assert.Equal(2, Deployments.GetDeployment("auto").DesiredReplicas);
+        time.Advance(TimeSpan.FromSeconds(2));
+        Assert.Equal(1, Deployments.GetDeployment("auto").DesiredReplicas);
+    }
+
+    [Fact]
     public async Task UpdateAsync_NewVersion_TakesNewTrafficWhileInFlightRequestsFinishOnTheOld()
     {
         await StartAsync(deployments: o => o.WarmUp = false);
